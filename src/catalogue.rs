@@ -1,0 +1,74 @@
+//! The list of lessons. `Cargo.toml`, `lessons/`, `book/src/SUMMARY.md` and `quizzes/` must
+//! agree with it; `tests/catalogue.rs` checks that they do.
+
+/// One lesson of the workbook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LessonInfo {
+    /// 1, 2, ...
+    pub number: u32,
+    /// The binary: `cargo run --bin lesson01`.
+    pub bin: &'static str,
+    /// The source file, relative to the repository root.
+    pub source: &'static str,
+    /// A short title.
+    pub title: &'static str,
+    /// What it shows, in one sentence (printed by `--help`).
+    pub summary: &'static str,
+    /// The program or section of the source documents it reproduces.
+    pub reproduces: &'static str,
+    /// The book chapter, relative to the repository root.
+    pub chapter: &'static str,
+    /// The quiz file, relative to the repository root.
+    pub quiz: &'static str,
+}
+
+/// Every lesson, in order.
+pub const LESSONS: &[LessonInfo] = &[
+    LessonInfo {
+        number: 1,
+        bin: "lesson01",
+        source: "lessons/lesson01_parent_child.rs",
+        title: "Parent writes, child reads",
+        summary: "A System V segment created before fork(): the parent writes, the child reads; why sleep(1) is not synchronization, and a semaphore that is.",
+        reproduces: "seed 001, Chapter 7: the parent/child shmget program",
+        chapter: "book/src/lesson01.md",
+        quiz: "quizzes/lesson01.toml",
+    },
+    LessonInfo {
+        number: 2,
+        bin: "lesson02",
+        source: "lessons/lesson02_ftok_keys.rs",
+        title: "Keys: ftok and named segments",
+        summary: "ftok turns a file into a key that unrelated processes share; what happens when the file is missing; the same path and id give the same key.",
+        reproduces: "seed 004: the ftok parent/child program",
+        chapter: "book/src/lesson02.md",
+        quiz: "quizzes/lesson02.toml",
+    },
+];
+
+/// The lesson whose binary is `bin`.
+pub fn find(bin: &str) -> Option<&'static LessonInfo> {
+    LESSONS.iter().find(|lesson| lesson.bin == bin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_names_follow_each_other() {
+        for (index, lesson) in LESSONS.iter().enumerate() {
+            assert_eq!(lesson.number as usize, index + 1);
+            assert_eq!(lesson.bin, format!("lesson{:02}", lesson.number));
+            assert!(
+                lesson
+                    .source
+                    .starts_with(&format!("lessons/{}_", lesson.bin))
+            );
+            assert_eq!(lesson.quiz, format!("quizzes/{}.toml", lesson.bin));
+            assert_eq!(lesson.chapter, format!("book/src/{}.md", lesson.bin));
+        }
+        assert_eq!(find("lesson02").map(|l| l.number), Some(2));
+        assert!(find("lesson99").is_none());
+    }
+}

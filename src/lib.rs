@@ -1,0 +1,30 @@
+//! # shm-workbook: the helper library
+//!
+//! The lessons in `lessons/` teach shared-memory IPC on Linux; this library keeps them short by
+//! holding the plumbing: safe wrappers over System V shared memory ([`shm`]) and semaphores
+//! ([`sem`]), forked children that cannot become zombies ([`process`]), the coloured
+//! per-process story ([`narrate`]), the flags every lesson takes ([`lesson`]), one error type
+//! that explains itself ([`error`]), and the cleanup that runs on Ctrl-C ([`cleanup`]).
+//!
+//! The rules it keeps, so that a lesson keeps them too:
+//! - only the process that created an IPC object removes it (never a forked child), on drop or
+//!   on a signal: `ipcs` looks the same after a run as before;
+//! - memory that two processes touch at once is reached through atomics or under a semaphore;
+//! - every failure names the call, the errno, what it means, and what to do.
+
+pub mod catalogue;
+pub mod cleanup;
+pub mod error;
+pub mod lesson;
+pub mod narrate;
+pub mod process;
+pub mod scratch;
+pub mod sem;
+pub mod shm;
+
+pub use error::{Error, Result};
+pub use lesson::Lesson;
+pub use narrate::Narrator;
+pub use scratch::ScratchDir;
+pub use sem::SemaphoreSet;
+pub use shm::{Access, Attachment, Key, Segment};
