@@ -1,0 +1,90 @@
+//! The catalogue in src/catalogue.rs is the one list of lessons: Cargo.toml, lessons/,
+//! book/src/SUMMARY.md and quizzes/ must agree with it (like rustlings' dev check).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use shm_workbook::catalogue::LESSONS;
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+        .unwrap_or_else(|err| panic!("{path}: {err}"))
+}
+
+fn files_in(dir: &str, prefix: &str, suffix: &str) -> BTreeSet<String> {
+    std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+        .unwrap()
+        .map(|entry| format!("{dir}/{}", entry.unwrap().file_name().to_string_lossy()))
+        .filter(|path| path[dir.len() + 1..].starts_with(prefix) && path.ends_with(suffix))
+        .collect()
+}
+
+#[test]
+fn cargo_toml_has_one_bin_per_lesson_and_no_other_lesson_bin() {
+    let manifest: toml::Table = read("Cargo.toml").parse().unwrap();
+    let bins: BTreeSet<(String, String)> = manifest["bin"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|bin| {
+            (
+                bin["name"].as_str().unwrap().to_owned(),
+                bin["path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .filter(|(name, _)| name.starts_with("lesson"))
+        .collect();
+    let expected: BTreeSet<(String, String)> = LESSONS
+        .iter()
+        .map(|l| (l.bin.to_owned(), l.source.to_owned()))
+        .collect();
+    assert_eq!(bins, expected);
+}
+
+#[test]
+fn lessons_folder_holds_exactly_the_catalogued_sources() {
+    let expected: BTreeSet<String> = LESSONS.iter().map(|l| l.source.to_owned()).collect();
+    assert_eq!(files_in("lessons", "", ".rs"), expected);
+}
+
+#[test]
+fn summary_lists_every_chapter_in_order_and_no_other_lesson() {
+    let summary = read("book/src/SUMMARY.md");
+    let linked: Vec<String> = summary
+        .lines()
+        .filter_map(|line| line.split("](").nth(1)?.split(')').next())
+        .filter(|target| target.starts_with("lesson"))
+        .map(|target| format!("book/src/{target}"))
+        .collect();
+    let expected: Vec<String> = LESSONS.iter().map(|l| l.chapter.to_owned()).collect();
+    assert_eq!(linked, expected);
+    for lesson in LESSONS {
+        assert!(
+            summary.contains(&format!("Lesson {:02}: {}", lesson.number, lesson.title)),
+            "SUMMARY.md titles {} differently",
+            lesson.bin
+        );
+        assert!(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(lesson.chapter)
+                .exists(),
+            "{} is missing",
+            lesson.chapter
+        );
+    }
+}
+
+#[test]
+fn quizzes_folder_has_one_quiz_per_lesson_and_chapters_render_them() {
+    let expected: BTreeSet<String> = LESSONS.iter().map(|l| l.quiz.to_owned()).collect();
+    assert_eq!(files_in("quizzes", "lesson", ".toml"), expected);
+    for lesson in LESSONS {
+        let chapter = read(lesson.chapter);
+        let directive = format!("{{{{#quiz ../../{}}}}}", lesson.quiz);
+        assert!(
+            chapter.contains(&directive),
+            "{} does not include its quiz with {directive}",
+            lesson.chapter
+        );
+    }
+}

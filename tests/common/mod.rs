@@ -1,0 +1,178 @@
+//! Running the real lesson binaries and checking the kernel's state afterwards.
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// A finished run of a lesson.
+pub struct Run {
+    pub stdout: String,
+    pub stderr: String,
+    pub output: Output,
+}
+
+impl Run {
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    /// Fails with the whole output, so that a failing test shows what the student saw.
+    pub fn assert_success(&self) {
+        assert_eq!(
+            self.code(),
+            Some(0),
+            "the lesson failed:\n{}\n{}",
+            self.stdout,
+            self.stderr
+        );
+    }
+
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        self.stdout.lines()
+    }
+}
+
+/// The command for a lesson binary, with colour off through NO_COLOR.
+pub fn lesson(bin: &str) -> Command {
+    let path = match bin {
+        "lesson01" => env!("CARGO_BIN_EXE_lesson01"),
+        "lesson02" => env!("CARGO_BIN_EXE_lesson02"),
+        other => panic!("no binary {other}"),
+    };
+    let mut command = Command::new(path);
+    command.env("NO_COLOR", "1").stdin(Stdio::null());
+    command
+}
+
+/// Runs a lesson to the end with the given flags.
+pub fn run(bin: &str, args: &[&str]) -> Run {
+    let output = lesson(bin)
+        .args(args)
+        .output()
+        .expect("the lesson binary runs");
+    Run {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        output,
+    }
+}
+
+/// What a run says it created, read from its own story: `shmid N`, `semid N`, and the pids
+/// in the `[role pid]` prefixes. Tests running in parallel create objects too, so we check only
+/// these, never "the table is empty".
+#[derive(Debug, Default)]
+pub struct Created {
+    pub shmids: BTreeSet<i32>,
+    pub semids: BTreeSet<i32>,
+    pub pids: BTreeSet<i32>,
+}
+
+pub fn created_by(stdout: &str) -> Created {
+    let mut created = Created::default();
+    for line in stdout.lines() {
+        for (word, set) in [
+            ("shmid ", &mut created.shmids),
+            ("semid ", &mut created.semids),
+        ] {
+            for (at, _) in line.match_indices(word) {
+                let digits: String = line[at + word.len()..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                if let Ok(id) = digits.parse() {
+                    set.insert(id);
+                }
+            }
+        }
+        if let Some(rest) = line.strip_prefix('[') {
+            if let Some(pid) = rest
+                .split(']')
+                .next()
+                .and_then(|inside| inside.split_whitespace().last())
+            {
+                if let Ok(pid) = pid.parse() {
+                    created.pids.insert(pid);
+                }
+            }
+        }
+    }
+    created
+}
+
+/// Rows of a /proc/sysvipc table as (id, creator pid if the table has one).
+fn sysvipc_rows(table: &str) -> Vec<(i32, Option<i32>)> {
+    let text = std::fs::read_to_string(format!("/proc/sysvipc/{table}"))
+        .expect("/proc/sysvipc is readable");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let id_column = header
+        .iter()
+        .position(|&h| h == "shmid" || h == "semid" || h == "msqid")
+        .expect("an id column");
+    let cpid_column = header.iter().position(|&h| h == "cpid");
+    lines
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let id = fields[id_column].parse().expect("a numeric id");
+            let cpid = cpid_column.map(|c| fields[c].parse().expect("a numeric pid"));
+            (id, cpid)
+        })
+        .collect()
+}
+
+/// Checks that nothing the run created is left: no segment or semaphore set it printed the id
+/// of, no segment created by one of its processes, no POSIX object named after its pids, and
+/// no process of its own still alive (a zombie included).
+pub fn assert_nothing_left(run_stdout: &str) {
+    let created = created_by(run_stdout);
+    assert!(
+        !created.pids.is_empty(),
+        "the run printed no [role pid] line:\n{run_stdout}"
+    );
+    for (id, cpid) in sysvipc_rows("shm") {
+        assert!(
+            !created.shmids.contains(&id),
+            "segment {id} was left behind:\n{run_stdout}"
+        );
+        if let Some(cpid) = cpid {
+            assert!(
+                !created.pids.contains(&cpid),
+                "a segment created by pid {cpid} was left behind"
+            );
+        }
+    }
+    for (id, _) in sysvipc_rows("sem") {
+        assert!(
+            !created.semids.contains(&id),
+            "semaphore set {id} was left behind:\n{run_stdout}"
+        );
+    }
+    for entry in std::fs::read_dir("/dev/shm")
+        .expect("/dev/shm exists")
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        for pid in &created.pids {
+            assert!(
+                !(name.starts_with("shm-workbook") && name.contains(&pid.to_string())),
+                "/dev/shm/{name} was left behind"
+            );
+        }
+    }
+    for pid in &created.pids {
+        assert!(
+            !process_exists(*pid),
+            "process {pid} of the run still exists (or is a zombie)"
+        );
+    }
+}
+
+/// Whether a pid exists, a zombie included.
+pub fn process_exists(pid: i32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}

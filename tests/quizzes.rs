@@ -1,0 +1,81 @@
+//! Every quiz file parses with mdbook-quiz's own schema, and every question is usable.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use mdbook_quiz_schema::{MultipleChoiceAnswerFormat, Question, Quiz};
+
+fn quiz_files() -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("quizzes");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_quiz_parses_and_every_question_has_an_explained_answer() {
+    let mut ids: BTreeMap<String, String> = BTreeMap::new();
+    let files = quiz_files();
+    assert!(!files.is_empty());
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let quiz: Quiz = toml::from_str(&text).unwrap_or_else(|err| panic!("{name}: {err}"));
+        if name.starts_with("lesson") {
+            assert!(
+                quiz.questions.len() >= 6,
+                "{name} has {} questions, fewer than 6",
+                quiz.questions.len()
+            );
+        }
+        for (index, question) in quiz.questions.iter().enumerate() {
+            let place = format!("{name}, question {}", index + 1);
+            let (id, context) = match question {
+                Question::MultipleChoice(mc) => {
+                    let fields = &mc.0;
+                    let answers = match &fields.answer.answer {
+                        MultipleChoiceAnswerFormat::Single(answer) => vec![&answer.0],
+                        MultipleChoiceAnswerFormat::Multi(answers) => {
+                            answers.iter().map(|a| &a.0).collect()
+                        }
+                    };
+                    assert!(
+                        !answers.is_empty() && answers.iter().all(|a| !a.trim().is_empty()),
+                        "{place}: no answer"
+                    );
+                    let distractors = &fields.prompt.distractors;
+                    assert!(
+                        distractors.len() >= 2,
+                        "{place}: fewer than two distractors"
+                    );
+                    for distractor in distractors {
+                        assert!(
+                            !answers.contains(&&distractor.0),
+                            "{place}: a distractor is also an answer"
+                        );
+                    }
+                    (&fields.id, &fields.context)
+                }
+                Question::ShortAnswer(sa) => {
+                    assert!(!sa.0.answer.answer.trim().is_empty(), "{place}: no answer");
+                    (&sa.0.id, &sa.0.context)
+                }
+                Question::Tracing(tr) => (&tr.0.id, &tr.0.context),
+            };
+            assert!(
+                context.as_ref().is_some_and(|c| c.0.trim().len() > 20),
+                "{place}: the answer is not explained in `context`"
+            );
+            let id = id.clone().unwrap_or_else(|| {
+                panic!("{place}: no id (build the book once: mdbook-quiz writes ids)")
+            });
+            if let Some(first) = ids.insert(id.clone(), place.clone()) {
+                panic!("{place} reuses the id {id} of {first}");
+            }
+        }
+    }
+}
