@@ -111,7 +111,7 @@ impl Lesson {
     ///
     /// # Panics
     ///
-    /// If `bin` is not in the [catalogue](crate::catalogue): a mistake in the workbook itself.
+    /// If `bin` is not in the [`catalogue`]: a mistake in the workbook itself.
     pub fn start(bin: &str) -> Lesson {
         let info = catalogue::find(bin).unwrap_or_else(|| panic!("{bin} is not in the catalogue"));
         let args: Vec<String> = std::env::args().skip(1).collect();

@@ -343,6 +343,7 @@ impl SegmentStat {
 }
 
 /// `shmctl(id, IPC_STAT, &ds)` for any segment id.
+#[allow(clippy::useless_conversion)] // shmatt_t and time_t are 32-bit on some targets
 pub fn stat(id: i32) -> Result<SegmentStat> {
     let mut ds = std::mem::MaybeUninit::<libc::shmid_ds>::zeroed();
     // SAFETY: IPC_STAT fills the shmid_ds that `ds` points to, which is large enough.
@@ -364,10 +365,10 @@ pub fn stat(id: i32) -> Result<SegmentStat> {
         cgid: ds.shm_perm.cgid,
         creator_pid: ds.shm_cpid,
         last_pid: ds.shm_lpid,
-        attachments: ds.shm_nattch as u64,
-        attach_time: ds.shm_atime as i64,
-        detach_time: ds.shm_dtime as i64,
-        change_time: ds.shm_ctime as i64,
+        attachments: u64::from(ds.shm_nattch),
+        attach_time: i64::from(ds.shm_atime),
+        detach_time: i64::from(ds.shm_dtime),
+        change_time: i64::from(ds.shm_ctime),
     })
 }
 
@@ -528,7 +529,7 @@ impl Attachment {
                 ),
             ));
         }
-        if self.address() % std::mem::align_of::<T>() != 0 {
+        if !self.address().is_multiple_of(std::mem::align_of::<T>()) {
             return Err(Error::other(
                 call,
                 "the attachment is not aligned for the type",

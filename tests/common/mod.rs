@@ -85,16 +85,13 @@ pub fn created_by(stdout: &str) -> Created {
                 }
             }
         }
-        if let Some(rest) = line.strip_prefix('[') {
-            if let Some(pid) = rest
-                .split(']')
-                .next()
-                .and_then(|inside| inside.split_whitespace().last())
-            {
-                if let Ok(pid) = pid.parse() {
-                    created.pids.insert(pid);
-                }
-            }
+        let pid = line
+            .strip_prefix('[')
+            .and_then(|rest| rest.split(']').next())
+            .and_then(|inside| inside.split_whitespace().last())
+            .and_then(|pid| pid.parse().ok());
+        if let Some(pid) = pid {
+            created.pids.insert(pid);
         }
     }
     created
