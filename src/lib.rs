@@ -12,6 +12,8 @@
 //! - memory that two processes touch at once is reached through atomics or under a semaphore;
 //! - every failure names the call, the errno, what it means, and what to do.
 
+#![warn(missing_docs)]
+
 pub mod catalogue;
 pub mod cleanup;
 pub mod error;
