@@ -73,31 +73,19 @@ fn documents_way(lesson: &Lesson) -> Result<()> {
     );
 
     // The document sleeps one second; --fast shortens it, which changes nothing here.
-    let nap = if lesson.fast() {
-        Duration::from_millis(20)
-    } else {
-        Duration::from_secs(1)
-    };
+    let nap = if lesson.fast() { Duration::from_millis(20) } else { Duration::from_secs(1) };
     let child = process::spawn("child", |child| {
-        child.explain(format!(
-            "sleep({nap:?}): hoping the parent writes in the meantime"
-        ));
+        child.explain(format!("sleep({nap:?}): hoping the parent writes in the meantime"));
         std::thread::sleep(nap);
         let memory = segment.attach(Access::ReadWrite)?;
-        child.call(
-            format!("shmat({}, NULL, 0)", segment.id()),
-            format!("{:#x}", memory.address()),
-        );
+        child.call(format!("shmat({}, NULL, 0)", segment.id()), format!("{:#x}", memory.address()));
         child.say(format!("Child read: {}", memory.load_c_string(0)));
         Ok(()) // dropping `memory` detaches: shmdt
     })?;
     parent.call("fork()", format!("child {}", child.pid()));
 
     let memory = segment.attach(Access::ReadWrite)?;
-    parent.call(
-        format!("shmat({}, NULL, 0)", segment.id()),
-        format!("{:#x}", memory.address()),
-    );
+    parent.call(format!("shmat({}, NULL, 0)", segment.id()), format!("{:#x}", memory.address()));
     memory.store_c_string(0, MESSAGE)?;
     parent
         .line()
@@ -113,11 +101,7 @@ fn documents_way(lesson: &Lesson) -> Result<()> {
     parent.call("wait(NULL)", "the child has exited");
     let id = segment.id();
     segment.remove()?;
-    parent.call_note(
-        format!("shmctl({id}, IPC_RMID, NULL)"),
-        0,
-        "segment removed",
-    );
+    parent.call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "segment removed");
     Ok(())
 }
 // ANCHOR_END: documents_way
@@ -183,11 +167,7 @@ fn busy_for(duration: Duration) {
 /// A parent delayed longer than the child's sleep: a busy machine, a page fault, a debugger.
 fn parent_slower_than_the_sleep(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
-    let nap = if lesson.fast() {
-        Duration::from_millis(20)
-    } else {
-        Duration::from_millis(500)
-    };
+    let nap = if lesson.fast() { Duration::from_millis(20) } else { Duration::from_millis(500) };
     parent.explain(format!(
         "again with the sleep, but this time the parent is held up for {:?} before it writes",
         nap * 3
@@ -226,15 +206,9 @@ fn parent_slower_than_the_sleep(lesson: &Lesson) -> Result<()> {
 fn with_a_semaphore(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
-    parent.call(
-        "shmget(IPC_PRIVATE, 1024, IPC_CREAT|0600)",
-        format!("shmid {}", segment.id()),
-    );
+    parent.call("shmget(IPC_PRIVATE, 1024, IPC_CREAT|0600)", format!("shmid {}", segment.id()));
     let written = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
-    parent.call(
-        "semget(IPC_PRIVATE, 1, IPC_CREAT|0600)",
-        format!("semid {}", written.id()),
-    );
+    parent.call("semget(IPC_PRIVATE, 1, IPC_CREAT|0600)", format!("semid {}", written.id()));
     written.set_value(0, 0)?;
     parent.call_note(
         format!("semctl({}, 0, SETVAL, 0)", written.id()),
@@ -244,10 +218,7 @@ fn with_a_semaphore(lesson: &Lesson) -> Result<()> {
 
     let child = process::spawn("child", |child| {
         let memory = segment.attach(Access::ReadWrite)?;
-        child.call(
-            format!("shmat({}, NULL, 0)", segment.id()),
-            format!("{:#x}", memory.address()),
-        );
+        child.call(format!("shmat({}, NULL, 0)", segment.id()), format!("{:#x}", memory.address()));
         child
             .line()
             .call(format!("semop({}, {{0, -1, 0}}, 1)", written.id()))
@@ -259,10 +230,7 @@ fn with_a_semaphore(lesson: &Lesson) -> Result<()> {
     })?;
     parent.call("fork()", format!("child {}", child.pid()));
     let memory = segment.attach(Access::ReadWrite)?;
-    parent.call(
-        format!("shmat({}, NULL, 0)", segment.id()),
-        format!("{:#x}", memory.address()),
-    );
+    parent.call(format!("shmat({}, NULL, 0)", segment.id()), format!("{:#x}", memory.address()));
 
     if lesson.options().step {
         segment.wait_for_attachments(2, Duration::from_secs(5))?;
@@ -288,17 +256,9 @@ fn with_a_semaphore(lesson: &Lesson) -> Result<()> {
     parent.call("waitpid(child)", "exited with status 0");
     let (shmid, semid) = (segment.id(), written.id());
     segment.remove()?;
-    parent.call_note(
-        format!("shmctl({shmid}, IPC_RMID, NULL)"),
-        0,
-        "segment removed",
-    );
+    parent.call_note(format!("shmctl({shmid}, IPC_RMID, NULL)"), 0, "segment removed");
     written.remove()?;
-    parent.call_note(
-        format!("semctl({semid}, 0, IPC_RMID)"),
-        0,
-        "semaphore set removed",
-    );
+    parent.call_note(format!("semctl({semid}, 0, IPC_RMID)"), 0, "semaphore set removed");
     Ok(())
 }
 // ANCHOR_END: with_a_semaphore

@@ -45,14 +45,9 @@ fn main() -> Result<()> {
         dir.path().display(),
         "mode 0700: only you can enter it",
     );
-    let shmfile = dir.create_file(
-        "shmfile",
-        b"ftok reads this file's inode, never its contents\n",
-    )?;
-    parent.call(
-        "open(\"shmfile\", O_CREAT|O_WRONLY, 0600)",
-        shmfile.display(),
-    );
+    let shmfile =
+        dir.create_file("shmfile", b"ftok reads this file's inode, never its contents\n")?;
+    parent.call("open(\"shmfile\", O_CREAT|O_WRONLY, 0600)", shmfile.display());
     let key = key_from_file(&lesson, &shmfile)?;
 
     lesson.part("Part 2: what the document's program does when the file is missing");
@@ -111,9 +106,7 @@ fn key_from_file(lesson: &Lesson, path: &Path) -> Result<Key> {
 fn missing_file(lesson: &Lesson, missing: &Path) {
     let parent = lesson.narrator("parent");
     match Key::ftok(missing, PROJECT_ID) {
-        Ok(key) => parent.explain(format!(
-            "unexpected: ftok found a key {key} for a missing file"
-        )),
+        Ok(key) => parent.explain(format!("unexpected: ftok found a key {key} for a missing file")),
         Err(err) => {
             parent.explain(
                 "our Key::ftok returns an error, so the program cannot go on with a bad key:",
@@ -196,17 +189,9 @@ fn share_by_key(lesson: &Lesson, key: Key, path: &Path) -> Result<()> {
     parent.call(format!("shmdt({address:#x})"), 0);
     let (shmid, semid) = (segment.id(), written.id());
     segment.remove()?;
-    parent.call_note(
-        format!("shmctl({shmid}, IPC_RMID, NULL)"),
-        0,
-        "segment removed",
-    );
+    parent.call_note(format!("shmctl({shmid}, IPC_RMID, NULL)"), 0, "segment removed");
     written.remove()?;
-    parent.call_note(
-        format!("semctl({semid}, 0, IPC_RMID)"),
-        0,
-        "semaphore set removed",
-    );
+    parent.call_note(format!("semctl({semid}, 0, IPC_RMID)"), 0, "semaphore set removed");
     Ok(())
 }
 // ANCHOR_END: share_by_key

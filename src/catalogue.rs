@@ -60,11 +60,7 @@ mod tests {
         for (index, lesson) in LESSONS.iter().enumerate() {
             assert_eq!(lesson.number as usize, index + 1);
             assert_eq!(lesson.bin, format!("lesson{:02}", lesson.number));
-            assert!(
-                lesson
-                    .source
-                    .starts_with(&format!("lessons/{}_", lesson.bin))
-            );
+            assert!(lesson.source.starts_with(&format!("lessons/{}_", lesson.bin)));
             assert_eq!(lesson.quiz, format!("quizzes/{}.toml", lesson.bin));
             assert_eq!(lesson.chapter, format!("book/src/{}.md", lesson.bin));
         }

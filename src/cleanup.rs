@@ -72,10 +72,7 @@ pub(crate) struct Tracked(usize);
 pub(crate) fn track(kind: Kind, id: i32, path: Option<&[u8]>) -> Option<Tracked> {
     let me = getpid().as_raw();
     for (index, slot) in OBJECTS.iter().enumerate() {
-        if slot
-            .owner
-            .compare_exchange(FREE, FILLING, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
+        if slot.owner.compare_exchange(FREE, FILLING, Ordering::Acquire, Ordering::Relaxed).is_err()
         {
             continue;
         }
@@ -101,10 +98,7 @@ pub(crate) fn forget(tracked: Tracked) {
 pub(crate) fn track_child(pid: i32) {
     let me = getpid().as_raw();
     for (owner, child) in CHILDREN.iter() {
-        if owner
-            .compare_exchange(FREE, FILLING, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-        {
+        if owner.compare_exchange(FREE, FILLING, Ordering::Acquire, Ordering::Relaxed).is_ok() {
             child.store(pid, Ordering::Relaxed);
             owner.store(me, Ordering::Release);
             return;
@@ -150,11 +144,7 @@ pub fn install_signal_handlers() {
     if INSTALLED.swap(1, Ordering::AcqRel) == 1 {
         return;
     }
-    let action = SigAction::new(
-        SigHandler::Handler(on_signal),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
+    let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::empty(), SigSet::empty());
     for signal in HANDLED {
         // SAFETY: `on_signal` only touches atomics and calls async-signal-safe functions
         // (shmctl, semctl, shm_unlink, unlink, rmdir, kill, waitpid, nanosleep, write, _exit);
@@ -217,10 +207,7 @@ extern "C" fn on_signal(signal: libc::c_int) {
         // SAFETY: waitpid with a null status pointer is async-signal-safe.
         match unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) } {
             0 => {
-                let ten_ms = libc::timespec {
-                    tv_sec: 0,
-                    tv_nsec: 10_000_000,
-                };
+                let ten_ms = libc::timespec { tv_sec: 0, tv_nsec: 10_000_000 };
                 // SAFETY: nanosleep is async-signal-safe; the timespec lives on our stack.
                 unsafe { libc::nanosleep(&ten_ms, std::ptr::null_mut()) };
             }
@@ -289,10 +276,7 @@ struct MessageBuf {
 
 impl MessageBuf {
     fn new() -> Self {
-        MessageBuf {
-            bytes: [0; 160],
-            len: 0,
-        }
+        MessageBuf { bytes: [0; 160], len: 0 }
     }
 
     fn push(&mut self, text: &[u8]) {

@@ -28,25 +28,14 @@ impl Error {
     pub fn sys(call: impl Into<String>, errno: Errno) -> Error {
         let call = call.into();
         let name = call.split('(').next().unwrap_or(&call).trim();
-        let meaning = meaning_of(name, errno)
-            .map(str::to_owned)
-            .unwrap_or_else(|| errno.desc().to_owned());
-        Error {
-            call,
-            errno: Some(errno),
-            meaning,
-            hint: None,
-        }
+        let meaning =
+            meaning_of(name, errno).map(str::to_owned).unwrap_or_else(|| errno.desc().to_owned());
+        Error { call, errno: Some(errno), meaning, hint: None }
     }
 
     /// Something that is not a system call went wrong (a child failed, a check did not hold).
     pub fn other(call: impl Into<String>, meaning: impl Into<String>) -> Error {
-        Error {
-            call: call.into(),
-            errno: None,
-            meaning: meaning.into(),
-            hint: None,
-        }
+        Error { call: call.into(), errno: None, meaning: meaning.into(), hint: None }
     }
 
     /// An I/O error from the standard library, for example while creating a temporary file.
@@ -207,11 +196,7 @@ mod tests {
         ));
         assert!(text.contains("no segment has this key"));
         assert!(text.contains("what to do:    create it first"));
-        assert_eq!(
-            format!("{err:?}"),
-            text,
-            "main prints Debug: it must read like Display"
-        );
+        assert_eq!(format!("{err:?}"), text, "main prints Debug: it must read like Display");
     }
 
     #[test]
@@ -223,10 +208,8 @@ mod tests {
 
     #[test]
     fn io_errors_keep_their_errno() {
-        let err = Error::io(
-            "mkdtemp(/nonexistent/x)",
-            std::io::Error::from_raw_os_error(libc::ENOENT),
-        );
+        let err =
+            Error::io("mkdtemp(/nonexistent/x)", std::io::Error::from_raw_os_error(libc::ENOENT));
         assert_eq!(err.errno(), Some(Errno::ENOENT));
     }
 }

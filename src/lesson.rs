@@ -70,10 +70,7 @@ pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Options, UsageError> {
 
 fn parse_seed(value: &str) -> Result<u64, UsageError> {
     value.parse().map_err(|_| {
-        UsageError(format!(
-            "--seed needs a whole number from 0 to {}, not `{value}`",
-            u64::MAX
-        ))
+        UsageError(format!("--seed needs a whole number from 0 to {}, not `{value}`", u64::MAX))
     })
 }
 
@@ -136,15 +133,9 @@ impl Lesson {
         let seed = options.seed.unwrap_or_else(|| {
             use rand::TryRng;
             // Without an OS random source, any seed will do: it only varies the jitter.
-            rand::rngs::SysRng
-                .try_next_u64()
-                .unwrap_or(u64::from(std::process::id()))
+            rand::rngs::SysRng.try_next_u64().unwrap_or(u64::from(std::process::id()))
         });
-        Lesson {
-            info,
-            options,
-            seed,
-        }
+        Lesson { info, options, seed }
     }
 
     /// The catalogue entry.
@@ -233,10 +224,8 @@ fn install_panic_message() {
             .map(|s| (*s).to_owned())
             .or_else(|| panic.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".to_owned());
-        let place = panic
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
+        let place =
+            panic.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         eprintln!(
             "[pid {}] internal error{place}: {what}\n  This is a bug in the workbook, not in your setup: please report it with the command you ran.",
             std::process::id()
@@ -253,13 +242,7 @@ mod tests {
         let options = parse_args(&["--fast", "--step", "--seed", "7", "--no-color"]).unwrap();
         assert_eq!(
             options,
-            Options {
-                fast: true,
-                step: true,
-                seed: Some(7),
-                no_color: true,
-                help: false
-            }
+            Options { fast: true, step: true, seed: Some(7), no_color: true, help: false }
         );
         assert_eq!(parse_args(&["--seed=9"]).unwrap().seed, Some(9));
         assert!(parse_args(&["--help"]).unwrap().help);
@@ -272,37 +255,17 @@ mod tests {
             parse_args(&["--fats"]).unwrap_err(),
             UsageError("unknown flag `--fats`".into())
         );
-        assert!(
-            parse_args(&["--seed"])
-                .unwrap_err()
-                .0
-                .contains("needs a number")
-        );
-        assert!(
-            parse_args(&["--seed", "many"])
-                .unwrap_err()
-                .0
-                .contains("not `many`")
-        );
-        assert!(
-            parse_args(&["extra"])
-                .unwrap_err()
-                .0
-                .contains("unexpected argument")
-        );
+        assert!(parse_args(&["--seed"]).unwrap_err().0.contains("needs a number"));
+        assert!(parse_args(&["--seed", "many"]).unwrap_err().0.contains("not `many`"));
+        assert!(parse_args(&["extra"]).unwrap_err().0.contains("unexpected argument"));
     }
 
     #[test]
     fn usage_names_every_flag() {
         let text = usage(&catalogue::LESSONS[0]);
-        for flag in [
-            "--help",
-            "--fast",
-            "--step",
-            "--seed N",
-            "--no-color",
-            "cargo run --bin lesson01",
-        ] {
+        for flag in
+            ["--help", "--fast", "--step", "--seed N", "--no-color", "cargo run --bin lesson01"]
+        {
             assert!(text.contains(flag), "usage lacks {flag}");
         }
     }

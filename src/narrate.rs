@@ -44,12 +44,8 @@ fn role_colour(role: &str) -> Color {
         "writer 3" => Color::BrightMagenta,
         "reader" => Color::BrightCyan,
         _ => {
-            const PALETTE: [Color; 4] = [
-                Color::BrightMagenta,
-                Color::BrightCyan,
-                Color::BrightYellow,
-                Color::BrightRed,
-            ];
+            const PALETTE: [Color; 4] =
+                [Color::BrightMagenta, Color::BrightCyan, Color::BrightYellow, Color::BrightRed];
             PALETTE[role.bytes().map(usize::from).sum::<usize>() % PALETTE.len()]
         }
     }
@@ -66,10 +62,7 @@ pub struct Narrator {
 impl Narrator {
     /// A narrator for `role` in the calling process.
     pub fn new(role: &str) -> Narrator {
-        Narrator {
-            role: role.to_owned(),
-            pid: nix::unistd::getpid().as_raw(),
-        }
+        Narrator { role: role.to_owned(), pid: nix::unistd::getpid().as_raw() }
     }
 
     /// The role name, such as `parent`.
@@ -84,10 +77,7 @@ impl Narrator {
 
     /// Starts a line of several styled pieces; finish it with [`Line::print`].
     pub fn line(&self) -> Line<'_> {
-        Line {
-            narrator: self,
-            text: String::new(),
-        }
+        Line { narrator: self, text: String::new() }
     }
 
     /// `call = result`: a system call and what it returned.
@@ -97,12 +87,7 @@ impl Narrator {
 
     /// `call = result   (note)`: a system call, what it returned, and why it matters.
     pub fn call_note(&self, call: impl Display, result: impl Display, note: impl Display) {
-        self.line()
-            .call(call)
-            .text(" = ")
-            .value(result)
-            .note(note)
-            .print();
+        self.line().call(call).text(" = ").value(result).note(note).print();
     }
 
     /// A line of the program's own output, unstyled, such as `Child read: Hello from parent!`.
@@ -124,11 +109,7 @@ impl Narrator {
     pub fn error(&self, text: impl Display) {
         let text = text.to_string();
         for (i, piece) in text.lines().enumerate() {
-            let styled = if i == 0 {
-                piece.red().bold()
-            } else {
-                piece.red()
-            };
+            let styled = if i == 0 { piece.red().bold() } else { piece.red() };
             self.line().styled(styled).print();
         }
     }
@@ -231,12 +212,8 @@ mod tests {
     fn a_line_has_the_role_pid_and_text_without_colour() {
         set_colour(false);
         let narrator = Narrator::new("child");
-        let line = narrator
-            .line()
-            .call("shmat(7, NULL, 0)")
-            .text(" = ")
-            .value("0x7f00")
-            .note("why");
+        let line =
+            narrator.line().call("shmat(7, NULL, 0)").text(" = ").value("0x7f00").note("why");
         assert_eq!(line.text, "shmat(7, NULL, 0) = 0x7f00   (why)");
         assert_eq!(narrator.prefix(), format!("[child  {}]", narrator.pid()));
     }

@@ -70,11 +70,9 @@ where
     match forked {
         Err(errno) => Err(Error::sys("fork()", errno)
             .with_hint("`ulimit -u` shows how many processes you may have")),
-        Ok(ForkResult::Parent { child }) => Ok(Child {
-            pid: child,
-            role: role.to_owned(),
-            reaped: false,
-        }),
+        Ok(ForkResult::Parent { child }) => {
+            Ok(Child { pid: child, role: role.to_owned(), reaped: false })
+        }
         Ok(ForkResult::Child) => {
             let out = Narrator::new(role);
             let status = match catch_unwind(AssertUnwindSafe(|| body(&out))) {

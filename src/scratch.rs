@@ -33,11 +33,7 @@ impl ScratchDir {
             if made.is_null() {
                 return Err(nix::errno::Errno::last());
             }
-            Ok(cleanup::track(
-                Kind::TempDir,
-                0,
-                Some(&bytes[..bytes.len() - 1]),
-            ))
+            Ok(cleanup::track(Kind::TempDir, 0, Some(&bytes[..bytes.len() - 1])))
         });
         let tracked = made.map_err(|errno| {
             Error::sys(call, errno)
@@ -63,10 +59,7 @@ impl ScratchDir {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         let path = self.path.join(name);
-        let call = format!(
-            "open(\"{}\", O_CREAT|O_WRONLY|O_TRUNC, 0600)",
-            path.display()
-        );
+        let call = format!("open(\"{}\", O_CREAT|O_WRONLY|O_TRUNC, 0600)", path.display());
         let c_path: CString = cleanup::c_path(&path)
             .ok_or_else(|| Error::other(&call, "the path contains a NUL byte"))?;
         let opened = cleanup::with_signals_held(|| {

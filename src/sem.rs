@@ -79,12 +79,7 @@ impl SemaphoreSet {
                 _ => err,
             }
         })?;
-        Ok(SemaphoreSet {
-            id,
-            count,
-            owner: Some(getpid()),
-            tracked,
-        })
+        Ok(SemaphoreSet { id, count, owner: Some(getpid()), tracked })
     }
 
     /// `semget(key, 0, 0)`: the existing set with this key. Never removed on drop.
@@ -94,21 +89,14 @@ impl SemaphoreSet {
         if id == -1 {
             return Err(Error::sys(format!("semget({key}, 0, 0)"), Errno::last()));
         }
-        let mut set = SemaphoreSet {
-            id,
-            count: 0,
-            owner: None,
-            tracked: None,
-        };
+        let mut set = SemaphoreSet { id, count: 0, owner: None, tracked: None };
         set.count = set.stat_count()?;
         Ok(set)
     }
 
     fn stat_count(&self) -> Result<usize> {
         let mut ds = std::mem::MaybeUninit::<libc::semid_ds>::zeroed();
-        let arg = Semun {
-            buf: ds.as_mut_ptr(),
-        };
+        let arg = Semun { buf: ds.as_mut_ptr() };
         // SAFETY: IPC_STAT writes a semid_ds through `arg.buf`, which points to one.
         if unsafe { libc::semctl(self.id, 0, libc::IPC_STAT, arg) } == -1 {
             return Err(Error::sys(
@@ -138,16 +126,9 @@ impl SemaphoreSet {
     /// `semctl(id, n, SETVAL, value)`.
     pub fn set_value(&self, n: usize, value: i32) -> Result<()> {
         // SAFETY: SETVAL reads `val` from the union passed by value.
-        let status = unsafe {
-            libc::semctl(
-                self.id,
-                n as libc::c_int,
-                libc::SETVAL,
-                Semun { val: value },
-            )
-        };
-        self.check(status, format!("semctl({}, {n}, SETVAL, {value})", self.id))
-            .map(drop)
+        let status =
+            unsafe { libc::semctl(self.id, n as libc::c_int, libc::SETVAL, Semun { val: value }) };
+        self.check(status, format!("semctl({}, {n}, SETVAL, {value})", self.id)).map(drop)
     }
 
     /// `semctl(id, n, GETVAL)`: the current value.
@@ -172,19 +153,11 @@ impl SemaphoreSet {
     }
 
     fn check(&self, status: libc::c_int, call: String) -> Result<i32> {
-        if status == -1 {
-            Err(Error::sys(call, Errno::last()))
-        } else {
-            Ok(status)
-        }
+        if status == -1 { Err(Error::sys(call, Errno::last())) } else { Ok(status) }
     }
 
     fn op(&self, n: usize, delta: i16, flags: i16, timeout: Option<Duration>) -> Result<(), Errno> {
-        let mut op = libc::sembuf {
-            sem_num: n as libc::c_ushort,
-            sem_op: delta,
-            sem_flg: flags,
-        };
+        let mut op = libc::sembuf { sem_num: n as libc::c_ushort, sem_op: delta, sem_flg: flags };
         loop {
             let status = match timeout {
                 // SAFETY: `op` is one valid sembuf, and nsops is 1.
@@ -238,13 +211,9 @@ impl SemaphoreSet {
     /// `semop(id, {n, -1, SEM_UNDO})`: takes semaphore `n` as a lock. The guard gives it back
     /// when dropped; if the process dies holding it, the kernel gives it back (SEM_UNDO).
     pub fn lock(&self, n: usize) -> Result<SemaphoreGuard<'_>> {
-        self.op(n, -1, libc::SEM_UNDO as i16, None)
-            .map_err(|errno| {
-                Error::sys(
-                    format!("semop({}, {{{n}, -1, SEM_UNDO}}, 1)", self.id),
-                    errno,
-                )
-            })?;
+        self.op(n, -1, libc::SEM_UNDO as i16, None).map_err(|errno| {
+            Error::sys(format!("semop({}, {{{n}, -1, SEM_UNDO}}, 1)", self.id), errno)
+        })?;
         Ok(SemaphoreGuard { set: self, n })
     }
 
@@ -271,10 +240,7 @@ impl SemaphoreSet {
 fn remove(id: i32) -> Result<()> {
     // SAFETY: IPC_RMID takes no fourth argument.
     if unsafe { libc::semctl(id, 0, libc::IPC_RMID) } == -1 {
-        return Err(Error::sys(
-            format!("semctl({id}, 0, IPC_RMID)"),
-            Errno::last(),
-        ));
+        return Err(Error::sys(format!("semctl({id}, 0, IPC_RMID)"), Errno::last()));
     }
     Ok(())
 }
@@ -344,9 +310,6 @@ mod tests {
         assert!(!opened.removes_on_drop());
         drop(opened);
         assert_eq!(owner.value(0).unwrap(), 0);
-        assert_eq!(
-            SemaphoreSet::create(key, 1, 0o600).unwrap_err().errno(),
-            Some(Errno::EEXIST)
-        );
+        assert_eq!(SemaphoreSet::create(key, 1, 0o600).unwrap_err().errno(), Some(Errno::EEXIST));
     }
 }

@@ -80,11 +80,7 @@ impl Key {
 
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_private() {
-            f.write_str("IPC_PRIVATE")
-        } else {
-            f.write_str(&self.hex())
-        }
+        if self.is_private() { f.write_str("IPC_PRIVATE") } else { f.write_str(&self.hex()) }
     }
 }
 
@@ -119,35 +115,18 @@ impl Segment {
     /// (With [`Key::PRIVATE`] the segment is always new, and IPC_EXCL is left out.)
     pub fn create(key: Key, size: usize, mode: u32) -> Result<Segment> {
         // IPC_PRIVATE always makes a new segment, so IPC_EXCL would add nothing but noise.
-        let (excl, excl_text) = if key.is_private() {
-            (0, "")
-        } else {
-            (libc::IPC_EXCL, "IPC_EXCL|")
-        };
-        let call = format!(
-            "shmget({key}, {size}, IPC_CREAT|{excl_text}{})",
-            octal(mode)
-        );
-        Segment::get(
-            call,
-            key,
-            size,
-            libc::IPC_CREAT | excl | (mode & 0o777) as i32,
-            true,
-        )
+        let (excl, excl_text) =
+            if key.is_private() { (0, "") } else { (libc::IPC_EXCL, "IPC_EXCL|") };
+        let call = format!("shmget({key}, {size}, IPC_CREAT|{excl_text}{})", octal(mode));
+        Segment::get(call, key, size, libc::IPC_CREAT | excl | (mode & 0o777) as i32, true)
     }
 
     /// `shmget(key, size, IPC_CREAT | mode)`: opens the segment with this key, or creates it.
     /// This process owns it (removes it on drop) only if the kernel reports it as the creator.
     pub fn create_or_open(key: Key, size: usize, mode: u32) -> Result<Segment> {
         let call = format!("shmget({key}, {size}, IPC_CREAT|{})", octal(mode));
-        let mut segment = Segment::get(
-            call,
-            key,
-            size,
-            libc::IPC_CREAT | (mode & 0o777) as i32,
-            true,
-        )?;
+        let mut segment =
+            Segment::get(call, key, size, libc::IPC_CREAT | (mode & 0o777) as i32, true)?;
         if segment.stat()?.creator_pid != getpid().as_raw() {
             segment.disown();
         }
@@ -163,13 +142,7 @@ impl Segment {
 
     /// A segment known by its id (for example one printed by `ipcs`). Never removed on drop.
     pub fn from_id(id: i32) -> Result<Segment> {
-        let mut segment = Segment {
-            id,
-            key: Key::PRIVATE,
-            size: 0,
-            owner: None,
-            tracked: None,
-        };
+        let mut segment = Segment { id, key: Key::PRIVATE, size: 0, owner: None, tracked: None };
         let stat = segment.stat()?;
         segment.key = stat.key;
         segment.size = stat.size;
@@ -183,21 +156,11 @@ impl Segment {
             if id == -1 {
                 return Err(Errno::last());
             }
-            let tracked = if owned {
-                cleanup::track(Kind::SharedMemory, id, None)
-            } else {
-                None
-            };
+            let tracked = if owned { cleanup::track(Kind::SharedMemory, id, None) } else { None };
             Ok((id, tracked))
         });
         let (id, tracked) = created.map_err(|errno| shmget_error(call, key, errno))?;
-        Ok(Segment {
-            id,
-            key,
-            size,
-            owner: owned.then(getpid),
-            tracked,
-        })
+        Ok(Segment { id, key, size, owner: owned.then(getpid), tracked })
     }
 
     /// The shmid, as `ipcs -m` shows it.
@@ -296,10 +259,7 @@ fn shmget_error(call: String, key: Key, errno: Errno) -> Error {
 fn remove(id: i32) -> Result<()> {
     // SAFETY: IPC_RMID takes no buffer; a null pointer is what the man page asks for.
     if unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) } == -1 {
-        return Err(Error::sys(
-            format!("shmctl({id}, IPC_RMID, NULL)"),
-            Errno::last(),
-        ));
+        return Err(Error::sys(format!("shmctl({id}, IPC_RMID, NULL)"), Errno::last()));
     }
     Ok(())
 }
@@ -348,10 +308,7 @@ pub fn stat(id: i32) -> Result<SegmentStat> {
     let mut ds = std::mem::MaybeUninit::<libc::shmid_ds>::zeroed();
     // SAFETY: IPC_STAT fills the shmid_ds that `ds` points to, which is large enough.
     if unsafe { libc::shmctl(id, libc::IPC_STAT, ds.as_mut_ptr()) } == -1 {
-        return Err(Error::sys(
-            format!("shmctl({id}, IPC_STAT, &ds)"),
-            Errno::last(),
-        ));
+        return Err(Error::sys(format!("shmctl({id}, IPC_STAT, &ds)"), Errno::last()));
     }
     // SAFETY: the call succeeded, so the kernel initialised the structure (it was zeroed too).
     let ds = unsafe { ds.assume_init() };
@@ -420,12 +377,7 @@ impl Attachment {
         }
         let addr = NonNull::new(addr.cast::<u8>())
             .ok_or_else(|| Error::other("shmat", "the kernel returned a null address"))?;
-        Ok(Attachment {
-            addr,
-            len: len.size,
-            shmid,
-            access,
-        })
+        Ok(Attachment { addr, len: len.size, shmid, access })
     }
 
     /// Where the segment is mapped in this process (differs between processes).
@@ -472,10 +424,8 @@ impl Attachment {
                 "this attachment is read-only (SHM_RDONLY): a write would fault with SIGSEGV",
             ));
         }
-        let end = offset
-            .checked_add(data.len())
-            .filter(|&end| end <= self.len)
-            .ok_or_else(|| {
+        let end =
+            offset.checked_add(data.len()).filter(|&end| end <= self.len).ok_or_else(|| {
                 Error::other(
                     format!("store({} bytes at offset {offset})", data.len()),
                     format!("the segment has only {} bytes", self.len),
@@ -500,10 +450,7 @@ impl Attachment {
     pub fn load(&self, offset: usize, len: usize) -> Vec<u8> {
         let start = offset.min(self.len);
         let end = offset.saturating_add(len).min(self.len);
-        self.bytes()[start..end]
-            .iter()
-            .map(|cell| cell.load(Ordering::Relaxed))
-            .collect()
+        self.bytes()[start..end].iter().map(|cell| cell.load(Ordering::Relaxed)).collect()
     }
 
     /// Reads a NUL-terminated string at `offset`, as `printf("%s")` would (never past the end).
@@ -530,10 +477,7 @@ impl Attachment {
             ));
         }
         if !self.address().is_multiple_of(std::mem::align_of::<T>()) {
-            return Err(Error::other(
-                call,
-                "the attachment is not aligned for the type",
-            ));
+            return Err(Error::other(call, "the attachment is not aligned for the type"));
         }
         // SAFETY: the size and alignment were checked above; `Shareable` promises that every
         // bit pattern is a valid `T` and that concurrent access goes through atomics; the
@@ -608,11 +552,7 @@ mod tests {
         drop(attachment);
         assert_eq!(segment.stat().unwrap().attachments, 0);
         drop(segment);
-        assert_eq!(
-            stat_errno(id),
-            Some(Errno::EINVAL),
-            "dropping the owner removes the segment"
-        );
+        assert_eq!(stat_errno(id), Some(Errno::EINVAL), "dropping the owner removes the segment");
     }
 
     fn stat_errno(id: i32) -> Option<Errno> {
@@ -623,10 +563,7 @@ mod tests {
     fn an_opened_segment_is_not_removed_on_drop() {
         let owner = Segment::create(Key::PRIVATE, 64, 0o600).unwrap();
         drop(Segment::from_id(owner.id()).unwrap());
-        assert!(
-            owner.stat().is_ok(),
-            "a segment we did not create survives our drop"
-        );
+        assert!(owner.stat().is_ok(), "a segment we did not create survives our drop");
         owner.remove().unwrap();
     }
 
@@ -638,11 +575,7 @@ mod tests {
         let read_write = segment.attach(Access::ReadWrite).unwrap();
         assert!(read_write.store(10, b"0123456789").is_err());
         read_write.store(0, b"abc").unwrap();
-        assert_eq!(
-            read_only.load_c_string(0),
-            "abc",
-            "two attachments, one memory"
-        );
+        assert_eq!(read_only.load_c_string(0), "abc", "two attachments, one memory");
         assert_ne!(read_only.address(), read_write.address());
     }
 
@@ -651,8 +584,7 @@ mod tests {
         let err = Key::ftok("/nonexistent/shm-workbook/file", 65).unwrap_err();
         assert_eq!(err.errno(), Some(Errno::ENOENT));
         assert!(
-            err.to_string()
-                .contains("ftok(\"/nonexistent/shm-workbook/file\", 65) failed: ENOENT")
+            err.to_string().contains("ftok(\"/nonexistent/shm-workbook/file\", 65) failed: ENOENT")
         );
     }
 
@@ -683,11 +615,7 @@ mod tests {
         let first = Segment::create(key, 64, 0o600).unwrap();
         let err = Segment::create(key, 64, 0o600).unwrap_err();
         assert_eq!(err.errno(), Some(Errno::EEXIST));
-        assert!(
-            err.hint()
-                .unwrap()
-                .contains(&format!("ipcrm -M {}", key.hex()))
-        );
+        assert!(err.hint().unwrap().contains(&format!("ipcrm -M {}", key.hex())));
         let opened = Segment::open(key, 0).unwrap();
         assert_eq!(opened.id(), first.id());
         assert!(!opened.removes_on_drop());

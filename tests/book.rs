@@ -17,10 +17,8 @@ fn root() -> &'static Path {
 /// Builds the book without the quiz preprocessor into a private directory.
 fn build_book() -> PathBuf {
     let book_dir = root().join("book");
-    let mut table: toml::Table = std::fs::read_to_string(book_dir.join("book.toml"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let mut table: toml::Table =
+        std::fs::read_to_string(book_dir.join("book.toml")).unwrap().parse().unwrap();
     if let Some(preprocessors) = table.get_mut("preprocessor").and_then(|p| p.as_table_mut()) {
         preprocessors.remove("quiz");
     }
@@ -54,10 +52,7 @@ fn anchored(source: &str, name: &str) -> Vec<String> {
 }
 
 fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[test]
@@ -71,12 +66,7 @@ fn each_lesson_chapter_contains_its_lessons_code() {
             .match_indices(&include)
             .map(|(at, _)| chapter[at + include.len()..].split("}}").next().unwrap())
             .collect();
-        assert!(
-            !anchors.is_empty(),
-            "{} includes no code from {}",
-            lesson.chapter,
-            lesson.source
-        );
+        assert!(!anchors.is_empty(), "{} includes no code from {}", lesson.chapter, lesson.source);
         assert!(
             !chapter.contains("```rust\nfn "),
             "{} pastes code instead of including it",
@@ -85,11 +75,7 @@ fn each_lesson_chapter_contains_its_lessons_code() {
 
         let html_name = Path::new(lesson.chapter).with_extension("html");
         let html = std::fs::read_to_string(out.join(html_name.file_name().unwrap())).unwrap();
-        assert!(
-            !html.contains("{{#include"),
-            "{}: an include was not expanded",
-            lesson.chapter
-        );
+        assert!(!html.contains("{{#include"), "{}: an include was not expanded", lesson.chapter);
         for anchor in anchors {
             let code = anchored(&source, anchor);
             let mut longest: Vec<&String> = code.iter().filter(|l| !l.trim().is_empty()).collect();

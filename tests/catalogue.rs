@@ -27,17 +27,12 @@ fn cargo_toml_has_one_bin_per_lesson_and_no_other_lesson_bin() {
         .unwrap()
         .iter()
         .map(|bin| {
-            (
-                bin["name"].as_str().unwrap().to_owned(),
-                bin["path"].as_str().unwrap().to_owned(),
-            )
+            (bin["name"].as_str().unwrap().to_owned(), bin["path"].as_str().unwrap().to_owned())
         })
         .filter(|(name, _)| name.starts_with("lesson"))
         .collect();
-    let expected: BTreeSet<(String, String)> = LESSONS
-        .iter()
-        .map(|l| (l.bin.to_owned(), l.source.to_owned()))
-        .collect();
+    let expected: BTreeSet<(String, String)> =
+        LESSONS.iter().map(|l| (l.bin.to_owned(), l.source.to_owned())).collect();
     assert_eq!(bins, expected);
 }
 
@@ -65,9 +60,7 @@ fn summary_lists_every_chapter_in_order_and_no_other_lesson() {
             lesson.bin
         );
         assert!(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join(lesson.chapter)
-                .exists(),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(lesson.chapter).exists(),
             "{} is missing",
             lesson.chapter
         );

@@ -13,10 +13,7 @@ const MESSAGE_LINE: &str = "Child read: Hello from parent!";
 fn the_child_reads_exactly_the_parents_message_and_nothing_is_left() {
     let run = run("lesson01", &["--fast"]);
     run.assert_success();
-    let child_lines: Vec<&str> = run
-        .lines()
-        .filter(|line| line.starts_with("[child "))
-        .collect();
+    let child_lines: Vec<&str> = run.lines().filter(|line| line.starts_with("[child ")).collect();
     let reads: Vec<&str> = child_lines
         .iter()
         .filter_map(|line| line.split("] ").nth(1))
@@ -30,14 +27,8 @@ fn the_child_reads_exactly_the_parents_message_and_nothing_is_left() {
         "the late parent's child reads nothing: {}",
         reads[1]
     );
-    assert_eq!(
-        reads[2], MESSAGE_LINE,
-        "the semaphore version reads the whole message"
-    );
-    assert!(
-        !run.stdout.contains('\x1b'),
-        "NO_COLOR and a pipe mean no escape codes"
-    );
+    assert_eq!(reads[2], MESSAGE_LINE, "the semaphore version reads the whole message");
+    assert!(!run.stdout.contains('\x1b'), "NO_COLOR and a pipe mean no escape codes");
     assert!(run.stderr.is_empty(), "nothing on stderr: {}", run.stderr);
     assert_nothing_left(&run.stdout);
 }
@@ -49,25 +40,18 @@ fn the_semaphore_orders_the_read_after_the_write() {
     let part3 = run.stdout.split("Part 3").nth(1).expect("a Part 3");
     // The parent prints "wrote" before its semop(+1); the child prints only after its semop(-1)
     // returns. (The parent's own semop line may come after the child's: both are fine.)
-    let wrote = part3
-        .find("wrote \"Hello from parent!\"")
-        .expect("the parent writes");
+    let wrote = part3.find("wrote \"Hello from parent!\"").expect("the parent writes");
     let waits = part3.find("{0, -1, 0}").expect("the child waits");
     let read = part3.find(MESSAGE_LINE).expect("the child reads");
-    assert!(
-        wrote < read && waits < read,
-        "the read comes after the write:\n{part3}"
-    );
+    assert!(wrote < read && waits < read, "the read comes after the write:\n{part3}");
 }
 
 #[test]
 fn the_race_report_adds_up() {
     let run = run("lesson01", &["--fast", "--seed", "3"]);
     run.assert_success();
-    let reports: Vec<&str> = run
-        .lines()
-        .filter(|line| line.contains("the child read nothing"))
-        .collect();
+    let reports: Vec<&str> =
+        run.lines().filter(|line| line.contains("the child read nothing")).collect();
     assert_eq!(reports.len(), 2);
     for report in reports {
         let numbers: Vec<u32> = report
@@ -87,42 +71,20 @@ fn the_race_report_adds_up() {
 fn an_unknown_flag_prints_usage_and_exits_2() {
     let run = run("lesson01", &["--bogus"]);
     assert_eq!(run.code(), Some(2));
-    assert!(
-        run.stderr.contains("unknown flag `--bogus`"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("Usage: cargo run --bin lesson01"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("unknown flag `--bogus`"), "{}", run.stderr);
+    assert!(run.stderr.contains("Usage: cargo run --bin lesson01"), "{}", run.stderr);
     assert!(run.stdout.is_empty(), "nothing runs: {}", run.stdout);
     let run = common::run("lesson01", &["--seed", "many"]);
     assert_eq!(run.code(), Some(2));
-    assert!(
-        run.stderr.contains("--seed needs a whole number"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("--seed needs a whole number"), "{}", run.stderr);
 }
 
 #[test]
 fn help_describes_the_lesson_and_its_flags() {
     let run = run("lesson01", &["--help"]);
     run.assert_success();
-    for text in [
-        "Parent writes, child reads",
-        "--fast",
-        "--step",
-        "--seed N",
-        "--no-color",
-    ] {
-        assert!(
-            run.stdout.contains(text),
-            "--help lacks {text}:\n{}",
-            run.stdout
-        );
+    for text in ["Parent writes, child reads", "--fast", "--step", "--seed N", "--no-color"] {
+        assert!(run.stdout.contains(text), "--help lacks {text}:\n{}", run.stdout);
     }
 }
 
@@ -149,10 +111,7 @@ fn interrupt_at_the_pause(signal: nix::sys::signal::Signal) -> (Option<i32>, Str
             break;
         }
     }
-    assert!(
-        seen.contains("ipcs -m"),
-        "the pause says what to look at:\n{seen}"
-    );
+    assert!(seen.contains("ipcs -m"), "the pause says what to look at:\n{seen}");
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, signal).unwrap();
     let status = child.wait().unwrap();
@@ -168,10 +127,7 @@ fn interrupt_at_the_pause(signal: nix::sys::signal::Signal) -> (Option<i32>, Str
 fn ctrl_c_at_the_pause_removes_everything_and_exits_130() {
     let (code, stdout, stderr) = interrupt_at_the_pause(nix::sys::signal::Signal::SIGINT);
     assert_eq!(code, Some(130), "{stderr}");
-    assert!(
-        stderr.contains("[SIGINT] stopping: removed 2 object(s)"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("[SIGINT] stopping: removed 2 object(s)"), "{stderr}");
     assert!(stderr.contains("reaped 1 child"), "{stderr}");
     let created = created_by(&stdout);
     assert!(

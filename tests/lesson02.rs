@@ -32,13 +32,7 @@ fn key_after(stdout: &str, role: &str, call: &str) -> String {
         .lines()
         .find(|line| line.starts_with(&format!("[{role}")) && line.contains(call))
         .unwrap_or_else(|| panic!("no {role} line with {call}:\n{stdout}"));
-    line.split(" = ")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
+    line.split(" = ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned()
 }
 
 #[test]
@@ -48,16 +42,10 @@ fn the_same_file_and_id_give_the_same_key_in_both_processes_and_another_id_anoth
     let parent_key = key_after(&run.stdout, "parent", ", 65) = ");
     let child_key = key_after(&run.stdout, "child", ", 65) = ");
     let other_key = key_after(&run.stdout, "parent", ", 66) = ");
-    assert!(
-        parent_key.starts_with("0x41"),
-        "project id 65 is the top byte: {parent_key}"
-    );
+    assert!(parent_key.starts_with("0x41"), "project id 65 is the top byte: {parent_key}");
     assert_eq!(parent_key, child_key);
     assert_ne!(parent_key, other_key);
-    let packed_line = run
-        .lines()
-        .find(|l| l.contains("packed by hand: "))
-        .unwrap();
+    let packed_line = run.lines().find(|l| l.contains("packed by hand: ")).unwrap();
     assert!(
         packed_line.contains(&format!("packed by hand: {parent_key} ")),
         "the hand-packed key equals ftok's: {packed_line}"
@@ -69,8 +57,7 @@ fn a_missing_file_is_an_error_with_a_reason_not_key_minus_one() {
     let run = run("lesson02", &["--fast"]);
     run.assert_success();
     assert!(
-        run.stdout
-            .contains("/no-such-file\", 65) failed: ENOENT (No such file or directory)"),
+        run.stdout.contains("/no-such-file\", 65) failed: ENOENT (No such file or directory)"),
         "{}",
         run.stdout
     );
@@ -85,17 +72,12 @@ fn the_private_directory_and_its_file_are_removed() {
     let dir = run
         .lines()
         .find_map(|line| {
-            line.split("= ")
-                .nth(1)
-                .filter(|rest| rest.contains("shm-workbook-lesson02-"))
+            line.split("= ").nth(1).filter(|rest| rest.contains("shm-workbook-lesson02-"))
         })
         .and_then(|rest| rest.split_whitespace().next())
         .expect("the lesson prints its directory")
         .to_owned();
-    assert!(
-        !std::path::Path::new(&dir).exists(),
-        "{dir} was left behind"
-    );
+    assert!(!std::path::Path::new(&dir).exists(), "{dir} was left behind");
 }
 
 #[test]
@@ -114,8 +96,5 @@ fn an_unusable_tmpdir_is_a_clear_error_not_a_panic() {
         "{stderr}"
     );
     assert!(stderr.contains("what to do:    set TMPDIR"), "{stderr}");
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("backtrace"),
-        "{stderr}"
-    );
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
 }

@@ -48,10 +48,7 @@ fn every_quiz_parses_and_every_question_has_an_explained_answer() {
                         "{place}: no answer"
                     );
                     let distractors = &fields.prompt.distractors;
-                    assert!(
-                        distractors.len() >= 2,
-                        "{place}: fewer than two distractors"
-                    );
+                    assert!(distractors.len() >= 2, "{place}: fewer than two distractors");
                     for distractor in distractors {
                         assert!(
                             !answers.contains(&&distractor.0),

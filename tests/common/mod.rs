@@ -19,13 +19,7 @@ impl Run {
 
     /// Fails with the whole output, so that a failing test shows what the student saw.
     pub fn assert_success(&self) {
-        assert_eq!(
-            self.code(),
-            Some(0),
-            "the lesson failed:\n{}\n{}",
-            self.stdout,
-            self.stderr
-        );
+        assert_eq!(self.code(), Some(0), "the lesson failed:\n{}\n{}", self.stdout, self.stderr);
     }
 
     pub fn lines(&self) -> impl Iterator<Item = &str> {
@@ -47,10 +41,7 @@ pub fn lesson(bin: &str) -> Command {
 
 /// Runs a lesson to the end with the given flags.
 pub fn run(bin: &str, args: &[&str]) -> Run {
-    let output = lesson(bin)
-        .args(args)
-        .output()
-        .expect("the lesson binary runs");
+    let output = lesson(bin).args(args).output().expect("the lesson binary runs");
     Run {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -71,15 +62,10 @@ pub struct Created {
 pub fn created_by(stdout: &str) -> Created {
     let mut created = Created::default();
     for line in stdout.lines() {
-        for (word, set) in [
-            ("shmid ", &mut created.shmids),
-            ("semid ", &mut created.semids),
-        ] {
+        for (word, set) in [("shmid ", &mut created.shmids), ("semid ", &mut created.semids)] {
             for (at, _) in line.match_indices(word) {
-                let digits: String = line[at + word.len()..]
-                    .chars()
-                    .take_while(char::is_ascii_digit)
-                    .collect();
+                let digits: String =
+                    line[at + word.len()..].chars().take_while(char::is_ascii_digit).collect();
                 if let Ok(id) = digits.parse() {
                     set.insert(id);
                 }
@@ -102,11 +88,7 @@ fn sysvipc_rows(table: &str) -> Vec<(i32, Option<i32>)> {
     let text = std::fs::read_to_string(format!("/proc/sysvipc/{table}"))
         .expect("/proc/sysvipc is readable");
     let mut lines = text.lines();
-    let header: Vec<&str> = lines
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
     let id_column = header
         .iter()
         .position(|&h| h == "shmid" || h == "semid" || h == "msqid")
@@ -127,15 +109,9 @@ fn sysvipc_rows(table: &str) -> Vec<(i32, Option<i32>)> {
 /// no process of its own still alive (a zombie included).
 pub fn assert_nothing_left(run_stdout: &str) {
     let created = created_by(run_stdout);
-    assert!(
-        !created.pids.is_empty(),
-        "the run printed no [role pid] line:\n{run_stdout}"
-    );
+    assert!(!created.pids.is_empty(), "the run printed no [role pid] line:\n{run_stdout}");
     for (id, cpid) in sysvipc_rows("shm") {
-        assert!(
-            !created.shmids.contains(&id),
-            "segment {id} was left behind:\n{run_stdout}"
-        );
+        assert!(!created.shmids.contains(&id), "segment {id} was left behind:\n{run_stdout}");
         if let Some(cpid) = cpid {
             assert!(
                 !created.pids.contains(&cpid),
@@ -144,15 +120,9 @@ pub fn assert_nothing_left(run_stdout: &str) {
         }
     }
     for (id, _) in sysvipc_rows("sem") {
-        assert!(
-            !created.semids.contains(&id),
-            "semaphore set {id} was left behind:\n{run_stdout}"
-        );
+        assert!(!created.semids.contains(&id), "semaphore set {id} was left behind:\n{run_stdout}");
     }
-    for entry in std::fs::read_dir("/dev/shm")
-        .expect("/dev/shm exists")
-        .flatten()
-    {
+    for entry in std::fs::read_dir("/dev/shm").expect("/dev/shm exists").flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         for pid in &created.pids {
             assert!(
@@ -162,10 +132,7 @@ pub fn assert_nothing_left(run_stdout: &str) {
         }
     }
     for pid in &created.pids {
-        assert!(
-            !process_exists(*pid),
-            "process {pid} of the run still exists (or is a zombie)"
-        );
+        assert!(!process_exists(*pid), "process {pid} of the run still exists (or is a zombie)");
     }
 }
 
