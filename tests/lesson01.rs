@@ -2,10 +2,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
-use common::{assert_nothing_left, created_by, lesson, process_exists, run};
+use common::{assert_nothing_left, created_by, interrupt_at_the_pause, process_exists, run};
 
 const MESSAGE_LINE: &str = "Child read: Hello from parent!";
 
@@ -88,44 +85,10 @@ fn help_describes_the_lesson_and_its_flags() {
     }
 }
 
-/// Starts lesson01 with --step, reads until the pause, and sends `signal`.
-fn interrupt_at_the_pause(signal: nix::sys::signal::Signal) -> (Option<i32>, String, String) {
-    let mut child = lesson("lesson01")
-        .args(["--fast", "--step"])
-        .stdin(Stdio::piped()) // kept open: the lesson waits for Enter
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("lesson01 starts");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut seen = String::new();
-    loop {
-        let mut line = String::new();
-        assert_ne!(
-            stdout.read_line(&mut line).unwrap(),
-            0,
-            "the lesson ended before pausing:\n{seen}"
-        );
-        seen.push_str(&line);
-        if line.contains("[Enter] to continue") {
-            break;
-        }
-    }
-    assert!(seen.contains("ipcs -m"), "the pause says what to look at:\n{seen}");
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    nix::sys::signal::kill(pid, signal).unwrap();
-    let status = child.wait().unwrap();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
-    seen.push_str(&rest);
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    (status.code(), seen, stderr)
-}
-
 #[test]
 fn ctrl_c_at_the_pause_removes_everything_and_exits_130() {
-    let (code, stdout, stderr) = interrupt_at_the_pause(nix::sys::signal::Signal::SIGINT);
+    let (code, stdout, stderr) =
+        interrupt_at_the_pause("lesson01", nix::sys::signal::Signal::SIGINT);
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("[SIGINT] stopping: removed 2 object(s)"), "{stderr}");
     assert!(stderr.contains("reaped 1 child"), "{stderr}");
@@ -142,7 +105,8 @@ fn ctrl_c_at_the_pause_removes_everything_and_exits_130() {
 
 #[test]
 fn sigterm_at_the_pause_cleans_up_and_exits_143() {
-    let (code, stdout, stderr) = interrupt_at_the_pause(nix::sys::signal::Signal::SIGTERM);
+    let (code, stdout, stderr) =
+        interrupt_at_the_pause("lesson01", nix::sys::signal::Signal::SIGTERM);
     assert_eq!(code, Some(143), "{stderr}");
     assert_nothing_left(&stdout);
 }

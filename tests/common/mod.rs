@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test file uses a different part of this module
 
 use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -32,6 +33,7 @@ pub fn lesson(bin: &str) -> Command {
     let path = match bin {
         "lesson01" => env!("CARGO_BIN_EXE_lesson01"),
         "lesson02" => env!("CARGO_BIN_EXE_lesson02"),
+        "lesson05" => env!("CARGO_BIN_EXE_lesson05"),
         other => panic!("no binary {other}"),
     };
     let mut command = Command::new(path);
@@ -139,4 +141,43 @@ pub fn assert_nothing_left(run_stdout: &str) {
 /// Whether a pid exists, a zombie included.
 pub fn process_exists(pid: i32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Starts `bin` with --step, reads its story until the first pause, and sends `signal`.
+/// Returns the exit code, everything printed on stdout, and stderr.
+pub fn interrupt_at_the_pause(
+    bin: &str,
+    signal: nix::sys::signal::Signal,
+) -> (Option<i32>, String, String) {
+    let mut child = lesson(bin)
+        .args(["--fast", "--step"])
+        .stdin(Stdio::piped()) // kept open: the lesson waits for Enter
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the lesson starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert_ne!(
+            stdout.read_line(&mut line).unwrap(),
+            0,
+            "the lesson ended before pausing:\n{seen}"
+        );
+        seen.push_str(&line);
+        if line.contains("[Enter] to continue") {
+            break;
+        }
+    }
+    assert!(seen.contains("ipcs -"), "the pause says what to look at:\n{seen}");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, signal).unwrap();
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    seen.push_str(&rest);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status.code(), seen, stderr)
 }
