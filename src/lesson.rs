@@ -11,6 +11,7 @@
 //! | `--seed N` | repeatable jitter and order |
 //! | `--no-color` | plain text (also when `NO_COLOR` is set or stdout is not a terminal) |
 
+use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::io::BufRead;
 use std::time::Duration;
@@ -36,55 +37,124 @@ pub struct Options {
     pub no_color: bool,
     /// `--help`.
     pub help: bool,
+    /// The lesson's own flags that were given, with their values (1 for a switch).
+    pub extra: BTreeMap<&'static str, u64>,
+}
+
+/// A flag that only one lesson takes: a switch (`--trace`) or a whole number
+/// (`--processes 3`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LessonFlag {
+    /// The flag, with its dashes: `--processes`.
+    pub name: &'static str,
+    /// What its value stands for in the usage text (`N`), or `None` for a switch.
+    pub value: Option<&'static str>,
+    /// One line for `--help`.
+    pub help: &'static str,
+    /// The value used when the flag is not given (ignored for switches).
+    pub default: u64,
+    /// The smallest and largest values accepted.
+    pub range: (u64, u64),
+}
+
+impl LessonFlag {
+    /// A flag that takes a whole number in `range`.
+    pub const fn number(
+        name: &'static str,
+        value: &'static str,
+        help: &'static str,
+        default: u64,
+        range: (u64, u64),
+    ) -> Self {
+        LessonFlag { name, value: Some(value), help, default, range }
+    }
+
+    /// A flag without a value.
+    pub const fn switch(name: &'static str, help: &'static str) -> Self {
+        LessonFlag { name, value: None, help, default: 0, range: (0, 1) }
+    }
 }
 
 /// Why the command line was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UsageError(pub String);
 
-/// Parses the common flags (`args` without the program name).
-pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Options, UsageError> {
+/// Parses the common flags and the lesson's own (`args` without the program name).
+pub fn parse_args<S: AsRef<str>>(args: &[S], own: &[LessonFlag]) -> Result<Options, UsageError> {
     let mut options = Options::default();
     let mut args = args.iter().map(AsRef::as_ref);
     while let Some(arg) = args.next() {
-        match arg {
+        let (name, inline_value) = match arg.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => (name, Some(value)),
+            _ => (arg, None),
+        };
+        let mut value_of = |flag: &str, what: &str| -> Result<String, UsageError> {
+            inline_value
+                .map(str::to_owned)
+                .or_else(|| args.next().map(str::to_owned))
+                .ok_or_else(|| UsageError(format!("{flag} needs {what}, as in {flag} 42")))
+        };
+        match name {
             "--help" | "-h" => options.help = true,
             "--fast" => options.fast = true,
             "--step" => options.step = true,
             "--no-color" | "--no-colour" => options.no_color = true,
             "--seed" => {
-                let value = args
-                    .next()
-                    .ok_or_else(|| UsageError("--seed needs a number, as in --seed 42".into()))?;
-                options.seed = Some(parse_seed(value)?);
+                let value = value_of("--seed", "a number")?;
+                options.seed = Some(parse_number("--seed", &value, (0, u64::MAX))?);
             }
-            _ if arg.starts_with("--seed=") => {
-                options.seed = Some(parse_seed(&arg["--seed=".len()..])?)
-            }
-            _ if arg.starts_with('-') => return Err(UsageError(format!("unknown flag `{arg}`"))),
-            _ => return Err(UsageError(format!("unexpected argument `{arg}`"))),
+            _ => match own.iter().find(|flag| flag.name == name) {
+                Some(flag) if flag.value.is_some() => {
+                    let value = value_of(flag.name, "a number")?;
+                    options.extra.insert(flag.name, parse_number(flag.name, &value, flag.range)?);
+                }
+                Some(flag) => {
+                    options.extra.insert(flag.name, 1);
+                }
+                None if arg.starts_with('-') => {
+                    return Err(UsageError(format!("unknown flag `{arg}`")));
+                }
+                None => return Err(UsageError(format!("unexpected argument `{arg}`"))),
+            },
         }
     }
     Ok(options)
 }
 
-fn parse_seed(value: &str) -> Result<u64, UsageError> {
-    value.parse().map_err(|_| {
-        UsageError(format!("--seed needs a whole number from 0 to {}, not `{value}`", u64::MAX))
+fn parse_number(flag: &str, value: &str, (low, high): (u64, u64)) -> Result<u64, UsageError> {
+    value.parse().ok().filter(|n| (low..=high).contains(n)).ok_or_else(|| {
+        UsageError(format!("{flag} needs a whole number from {low} to {high}, not `{value}`"))
     })
 }
 
 /// The usage text for a lesson.
-pub fn usage(info: &LessonInfo) -> String {
+pub fn usage(info: &LessonInfo, own: &[LessonFlag]) -> String {
+    let mut flags = String::new();
+    for flag in own {
+        let name = match flag.value {
+            Some(value) => format!("{} {value}", flag.name),
+            None => flag.name.to_owned(),
+        };
+        let default = if flag.value.is_some() {
+            format!(" (default {})", flag.default)
+        } else {
+            String::new()
+        };
+        flags.push_str(&format!("  {name:<16} {}{default}\n", flag.help));
+    }
+    if !flags.is_empty() {
+        flags = format!("\nFlags of this lesson:\n{flags}");
+    }
     format!(
         "{bin}: {title}\n{summary}\n\n\
          Usage: cargo run --bin {bin} -- [FLAGS]\n\n\
          Flags:\n  \
-         --help       show this text\n  \
-         --fast       no teaching pauses or sleeps (what the tests use)\n  \
-         --step       stop at each stage and wait for Enter, saying what to look at\n  \
-         --seed N     make jitter and random choices repeatable\n  \
-         --no-color   plain text (also when NO_COLOR is set or stdout is not a terminal)\n\n\
+         --help           show this text\n  \
+         --fast           no teaching pauses or sleeps (what the tests use)\n  \
+         --step           stop at each stage and wait for Enter, saying what to look at\n  \
+         --seed N         make jitter and random choices repeatable\n  \
+         --no-color       plain text (also when NO_COLOR is set or stdout is not a terminal)\n\
+         {flags}\n\
          Book chapter: {chapter}\n",
         bin = info.bin,
         title = info.title,
@@ -98,6 +168,7 @@ pub fn usage(info: &LessonInfo) -> String {
 pub struct Lesson {
     info: &'static LessonInfo,
     options: Options,
+    own: &'static [LessonFlag],
     seed: u64,
 }
 
@@ -110,17 +181,22 @@ impl Lesson {
     ///
     /// If `bin` is not in the [`catalogue`]: a mistake in the workbook itself.
     pub fn start(bin: &str) -> Lesson {
+        Lesson::start_with(bin, &[])
+    }
+
+    /// Like [`start`](Self::start), for a lesson that also takes flags of its own.
+    pub fn start_with(bin: &str, own: &'static [LessonFlag]) -> Lesson {
         let info = catalogue::find(bin).unwrap_or_else(|| panic!("{bin} is not in the catalogue"));
         let args: Vec<String> = std::env::args().skip(1).collect();
-        let options = match parse_args(&args) {
+        let options = match parse_args(&args, own) {
             Ok(options) => options,
             Err(UsageError(problem)) => {
-                eprintln!("{bin}: {problem}\n\n{}", usage(info));
+                eprintln!("{bin}: {problem}\n\n{}", usage(info, own));
                 std::process::exit(2);
             }
         };
         if options.help {
-            print!("{}", usage(info));
+            print!("{}", usage(info, own));
             std::process::exit(0);
         }
         narrate::set_colour(narrate::colour_wanted(options.no_color));
@@ -135,7 +211,7 @@ impl Lesson {
             // Without an OS random source, any seed will do: it only varies the jitter.
             rand::rngs::SysRng.try_next_u64().unwrap_or(u64::from(std::process::id()))
         });
-        Lesson { info, options, seed }
+        Lesson { info, options, own, seed }
     }
 
     /// The catalogue entry.
@@ -146,6 +222,25 @@ impl Lesson {
     /// The parsed flags.
     pub fn options(&self) -> &Options {
         &self.options
+    }
+
+    /// The value of one of the lesson's own number flags, or its default.
+    ///
+    /// # Panics
+    ///
+    /// If the lesson did not declare `name` (a mistake in the lesson).
+    pub fn number(&self, name: &str) -> u64 {
+        let flag = self
+            .own
+            .iter()
+            .find(|flag| flag.name == name)
+            .unwrap_or_else(|| panic!("{name} is not declared"));
+        self.options.extra.get(name).copied().unwrap_or(flag.default)
+    }
+
+    /// Whether one of the lesson's own switches was given.
+    pub fn switch(&self, name: &str) -> bool {
+        self.options.extra.contains_key(name)
     }
 
     /// Whether `--fast` was given.
@@ -239,33 +334,65 @@ mod tests {
 
     #[test]
     fn common_flags_parse() {
-        let options = parse_args(&["--fast", "--step", "--seed", "7", "--no-color"]).unwrap();
+        let options = parse_args(&["--fast", "--step", "--seed", "7", "--no-color"], &[]).unwrap();
         assert_eq!(
             options,
-            Options { fast: true, step: true, seed: Some(7), no_color: true, help: false }
+            Options {
+                fast: true,
+                step: true,
+                seed: Some(7),
+                no_color: true,
+                help: false,
+                extra: BTreeMap::new()
+            }
         );
-        assert_eq!(parse_args(&["--seed=9"]).unwrap().seed, Some(9));
-        assert!(parse_args(&["--help"]).unwrap().help);
-        assert_eq!(parse_args::<&str>(&[]).unwrap(), Options::default());
+        assert_eq!(parse_args(&["--seed=9"], &[]).unwrap().seed, Some(9));
+        assert!(parse_args(&["--help"], &[]).unwrap().help);
+        assert_eq!(parse_args::<&str>(&[], &[]).unwrap(), Options::default());
+    }
+
+    const OWN: &[LessonFlag] = &[
+        LessonFlag::number("--processes", "N", "how many processes", 3, (1, 64)),
+        LessonFlag::switch("--trace", "print every read and write"),
+    ];
+
+    #[test]
+    fn a_lessons_own_flags_parse_and_are_checked() {
+        let options = parse_args(&["--processes", "5", "--trace"], OWN).unwrap();
+        assert_eq!(options.extra.get("--processes"), Some(&5));
+        assert_eq!(options.extra.get("--trace"), Some(&1));
+        assert_eq!(parse_args(&["--processes=2"], OWN).unwrap().extra.get("--processes"), Some(&2));
+        let too_many = parse_args(&["--processes", "65"], OWN).unwrap_err();
+        assert_eq!(too_many.0, "--processes needs a whole number from 1 to 64, not `65`");
+        assert!(parse_args(&["--processes"], OWN).unwrap_err().0.contains("needs a number"));
+        assert!(parse_args(&["--trace"], &[]).is_err(), "another lesson's flag is unknown here");
     }
 
     #[test]
     fn bad_flags_are_refused_with_a_reason() {
         assert_eq!(
-            parse_args(&["--fats"]).unwrap_err(),
+            parse_args(&["--fats"], &[]).unwrap_err(),
             UsageError("unknown flag `--fats`".into())
         );
-        assert!(parse_args(&["--seed"]).unwrap_err().0.contains("needs a number"));
-        assert!(parse_args(&["--seed", "many"]).unwrap_err().0.contains("not `many`"));
-        assert!(parse_args(&["extra"]).unwrap_err().0.contains("unexpected argument"));
+        assert!(parse_args(&["--seed"], &[]).unwrap_err().0.contains("needs a number"));
+        assert!(parse_args(&["--seed", "many"], &[]).unwrap_err().0.contains("not `many`"));
+        assert!(parse_args(&["extra"], &[]).unwrap_err().0.contains("unexpected argument"));
     }
 
     #[test]
     fn usage_names_every_flag() {
-        let text = usage(&catalogue::LESSONS[0]);
-        for flag in
-            ["--help", "--fast", "--step", "--seed N", "--no-color", "cargo run --bin lesson01"]
-        {
+        let text = usage(&catalogue::LESSONS[0], OWN);
+        for flag in [
+            "--help",
+            "--fast",
+            "--step",
+            "--seed N",
+            "--no-color",
+            "cargo run --bin lesson01",
+            "--processes N",
+            "(default 3)",
+            "--trace",
+        ] {
             assert!(text.contains(flag), "usage lacks {flag}");
         }
     }

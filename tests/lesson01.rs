@@ -90,6 +90,10 @@ fn ctrl_c_at_the_pause_removes_everything_and_exits_130() {
     let (code, stdout, stderr) =
         interrupt_at_the_pause("lesson01", nix::sys::signal::Signal::SIGINT);
     assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stdout.contains("run:  ipcs -m") && stdout.contains("nattch 2"),
+        "the pause says what ipcs shows:\n{stdout}"
+    );
     assert!(stderr.contains("[SIGINT] stopping: removed 2 object(s)"), "{stderr}");
     assert!(stderr.contains("reaped 1 child"), "{stderr}");
     let created = created_by(&stdout);
