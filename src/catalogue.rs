@@ -45,6 +45,16 @@ pub const LESSONS: &[LessonInfo] = &[
         quiz: "quizzes/lesson02.toml",
     },
     LessonInfo {
+        number: 4,
+        bin: "lesson04",
+        source: "lessons/lesson04_race_condition.rs",
+        title: "A race condition you can watch",
+        summary: "Processes increment a shared counter with a separate read and write; a trace shows updates being lost, a count shows how many; fetch_add and a semaphore make it exact.",
+        reproduces: "seed 001: the race-condition visualizer; seed 000: race conditions",
+        chapter: "book/src/lesson04.md",
+        quiz: "quizzes/lesson04.toml",
+    },
+    LessonInfo {
         number: 5,
         bin: "lesson05",
         source: "lessons/lesson05_three_writers.rs",

@@ -299,6 +299,15 @@ impl Lesson {
         let mut answer = String::new();
         let _ = std::io::stdin().lock().read_line(&mut answer);
     }
+
+    /// With `--step`, waits for Enter without a message (to step through a trace line by
+    /// line); otherwise does nothing.
+    pub fn advance(&self) {
+        if self.options.step {
+            let mut answer = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut answer);
+        }
+    }
 }
 
 /// The name of the user running the lesson, as `ipcs` shows it in the owner column.

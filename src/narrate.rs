@@ -65,6 +65,12 @@ impl Narrator {
         Narrator { role: role.to_owned(), pid: nix::unistd::getpid().as_raw() }
     }
 
+    /// A narrator that speaks for another process, to retell what it recorded (a trace
+    /// printed by the parent after its children have finished, for example).
+    pub fn for_process(role: &str, pid: i32) -> Narrator {
+        Narrator { role: role.to_owned(), pid }
+    }
+
     /// The role name, such as `parent`.
     pub fn role(&self) -> &str {
         &self.role

@@ -33,6 +33,7 @@ pub fn lesson(bin: &str) -> Command {
     let path = match bin {
         "lesson01" => env!("CARGO_BIN_EXE_lesson01"),
         "lesson02" => env!("CARGO_BIN_EXE_lesson02"),
+        "lesson04" => env!("CARGO_BIN_EXE_lesson04"),
         "lesson05" => env!("CARGO_BIN_EXE_lesson05"),
         other => panic!("no binary {other}"),
     };

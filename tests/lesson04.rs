@@ -1,0 +1,98 @@
+//! lesson04: the correct versions are exact every time; the racy report adds up. Whether a
+//! race actually happens in a given run is never asserted: it may not.
+
+mod common;
+
+use common::{assert_nothing_left, run};
+
+/// (expected, actual, lost) from a line `...: expected X, actual Y, lost updates Z`.
+fn report(line: &str) -> (u64, u64, u64) {
+    let number = |after: &str| -> u64 {
+        line.split(after)
+            .nth(1)
+            .unwrap()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    (number("expected "), number("actual "), number("lost updates "))
+}
+
+#[test]
+fn the_racy_reports_are_consistent() {
+    let run = run("lesson04", &["--fast"]);
+    run.assert_success();
+    let reports: Vec<&str> =
+        run.lines().filter(|l| l.contains("load, then store: expected ")).collect();
+    assert_eq!(reports.len(), 2, "one for the trace, one for the count:\n{}", run.stdout);
+    let (expected, actual, lost) = report(reports[0]);
+    assert_eq!(expected, 9, "3 processes x 3 traced increments");
+    assert!(actual <= expected && lost == expected - actual, "{}", reports[0]);
+    let (expected, actual, lost) = report(reports[1]);
+    assert_eq!(expected, 3 * 5_000);
+    assert!(actual <= expected && lost == expected - actual, "{}", reports[1]);
+    assert_nothing_left(&run.stdout);
+}
+
+#[test]
+fn the_trace_shows_every_read_and_write_of_every_process() {
+    let run = run("lesson04", &["--fast", "--processes", "4", "--seed", "11"]);
+    run.assert_success();
+    let trace = run.stdout.split("Part 2").next().unwrap();
+    for worker in 1..=4 {
+        let mine = |what: &str| {
+            trace
+                .lines()
+                .filter(|l| l.starts_with(&format!("[worker {worker} ")) && l.contains(what))
+                .count()
+        };
+        assert_eq!(mine("] read  counter = "), 3, "worker {worker}:\n{trace}");
+        assert_eq!(mine("] write counter = "), 3, "worker {worker}:\n{trace}");
+    }
+    // Every write marked as lost really went backwards or sideways.
+    let mut highest = 0;
+    for line in trace.lines().filter(|l| l.contains("write counter = ")) {
+        let value: u64 = line
+            .split("write counter = ")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(line.contains("LOST UPDATE"), value <= highest, "{line}");
+        highest = highest.max(value);
+    }
+}
+
+#[test]
+fn fetch_add_and_the_semaphore_are_exact_in_every_round() {
+    let run = run("lesson04", &["--fast", "--rounds", "8", "--increments", "2000"]);
+    run.assert_success();
+    assert!(run.stdout.contains("fetch_add: exact in 8 of 8 rounds"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("load and store under a semaphore: exact in 8 of 8 rounds"),
+        "{}",
+        run.stdout
+    );
+    assert_nothing_left(&run.stdout);
+}
+
+#[test]
+fn out_of_range_numbers_are_refused() {
+    let run = run("lesson04", &["--processes", "1"]);
+    assert_eq!(run.code(), Some(2));
+    assert!(
+        run.stderr.contains("--processes needs a whole number from 2 to 16, not `1`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("--increments M"),
+        "usage lists the lesson's own flags: {}",
+        run.stderr
+    );
+}
