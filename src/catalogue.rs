@@ -64,6 +64,16 @@ pub const LESSONS: &[LessonInfo] = &[
         chapter: "book/src/lesson05.md",
         quiz: "quizzes/lesson05.toml",
     },
+    LessonInfo {
+        number: 12,
+        bin: "lesson12",
+        source: "lessons/lesson12_sync_toolbox.rs",
+        title: "The synchronization toolbox",
+        summary: "A binary semaphore as a mutex, a robust process-shared pthread mutex whose owner dies, a counting semaphore, an atomic counter and a barrier, each checking its own promise.",
+        reproduces: "seed 000: interview question 7 (synchronizing several writers)",
+        chapter: "book/src/lesson12.md",
+        quiz: "quizzes/lesson12.toml",
+    },
 ];
 
 /// The lesson whose binary is `bin`.

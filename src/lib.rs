@@ -20,6 +20,7 @@ pub mod error;
 pub mod lesson;
 pub mod narrate;
 pub mod process;
+pub mod pthread;
 pub mod scratch;
 pub mod sem;
 pub mod shm;

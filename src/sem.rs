@@ -9,6 +9,7 @@
 //! | `semop(id, {i, -1, 0}, 1)` | [`SemaphoreSet::wait`] |
 //! | `semop(id, {i, -1, SEM_UNDO}, 1)` ... `{i, +1, SEM_UNDO}` | [`SemaphoreSet::lock`] and its guard |
 //! | `semtimedop(id, {i, -1, 0}, 1, &timeout)` | [`SemaphoreSet::wait_timeout`] |
+//! | `semop(id, {i, k, 0}, 1)` / `{i, 0, 0}` (wait for zero) | [`SemaphoreSet::add`], [`SemaphoreSet::wait_for_zero`] |
 //! | `semctl(id, 0, IPC_RMID)` | [`SemaphoreSet::remove`], or dropping a set you created |
 //!
 //! A semaphore operation is a system call: the kernel takes the set's lock, so everything a
@@ -193,6 +194,19 @@ impl SemaphoreSet {
     pub fn wait(&self, n: usize) -> Result<()> {
         self.op(n, -1, 0, None)
             .map_err(|errno| Error::sys(format!("semop({}, {{{n}, -1, 0}}, 1)", self.id), errno))
+    }
+
+    /// `semop(id, {n, delta, 0})`: adds `delta` (which may be negative) in one step.
+    pub fn add(&self, n: usize, delta: i16) -> Result<()> {
+        self.op(n, delta, 0, None).map_err(|errno| {
+            Error::sys(format!("semop({}, {{{n}, {delta:+}, 0}}, 1)", self.id), errno)
+        })
+    }
+
+    /// `semop(id, {n, 0, 0})`: blocks until the value is zero (a barrier's wait).
+    pub fn wait_for_zero(&self, n: usize) -> Result<()> {
+        self.op(n, 0, 0, None)
+            .map_err(|errno| Error::sys(format!("semop({}, {{{n}, 0, 0}}, 1)", self.id), errno))
     }
 
     /// `semtimedop(id, {n, -1, 0}, 1, timeout)`: like [`wait`](Self::wait) but gives up after

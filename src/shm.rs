@@ -385,6 +385,14 @@ impl Attachment {
         self.addr.as_ptr() as usize
     }
 
+    /// The start of the mapping as a raw pointer, for APIs that need one (a process-shared
+    /// pthread mutex, for instance). Whoever reads or writes through it must make sure that
+    /// concurrent access is synchronized: the safe ways in are [`bytes`](Self::bytes) and
+    /// [`view`](Self::view).
+    pub fn as_mut_ptr(&self) -> *mut u8 {
+        self.addr.as_ptr()
+    }
+
     /// The mapped length in bytes.
     pub fn len(&self) -> usize {
         self.len

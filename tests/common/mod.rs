@@ -35,6 +35,7 @@ pub fn lesson(bin: &str) -> Command {
         "lesson02" => env!("CARGO_BIN_EXE_lesson02"),
         "lesson04" => env!("CARGO_BIN_EXE_lesson04"),
         "lesson05" => env!("CARGO_BIN_EXE_lesson05"),
+        "lesson12" => env!("CARGO_BIN_EXE_lesson12"),
         other => panic!("no binary {other}"),
     };
     let mut command = Command::new(path);

@@ -1,0 +1,355 @@
+//! # Lesson 12: the synchronization toolbox
+//!
+//! What it shows: five tools for processes that share memory, each in a short step that checks
+//! its own promise and prints the evidence.
+//!
+//! 1. A System V binary semaphore as a mutex: never more than one process inside.
+//! 2. A process-shared, robust pthread mutex inside the segment: its owner dies holding it, the
+//!    next `lock` reports `EOWNERDEAD`, the data is repaired and the mutex made consistent.
+//! 3. A counting semaphore: at most K of N workers inside at once.
+//! 4. An atomic `fetch_add` counter: exact without any lock.
+//! 5. A barrier (a semaphore that everybody decrements, then waits to see at zero): nobody
+//!    leaves before the last one arrives.
+//!
+//! It answers the source documents' interview question "how would you synchronize several
+//! processes writing to shared memory?" (seed 000, question 7) with working code.
+//!
+//! Run it:
+//!
+//! ```text
+//! cargo run --bin lesson12
+//! cargo run --bin lesson12 -- --workers 6 --inside 3
+//! ```
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+use shm_workbook::lesson::LessonFlag;
+use shm_workbook::process::{self, Child, Exit};
+use shm_workbook::pthread::{Locked, SharedMutex};
+use shm_workbook::shm::Shareable;
+use shm_workbook::{Access, Attachment, Error, Key, Lesson, Result, Segment, SemaphoreSet};
+
+const FLAGS: &[LessonFlag] = &[
+    LessonFlag::number("--workers", "N", "how many worker processes each step starts", 5, (2, 32)),
+    LessonFlag::number(
+        "--inside",
+        "K",
+        "how many workers the counting semaphore lets in at once",
+        2,
+        (1, 31),
+    ),
+];
+
+/// Counters the steps share; every field is an atomic.
+#[repr(C)]
+struct Board {
+    inside: AtomicU32,
+    most_inside: AtomicU32,
+    total: AtomicU64,
+    next_event: AtomicU32,
+    /// For the barrier: `(worker << 1) | departed`, in the order things happened.
+    events: [AtomicU32; 128],
+}
+
+// SAFETY: #[repr(C)], only atomics (valid for any bit pattern, zero included), no pointers.
+unsafe impl Shareable for Board {}
+
+impl Board {
+    /// Someone entered: count them and remember the highest count seen.
+    fn enter(&self) {
+        let now = self.inside.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_inside.fetch_max(now, Ordering::SeqCst);
+    }
+
+    fn leave(&self) {
+        self.inside.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    fn reset(&self) {
+        self.inside.store(0, Ordering::SeqCst);
+        self.most_inside.store(0, Ordering::SeqCst);
+        self.total.store(0, Ordering::SeqCst);
+        self.next_event.store(0, Ordering::SeqCst);
+    }
+}
+
+fn main() -> Result<()> {
+    let lesson = Lesson::start_with("lesson12", FLAGS);
+    let workers = lesson.number("--workers") as u32;
+    let allowed = (lesson.number("--inside") as u32).min(workers - 1);
+
+    let segment = Segment::create(Key::PRIVATE, 4096, 0o600)?;
+    let memory = segment.attach(Access::ReadWrite)?;
+    let board: &Board = memory.view()?;
+    let parent = lesson.narrator("parent");
+    parent.call("shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600)", format!("shmid {}", segment.id()));
+
+    lesson.part("1. A binary semaphore as a mutex");
+    binary_semaphore(&lesson, board, workers)?;
+
+    lesson.part("2. A robust, process-shared pthread mutex whose owner dies");
+    robust_mutex(&lesson, &memory, board)?;
+
+    lesson.part(format!("3. A counting semaphore: at most {allowed} of {workers} inside"));
+    counting_semaphore(&lesson, board, workers, allowed)?;
+
+    lesson.part("4. An atomic counter");
+    atomic_counter(&lesson, board, workers)?;
+
+    lesson.part("5. A barrier");
+    barrier(&lesson, board, workers)?;
+    Ok(())
+}
+
+/// Waits for every worker; any failure is the lesson's failure.
+fn wait_all(workers: Vec<Child>) -> Result<()> {
+    workers.into_iter().try_for_each(Child::wait)
+}
+
+/// A short stay in a critical section, long enough for others to try to get in.
+fn linger(lesson: &Lesson) {
+    std::thread::sleep(if lesson.fast() {
+        Duration::from_micros(200)
+    } else {
+        Duration::from_millis(20)
+    });
+}
+
+// ANCHOR: binary_semaphore
+fn binary_semaphore(lesson: &Lesson, board: &Board, workers: u32) -> Result<()> {
+    let parent = lesson.narrator("parent");
+    board.reset();
+    let mutex = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
+    mutex.set_value(0, 1)?;
+    parent.call_note(
+        "semget(IPC_PRIVATE, 1, ...) + SETVAL 1",
+        format!("semid {}", mutex.id()),
+        "1 = unlocked",
+    );
+    let rounds = 20;
+    let mut children = Vec::new();
+    for worker in 1..=workers {
+        children.push(process::spawn(&format!("worker {worker}"), |_| {
+            for _ in 0..rounds {
+                let _held = mutex.lock(0)?; // semop -1 with SEM_UNDO; +1 when `_held` drops
+                board.enter();
+                let before = board.total.load(Ordering::Relaxed);
+                linger(lesson);
+                board.total.store(before + 1, Ordering::Relaxed); // a read-modify-write, safe only under the lock
+                board.leave();
+            }
+            Ok(())
+        })?);
+    }
+    wait_all(children)?;
+    let most = board.most_inside.load(Ordering::SeqCst);
+    let total = board.total.load(Ordering::SeqCst);
+    parent
+        .line()
+        .text("most workers inside at once: ")
+        .value(most)
+        .note("a mutex allows 1")
+        .print();
+    parent.line().text("total: ").value(total).text(format!(" of {}", workers * rounds)).print();
+    if most != 1 || total != u64::from(workers * rounds) {
+        return Err(Error::other("binary semaphore check", "the mutex let two workers in"));
+    }
+    Ok(())
+}
+// ANCHOR_END: binary_semaphore
+
+// ANCHOR: robust_mutex
+fn robust_mutex(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<()> {
+    let parent = lesson.narrator("parent");
+    board.reset();
+    // The mutex lives after the board, at an offset aligned for it.
+    let mutex = SharedMutex::init(memory, 2048)?;
+    parent.call_note(
+        "pthread_mutex_init(m, PTHREAD_PROCESS_SHARED + PTHREAD_MUTEX_ROBUST)",
+        0,
+        "the mutex lives in the segment",
+    );
+    let doomed = process::spawn("owner", |owner| {
+        mutex.lock()?;
+        owner.call_note(
+            "pthread_mutex_lock(m)",
+            0,
+            "holding it, and about to die without unlocking",
+        );
+        board.inside.store(1, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_secs(3600));
+        Ok(())
+    })?;
+    // Wait until the owner says it holds the mutex, then kill it.
+    while board.inside.load(Ordering::SeqCst) == 0 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let pid = doomed.pid();
+    doomed.signal(Signal::SIGKILL)?;
+    if doomed.wait_exit()? != Exit::Signal(Signal::SIGKILL) {
+        return Err(Error::other("waitpid(owner)", "the owner did not die by SIGKILL"));
+    }
+    parent.call_note(format!("kill({pid}, SIGKILL)"), 0, "the owner died holding the mutex");
+
+    match mutex.lock()? {
+        Locked::OwnerDied => {
+            parent.call_note(
+                "pthread_mutex_lock(m)",
+                "EOWNERDEAD",
+                "we own it now, but the data may be half-updated",
+            );
+            parent.explain("(repair the protected data here)");
+            mutex.make_consistent()?;
+            parent.call_note("pthread_mutex_consistent(m)", 0, "the mutex is usable again");
+        }
+        Locked::Acquired => {
+            return Err(Error::other(
+                "pthread_mutex_lock",
+                "expected EOWNERDEAD after the owner died",
+            ));
+        }
+    }
+    mutex.unlock()?;
+    let again = mutex.lock()?;
+    parent.call_note(
+        "pthread_mutex_lock(m)",
+        if again == Locked::Acquired { "0" } else { "EOWNERDEAD" },
+        "an ordinary lock again",
+    );
+    mutex.unlock()?;
+    parent.explain("without the robust attribute, this lock would have blocked forever");
+    Ok(())
+}
+
+// ANCHOR_END: robust_mutex
+
+// ANCHOR: counting_semaphore
+fn counting_semaphore(lesson: &Lesson, board: &Board, workers: u32, allowed: u32) -> Result<()> {
+    let parent = lesson.narrator("parent");
+    board.reset();
+    let gate = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
+    gate.set_value(0, allowed as i32)?;
+    parent.call_note(
+        format!("semctl({}, 0, SETVAL, {allowed})", gate.id()),
+        0,
+        format!("{allowed} places"),
+    );
+    let mut children = Vec::new();
+    for worker in 1..=workers {
+        children.push(process::spawn(&format!("worker {worker}"), |out| {
+            let _place = gate.lock(0)?; // takes one of the places, waiting if none is left
+            board.enter();
+            out.line()
+                .text("in")
+                .note(format!("{} inside", board.inside.load(Ordering::SeqCst)))
+                .print();
+            linger(lesson);
+            board.leave();
+            Ok(())
+        })?);
+    }
+    wait_all(children)?;
+    let most = board.most_inside.load(Ordering::SeqCst);
+    parent
+        .line()
+        .text("most workers inside at once: ")
+        .value(most)
+        .note(format!("never above {allowed}"))
+        .print();
+    if most > allowed {
+        return Err(Error::other(
+            "counting semaphore check",
+            format!("{most} workers were inside at once"),
+        ));
+    }
+    Ok(())
+}
+// ANCHOR_END: counting_semaphore
+
+// ANCHOR: atomic_counter
+fn atomic_counter(lesson: &Lesson, board: &Board, workers: u32) -> Result<()> {
+    let parent = lesson.narrator("parent");
+    board.reset();
+    let each = 100_000u64;
+    let mut children = Vec::new();
+    for worker in 1..=workers {
+        children.push(process::spawn(&format!("worker {worker}"), |_| {
+            for _ in 0..each {
+                board.total.fetch_add(1, Ordering::Relaxed); // one indivisible read-add-write
+            }
+            Ok(())
+        })?);
+    }
+    wait_all(children)?;
+    let total = board.total.load(Ordering::SeqCst);
+    let expected = u64::from(workers) * each;
+    parent
+        .line()
+        .text("fetch_add total: ")
+        .value(total)
+        .text(format!(" of {expected}"))
+        .note("no lock, nothing lost")
+        .print();
+    if total != expected {
+        return Err(Error::other("atomic counter check", format!("{total} instead of {expected}")));
+    }
+    Ok(())
+}
+// ANCHOR_END: atomic_counter
+
+// ANCHOR: barrier
+fn barrier(lesson: &Lesson, board: &Board, workers: u32) -> Result<()> {
+    let parent = lesson.narrator("parent");
+    board.reset();
+    let barrier = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
+    barrier.set_value(0, workers as i32)?;
+    parent.call_note(
+        format!("semctl({}, 0, SETVAL, {workers})", barrier.id()),
+        0,
+        "one count per worker still to arrive",
+    );
+    let record = |worker: u32, departed: bool| {
+        let slot = board.next_event.fetch_add(1, Ordering::SeqCst) as usize;
+        if let Some(event) = board.events.get(slot) {
+            event.store(worker << 1 | u32::from(departed), Ordering::SeqCst);
+        }
+    };
+    let mut children = Vec::new();
+    for worker in 1..=workers {
+        let mut rng = SmallRng::seed_from_u64(lesson.seed() ^ u64::from(worker));
+        children.push(process::spawn(&format!("worker {worker}"), |_| {
+            let scale = if lesson.fast() { 1 } else { 100 };
+            std::thread::sleep(Duration::from_micros(rng.random_range(0..1000) * scale)); // arrive at a random time
+            record(worker, false);
+            barrier.add(0, -1)?; // "I am here"
+            barrier.wait_for_zero(0)?; // wait until everyone is
+            record(worker, true);
+            Ok(())
+        })?);
+    }
+    wait_all(children)?;
+
+    let count = board.next_event.load(Ordering::SeqCst) as usize;
+    let events: Vec<u32> = board.events[..count].iter().map(|e| e.load(Ordering::SeqCst)).collect();
+    let names = |departed: u32| -> Vec<String> {
+        events.iter().filter(|e| *e & 1 == departed).map(|e| format!("w{}", e >> 1)).collect()
+    };
+    parent.line().text("arrivals:   ").value(names(0).join(" ")).print();
+    parent.line().text("departures: ").value(names(1).join(" ")).print();
+    let last_arrival = events.iter().rposition(|e| e & 1 == 0);
+    let first_departure = events.iter().position(|e| e & 1 == 1);
+    match (last_arrival, first_departure) {
+        (Some(last), Some(first)) if last < first => {
+            parent.explain("every arrival comes before the first departure: nobody passed early")
+        }
+        _ => {
+            return Err(Error::other("barrier check", "a worker left before the last one arrived"));
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: barrier
