@@ -163,12 +163,13 @@ fn shared_log(lesson: &Lesson) -> Result<()> {
                 .print();
             log.append(&format!("Process {pid} writing to shared memory.\n"))?;
             std::thread::sleep(hold_time(lesson));
-            drop(guard);
+            // Said before giving the lock back, so the story never shows two holders at once.
             writer
                 .line()
                 .call(format!("semop({}, {{0, +1, SEM_UNDO}}, 1)", semaphore.id()))
-                .note("released")
+                .note("releasing")
                 .print();
+            drop(guard);
             Ok(())
         })?);
     }
