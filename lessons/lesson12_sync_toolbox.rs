@@ -50,6 +50,8 @@ struct Board {
     inside: AtomicU32,
     most_inside: AtomicU32,
     total: AtomicU64,
+    /// Two values that must always be equal: the data the robust mutex protects.
+    pair: [AtomicU64; 2],
     next_event: AtomicU32,
     /// For the barrier: `(worker << 1) | departed`, in the order things happened.
     events: [AtomicU32; 128],
@@ -73,6 +75,7 @@ impl Board {
         self.inside.store(0, Ordering::SeqCst);
         self.most_inside.store(0, Ordering::SeqCst);
         self.total.store(0, Ordering::SeqCst);
+        self.pair.iter().for_each(|half| half.store(0, Ordering::SeqCst));
         self.next_event.store(0, Ordering::SeqCst);
     }
 }
@@ -175,11 +178,9 @@ fn robust_mutex(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<(
     );
     let doomed = process::spawn("owner", |owner| {
         mutex.lock()?;
-        owner.call_note(
-            "pthread_mutex_lock(m)",
-            0,
-            "holding it, and about to die without unlocking",
-        );
+        owner.call_note("pthread_mutex_lock(m)", 0, "holding it");
+        board.pair[0].store(1, Ordering::SeqCst); // the first half of an update...
+        owner.explain("updated the first half of the pair, and about to die before the second");
         board.inside.store(1, Ordering::SeqCst);
         std::thread::sleep(Duration::from_secs(3600));
         Ok(())
@@ -202,7 +203,17 @@ fn robust_mutex(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<(
                 "EOWNERDEAD",
                 "we own it now, but the data may be half-updated",
             );
-            parent.explain("(repair the protected data here)");
+            let pair = |board: &Board| {
+                (board.pair[0].load(Ordering::SeqCst), board.pair[1].load(Ordering::SeqCst))
+            };
+            parent
+                .line()
+                .text("the data it protects: pair = ")
+                .value(format!("{:?}", pair(board)))
+                .note("half-updated")
+                .print();
+            board.pair[1].store(board.pair[0].load(Ordering::SeqCst), Ordering::SeqCst); // finish the update
+            parent.line().text("repaired: pair = ").value(format!("{:?}", pair(board))).print();
             mutex.make_consistent()?;
             parent.call_note("pthread_mutex_consistent(m)", 0, "the mutex is usable again");
         }

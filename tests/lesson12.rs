@@ -31,6 +31,10 @@ fn every_tool_keeps_its_promise() {
 
     let (robust, rest) = rest.split_once("== 3.").unwrap();
     assert!(robust.contains("pthread_mutex_lock(m) = EOWNERDEAD"), "{robust}");
+    assert!(
+        robust.contains("pair = (1, 0)") && robust.contains("repaired: pair = (1, 1)"),
+        "{robust}"
+    );
     assert!(robust.contains("pthread_mutex_consistent(m) = 0"), "{robust}");
     assert!(robust.contains("pthread_mutex_lock(m) = 0   (an ordinary lock again)"), "{robust}");
 
