@@ -222,7 +222,7 @@ fn with_a_semaphore(lesson: &Lesson) -> Result<()> {
         child
             .line()
             .call(format!("semop({}, {{0, -1, 0}}, 1)", written.id()))
-            .note("blocks until the parent adds one")
+            .note("returns only once the parent has added one")
             .print();
         written.wait(0)?;
         child.say(format!("Child read: {}", memory.load_c_string(0)));

@@ -51,13 +51,24 @@ fn anchored(source: &str, name: &str) -> Vec<String> {
     panic!("no anchor {name} (or no end to it)");
 }
 
+/// The text as it appears in mdBook's HTML (quotes are left as they are).
 fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Removes the build directory when the test ends, passed or failed.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 #[test]
 fn each_lesson_chapter_contains_its_lessons_code() {
     let out = build_book();
+    let _cleanup = RemoveOnDrop(out.clone());
     for lesson in LESSONS {
         let chapter = std::fs::read_to_string(root().join(lesson.chapter)).unwrap();
         let source = std::fs::read_to_string(root().join(lesson.source)).unwrap();
@@ -89,5 +100,4 @@ fn each_lesson_chapter_contains_its_lessons_code() {
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&out);
 }
