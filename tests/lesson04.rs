@@ -96,3 +96,19 @@ fn out_of_range_numbers_are_refused() {
         run.stderr
     );
 }
+
+#[test]
+fn ctrl_c_while_workers_count_leaves_nothing() {
+    let (code, stdout, stderr) = common::interrupt_when(
+        "lesson04",
+        &["--increments", "5000000"],
+        "== Part 2",
+        nix::sys::signal::Signal::SIGINT,
+    );
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.contains("reaped 3 child process(es)"),
+        "the three workers were stopped: {stderr}"
+    );
+    assert_nothing_left(&stdout);
+}

@@ -63,3 +63,12 @@ fn every_tool_keeps_its_promise() {
     assert!(barrier.contains("nobody passed early"), "{barrier}");
     assert_nothing_left(out);
 }
+
+#[test]
+fn ctrl_c_in_the_middle_leaves_nothing() {
+    let (code, stdout, stderr) =
+        common::interrupt_when("lesson12", &[], "== 1.", nix::sys::signal::Signal::SIGINT);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("[SIGINT] stopping: removed"), "{stderr}");
+    assert_nothing_left(&stdout);
+}

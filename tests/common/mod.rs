@@ -145,15 +145,17 @@ pub fn process_exists(pid: i32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
-/// Starts `bin` with --step, reads its story until the first pause, and sends `signal`.
-/// Returns the exit code, everything printed on stdout, and stderr.
-pub fn interrupt_at_the_pause(
+/// Starts `bin` with `args`, reads its story until a line contains `marker`, and sends
+/// `signal`. Returns the exit code, everything printed on stdout, and stderr.
+pub fn interrupt_when(
     bin: &str,
+    args: &[&str],
+    marker: &str,
     signal: nix::sys::signal::Signal,
 ) -> (Option<i32>, String, String) {
     let mut child = lesson(bin)
-        .args(["--fast", "--step"])
-        .stdin(Stdio::piped()) // kept open: the lesson waits for Enter
+        .args(args)
+        .stdin(Stdio::piped()) // kept open: a --step lesson waits for Enter
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -162,17 +164,13 @@ pub fn interrupt_at_the_pause(
     let mut seen = String::new();
     loop {
         let mut line = String::new();
-        assert_ne!(
-            stdout.read_line(&mut line).unwrap(),
-            0,
-            "the lesson ended before pausing:\n{seen}"
-        );
+        let read = stdout.read_line(&mut line).unwrap();
+        assert_ne!(read, 0, "the lesson ended before printing {marker:?}:\n{seen}");
         seen.push_str(&line);
-        if line.contains("[Enter] to continue") {
+        if line.contains(marker) {
             break;
         }
     }
-    assert!(seen.contains("ipcs -"), "the pause says what to look at:\n{seen}");
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, signal).unwrap();
     let status = child.wait().unwrap();
@@ -182,4 +180,15 @@ pub fn interrupt_at_the_pause(
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     (status.code(), seen, stderr)
+}
+
+/// Starts `bin` with --fast --step, waits for its first pause, and sends `signal`.
+pub fn interrupt_at_the_pause(
+    bin: &str,
+    signal: nix::sys::signal::Signal,
+) -> (Option<i32>, String, String) {
+    let (code, stdout, stderr) =
+        interrupt_when(bin, &["--fast", "--step"], "[Enter] to continue", signal);
+    assert!(stdout.contains("ipcs -"), "the pause says what to look at:\n{stdout}");
+    (code, stdout, stderr)
 }
