@@ -106,9 +106,7 @@ fn ctrl_c_while_workers_count_leaves_nothing() {
         nix::sys::signal::Signal::SIGINT,
     );
     assert_eq!(code, Some(130), "{stderr}");
-    assert!(
-        stderr.contains("reaped 3 child process(es)"),
-        "the three workers were stopped: {stderr}"
-    );
+    // The workers may or may not have been forked yet: only the cleanup is certain.
+    assert!(stderr.contains("[SIGINT] stopping"), "{stderr}");
     assert_nothing_left(&stdout);
 }
