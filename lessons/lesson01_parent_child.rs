@@ -164,27 +164,23 @@ fn busy_for(duration: Duration) {
 // ANCHOR_END: count_reads
 
 // ANCHOR: slow_parent
-/// A parent delayed longer than the child's sleep: a busy machine, a page fault, a debugger.
+/// A parent held up for longer than the child's sleep (a busy machine, a page fault, a
+/// debugger). To make that certain, the parent here writes only after the child has finished.
 fn parent_slower_than_the_sleep(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let nap = if lesson.fast() { Duration::from_millis(20) } else { Duration::from_millis(500) };
-    parent.explain(format!(
-        "again with the sleep, but this time the parent is held up for {:?} before it writes",
-        nap * 3
-    ));
+    parent.explain("again with the sleep, but this time the parent is held up for longer than the child sleeps");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     let child = process::spawn("child", |child| {
         std::thread::sleep(nap);
         let memory = segment.attach(Access::ReadWrite)?;
         let text = memory.load_c_string(0);
-        child
-            .line()
-            .text(format!("Child read: {text}"))
-            .note("empty: the parent has not written yet")
-            .print();
+        let note =
+            if text.is_empty() { "empty: the parent has not written yet" } else { "unexpected" };
+        child.line().text(format!("Child read: {text}")).note(note).print();
         Ok(())
     })?;
-    std::thread::sleep(nap * 3);
+    child.wait()?; // the delay: however long the child sleeps, the parent is later
     let memory = segment.attach(Access::ReadWrite)?;
     memory.store_c_string(0, MESSAGE)?;
     parent
@@ -193,7 +189,6 @@ fn parent_slower_than_the_sleep(lesson: &Lesson) -> Result<()> {
         .value(format!("{MESSAGE:?}"))
         .text(", too late: nobody reads it")
         .print();
-    child.wait()?;
     parent.explain(
         "sleep() only makes the wrong order unlikely on an idle machine; nothing forbids it",
     );
