@@ -3,21 +3,15 @@
 
 mod common;
 
-use common::{assert_nothing_left, run};
+use common::{assert_nothing_left, number_after, run};
 
 /// (expected, actual, lost) from a line `...: expected X, actual Y, lost updates Z`.
 fn report(line: &str) -> (u64, u64, u64) {
-    let number = |after: &str| -> u64 {
-        line.split(after)
-            .nth(1)
-            .unwrap()
-            .split(|c: char| !c.is_ascii_digit())
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    (number("expected "), number("actual "), number("lost updates "))
+    (
+        number_after(line, "expected "),
+        number_after(line, "actual "),
+        number_after(line, "lost updates "),
+    )
 }
 
 #[test]

@@ -2,22 +2,15 @@
 
 mod common;
 
-use common::{assert_nothing_left, run};
+use common::{assert_nothing_left, number_after, run};
 
 /// The number after `label` on the first line containing it.
-fn number_after(stdout: &str, label: &str) -> u64 {
+fn number_on_line(stdout: &str, label: &str) -> u64 {
     let line = stdout
         .lines()
         .find(|l| l.contains(label))
         .unwrap_or_else(|| panic!("no line with {label}:\n{stdout}"));
-    line.split(label)
-        .nth(1)
-        .unwrap()
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    number_after(line, label)
 }
 
 #[test]
@@ -26,7 +19,7 @@ fn every_tool_keeps_its_promise() {
     run.assert_success();
     let out = &run.stdout;
     let (mutex, rest) = out.split_once("== 2.").unwrap();
-    assert_eq!(number_after(mutex, "most workers inside at once: "), 1);
+    assert_eq!(number_on_line(mutex, "most workers inside at once: "), 1);
     assert!(mutex.contains("total: 120 of 120"), "{mutex}");
 
     let (robust, rest) = rest.split_once("== 3.").unwrap();
@@ -40,7 +33,7 @@ fn every_tool_keeps_its_promise() {
 
     let (counting, rest) = rest.split_once("== 4.").unwrap();
     assert!(counting.contains("at most 3 of 6 inside"), "{counting}");
-    assert!(number_after(counting, "most workers inside at once: ") <= 3, "{counting}");
+    assert!(number_on_line(counting, "most workers inside at once: ") <= 3, "{counting}");
     assert_eq!(
         counting.lines().filter(|l| l.ends_with(" inside)") && l.contains("] in ")).count(),
         6,

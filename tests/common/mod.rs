@@ -140,6 +140,13 @@ pub fn assert_nothing_left(run_stdout: &str) {
     }
 }
 
+/// The whole number right after the first `label` in `text`.
+pub fn number_after(text: &str, label: &str) -> u64 {
+    let rest = text.split(label).nth(1).unwrap_or_else(|| panic!("no {label:?} in:\n{text}"));
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or_else(|_| panic!("no number after {label:?} in:\n{text}"))
+}
+
 /// Whether a pid exists, a zombie included.
 pub fn process_exists(pid: i32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
