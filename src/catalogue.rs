@@ -65,6 +65,16 @@ pub const LESSONS: &[LessonInfo] = &[
         quiz: "quizzes/lesson05.toml",
     },
     LessonInfo {
+        number: 6,
+        bin: "lesson06",
+        source: "lessons/lesson06_flag_handoff.rs",
+        title: "Producer and consumer through a flag",
+        summary: "A flag and a message in shared memory: the document's fork-before-create and plain-int bugs, an atomic flag with Release/Acquire, busy-waiting's CPU cost, a futex wait, and a stress run.",
+        reproduces: "seed 002: the flag-based producer/consumer program",
+        chapter: "book/src/lesson06.md",
+        quiz: "quizzes/lesson06.toml",
+    },
+    LessonInfo {
         number: 12,
         bin: "lesson12",
         source: "lessons/lesson12_sync_toolbox.rs",

@@ -17,6 +17,7 @@
 pub mod catalogue;
 pub mod cleanup;
 pub mod error;
+pub mod futex;
 pub mod lesson;
 pub mod narrate;
 pub mod process;

@@ -35,6 +35,7 @@ pub fn lesson(bin: &str) -> Command {
         "lesson02" => env!("CARGO_BIN_EXE_lesson02"),
         "lesson04" => env!("CARGO_BIN_EXE_lesson04"),
         "lesson05" => env!("CARGO_BIN_EXE_lesson05"),
+        "lesson06" => env!("CARGO_BIN_EXE_lesson06"),
         "lesson12" => env!("CARGO_BIN_EXE_lesson12"),
         other => panic!("no binary {other}"),
     };
