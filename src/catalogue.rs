@@ -75,6 +75,16 @@ pub const LESSONS: &[LessonInfo] = &[
         quiz: "quizzes/lesson06.toml",
     },
     LessonInfo {
+        number: 7,
+        bin: "lesson07",
+        source: "lessons/lesson07_bounded_ring.rs",
+        title: "Producers and consumers over a bounded ring",
+        summary: "K slots and counting semaphores (FREE, FILLED) plus two locks: back-pressure, consumers asleep in the kernel, several producers and consumers with every item checked, and a producer killed half-way.",
+        reproduces: "seeds 000 and 002: producer/consumer as shared memory's typical use",
+        chapter: "book/src/lesson07.md",
+        quiz: "quizzes/lesson07.toml",
+    },
+    LessonInfo {
         number: 12,
         bin: "lesson12",
         source: "lessons/lesson12_sync_toolbox.rs",

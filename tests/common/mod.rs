@@ -36,6 +36,7 @@ pub fn lesson(bin: &str) -> Command {
         "lesson04" => env!("CARGO_BIN_EXE_lesson04"),
         "lesson05" => env!("CARGO_BIN_EXE_lesson05"),
         "lesson06" => env!("CARGO_BIN_EXE_lesson06"),
+        "lesson07" => env!("CARGO_BIN_EXE_lesson07"),
         "lesson12" => env!("CARGO_BIN_EXE_lesson12"),
         other => panic!("no binary {other}"),
     };

@@ -1,0 +1,387 @@
+//! # Lesson 07: producers and consumers over a bounded ring
+//!
+//! What it shows: the classic bounded buffer between processes. K slots in shared memory and
+//! System V semaphores: `FREE` counts empty slots (starts at K), `FILLED` counts items waiting
+//! (starts at 0), and two locks keep producers from claiming the same slot and consumers from
+//! taking the same item. A full ring makes producers wait (back-pressure); an empty ring makes
+//! consumers sleep in the kernel, using no CPU.
+//!
+//! The source documents mention producer/consumer as shared memory's typical use (seeds 000
+//! and 002) but only show the one-message flag of lesson 06; this is the general form.
+//! - Part 1: one producer, one slow consumer, a ring of 4: the producer blocks when it is full.
+//! - Part 2: a slow producer: the waiting consumer sleeps in `semop` (its CPU time is printed).
+//! - Part 3: several producers and consumers; every item is checked to arrive exactly once.
+//! - Part 4: the same, with a producer killed in the middle: nobody deadlocks, nothing leaks.
+//!
+//! Run it:
+//!
+//! ```text
+//! cargo run --bin lesson07
+//! cargo run --release --bin lesson07 -- --producers 3 --consumers 2 --items 200000
+//! ```
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use shm_workbook::lesson::LessonFlag;
+use shm_workbook::process::{self, Child, Exit};
+use shm_workbook::shm::Shareable;
+use shm_workbook::{Access, Error, Key, Lesson, Narrator, Result, Segment, SemaphoreSet, futex};
+
+const FLAGS: &[LessonFlag] = &[
+    LessonFlag::number("--producers", "P", "producer processes in Parts 3 and 4", 2, (1, 8)),
+    LessonFlag::number("--consumers", "C", "consumer processes in Parts 3 and 4", 2, (1, 8)),
+    LessonFlag::number(
+        "--items",
+        "N",
+        "items per producer in Parts 3 and 4 (--fast: 5000)",
+        100_000,
+        (1, 1_000_000),
+    ),
+    LessonFlag::number(
+        "--slots",
+        "K",
+        "slots in the ring in Parts 3 and 4",
+        8,
+        (1, MAX_SLOTS as u64),
+    ),
+];
+
+const MAX_SLOTS: usize = 64;
+
+// ANCHOR: ring
+/// The ring as it lies in shared memory.
+#[repr(C)]
+struct Ring {
+    /// How many items were ever put in: the next free slot is `head % K`. Producers only, under
+    /// the producers' lock.
+    head: AtomicU64,
+    /// How many items were ever taken out: the next item is `tail % K`. Consumers only, under
+    /// the consumers' lock.
+    tail: AtomicU64,
+    /// Set by the parent when no producer will put anything any more.
+    done: AtomicU32,
+    slots: [Slot; MAX_SLOTS],
+}
+
+/// One item: who produced it and its number, so that the consumers can check every item.
+#[repr(C)]
+struct Slot {
+    producer: AtomicU32,
+    sequence: AtomicU64,
+}
+
+// SAFETY: both are #[repr(C)], made only of atomics (valid for every bit pattern, zero
+// included), with no pointers.
+unsafe impl Shareable for Ring {}
+// SAFETY: as above.
+unsafe impl Shareable for Slot {}
+
+/// The semaphores of the set.
+const FREE: usize = 0; // empty slots: starts at K
+const FILLED: usize = 1; // items waiting: starts at 0
+const PRODUCERS_LOCK: usize = 2; // one producer at a time claims a slot
+const CONSUMERS_LOCK: usize = 3; // one consumer at a time takes an item
+// ANCHOR_END: ring
+
+/// Everything both sides need.
+struct Shared<'a> {
+    ring: &'a Ring,
+    slots: u64,
+    semaphores: &'a SemaphoreSet,
+}
+
+// ANCHOR: put_take
+impl Shared<'_> {
+    /// Waits for a free slot, fills it, and announces the item.
+    fn put(&self, producer: u32, sequence: u64) -> Result<()> {
+        self.semaphores.wait(FREE)?; // blocks while the ring is full: back-pressure
+        let _claim = self.semaphores.lock(PRODUCERS_LOCK)?; // SEM_UNDO: a dead producer lets go
+        let head = self.ring.head.load(Ordering::Relaxed);
+        let slot = &self.ring.slots[(head % self.slots) as usize];
+        slot.producer.store(producer, Ordering::Relaxed);
+        slot.sequence.store(sequence, Ordering::Relaxed);
+        self.ring.head.store(head + 1, Ordering::Release); // the slot is complete before head moves
+        self.semaphores.post(FILLED) // wakes one consumer
+    }
+
+    /// Waits for an item and takes it; `None` once the producers are done and the ring is empty.
+    fn take(&self) -> Result<Option<(u32, u64)>> {
+        loop {
+            self.semaphores.wait(FILLED)?; // sleeps in the kernel while the ring is empty
+            let _turn = self.semaphores.lock(CONSUMERS_LOCK)?;
+            let tail = self.ring.tail.load(Ordering::Relaxed);
+            if tail == self.ring.head.load(Ordering::Acquire) {
+                if self.ring.done.load(Ordering::Acquire) == 1 {
+                    self.semaphores.post(FILLED)?; // pass the wake-up on to the next consumer
+                    return Ok(None);
+                }
+                continue;
+            }
+            let slot = &self.ring.slots[(tail % self.slots) as usize];
+            let item =
+                (slot.producer.load(Ordering::Relaxed), slot.sequence.load(Ordering::Relaxed));
+            self.ring.tail.store(tail + 1, Ordering::Relaxed);
+            self.semaphores.post(FREE)?; // the slot may be reused
+            return Ok(Some(item));
+        }
+    }
+
+    /// Tells the consumers that nothing more will come, and wakes every one of them.
+    fn finish(&self, consumers: u64) -> Result<()> {
+        self.ring.done.store(1, Ordering::Release);
+        (0..consumers).try_for_each(|_| self.semaphores.post(FILLED))
+    }
+}
+// ANCHOR_END: put_take
+
+/// A ring of `slots` slots and its semaphore set, created by the calling process.
+fn create_ring(out: &Narrator, slots: u64) -> Result<(Segment, SemaphoreSet)> {
+    let segment = Segment::create(Key::PRIVATE, std::mem::size_of::<Ring>(), 0o600)?;
+    let semaphores = SemaphoreSet::create(Key::PRIVATE, 4, 0o600)?;
+    semaphores.set_value(FREE, slots as i32)?;
+    semaphores.set_value(FILLED, 0)?;
+    semaphores.set_value(PRODUCERS_LOCK, 1)?;
+    semaphores.set_value(CONSUMERS_LOCK, 1)?;
+    out.call_note(
+        format!(
+            "shmget(IPC_PRIVATE, sizeof(ring), ...) = shmid {}; semget(IPC_PRIVATE, 4, ...)",
+            segment.id()
+        ),
+        format!("semid {}", semaphores.id()),
+        format!("FREE = {slots}, FILLED = 0, two locks = 1"),
+    );
+    Ok((segment, semaphores))
+}
+
+fn main() -> Result<()> {
+    let lesson = Lesson::start_with("lesson07", FLAGS);
+    let given = |flag| lesson.options().extra.contains_key(flag);
+    let items = if lesson.fast() && !given("--items") { 5_000 } else { lesson.number("--items") };
+    let (producers, consumers) = (lesson.number("--producers"), lesson.number("--consumers"));
+    let slots = lesson.number("--slots");
+
+    lesson.part("Part 1: a full ring makes the producer wait (back-pressure)");
+    back_pressure(&lesson)?;
+
+    lesson.part("Part 2: an empty ring makes the consumer sleep");
+    sleeping_consumer(&lesson)?;
+
+    lesson
+        .part(format!("Part 3: {producers} producers, {consumers} consumers, {items} items each"));
+    many(&lesson, producers, consumers, items, slots, false)?;
+
+    lesson.part("Part 4: the same, and a producer is killed half-way");
+    // At least two producers (one survives) and two slots (a producer killed between taking a
+    // free slot and filling it costs the ring that slot for good).
+    many(&lesson, producers.max(2), consumers, items, slots.max(2), true)?;
+    Ok(())
+}
+
+// ANCHOR: back_pressure
+fn back_pressure(lesson: &Lesson) -> Result<()> {
+    let parent = lesson.narrator("parent");
+    let (segment, semaphores) = create_ring(&parent, 4)?;
+    let memory = segment.attach(Access::ReadWrite)?;
+    let shared = Shared { ring: memory.view()?, slots: 4, semaphores: &semaphores };
+    let pause = if lesson.fast() { Duration::from_millis(2) } else { Duration::from_millis(150) };
+
+    let producer = process::spawn("producer", |out| {
+        for item in 1..=8 {
+            if semaphores.value(FREE)? == 0 {
+                out.line()
+                    .text(format!("ring full: item {item} waits in "))
+                    .call("semop(FREE, -1)")
+                    .print();
+            }
+            shared.put(1, item)?;
+            out.line()
+                .text(format!("put item {item}"))
+                .note(format!("free slots: {}", semaphores.value(FREE)?))
+                .print();
+        }
+        Ok(())
+    })?;
+    let consumer = process::spawn("consumer", |out| {
+        for _ in 1..=8 {
+            std::thread::sleep(pause); // a slow consumer
+            if let Some((_, item)) = shared.take()? {
+                out.line().text(format!("took item {item}")).print();
+            }
+        }
+        Ok(())
+    })?;
+    producer.wait()?;
+    consumer.wait()?;
+    parent.explain("the producer ran ahead by 4 items, the size of the ring, and then had to wait for each free slot");
+    Ok(())
+}
+// ANCHOR_END: back_pressure
+
+// ANCHOR: sleeping_consumer
+fn sleeping_consumer(lesson: &Lesson) -> Result<()> {
+    let parent = lesson.narrator("parent");
+    let (segment, semaphores) = create_ring(&parent, 4)?;
+    let memory = segment.attach(Access::ReadWrite)?;
+    let shared = Shared { ring: memory.view()?, slots: 4, semaphores: &semaphores };
+    let pause = if lesson.fast() { Duration::from_millis(5) } else { Duration::from_millis(200) };
+
+    let consumer = process::spawn("consumer", |out| {
+        let (wall, cpu) = (Instant::now(), futex::cpu_time()?);
+        while let Some((_, item)) = shared.take()? {
+            out.line().text(format!("took item {item}")).print();
+        }
+        let (wall, cpu) = (wall.elapsed(), futex::cpu_time()? - cpu);
+        out.line()
+            .text("waited ")
+            .value(format!("{wall:.2?}"))
+            .text(", used ")
+            .value(format!("{cpu:.2?}"))
+            .text(" of CPU")
+            .note("asleep in semop while the ring was empty")
+            .print();
+        Ok(())
+    })?;
+    for item in 1..=5 {
+        std::thread::sleep(pause); // a slow producer
+        shared.put(1, item)?;
+    }
+    // While the consumer waits, the kernel counts it.
+    std::thread::sleep(pause / 2);
+    parent.call_note(
+        format!("semctl({}, FILLED, GETNCNT)", semaphores.id()),
+        semaphores.waiting(FILLED)?,
+        "consumers asleep",
+    );
+    shared.finish(1)?;
+    consumer.wait()
+}
+// ANCHOR_END: sleeping_consumer
+
+// ANCHOR: many
+fn many(
+    lesson: &Lesson,
+    producers: u64,
+    consumers: u64,
+    items: u64,
+    slots: u64,
+    kill_one: bool,
+) -> Result<()> {
+    let parent = lesson.narrator("parent");
+    let (segment, semaphores) = create_ring(&parent, slots)?;
+    let memory = segment.attach(Access::ReadWrite)?;
+    let shared = Shared { ring: memory.view()?, slots, semaphores: &semaphores };
+    // One counter per item, in a segment of its own: how often was it consumed?
+    let seen_segment = Segment::create(Key::PRIVATE, (producers * items) as usize, 0o600)?;
+    let seen_memory = seen_segment.attach(Access::ReadWrite)?;
+    let seen = seen_memory.bytes();
+    let started = Instant::now();
+
+    let mut consumer_children: Vec<Child> = Vec::new();
+    for c in 1..=consumers {
+        consumer_children.push(process::spawn(&format!("consumer {c}"), |_| {
+            while let Some((producer, sequence)) = shared.take()? {
+                let index = (u64::from(producer) - 1) * items + (sequence - 1);
+                seen[index as usize].fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        })?);
+    }
+    let mut producer_children: Vec<Child> = Vec::new();
+    for p in 1..=producers {
+        producer_children.push(process::spawn(&format!("producer {p}"), |_| {
+            (1..=items).try_for_each(|sequence| shared.put(p as u32, sequence))
+        })?);
+    }
+
+    let mut killed = None;
+    if kill_one {
+        // Wait until about half of everything has gone through, then kill producer 1.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while shared.ring.tail.load(Ordering::Relaxed) < producers * items / 2 {
+            if Instant::now() > deadline {
+                return Err(Error::other("waiting for half of the items", "no progress in 60 s"));
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let victim = &producer_children[0];
+        victim.signal(Signal::SIGKILL)?;
+        parent.call_note(
+            format!("kill({}, SIGKILL)", victim.pid()),
+            0,
+            "producer 1 dies, perhaps holding the producers' lock",
+        );
+        killed = Some(1);
+    }
+    for (p, child) in (1..=producers).zip(producer_children) {
+        match child.wait_exit()? {
+            Exit::Code(0) => {}
+            Exit::Signal(Signal::SIGKILL) if killed == Some(p) => {}
+            other => {
+                return Err(Error::other(
+                    format!("waitpid(producer {p})"),
+                    format!("ended with {other:?}"),
+                ));
+            }
+        }
+    }
+    shared.finish(consumers)?; // no more items: let the consumers drain the ring and stop
+    for consumer in consumer_children {
+        consumer.wait()?;
+    }
+    let elapsed = started.elapsed();
+    check_every_item(&parent, seen, producers, items, killed)?;
+    let total = shared.ring.tail.load(Ordering::Relaxed);
+    parent
+        .line()
+        .value(total)
+        .text(" items through a ring of ")
+        .value(slots)
+        .text(format!(" slots in {elapsed:.2?}"))
+        .note(format!("{:.0} items/s", total as f64 / elapsed.as_secs_f64()))
+        .print();
+    Ok(())
+}
+
+/// Every item of a surviving producer exactly once; the killed producer's items at most once.
+fn check_every_item(
+    out: &Narrator,
+    seen: &[std::sync::atomic::AtomicU8],
+    producers: u64,
+    items: u64,
+    killed: Option<u64>,
+) -> Result<()> {
+    for p in 1..=producers {
+        let counts: Vec<u8> = (0..items)
+            .map(|s| seen[((p - 1) * items + s) as usize].load(Ordering::Relaxed))
+            .collect();
+        let delivered = counts.iter().filter(|&&c| c == 1).count();
+        if counts.iter().any(|&c| c > 1) {
+            return Err(Error::other(
+                "exactly-once check",
+                format!("an item of producer {p} was consumed twice"),
+            ));
+        }
+        if killed == Some(p) {
+            out.line()
+                .text(format!("producer {p} (killed): "))
+                .value(format!("{delivered} of {items}"))
+                .text(" items delivered, none twice")
+                .print();
+        } else if delivered as u64 != items {
+            return Err(Error::other(
+                "exactly-once check",
+                format!("producer {p}: {delivered} of {items} items arrived"),
+            ));
+        } else {
+            out.line()
+                .text(format!("producer {p}: "))
+                .value(format!("{delivered} of {items}"))
+                .text(" items consumed exactly once")
+                .print();
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: many
