@@ -94,6 +94,16 @@ pub const LESSONS: &[LessonInfo] = &[
         chapter: "book/src/lesson12.md",
         quiz: "quizzes/lesson12.toml",
     },
+    LessonInfo {
+        number: 14,
+        bin: "lesson14",
+        source: "lessons/lesson14_shared_config.rs",
+        title: "Sharing a configuration",
+        summary: "One writer updates a record whose fields must agree, several readers read it: torn reads without a protocol, none with a sequence lock that never blocks the writer.",
+        reproduces: "seed 000: configuration sharing as a use case",
+        chapter: "book/src/lesson14.md",
+        quiz: "quizzes/lesson14.toml",
+    },
 ];
 
 /// The lesson whose binary is `bin`.

@@ -38,6 +38,7 @@ pub fn lesson(bin: &str) -> Command {
         "lesson06" => env!("CARGO_BIN_EXE_lesson06"),
         "lesson07" => env!("CARGO_BIN_EXE_lesson07"),
         "lesson12" => env!("CARGO_BIN_EXE_lesson12"),
+        "lesson14" => env!("CARGO_BIN_EXE_lesson14"),
         other => panic!("no binary {other}"),
     };
     let mut command = Command::new(path);
