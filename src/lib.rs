@@ -22,6 +22,7 @@ pub mod lesson;
 pub mod narrate;
 pub mod process;
 pub mod pthread;
+pub mod quiz;
 pub mod scratch;
 pub mod sem;
 pub mod shm;

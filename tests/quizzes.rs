@@ -76,3 +76,24 @@ fn every_quiz_parses_and_every_question_has_an_explained_answer() {
         }
     }
 }
+
+#[test]
+fn the_interview_bank_holds_the_seven_source_questions_and_at_least_twenty_more() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("quizzes/interview.toml");
+    let quiz: Quiz = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let prompt = |q: &Question| match q {
+        Question::MultipleChoice(mc) => mc.0.prompt.prompt.0.clone(),
+        Question::ShortAnswer(sa) => sa.0.prompt.prompt.0.clone(),
+        Question::Tracing(tr) => tr.0.prompt.program.clone(),
+    };
+    let from_source =
+        quiz.questions.iter().filter(|q| prompt(q).contains("(From the source document")).count();
+    assert_eq!(from_source, 7, "the source document lists seven key questions");
+    assert!(quiz.questions.len() >= 7 + 20, "{} questions", quiz.questions.len());
+    let short = quiz.questions.iter().filter(|q| matches!(q, Question::ShortAnswer(_))).count();
+    let choice = quiz.questions.iter().filter(|q| matches!(q, Question::MultipleChoice(_))).count();
+    assert!(
+        short >= 5 && choice >= 10,
+        "a mix of explanations and crisp choices: {short} short, {choice} choice"
+    );
+}
