@@ -33,6 +33,10 @@ pub(crate) enum Kind {
     TempFile = 4,
     /// A temporary directory, by path (removed after the files in it).
     TempDir = 5,
+    /// A System V message queue, by msqid.
+    MessageQueue = 6,
+    /// A POSIX message queue, by name.
+    PosixMessageQueue = 7,
 }
 
 const SLOTS: usize = 64;
@@ -147,7 +151,7 @@ pub fn install_signal_handlers() {
     let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::empty(), SigSet::empty());
     for signal in HANDLED {
         // SAFETY: `on_signal` only touches atomics and calls async-signal-safe functions
-        // (shmctl, semctl, shm_unlink, unlink, rmdir, kill, waitpid, nanosleep, write, _exit);
+        // (shmctl, semctl, msgctl, shm_unlink, mq_unlink, unlink, rmdir, kill, waitpid, nanosleep, write, _exit);
         // it allocates nothing and takes no lock.
         if unsafe { sigaction(signal, &action) }.is_err() {
             // Without the handler, Ctrl-C still ends the run; only the cleanup is lost.
@@ -184,6 +188,10 @@ extern "C" fn on_signal(signal: libc::c_int) {
                 k if k == Kind::PosixShm as u8 => libc::shm_unlink(path),
                 k if k == Kind::TempFile as u8 => libc::unlink(path),
                 k if k == Kind::TempDir as u8 => libc::rmdir(path),
+                k if k == Kind::MessageQueue as u8 => {
+                    libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut())
+                }
+                k if k == Kind::PosixMessageQueue as u8 => libc::mq_unlink(path),
                 _ => -1,
             }
         };

@@ -17,7 +17,7 @@ use std::fmt;
 use std::path::Path;
 use std::ptr::NonNull;
 use std::sync::atomic::{
-    AtomicI32, AtomicI64, AtomicU8, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    AtomicI32, AtomicI64, AtomicU8, AtomicU16, AtomicU32, AtomicU64, AtomicUsize,
 };
 
 use nix::errno::Errno;
@@ -201,6 +201,13 @@ impl Segment {
         stat(self.id)
     }
 
+    /// `shmctl(id, IPC_SET, &ds)` with a new `shm_perm.mode`: changes the permission bits of an
+    /// existing segment (owner and group stay). Only the owner, the creator or a privileged
+    /// process may do it (EPERM otherwise).
+    pub fn set_mode(&self, mode: u32) -> Result<()> {
+        set_mode(self.id, mode)
+    }
+
     /// Polls IPC_STAT until at least `count` processes are attached, for up to `timeout`.
     /// For *observing* (pausing while both sides are attached), never for synchronizing data.
     pub fn wait_for_attachments(&self, count: u64, timeout: std::time::Duration) -> Result<bool> {
@@ -262,6 +269,59 @@ fn remove(id: i32) -> Result<()> {
         return Err(Error::sys(format!("shmctl({id}, IPC_RMID, NULL)"), Errno::last()));
     }
     Ok(())
+}
+
+/// `shmctl(id, IPC_SET, &ds)` changing only the permission bits, for any segment id.
+pub fn set_mode(id: i32, mode: u32) -> Result<()> {
+    let call = format!("shmctl({id}, IPC_SET, {{.shm_perm.mode = {}}})", octal(mode));
+    let mut ds = std::mem::MaybeUninit::<libc::shmid_ds>::zeroed();
+    // SAFETY: IPC_STAT fills the shmid_ds that `ds` points to, which is large enough.
+    if unsafe { libc::shmctl(id, libc::IPC_STAT, ds.as_mut_ptr()) } == -1 {
+        return Err(Error::sys(call, Errno::last()));
+    }
+    // SAFETY: the call succeeded, so the kernel initialised the structure (it was zeroed too).
+    let mut ds = unsafe { ds.assume_init() };
+    ds.shm_perm.mode = (mode & 0o777) as _;
+    // SAFETY: IPC_SET reads uid, gid and mode from the valid structure `ds` points to.
+    if unsafe { libc::shmctl(id, libc::IPC_SET, &mut ds) } == -1 {
+        let errno = Errno::last();
+        let err = Error::sys(call, errno);
+        return Err(match errno {
+            Errno::EPERM => {
+                err.with_hint("ask the segment's owner (`ipcs -m -c` names them) to change it")
+            }
+            _ => err,
+        });
+    }
+    Ok(())
+}
+
+/// The system's limits on System V shared memory, from `/proc/sys/kernel/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// `shmmax`: the largest segment, in bytes.
+    pub max_segment_bytes: u64,
+    /// `shmmni`: how many segments may exist at once, system-wide.
+    pub max_segments: u64,
+    /// `shmall`: how many pages all segments together may use.
+    pub max_total_pages: u64,
+}
+
+/// Reads [`Limits`] from `/proc/sys/kernel/shmmax`, `shmmni` and `shmall`.
+pub fn limits() -> Result<Limits> {
+    let read = |name: &str| -> Result<u64> {
+        let path = format!("/proc/sys/kernel/{name}");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|err| Error::io(format!("read(\"{path}\")"), err))?;
+        text.trim().parse().map_err(|_| {
+            Error::other(format!("read(\"{path}\")"), format!("not a number: {:?}", text.trim()))
+        })
+    };
+    Ok(Limits {
+        max_segment_bytes: read("shmmax")?,
+        max_segments: read("shmmni")?,
+        max_total_pages: read("shmall")?,
+    })
 }
 
 /// What `shmctl(IPC_STAT)` reports about a segment.
@@ -426,71 +486,28 @@ impl Attachment {
     /// Copies `data` into the segment at `offset`, byte by byte with atomic stores (Relaxed:
     /// the synchronization that makes it visible, a semaphore for instance, comes separately).
     pub fn store(&self, offset: usize, data: &[u8]) -> Result<()> {
-        if self.access == Access::ReadOnly {
-            return Err(Error::other(
-                format!("store({} bytes at offset {offset})", data.len()),
-                "this attachment is read-only (SHM_RDONLY): a write would fault with SIGSEGV",
-            ));
-        }
-        let end =
-            offset.checked_add(data.len()).filter(|&end| end <= self.len).ok_or_else(|| {
-                Error::other(
-                    format!("store({} bytes at offset {offset})", data.len()),
-                    format!("the segment has only {} bytes", self.len),
-                )
-            })?;
-        for (cell, &byte) in self.bytes()[offset..end].iter().zip(data) {
-            cell.store(byte, Ordering::Relaxed);
-        }
-        Ok(())
+        shared_bytes::store(self.bytes(), self.access == Access::ReadOnly, offset, data)
     }
 
     /// Writes `text` and a terminating NUL at `offset`, as `strcpy` would.
     pub fn store_c_string(&self, offset: usize, text: &str) -> Result<()> {
-        let mut bytes = Vec::with_capacity(text.len() + 1);
-        bytes.extend_from_slice(text.as_bytes());
-        bytes.push(0);
-        self.store(offset, &bytes)
+        shared_bytes::store_c_string(self.bytes(), self.access == Access::ReadOnly, offset, text)
     }
 
     /// Copies `len` bytes at `offset` out of the segment (atomic loads, Relaxed), or fewer if
     /// the segment ends first.
     pub fn load(&self, offset: usize, len: usize) -> Vec<u8> {
-        let start = offset.min(self.len);
-        let end = offset.saturating_add(len).min(self.len);
-        self.bytes()[start..end].iter().map(|cell| cell.load(Ordering::Relaxed)).collect()
+        shared_bytes::load(self.bytes(), offset, len)
     }
 
     /// Reads a NUL-terminated string at `offset`, as `printf("%s")` would (never past the end).
     pub fn load_c_string(&self, offset: usize) -> String {
-        let bytes: Vec<u8> = self.bytes()[offset.min(self.len)..]
-            .iter()
-            .map(|cell| cell.load(Ordering::Relaxed))
-            .take_while(|&byte| byte != 0)
-            .collect();
-        String::from_utf8_lossy(&bytes).into_owned()
+        shared_bytes::load_c_string(self.bytes(), offset)
     }
 
     /// A typed view of the start of the segment: `&T` where `T` is a [`Shareable`] struct.
     pub fn view<T: Shareable>(&self) -> Result<&T> {
-        let call = format!("view::<{}>()", std::any::type_name::<T>());
-        if std::mem::size_of::<T>() > self.len {
-            return Err(Error::other(
-                call,
-                format!(
-                    "the type needs {} bytes, the segment has {}",
-                    std::mem::size_of::<T>(),
-                    self.len
-                ),
-            ));
-        }
-        if !self.address().is_multiple_of(std::mem::align_of::<T>()) {
-            return Err(Error::other(call, "the attachment is not aligned for the type"));
-        }
-        // SAFETY: the size and alignment were checked above; `Shareable` promises that every
-        // bit pattern is a valid `T` and that concurrent access goes through atomics; the
-        // memory stays mapped for as long as `&self` is borrowed.
-        Ok(unsafe { &*self.addr.as_ptr().cast::<T>() })
+        shared_bytes::view(self.bytes())
     }
 
     /// `shmdt(addr)` now, reporting an error instead of ignoring it as drop does.
@@ -539,6 +556,86 @@ unsafe impl Shareable for AtomicI64 {}
 unsafe impl Shareable for AtomicUsize {}
 // SAFETY: an array of shareable elements is laid out as its elements, with no padding.
 unsafe impl<T: Shareable, const N: usize> Shareable for [T; N] {}
+
+/// Byte access shared by System V attachments and POSIX mappings: both are a run of bytes that
+/// another process may change at any moment, so every access is atomic.
+pub(crate) mod shared_bytes {
+    use std::sync::atomic::{AtomicU8, Ordering};
+
+    use super::Shareable;
+    use crate::error::{Error, Result};
+
+    pub(crate) fn store(
+        bytes: &[AtomicU8],
+        read_only: bool,
+        offset: usize,
+        data: &[u8],
+    ) -> Result<()> {
+        let call = || format!("store({} bytes at offset {offset})", data.len());
+        if read_only {
+            return Err(Error::other(
+                call(),
+                "this mapping is read-only: a write through it would fault with SIGSEGV",
+            ));
+        }
+        let end = offset
+            .checked_add(data.len())
+            .filter(|&end| end <= bytes.len())
+            .ok_or_else(|| Error::other(call(), format!("it has only {} bytes", bytes.len())))?;
+        for (cell, &byte) in bytes[offset..end].iter().zip(data) {
+            cell.store(byte, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn store_c_string(
+        bytes: &[AtomicU8],
+        read_only: bool,
+        offset: usize,
+        text: &str,
+    ) -> Result<()> {
+        let mut data = Vec::with_capacity(text.len() + 1);
+        data.extend_from_slice(text.as_bytes());
+        data.push(0);
+        store(bytes, read_only, offset, &data)
+    }
+
+    pub(crate) fn load(bytes: &[AtomicU8], offset: usize, len: usize) -> Vec<u8> {
+        let start = offset.min(bytes.len());
+        let end = offset.saturating_add(len).min(bytes.len());
+        bytes[start..end].iter().map(|cell| cell.load(Ordering::Relaxed)).collect()
+    }
+
+    pub(crate) fn load_c_string(bytes: &[AtomicU8], offset: usize) -> String {
+        let text: Vec<u8> = bytes[offset.min(bytes.len())..]
+            .iter()
+            .map(|cell| cell.load(Ordering::Relaxed))
+            .take_while(|&byte| byte != 0)
+            .collect();
+        String::from_utf8_lossy(&text).into_owned()
+    }
+
+    pub(crate) fn view<T: Shareable>(bytes: &[AtomicU8]) -> Result<&T> {
+        let call = format!("view::<{}>()", std::any::type_name::<T>());
+        if std::mem::size_of::<T>() > bytes.len() {
+            return Err(Error::other(
+                call,
+                format!(
+                    "the type needs {} bytes, the memory has {}",
+                    std::mem::size_of::<T>(),
+                    bytes.len()
+                ),
+            ));
+        }
+        if !(bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()) {
+            return Err(Error::other(call, "the memory is not aligned for the type"));
+        }
+        // SAFETY: the size and alignment were checked above; `Shareable` promises that every
+        // bit pattern is a valid `T` and that concurrent access goes through atomics; the
+        // memory stays mapped for as long as `bytes` is borrowed, and so does the result.
+        Ok(unsafe { &*bytes.as_ptr().cast::<T>() })
+    }
+}
 
 #[cfg(test)]
 mod tests {

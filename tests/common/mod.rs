@@ -33,11 +33,17 @@ pub fn lesson(bin: &str) -> Command {
     let path = match bin {
         "lesson01" => env!("CARGO_BIN_EXE_lesson01"),
         "lesson02" => env!("CARGO_BIN_EXE_lesson02"),
+        "lesson03" => env!("CARGO_BIN_EXE_lesson03"),
         "lesson04" => env!("CARGO_BIN_EXE_lesson04"),
         "lesson05" => env!("CARGO_BIN_EXE_lesson05"),
         "lesson06" => env!("CARGO_BIN_EXE_lesson06"),
         "lesson07" => env!("CARGO_BIN_EXE_lesson07"),
+        "lesson08" => env!("CARGO_BIN_EXE_lesson08"),
+        "lesson09" => env!("CARGO_BIN_EXE_lesson09"),
+        "lesson10" => env!("CARGO_BIN_EXE_lesson10"),
+        "lesson11" => env!("CARGO_BIN_EXE_lesson11"),
         "lesson12" => env!("CARGO_BIN_EXE_lesson12"),
+        "lesson13" => env!("CARGO_BIN_EXE_lesson13"),
         "lesson14" => env!("CARGO_BIN_EXE_lesson14"),
         other => panic!("no binary {other}"),
     };
