@@ -1,11 +1,438 @@
-//! # Lesson 03: A segment's life
+//! # Lesson 03: a segment's life
 //!
-//! Being written: see the issue tracker.
+//! What it shows: everything the kernel records about a System V segment, stage by stage, and
+//! the three facts about its lifetime that the source documents (seeds 000 and 003) get wrong:
+//! - Part 1 creates a segment, attaches it in the parent and in a child, detaches both, and at
+//!   each stage prints `shmctl(IPC_STAT)` (size, mode, cpid, lpid, nattch, atime, dtime, ctime)
+//!   beside the segment's line in `/proc/sysvipc/shm`, the table `ipcs -m` reads.
+//! - Part 2: a segment outlives the process that created it. A child creates one, writes into
+//!   it and exits; the parent finds it by key and reads what the dead child wrote. Detaching
+//!   never destroys a segment.
+//! - Part 3: `IPC_RMID` while processes are attached only *marks* the segment (`ipcs` shows
+//!   `dest`, its key becomes 0, `shmget` by the old key no longer finds it); it goes when the
+//!   last process detaches. And any process with permission may remove it, not only its
+//!   creator.
+//! - Part 4: this machine's limits (SHMMAX, SHMMNI, SHMALL) and what `ipcrm` does.
+//!
+//! Run it:
+//!
+//! ```text
+//! cargo run --bin lesson03
+//! cargo run --bin lesson03 -- --step   # pause at each stage: compare with `ipcs -m -p`
+//! ```
+//!
+//! Things to try: at a `--step` pause, run `ipcs -m -i <shmid>` for the whole record; in Part 3,
+//! run `ipcs -m` and find the `dest` status; run `cat /proc/sysvipc/shm` and match the columns.
 
-use shm_workbook::{Lesson, Result};
+use std::process::Command;
+use std::time::Duration;
+
+use shm_workbook::cleanup::with_signals_held;
+use shm_workbook::shm::{self, SegmentStat};
+use shm_workbook::{Access, Key, Lesson, Narrator, Result, ScratchDir, Segment, SemaphoreSet};
+use shm_workbook::{Error, process};
+
+const SIZE: usize = 4096;
 
 fn main() -> Result<()> {
     let lesson = Lesson::start("lesson03");
-    lesson.narrator("parent").explain("this lesson is being written");
+    let parent = lesson.narrator("parent");
+
+    // Keys come from a file of our own, so that they are unique to this run.
+    let mut dir = ScratchDir::new("lesson03")?;
+    let key_file = dir.create_file("keyfile", b"ftok reads this file's inode\n")?;
+
+    lesson.part("Part 1: what the kernel records, stage by stage");
+    stage_by_stage(&lesson, Key::ftok(&key_file, b'1')?)?;
+
+    lesson.part("Part 2: a segment outlives its creator");
+    outlives_its_creator(&lesson, Key::ftok(&key_file, b'2')?)?;
+
+    lesson.part("Part 3: IPC_RMID while attached marks; the last detach frees");
+    removed_while_attached(&lesson, Key::ftok(&key_file, b'3')?)?;
+    anyone_with_permission_may_remove(&lesson)?;
+
+    lesson.part("Part 4: this machine's limits, and ipcrm");
+    limits(&lesson)?;
+    ipcrm(&lesson, Key::ftok(&key_file, b'4')?)?;
+
+    drop(dir);
+    parent.explain(
+        "the key file and its directory are removed: `ipcs -m` is as it was before the run",
+    );
     Ok(())
 }
+
+// ANCHOR: show_stat
+/// Prints IPC_STAT's view of the segment and the kernel table's line for it.
+fn show_stat(out: &Narrator, stage: &str, segment: &Segment) -> Result<SegmentStat> {
+    let stat = segment.stat()?;
+    out.line()
+        .text(stage)
+        .text(": ")
+        .call(format!("shmctl({}, IPC_STAT, &ds)", segment.id()))
+        .print();
+    out.line()
+        .text("    ")
+        .text(format!(
+            "key {}  size {}  mode {}  cpid {}  lpid {}  nattch {}  atime {}  dtime {}  ctime {}",
+            stat.key.hex(),
+            stat.size,
+            shm::octal(stat.mode),
+            stat.creator_pid,
+            stat.last_pid,
+            stat.attachments,
+            shm::format_time(stat.attach_time),
+            shm::format_time(stat.detach_time),
+            shm::format_time(stat.change_time),
+        ))
+        .print();
+    let line = shm::sysvipc_line(segment.id())?.unwrap_or_else(|| "(no line)".into());
+    out.line().text("    /proc/sysvipc/shm: ").value(line).print();
+    Ok(stat)
+}
+// ANCHOR_END: show_stat
+
+// ANCHOR: stage_by_stage
+/// Create, attach in the parent, attach in a child, detach both: IPC_STAT after each step.
+fn stage_by_stage(lesson: &Lesson, key: Key) -> Result<()> {
+    let parent = lesson.narrator("parent");
+    parent.line().text("the kernel table's columns: ").value(shm::sysvipc_header()?).print();
+
+    let segment = Segment::create(key, SIZE, 0o600)?;
+    parent.call(
+        format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"),
+        format!("shmid {}", segment.id()),
+    );
+    let created = show_stat(&parent, "after shmget", &segment)?;
+    parent.explain(format!(
+        "nattch 0, atime and dtime never: nobody has attached yet; cpid is us, lpid 0 (the table prints the key in decimal: {} is {})",
+        key.raw(),
+        key.hex()
+    ));
+
+    lesson.pause_for(Duration::from_secs(1)); // so that atime differs visibly from ctime
+
+    // The child is forked before the parent attaches: a child forked *after* shmat inherits
+    // the attachment, and nattch would count it too.
+    let baton = SemaphoreSet::create(Key::PRIVATE, 2, 0o600)?; // 0: child attached, 1: may detach
+    let child = process::spawn("child", |child| {
+        let memory = segment.attach(Access::ReadWrite)?;
+        child.call(format!("shmat({}, NULL, 0)", segment.id()), format!("{:#x}", memory.address()));
+        baton.post(0)?;
+        baton.wait(1)?;
+        memory.detach()?;
+        child.call("shmdt(addr)", 0);
+        Ok(())
+    })?;
+    baton.wait(0)?;
+    let first = show_stat(&parent, "after the child's shmat", &segment)?;
+    parent.explain(format!(
+        "nattch 1; lpid ({}) and atime name the last process to attach: the child",
+        first.last_pid
+    ));
+
+    let memory = segment.attach(Access::ReadWrite)?;
+    parent.call(format!("shmat({}, NULL, 0)", segment.id()), format!("{:#x}", memory.address()));
+    let both = show_stat(&parent, "after the parent's shmat", &segment)?;
+    parent.explain("nattch 2; lpid is now the parent");
+    lesson.step(
+        &parent,
+        &format!(
+            "Two processes are attached to shmid {id}.\n\
+             In another terminal:  ipcs -m -p      (cpid {cpid}, lpid {lpid})\n\
+             and:                  ipcs -m -i {id}  (every field IPC_STAT returns)",
+            id = segment.id(),
+            cpid = both.creator_pid,
+            lpid = both.last_pid
+        ),
+    );
+    baton.post(1)?;
+    child.wait()?;
+    show_stat(&parent, "after the child's shmdt and exit", &segment)?;
+    parent
+        .explain("nattch 1; dtime is set and lpid names the child again: a detach is recorded too");
+
+    memory.detach()?;
+    parent.call("shmdt(addr)", 0);
+    let detached = show_stat(&parent, "after the parent's shmdt", &segment)?;
+    parent.explain("nattch 0, and the segment is still here: detaching never destroys it");
+    if detached.change_time != created.change_time {
+        return Err(Error::other("IPC_STAT", "ctime changed without IPC_SET: unexpected"));
+    }
+    let id = segment.id();
+    segment.remove()?;
+    parent.call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "now it is gone");
+    Ok(())
+}
+// ANCHOR_END: stage_by_stage
+
+// ANCHOR: outlives
+/// A child creates a segment, writes, and exits without removing it; the parent finds it.
+fn outlives_its_creator(lesson: &Lesson, key: Key) -> Result<()> {
+    let parent = lesson.narrator("parent");
+    // Signals are held from the child's creation of the segment until the parent has taken it
+    // over, so that a Ctrl-C in between cannot leave it behind; it is handled right after.
+    let (segment, creator) = with_signals_held(|| -> Result<(Segment, i32)> {
+        let child = process::spawn("child", |child| {
+            let mut segment = Segment::create(key, SIZE, 0o600)?;
+            child.call(
+                format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"),
+                format!("shmid {}", segment.id()),
+            );
+            let memory = segment.attach(Access::ReadWrite)?;
+            let text = format!("written by pid {}, which has exited since", child.pid());
+            memory.store_c_string(0, &text)?;
+            child.line().text("wrote ").value(format!("{text:?}")).print();
+            memory.detach()?;
+            child.call("shmdt(addr)", 0);
+            segment.disown(); // leave it behind on purpose
+            child.explain("exits without shmctl(IPC_RMID)");
+            Ok(())
+        })?;
+        let creator = child.pid().as_raw();
+        child.wait()?;
+        parent.call("waitpid(child)", format!("process {creator} has exited"));
+        Ok((Segment::adopt(key)?, creator))
+    })?;
+    parent.call_note(
+        format!("shmget({key}, 0, 0)"),
+        format!("shmid {}", segment.id()),
+        "found by key: the segment outlived its creator",
+    );
+    let stat = show_stat(&parent, "IPC_STAT", &segment)?;
+    let gone = !std::path::Path::new(&format!("/proc/{creator}")).exists();
+    parent.explain(format!(
+        "cpid {} names a process that {}",
+        stat.creator_pid,
+        if gone { "no longer exists" } else { "still exists (unexpected)" }
+    ));
+    let memory = segment.attach(Access::ReadOnly)?;
+    parent.line().text("read ").value(format!("{:?}", memory.load_c_string(0))).print();
+    lesson.step(
+        &parent,
+        &format!(
+            "The creator (pid {creator}) is gone, the segment is not.\n\
+             In another terminal:  ipcs -m -p   (shmid {id}, cpid {creator})",
+            id = segment.id()
+        ),
+    );
+    memory.detach()?;
+    parent.explain(
+        "correction: the data does not end with a detach or with its creator; it lasts until IPC_RMID (or a reboot)",
+    );
+    let id = segment.id();
+    segment.remove()?;
+    parent.call_note(
+        format!("shmctl({id}, IPC_RMID, NULL)"),
+        0,
+        "removed by a process that did not create it",
+    );
+    Ok(())
+}
+// ANCHOR_END: outlives
+
+// ANCHOR: removed_while_attached
+/// IPC_RMID while a child is attached: the segment is marked, keeps working, and goes at the
+/// last detach.
+fn removed_while_attached(lesson: &Lesson, key: Key) -> Result<()> {
+    let parent = lesson.narrator("parent");
+    let mut segment = Segment::create(key, SIZE, 0o600)?;
+    let id = segment.id();
+    parent.call(format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"), format!("shmid {id}"));
+
+    let baton = SemaphoreSet::create(Key::PRIVATE, 2, 0o600)?; // 0: child attached, 1: go on
+    let child = process::spawn("child", |child| {
+        let memory = segment.attach(Access::ReadWrite)?;
+        child.call(format!("shmat({id}, NULL, 0)"), format!("{:#x}", memory.address()));
+        baton.post(0)?;
+        baton.wait(1)?;
+        child
+            .line()
+            .text("reads ")
+            .value(format!("{:?}", memory.load_c_string(0)))
+            .note("after IPC_RMID")
+            .print();
+        memory.store_c_string(256, "the child wrote this after IPC_RMID")?;
+        memory.detach()?;
+        child.call("shmdt(addr)", 0);
+        Ok(())
+    })?;
+    baton.wait(0)?;
+    let memory = segment.attach(Access::ReadWrite)?;
+    memory.store_c_string(0, "written before IPC_RMID")?;
+    show_stat(&parent, "before IPC_RMID", &segment)?;
+
+    shm::Segment::from_id(id)?.remove()?; // IPC_RMID; `segment` keeps the id for IPC_STAT
+    parent.call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "with two processes attached");
+    let marked = show_stat(&parent, "after IPC_RMID", &segment)?;
+    parent.explain(format!(
+        "the segment still exists: key {} (no longer findable), mode {} (the 01000 bit is SHM_DEST: `ipcs -m` prints `dest`), nattch {}",
+        marked.key.hex(),
+        shm::octal(marked.mode),
+        marked.attachments
+    ));
+    match Segment::open(key, 0) {
+        Err(err) => parent
+            .line()
+            .call(format!("shmget({key}, 0, 0)"))
+            .text(" = -1, ")
+            .value(format!("{:?}", err.errno().unwrap_or(nix::errno::Errno::UnknownErrno)))
+            .note("the old key finds nothing")
+            .print(),
+        Ok(found) => {
+            return Err(Error::other(
+                "shmget",
+                format!("the old key still finds shmid {}", found.id()),
+            ));
+        }
+    }
+    let successor = Segment::create(key, SIZE, 0o600)?;
+    parent.call_note(
+        format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"),
+        format!("shmid {}", successor.id()),
+        "the key is free again: a new, different segment",
+    );
+    let successor_id = successor.id();
+    successor.remove()?;
+    parent.call(format!("shmctl({successor_id}, IPC_RMID, NULL)"), 0);
+    lesson.step(
+        &parent,
+        &format!(
+            "shmid {id} is marked for removal but still attached twice.\n\
+             In another terminal:  ipcs -m   (key 0x00000000, status `dest`, nattch 2)"
+        ),
+    );
+
+    baton.post(1)?;
+    child.wait()?;
+    let one_left = show_stat(&parent, "after the child's shmdt", &segment)?;
+    parent.explain(format!(
+        "nattch {}: the memory lives on for the last process",
+        one_left.attachments
+    ));
+    parent.line().text("reads ").value(format!("{:?}", memory.load_c_string(256))).print();
+    memory.detach()?;
+    parent.call("shmdt(addr)", 0);
+    match segment.stat() {
+        Err(err) => parent
+            .line()
+            .call(format!("shmctl({id}, IPC_STAT, &ds)"))
+            .text(" = -1, ")
+            .value(format!("{:?}", err.errno().unwrap_or(nix::errno::Errno::UnknownErrno)))
+            .note("the last detach freed it")
+            .print(),
+        Ok(_) => return Err(Error::other("IPC_STAT", "the segment survived its last detach")),
+    }
+    segment.disown(); // nothing left to remove
+    parent.explain("correction: IPC_RMID is allowed at any time and marks the segment at once; the kernel frees it at the last detach");
+    Ok(())
+}
+// ANCHOR_END: removed_while_attached
+
+// ANCHOR: anyone_may_remove
+/// Not only the creator: any process of the owner (or creator, or root) may remove it.
+fn anyone_with_permission_may_remove(lesson: &Lesson) -> Result<()> {
+    let parent = lesson.narrator("parent");
+    let mut segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
+    let id = segment.id();
+    parent.call("shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600)", format!("shmid {id}"));
+    let child = process::spawn("child", |child| {
+        Segment::from_id(id)?.remove()?;
+        child.call_note(
+            format!("shmctl({id}, IPC_RMID, NULL)"),
+            0,
+            "the child did not create it, but runs as the same user",
+        );
+        Ok(())
+    })?;
+    child.wait()?;
+    match segment.stat() {
+        Err(_) => parent.explain(format!("shmid {id} is gone: not only the creator may remove a segment: its owner, its creator or root may")),
+        Ok(_) => return Err(Error::other("IPC_STAT", "the child's IPC_RMID did not remove it")),
+    }
+    segment.disown(); // nothing left to remove
+    Ok(())
+}
+// ANCHOR_END: anyone_may_remove
+
+// ANCHOR: limits
+/// SHMMAX, SHMMNI and SHMALL, from /proc/sys/kernel.
+fn limits(lesson: &Lesson) -> Result<()> {
+    let parent = lesson.narrator("parent");
+    let limits = shm::limits()?;
+    let page =
+        nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().unwrap_or(4096)
+            as u64;
+    let in_use = std::fs::read_to_string("/proc/sysvipc/shm")
+        .map(|t| t.lines().count().saturating_sub(1))
+        .unwrap_or(0);
+    parent
+        .line()
+        .text("SHMMAX (/proc/sys/kernel/shmmax) = ")
+        .value(limits.max_segment_bytes)
+        .note(format!("the largest segment: {}", bytes(limits.max_segment_bytes)))
+        .print();
+    parent
+        .line()
+        .text("SHMMNI (/proc/sys/kernel/shmmni) = ")
+        .value(limits.max_segments)
+        .note(format!("segments on the whole machine at once; {in_use} exist now"))
+        .print();
+    parent
+        .line()
+        .text("SHMALL (/proc/sys/kernel/shmall) = ")
+        .value(limits.max_total_pages)
+        .note(format!(
+            "pages of {page} bytes for all segments together: {}",
+            bytes(limits.max_total_pages.saturating_mul(page))
+        ))
+        .print();
+    parent.explain("SHMMIN is 1 byte; sizes are rounded up to whole pages. Root can raise the limits with sysctl (kernel.shmmax ...)");
+    Ok(())
+}
+
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 60 => format!("{} EiB, in practice no limit", n >> 60),
+        n if n >= 1 << 30 => format!("{} GiB", n >> 30),
+        n if n >= 1 << 20 => format!("{} MiB", n >> 20),
+        n => format!("{n} bytes"),
+    }
+}
+// ANCHOR_END: limits
+
+// ANCHOR: ipcrm
+/// `ipcrm -M key` is a command-line shmctl(IPC_RMID): run the real one on a segment of ours.
+fn ipcrm(lesson: &Lesson, key: Key) -> Result<()> {
+    let parent = lesson.narrator("parent");
+    let mut segment = Segment::create(key, SIZE, 0o600)?;
+    let id = segment.id();
+    parent.call(format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"), format!("shmid {id}"));
+    let ran = Command::new("ipcrm").arg("-M").arg(key.hex()).output();
+    match ran {
+        Ok(output) if output.status.success() => {
+            parent
+                .line()
+                .call(format!("ipcrm -M {}", key.hex()))
+                .text(" = ")
+                .value("exit status 0")
+                .note("it calls shmctl(shmget(key), IPC_RMID)")
+                .print();
+            if segment.stat().is_ok() {
+                return Err(Error::other("ipcrm", "the segment is still there"));
+            }
+            parent.explain(format!("shmid {id} is gone; `ipcrm -m <shmid>` does the same by id"));
+            segment.disown();
+        }
+        Ok(output) => {
+            let said = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+            parent.explain(format!("ipcrm failed ({said}); removing the segment ourselves"));
+        }
+        Err(_) => {
+            parent.explain("ipcrm is not installed here (it comes with util-linux); it would call shmctl(IPC_RMID)");
+        }
+    }
+    Ok(()) // if ipcrm did not remove it, dropping `segment` does
+}
+// ANCHOR_END: ipcrm

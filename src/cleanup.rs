@@ -121,8 +121,10 @@ pub(crate) fn forget_child(pid: i32) {
 }
 
 /// Runs `f` with SIGINT, SIGTERM and SIGHUP held back, so that creating an object and
-/// recording it in the table happen together: a Ctrl-C cannot fall between the two.
-pub(crate) fn with_signals_held<T>(f: impl FnOnce() -> T) -> T {
+/// recording it in the table happen together: a Ctrl-C cannot fall between the two. A signal
+/// that arrives meanwhile is delivered (and cleans up) as soon as `f` returns. Children forked
+/// inside `f` start with the signals held too, and get them when they unblock or exit.
+pub fn with_signals_held<T>(f: impl FnOnce() -> T) -> T {
     let mut held = SigSet::empty();
     for signal in HANDLED {
         held.add(signal);

@@ -191,6 +191,14 @@ impl Segment {
         }
     }
 
+    /// `shmget(key, 0, 0)`, and this process takes over the removal: it removes the segment on
+    /// drop (and on Ctrl-C), as if it had created it. For a segment whose creator has exited
+    /// and left it behind on purpose.
+    pub fn adopt(key: Key) -> Result<Segment> {
+        let call = format!("shmget({key}, 0, 0)");
+        Segment::get(call, key, 0, 0, true)
+    }
+
     /// `shmat(id, NULL, flags)`: maps the segment into this process.
     pub fn attach(&self, access: Access) -> Result<Attachment> {
         Attachment::new(self.id, access)
@@ -294,6 +302,50 @@ pub fn set_mode(id: i32, mode: u32) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// The header of `/proc/sysvipc/shm`, with its columns' spacing collapsed to single spaces.
+pub fn sysvipc_header() -> Result<String> {
+    let text = read_sysvipc()?;
+    Ok(text.lines().next().map(collapse_spaces).unwrap_or_default())
+}
+
+/// The line of `/proc/sysvipc/shm` for segment `id` (collapsed to single spaces), if it exists:
+/// the kernel's own table, which `ipcs -m` reads too.
+pub fn sysvipc_line(id: i32) -> Result<Option<String>> {
+    let text = read_sysvipc()?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .find(|line| line.split_whitespace().nth(1) == Some(id.to_string().as_str()))
+        .map(collapse_spaces))
+}
+
+fn read_sysvipc() -> Result<String> {
+    std::fs::read_to_string("/proc/sysvipc/shm").map_err(|err| {
+        Error::io("read(\"/proc/sysvipc/shm\")", err)
+            .with_hint("this needs Linux with /proc mounted and System V IPC enabled")
+    })
+}
+
+fn collapse_spaces(line: &str) -> String {
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A time from IPC_STAT (seconds since the epoch) as local `HH:MM:SS`, or `never` for 0.
+pub fn format_time(seconds: i64) -> String {
+    if seconds == 0 {
+        return "never".to_owned();
+    }
+    let t = seconds as libc::time_t;
+    let mut tm = std::mem::MaybeUninit::<libc::tm>::zeroed();
+    // SAFETY: localtime_r reads `t` and fills the `tm` we own; it is the thread-safe variant.
+    if unsafe { libc::localtime_r(&t, tm.as_mut_ptr()) }.is_null() {
+        return seconds.to_string();
+    }
+    // SAFETY: localtime_r succeeded, so it initialised `tm` (which was zeroed anyway).
+    let tm = unsafe { tm.assume_init() };
+    format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
 }
 
 /// The system's limits on System V shared memory, from `/proc/sys/kernel/`.

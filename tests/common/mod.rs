@@ -169,6 +169,19 @@ pub fn interrupt_when(
     marker: &str,
     signal: nix::sys::signal::Signal,
 ) -> (Option<i32>, String, String) {
+    interrupt_when_after_pauses(bin, args, 0, marker, signal)
+}
+
+/// Like [`interrupt_when`], but first answers `pauses` `--step` pauses with Enter, so that the
+/// signal lands at a later point of the story.
+pub fn interrupt_when_after_pauses(
+    bin: &str,
+    args: &[&str],
+    mut pauses: usize,
+    marker: &str,
+    signal: nix::sys::signal::Signal,
+) -> (Option<i32>, String, String) {
+    use std::io::Write;
     let mut child = lesson(bin)
         .args(args)
         .stdin(Stdio::piped()) // kept open: a --step lesson waits for Enter
@@ -183,7 +196,12 @@ pub fn interrupt_when(
         let read = stdout.read_line(&mut line).unwrap();
         assert_ne!(read, 0, "the lesson ended before printing {marker:?}:\n{seen}");
         seen.push_str(&line);
-        if line.contains(marker) {
+        if pauses > 0 && line.contains("[Enter] to continue") {
+            pauses -= 1;
+            child.stdin.as_mut().unwrap().write_all(b"\n").unwrap();
+            continue;
+        }
+        if pauses == 0 && line.contains(marker) {
             break;
         }
     }

@@ -1,0 +1,128 @@
+//! lesson03 as a student runs it: IPC_STAT at each stage, a segment that outlives its creator,
+//! IPC_RMID while attached, and nothing left behind.
+
+mod common;
+
+use common::{assert_nothing_left, interrupt_at_the_pause, run};
+
+/// The `nattch N` values the IPC_STAT lines of a part report, in order.
+fn nattch_values(part: &str) -> Vec<u64> {
+    part.lines()
+        .filter(|line| line.contains("  size ") && line.contains("  nattch "))
+        .map(|line| common::number_after(line, "  nattch "))
+        .collect()
+}
+
+fn part<'a>(stdout: &'a str, name: &str) -> &'a str {
+    let start = stdout.find(name).unwrap_or_else(|| panic!("no {name}:\n{stdout}"));
+    let rest = &stdout[start..];
+    let end = rest[1..].find("\n== Part").map_or(rest.len(), |end| end + 1);
+    &rest[..end]
+}
+
+#[test]
+fn ipc_stat_follows_every_attach_and_detach_and_matches_the_kernel_table() {
+    let run = run("lesson03", &["--fast"]);
+    run.assert_success();
+    let part1 = part(&run.stdout, "Part 1");
+    assert_eq!(nattch_values(part1), [0, 1, 2, 1, 0], "{part1}");
+    // Each IPC_STAT line is followed by the /proc/sysvipc/shm line, whose 7th column is nattch.
+    let lines: Vec<&str> = part1.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.contains("  nattch ") {
+            let table = lines[i + 1].split("/proc/sysvipc/shm: ").nth(1).expect("the table line");
+            let columns: Vec<&str> = table.split_whitespace().collect();
+            assert_eq!(columns[6], common::number_after(line, "  nattch ").to_string(), "{table}");
+            assert_eq!(columns[2], common::number_after(line, "  mode 0").to_string(), "{table}");
+        }
+    }
+    assert!(part1.contains("dtime never") && part1.contains("atime never"), "{part1}");
+    assert!(part1.contains("detaching never destroys it"), "{part1}");
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    assert_nothing_left(&run.stdout);
+}
+
+#[test]
+fn a_segment_outlives_its_creator_and_is_found_by_key() {
+    let run = run("lesson03", &["--fast"]);
+    run.assert_success();
+    let part2 = part(&run.stdout, "Part 2");
+    let creator = part2
+        .lines()
+        .find(|line| line.starts_with("[child ") && line.contains("wrote \"written by pid "))
+        .map(|line| common::number_after(line, "written by pid "))
+        .expect("the child writes");
+    assert!(part2.contains(&format!("process {creator} has exited")), "{part2}");
+    assert!(part2.contains("found by key: the segment outlived its creator"), "{part2}");
+    assert!(
+        part2.contains(&format!("cpid {creator}  ")),
+        "IPC_STAT names the dead creator:\n{part2}"
+    );
+    assert!(part2.contains("names a process that no longer exists"), "{part2}");
+    assert!(
+        part2.contains(&format!("[parent "))
+            && part2
+                .contains(&format!("read \"written by pid {creator}, which has exited since\"")),
+        "the parent reads what the dead child wrote:\n{part2}"
+    );
+}
+
+#[test]
+fn ipc_rmid_while_attached_marks_the_segment_and_the_last_detach_frees_it() {
+    let run = run("lesson03", &["--fast"]);
+    run.assert_success();
+    let part3 = part(&run.stdout, "Part 3");
+    assert_eq!(nattch_values(part3), [2, 2, 1], "{part3}");
+    let after = part3.split("after IPC_RMID").nth(1).expect("a stat after IPC_RMID");
+    assert!(after.contains("key 0x00000000") && after.contains("mode 1600"), "marked: {after}");
+    assert!(part3.contains("= -1, ENOENT   (the old key finds nothing)"), "{part3}");
+    assert!(part3.contains("the key is free again"), "{part3}");
+    assert!(part3.contains("reads \"written before IPC_RMID\""), "{part3}");
+    assert!(part3.contains("reads \"the child wrote this after IPC_RMID\""), "{part3}");
+    assert!(part3.contains("= -1, EINVAL   (the last detach freed it)"), "{part3}");
+    assert!(part3.contains("not only the creator may remove a segment"), "{part3}");
+}
+
+#[test]
+fn the_limits_come_from_proc_and_ipcrm_removes_by_key() {
+    let run = run("lesson03", &["--fast"]);
+    run.assert_success();
+    let part4 = part(&run.stdout, "Part 4");
+    let shmmax = std::fs::read_to_string("/proc/sys/kernel/shmmax").unwrap();
+    assert!(part4.contains(&format!("SHMMAX (/proc/sys/kernel/shmmax) = {}", shmmax.trim())));
+    let shmmni = std::fs::read_to_string("/proc/sys/kernel/shmmni").unwrap();
+    assert!(part4.contains(&format!("SHMMNI (/proc/sys/kernel/shmmni) = {}", shmmni.trim())));
+    if std::process::Command::new("ipcrm").arg("--version").output().is_ok() {
+        assert!(part4.contains("= exit status 0"), "{part4}");
+        assert!(part4.contains("is gone; `ipcrm -m <shmid>`"), "{part4}");
+    }
+    assert_nothing_left(&run.stdout);
+}
+
+#[test]
+fn ctrl_c_at_each_pause_leaves_nothing() {
+    // The first pause (Part 1, both attached, a child waiting on a semaphore).
+    let (code, stdout, stderr) =
+        interrupt_at_the_pause("lesson03", nix::sys::signal::Signal::SIGINT);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("reaped 1 child"), "{stderr}");
+    assert_nothing_left(&stdout);
+    // The pause of Part 2, where the segment's creator has exited and the parent holds it.
+    let (code, stdout, stderr) = common::interrupt_when_after_pauses(
+        "lesson03",
+        &["--fast", "--step"],
+        1,
+        "The creator (pid",
+        nix::sys::signal::Signal::SIGINT,
+    );
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stdout.contains("found by key"), "{stdout}");
+    assert_nothing_left(&stdout);
+}
+
+#[test]
+fn a_bad_flag_exits_2() {
+    let run = run("lesson03", &["--stpe"]);
+    assert_eq!(run.code(), Some(2));
+    assert!(run.stderr.contains("unknown flag `--stpe`"), "{}", run.stderr);
+}
