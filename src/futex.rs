@@ -41,6 +41,39 @@ pub fn wait(word: &AtomicU32, expected: u32) -> Result<()> {
     Ok(())
 }
 
+/// Like [`wait_while`], but gives up with an error if the process `partner` exits first, so a
+/// partner that fails cannot leave us asleep forever. Sleeps in slices of 10 ms, checking on
+/// the partner between them (without reaping it: `waitid` with `WNOWAIT`).
+pub fn wait_while_alive(word: &AtomicU32, current: u32, partner: nix::unistd::Pid) -> Result<u32> {
+    loop {
+        let value = word.load(Ordering::Acquire);
+        if value != current {
+            return Ok(value);
+        }
+        let ten_ms = libc::timespec { tv_sec: 0, tv_nsec: 10_000_000 };
+        // SAFETY: FUTEX_WAIT reads the aligned u32 behind `word`, which stays valid for the
+        // call, and the timeout that lives on our stack; the other arguments are unused.
+        unsafe {
+            libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT, current, &ten_ms)
+        };
+        if word.load(Ordering::Acquire) == current && has_exited(partner) {
+            return Err(Error::other(
+                format!("futex({:p}, FUTEX_WAIT, {current})", word.as_ptr()),
+                format!(
+                    "process {partner} exited while we waited for it; its own message is above"
+                ),
+            ));
+        }
+    }
+}
+
+/// Whether `pid` (a child of ours) has exited, without reaping it.
+fn has_exited(pid: nix::unistd::Pid) -> bool {
+    use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    !matches!(waitid(Id::Pid(pid), flags), Ok(WaitStatus::StillAlive))
+}
+
 /// `futex(word, FUTEX_WAKE, n)`: wakes up to `n` processes sleeping on `word`; returns how many.
 pub fn wake(word: &AtomicU32, n: u32) -> Result<u32> {
     // SAFETY: FUTEX_WAKE only uses the address as a key; no memory is read or written.

@@ -39,6 +39,19 @@ pub struct Options {
     pub help: bool,
     /// The lesson's own flags that were given, with their values (1 for a switch).
     pub extra: BTreeMap<&'static str, u64>,
+    /// The lesson's own text flags that were given (`--name /x`), with their values.
+    pub texts: BTreeMap<&'static str, String>,
+    /// Words that are not flags (`write "some text"`), for a lesson that takes commands.
+    pub arguments: Vec<String>,
+}
+
+/// A command a lesson may be run with instead of its story (`cargo run --bin lesson08 -- read`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LessonCommand {
+    /// How to call it, for the usage text: `write TEXT`.
+    pub usage: &'static str,
+    /// One line for `--help`.
+    pub help: &'static str,
 }
 
 /// A flag that only one lesson takes: a switch (`--trace`) or a whole number
@@ -55,6 +68,8 @@ pub struct LessonFlag {
     pub default: u64,
     /// The smallest and largest values accepted.
     pub range: (u64, u64),
+    /// Whether the value is text rather than a number.
+    pub text: bool,
 }
 
 impl LessonFlag {
@@ -66,12 +81,17 @@ impl LessonFlag {
         default: u64,
         range: (u64, u64),
     ) -> Self {
-        LessonFlag { name, value: Some(value), help, default, range }
+        LessonFlag { name, value: Some(value), help, default, range, text: false }
+    }
+
+    /// A flag that takes a word of text (`--name /my-object`).
+    pub const fn text(name: &'static str, value: &'static str, help: &'static str) -> Self {
+        LessonFlag { name, value: Some(value), help, default: 0, range: (0, 0), text: true }
     }
 
     /// A flag without a value.
     pub const fn switch(name: &'static str, help: &'static str) -> Self {
-        LessonFlag { name, value: None, help, default: 0, range: (0, 1) }
+        LessonFlag { name, value: None, help, default: 0, range: (0, 1), text: false }
     }
 }
 
@@ -79,8 +99,19 @@ impl LessonFlag {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UsageError(pub String);
 
-/// Parses the common flags and the lesson's own (`args` without the program name).
+/// Parses the common flags and the lesson's own (`args` without the program name); any other
+/// word is refused.
 pub fn parse_args<S: AsRef<str>>(args: &[S], own: &[LessonFlag]) -> Result<Options, UsageError> {
+    parse_args_and_words(args, own, false)
+}
+
+/// Like [`parse_args`]; with `takes_words`, words that are not flags are collected in
+/// [`Options::arguments`] instead of refused.
+pub fn parse_args_and_words<S: AsRef<str>>(
+    args: &[S],
+    own: &[LessonFlag],
+    takes_words: bool,
+) -> Result<Options, UsageError> {
     let mut options = Options::default();
     let mut args = args.iter().map(AsRef::as_ref);
     while let Some(arg) = args.next() {
@@ -104,6 +135,10 @@ pub fn parse_args<S: AsRef<str>>(args: &[S], own: &[LessonFlag]) -> Result<Optio
                 options.seed = Some(parse_number("--seed", &value, (0, u64::MAX))?);
             }
             _ => match own.iter().find(|flag| flag.name == name) {
+                Some(flag) if flag.text => {
+                    let value = value_of(flag.name, "a value")?;
+                    options.texts.insert(flag.name, value);
+                }
                 Some(flag) if flag.value.is_some() => {
                     let value = value_of(flag.name, "a number")?;
                     options.extra.insert(flag.name, parse_number(flag.name, &value, flag.range)?);
@@ -114,6 +149,7 @@ pub fn parse_args<S: AsRef<str>>(args: &[S], own: &[LessonFlag]) -> Result<Optio
                 None if arg.starts_with('-') => {
                     return Err(UsageError(format!("unknown flag `{arg}`")));
                 }
+                None if takes_words => options.arguments.push(arg.to_owned()),
                 None => return Err(UsageError(format!("unexpected argument `{arg}`"))),
             },
         }
@@ -129,13 +165,22 @@ fn parse_number(flag: &str, value: &str, (low, high): (u64, u64)) -> Result<u64,
 
 /// The usage text for a lesson.
 pub fn usage(info: &LessonInfo, own: &[LessonFlag]) -> String {
+    usage_with_commands(info, own, &[])
+}
+
+/// The usage text for a lesson that also takes commands.
+pub fn usage_with_commands(
+    info: &LessonInfo,
+    own: &[LessonFlag],
+    commands: &[LessonCommand],
+) -> String {
     let mut flags = String::new();
     for flag in own {
         let name = match flag.value {
             Some(value) => format!("{} {value}", flag.name),
             None => flag.name.to_owned(),
         };
-        let default = if flag.value.is_some() {
+        let default = if flag.value.is_some() && !flag.text {
             format!(" (default {})", flag.default)
         } else {
             String::new()
@@ -144,6 +189,17 @@ pub fn usage(info: &LessonInfo, own: &[LessonFlag]) -> String {
     }
     if !flags.is_empty() {
         flags = format!("\nFlags of this lesson:\n{flags}");
+    }
+    let mut command_text = String::new();
+    for command in commands {
+        command_text.push_str(&format!(
+            "  cargo run --bin {} -- {:<14} {}\n",
+            info.bin, command.usage, command.help
+        ));
+    }
+    if !command_text.is_empty() {
+        command_text =
+            format!("\nOr one step at a time, for example from two terminals:\n{command_text}");
     }
     format!(
         "{bin}: {title}\n{summary}\n\n\
@@ -154,7 +210,7 @@ pub fn usage(info: &LessonInfo, own: &[LessonFlag]) -> String {
          --step           stop at each stage and wait for Enter, saying what to look at\n  \
          --seed N         make jitter and random choices repeatable\n  \
          --no-color       plain text (also when NO_COLOR is set or stdout is not a terminal)\n\
-         {flags}\n\
+         {flags}{command_text}\n\
          Book chapter: {chapter}\n",
         bin = info.bin,
         title = info.title,
@@ -172,6 +228,12 @@ pub struct Lesson {
     seed: u64,
 }
 
+/// How a lesson reads its command line: which flags and commands it takes.
+struct CommandLine {
+    own: &'static [LessonFlag],
+    commands: &'static [LessonCommand],
+}
+
 impl Lesson {
     /// Reads the flags (printing usage and exiting 2 on a bad one, or 0 after `--help`),
     /// sets up colour, the cleanup handler and a panic message without a backtrace, and
@@ -186,17 +248,33 @@ impl Lesson {
 
     /// Like [`start`](Self::start), for a lesson that also takes flags of its own.
     pub fn start_with(bin: &str, own: &'static [LessonFlag]) -> Lesson {
+        Lesson::start_from(bin, CommandLine { own, commands: &[] })
+    }
+
+    /// Like [`start_with`](Self::start_with), for a lesson that may also be run with one of
+    /// `commands` (see [`arguments`](Self::arguments)); the lesson checks the words itself and
+    /// calls [`usage_error`](Self::usage_error) on a wrong one.
+    pub fn start_with_commands(
+        bin: &str,
+        own: &'static [LessonFlag],
+        commands: &'static [LessonCommand],
+    ) -> Lesson {
+        Lesson::start_from(bin, CommandLine { own, commands })
+    }
+
+    fn start_from(bin: &str, line: CommandLine) -> Lesson {
+        let CommandLine { own, commands } = line;
         let info = catalogue::find(bin).unwrap_or_else(|| panic!("{bin} is not in the catalogue"));
         let args: Vec<String> = std::env::args().skip(1).collect();
-        let options = match parse_args(&args, own) {
+        let options = match parse_args_and_words(&args, own, !commands.is_empty()) {
             Ok(options) => options,
             Err(UsageError(problem)) => {
-                eprintln!("{bin}: {problem}\n\n{}", usage(info, own));
+                eprintln!("{bin}: {problem}\n\n{}", usage_with_commands(info, own, commands));
                 std::process::exit(2);
             }
         };
         if options.help {
-            print!("{}", usage(info, own));
+            print!("{}", usage_with_commands(info, own, commands));
             std::process::exit(0);
         }
         narrate::set_colour(narrate::colour_wanted(options.no_color));
@@ -236,6 +314,26 @@ impl Lesson {
             .find(|flag| flag.name == name)
             .unwrap_or_else(|| panic!("{name} is not declared"));
         self.options.extra.get(name).copied().unwrap_or(flag.default)
+    }
+
+    /// The value of one of the lesson's own text flags, if it was given.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.options.texts.get(name).map(String::as_str)
+    }
+
+    /// The words after the flags (a command and its arguments), for a lesson that takes them.
+    pub fn arguments(&self) -> &[String] {
+        &self.options.arguments
+    }
+
+    /// Refuses the command line: prints `problem` and the usage on stderr, exits 2.
+    pub fn usage_error(&self, problem: &str, commands: &[LessonCommand]) -> ! {
+        eprintln!(
+            "{}: {problem}\n\n{}",
+            self.info.bin,
+            usage_with_commands(self.info, self.own, commands)
+        );
+        std::process::exit(2);
     }
 
     /// Whether one of the lesson's own switches was given.
@@ -352,7 +450,9 @@ mod tests {
                 seed: Some(7),
                 no_color: true,
                 help: false,
-                extra: BTreeMap::new()
+                extra: BTreeMap::new(),
+                texts: BTreeMap::new(),
+                arguments: Vec::new(),
             }
         );
         assert_eq!(parse_args(&["--seed=9"], &[]).unwrap().seed, Some(9));
@@ -375,6 +475,18 @@ mod tests {
         assert_eq!(too_many.0, "--processes needs a whole number from 1 to 64, not `65`");
         assert!(parse_args(&["--processes"], OWN).unwrap_err().0.contains("needs a number"));
         assert!(parse_args(&["--trace"], &[]).is_err(), "another lesson's flag is unknown here");
+    }
+
+    #[test]
+    fn text_flags_and_command_words_parse_where_allowed() {
+        const WITH_NAME: &[LessonFlag] = &[LessonFlag::text("--name", "NAME", "the name")];
+        let options =
+            parse_args_and_words(&["write", "--name", "/x", "hello there"], WITH_NAME, true)
+                .unwrap();
+        assert_eq!(options.texts.get("--name").map(String::as_str), Some("/x"));
+        assert_eq!(options.arguments, ["write", "hello there"]);
+        assert!(parse_args(&["write"], WITH_NAME).is_err(), "words only where a lesson takes them");
+        assert!(parse_args(&["--name"], WITH_NAME).unwrap_err().0.contains("needs a value"));
     }
 
     #[test]

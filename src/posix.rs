@@ -247,7 +247,7 @@ fn open_error(call: String, name: &str, errno: Errno) -> Error {
     let err = Error::sys(call, errno);
     match errno {
         Errno::ENOENT => err.with_hint(format!(
-            "create it first (for lesson08: `cargo run --bin lesson08 -- write \"text\"`); `ls /dev/shm` lists what exists; {name} is not there"
+            "start the program that creates {name} first; `ls /dev/shm` lists the objects that exist"
         )),
         Errno::EEXIST => err.with_hint(format!(
             "`ls -l /dev/shm{name}` shows who has it; if it is a stale object of yours, left by a crashed run, remove it with `rm /dev/shm{name}`"

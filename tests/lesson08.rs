@@ -1,0 +1,133 @@
+//! lesson08 as a student runs it: a second process reads what the first wrote through a POSIX
+//! object, the name goes with shm_unlink while the mappings stay, and the two-terminal commands.
+
+mod common;
+
+use common::{assert_nothing_left, interrupt_when, run};
+
+/// The object name the story printed.
+fn object_name(stdout: &str) -> String {
+    let at = stdout.find("shm_open(\"").expect("an shm_open line") + "shm_open(\"".len();
+    stdout[at..].split('"').next().unwrap().to_owned()
+}
+
+#[test]
+fn the_reader_process_reads_the_writers_text_through_the_name() {
+    let run = run("lesson08", &["--fast"]);
+    run.assert_success();
+    let name = object_name(&run.stdout);
+    assert!(name.starts_with("/shm-workbook-"), "{name}");
+    let reads: Vec<&str> = run
+        .lines()
+        .filter(|line| line.starts_with("[reader ") && line.contains("Reader read:"))
+        .collect();
+    assert_eq!(reads.len(), 1, "{}", run.stdout);
+    assert!(reads[0].ends_with("Reader read: Hello POSIX shared memory"), "{}", reads[0]);
+    // The reader opened the name itself (not an inherited descriptor) and mapped it.
+    assert!(
+        run.lines().any(|l| l.starts_with("[reader ")
+            && l.contains(&format!("shm_open(\"{name}\", O_RDWR, 0) = fd"))),
+        "{}",
+        run.stdout
+    );
+    // /dev/shm shows the object with its mode, at 0 bytes and then at 4096.
+    assert!(run.stdout.contains("ls -l: -rw------- "), "{}", run.stdout);
+    assert!(run.stdout.contains(&format!("    0 /dev/shm{name}")), "{}", run.stdout);
+    assert!(run.stdout.contains(&format!(" 4096 /dev/shm{name}")), "{}", run.stdout);
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    assert!(!std::path::Path::new(&format!("/dev/shm{name}")).exists(), "{name} was left behind");
+    assert_nothing_left(&run.stdout);
+}
+
+#[test]
+fn after_shm_unlink_the_name_is_gone_but_the_mappings_still_work() {
+    let run = run("lesson08", &["--fast"]);
+    run.assert_success();
+    let name = object_name(&run.stdout);
+    let after = run.stdout.split(&format!("shm_unlink(\"{name}\") = 0")).nth(1).expect("an unlink");
+    assert!(after.contains(&format!("/dev/shm{name} exists: false")), "{after}");
+    assert!(after.contains("= -1, ENOENT   (the name is gone)"), "{after}");
+    assert!(after.contains("read the reply: \"reply written after shm_unlink\""), "{after}");
+    let read_at = run.stdout.find("Reader read:").unwrap();
+    let unlink_at = run.stdout.find("shm_unlink(").unwrap();
+    assert!(read_at < unlink_at, "the reader reads before the name goes");
+}
+
+#[test]
+fn bad_names_are_refused_with_a_reason() {
+    let run = run("lesson08", &["--fast"]);
+    run.assert_success();
+    assert!(run.stdout.contains(
+        "shm_open(\"myshm\", ...) refused: a POSIX shared memory name must start with '/'"
+    ));
+    assert!(run.stdout.contains(
+        "shm_open(\"/dir/myshm\", ...) refused: a POSIX shared memory name may hold no '/'"
+    ));
+    for bad in ["noslash", "/a/b"] {
+        let refused = common::run("lesson08", &["--name", bad, "read"]);
+        assert_eq!(refused.code(), Some(1), "{}", refused.stderr);
+        assert!(refused.stderr.contains("failed: EINVAL"), "{}", refused.stderr);
+        assert!(
+            refused.stderr.contains("what to do:    use a name like \"/my-object\""),
+            "{}",
+            refused.stderr
+        );
+    }
+}
+
+#[test]
+fn two_terminals_write_read_and_unlink_by_name() {
+    let name = format!("/shm-workbook-test-{}-lesson08", std::process::id());
+    let path = format!("/dev/shm{name}");
+    let missing = run("lesson08", &["--name", &name, "read"]);
+    assert_eq!(missing.code(), Some(1));
+    assert!(missing.stderr.contains("failed: ENOENT"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("-- write \"some text\" --name /shm-workbook-test-"),
+        "{}",
+        missing.stderr
+    );
+
+    let write = run("lesson08", &["--name", &name, "write", "hello from terminal A"]);
+    write.assert_success();
+    assert!(std::path::Path::new(&path).exists(), "write leaves the object for read");
+    let read = run("lesson08", &["--name", &name, "read"]);
+    let left = std::fs::read(&path);
+    let unlink = run("lesson08", &["--name", &name, "unlink"]);
+    let again = run("lesson08", &["--name", &name, "unlink"]);
+    read.assert_success();
+    assert!(read.stdout.contains("Reader read: hello from terminal A"), "{}", read.stdout);
+    assert!(
+        left.unwrap().starts_with(b"hello from terminal A\0"),
+        "the file in /dev/shm holds the text"
+    );
+    unlink.assert_success();
+    assert!(!std::path::Path::new(&path).exists(), "unlink removes it");
+    assert_eq!(again.code(), Some(1), "a second unlink finds nothing: {}", again.stderr);
+    assert!(again.stderr.contains("failed: ENOENT"), "{}", again.stderr);
+}
+
+#[test]
+fn wrong_commands_exit_2() {
+    for args in [&["frob"][..], &["write"][..], &["read", "extra"][..], &["--name", "/x"][..]] {
+        let refused = run("lesson08", args);
+        assert_eq!(refused.code(), Some(2), "{args:?}: {}", refused.stderr);
+        assert!(refused.stderr.contains("Usage: cargo run --bin lesson08"), "{}", refused.stderr);
+    }
+}
+
+#[test]
+fn ctrl_c_at_the_pause_unlinks_the_object() {
+    let (code, stdout, stderr) = interrupt_when(
+        "lesson08",
+        &["--fast", "--step"],
+        "[Enter] to continue",
+        nix::sys::signal::Signal::SIGINT,
+    );
+    assert!(stdout.contains("ls -l /dev/shm"), "the pause says what to look at:\n{stdout}");
+    assert_eq!(code, Some(130), "{stderr}");
+    let name = object_name(&stdout);
+    assert!(stderr.contains("removed 1 object(s)"), "{stderr}");
+    assert!(!std::path::Path::new(&format!("/dev/shm{name}")).exists(), "{name} was left behind");
+    assert_nothing_left(&stdout);
+}
