@@ -21,6 +21,7 @@ pub mod futex;
 pub mod lesson;
 pub mod narrate;
 pub mod posix;
+pub mod privilege;
 pub mod process;
 pub mod pthread;
 pub mod quiz;
