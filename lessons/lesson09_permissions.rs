@@ -140,10 +140,13 @@ fn three_modes(lesson: &Lesson) -> Result<Vec<Segment>> {
     lesson.step(
         &parent,
         &format!(
-            "Three segments exist, ids {ids:?}.\n\
+            "Three segments exist: shmids {}, {} and {}.\n\
              In another terminal, run:  ipcs -m\n\
              The perms column shows 600, 640 and 666; the owner column shows {}.\n\
              `ipcs -m -c` shows the creator and owner (cuid, uid) and their groups.",
+            ids[0],
+            ids[1],
+            ids[2],
             shm_workbook::lesson::user_name()
         ),
     );
@@ -198,9 +201,7 @@ fn another_user_knocks(lesson: &Lesson, segments: &[Segment]) -> Result<()> {
 /// Tries a read-write attach, then a read-only one; the stranger overwrites what it can.
 fn knock(out: &Narrator, segment: &Segment, mode: u32, class: &str, vandal: bool) -> Result<()> {
     let id = segment.id();
-    let shift = if class == "group" { 3 } else { 0 };
-    let bits = rwx(mode >> shift);
-    let why = |what: &str| format!("{what}; mode {} gives the {class} class {bits}", octal(mode));
+    let why = |what: &str| refusal(what, mode, class);
     let read_write = attempt(
         out,
         format!("shmat({id}, NULL, 0)"),
@@ -274,7 +275,9 @@ fn the_owner_is_checked_too(lesson: &Lesson) -> Result<()> {
         let read_write = attempt(
             out,
             format!("shmat({id}, NULL, 0)"),
-            opened.attach(Access::ReadWrite),
+            opened.attach(Access::ReadWrite).map_err(|err| {
+                err.with_meaning(refusal("read-write needs r and w", 0o400, "owner"))
+            }),
             address,
         )?;
         let read_only = attempt(
@@ -444,13 +447,15 @@ fn change_the_mode(lesson: &Lesson, privileged: bool) -> Result<()> {
         &format!(
             "Segment {id} now has mode 0400.\n\
              In another terminal, run:  ipcs -m -i {id}\n\
-             mode=0400: its owner may read it, and nobody may write it (root aside)."
+             mode=0400: its owner may read it, and no one may write it (root aside)."
         ),
     );
     let locked = attempt(
         &parent,
         format!("shmat({id}, NULL, 0)"),
-        segment.attach(Access::ReadWrite),
+        segment
+            .attach(Access::ReadWrite)
+            .map_err(|err| err.with_meaning(refusal("read-write needs r and w", 0o400, "owner"))),
         address,
     )?;
     match locked {
@@ -512,6 +517,17 @@ fn address(memory: &shm_workbook::Attachment) -> String {
 /// `owner rw-, group r--, others ---`.
 fn who_may(mode: u32) -> String {
     format!("owner {}, group {}, others {}", rwx(mode >> 6), rwx(mode >> 3), rwx(mode))
+}
+
+/// Why an attach was refused: `read-write needs r and w; mode 0640 gives others ---`.
+fn refusal(what: &str, mode: u32, class: &str) -> String {
+    let shift = match class {
+        "owner" => 6,
+        "group" => 3,
+        _ => 0,
+    };
+    let whom = if class == "others" { class.to_owned() } else { format!("the {class}") };
+    format!("{what}; mode {} gives {whom} {}", octal(mode), rwx(mode >> shift))
 }
 
 /// The low three bits of `bits` as `ls -l` writes them: `rw-`.
