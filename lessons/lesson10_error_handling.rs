@@ -535,7 +535,7 @@ fn without_permission(lesson: &Lesson, cases: &mut Cases, segment: &Segment) -> 
         &out,
         &format!(
             "In another terminal, run:  ipcs -m\n\
-             The segment with key {} shows perms 400: its owner may read it, nobody may write it.\n\
+             The segment with key {} shows perms 400: its owner may read it, no one may write it (root excepted).\n\
              Then:  ipcs -m -i {}   for all the kernel knows about it.",
             segment.key(),
             segment.id()
