@@ -4,7 +4,8 @@
 //! holding the plumbing: safe wrappers over System V shared memory ([`shm`]) and semaphores
 //! ([`sem`]), forked children that cannot become zombies ([`process`]), the coloured
 //! per-process story ([`narrate`]), the flags every lesson takes ([`lesson`]), one error type
-//! that explains itself ([`error`]), and the cleanup that runs on Ctrl-C ([`cleanup`]).
+//! that explains itself ([`error`]), the cleanup that runs on Ctrl-C ([`cleanup`]), and readers
+//! of `/proc` that show where a process's memory lives ([`procfs`]).
 //!
 //! The rules it keeps, so that a lesson keeps them too:
 //! - only the process that created an IPC object removes it (never a forked child), on drop or
@@ -22,6 +23,7 @@ pub mod lesson;
 pub mod narrate;
 pub mod posix;
 pub mod process;
+pub mod procfs;
 pub mod pthread;
 pub mod quiz;
 pub mod scratch;
