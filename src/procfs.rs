@@ -163,7 +163,8 @@ pub fn pagemap(address: usize) -> Result<PagemapEntry> {
     let page = address / page_size();
     let offset = (page as u64) * 8;
     let call = format!("pread(\"{path}\", 8 bytes, offset {offset:#x})");
-    let file = std::fs::File::open(path).map_err(|err| Error::io(format!("open(\"{path}\")"), err))?;
+    let file =
+        std::fs::File::open(path).map_err(|err| Error::io(format!("open(\"{path}\")"), err))?;
     let mut bytes = [0u8; 8];
     file.read_exact_at(&mut bytes, offset).map_err(|err| Error::io(call, err))?;
     Ok(PagemapEntry(u64::from_ne_bytes(bytes)))
@@ -205,7 +206,9 @@ mod tests {
         assert_eq!((line.perms.as_str(), line.offset, line.device.as_str()), ("rw-s", 0, "00:01"));
         assert_eq!(line.inode, 32769);
         assert_eq!(line.path, "/SYSV4102a1b2 (deleted)");
-        assert!(line.is_shared() && line.contains(0x7f3a1c003fff) && !line.contains(0x7f3a1c004000));
+        assert!(
+            line.is_shared() && line.contains(0x7f3a1c003fff) && !line.contains(0x7f3a1c004000)
+        );
         let anonymous = MapsLine::parse("7ffd1000-7ffd2000 rw-p 00000000 00:00 0 ").unwrap();
         assert_eq!(anonymous.path, "");
         assert!(!anonymous.is_shared());
