@@ -410,7 +410,7 @@ fn describe_entry(out: &Narrator, address: usize, entry: PagemapEntry) {
         "no PFN".to_owned()
     };
     out.line()
-        .call(format!("pread(/proc/self/pagemap, 8, {:#x} / {} * 8)", address, procfs::page_size()))
+        .call(format!("pread(pagemap_fd, &entry, 8, ({address:#x} / {}) * 8)", procfs::page_size()))
         .text(" = ")
         .value(format!("{}, {pfn}", flags.join(", ")))
         .print();
