@@ -143,7 +143,7 @@ fn pages_arrive_on_first_touch_and_a_second_attachment_maps_the_same_memory() {
         |when: &str| number_after(line_of(part4, "parent", when), "/proc/sysvipc/shm ");
     assert_eq!(rss("after shmat:"), 0, "nothing resident before the first touch:\n{part4}");
     let after_one = rss("after one store:");
-    assert!(after_one >= 4 && after_one <= 64, "at least the touched page:\n{part4}");
+    assert!((4..=64).contains(&after_one), "at least the touched page:\n{part4}");
     assert_eq!(rss("after touching all:"), 64, "all sixteen pages:\n{part4}");
     if !part4.contains("no rss column") {
         assert_eq!(segment_rss("after shmat:"), 0, "{part4}");
@@ -168,7 +168,8 @@ fn pages_arrive_on_first_touch_and_a_second_attachment_maps_the_same_memory() {
     assert_eq!(number_after(untouched, "Rss of this mapping "), 0, "{untouched}");
     let after_read = line_of(part5, "parent", "the second attachment, after one read");
     assert!(number_after(after_read, "Rss of this mapping ") >= 4, "{after_read}");
-    let entries: Vec<&str> = part5.lines().filter(|line| line.contains("pread(pagemap_fd")).collect();
+    let entries: Vec<&str> =
+        part5.lines().filter(|line| line.contains("pread(pagemap_fd")).collect();
     assert_eq!(entries.len(), 2, "{part5}");
     if we_see_frame_numbers() {
         assert_eq!(hex_after(entries[0], "PFN "), hex_after(entries[1], "PFN "), "{part5}");
@@ -203,7 +204,8 @@ fn ctrl_c_at_the_pause_removes_the_segment_and_the_key_file_and_reaps_the_child(
 #[test]
 fn ctrl_c_mid_run_leaves_nothing() {
     // Without --fast the lesson pauses between steps, so the signal lands inside Part 4.
-    let (code, stdout, stderr) = interrupt_when("lesson11", &[], "after shmat: Rss", Signal::SIGINT);
+    let (code, stdout, stderr) =
+        interrupt_when("lesson11", &[], "after shmat: Rss", Signal::SIGINT);
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stdout.contains("Part 4") && !stdout.contains("Part 5"), "{stdout}");
     assert_nothing_left(&stdout);
