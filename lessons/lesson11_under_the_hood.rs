@@ -52,7 +52,7 @@ const LARGE: usize = 16 * 4096;
 /// Every field is an atomic, because two processes touch them.
 #[repr(C)]
 struct Board {
-    /// Turn 1, 3, 5: the child acts; 2, 4, 6: the parent acts; 7: done. GAVE_UP: the child failed.
+    /// Turn 1, 3, 5: the child acts; 2, 4, 6: the parent acts; 7: done.
     turn: AtomicU32,
     parent_address: AtomicU64,
     child_address: AtomicU64,
@@ -66,13 +66,18 @@ unsafe impl Shareable for Board {}
 /// Where the parent writes its greeting and the child its reply.
 const GREETING_AT: usize = 256;
 const REPLY_AT: usize = 1024;
-const GAVE_UP: u32 = u32::MAX;
 // ANCHOR_END: board
 
 fn main() -> Result<()> {
     let lesson = Lesson::start("lesson11");
-    let parent = lesson.narrator("parent");
+    parent_and_child(&lesson)?; // Parts 1 to 3
+    lesson.pause_for(Duration::from_millis(600));
+    one_process(&lesson) // Parts 4 and 5
+}
 
+/// Parts 1 to 3: one segment, attached by a parent and a child that take turns.
+fn parent_and_child(lesson: &Lesson) -> Result<()> {
+    let parent = lesson.narrator("parent");
     lesson.part("Part 1: one segment, two processes, two addresses");
     let mut scratch = ScratchDir::new("lesson11")?;
     let key_file = scratch.create_file("key", b"ftok reads this file's inode\n")?;
@@ -92,7 +97,7 @@ fn main() -> Result<()> {
     let memory = segment.attach(Access::ReadWrite)?;
     parent.call(format!("shmat({}, NULL, 0)", segment.id()), hex(memory.address()));
     let board: &Board = memory.view()?;
-    two_addresses(&lesson, &segment, &memory, board, &child)?;
+    two_addresses(lesson, &segment, &memory, board, &child)?;
 
     lesson.pause_for(Duration::from_millis(600));
     lesson.part("Part 2: the mapping in /proc/self/maps");
@@ -114,24 +119,28 @@ fn main() -> Result<()> {
     let id = segment.id();
     segment.remove()?;
     parent.call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "segment removed");
+    drop(scratch);
+    Ok(())
+}
 
-    lesson.pause_for(Duration::from_millis(600));
+/// Parts 4 and 5: a new segment, in this process only.
+fn one_process(lesson: &Lesson) -> Result<()> {
+    let parent = lesson.narrator("parent");
     lesson.part("Part 4: pages arrive on first touch");
     let segment = Segment::create(Key::PRIVATE, LARGE, 0o600)?;
     parent.call(
         format!("shmget(IPC_PRIVATE, {LARGE}, IPC_CREAT|0600)"),
         format!("shmid {}", segment.id()),
     );
-    let memory = first_touch(&lesson, &segment)?;
+    let memory = first_touch(lesson, &segment)?;
 
     lesson.pause_for(Duration::from_millis(600));
     lesson.part("Part 5: one process, two attachments, one memory");
-    attached_twice(&lesson, &segment, &memory)?;
+    attached_twice(lesson, &segment, &memory)?;
     drop(memory);
     let id = segment.id();
     segment.remove()?;
     parent.call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "segment removed");
-    drop(scratch);
     Ok(())
 }
 
@@ -185,26 +194,13 @@ fn two_addresses(
     Ok(())
 }
 
-/// Everything the child does, turn by turn. If it fails, it says so on the board, so that the
-/// parent stops waiting.
+/// Everything the child does, turn by turn. (If it fails, it exits with its error, and the
+/// parent, which checks that the child is alive while it waits, stops too.)
 fn child_side(segment: &Segment, out: &Narrator) -> Result<()> {
     // Attached right after fork(): the child's layout is still a copy of the parent's.
     let first = segment.attach(Access::ReadWrite)?;
     out.call(format!("shmat({}, NULL, 0)", segment.id()), hex(first.address()));
-    let board: &Board = first.view()?;
-    await_turn(board, 1, None)?;
-    let result = child_turns(segment, first, out);
-    if let Err(err) = &result {
-        // The first attachment may be gone by now: attach once more just to give up.
-        if let Ok(memory) = segment.attach(Access::ReadWrite) {
-            let _ = hand_over(memory.view::<Board>()?, GAVE_UP);
-        }
-        return Err(err.clone());
-    }
-    result
-}
-
-fn child_turns(segment: &Segment, first: Attachment, out: &Narrator) -> Result<()> {
+    await_turn(first.view::<Board>()?, 1, None)?;
     let parents = first.view::<Board>()?.parent_address.load(Ordering::Relaxed) as usize;
     if first.address() == parents {
         out.explain("the parent's address too: after fork() the child has a copy of the parent's layout, so the search for a free range ends at the same place");
@@ -266,9 +262,6 @@ fn hand_over(board: &Board, turn: u32) -> Result<()> {
 fn await_turn(board: &Board, turn: u32, child: Option<&Child>) -> Result<()> {
     loop {
         let now = board.turn.load(Ordering::Acquire);
-        if now == GAVE_UP {
-            return Err(Error::other("the child", "gave up; its message is above"));
-        }
         if now >= turn {
             return Ok(());
         }
