@@ -272,7 +272,12 @@ fn await_turn(board: &Board, turn: u32, child: Option<&Child>) -> Result<()> {
                 match nix::sys::wait::waitid(Id::Pid(child.pid()), flags) {
                     Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_micros(100)),
                     _ if board.turn.load(Ordering::Acquire) >= turn => return Ok(()),
-                    _ => return Err(Error::other("the child", "exited before its turn")),
+                    _ => {
+                        return Err(Error::other(
+                            format!("waitid({}, WNOWAIT)", child.pid()),
+                            "the child exited before its turn; its own message is printed above",
+                        ));
+                    }
                 }
             }
         }
