@@ -4,8 +4,10 @@
 //! holding the plumbing: safe wrappers over System V shared memory ([`shm`]) and semaphores
 //! ([`sem`]), forked children that cannot become zombies ([`process`]), the coloured
 //! per-process story ([`narrate`]), the flags every lesson takes ([`lesson`]), one error type
-//! that explains itself ([`error`]), the cleanup that runs on Ctrl-C ([`cleanup`]), and a child
-//! that becomes another user when the lesson runs as root ([`privilege`]).
+//! that explains itself ([`error`]), the cleanup that runs on Ctrl-C ([`cleanup`]), POSIX
+//! shared memory objects ([`posix`]), a child that becomes another user when the lesson runs as
+//! root ([`privilege`]), and readers of `/proc` that show where a process's memory lives
+//! ([`procfs`]).
 //!
 //! The rules it keeps, so that a lesson keeps them too:
 //! - only the process that created an IPC object removes it (never a forked child), on drop or
@@ -24,6 +26,7 @@ pub mod narrate;
 pub mod posix;
 pub mod privilege;
 pub mod process;
+pub mod procfs;
 pub mod pthread;
 pub mod quiz;
 pub mod scratch;

@@ -1,0 +1,256 @@
+//! Reading what the kernel says about this process's memory in `/proc`: the line of
+//! `/proc/self/maps` that holds an address, the resident size of that mapping in
+//! `/proc/self/smaps`, the `/proc/self/pagemap` entry of a page (is it present, and in which
+//! physical frame), and the resident size of a System V segment in `/proc/sysvipc/shm`.
+//!
+//! | file | here |
+//! |---|---|
+//! | `/proc/self/maps` | [`maps_line`], parsed by [`MapsLine::parse`] |
+//! | `/proc/self/smaps` (`Rss:`) | [`rss_kib`], parsed by [`rss_kib_in`] |
+//! | `/proc/self/pagemap` | [`pagemap`], decoded by [`PagemapEntry`] |
+//! | `/proc/sysvipc/shm` (`rss`) | [`segment_rss`], parsed by [`segment_rss_in`] |
+//!
+//! Each reader has a pure parsing function beside it, so the format is tested on fixed text.
+
+use std::os::unix::fs::FileExt;
+
+use crate::error::{Error, Result};
+
+/// The size of a page in bytes (`sysconf(_SC_PAGESIZE)`; 4096 on x86-64).
+pub fn page_size() -> usize {
+    // SAFETY: sysconf takes an integer and touches no memory of ours.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(size).ok().filter(|&size| size > 0).unwrap_or(4096)
+}
+
+/// One line of `/proc/<pid>/maps`: one mapping (a VMA) of the process.
+///
+/// ```text
+/// 7f3a1c000000-7f3a1c004000 rw-s 00000000 00:01 32769      /SYSV00000000 (deleted)
+/// start        end          perms offset device inode       path
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapsLine {
+    /// First address of the mapping.
+    pub start: usize,
+    /// One past its last address.
+    pub end: usize,
+    /// `r`, `w`, `x`, then `s` (shared) or `p` (private, copy-on-write).
+    pub perms: String,
+    /// Offset in the file (or object) where the mapping starts.
+    pub offset: u64,
+    /// The device of the file, `major:minor` in hex.
+    pub device: String,
+    /// The inode of the file (for a System V segment: its shmid).
+    pub inode: u64,
+    /// The path, possibly with ` (deleted)`; empty for anonymous memory.
+    pub path: String,
+    /// The line as the kernel printed it.
+    pub raw: String,
+}
+
+impl MapsLine {
+    /// Parses one line of `maps`; `None` if it does not have the six columns.
+    pub fn parse(line: &str) -> Option<MapsLine> {
+        // The path is the rest of the line and may contain spaces: split off five fields only.
+        let mut fields = line.splitn(6, ' ');
+        let (range, perms, offset, device, inode) =
+            (fields.next()?, fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+        let path = fields.next().unwrap_or("").trim_start().to_owned();
+        let (start, end) = range.split_once('-')?;
+        Some(MapsLine {
+            start: usize::from_str_radix(start, 16).ok()?,
+            end: usize::from_str_radix(end, 16).ok()?,
+            perms: perms.to_owned(),
+            offset: u64::from_str_radix(offset, 16).ok()?,
+            device: device.to_owned(),
+            inode: inode.parse().ok()?,
+            path,
+            raw: line.to_owned(),
+        })
+    }
+
+    /// Whether the mapping is shared (`s` as the fourth permission letter).
+    pub fn is_shared(&self) -> bool {
+        self.perms.ends_with('s')
+    }
+
+    /// Whether `address` falls inside the mapping.
+    pub fn contains(&self, address: usize) -> bool {
+        (self.start..self.end).contains(&address)
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Whether it is empty (never, for a line the kernel printed).
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+}
+
+/// The line of `/proc/self/maps` whose range holds `address`, or `None` if nothing is mapped
+/// there.
+pub fn maps_line(address: usize) -> Result<Option<MapsLine>> {
+    let text = read("/proc/self/maps")?;
+    Ok(text.lines().filter_map(MapsLine::parse).find(|line| line.contains(address)))
+}
+
+/// The `Rss:` (resident set size, in KiB) of the mapping that holds `address`, in the text of
+/// a `smaps` file: how much of that mapping is backed by pages mapped into this process now.
+pub fn rss_kib_in(smaps: &str, address: usize) -> Option<u64> {
+    let mut inside = false;
+    for line in smaps.lines() {
+        if let Some(header) = MapsLine::parse(line) {
+            inside = header.contains(address);
+        } else if inside && let Some(rest) = line.strip_prefix("Rss:") {
+            return rest.trim().trim_end_matches("kB").trim().parse().ok();
+        }
+    }
+    None
+}
+
+/// [`rss_kib_in`] for this process: the resident size of the mapping holding `address`.
+pub fn rss_kib(address: usize) -> Result<Option<u64>> {
+    Ok(rss_kib_in(&read("/proc/self/smaps")?, address))
+}
+
+/// The 64-bit entry of `/proc/<pid>/pagemap` for one virtual page (see the kernel's
+/// `Documentation/admin-guide/mm/pagemap.rst`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PagemapEntry(pub u64);
+
+impl PagemapEntry {
+    /// Bit 63: the page is in RAM (mapped into this process now).
+    pub fn present(self) -> bool {
+        self.0 >> 63 & 1 == 1
+    }
+
+    /// Bit 62: the page is swapped out.
+    pub fn swapped(self) -> bool {
+        self.0 >> 62 & 1 == 1
+    }
+
+    /// Bit 61: the page belongs to a file, or is shared anonymous memory (shmem).
+    pub fn file_or_shared(self) -> bool {
+        self.0 >> 61 & 1 == 1
+    }
+
+    /// Bit 56: the page is mapped exactly once (by one mapping of one process).
+    pub fn exclusive(self) -> bool {
+        self.0 >> 56 & 1 == 1
+    }
+
+    /// Bits 0-54: the physical frame number, when present. Since Linux 4.0 the kernel writes 0
+    /// here for a reader without `CAP_SYS_ADMIN`: knowing where pages sit in physical memory
+    /// helps attacks such as rowhammer.
+    pub fn pfn(self) -> u64 {
+        if self.present() { self.0 & ((1 << 55) - 1) } else { 0 }
+    }
+
+    /// Whether the entry shows a real frame number (present, and not hidden as 0).
+    pub fn shows_pfn(self) -> bool {
+        self.pfn() != 0
+    }
+}
+
+/// Reads the `/proc/self/pagemap` entry of the page holding `address`. The file is opened
+/// for each call: the kernel decides at `open` whether this reader may see frame numbers.
+pub fn pagemap(address: usize) -> Result<PagemapEntry> {
+    let path = "/proc/self/pagemap";
+    let page = address / page_size();
+    let offset = (page as u64) * 8;
+    let call = format!("pread(\"{path}\", 8 bytes, offset {offset:#x})");
+    let file =
+        std::fs::File::open(path).map_err(|err| Error::io(format!("open(\"{path}\")"), err))?;
+    let mut bytes = [0u8; 8];
+    file.read_exact_at(&mut bytes, offset).map_err(|err| Error::io(call, err))?;
+    Ok(PagemapEntry(u64::from_ne_bytes(bytes)))
+}
+
+/// The resident size in bytes of segment `shmid`, from the `rss` column of the text of
+/// `/proc/sysvipc/shm`: the segment's own pages in RAM, whoever touched them. `None` if the
+/// segment is not listed or the kernel has no such column.
+pub fn segment_rss_in(table: &str, shmid: i32) -> Option<u64> {
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next()?.split_whitespace().collect();
+    let id_column = header.iter().position(|&name| name == "shmid")?;
+    let rss_column = header.iter().position(|&name| name == "rss")?;
+    lines
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|fields| fields.get(id_column).and_then(|id| id.parse().ok()) == Some(shmid))
+        .and_then(|fields| fields.get(rss_column)?.parse().ok())
+}
+
+/// [`segment_rss_in`] for the live table.
+pub fn segment_rss(shmid: i32) -> Result<Option<u64>> {
+    Ok(segment_rss_in(&read("/proc/sysvipc/shm")?, shmid))
+}
+
+fn read(path: &str) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|err| Error::io(format!("read(\"{path}\")"), err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SYSV: &str = "7f3a1c000000-7f3a1c004000 rw-s 00000000 00:01 32769                      /SYSV4102a1b2 (deleted)";
+
+    #[test]
+    fn a_maps_line_splits_into_its_columns() {
+        let line = MapsLine::parse(SYSV).unwrap();
+        assert_eq!((line.start, line.end, line.len()), (0x7f3a1c000000, 0x7f3a1c004000, 0x4000));
+        assert_eq!((line.perms.as_str(), line.offset, line.device.as_str()), ("rw-s", 0, "00:01"));
+        assert_eq!(line.inode, 32769);
+        assert_eq!(line.path, "/SYSV4102a1b2 (deleted)");
+        assert!(
+            line.is_shared() && line.contains(0x7f3a1c003fff) && !line.contains(0x7f3a1c004000)
+        );
+        let anonymous = MapsLine::parse("7ffd1000-7ffd2000 rw-p 00000000 00:00 0 ").unwrap();
+        assert_eq!(anonymous.path, "");
+        assert!(!anonymous.is_shared());
+        assert_eq!(MapsLine::parse("Rss:                   4 kB"), None);
+    }
+
+    #[test]
+    fn smaps_gives_the_rss_of_the_right_mapping() {
+        let smaps = format!(
+            "55d000-55e000 r--p 00000000 08:01 12 /usr/bin/x\nRss:                   4 kB\n{SYSV}\nSize:                 16 kB\nRss:                   8 kB\n"
+        );
+        assert_eq!(rss_kib_in(&smaps, 0x55d800), Some(4));
+        assert_eq!(rss_kib_in(&smaps, 0x7f3a1c001000), Some(8));
+        assert_eq!(rss_kib_in(&smaps, 0x1000), None);
+    }
+
+    #[test]
+    fn pagemap_bits_decode() {
+        let entry = PagemapEntry(1 << 63 | 1 << 61 | 0x1a2b3c);
+        assert!(entry.present() && entry.file_or_shared() && !entry.exclusive());
+        assert!(!entry.swapped());
+        assert_eq!(entry.pfn(), 0x1a2b3c);
+        assert!(!PagemapEntry(1 << 63).shows_pfn(), "present with PFN 0: hidden");
+        assert_eq!(PagemapEntry(0x1234).pfn(), 0, "no PFN for a page that is not present");
+    }
+
+    #[test]
+    fn a_touched_page_of_our_own_is_present_and_in_maps() {
+        let value = std::hint::black_box(Box::new([7u8; 64]));
+        let address = value.as_ptr() as usize;
+        assert!(pagemap(address).unwrap().present());
+        let line = maps_line(address).unwrap().expect("the heap is mapped");
+        assert!(line.perms.starts_with("rw"));
+        assert!(rss_kib(address).unwrap().unwrap() >= 4);
+        assert_eq!(maps_line(0).unwrap(), None, "nothing is mapped at address 0");
+    }
+
+    #[test]
+    fn the_sysvipc_table_gives_a_segments_rss() {
+        let table = "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n         0         42   600                 65536  100   100      1     0     0     0     0 1 0 1 8192 0\n";
+        assert_eq!(segment_rss_in(table, 42), Some(8192));
+        assert_eq!(segment_rss_in(table, 43), None);
+        assert_eq!(segment_rss_in("key shmid perms\n0 42 600\n", 42), None, "an old kernel");
+    }
+}
