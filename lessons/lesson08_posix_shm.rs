@@ -333,7 +333,7 @@ fn write_command(lesson: &Lesson, text: &str) -> Result<()> {
     memory.unmap()?;
     object.disown(); // left on purpose, for `read` in another terminal
     out.explain(format!(
-        "left in /dev/shm: now run `cargo run --bin lesson08 -- read`{}, and `-- unlink` when done",
+        "left in /dev/shm: now run `cargo run --bin lesson08 -- read{}`, and `-- unlink` when done",
         name_flag(lesson)
     ));
     Ok(())
