@@ -28,6 +28,7 @@
 //! cargo run --release --bin lesson13            # the whole matrix, about 20 s
 //! cargo run --release --bin lesson13 -- --fast  # a quick, rough pass
 //! cargo run --release --bin lesson13 -- --json > results.json
+//! cargo run --bin lesson13 -- --step           # pause while the System V queue exists
 //! ```
 //!
 //! Things to try: run it while `yes > /dev/null` keeps a core busy and watch the spinning
@@ -405,7 +406,7 @@ fn measure_throughput(lesson: &Lesson, plan: &Plan, bench: &mut Bench) -> Result
             Transport::Ring => ring_throughput(&parent, bench)?,
             Transport::Pipe => pipe_throughput(&parent, bench)?,
             Transport::Socket => socket_throughput(&parent, bench)?,
-            Transport::SysvQueue => sysv_queue_throughput(&parent, plan, bench)?,
+            Transport::SysvQueue => sysv_queue_throughput(lesson, &parent, plan, bench)?,
             Transport::PosixQueue => posix_queue_throughput(&parent, plan, bench)?,
         };
         cells.extend(measured.into_iter().map(|(size, result)| Cell { transport, size, result }));
@@ -657,7 +658,12 @@ fn socket_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
 }
 
 // ANCHOR: queue_loops
-fn sysv_queue_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Result<Vec<Row>> {
+fn sysv_queue_throughput(
+    lesson: &Lesson,
+    out: &Narrator,
+    plan: &Plan,
+    bench: &mut Bench,
+) -> Result<Vec<Row>> {
     let largest = SIZES.iter().copied().filter(|&s| plan.sysv_fits(s).is_ok()).max().unwrap_or(8);
     let queue = MessageQueue::create(0o600)?;
     out.call("msgget(IPC_PRIVATE, IPC_CREAT|0600)", format!("msqid {}", queue.id()));
@@ -666,6 +672,17 @@ fn sysv_queue_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Resu
         sent.text_mut()[..message.len()].copy_from_slice(message);
         queue.send(&mut sent, 1, message.len()) // msgsnd(msqid, &msg, size, 0)
     })?;
+    lesson.step(
+        out,
+        &format!(
+            "The queue exists and its sender is waiting for orders.\n\
+             In another terminal, run:  ipcs -q\n\
+             You will see msqid {} with key 0x00000000 (IPC_PRIVATE), perms 600, 0 used-bytes.\n\
+             During the measurement, used-bytes and messages climb to at most msgmnb ({} bytes).",
+            queue.id(),
+            plan.limits.sysv_max_queue_bytes
+        ),
+    );
     let mut received = MessageBuffer::new(largest);
     let mut rows = Vec::new();
     for size in SIZES {
