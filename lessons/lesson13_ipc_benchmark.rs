@@ -550,10 +550,12 @@ fn place(index: u64, len: usize) -> Result<(u64, usize)> {
 // ANCHOR_END: ring
 
 // ANCHOR: spin_until
-/// Spins until `ready()` says yes. Spinning is right only while the other side runs on
-/// another CPU; after 10 s without progress it gives up with an error rather than hang.
+/// Spins until `ready()` says yes. Spinning pays only while the other process runs on another
+/// CPU, so after a short burst (a few microseconds) each round also calls `sched_yield()`:
+/// if the other process waits for *our* CPU, it gets it. After 10 s without progress, an
+/// error rather than a hang.
 fn spin_until(what: &str, mut ready: impl FnMut() -> bool) -> Result<()> {
-    for _ in 0..1 << 14 {
+    for _ in 0..256 {
         if ready() {
             return Ok(());
         }
@@ -561,12 +563,13 @@ fn spin_until(what: &str, mut ready: impl FnMut() -> bool) -> Result<()> {
     }
     let deadline = bench::Deadline::after(Duration::from_secs(10));
     loop {
-        for _ in 0..1 << 10 {
+        for _ in 0..64 {
             if ready() {
                 return Ok(());
             }
             std::hint::spin_loop();
         }
+        std::thread::yield_now(); // sched_yield()
         if deadline.passed() {
             return Err(Error::other(
                 format!("waiting for {what}"),

@@ -33,23 +33,28 @@ const TARGETS: [&str; 5] = [
 fn json_holds_every_measurement_verified_and_the_five_targets() {
     let run = run("lesson13", &["--fast", "--json"]);
     run.assert_success();
-    let json = Json::parse(&run.stdout).unwrap_or_else(|err| {
-        panic!("stdout is not one JSON document ({err}):\n{}", run.stdout)
-    });
+    let json = Json::parse(&run.stdout)
+        .unwrap_or_else(|err| panic!("stdout is not one JSON document ({err}):\n{}", run.stdout));
     assert_eq!(json["lesson"].str(), "lesson13");
     assert_eq!(json["fast"], Json::Bool(true));
     let sizes: Vec<f64> = json["sizes"].array().iter().map(Json::num).collect();
     assert_eq!(sizes, SIZES);
 
     let throughput = json["throughput"].array();
-    assert_eq!(throughput.len(), MECHANISMS.len() * SIZES.len(), "one entry per mechanism and size");
+    assert_eq!(
+        throughput.len(),
+        MECHANISMS.len() * SIZES.len(),
+        "one entry per mechanism and size"
+    );
     for mechanism in MECHANISMS {
         for size in SIZES {
             let entry = throughput
                 .iter()
                 .find(|e| e["mechanism"].str() == mechanism && e["size"].num() == size)
                 .unwrap_or_else(|| panic!("no {mechanism} at {size} B"));
-            let Json::Bool(fits) = entry["fits"] else { panic!("fits is not a boolean: {entry:?}") };
+            let Json::Bool(fits) = entry["fits"] else {
+                panic!("fits is not a boolean: {entry:?}")
+            };
             if fits {
                 assert_eq!(entry["verified"], Json::Bool(true), "{entry:?}");
                 assert!(entry["messages_verified"].num() >= 1.0, "{entry:?}");
@@ -114,11 +119,8 @@ fn the_story_shows_every_table_and_checks_the_targets() {
     for name in ROUND_TRIPS {
         assert!(out.contains(&format!("  {name} ")), "round trip {name} missing:\n{out}");
     }
-    let msgmax: usize = std::fs::read_to_string("/proc/sys/kernel/msgmax")
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let msgmax: usize =
+        std::fs::read_to_string("/proc/sys/kernel/msgmax").unwrap().trim().parse().unwrap();
     if msgmax < 1 << 20 {
         assert!(out.contains("does not fit: msgmax is"), "the 1 MiB table says so:\n{out}");
     }
@@ -134,7 +136,11 @@ fn the_story_shows_every_table_and_checks_the_targets() {
     assert!(out.contains("this is a debug build") || !cfg!(debug_assertions));
     assert!(!out.contains("\"targets\""), "no JSON without --json");
     assert!(!out.contains('\x1b'), "NO_COLOR and a pipe mean no escape codes");
-    assert!(run.stderr.is_empty(), "no progress line when stderr is not a terminal: {}", run.stderr);
+    assert!(
+        run.stderr.is_empty(),
+        "no progress line when stderr is not a terminal: {}",
+        run.stderr
+    );
     assert_nothing_left_at_all(out);
 }
 
@@ -221,9 +227,7 @@ fn numbers_after(text: &str, label: &str) -> BTreeSet<i32> {
 
 fn mq_names(text: &str) -> BTreeSet<String> {
     text.match_indices("mq_open(\"")
-        .map(|(at, _)| {
-            text[at + 9..].chars().take_while(|&c| c != '"').collect::<String>()
-        })
+        .map(|(at, _)| text[at + 9..].chars().take_while(|&c| c != '"').collect::<String>())
         .collect()
 }
 
