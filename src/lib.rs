@@ -17,11 +17,13 @@
 
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod catalogue;
 pub mod cleanup;
 pub mod error;
 pub mod futex;
 pub mod lesson;
+pub mod msg;
 pub mod narrate;
 pub mod posix;
 pub mod privilege;

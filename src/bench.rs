@@ -1,0 +1,590 @@
+//! The measuring harness of lesson 13: repetitions and medians, a progress line, tables and
+//! terminal bar charts, targets checked against the figures, hand-written JSON, and pinning a
+//! process to one CPU.
+//!
+//! A measurement is a closure that performs `n` operations (messages, round trips), checks
+//! their data, and returns how long the operations took. [`Bench::measure`] first finds an
+//! `n` that takes about the wanted time per repetition, then runs the repetitions and keeps
+//! the median time per operation, which a single slow repetition (a context switch, another
+//! program) cannot drag around the way it drags a mean.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+
+use crate::error::{Error, Result};
+
+/// The median of `values` (the mean of the two middle ones for an even count); NaN if empty.
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 1 { sorted[mid] } else { (sorted[mid - 1] + sorted[mid]) / 2.0 }
+}
+
+/// What [`Bench::measure`] found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// Median nanoseconds per operation over the repetitions.
+    pub ns_per_op: f64,
+    /// Operations in each timed repetition.
+    pub ops_per_rep: u64,
+    /// Every operation performed and verified, calibration included.
+    pub total_ops: u64,
+    /// Nanoseconds per operation of each repetition, in the order they ran.
+    pub reps_ns_per_op: Vec<f64>,
+}
+
+impl Sample {
+    /// Operations per second at the median.
+    pub fn ops_per_s(&self) -> f64 {
+        1e9 / self.ns_per_op
+    }
+}
+
+/// Runs measurements and shows a progress line on stderr (only when stderr is a terminal).
+#[derive(Debug)]
+pub struct Bench {
+    reps: usize,
+    rep_time: Duration,
+    progress: Progress,
+}
+
+impl Bench {
+    /// `reps` timed repetitions of about `rep_time` each per measurement; `steps` is how many
+    /// measurements the run will make (for the progress line).
+    pub fn new(reps: usize, rep_time: Duration, steps: usize) -> Bench {
+        Bench { reps: reps.max(1), rep_time, progress: Progress::new(steps) }
+    }
+
+    /// The repetitions per measurement.
+    pub fn reps(&self) -> usize {
+        self.reps
+    }
+
+    /// Calibrates, then times `self.reps` repetitions of `run(n)`, which must perform and
+    /// verify `n` operations and return the time they took. An error from `run` (a mismatch,
+    /// a failed call) ends the measurement.
+    pub fn measure(
+        &mut self,
+        label: &str,
+        mut run: impl FnMut(u64) -> Result<Duration>,
+    ) -> Result<Sample> {
+        self.progress.start(label);
+        let result = (|| {
+            // Calibration: grow n tenfold until one run takes a quarter of the wanted time
+            // (shorter runs are dominated by the fixed cost of starting one: a wake-up).
+            let mut n = 1u64;
+            let mut total_ops = 0u64;
+            let took = loop {
+                let took = run(n)?;
+                total_ops += n;
+                if took >= self.rep_time / 4 || n >= 1 << 40 {
+                    break took;
+                }
+                n = n.saturating_mul(10);
+            };
+            let scale = self.rep_time.as_secs_f64() / took.as_secs_f64().max(1e-9);
+            let n = ((n as f64 * scale) as u64).max(1);
+            let mut reps_ns_per_op = Vec::with_capacity(self.reps);
+            for rep in 0..self.reps {
+                self.progress.show(&format!("{label}: repetition {}/{}", rep + 1, self.reps));
+                let took = run(n)?;
+                total_ops += n;
+                reps_ns_per_op.push(took.as_nanos() as f64 / n as f64);
+            }
+            Ok(Sample {
+                ns_per_op: median(&reps_ns_per_op),
+                ops_per_rep: n,
+                total_ops,
+                reps_ns_per_op,
+            })
+        })();
+        self.progress.finish();
+        result
+    }
+
+    /// Shows `label` on the progress line for a step that is not a [`measure`](Self::measure)
+    /// (counts as one step).
+    pub fn step<T>(&mut self, label: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.progress.start(label);
+        let result = work();
+        self.progress.finish();
+        result
+    }
+}
+
+/// One line on stderr, rewritten in place: `[ 7/31] pipe 4 KiB: repetition 3/7`.
+#[derive(Debug)]
+pub struct Progress {
+    enabled: bool,
+    steps: usize,
+    done: usize,
+    label: String,
+}
+
+impl Progress {
+    /// A progress line for `steps` steps; silent unless stderr is a terminal.
+    pub fn new(steps: usize) -> Progress {
+        Progress { enabled: std::io::stderr().is_terminal(), steps, done: 0, label: String::new() }
+    }
+
+    fn start(&mut self, label: &str) {
+        self.label = label.to_owned();
+        self.show(label);
+    }
+
+    fn show(&self, text: &str) {
+        if self.enabled {
+            let width = self.steps.to_string().len();
+            let line = format!("\r\x1b[K[{:>width$}/{}] {text}", self.done + 1, self.steps);
+            write_stderr(line.as_bytes());
+        }
+    }
+
+    fn finish(&mut self) {
+        self.done += 1;
+        if self.enabled {
+            write_stderr(b"\r\x1b[K");
+        }
+    }
+}
+
+fn write_stderr(bytes: &[u8]) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(bytes);
+}
+
+/// A table with a header row, columns padded to their widest cell; numbers (cells that
+/// start with a digit) are right-aligned. In a row with fewer cells than the header, the last
+/// cell runs on across the remaining columns (a remark such as "does not fit").
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let columns = header.len();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        let counted = if row.len() < columns { row.len().saturating_sub(1) } else { columns };
+        for (i, cell) in row.iter().enumerate().take(counted) {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut push_row = |cells: Vec<&str>| {
+        let mut line = String::from("  ");
+        for (i, cell) in cells.iter().enumerate() {
+            let spans = cells.len() < columns && i + 1 == cells.len();
+            let pad = if spans { 0 } else { widths[i].saturating_sub(cell.chars().count()) };
+            let numeric = cell.starts_with(|c: char| c.is_ascii_digit());
+            if numeric && i > 0 {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad));
+            }
+            if i + 1 < cells.len() {
+                line.push_str("  ");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    };
+    push_row(header.to_vec());
+    push_row(
+        widths
+            .iter()
+            .map(|&w| "─".repeat(w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|s| s.as_str())
+            .collect(),
+    );
+    for row in rows {
+        push_row(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+/// A bar of `width` cells for `value` out of `max`, drawn with eighth blocks (never empty
+/// for a positive value, so that a slow mechanism still shows).
+pub fn bar(value: f64, max: f64, width: usize) -> String {
+    const EIGHTHS: [char; 8] = ['▏', '▎', '▍', '▌', '▋', '▊', '▉', '█'];
+    if !(value > 0.0 && max > 0.0) {
+        return String::new();
+    }
+    let eighths = ((value / max).min(1.0) * width as f64 * 8.0).round().max(1.0) as usize;
+    let mut out = "█".repeat(eighths / 8);
+    if !eighths.is_multiple_of(8) {
+        out.push(EIGHTHS[eighths % 8 - 1]);
+    }
+    out
+}
+
+/// `64 B`, `4 KiB`, `1 MiB`.
+pub fn size_text(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} B"),
+    }
+}
+
+/// Bytes per second as `12.3 GB/s` (decimal units, as link speeds are quoted).
+pub fn rate_text(bytes_per_s: f64) -> String {
+    match bytes_per_s {
+        r if r >= 1e9 => format!("{:.2} GB/s", r / 1e9),
+        r if r >= 1e6 => format!("{:.1} MB/s", r / 1e6),
+        r => format!("{:.0} kB/s", r / 1e3),
+    }
+}
+
+/// Messages per second as `10.4 M/s`.
+pub fn count_text(per_s: f64) -> String {
+    match per_s {
+        r if r >= 1e6 => format!("{:.2} M/s", r / 1e6),
+        r if r >= 1e3 => format!("{:.1} k/s", r / 1e3),
+        r => format!("{r:.0} /s"),
+    }
+}
+
+/// A duration in nanoseconds as `85 ns`, `4.21 µs`, `3.10 ms`.
+pub fn time_text(ns: f64) -> String {
+    match ns {
+        t if t >= 1e6 => format!("{:.2} ms", t / 1e6),
+        t if t >= 1e3 => format!("{:.2} µs", t / 1e3),
+        t => format!("{t:.0} ns"),
+    }
+}
+
+/// A ratio as `2.41×` (or `0.031×`).
+pub fn ratio_text(ratio: f64) -> String {
+    if ratio.is_nan() {
+        "—".to_owned()
+    } else if ratio >= 10.0 {
+        format!("{ratio:.0}×")
+    } else if ratio >= 0.1 {
+        format!("{ratio:.2}×")
+    } else if ratio >= 0.001 {
+        format!("{ratio:.3}×")
+    } else {
+        "<0.001×".to_owned()
+    }
+}
+
+/// A goal the run checks itself against.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    /// A short stable name, for JSON.
+    pub name: String,
+    /// The goal as text, `>= 2` or `<= 0.05`.
+    pub goal: String,
+    /// The figure that was measured.
+    pub value: f64,
+    /// Whether the goal was met.
+    pub met: bool,
+    /// The figures behind the value, for a person.
+    pub detail: String,
+}
+
+impl Target {
+    /// A target met when `value >= goal`.
+    pub fn at_least(name: &str, goal: f64, value: f64, detail: String) -> Target {
+        Target { name: name.into(), goal: format!(">= {goal}"), value, met: value >= goal, detail }
+    }
+
+    /// A target met when `value <= goal`.
+    pub fn at_most(name: &str, goal: f64, value: f64, detail: String) -> Target {
+        Target { name: name.into(), goal: format!("<= {goal}"), value, met: value <= goal, detail }
+    }
+
+    /// The target as a JSON object.
+    pub fn json(&self) -> Json {
+        Json::object([
+            ("name", Json::from(self.name.as_str())),
+            ("goal", Json::from(self.goal.as_str())),
+            ("value", Json::Number(self.value)),
+            ("met", Json::Bool(self.met)),
+            ("detail", Json::from(self.detail.as_str())),
+        ])
+    }
+}
+
+/// A JSON value, written by hand (no serde_json in this workbook).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Json {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number; NaN and infinities are written as `null`, which JSON requires.
+    Number(f64),
+    /// A string, escaped on output.
+    String(String),
+    /// An array.
+    Array(Vec<Json>),
+    /// An object, keys in the order given.
+    Object(Vec<(String, Json)>),
+}
+
+impl From<&str> for Json {
+    fn from(text: &str) -> Json {
+        Json::String(text.to_owned())
+    }
+}
+
+impl From<u64> for Json {
+    fn from(n: u64) -> Json {
+        Json::Number(n as f64)
+    }
+}
+
+impl Json {
+    /// An object from (key, value) pairs.
+    pub fn object<'a>(pairs: impl IntoIterator<Item = (&'a str, Json)>) -> Json {
+        Json::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    }
+
+    /// The value as JSON text, indented by two spaces per level.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out, 0);
+        out
+    }
+
+    fn write(&self, out: &mut String, indent: usize) {
+        let pad = |n: usize| "  ".repeat(n);
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Number(n) if !n.is_finite() => out.push_str("null"),
+            Json::Number(n) if n.fract() == 0.0 && n.abs() < 9e15 => {
+                let _ = write!(out, "{}", *n as i64);
+            }
+            Json::Number(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Json::String(s) => escape_into(out, s),
+            Json::Array(items) if items.is_empty() => out.push_str("[]"),
+            Json::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    out.push_str(if i == 0 { "\n" } else { ",\n" });
+                    out.push_str(&pad(indent + 1));
+                    item.write(out, indent + 1);
+                }
+                out.push('\n');
+                out.push_str(&pad(indent));
+                out.push(']');
+            }
+            Json::Object(pairs) if pairs.is_empty() => out.push_str("{}"),
+            Json::Object(pairs) => {
+                out.push('{');
+                for (i, (key, value)) in pairs.iter().enumerate() {
+                    out.push_str(if i == 0 { "\n" } else { ",\n" });
+                    out.push_str(&pad(indent + 1));
+                    escape_into(out, key);
+                    out.push_str(": ");
+                    value.write(out, indent + 1);
+                }
+                out.push('\n');
+                out.push_str(&pad(indent));
+                out.push('}');
+            }
+        }
+    }
+}
+
+/// Writes `text` as a JSON string: quotes, backslashes and control characters escaped.
+fn escape_into(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// For `--json`: keeps the real stdout for the JSON document and points file descriptor 1 at
+/// stderr, so that everything else the program prints (its story) goes to stderr. Returns
+/// the saved stdout; call it before anything is printed.
+pub fn stdout_for_json() -> Result<OwnedFd> {
+    // SAFETY: dup and dup2 take plain descriptors; on success `saved` is a new descriptor
+    // that nothing else owns, so wrapping it in OwnedFd is sound.
+    unsafe {
+        let saved = libc::dup(1);
+        if saved == -1 {
+            return Err(Error::sys("dup(1)", Errno::last()));
+        }
+        if libc::dup2(2, 1) == -1 {
+            let errno = Errno::last();
+            libc::close(saved);
+            return Err(Error::sys("dup2(2, 1)", errno));
+        }
+        Ok(OwnedFd::from_raw_fd(saved))
+    }
+}
+
+/// The CPUs this process may run on (`sched_getaffinity`).
+pub fn allowed_cpus() -> Result<Vec<usize>> {
+    // SAFETY: cpu_set_t is a plain bit array; all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid cpu_set_t of the size passed; the kernel fills it.
+    if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) } == -1
+    {
+        return Err(Error::sys("sched_getaffinity(0, sizeof set, &set)", Errno::last()));
+    }
+    // SAFETY: CPU_ISSET reads a bit of the initialised set; the index is below CPU_SETSIZE.
+    Ok((0..libc::CPU_SETSIZE as usize)
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+        .collect())
+}
+
+/// `sched_setaffinity(0, {cpu})`: from now on this process runs only on `cpu`. A forked
+/// child inherits the setting, so pin inside the child, not before forking.
+pub fn pin_to_cpu(cpu: usize) -> Result<()> {
+    // SAFETY: as in `allowed_cpus`: a zeroed cpu_set_t is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: CPU_SET writes one bit of `set`; `cpu` is checked against CPU_SETSIZE first.
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return Err(Error::sys(format!("sched_setaffinity(0, {{cpu {cpu}}})"), Errno::EINVAL));
+    }
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: `set` is a valid cpu_set_t of the size passed; the kernel only reads it.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) } == -1 {
+        return Err(Error::sys(
+            format!("sched_setaffinity(0, sizeof set, {{cpu {cpu}}})"),
+            Errno::last(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether this binary was built without optimisations (`cargo run` without `--release`):
+/// its figures are several times lower than a release build's.
+pub fn debug_build() -> bool {
+    cfg!(debug_assertions)
+}
+
+/// A deadline that a spinning loop checks now and then, so that a stuck partner becomes an
+/// error instead of a hang.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline(Instant);
+
+impl Deadline {
+    /// `after` from now.
+    pub fn after(after: Duration) -> Deadline {
+        Deadline(Instant::now() + after)
+    }
+
+    /// Whether it has passed.
+    pub fn passed(self) -> bool {
+        Instant::now() >= self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_ignore_one_wild_value() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(&[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1000.0]), 1.0);
+        assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn json_is_escaped_and_non_finite_numbers_are_null() {
+        let value = Json::object([
+            ("text", Json::from("a \"quoted\" \\ line\nand\ttab \u{1}")),
+            ("n", Json::Number(3.0)),
+            ("x", Json::Number(0.25)),
+            ("bad", Json::Number(f64::NAN)),
+            ("list", Json::Array(vec![Json::Bool(true), Json::Null])),
+            ("empty", Json::Array(vec![])),
+        ]);
+        let text = value.render();
+        assert!(text.contains(r#""text": "a \"quoted\" \\ line\nand\ttab \u0001""#), "{text}");
+        assert!(text.contains("\"n\": 3,") && text.contains("\"x\": 0.25,"), "{text}");
+        assert!(text.contains("\"bad\": null"), "{text}");
+        assert!(text.contains("\"empty\": []"), "{text}");
+    }
+
+    #[test]
+    fn measure_calibrates_and_takes_the_median() {
+        let mut bench = Bench::new(3, Duration::from_millis(2), 1);
+        let mut calls = Vec::new();
+        let sample = bench
+            .measure("test", |n| {
+                calls.push(n);
+                Ok(Duration::from_micros(n)) // one microsecond per operation
+            })
+            .unwrap();
+        assert_eq!(sample.ns_per_op, 1000.0);
+        assert_eq!(sample.reps_ns_per_op.len(), 3);
+        assert_eq!(sample.ops_per_rep, 2000, "2 ms at 1 µs each");
+        assert_eq!(sample.total_ops, calls.iter().sum::<u64>());
+        let failing = bench.measure("fails", |_| Err(Error::other("check", "mismatch")));
+        assert!(failing.is_err(), "an error is not a number");
+    }
+
+    #[test]
+    fn texts_and_bars() {
+        assert_eq!(size_text(64), "64 B");
+        assert_eq!(size_text(4096), "4 KiB");
+        assert_eq!(size_text(1 << 20), "1 MiB");
+        assert_eq!(rate_text(12.34e9), "12.34 GB/s");
+        assert_eq!(count_text(10.5e6), "10.50 M/s");
+        assert_eq!(time_text(4210.0), "4.21 µs");
+        assert_eq!(ratio_text(2.414), "2.41×");
+        assert_eq!(bar(1.0, 1.0, 4), "████");
+        assert_eq!(bar(1.0, 2.0, 4), "██");
+        assert_eq!(bar(0.0001, 1.0, 4), "▏", "a tiny value still shows");
+        assert_eq!(bar(0.0, 1.0, 4), "");
+    }
+
+    #[test]
+    fn targets_compare_the_right_way() {
+        assert!(Target::at_least("a", 2.0, 2.5, String::new()).met);
+        assert!(!Target::at_least("a", 2.0, 1.5, String::new()).met);
+        assert!(Target::at_most("b", 0.05, 0.01, String::new()).met);
+        assert!(!Target::at_most("b", 0.05, f64::NAN, String::new()).met, "NaN meets nothing");
+    }
+
+    #[test]
+    fn tables_align_columns() {
+        let text = table(&["what", "rate"], &[vec!["pipe".into(), "1.00 GB/s".into()]]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "  what  rate");
+        assert_eq!(lines[2], "  pipe  1.00 GB/s");
+        let text = table(
+            &["what", "rate"],
+            &[vec!["pipe".into(), "1 GB/s".into()], vec!["queue".into(), "does not fit".into()]],
+        );
+        assert!(text.lines().nth(2).unwrap().ends_with("  1 GB/s"), "{text}");
+        assert!(
+            text.contains("  queue  does not fit\n"),
+            "a remark does not widen the column: {text}"
+        );
+    }
+
+    #[test]
+    fn this_process_may_run_somewhere() {
+        assert!(!allowed_cpus().unwrap().is_empty());
+    }
+}

@@ -1,0 +1,463 @@
+//! Message queues: System V (`msgget`, `msgsnd`, `msgrcv`) and POSIX (`mq_open`, `mq_send`,
+//! `mq_receive`, `mq_unlink`).
+//!
+//! | C | here |
+//! |---|---|
+//! | `msgget(IPC_PRIVATE, IPC_CREAT\|0600)` | [`MessageQueue::create`] |
+//! | `msgsnd(id, &msg, len, 0)` | [`MessageQueue::send`] |
+//! | `msgrcv(id, &msg, max, type, 0)` | [`MessageQueue::receive`] |
+//! | `msgctl(id, IPC_RMID, NULL)` | [`MessageQueue::remove`], or dropping a queue you created |
+//! | `mq_open(name, O_CREAT\|O_EXCL\|O_RDWR, 0600, &attr)` | [`PosixQueue::create`] |
+//! | `mq_send(mq, msg, len, 0)` | [`PosixQueue::send`] |
+//! | `mq_receive(mq, buf, msgsize, &prio)` | [`PosixQueue::receive`] |
+//! | `mq_unlink(name)` | [`PosixQueue::unlink`], or dropping a queue you created |
+//!
+//! As with segments, only the process that created a queue removes it (on drop, or from the
+//! cleanup handler on Ctrl-C); a forked child that inherited the value never does.
+
+use nix::errno::Errno;
+use nix::mqueue::{MQ_OFlag, MqAttr, MqdT};
+use nix::sys::stat::Mode;
+use nix::unistd::{Pid, getpid};
+
+use crate::cleanup::{self, Kind, Tracked};
+use crate::error::{Error, Result};
+use crate::shm::octal;
+
+/// The kernel's limits on message queues, from `/proc/sys/kernel/msg*` and
+/// `/proc/sys/fs/mqueue/*`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// `kernel.msgmax`: the largest System V message, in bytes.
+    pub sysv_max_message: usize,
+    /// `kernel.msgmnb`: how many bytes one System V queue holds at most.
+    pub sysv_max_queue_bytes: usize,
+    /// `fs.mqueue.msgsize_max`: the largest `mq_msgsize` an ordinary user may ask for.
+    pub posix_max_message: usize,
+    /// `fs.mqueue.msg_max`: the largest `mq_maxmsg` an ordinary user may ask for.
+    pub posix_max_messages: usize,
+}
+
+/// Reads [`Limits`].
+pub fn limits() -> Result<Limits> {
+    let read = |path: &str| -> Result<usize> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| Error::io(format!("read(\"{path}\")"), err))?;
+        text.trim().parse().map_err(|_| {
+            Error::other(format!("read(\"{path}\")"), format!("not a number: {:?}", text.trim()))
+        })
+    };
+    Ok(Limits {
+        sysv_max_message: read("/proc/sys/kernel/msgmax")?,
+        sysv_max_queue_bytes: read("/proc/sys/kernel/msgmnb")?,
+        posix_max_message: read("/proc/sys/fs/mqueue/msgsize_max")?,
+        posix_max_messages: read("/proc/sys/fs/mqueue/msg_max")?,
+    })
+}
+
+/// A System V message as `msgsnd` and `msgrcv` want it: a `long mtype` followed by the text.
+/// Allocate one and reuse it: the queue copies the text in and out.
+#[derive(Clone, Debug)]
+pub struct MessageBuffer {
+    /// `words[0]` is `mtype`; the text follows. `c_long` keeps the alignment C expects.
+    words: Vec<libc::c_long>,
+    capacity: usize,
+}
+
+const TYPE_BYTES: usize = std::mem::size_of::<libc::c_long>();
+
+impl MessageBuffer {
+    /// A buffer for messages of up to `capacity` bytes of text.
+    pub fn new(capacity: usize) -> MessageBuffer {
+        let words = 1 + capacity.div_ceil(TYPE_BYTES);
+        MessageBuffer { words: vec![0; words], capacity }
+    }
+
+    /// How many bytes of text fit.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The `mtype` of the last message received (or set for sending).
+    #[allow(clippy::useless_conversion)] // c_long is i32 on 32-bit targets
+    pub fn mtype(&self) -> i64 {
+        i64::from(self.words[0])
+    }
+
+    /// The text, all `capacity` bytes of it.
+    pub fn text(&self) -> &[u8] {
+        // SAFETY: the Vec holds `1 + ceil(capacity / 8)` initialised words, so `capacity`
+        // bytes start right after the first word; u8 has no alignment or validity rules, and
+        // the slice borrows `self`, so the Vec cannot move or change meanwhile.
+        unsafe {
+            std::slice::from_raw_parts(self.words.as_ptr().add(1).cast::<u8>(), self.capacity)
+        }
+    }
+
+    /// The text, to fill before sending.
+    pub fn text_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `text`, and `&mut self` makes the borrow exclusive.
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                self.words.as_mut_ptr().add(1).cast::<u8>(),
+                self.capacity,
+            )
+        }
+    }
+}
+
+/// A System V message queue.
+#[derive(Debug)]
+pub struct MessageQueue {
+    id: i32,
+    owner: Option<Pid>,
+    tracked: Option<Tracked>,
+}
+
+impl MessageQueue {
+    /// `msgget(IPC_PRIVATE, IPC_CREAT | mode)`: a new private queue, owned by this process,
+    /// removed when this value is dropped here (never in a forked child).
+    pub fn create(mode: u32) -> Result<MessageQueue> {
+        let call = format!("msgget(IPC_PRIVATE, IPC_CREAT|{})", octal(mode));
+        let created = cleanup::with_signals_held(|| {
+            // SAFETY: msgget takes plain integers and touches no memory of ours.
+            let id =
+                unsafe { libc::msgget(libc::IPC_PRIVATE, libc::IPC_CREAT | (mode & 0o777) as i32) };
+            if id == -1 {
+                return Err(Errno::last());
+            }
+            Ok((id, cleanup::track(Kind::MessageQueue, id, None)))
+        });
+        let (id, tracked) = created.map_err(|errno| {
+            let err = Error::sys(call, errno);
+            match errno {
+                Errno::ENOSPC => err.with_hint(
+                    "the system limit on queues (kernel.msgmni) is reached: `ipcs -q` lists them, `ipcrm -q <msqid>` removes a stale one of yours",
+                ),
+                _ => err,
+            }
+        })?;
+        Ok(MessageQueue { id, owner: Some(getpid()), tracked })
+    }
+
+    /// The msqid, as `ipcs -q` shows it.
+    pub fn id(&self) -> i32 {
+        self.id
+    }
+
+    /// Whether dropping this value removes the queue (only in the process that created it).
+    pub fn removes_on_drop(&self) -> bool {
+        self.owner == Some(getpid())
+    }
+
+    /// `msgsnd(id, &msg, len, 0)`: queues the first `len` bytes of `buffer`'s text with type
+    /// `mtype` (which must be positive). Blocks while the queue is full (`msgmnb` bytes).
+    pub fn send(&self, buffer: &mut MessageBuffer, mtype: i64, len: usize) -> Result<()> {
+        if mtype <= 0 || len > buffer.capacity {
+            return Err(Error::sys(format!("msgsnd({}, &msg, {len}, 0)", self.id), Errno::EINVAL)
+                .with_meaning("mtype must be positive and the text must fit in the buffer"));
+        }
+        buffer.words[0] = mtype as libc::c_long;
+        loop {
+            // SAFETY: `buffer.words` starts with the long mtype and holds at least `len` bytes
+            // of text after it; msgsnd only reads them.
+            let status = unsafe { libc::msgsnd(self.id, buffer.words.as_ptr().cast(), len, 0) };
+            if status == 0 {
+                return Ok(());
+            }
+            match Errno::last() {
+                Errno::EINTR => continue,
+                errno => {
+                    let err = Error::sys(format!("msgsnd({}, &msg, {len}, 0)", self.id), errno);
+                    return Err(match errno {
+                        Errno::EINVAL => err.with_meaning(
+                            "the message is larger than msgmax (`cat /proc/sys/kernel/msgmax`), or the queue is gone",
+                        ),
+                        Errno::EIDRM => err.with_meaning("the queue was removed"),
+                        _ => err,
+                    });
+                }
+            }
+        }
+    }
+
+    /// `msgrcv(id, &msg, capacity, mtype, 0)`: waits for the first message of type `mtype`
+    /// (0: of any type) and copies it into `buffer`; returns its length.
+    pub fn receive(&self, buffer: &mut MessageBuffer, mtype: i64) -> Result<usize> {
+        let capacity = buffer.capacity;
+        loop {
+            // SAFETY: `buffer.words` has room for the long mtype and `capacity` bytes of text,
+            // which is the most msgrcv writes (longer messages fail with E2BIG).
+            let got = unsafe {
+                libc::msgrcv(
+                    self.id,
+                    buffer.words.as_mut_ptr().cast(),
+                    capacity,
+                    mtype as libc::c_long,
+                    0,
+                )
+            };
+            if got >= 0 {
+                return Ok(got as usize);
+            }
+            match Errno::last() {
+                Errno::EINTR => continue,
+                errno => {
+                    return Err(Error::sys(
+                        format!("msgrcv({}, &msg, {capacity}, {mtype}, 0)", self.id),
+                        errno,
+                    ));
+                }
+            }
+        }
+    }
+
+    /// `msgctl(id, IPC_RMID, NULL)`: removes the queue now; processes blocked on it get EIDRM.
+    pub fn remove(mut self) -> Result<()> {
+        let result = remove_queue(self.id);
+        self.owner = None;
+        if let Some(tracked) = self.tracked.take() {
+            cleanup::forget(tracked);
+        }
+        result
+    }
+}
+
+fn remove_queue(id: i32) -> Result<()> {
+    // SAFETY: IPC_RMID takes no buffer; a null pointer is what the man page asks for.
+    if unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) } == -1 {
+        return Err(Error::sys(format!("msgctl({id}, IPC_RMID, NULL)"), Errno::last()));
+    }
+    Ok(())
+}
+
+impl Drop for MessageQueue {
+    fn drop(&mut self) {
+        if self.removes_on_drop() {
+            let _ = remove_queue(self.id);
+        }
+        if let Some(tracked) = self.tracked.take() {
+            cleanup::forget(tracked);
+        }
+    }
+}
+
+/// A POSIX message queue, open in this process.
+#[derive(Debug)]
+pub struct PosixQueue {
+    name: String,
+    mq: Option<MqdT>,
+    message_size: usize,
+    owner: Option<Pid>,
+    tracked: Option<Tracked>,
+}
+
+impl PosixQueue {
+    /// `mq_open(name, O_CREAT|O_EXCL|O_RDWR, mode, &{mq_maxmsg, mq_msgsize})`: a new queue
+    /// holding up to `max_messages` messages of up to `message_size` bytes, owned by this
+    /// process (unlinked when dropped here, never in a forked child).
+    pub fn create(
+        name: &str,
+        mode: u32,
+        max_messages: usize,
+        message_size: usize,
+    ) -> Result<PosixQueue> {
+        crate::posix::check_name(name).map_err(|err| {
+            Error::sys(format!("mq_open(\"{name}\")"), Errno::EINVAL)
+                .with_meaning(err.meaning().to_owned())
+        })?;
+        let call = format!(
+            "mq_open(\"{name}\", O_CREAT|O_EXCL|O_RDWR, {}, {{mq_maxmsg {max_messages}, mq_msgsize {message_size}}})",
+            octal(mode)
+        );
+        let attr = MqAttr::new(0, max_messages as _, message_size as _, 0);
+        let flags = MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR;
+        let opened = cleanup::with_signals_held(|| {
+            let mq =
+                nix::mqueue::mq_open(name, flags, Mode::from_bits_truncate(mode), Some(&attr))?;
+            let tracked = cleanup::track(Kind::PosixMessageQueue, 0, Some(name.as_bytes()));
+            Ok::<_, Errno>((mq, tracked))
+        });
+        let (mq, tracked) = opened.map_err(|errno| {
+            let err = Error::sys(&call, errno);
+            match errno {
+                Errno::EINVAL => err.with_meaning(
+                    "mq_maxmsg or mq_msgsize is above the limit for ordinary users (`cat /proc/sys/fs/mqueue/msg_max /proc/sys/fs/mqueue/msgsize_max`)",
+                ),
+                Errno::EMFILE => err.with_meaning(
+                    "the queue would exceed RLIMIT_MSGQUEUE, the bytes of queues this user may have (`ulimit -q`)",
+                ),
+                Errno::ENOSPC => {
+                    err.with_hint("the system limit on queues (fs.mqueue.queues_max) is reached")
+                }
+                Errno::EEXIST => err.with_hint(format!(
+                    "a queue named {name} exists already: a stale one of yours can be removed with mq_unlink (or `rm /dev/mqueue{name}` where /dev/mqueue is mounted)"
+                )),
+                _ => err,
+            }
+        })?;
+        Ok(PosixQueue {
+            name: name.to_owned(),
+            mq: Some(mq),
+            message_size,
+            owner: Some(getpid()),
+            tracked,
+        })
+    }
+
+    /// The queue's name, with its leading `/`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `mq_msgsize`: the largest message, and the smallest buffer `mq_receive` accepts.
+    pub fn message_size(&self) -> usize {
+        self.message_size
+    }
+
+    /// Whether dropping this value unlinks the queue (only in the process that created it).
+    pub fn removes_on_drop(&self) -> bool {
+        self.owner == Some(getpid())
+    }
+
+    fn mq(&self) -> &MqdT {
+        self.mq.as_ref().expect("the descriptor is open until drop")
+    }
+
+    /// `mq_send(mq, data, len, 0)`: queues one message; blocks while the queue is full.
+    pub fn send(&self, data: &[u8]) -> Result<()> {
+        loop {
+            match nix::mqueue::mq_send(self.mq(), data, 0) {
+                Ok(()) => return Ok(()),
+                Err(Errno::EINTR) => continue,
+                Err(errno) => {
+                    let err = Error::sys(
+                        format!("mq_send(\"{}\", msg, {}, 0)", self.name, data.len()),
+                        errno,
+                    );
+                    return Err(match errno {
+                        Errno::EMSGSIZE => {
+                            err.with_meaning("the message is longer than mq_msgsize")
+                        }
+                        _ => err,
+                    });
+                }
+            }
+        }
+    }
+
+    /// `mq_receive(mq, buffer, len, &prio)`: waits for the oldest message of the highest
+    /// priority and copies it into `buffer`, which must hold at least `mq_msgsize` bytes.
+    /// Returns its length.
+    pub fn receive(&self, buffer: &mut [u8]) -> Result<usize> {
+        let mut priority = 0;
+        loop {
+            match nix::mqueue::mq_receive(self.mq(), buffer, &mut priority) {
+                Ok(len) => return Ok(len),
+                Err(Errno::EINTR) => continue,
+                Err(errno) => {
+                    let err = Error::sys(
+                        format!("mq_receive(\"{}\", buf, {}, &prio)", self.name, buffer.len()),
+                        errno,
+                    );
+                    return Err(match errno {
+                        Errno::EMSGSIZE => err.with_meaning(
+                            "the buffer is smaller than mq_msgsize: mq_receive refuses it even for a short message",
+                        ),
+                        _ => err,
+                    });
+                }
+            }
+        }
+    }
+
+    /// `mq_unlink(name)` now; open descriptors keep working until closed.
+    pub fn unlink(mut self) -> Result<()> {
+        let result = nix::mqueue::mq_unlink(self.name.as_str())
+            .map_err(|errno| Error::sys(format!("mq_unlink(\"{}\")", self.name), errno));
+        self.owner = None;
+        if let Some(tracked) = self.tracked.take() {
+            cleanup::forget(tracked);
+        }
+        result
+    }
+}
+
+impl Drop for PosixQueue {
+    fn drop(&mut self) {
+        if let Some(mq) = self.mq.take() {
+            let _ = nix::mqueue::mq_close(mq);
+        }
+        if self.removes_on_drop() {
+            let _ = nix::mqueue::mq_unlink(self.name.as_str());
+        }
+        if let Some(tracked) = self.tracked.take() {
+            cleanup::forget(tracked);
+        }
+    }
+}
+
+/// Whether a POSIX queue with this name exists (`mq_open(name, O_RDONLY)` succeeds or fails
+/// with something other than ENOENT).
+pub fn posix_queue_exists(name: &str) -> bool {
+    match nix::mqueue::mq_open(name, MQ_OFlag::O_RDONLY, Mode::empty(), None) {
+        Ok(mq) => {
+            let _ = nix::mqueue::mq_close(mq);
+            true
+        }
+        Err(errno) => errno != Errno::ENOENT,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue_exists(id: i32) -> bool {
+        let text = std::fs::read_to_string("/proc/sysvipc/msg").unwrap();
+        text.lines().skip(1).any(|line| line.split_whitespace().nth(1) == Some(&id.to_string()))
+    }
+
+    #[test]
+    fn a_sysv_queue_carries_typed_messages_and_is_removed_on_drop() {
+        let queue = MessageQueue::create(0o600).unwrap();
+        let id = queue.id();
+        assert!(queue_exists(id));
+        let mut buffer = MessageBuffer::new(16);
+        buffer.text_mut()[..5].copy_from_slice(b"hello");
+        queue.send(&mut buffer, 2, 5).unwrap();
+        buffer.text_mut()[..3].copy_from_slice(b"one");
+        queue.send(&mut buffer, 1, 3).unwrap();
+        let mut out = MessageBuffer::new(16);
+        assert_eq!(queue.receive(&mut out, 2).unwrap(), 5, "msgrcv picks by type");
+        assert_eq!(&out.text()[..5], b"hello");
+        assert_eq!(out.mtype(), 2);
+        assert_eq!(queue.receive(&mut out, 0).unwrap(), 3);
+        assert_eq!(&out.text()[..3], b"one");
+        assert!(queue.send(&mut buffer, 0, 1).is_err(), "mtype 0 is refused");
+        drop(queue);
+        assert!(!queue_exists(id));
+    }
+
+    #[test]
+    fn a_posix_queue_carries_messages_and_is_unlinked_on_drop() {
+        let name = crate::posix::unique_name("msg-unit-test");
+        let queue = PosixQueue::create(&name, 0o600, 4, 64).unwrap();
+        assert!(posix_queue_exists(&name));
+        queue.send(b"first").unwrap();
+        let mut buffer = [0u8; 64];
+        assert_eq!(queue.receive(&mut buffer).unwrap(), 5);
+        assert_eq!(&buffer[..5], b"first");
+        let mut small = [0u8; 8];
+        assert_eq!(queue.receive(&mut small).unwrap_err().errno(), Some(Errno::EMSGSIZE));
+        assert!(queue.send(&[0; 65]).is_err(), "longer than mq_msgsize");
+        drop(queue);
+        assert!(!posix_queue_exists(&name));
+    }
+
+    #[test]
+    fn limits_are_read() {
+        let limits = limits().unwrap();
+        assert!(limits.sysv_max_message > 0 && limits.posix_max_message > 0);
+    }
+}

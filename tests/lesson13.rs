@@ -1,0 +1,417 @@
+//! lesson13 as a student and a script run it: the tables and targets of the story, the shape
+//! of `--json`, every transfer verified, and nothing left behind, message queues included.
+//! Speed is never asserted: a loaded machine must not fail these tests.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{assert_nothing_left, interrupt_at_the_pause, interrupt_when, process_exists, run};
+use nix::sys::signal::Signal;
+
+const MECHANISMS: [&str; 6] =
+    ["memcpy", "shm_ring", "pipe", "unix_socket", "sysv_msg_queue", "posix_mq"];
+const SIZES: [f64; 4] = [64.0, 4096.0, 65536.0, 1048576.0];
+const ROUND_TRIPS: [&str; 7] = [
+    "pipe pair",
+    "Unix socket",
+    "SysV msg queue",
+    "shm spin",
+    "shm futex",
+    "shm spin, then futex",
+    "SysV semaphores",
+];
+const TARGETS: [&str; 5] = [
+    "ring_vs_best_kernel",
+    "ring_vs_memcpy",
+    "spin_vs_pipe_round_trip",
+    "ring_64_byte_messages_per_s",
+    "run_seconds",
+];
+
+#[test]
+fn json_holds_every_measurement_verified_and_the_five_targets() {
+    let run = run("lesson13", &["--fast", "--json"]);
+    run.assert_success();
+    let json = Json::parse(&run.stdout)
+        .unwrap_or_else(|err| panic!("stdout is not one JSON document ({err}):\n{}", run.stdout));
+    assert_eq!(json["lesson"].str(), "lesson13");
+    assert_eq!(json["fast"], Json::Bool(true));
+    let sizes: Vec<f64> = json["sizes"].array().iter().map(Json::num).collect();
+    assert_eq!(sizes, SIZES);
+
+    let throughput = json["throughput"].array();
+    assert_eq!(
+        throughput.len(),
+        MECHANISMS.len() * SIZES.len(),
+        "one entry per mechanism and size"
+    );
+    for mechanism in MECHANISMS {
+        for size in SIZES {
+            let entry = throughput
+                .iter()
+                .find(|e| e["mechanism"].str() == mechanism && e["size"].num() == size)
+                .unwrap_or_else(|| panic!("no {mechanism} at {size} B"));
+            let Json::Bool(fits) = entry["fits"] else {
+                panic!("fits is not a boolean: {entry:?}")
+            };
+            if fits {
+                assert_eq!(entry["verified"], Json::Bool(true), "{entry:?}");
+                assert!(entry["messages_verified"].num() >= 1.0, "{entry:?}");
+                assert!(entry["bytes_per_s"].num() > 0.0, "{entry:?}");
+                assert!(entry["messages_per_s"].num() > 0.0, "{entry:?}");
+                assert_eq!(entry["repetitions_ns_per_op"].array().len(), 3, "--fast: 3 reps");
+            } else {
+                assert!(entry["note"].str().contains("does not fit"), "{entry:?}");
+                assert!(mechanism.contains("queue") || mechanism == "posix_mq", "{entry:?}");
+            }
+        }
+    }
+    // Everything but the queues carries every size, and every queue carries 64 B.
+    for entry in throughput {
+        let fits = entry["fits"] == Json::Bool(true);
+        if !entry["mechanism"].str().contains("q") || entry["size"].num() == 64.0 {
+            assert!(fits, "{entry:?}");
+        }
+    }
+    // The ring's own cell says 1.00x of itself.
+    for entry in throughput.iter().filter(|e| e["mechanism"].str() == "shm_ring") {
+        assert!((entry["ratio_to_ring"].num() - 1.0).abs() < 1e-9);
+    }
+
+    let round_trips = json["round_trip"].array();
+    let names: Vec<&str> = round_trips.iter().map(|r| r["mechanism"].str()).collect();
+    assert_eq!(names, ROUND_TRIPS);
+    for entry in round_trips {
+        assert_eq!(entry["verified"], Json::Bool(true), "{entry:?}");
+        assert!(entry["messages_verified"].num() >= 1.0 && entry["ns"].num() > 0.0, "{entry:?}");
+    }
+
+    let one_cpu = &json["one_cpu"];
+    assert!(one_cpu["spin_round_trips_done"].num() <= one_cpu["spin_round_trips_wanted"].num());
+    assert_eq!(one_cpu["futex_round_trips_done"].num(), 200.0, "--fast: 200, all of them");
+
+    let targets = json["targets"].array();
+    let names: Vec<&str> = targets.iter().map(|t| t["name"].str()).collect();
+    assert_eq!(names, TARGETS);
+    for target in targets {
+        assert!(matches!(target["met"], Json::Bool(_)), "met is a boolean: {target:?}");
+        assert!(target["goal"].str().starts_with(">= ") || target["goal"].str().starts_with("<= "));
+        assert!(matches!(target["value"], Json::Number(_)), "{target:?}");
+    }
+
+    // The story went to stderr; from it, check that nothing is left behind.
+    assert!(run.stderr.contains("== Part 4"), "the story is on stderr:\n{}", run.stderr);
+    assert_nothing_left_at_all(&run.stderr);
+}
+
+#[test]
+fn the_story_shows_every_table_and_checks_the_targets() {
+    let run = run("lesson13", &["--fast"]);
+    run.assert_success();
+    let out = &run.stdout;
+    for size in ["64 B", "4 KiB", "64 KiB", "1 MiB"] {
+        assert!(out.contains(&format!("  {size} messages\n")), "no table for {size}:\n{out}");
+    }
+    for name in ["memcpy, one process", "shm ring", "pipe", "Unix socket", "SysV msg queue"] {
+        assert!(out.contains(&format!("  {name} ")), "{name} missing:\n{out}");
+    }
+    for name in ROUND_TRIPS {
+        assert!(out.contains(&format!("  {name} ")), "round trip {name} missing:\n{out}");
+    }
+    let msgmax: usize =
+        std::fs::read_to_string("/proc/sys/kernel/msgmax").unwrap().trim().parse().unwrap();
+    if msgmax < 1 << 20 {
+        assert!(out.contains("does not fit: msgmax is"), "the 1 MiB table says so:\n{out}");
+    }
+    assert!(out.contains("sched_setaffinity(0, sizeof set, {CPU"), "{out}");
+    assert!(out.contains("shm spin, one CPU ("), "{out}");
+    for target in TARGETS {
+        let line = run
+            .lines()
+            .find(|line| line.contains(&format!("target {target}: goal ")))
+            .unwrap_or_else(|| panic!("no line for target {target}:\n{out}"));
+        assert!(line.contains(": met") || line.contains(": NOT met"), "{line}");
+    }
+    assert!(out.contains("this is a debug build") || !cfg!(debug_assertions));
+    assert!(!out.contains("\"targets\""), "no JSON without --json");
+    assert!(!out.contains('\x1b'), "NO_COLOR and a pipe mean no escape codes");
+    assert!(
+        run.stderr.is_empty(),
+        "no progress line when stderr is not a terminal: {}",
+        run.stderr
+    );
+    assert_nothing_left_at_all(out);
+}
+
+#[test]
+fn an_unknown_flag_prints_usage_and_exits_2() {
+    let run = run("lesson13", &["--jsn"]);
+    assert_eq!(run.code(), Some(2));
+    assert!(run.stderr.contains("unknown flag `--jsn`"), "{}", run.stderr);
+    let run = common::run("lesson13", &["--reps", "0"]);
+    assert_eq!(run.code(), Some(2));
+    assert!(run.stderr.contains("--reps needs a whole number from 1 to 99"), "{}", run.stderr);
+    let help = common::run("lesson13", &["--help"]);
+    help.assert_success();
+    assert!(help.stdout.contains("--json") && help.stdout.contains("--reps N"), "{}", help.stdout);
+}
+
+#[test]
+fn ctrl_c_while_the_system_v_queue_exists_removes_it() {
+    let (code, stdout, stderr) = interrupt_at_the_pause("lesson13", Signal::SIGINT);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stdout.contains("run:  ipcs -q"), "the pause says what to look at:\n{stdout}");
+    let queues = numbers_after(&stdout, "msqid ");
+    assert_eq!(queues.len(), 1, "the pause comes while one queue exists:\n{stdout}");
+    assert!(stderr.contains("[SIGINT] stopping: removed 1 object(s)"), "{stderr}");
+    assert!(stderr.contains("reaped 1 child"), "the queue's sender: {stderr}");
+    assert_nothing_left_at_all(&stdout);
+}
+
+#[test]
+fn ctrl_c_mid_run_at_the_posix_queue_leaves_nothing() {
+    let (code, stdout, stderr) =
+        interrupt_when("lesson13", &["--fast"], "mq_open(\"/shm-workbook", Signal::SIGINT);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("[SIGINT] stopping: removed"), "{stderr}");
+    assert!(!mq_names(&stdout).is_empty(), "{stdout}");
+    assert_nothing_left_at_all(&stdout);
+}
+
+#[test]
+fn sigterm_mid_run_cleans_up_and_exits_143() {
+    let (code, stdout, stderr) =
+        interrupt_when("lesson13", &["--fast"], "fork() for the echo (Spin)", Signal::SIGTERM);
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_nothing_left_at_all(&stdout);
+}
+
+/// `assert_nothing_left`, plus what it does not know about: message queues (System V by msqid,
+/// POSIX by name) and the children whose pids appear only in the parent's `fork()` lines.
+fn assert_nothing_left_at_all(story: &str) {
+    assert_nothing_left(story);
+    let queues = numbers_after(story, "msqid ");
+    let table = std::fs::read_to_string("/proc/sysvipc/msg").unwrap();
+    for line in table.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let id: i32 = fields[1].parse().unwrap();
+        assert!(!queues.contains(&id), "message queue {id} was left behind:\n{story}");
+    }
+    for name in mq_names(story) {
+        assert!(
+            !shm_workbook::msg::posix_queue_exists(&name),
+            "POSIX queue {name} was left behind"
+        );
+        if std::path::Path::new("/dev/mqueue").is_dir() {
+            assert!(!std::path::Path::new(&format!("/dev/mqueue{name}")).exists());
+        }
+    }
+    let mut children = numbers_after(story, "= child ");
+    children.extend(numbers_after(story, "= echo "));
+    children.extend(numbers_after(story, ", pinger "));
+    for pid in children {
+        assert!(!process_exists(pid), "child {pid} still exists (or is a zombie)");
+    }
+}
+
+fn numbers_after(text: &str, label: &str) -> BTreeSet<i32> {
+    text.match_indices(label)
+        .filter_map(|(at, _)| {
+            let digits: String =
+                text[at + label.len()..].chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .collect()
+}
+
+fn mq_names(text: &str) -> BTreeSet<String> {
+    text.match_indices("mq_open(\"")
+        .map(|(at, _)| text[at + 9..].chars().take_while(|&c| c != '"').collect::<String>())
+        .collect()
+}
+
+/// Just enough JSON to check the lesson's output (which is written by hand, so it is parsed
+/// here by hand too, independently).
+#[derive(Clone, Debug, PartialEq)]
+enum Json {
+    Null,
+    Bool(bool),
+    Number(f64),
+    String(String),
+    Array(Vec<Json>),
+    Object(Vec<(String, Json)>),
+}
+
+static NULL: Json = Json::Null;
+
+impl std::ops::Index<&str> for Json {
+    type Output = Json;
+    fn index(&self, key: &str) -> &Json {
+        match self {
+            Json::Object(pairs) => pairs.iter().find(|(k, _)| k == key).map_or(&NULL, |(_, v)| v),
+            _ => &NULL,
+        }
+    }
+}
+
+impl Json {
+    fn str(&self) -> &str {
+        match self {
+            Json::String(s) => s,
+            other => panic!("not a string: {other:?}"),
+        }
+    }
+
+    fn num(&self) -> f64 {
+        match self {
+            Json::Number(n) => *n,
+            other => panic!("not a number: {other:?}"),
+        }
+    }
+
+    fn array(&self) -> &[Json] {
+        match self {
+            Json::Array(items) => items,
+            other => panic!("not an array: {other:?}"),
+        }
+    }
+
+    fn parse(text: &str) -> Result<Json, String> {
+        let mut parser = Parser { bytes: text.as_bytes(), at: 0 };
+        let value = parser.value()?;
+        parser.skip_space();
+        if parser.at != parser.bytes.len() {
+            return Err(format!("trailing text at byte {}", parser.at));
+        }
+        Ok(value)
+    }
+}
+
+struct Parser<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Parser<'_> {
+    fn skip_space(&mut self) {
+        while self.bytes.get(self.at).is_some_and(|b| b.is_ascii_whitespace()) {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, expected: &str) -> Result<(), String> {
+        if self.bytes[self.at..].starts_with(expected.as_bytes()) {
+            self.at += expected.len();
+            Ok(())
+        } else {
+            Err(format!("expected {expected:?} at byte {}", self.at))
+        }
+    }
+
+    fn value(&mut self) -> Result<Json, String> {
+        self.skip_space();
+        match self.bytes.get(self.at) {
+            Some(b'n') => self.eat("null").map(|_| Json::Null),
+            Some(b't') => self.eat("true").map(|_| Json::Bool(true)),
+            Some(b'f') => self.eat("false").map(|_| Json::Bool(false)),
+            Some(b'"') => self.string().map(Json::String),
+            Some(b'[') => {
+                self.at += 1;
+                let mut items = Vec::new();
+                self.skip_space();
+                if self.eat("]").is_ok() {
+                    return Ok(Json::Array(items));
+                }
+                loop {
+                    items.push(self.value()?);
+                    self.skip_space();
+                    if self.eat("]").is_ok() {
+                        return Ok(Json::Array(items));
+                    }
+                    self.eat(",")?;
+                }
+            }
+            Some(b'{') => {
+                self.at += 1;
+                let mut pairs = Vec::new();
+                self.skip_space();
+                if self.eat("}").is_ok() {
+                    return Ok(Json::Object(pairs));
+                }
+                loop {
+                    self.skip_space();
+                    let key = self.string()?;
+                    self.skip_space();
+                    self.eat(":")?;
+                    pairs.push((key, self.value()?));
+                    self.skip_space();
+                    if self.eat("}").is_ok() {
+                        return Ok(Json::Object(pairs));
+                    }
+                    self.eat(",")?;
+                }
+            }
+            Some(_) => {
+                let start = self.at;
+                while self
+                    .bytes
+                    .get(self.at)
+                    .is_some_and(|b| b.is_ascii_digit() || b"+-.eE".contains(b))
+                {
+                    self.at += 1;
+                }
+                let text = std::str::from_utf8(&self.bytes[start..self.at]).unwrap();
+                text.parse().map(Json::Number).map_err(|_| format!("bad value at byte {start}"))
+            }
+            None => Err("unexpected end".to_owned()),
+        }
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        self.eat("\"")?;
+        let mut out = Vec::new();
+        loop {
+            match self.bytes.get(self.at) {
+                None => return Err("unterminated string".to_owned()),
+                Some(b'"') => {
+                    self.at += 1;
+                    return String::from_utf8(out).map_err(|e| e.to_string());
+                }
+                Some(b'\\') => {
+                    let escaped = *self.bytes.get(self.at + 1).ok_or("bad escape")?;
+                    self.at += 2;
+                    match escaped {
+                        b'n' => out.push(b'\n'),
+                        b't' => out.push(b'\t'),
+                        b'r' => out.push(b'\r'),
+                        b'"' | b'\\' | b'/' => out.push(escaped),
+                        b'u' => {
+                            let hex = std::str::from_utf8(&self.bytes[self.at..self.at + 4])
+                                .map_err(|e| e.to_string())?;
+                            let code = u32::from_str_radix(hex, 16).map_err(|e| e.to_string())?;
+                            let c = char::from_u32(code).ok_or("bad \\u escape")?;
+                            out.extend_from_slice(c.to_string().as_bytes());
+                            self.at += 4;
+                        }
+                        other => return Err(format!("bad escape \\{}", other as char)),
+                    }
+                }
+                Some(b) if *b < 0x20 => return Err("raw control character in a string".to_owned()),
+                Some(&b) => {
+                    out.push(b);
+                    self.at += 1;
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_test_parser_reads_what_it_should() {
+    let json = Json::parse(r#"{"a": [1, -2.5e3, true, null], "b": "x\"\u0041\n"}"#).unwrap();
+    assert_eq!(json["a"].array()[1].num(), -2500.0);
+    assert_eq!(json["b"].str(), "x\"A\n");
+    assert!(Json::parse("{} extra").is_err());
+    assert!(Json::parse("[1, 2").is_err());
+}
