@@ -148,7 +148,7 @@ pub const LESSONS: &[LessonInfo] = &[
         number: 13,
         bin: "lesson13",
         source: "lessons/lesson13_ipc_benchmark.rs",
-        title: "Shared memory against pipes, sockets and queues, measured",
+        title: "Shared memory against other IPC, measured",
         summary: "Throughput and round-trip latency of pipes, Unix sockets, SysV and POSIX message queues and shared memory (ring, spin, futex, semaphore), measured on this machine, each transfer verified.",
         reproduces: "every seed: the claim that shared memory is the fastest IPC",
         chapter: "book/src/lesson13.md",

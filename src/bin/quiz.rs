@@ -183,6 +183,7 @@ fn title(name: &str) -> String {
 
 fn list(files: &[QuizFile], progress: &Progress) {
     println!("{}", "Quizzes".bold());
+    let width = files.iter().map(|file| title(&file.name).chars().count()).max().unwrap_or(0);
     for file in files {
         let status = match (&file.items, progress.quizzes.get(&file.name)) {
             (Err(problem), _) => format!("{} {problem}", "cannot be used:".red()),
@@ -199,7 +200,7 @@ fn list(files: &[QuizFile], progress: &Progress) {
                 }
             ),
         };
-        println!("  {:<10} {:<56} {status}", file.name.bold(), title(&file.name));
+        println!("  {:<10} {:<width$}  {status}", file.name.bold(), title(&file.name));
     }
     println!(
         "\nRun one with `cargo run --bin quiz -- NAME` (for example `-- lesson01` or `-- interview`)."
