@@ -43,10 +43,13 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use shm_workbook::bench::{self, Bench, Json, Sample, Target};
+use shm_workbook::bench::plan::Plan;
+use shm_workbook::bench::report::{self, Cell, OneCpu, RoundTrip, Row, TRANSPORTS, Transport};
+use shm_workbook::bench::sender::{Sender, pipe};
+use shm_workbook::bench::{self, Bench, Sample, read_u64, time_round_trips, write_u64};
 use shm_workbook::lesson::LessonFlag;
-use shm_workbook::msg::{self, MessageBuffer, MessageQueue, PosixQueue};
-use shm_workbook::process::{self, Child};
+use shm_workbook::msg::{MessageBuffer, MessageQueue, PosixQueue};
+use shm_workbook::process;
 use shm_workbook::shm::Shareable;
 use shm_workbook::{
     Access, Attachment, Error, Key, Lesson, Narrator, Result, Segment, SemaphoreSet, futex, posix,
@@ -78,120 +81,34 @@ fn main() -> Result<()> {
     };
     let lesson = Lesson::start_with("lesson13", FLAGS);
     let started = Instant::now();
-    let plan = Plan::new(&lesson)?;
+    let plan = Plan::new(&lesson, &SIZES, RING_BYTES, ROUND_TRIPS.len())?;
     plan.introduce(&lesson);
     let mut bench = Bench::new(plan.reps, plan.rep_time, plan.steps());
 
     lesson.part("Part 1: throughput, one message size at a time");
     let throughput = measure_throughput(&lesson, &plan, &mut bench)?;
-    show_throughput(&lesson, &throughput);
+    report::show_throughput(&lesson, &SIZES, &throughput);
 
     lesson.part("Part 2: the round trip of an 8-byte message");
     let round_trips = measure_round_trips(&lesson, &mut bench)?;
-    show_round_trips(&lesson, &round_trips);
+    report::show_round_trips(&lesson, &round_trips);
 
     lesson.part("Part 3: spinning when both processes share one CPU");
     let one_cpu = on_one_cpu(&lesson, &plan, &round_trips)?;
 
     lesson.part("Part 4: the targets, and the honest lesson");
     let seconds = started.elapsed().as_secs_f64();
-    let targets = check_targets(&throughput, &round_trips, plan.reps, seconds);
-    show_targets(&lesson, &targets);
+    let targets = report::check_targets(&throughput, &round_trips, plan.reps, seconds);
+    report::show_targets(&lesson, &targets);
     honest_lesson(&lesson);
 
     if let Some(fd) = json_stdout {
-        let json = to_json(&plan, &throughput, &round_trips, &one_cpu, &targets, seconds);
+        let json = report::to_json(&plan, &throughput, &round_trips, &one_cpu, &targets, seconds);
         let mut out = File::from(fd);
         out.write_all(format!("{}\n", json.render()).as_bytes())
             .map_err(|err| Error::io("write(stdout, json)", err))?;
     }
     Ok(())
-}
-
-/// What this run will do, decided once from the flags and the machine.
-struct Plan {
-    reps: usize,
-    rep_time: Duration,
-    limits: msg::Limits,
-    cpus: Vec<usize>,
-    fast: bool,
-}
-
-impl Plan {
-    fn new(lesson: &Lesson) -> Result<Plan> {
-        let fast = lesson.fast();
-        let reps = match lesson.options().extra.get("--reps") {
-            Some(&reps) => reps as usize,
-            None if fast => 3,
-            None => 7,
-        };
-        let rep_time = if fast { Duration::from_millis(5) } else { Duration::from_millis(40) };
-        Ok(Plan { reps, rep_time, limits: msg::limits()?, cpus: bench::allowed_cpus()?, fast })
-    }
-
-    /// How many measurements the progress line counts.
-    fn steps(&self) -> usize {
-        let queues = SIZES
-            .iter()
-            .filter(|&&size| self.sysv_fits(size).is_ok())
-            .chain(SIZES.iter().filter(|&&size| self.posix_fits(size).is_ok()))
-            .count();
-        SIZES.len() * 4 + queues + ROUND_TRIPS.len()
-    }
-
-    /// Whether a System V queue can carry a message of `size` bytes, or why not.
-    fn sysv_fits(&self, size: usize) -> std::result::Result<(), String> {
-        let max = self.limits.sysv_max_message.min(self.limits.sysv_max_queue_bytes);
-        if size <= max {
-            Ok(())
-        } else {
-            Err(format!("does not fit: msgmax is {} (kernel.msgmax)", bench::size_text(max)))
-        }
-    }
-
-    /// Whether a POSIX queue can carry a message of `size` bytes, or why not.
-    fn posix_fits(&self, size: usize) -> std::result::Result<(), String> {
-        let max = self.limits.posix_max_message;
-        if size <= max {
-            Ok(())
-        } else {
-            Err(format!(
-                "does not fit: mq_msgsize is at most {} (fs.mqueue.msgsize_max)",
-                bench::size_text(max)
-            ))
-        }
-    }
-
-    fn introduce(&self, lesson: &Lesson) {
-        let parent = lesson.narrator("parent");
-        parent.value("CPUs this process may use", format!("{:?}", self.cpus));
-        parent.value(
-            "message queue limits",
-            format!(
-                "System V msgmax {} B, msgmnb {} B; POSIX msgsize_max {} B, msg_max {}",
-                self.limits.sysv_max_message,
-                self.limits.sysv_max_queue_bytes,
-                self.limits.posix_max_message,
-                self.limits.posix_max_messages
-            ),
-        );
-        parent.explain(format!(
-            "each figure is the median of {} repetitions of about {} ms each{}",
-            self.reps,
-            self.rep_time.as_millis(),
-            if self.fast { " (--fast: rough figures)" } else { "" }
-        ));
-        if bench::debug_build() {
-            parent.explain(
-                "this is a debug build: its figures are several times lower than a release build's; measure with `cargo run --release --bin lesson13`",
-            );
-        }
-        if self.cpus.len() < 2 {
-            parent.explain(
-                "only one CPU is available: every spinning figure below is a one-CPU figure (Part 3)",
-            );
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -237,165 +154,18 @@ fn check(message: &[u8], seq: u64, size: usize) -> Result<()> {
 }
 // ANCHOR_END: stamp
 
-/// An order from the parent to a sender: `count` messages of `size` bytes, numbered from
-/// `first`. A count of 0 means: stop.
-struct Order {
-    size: usize,
-    count: u64,
-    first: u64,
-}
-
-impl Order {
-    fn send(&self, control: &mut File) -> Result<()> {
-        let mut raw = [0u8; 24];
-        raw[..8].copy_from_slice(&(self.size as u64).to_le_bytes());
-        raw[8..16].copy_from_slice(&self.count.to_le_bytes());
-        raw[16..].copy_from_slice(&self.first.to_le_bytes());
-        control.write_all(&raw).map_err(|err| Error::io("write(control, order, 24)", err))
-    }
-
-    fn receive(control: &mut File) -> Result<Order> {
-        let mut raw = [0u8; 24];
-        control.read_exact(&mut raw).map_err(|err| Error::io("read(control, order, 24)", err))?;
-        let word = |at: usize| u64::from_le_bytes(raw[at..at + 8].try_into().expect("8 bytes"));
-        Ok(Order { size: word(0) as usize, count: word(8), first: word(16) })
-    }
-}
-
-/// In a sender: obeys orders until told to stop, stamping each message and handing it to
-/// `send`.
-fn serve_orders(mut control: File, mut send: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
-    let mut message = pattern().to_vec();
-    loop {
-        let order = Order::receive(&mut control)?;
-        if order.count == 0 {
-            return Ok(());
-        }
-        let message = &mut message[..order.size];
-        message.copy_from_slice(&pattern()[..order.size]);
-        for seq in order.first..order.first + order.count {
-            stamp(message, seq);
-            send(message)?;
-        }
-    }
-}
-
-/// `pipe(fds)` as two files: (read end, write end).
-fn pipe(out: Option<&Narrator>) -> Result<(File, File)> {
-    use std::os::fd::AsRawFd;
-    let (read, write) = nix::unistd::pipe().map_err(|errno| Error::sys("pipe(fds)", errno))?;
-    if let Some(out) = out {
-        out.call("pipe(fds)", format!("[{}, {}]", read.as_raw_fd(), write.as_raw_fd()));
-    }
-    Ok((File::from(read), File::from(write)))
-}
-
-/// A sender process and the parent's end of its control pipe.
-struct Sender {
-    child: Child,
-    control: File,
-    next_seq: u64,
-}
-
-impl Sender {
-    /// Forks a child that runs `send` for every message the parent orders.
-    fn spawn(out: &Narrator, role: &str, send: impl FnMut(&[u8]) -> Result<()>) -> Result<Sender> {
-        let (control_read, control) = pipe(None)?;
-        let child = process::spawn(role, |_| serve_orders(control_read, send))?;
-        out.call(format!("fork() for the {role}"), format!("child {}", child.pid()));
-        Ok(Sender { child, control, next_seq: 0 })
-    }
-
-    /// Times `count` messages of `size` bytes, each received (and checked) by `receive`.
-    fn measure(
-        &mut self,
-        bench: &mut Bench,
-        label: &str,
-        size: usize,
-        mut receive: impl FnMut(u64) -> Result<()>,
-    ) -> Result<Sample> {
-        bench.measure(label, |count| {
-            let first = self.next_seq;
-            self.next_seq += count;
-            let start = Instant::now();
-            Order { size, count, first }.send(&mut self.control)?;
-            for seq in first..first + count {
-                receive(seq)?;
-            }
-            Ok(start.elapsed())
-        })
-    }
-
-    fn finish(mut self) -> Result<()> {
-        Order { size: 0, count: 0, first: 0 }.send(&mut self.control)?;
-        self.child.wait()
-    }
+/// Forks a sender that stamps copies of `pattern()` and hands each to `send`.
+fn spawn_sender(
+    out: &Narrator,
+    role: &str,
+    send: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<Sender> {
+    Sender::spawn(out, role, pattern(), stamp, send)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Part 1: throughput
 // ---------------------------------------------------------------------------------------------
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Transport {
-    Memcpy,
-    Ring,
-    Pipe,
-    Socket,
-    SysvQueue,
-    PosixQueue,
-}
-
-const TRANSPORTS: [Transport; 6] = [
-    Transport::Memcpy,
-    Transport::Ring,
-    Transport::Pipe,
-    Transport::Socket,
-    Transport::SysvQueue,
-    Transport::PosixQueue,
-];
-
-impl Transport {
-    fn name(self) -> &'static str {
-        match self {
-            Transport::Memcpy => "memcpy, one process",
-            Transport::Ring => "shm ring",
-            Transport::Pipe => "pipe",
-            Transport::Socket => "Unix socket",
-            Transport::SysvQueue => "SysV msg queue",
-            Transport::PosixQueue => "POSIX mq",
-        }
-    }
-
-    fn key(self) -> &'static str {
-        match self {
-            Transport::Memcpy => "memcpy",
-            Transport::Ring => "shm_ring",
-            Transport::Pipe => "pipe",
-            Transport::Socket => "unix_socket",
-            Transport::SysvQueue => "sysv_msg_queue",
-            Transport::PosixQueue => "posix_mq",
-        }
-    }
-
-    /// Whether the data goes through the kernel.
-    fn is_kernel(self) -> bool {
-        !matches!(self, Transport::Memcpy | Transport::Ring)
-    }
-}
-
-/// One cell of Part 1: a transport at a size, measured, or why it was not.
-struct Cell {
-    transport: Transport,
-    size: usize,
-    result: std::result::Result<Sample, String>,
-}
-
-impl Cell {
-    fn bytes_per_s(&self) -> f64 {
-        self.result.as_ref().map_or(f64::NAN, |s| s.ops_per_s() * self.size as f64)
-    }
-}
 
 fn measure_throughput(lesson: &Lesson, plan: &Plan, bench: &mut Bench) -> Result<Vec<Cell>> {
     let parent = lesson.narrator("parent");
@@ -413,8 +183,6 @@ fn measure_throughput(lesson: &Lesson, plan: &Plan, bench: &mut Bench) -> Result
     }
     Ok(cells)
 }
-
-type Row = (usize, std::result::Result<Sample, String>);
 
 /// The limit: one process copying each message into a buffer as large as the ring.
 fn memcpy_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
@@ -603,7 +371,7 @@ fn ring_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
     // ANCHOR: ring_loops
     let mut producer = RingEnd::new(&memory)?;
     let mut warm = false;
-    let mut sender = Sender::spawn(out, "ring producer", |message| {
+    let mut sender = spawn_sender(out, "ring producer", |message| {
         if !warm {
             warm = touch_every_page(&memory);
         }
@@ -629,7 +397,7 @@ fn ring_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
 // ANCHOR: pipe_loops
 fn pipe_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
     let (mut read_end, mut write_end) = pipe(Some(out))?;
-    let mut sender = Sender::spawn(out, "pipe writer", |message| {
+    let mut sender = spawn_sender(out, "pipe writer", |message| {
         write_end.write_all(message).map_err(|err| Error::io("write(fds[1], msg, size)", err))
     })?;
     let mut buffer = vec![0u8; LARGEST];
@@ -658,7 +426,7 @@ fn socket_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
         "socketpair(AF_UNIX, SOCK_STREAM, 0, sv)",
         format!("[{}, {}]", ours.as_raw_fd(), theirs.as_raw_fd()),
     );
-    let mut sender = Sender::spawn(out, "socket writer", |message| {
+    let mut sender = spawn_sender(out, "socket writer", |message| {
         theirs.write_all(message).map_err(|err| Error::io("send(sv[1], msg, size, 0)", err))
     })?;
     let mut buffer = vec![0u8; LARGEST];
@@ -687,7 +455,7 @@ fn sysv_queue_throughput(
     let queue = MessageQueue::create(0o600)?;
     out.call("msgget(IPC_PRIVATE, IPC_CREAT|0600)", format!("msqid {}", queue.id()));
     let mut sent = MessageBuffer::new(largest);
-    let mut sender = Sender::spawn(out, "queue sender", |message| {
+    let mut sender = spawn_sender(out, "queue sender", |message| {
         sent.text_mut()[..message.len()].copy_from_slice(message);
         queue.send(&mut sent, 1, message.len()) // msgsnd(msqid, &msg, size, 0)
     })?;
@@ -734,7 +502,7 @@ fn posix_queue_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Res
         ),
         "mqd",
     );
-    let mut sender = Sender::spawn(out, "mq sender", |message| queue.send(message))?;
+    let mut sender = spawn_sender(out, "mq sender", |message| queue.send(message))?;
     let mut buffer = vec![0u8; largest]; // mq_receive wants room for mq_msgsize bytes
     let mut rows = Vec::new();
     for size in SIZES {
@@ -755,41 +523,6 @@ fn posix_queue_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Res
     Ok(rows)
 }
 // ANCHOR_END: queue_loops
-
-fn show_throughput(lesson: &Lesson, cells: &[Cell]) {
-    let parent = lesson.narrator("parent");
-    for size in SIZES {
-        let row: Vec<&Cell> = cells.iter().filter(|c| c.size == size).collect();
-        let ring = row
-            .iter()
-            .find(|c| c.transport == Transport::Ring)
-            .map_or(f64::NAN, |c| c.bytes_per_s());
-        let fastest =
-            row.iter().map(|c| c.bytes_per_s()).filter(|r| !r.is_nan()).fold(0.0, f64::max);
-        let lines: Vec<Vec<String>> = row
-            .iter()
-            .map(|cell| match &cell.result {
-                Ok(sample) => vec![
-                    cell.transport.name().to_owned(),
-                    bench::rate_text(cell.bytes_per_s()),
-                    bench::count_text(sample.ops_per_s()),
-                    bench::ratio_text(cell.bytes_per_s() / ring),
-                    bench::bar(cell.bytes_per_s(), fastest, 28),
-                ],
-                Err(why) => vec![cell.transport.name().to_owned(), why.clone()],
-            })
-            .collect();
-        shm_workbook::narrate::print_block(format!(
-            "\n  {} messages\n{}",
-            bench::size_text(size),
-            bench::table(&["mechanism", "throughput", "messages", "vs ring", ""], &lines)
-        ));
-    }
-    parent.explain(
-        "pipes, sockets and queues copy every byte twice (into the kernel and out again) and make two system calls per message; the ring copies twice too, but in user space, with no system call at all",
-    );
-    lesson.pause_for(Duration::from_secs(2));
-}
 
 // ---------------------------------------------------------------------------------------------
 // Part 2: round trips
@@ -905,12 +638,6 @@ fn publish(word: &Word, sleeping: &Word, value: u32, how: Waiting) -> Result<()>
 }
 // ANCHOR_END: waiting
 
-/// A round trip's result: its name and median time.
-struct RoundTrip {
-    name: &'static str,
-    sample: Sample,
-}
-
 fn measure_round_trips(lesson: &Lesson, bench: &mut Bench) -> Result<Vec<RoundTrip>> {
     let parent = lesson.narrator("parent");
     let mut results = Vec::new();
@@ -927,42 +654,6 @@ fn measure_round_trips(lesson: &Lesson, bench: &mut Bench) -> Result<Vec<RoundTr
         results.push(RoundTrip { name, sample });
     }
     Ok(results)
-}
-
-/// Times `count` round trips: `ping(seq)` sends, `pong()` waits for the echo, which must be
-/// the same number.
-fn time_round_trips(
-    bench: &mut Bench,
-    label: &str,
-    mut ping: impl FnMut(u64) -> Result<()>,
-    mut pong: impl FnMut() -> Result<u64>,
-) -> Result<Sample> {
-    let mut seq = 0u64;
-    bench.measure(label, |count| {
-        let start = Instant::now();
-        for _ in 0..count {
-            seq += 1;
-            ping(seq)?;
-            let echo = pong()?;
-            if echo != seq {
-                return Err(Error::other(
-                    format!("{label}: round trip {seq}"),
-                    format!("the echo is {echo}, not {seq}"),
-                ));
-            }
-        }
-        Ok(start.elapsed())
-    })
-}
-
-fn read_u64(file: &mut impl Read, call: &str) -> Result<u64> {
-    let mut raw = [0u8; 8];
-    file.read_exact(&mut raw).map_err(|err| Error::io(call, err))?;
-    Ok(u64::from_le_bytes(raw))
-}
-
-fn write_u64(file: &mut impl Write, value: u64, call: &str) -> Result<()> {
-    file.write_all(&value.to_le_bytes()).map_err(|err| Error::io(call, err))
 }
 
 // ANCHOR: pipe_round_trip
@@ -1144,49 +835,9 @@ fn semaphore_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
 }
 // ANCHOR_END: semaphore_round_trip
 
-fn show_round_trips(lesson: &Lesson, results: &[RoundTrip]) {
-    let parent = lesson.narrator("parent");
-    let spin =
-        results.iter().find(|r| r.name == "shm spin").map_or(f64::NAN, |r| r.sample.ns_per_op);
-    let slowest = results.iter().map(|r| r.sample.ns_per_op).fold(0.0, f64::max);
-    let lines: Vec<Vec<String>> = results
-        .iter()
-        .map(|r| {
-            vec![
-                r.name.to_owned(),
-                bench::time_text(r.sample.ns_per_op),
-                bench::count_text(r.sample.ops_per_s()),
-                bench::ratio_text(r.sample.ns_per_op / spin),
-                bench::bar(r.sample.ns_per_op, slowest, 28),
-            ]
-        })
-        .collect();
-    shm_workbook::narrate::print_block(format!(
-        "\n{}",
-        bench::table(&["mechanism", "round trip", "per second", "vs spin", ""], &lines)
-    ));
-    parent.explain(
-        "a round trip that sleeps in the kernel pays for two wake-ups and two context switches, whatever carries the 8 bytes: futex and semaphores cost about what a pipe costs",
-    );
-    parent.explain(
-        "spinning skips the kernel: the answer is seen the moment its cache line arrives, as long as each process has a CPU of its own",
-    );
-    lesson.pause_for(Duration::from_secs(2));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Part 3: one CPU
 // ---------------------------------------------------------------------------------------------
-
-/// Part 3's figures.
-struct OneCpu {
-    cpu: usize,
-    spin_done: u64,
-    spin_wanted: u64,
-    spin_ns: f64,
-    futex_done: u64,
-    futex_ns: f64,
-}
 
 // ANCHOR: one_cpu
 /// The spinning round trip again, with both processes pinned to the same CPU. While the
@@ -1285,144 +936,14 @@ fn on_one_cpu(lesson: &Lesson, plan: &Plan, round_trips: &[RoundTrip]) -> Result
     let futex_wanted = if plan.fast { 200 } else { 2000 };
     let (futex_done, futex_ns) =
         pinned_round_trips(&parent, cpu, Waiting::Futex, futex_wanted, Duration::from_secs(10))?;
-    let spin_apart =
-        round_trips.iter().find(|r| r.name == "shm spin").map_or(f64::NAN, |r| r.sample.ns_per_op);
-    let lines = vec![
-        vec![
-            "shm spin, own CPUs (Part 2)".to_owned(),
-            bench::time_text(spin_apart),
-            "1.00×".to_owned(),
-        ],
-        vec![
-            format!("shm spin, one CPU ({spin_done} of {spin_wanted} done)"),
-            bench::time_text(spin_ns),
-            bench::ratio_text(spin_ns / spin_apart),
-        ],
-        vec![
-            format!("shm futex, one CPU ({futex_done} done)"),
-            bench::time_text(futex_ns),
-            bench::ratio_text(futex_ns / spin_apart),
-        ],
-    ];
-    shm_workbook::narrate::print_block(format!(
-        "\n{}",
-        bench::table(&["round trip", "each", "vs spin apart"], &lines)
-    ));
-    parent.explain(
-        "on one CPU a spinner only wastes its time slice: the answer it waits for cannot be written until the scheduler stops it. Sleeping (futex) hands the CPU over at once",
-    );
-    lesson.pause_for(Duration::from_secs(2));
-    Ok(OneCpu { cpu, spin_done, spin_wanted, spin_ns, futex_done, futex_ns })
+    let one_cpu = OneCpu { cpu, spin_done, spin_wanted, spin_ns, futex_done, futex_ns };
+    report::show_one_cpu(lesson, &one_cpu, round_trips);
+    Ok(one_cpu)
 }
 
 // ---------------------------------------------------------------------------------------------
-// Part 4: targets
+// Part 4: the lesson
 // ---------------------------------------------------------------------------------------------
-
-fn rate(cells: &[Cell], transport: Transport, size: usize) -> f64 {
-    cells
-        .iter()
-        .find(|c| c.transport == transport && c.size == size)
-        .map_or(f64::NAN, Cell::bytes_per_s)
-}
-
-/// The best kernel mechanism at `size`: its name and bytes per second.
-fn best_kernel(cells: &[Cell], size: usize) -> (&'static str, f64) {
-    cells
-        .iter()
-        .filter(|c| c.size == size && c.transport.is_kernel() && c.result.is_ok())
-        .map(|c| (c.transport.name(), c.bytes_per_s()))
-        .fold(("none", 0.0), |best, this| if this.1 > best.1 { this } else { best })
-}
-
-fn check_targets(
-    cells: &[Cell],
-    round_trips: &[RoundTrip],
-    reps: usize,
-    seconds: f64,
-) -> Vec<Target> {
-    let medians = format!("medians of {reps} repetitions");
-    // 1. the ring at least 2x the best kernel mechanism at 4 KiB, 64 KiB and 1 MiB
-    let mut worst = (f64::INFINITY, String::new());
-    for size in [4 << 10, 64 << 10, 1 << 20] {
-        let (name, kernel) = best_kernel(cells, size);
-        let ratio = rate(cells, Transport::Ring, size) / kernel;
-        if ratio < worst.0 || ratio.is_nan() {
-            worst = (
-                ratio,
-                format!(
-                    "lowest at {}: ring {} vs {name} {}",
-                    bench::size_text(size),
-                    bench::rate_text(rate(cells, Transport::Ring, size)),
-                    bench::rate_text(kernel)
-                ),
-            );
-        }
-    }
-    let ring_vs_kernel =
-        Target::at_least("ring_vs_best_kernel", 2.0, worst.0, format!("{}; {medians}", worst.1));
-    // 2. the ring at least 0.5x memcpy from 4 KiB up
-    let mut worst = (f64::INFINITY, String::new());
-    for size in [4 << 10, 64 << 10, 1 << 20] {
-        let ratio = rate(cells, Transport::Ring, size) / rate(cells, Transport::Memcpy, size);
-        if ratio < worst.0 || ratio.is_nan() {
-            worst = (
-                ratio,
-                format!(
-                    "lowest at {}: ring {} vs memcpy {}",
-                    bench::size_text(size),
-                    bench::rate_text(rate(cells, Transport::Ring, size)),
-                    bench::rate_text(rate(cells, Transport::Memcpy, size))
-                ),
-            );
-        }
-    }
-    let ring_vs_memcpy =
-        Target::at_least("ring_vs_memcpy", 0.5, worst.0, format!("{}; {medians}", worst.1));
-    // 3. the spin round trip at most 1/20 of the pipe round trip
-    let time_of = |name: &str| {
-        round_trips.iter().find(|r| r.name == name).map_or(f64::NAN, |r| r.sample.ns_per_op)
-    };
-    let (spin, pipe) = (time_of("shm spin"), time_of("pipe pair"));
-    let spin_vs_pipe = Target::at_most(
-        "spin_vs_pipe_round_trip",
-        0.05,
-        spin / pipe,
-        format!("spin {} vs pipe {}; {medians}", bench::time_text(spin), bench::time_text(pipe)),
-    );
-    // 4. at least 10 million 64-byte messages per second through the ring
-    let per_s = rate(cells, Transport::Ring, 64) / 64.0;
-    let ring_64 = Target::at_least(
-        "ring_64_byte_messages_per_s",
-        10e6,
-        per_s,
-        format!("{} 64-byte messages per second; {medians}", bench::count_text(per_s)),
-    );
-    // 5. the whole run within about 30 s
-    let run_time =
-        Target::at_most("run_seconds", 30.0, seconds, format!("the run took {seconds:.1} s"));
-    vec![ring_vs_kernel, ring_vs_memcpy, spin_vs_pipe, ring_64, run_time]
-}
-
-fn show_targets(lesson: &Lesson, targets: &[Target]) {
-    let parent = lesson.narrator("parent");
-    for target in targets {
-        let verdict = if target.met { "met" } else { "NOT met" };
-        let value = if target.value >= 1000.0 {
-            format!("{:.3e}", target.value)
-        } else {
-            format!("{:.3}", target.value)
-        };
-        parent
-            .line()
-            .text(format!("target {}: goal {}, value ", target.name, target.goal))
-            .value(value)
-            .text(": ")
-            .value(verdict)
-            .note(&target.detail)
-            .print();
-    }
-}
 
 fn honest_lesson(lesson: &Lesson) {
     let parent = lesson.narrator("parent");
@@ -1430,92 +951,4 @@ fn honest_lesson(lesson: &Lesson) {
     parent.explain("it wins on latency only while each side spins on a CPU of its own; any handoff that sleeps in the kernel (futex, semaphore) costs about what a pipe costs");
     parent.explain("spinning when both processes share one CPU is a disaster; a real program spins briefly, then sleeps (spin-then-futex)");
     parent.explain("and pipes, sockets and queues give you framing, blocking, back-pressure and cleanup for free: \"fastest\" is not the same as \"best\"");
-}
-
-fn to_json(
-    plan: &Plan,
-    cells: &[Cell],
-    round_trips: &[RoundTrip],
-    one_cpu: &OneCpu,
-    targets: &[Target],
-    seconds: f64,
-) -> Json {
-    let sample_fields = |sample: &Sample| {
-        vec![
-            ("verified", Json::Bool(true)),
-            ("messages_verified", Json::from(sample.total_ops)),
-            ("per_repetition", Json::from(sample.ops_per_rep)),
-            (
-                "repetitions_ns_per_op",
-                Json::Array(sample.reps_ns_per_op.iter().map(|&ns| Json::Number(ns)).collect()),
-            ),
-        ]
-    };
-    let throughput = cells
-        .iter()
-        .map(|cell| {
-            let ring = rate(cells, Transport::Ring, cell.size);
-            let mut fields = vec![
-                ("mechanism", Json::from(cell.transport.key())),
-                ("size", Json::from(cell.size as u64)),
-            ];
-            match &cell.result {
-                Ok(sample) => {
-                    fields.push(("fits", Json::Bool(true)));
-                    fields.push(("bytes_per_s", Json::Number(cell.bytes_per_s())));
-                    fields.push(("messages_per_s", Json::Number(sample.ops_per_s())));
-                    fields.push(("ratio_to_ring", Json::Number(cell.bytes_per_s() / ring)));
-                    fields.extend(sample_fields(sample));
-                }
-                Err(why) => {
-                    fields.push(("fits", Json::Bool(false)));
-                    fields.push(("note", Json::from(why.as_str())));
-                }
-            }
-            Json::object(fields)
-        })
-        .collect();
-    let spin =
-        round_trips.iter().find(|r| r.name == "shm spin").map_or(f64::NAN, |r| r.sample.ns_per_op);
-    let round_trip = round_trips
-        .iter()
-        .map(|r| {
-            let mut fields = vec![
-                ("mechanism", Json::from(r.name)),
-                ("ns", Json::Number(r.sample.ns_per_op)),
-                ("ratio_to_spin", Json::Number(r.sample.ns_per_op / spin)),
-            ];
-            fields.extend(sample_fields(&r.sample));
-            Json::object(fields)
-        })
-        .collect();
-    Json::object([
-        ("lesson", Json::from("lesson13")),
-        (
-            "machine",
-            Json::object([
-                ("cpus_allowed", Json::from(plan.cpus.len() as u64)),
-                ("optimized_build", Json::Bool(!bench::debug_build())),
-            ]),
-        ),
-        ("fast", Json::Bool(plan.fast)),
-        ("repetitions", Json::from(plan.reps as u64)),
-        ("sizes", Json::Array(SIZES.iter().map(|&s| Json::from(s as u64)).collect())),
-        ("ring_bytes", Json::from(RING_BYTES as u64)),
-        ("throughput", Json::Array(throughput)),
-        ("round_trip", Json::Array(round_trip)),
-        (
-            "one_cpu",
-            Json::object([
-                ("cpu", Json::from(one_cpu.cpu as u64)),
-                ("spin_round_trips_wanted", Json::from(one_cpu.spin_wanted)),
-                ("spin_round_trips_done", Json::from(one_cpu.spin_done)),
-                ("spin_ns", Json::Number(one_cpu.spin_ns)),
-                ("futex_round_trips_done", Json::from(one_cpu.futex_done)),
-                ("futex_ns", Json::Number(one_cpu.futex_ns)),
-            ]),
-        ),
-        ("seconds", Json::Number(seconds)),
-        ("targets", Json::Array(targets.iter().map(Target::json).collect())),
-    ])
 }

@@ -7,6 +7,10 @@
 //! `n` that takes about the wanted time per repetition, then runs the repetitions and keeps
 //! the median time per operation, which a single slow repetition (a context switch, another
 //! program) cannot drag around the way it drags a mean.
+//!
+//! What lesson 13 decides before it measures is in [`plan`]; how its parent orders a sender
+//! process to stream messages is in [`sender`]; the figures it collects, the tables, the
+//! targets and the JSON it makes of them are in [`report`].
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -16,6 +20,10 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 
 use crate::error::{Error, Result};
+
+pub mod plan;
+pub mod report;
+pub mod sender;
 
 /// The median of `values` (the mean of the two middle ones for an even count); NaN if empty.
 pub fn median(values: &[f64]) -> f64 {
@@ -118,6 +126,45 @@ impl Bench {
         self.progress.finish();
         result
     }
+}
+
+/// Times round trips with `bench`: for each, `ping(seq)` sends the number `seq` (counting
+/// from 1 across repetitions) and `pong()` waits for the echo, which must be the same number.
+pub fn time_round_trips(
+    bench: &mut Bench,
+    label: &str,
+    mut ping: impl FnMut(u64) -> Result<()>,
+    mut pong: impl FnMut() -> Result<u64>,
+) -> Result<Sample> {
+    let mut seq = 0u64;
+    bench.measure(label, |count| {
+        let start = Instant::now();
+        for _ in 0..count {
+            seq += 1;
+            ping(seq)?;
+            let echo = pong()?;
+            if echo != seq {
+                return Err(Error::other(
+                    format!("{label}: round trip {seq}"),
+                    format!("the echo is {echo}, not {seq}"),
+                ));
+            }
+        }
+        Ok(start.elapsed())
+    })
+}
+
+/// Reads one little-endian `u64` (8 bytes) from `file`; `call` names the call in an error.
+pub fn read_u64(file: &mut impl std::io::Read, call: &str) -> Result<u64> {
+    let mut raw = [0u8; 8];
+    file.read_exact(&mut raw).map_err(|err| Error::io(call, err))?;
+    Ok(u64::from_le_bytes(raw))
+}
+
+/// Writes `value` as a little-endian `u64` (8 bytes) to `file`; `call` names the call in an
+/// error.
+pub fn write_u64(file: &mut impl std::io::Write, value: u64, call: &str) -> Result<()> {
+    file.write_all(&value.to_le_bytes()).map_err(|err| Error::io(call, err))
 }
 
 /// One line on stderr, rewritten in place: `[ 7/31] pipe 4 KiB: repetition 3/7`.
@@ -581,6 +628,28 @@ mod tests {
             text.contains("  queue  does not fit\n"),
             "a remark does not widen the column: {text}"
         );
+    }
+
+    #[test]
+    fn round_trips_check_the_echo() {
+        let mut bench = Bench::new(1, Duration::from_micros(100), 2);
+        let last = std::cell::Cell::new(0);
+        let ping = |seq| {
+            last.set(seq);
+            Ok(())
+        };
+        assert!(time_round_trips(&mut bench, "echo", ping, || Ok(last.get())).is_ok());
+        let wrong = time_round_trips(&mut bench, "off by one", ping, || Ok(last.get() + 1));
+        assert!(wrong.is_err(), "a wrong echo is an error");
+    }
+
+    #[test]
+    fn u64s_round_trip_through_bytes() {
+        let mut bytes = Vec::new();
+        write_u64(&mut bytes, 0x0102_0304_0506_0708, "write").unwrap();
+        assert_eq!(bytes, [8, 7, 6, 5, 4, 3, 2, 1], "little-endian");
+        assert_eq!(read_u64(&mut bytes.as_slice(), "read").unwrap(), 0x0102_0304_0506_0708);
+        assert!(read_u64(&mut [1u8, 2].as_slice(), "read").is_err(), "short input");
     }
 
     #[test]
