@@ -30,7 +30,6 @@ pub mod privilege;
 pub mod process;
 pub mod procfs;
 pub mod pthread;
-pub mod quiz;
 pub mod scratch;
 pub mod sem;
 pub mod shm;

@@ -12,15 +12,17 @@
 //! `$XDG_DATA_HOME/shm-workbook/progress.toml` (or `~/.local/share/...`), never in the repository.
 //! It works with stdin from a pipe; end of input ends the quiz with the score so far.
 
+mod quiz;
+
 use std::io::{BufRead, Write};
 
 use colored::Colorize;
+use quiz::{Item, Progress, QuizFile, Record};
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, TryRng};
 use shm_workbook::catalogue;
 use shm_workbook::narrate;
-use shm_workbook::quiz::{self, Item, Progress, QuizFile, Record};
 
 const USAGE: &str = "\
 quiz: drill the shm-workbook quizzes in the terminal

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use mdbook_quiz_schema::{MultipleChoiceAnswerFormat, Question};
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::LESSONS;
+use shm_workbook::catalogue::LESSONS;
 
 /// One question, reduced to what the terminal runner needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,8 +55,6 @@ impl Item {
 pub struct QuizFile {
     /// The name a student types: the file name without `.toml`.
     pub name: String,
-    /// Where it was read from.
-    pub path: PathBuf,
     /// Its questions, or what is wrong with the file.
     pub items: Result<Vec<Item>, String>,
 }
@@ -65,7 +63,7 @@ pub struct QuizFile {
 pub fn quiz_dir() -> PathBuf {
     std::env::var_os("SHM_WORKBOOK_QUIZZES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("quizzes"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../quizzes"))
 }
 
 /// Every `*.toml` in `dir`, lessons in catalogue order first, then the others (`interview`).
@@ -88,7 +86,7 @@ pub fn load_all(dir: &Path) -> Result<Vec<QuizFile>, String> {
 pub fn load(path: &Path) -> QuizFile {
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let items = parse(path);
-    QuizFile { name, path: path.to_owned(), items }
+    QuizFile { name, items }
 }
 
 fn parse(path: &Path) -> Result<Vec<Item>, String> {
