@@ -28,6 +28,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use shm_workbook::cleanup::with_signals_held;
+use shm_workbook::procfs;
 use shm_workbook::shm::{self, SegmentStat};
 use shm_workbook::{Access, Key, Lesson, Narrator, Result, ScratchDir, Segment, SemaphoreSet};
 use shm_workbook::{Error, process};
@@ -361,12 +362,8 @@ fn anyone_with_permission_may_remove(lesson: &Lesson) -> Result<()> {
 fn limits(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let limits = shm::limits()?;
-    let page =
-        nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().unwrap_or(4096)
-            as u64;
-    let in_use = std::fs::read_to_string("/proc/sysvipc/shm")
-        .map(|t| t.lines().count().saturating_sub(1))
-        .unwrap_or(0);
+    let page = procfs::page_size() as u64;
+    let in_use = procfs::read("/proc/sysvipc/shm")?.lines().count().saturating_sub(1);
     parent
         .line()
         .text("SHMMAX (/proc/sys/kernel/shmmax) = ")

@@ -552,9 +552,7 @@ fn current_umask() -> u32 {
 /// Our rows of /proc/sysvipc/shm, with a header, in a few of its columns.
 fn sysvipc_rows(ids: &[i32]) -> Result<Vec<String>> {
     const COLUMNS: [&str; 7] = ["key", "shmid", "perms", "size", "cpid", "uid", "gid"];
-    let path = "/proc/sysvipc/shm";
-    let text =
-        std::fs::read_to_string(path).map_err(|err| Error::io(format!("read(\"{path}\")"), err))?;
+    let text = shm_workbook::procfs::read("/proc/sysvipc/shm")?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
     let at: Vec<usize> =

@@ -45,7 +45,8 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
-use nix::unistd::{Gid, Uid, User, geteuid, setgid, setgroups, setuid};
+use nix::unistd::geteuid;
+use shm_workbook::privilege::{self, Identity};
 use shm_workbook::shm::{self, Attachment};
 use shm_workbook::{
     Access, Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, SharedObject, narrate,
@@ -56,8 +57,6 @@ use shm_workbook::{
 const SIZE: usize = 4096;
 /// The project id of the seeds' ftok calls: 65 is 'A'.
 const PROJECT_ID: u8 = 65;
-/// The user a root run drops to for the EACCES case, if /etc/passwd has no `nobody`.
-const NOBODY: u32 = 65534;
 
 fn main() -> Result<()> {
     let lesson = Lesson::start("lesson10");
@@ -655,15 +654,10 @@ fn as_nobody(out: &Narrator, segment: &Segment, numbers: [usize; 2]) -> Result<[
 /// Gives up root for good in this process: no supplementary groups, then the group, then the
 /// user (in that order: once the uid is not 0, changing groups is no longer allowed).
 fn become_nobody(out: &Narrator) -> Result<()> {
-    let (uid, gid) = match User::from_name("nobody") {
-        Ok(Some(user)) => (user.uid, user.gid),
-        _ => (Uid::from_raw(NOBODY), Gid::from_raw(NOBODY)),
-    };
-    setgroups(&[]).map_err(|errno| Error::sys("setgroups(0, NULL)", errno))?;
-    setgid(gid).map_err(|errno| Error::sys(format!("setgid({gid})"), errno))?;
-    setuid(uid).map_err(|errno| Error::sys(format!("setuid({uid})"), errno))?;
+    let nobody = Identity::nobody();
+    privilege::become_user(&nobody)?;
     out.call_note(
-        format!("setgroups(0, NULL); setgid({gid}); setuid({uid})"),
+        format!("setgroups(0, NULL); setgid({}); setuid({})", nobody.gid(), nobody.uid()),
         0,
         "this child is now the user nobody: not the owner, no capability",
     );

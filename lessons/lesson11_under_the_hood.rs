@@ -33,7 +33,6 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use nix::sys::wait::{Id, WaitPidFlag, WaitStatus};
 use shm_workbook::process::{self, Child};
 use shm_workbook::procfs::{self, MapsLine, PagemapEntry};
 use shm_workbook::shm::Shareable;
@@ -257,8 +256,9 @@ fn hand_over(board: &Board, turn: u32) -> Result<()> {
     futex::store_and_wake(&board.turn, turn)
 }
 
-/// Waits until the turn reaches `turn`. The child sleeps on the futex; the parent polls and
-/// checks that the child is still alive, so that a child that failed cannot leave it waiting.
+/// Waits until the turn reaches `turn`. The child sleeps on the futex; the parent sleeps in
+/// short slices and checks that the child is still alive, so that a child that failed cannot
+/// leave it waiting.
 fn await_turn(board: &Board, turn: u32, child: Option<&Child>) -> Result<()> {
     loop {
         let now = board.turn.load(Ordering::Acquire);
@@ -266,21 +266,9 @@ fn await_turn(board: &Board, turn: u32, child: Option<&Child>) -> Result<()> {
             return Ok(());
         }
         match child {
-            None => futex::wait_while(&board.turn, now, 100).map(drop)?,
-            Some(child) => {
-                let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-                match nix::sys::wait::waitid(Id::Pid(child.pid()), flags) {
-                    Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_micros(100)),
-                    _ if board.turn.load(Ordering::Acquire) >= turn => return Ok(()),
-                    _ => {
-                        return Err(Error::other(
-                            format!("waitid({}, WNOWAIT)", child.pid()),
-                            "the child exited before its turn; its own message is printed above",
-                        ));
-                    }
-                }
-            }
-        }
+            None => futex::wait_while(&board.turn, now, 100)?,
+            Some(child) => futex::wait_while_alive(&board.turn, now, child.pid())?,
+        };
     }
 }
 

@@ -22,6 +22,7 @@ use nix::unistd::{Pid, getpid};
 
 use crate::cleanup::{self, Kind, Tracked};
 use crate::error::{Error, Result};
+use crate::procfs;
 use crate::shm::octal;
 
 /// The kernel's limits on message queues, from `/proc/sys/kernel/msg*` and
@@ -40,18 +41,11 @@ pub struct Limits {
 
 /// Reads [`Limits`].
 pub fn limits() -> Result<Limits> {
-    let read = |path: &str| -> Result<usize> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|err| Error::io(format!("read(\"{path}\")"), err))?;
-        text.trim().parse().map_err(|_| {
-            Error::other(format!("read(\"{path}\")"), format!("not a number: {:?}", text.trim()))
-        })
-    };
     Ok(Limits {
-        sysv_max_message: read("/proc/sys/kernel/msgmax")?,
-        sysv_max_queue_bytes: read("/proc/sys/kernel/msgmnb")?,
-        posix_max_message: read("/proc/sys/fs/mqueue/msgsize_max")?,
-        posix_max_messages: read("/proc/sys/fs/mqueue/msg_max")?,
+        sysv_max_message: procfs::read_number("/proc/sys/kernel/msgmax")?,
+        sysv_max_queue_bytes: procfs::read_number("/proc/sys/kernel/msgmnb")?,
+        posix_max_message: procfs::read_number("/proc/sys/fs/mqueue/msgsize_max")?,
+        posix_max_messages: procfs::read_number("/proc/sys/fs/mqueue/msg_max")?,
     })
 }
 

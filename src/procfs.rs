@@ -189,8 +189,17 @@ pub fn segment_rss(shmid: i32) -> Result<Option<u64>> {
     Ok(segment_rss_in(&read("/proc/sysvipc/shm")?, shmid))
 }
 
-fn read(path: &str) -> Result<String> {
+/// The whole text of a file under `/proc`, with an error that names the path.
+pub fn read(path: &str) -> Result<String> {
     std::fs::read_to_string(path).map_err(|err| Error::io(format!("read(\"{path}\")"), err))
+}
+
+/// A file under `/proc` that holds one number, such as `/proc/sys/kernel/shmmax`.
+pub fn read_number<T: std::str::FromStr>(path: &str) -> Result<T> {
+    let text = read(path)?;
+    text.trim().parse().map_err(|_| {
+        Error::other(format!("read(\"{path}\")"), format!("not a number: {:?}", text.trim()))
+    })
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use nix::unistd::{Pid, getpid};
 
 use crate::cleanup::{self, Kind, Tracked};
 use crate::error::{Error, Result};
+use crate::procfs;
 
 /// The kernel marks a segment with this mode bit once IPC_RMID was asked for while it is still
 /// attached (`ipcs` shows `dest`). From `<linux/shm.h>`; libc does not export it.
@@ -322,9 +323,8 @@ pub fn sysvipc_line(id: i32) -> Result<Option<String>> {
 }
 
 fn read_sysvipc() -> Result<String> {
-    std::fs::read_to_string("/proc/sysvipc/shm").map_err(|err| {
-        Error::io("read(\"/proc/sysvipc/shm\")", err)
-            .with_hint("this needs Linux with /proc mounted and System V IPC enabled")
+    procfs::read("/proc/sysvipc/shm").map_err(|err| {
+        err.with_hint("this needs Linux with /proc mounted and System V IPC enabled")
     })
 }
 
@@ -361,18 +361,10 @@ pub struct Limits {
 
 /// Reads [`Limits`] from `/proc/sys/kernel/shmmax`, `shmmni` and `shmall`.
 pub fn limits() -> Result<Limits> {
-    let read = |name: &str| -> Result<u64> {
-        let path = format!("/proc/sys/kernel/{name}");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|err| Error::io(format!("read(\"{path}\")"), err))?;
-        text.trim().parse().map_err(|_| {
-            Error::other(format!("read(\"{path}\")"), format!("not a number: {:?}", text.trim()))
-        })
-    };
     Ok(Limits {
-        max_segment_bytes: read("shmmax")?,
-        max_segments: read("shmmni")?,
-        max_total_pages: read("shmall")?,
+        max_segment_bytes: procfs::read_number("/proc/sys/kernel/shmmax")?,
+        max_segments: procfs::read_number("/proc/sys/kernel/shmmni")?,
+        max_total_pages: procfs::read_number("/proc/sys/kernel/shmall")?,
     })
 }
 
