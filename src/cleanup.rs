@@ -17,7 +17,7 @@ use std::ffi::CString;
 use std::sync::atomic::{AtomicI32, AtomicU8, AtomicUsize, Ordering};
 
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, sigaction};
-use nix::unistd::getpid;
+use nix::unistd::{Pid, getpid};
 
 /// What an entry of the table refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +96,49 @@ pub(crate) fn track(kind: Kind, id: i32, path: Option<&[u8]>) -> Option<Tracked>
 /// Forgets a row: the object was removed, or its ownership passed to someone else.
 pub(crate) fn forget(tracked: Tracked) {
     OBJECTS[tracked.0].owner.store(FREE, Ordering::Release);
+}
+
+/// Who removes an IPC object: the process that created it, on drop or from the signal handler,
+/// and never a forked child that inherited a copy of the value. Each wrapper (segment,
+/// semaphore set, POSIX object, message queue) holds one and asks [`is_mine`](Self::is_mine)
+/// in its `Drop`; dropping the `Ownership` forgets the object's row in the table.
+#[derive(Debug)]
+pub(crate) struct Ownership {
+    owner: Option<Pid>,
+    tracked: Option<Tracked>,
+}
+
+impl Ownership {
+    /// This process created the object; `tracked` is its row in the table, if there was room.
+    pub(crate) fn created(tracked: Option<Tracked>) -> Ownership {
+        Ownership { owner: Some(getpid()), tracked }
+    }
+
+    /// The object was only opened: this process never removes it.
+    pub(crate) fn none() -> Ownership {
+        Ownership { owner: None, tracked: None }
+    }
+
+    /// Whether this process removes the object (its creator, not a forked child).
+    pub(crate) fn is_mine(&self) -> bool {
+        self.owner == Some(getpid())
+    }
+
+    /// Gives up the removal: the object stays when the value is dropped or on a signal.
+    pub(crate) fn give_up(&mut self) {
+        self.owner = None;
+        if let Some(tracked) = self.tracked.take() {
+            forget(tracked);
+        }
+    }
+}
+
+impl Drop for Ownership {
+    fn drop(&mut self) {
+        if let Some(tracked) = self.tracked.take() {
+            forget(tracked);
+        }
+    }
 }
 
 /// Records a child of this process, so the handler can stop and reap it.

@@ -18,9 +18,8 @@
 use nix::errno::Errno;
 use nix::mqueue::{MQ_OFlag, MqAttr, MqdT};
 use nix::sys::stat::Mode;
-use nix::unistd::{Pid, getpid};
 
-use crate::cleanup::{self, Kind, Tracked};
+use crate::cleanup::{self, Kind, Ownership};
 use crate::error::{Error, Result};
 use crate::procfs;
 use crate::shm::octal;
@@ -104,8 +103,7 @@ impl MessageBuffer {
 #[derive(Debug)]
 pub struct MessageQueue {
     id: i32,
-    owner: Option<Pid>,
-    tracked: Option<Tracked>,
+    ownership: Ownership,
 }
 
 impl MessageQueue {
@@ -131,7 +129,7 @@ impl MessageQueue {
                 _ => err,
             }
         })?;
-        Ok(MessageQueue { id, owner: Some(getpid()), tracked })
+        Ok(MessageQueue { id, ownership: Ownership::created(tracked) })
     }
 
     /// The msqid, as `ipcs -q` shows it.
@@ -141,7 +139,7 @@ impl MessageQueue {
 
     /// Whether dropping this value removes the queue (only in the process that created it).
     pub fn removes_on_drop(&self) -> bool {
-        self.owner == Some(getpid())
+        self.ownership.is_mine()
     }
 
     /// `msgsnd(id, &msg, len, 0)`: queues the first `len` bytes of `buffer`'s text with type
@@ -209,10 +207,7 @@ impl MessageQueue {
     /// `msgctl(id, IPC_RMID, NULL)`: removes the queue now; processes blocked on it get EIDRM.
     pub fn remove(mut self) -> Result<()> {
         let result = remove_queue(self.id);
-        self.owner = None;
-        if let Some(tracked) = self.tracked.take() {
-            cleanup::forget(tracked);
-        }
+        self.ownership.give_up();
         result
     }
 }
@@ -230,9 +225,6 @@ impl Drop for MessageQueue {
         if self.removes_on_drop() {
             let _ = remove_queue(self.id);
         }
-        if let Some(tracked) = self.tracked.take() {
-            cleanup::forget(tracked);
-        }
     }
 }
 
@@ -242,8 +234,7 @@ pub struct PosixQueue {
     name: String,
     mq: Option<MqdT>,
     message_size: usize,
-    owner: Option<Pid>,
-    tracked: Option<Tracked>,
+    ownership: Ownership,
 }
 
 impl PosixQueue {
@@ -294,8 +285,7 @@ impl PosixQueue {
             name: name.to_owned(),
             mq: Some(mq),
             message_size,
-            owner: Some(getpid()),
-            tracked,
+            ownership: Ownership::created(tracked),
         })
     }
 
@@ -311,7 +301,7 @@ impl PosixQueue {
 
     /// Whether dropping this value unlinks the queue (only in the process that created it).
     pub fn removes_on_drop(&self) -> bool {
-        self.owner == Some(getpid())
+        self.ownership.is_mine()
     }
 
     fn mq(&self) -> &MqdT {
@@ -369,10 +359,7 @@ impl PosixQueue {
     pub fn unlink(mut self) -> Result<()> {
         let result = nix::mqueue::mq_unlink(self.name.as_str())
             .map_err(|errno| Error::sys(format!("mq_unlink(\"{}\")", self.name), errno));
-        self.owner = None;
-        if let Some(tracked) = self.tracked.take() {
-            cleanup::forget(tracked);
-        }
+        self.ownership.give_up();
         result
     }
 }
@@ -384,9 +371,6 @@ impl Drop for PosixQueue {
         }
         if self.removes_on_drop() {
             let _ = nix::mqueue::mq_unlink(self.name.as_str());
-        }
-        if let Some(tracked) = self.tracked.take() {
-            cleanup::forget(tracked);
         }
     }
 }

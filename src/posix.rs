@@ -24,9 +24,9 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::mman::{MapFlags, ProtFlags};
 use nix::sys::stat::Mode;
-use nix::unistd::{Pid, getpid};
+use nix::unistd::getpid;
 
-use crate::cleanup::{self, Kind, Tracked};
+use crate::cleanup::{self, Kind, Ownership};
 use crate::error::{Error, Result};
 use crate::shm::{Access, Shareable, octal, shared_bytes};
 
@@ -76,8 +76,7 @@ pub fn unique_name(what: &str) -> String {
 pub struct SharedObject {
     name: String,
     fd: OwnedFd,
-    owner: Option<Pid>,
-    tracked: Option<Tracked>,
+    ownership: Ownership,
 }
 
 /// What `fstat` says about an object: what `ls -l /dev/shm/<name>` shows.
@@ -107,7 +106,7 @@ impl SharedObject {
             Ok::<_, Errno>((fd, tracked))
         });
         let (fd, tracked) = opened.map_err(|errno| open_error(call, name, errno))?;
-        Ok(SharedObject { name: name.to_owned(), fd, owner: Some(getpid()), tracked })
+        Ok(SharedObject { name: name.to_owned(), fd, ownership: Ownership::created(tracked) })
     }
 
     /// `shm_open(name, O_RDWR or O_RDONLY, 0)`: an existing object. Never unlinked on drop.
@@ -120,7 +119,7 @@ impl SharedObject {
         let call = format!("shm_open(\"{name}\", {text}, 0)");
         let fd = nix::sys::mman::shm_open(name, flags, Mode::empty())
             .map_err(|errno| open_error(call, name, errno))?;
-        Ok(SharedObject { name: name.to_owned(), fd, owner: None, tracked: None })
+        Ok(SharedObject { name: name.to_owned(), fd, ownership: Ownership::none() })
     }
 
     /// The object's name, with its leading `/`.
@@ -211,15 +210,12 @@ impl SharedObject {
 
     /// Whether dropping this value unlinks the name (only in the process that created it).
     pub fn removes_on_drop(&self) -> bool {
-        self.owner == Some(getpid())
+        self.ownership.is_mine()
     }
 
     /// Gives up ownership: dropping this value will leave the name in place.
     pub fn disown(&mut self) {
-        self.owner = None;
-        if let Some(tracked) = self.tracked.take() {
-            cleanup::forget(tracked);
-        }
+        self.ownership.give_up();
     }
 
     /// `shm_unlink(name)` now. Mappings that exist keep working; the memory goes when the last
@@ -236,9 +232,6 @@ impl Drop for SharedObject {
         if self.removes_on_drop() {
             // An error here (already unlinked by hand) leaves nothing to clean.
             let _ = nix::sys::mman::shm_unlink(self.name.as_str());
-        }
-        if let Some(tracked) = self.tracked.take() {
-            cleanup::forget(tracked);
         }
     }
 }

@@ -18,9 +18,8 @@
 use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::unistd::{Pid, getpid};
 
-use crate::cleanup::{self, Kind, Tracked};
+use crate::cleanup::{self, Kind, Ownership};
 use crate::error::{Error, Result};
 use crate::shm::{Key, octal};
 
@@ -49,8 +48,7 @@ unsafe extern "C" {
 pub struct SemaphoreSet {
     id: i32,
     count: usize,
-    owner: Option<Pid>,
-    tracked: Option<Tracked>,
+    ownership: Ownership,
 }
 
 impl SemaphoreSet {
@@ -80,7 +78,7 @@ impl SemaphoreSet {
                 _ => err,
             }
         })?;
-        Ok(SemaphoreSet { id, count, owner: Some(getpid()), tracked })
+        Ok(SemaphoreSet { id, count, ownership: Ownership::created(tracked) })
     }
 
     /// `semget(key, 0, 0)`: the existing set with this key. Never removed on drop.
@@ -90,7 +88,7 @@ impl SemaphoreSet {
         if id == -1 {
             return Err(Error::sys(format!("semget({key}, 0, 0)"), Errno::last()));
         }
-        let mut set = SemaphoreSet { id, count: 0, owner: None, tracked: None };
+        let mut set = SemaphoreSet { id, count: 0, ownership: Ownership::none() };
         set.count = set.stat_count()?;
         Ok(set)
     }
@@ -233,14 +231,11 @@ impl SemaphoreSet {
 
     /// Whether dropping this value removes the set (only in the process that created it).
     pub fn removes_on_drop(&self) -> bool {
-        self.owner == Some(getpid())
+        self.ownership.is_mine()
     }
 
     fn disown(&mut self) {
-        self.owner = None;
-        if let Some(tracked) = self.tracked.take() {
-            cleanup::forget(tracked);
-        }
+        self.ownership.give_up();
     }
 
     /// `semctl(id, 0, IPC_RMID)`: removes the set now; processes blocked on it wake with EIDRM.
@@ -264,9 +259,6 @@ impl Drop for SemaphoreSet {
         if self.removes_on_drop() {
             let _ = remove(self.id);
         }
-        if let Some(tracked) = self.tracked.take() {
-            cleanup::forget(tracked);
-        }
     }
 }
 
@@ -288,6 +280,7 @@ impl Drop for SemaphoreGuard<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nix::unistd::getpid;
 
     #[test]
     fn values_operations_and_removal() {

@@ -21,9 +21,9 @@ use std::sync::atomic::{
 };
 
 use nix::errno::Errno;
-use nix::unistd::{Pid, getpid};
+use nix::unistd::getpid;
 
-use crate::cleanup::{self, Kind, Tracked};
+use crate::cleanup::{self, Kind, Ownership};
 use crate::error::{Error, Result};
 use crate::procfs;
 
@@ -106,8 +106,7 @@ pub struct Segment {
     id: i32,
     key: Key,
     size: usize,
-    owner: Option<Pid>,
-    tracked: Option<Tracked>,
+    ownership: Ownership,
 }
 
 impl Segment {
@@ -143,7 +142,7 @@ impl Segment {
 
     /// A segment known by its id (for example one printed by `ipcs`). Never removed on drop.
     pub fn from_id(id: i32) -> Result<Segment> {
-        let mut segment = Segment { id, key: Key::PRIVATE, size: 0, owner: None, tracked: None };
+        let mut segment = Segment { id, key: Key::PRIVATE, size: 0, ownership: Ownership::none() };
         let stat = segment.stat()?;
         segment.key = stat.key;
         segment.size = stat.size;
@@ -161,7 +160,12 @@ impl Segment {
             Ok((id, tracked))
         });
         let (id, tracked) = created.map_err(|errno| shmget_error(call, key, errno))?;
-        Ok(Segment { id, key, size, owner: owned.then(getpid), tracked })
+        Ok(Segment {
+            id,
+            key,
+            size,
+            ownership: if owned { Ownership::created(tracked) } else { Ownership::none() },
+        })
     }
 
     /// The shmid, as `ipcs -m` shows it.
@@ -181,15 +185,12 @@ impl Segment {
 
     /// Whether dropping this value removes the segment (only in the process that created it).
     pub fn removes_on_drop(&self) -> bool {
-        self.owner == Some(getpid())
+        self.ownership.is_mine()
     }
 
     /// Gives up ownership: dropping this value will leave the segment in place.
     pub fn disown(&mut self) {
-        self.owner = None;
-        if let Some(tracked) = self.tracked.take() {
-            cleanup::forget(tracked);
-        }
+        self.ownership.give_up();
     }
 
     /// `shmget(key, 0, 0)`, and this process takes over the removal: it removes the segment on
@@ -246,9 +247,6 @@ impl Drop for Segment {
         if self.removes_on_drop() {
             // An error here (already removed by hand with ipcrm) leaves nothing to clean.
             let _ = remove(self.id);
-        }
-        if let Some(tracked) = self.tracked.take() {
-            cleanup::forget(tracked);
         }
     }
 }
