@@ -28,7 +28,7 @@
 use std::time::Duration;
 
 use rand::RngExt;
-use shm_workbook::{Access, Key, Lesson, Result, Segment, SemaphoreSet, process};
+use shm_workbook::{Key, Lesson, Result, Segment, SemaphoreSet, process};
 
 /// The segment's size, as in the document.
 const SIZE: usize = 1024;
@@ -66,7 +66,7 @@ fn main() -> Result<()> {
 fn documents_way(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
-    parent.call_note(
+    parent.typed_call_note(
         "shmget(IPC_PRIVATE, 1024, IPC_CREAT|0600)",
         format!("shmid {}", segment.id()),
         "created before fork(), so the child inherits the id",
@@ -77,15 +77,21 @@ fn documents_way(lesson: &Lesson) -> Result<()> {
     let child = process::spawn("child", |child| {
         child.explain(format!("sleep({nap:?}): hoping the parent writes in the meantime"));
         std::thread::sleep(nap);
-        let memory = segment.attach(Access::ReadWrite)?;
-        child.call(format!("shmat({}, NULL, 0)", segment.id()), format!("{:#x}", memory.address()));
+        let memory = segment.attach()?;
+        child.typed_call(
+            format!("shmat({}, NULL, 0)", segment.id()),
+            format!("{:#x}", memory.address()),
+        );
         child.say(format!("Child read: {}", memory.load_c_string(0)));
         Ok(()) // dropping `memory` detaches: shmdt
     })?;
-    parent.call("fork()", format!("child {}", child.pid()));
+    parent.typed_call("fork()", format!("child {}", child.pid()));
 
-    let memory = segment.attach(Access::ReadWrite)?;
-    parent.call(format!("shmat({}, NULL, 0)", segment.id()), format!("{:#x}", memory.address()));
+    let memory = segment.attach()?;
+    parent.typed_call(
+        format!("shmat({}, NULL, 0)", segment.id()),
+        format!("{:#x}", memory.address()),
+    );
     memory.store_c_string(0, MESSAGE)?;
     parent
         .line()
@@ -95,13 +101,13 @@ fn documents_way(lesson: &Lesson) -> Result<()> {
         .print();
     let address = memory.address();
     memory.detach()?;
-    parent.call(format!("shmdt({address:#x})"), 0);
+    parent.typed_call(format!("shmdt({address:#x})"), 0);
 
     child.wait()?;
-    parent.call("wait(NULL)", "the child has exited");
+    parent.typed_call("wait(NULL)", "the child has exited");
     let id = segment.id();
     segment.remove()?;
-    parent.call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "segment removed");
+    parent.typed_call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "segment removed");
     Ok(())
 }
 // ANCHOR_END: documents_way
@@ -120,12 +126,12 @@ fn count_reads_without_sleep(lesson: &Lesson, parent_delay: Duration) -> Result<
     let trials = if lesson.fast() { 40 } else { 400 };
     let mut rng = lesson.rng();
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
-    let results = segment.attach(Access::ReadWrite)?;
+    let results = segment.attach()?;
     let mut counts = [0u32; 4];
     for _ in 0..trials {
         results.store(0, &[0; OUTCOME_AT + 1])?; // an empty segment, as shmget gives it
         let child = process::spawn("child", |_| {
-            let memory = segment.attach(Access::ReadWrite)?;
+            let memory = segment.attach()?;
             let outcome = match memory.load_c_string(0).as_str() {
                 "" => SAW_NOTHING,
                 MESSAGE => SAW_ALL,
@@ -134,7 +140,7 @@ fn count_reads_without_sleep(lesson: &Lesson, parent_delay: Duration) -> Result<
             memory.store(OUTCOME_AT, &[outcome])
         })?;
         busy_for(parent_delay.mul_f64(rng.random::<f64>()));
-        let memory = segment.attach(Access::ReadWrite)?;
+        let memory = segment.attach()?;
         memory.store_c_string(0, MESSAGE)?;
         drop(memory);
         child.wait()?; // after wait, the child's store is visible to us
@@ -173,7 +179,7 @@ fn parent_slower_than_the_sleep(lesson: &Lesson) -> Result<()> {
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     let child = process::spawn("child", |child| {
         std::thread::sleep(nap);
-        let memory = segment.attach(Access::ReadWrite)?;
+        let memory = segment.attach()?;
         let text = memory.load_c_string(0);
         let note =
             if text.is_empty() { "empty: the parent has not written yet" } else { "unexpected" };
@@ -181,7 +187,7 @@ fn parent_slower_than_the_sleep(lesson: &Lesson) -> Result<()> {
         Ok(())
     })?;
     child.wait()?; // the delay: however long the child sleeps, the parent is later
-    let memory = segment.attach(Access::ReadWrite)?;
+    let memory = segment.attach()?;
     memory.store_c_string(0, MESSAGE)?;
     parent
         .line()
@@ -201,31 +207,38 @@ fn parent_slower_than_the_sleep(lesson: &Lesson) -> Result<()> {
 fn with_a_semaphore(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
-    parent.call("shmget(IPC_PRIVATE, 1024, IPC_CREAT|0600)", format!("shmid {}", segment.id()));
+    parent
+        .typed_call("shmget(IPC_PRIVATE, 1024, IPC_CREAT|0600)", format!("shmid {}", segment.id()));
     let written = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
-    parent.call("semget(IPC_PRIVATE, 1, IPC_CREAT|0600)", format!("semid {}", written.id()));
+    parent.typed_call("semget(IPC_PRIVATE, 1, IPC_CREAT|0600)", format!("semid {}", written.id()));
     written.set_value(0, 0)?;
-    parent.call_note(
+    parent.typed_call_note(
         format!("semctl({}, 0, SETVAL, 0)", written.id()),
         0,
         "0 means: not written yet",
     );
 
     let child = process::spawn("child", |child| {
-        let memory = segment.attach(Access::ReadWrite)?;
-        child.call(format!("shmat({}, NULL, 0)", segment.id()), format!("{:#x}", memory.address()));
+        let memory = segment.attach()?;
+        child.typed_call(
+            format!("shmat({}, NULL, 0)", segment.id()),
+            format!("{:#x}", memory.address()),
+        );
         child
             .line()
-            .call(format!("semop({}, {{0, -1, 0}}, 1)", written.id()))
+            .typed_call(format!("semop({}, {{0, -1, 0}}, 1)", written.id()))
             .note("returns only once the parent has added one")
             .print();
         written.wait(0)?;
         child.say(format!("Child read: {}", memory.load_c_string(0)));
         Ok(())
     })?;
-    parent.call("fork()", format!("child {}", child.pid()));
-    let memory = segment.attach(Access::ReadWrite)?;
-    parent.call(format!("shmat({}, NULL, 0)", segment.id()), format!("{:#x}", memory.address()));
+    parent.typed_call("fork()", format!("child {}", child.pid()));
+    let memory = segment.attach()?;
+    parent.typed_call(
+        format!("shmat({}, NULL, 0)", segment.id()),
+        format!("{:#x}", memory.address()),
+    );
 
     if lesson.options().step {
         segment.wait_for_attachments(2, Duration::from_secs(5))?;
@@ -240,7 +253,7 @@ fn with_a_semaphore(lesson: &Lesson) -> Result<()> {
         .text(format!(" ({} bytes)", MESSAGE.len()))
         .print();
     written.post(0)?;
-    parent.call_note(
+    parent.typed_call_note(
         format!("semop({}, {{0, +1, 0}}, 1)", written.id()),
         0,
         "now, and only now, the child may read",
@@ -248,12 +261,12 @@ fn with_a_semaphore(lesson: &Lesson) -> Result<()> {
     memory.detach()?;
 
     child.wait()?;
-    parent.call("waitpid(child)", "exited with status 0");
+    parent.typed_call("waitpid(child)", "exited with status 0");
     let (shmid, semid) = (segment.id(), written.id());
     segment.remove()?;
-    parent.call_note(format!("shmctl({shmid}, IPC_RMID, NULL)"), 0, "segment removed");
+    parent.typed_call_note(format!("shmctl({shmid}, IPC_RMID, NULL)"), 0, "segment removed");
     written.remove()?;
-    parent.call_note(format!("semctl({semid}, 0, IPC_RMID)"), 0, "semaphore set removed");
+    parent.typed_call_note(format!("semctl({semid}, 0, IPC_RMID)"), 0, "semaphore set removed");
     Ok(())
 }
 // ANCHOR_END: with_a_semaphore

@@ -25,9 +25,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use shm_workbook::{
-    Access, Error, Key, Lesson, Result, ScratchDir, Segment, SemaphoreSet, process,
-};
+use shm_workbook::{Error, Key, Lesson, Result, ScratchDir, Segment, SemaphoreSet, process};
 
 /// The document's project id: 65 is the character 'A'.
 const PROJECT_ID: u8 = 65;
@@ -40,14 +38,14 @@ fn main() -> Result<()> {
 
     lesson.part("Part 1: a key made from a file");
     let mut dir = ScratchDir::new("lesson02")?;
-    parent.call_note(
+    parent.typed_call_note(
         "mkdtemp(\"/tmp/shm-workbook-lesson02-XXXXXX\")",
         dir.path().display(),
         "mode 0700: only you can enter it",
     );
     let shmfile =
         dir.create_file("shmfile", b"ftok reads this file's inode, never its contents\n")?;
-    parent.call("open(\"shmfile\", O_CREAT|O_WRONLY, 0600)", shmfile.display());
+    parent.typed_call("open(\"shmfile\", O_CREAT|O_WRONLY, 0600)", shmfile.display());
     let key = key_from_file(&lesson, &shmfile)?;
 
     lesson.part("Part 2: what the document's program does when the file is missing");
@@ -58,7 +56,7 @@ fn main() -> Result<()> {
 
     let shown = dir.path().display().to_string();
     drop(dir);
-    parent.call_note(
+    parent.typed_call_note(
         format!("unlink + rmdir(\"{shown}\")"),
         0,
         "the key file is gone, and with it the key",
@@ -71,7 +69,7 @@ fn main() -> Result<()> {
 fn key_from_file(lesson: &Lesson, path: &Path) -> Result<Key> {
     let parent = lesson.narrator("parent");
     let key = Key::ftok(path, PROJECT_ID)?;
-    parent.call(format!("ftok(\"{}\", {PROJECT_ID})", path.display()), key);
+    parent.typed_call(format!("ftok(\"{}\", {PROJECT_ID})", path.display()), key);
 
     let meta = std::fs::metadata(path)
         .map_err(|err| Error::io(format!("stat(\"{}\")", path.display()), err))?;
@@ -91,7 +89,7 @@ fn key_from_file(lesson: &Lesson, path: &Path) -> Result<Key> {
         .print();
 
     let other = Key::ftok(path, PROJECT_ID + 1)?;
-    parent.call_note(
+    parent.typed_call_note(
         format!("ftok(\"{}\", {})", path.display(), PROJECT_ID + 1),
         other,
         "another id, another key: one file can name several objects",
@@ -129,19 +127,19 @@ fn missing_file(lesson: &Lesson, missing: &Path) {
 fn share_by_key(lesson: &Lesson, key: Key, path: &Path) -> Result<()> {
     let parent = lesson.narrator("parent");
     let segment = Segment::create(key, SIZE, 0o600)?;
-    parent.call_note(
+    parent.typed_call_note(
         format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"),
         format!("shmid {}", segment.id()),
         "IPC_EXCL: fail rather than open a segment someone else made with this key",
     );
-    let memory = segment.attach(Access::ReadWrite)?;
-    parent.call_note(
+    let memory = segment.attach()?;
+    parent.typed_call_note(
         format!("shmat({}, NULL, 0)", segment.id()),
         format!("{:#x}", memory.address()),
         "before fork(): the child inherits the attachment",
     );
     let written = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
-    parent.call_note(
+    parent.typed_call_note(
         "semget(IPC_PRIVATE, 1, IPC_CREAT|0600)",
         format!("semid {}", written.id()),
         "instead of sleep(1)",
@@ -150,13 +148,13 @@ fn share_by_key(lesson: &Lesson, key: Key, path: &Path) -> Result<()> {
     let child = process::spawn("child", |child| {
         // An unrelated process would do exactly this: same file, same id, same key.
         let my_key = Key::ftok(path, PROJECT_ID)?;
-        child.call_note(
+        child.typed_call_note(
             format!("ftok(\"{}\", {PROJECT_ID})", path.display()),
             my_key,
             "the parent's key",
         );
         let found = Segment::open(my_key, 0)?;
-        child.call_note(
+        child.typed_call_note(
             format!("shmget({my_key}, 0, 0)"),
             format!("shmid {}", found.id()),
             "found by key: the same segment",
@@ -165,7 +163,7 @@ fn share_by_key(lesson: &Lesson, key: Key, path: &Path) -> Result<()> {
         child.say(format!("Child reads: {}", memory.load_c_string(0)));
         Ok(())
     })?;
-    parent.call("fork()", format!("child {}", child.pid()));
+    parent.typed_call("fork()", format!("child {}", child.pid()));
 
     if lesson.options().step {
         segment.wait_for_attachments(2, std::time::Duration::from_secs(5))?;
@@ -182,16 +180,16 @@ fn share_by_key(lesson: &Lesson, key: Key, path: &Path) -> Result<()> {
     parent.say("Parent writes message");
     written.post(0)?;
     child.wait()?;
-    parent.call("wait(NULL)", "the child has exited");
+    parent.typed_call("wait(NULL)", "the child has exited");
 
     let address = memory.address();
     memory.detach()?;
-    parent.call(format!("shmdt({address:#x})"), 0);
+    parent.typed_call(format!("shmdt({address:#x})"), 0);
     let (shmid, semid) = (segment.id(), written.id());
     segment.remove()?;
-    parent.call_note(format!("shmctl({shmid}, IPC_RMID, NULL)"), 0, "segment removed");
+    parent.typed_call_note(format!("shmctl({shmid}, IPC_RMID, NULL)"), 0, "segment removed");
     written.remove()?;
-    parent.call_note(format!("semctl({semid}, 0, IPC_RMID)"), 0, "semaphore set removed");
+    parent.typed_call_note(format!("semctl({semid}, 0, IPC_RMID)"), 0, "semaphore set removed");
     Ok(())
 }
 // ANCHOR_END: share_by_key

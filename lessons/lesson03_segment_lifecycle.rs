@@ -28,10 +28,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use shm_workbook::cleanup::with_signals_held;
-use shm_workbook::procfs;
 use shm_workbook::shm::{self, SegmentStat};
-use shm_workbook::{Access, Key, Lesson, Narrator, Result, ScratchDir, Segment, SemaphoreSet};
 use shm_workbook::{Error, process};
+use shm_workbook::{Key, Lesson, Narrator, Result, ScratchDir, Segment, SemaphoreSet};
+use shm_workbook::{narrate, procfs};
 
 const SIZE: usize = 4096;
 
@@ -71,7 +71,7 @@ fn show_stat(out: &Narrator, stage: &str, segment: &Segment) -> Result<SegmentSt
     out.line()
         .text(stage)
         .text(": ")
-        .call(format!("shmctl({}, IPC_STAT, &ds)", segment.id()))
+        .typed_call(format!("shmctl({}, IPC_STAT, &ds)", segment.id()))
         .print();
     out.line()
         .text("    ")
@@ -83,12 +83,12 @@ fn show_stat(out: &Narrator, stage: &str, segment: &Segment) -> Result<SegmentSt
             stat.creator_pid,
             stat.last_pid,
             stat.attachments,
-            shm::format_time(stat.attach_time),
-            shm::format_time(stat.detach_time),
-            shm::format_time(stat.change_time),
+            narrate::time_of_day(stat.attach_time),
+            narrate::time_of_day(stat.detach_time),
+            narrate::time_of_day(stat.change_time),
         ))
         .print();
-    let line = shm::sysvipc_line(segment.id())?.unwrap_or_else(|| "(no line)".into());
+    let line = procfs::sysvipc_line(segment.id())?.unwrap_or_else(|| "(no line)".into());
     out.line().text("    /proc/sysvipc/shm: ").value(line).print();
     Ok(stat)
 }
@@ -98,10 +98,10 @@ fn show_stat(out: &Narrator, stage: &str, segment: &Segment) -> Result<SegmentSt
 /// Create, attach in the parent, attach in a child, detach both: IPC_STAT after each step.
 fn stage_by_stage(lesson: &Lesson, key: Key) -> Result<()> {
     let parent = lesson.narrator("parent");
-    parent.line().text("the kernel table's columns: ").value(shm::sysvipc_header()?).print();
+    parent.line().text("the kernel table's columns: ").value(procfs::sysvipc_header()?).print();
 
     let segment = Segment::create(key, SIZE, 0o600)?;
-    parent.call(
+    parent.typed_call(
         format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"),
         format!("shmid {}", segment.id()),
     );
@@ -118,12 +118,15 @@ fn stage_by_stage(lesson: &Lesson, key: Key) -> Result<()> {
     // the attachment, and nattch would count it too.
     let baton = SemaphoreSet::create(Key::PRIVATE, 2, 0o600)?; // 0: child attached, 1: may detach
     let child = process::spawn("child", |child| {
-        let memory = segment.attach(Access::ReadWrite)?;
-        child.call(format!("shmat({}, NULL, 0)", segment.id()), format!("{:#x}", memory.address()));
+        let memory = segment.attach()?;
+        child.typed_call(
+            format!("shmat({}, NULL, 0)", segment.id()),
+            format!("{:#x}", memory.address()),
+        );
         baton.post(0)?;
         baton.wait(1)?;
         memory.detach()?;
-        child.call("shmdt(addr)", 0);
+        child.typed_call("shmdt(addr)", 0);
         Ok(())
     })?;
     baton.wait(0)?;
@@ -133,8 +136,11 @@ fn stage_by_stage(lesson: &Lesson, key: Key) -> Result<()> {
         first.last_pid
     ));
 
-    let memory = segment.attach(Access::ReadWrite)?;
-    parent.call(format!("shmat({}, NULL, 0)", segment.id()), format!("{:#x}", memory.address()));
+    let memory = segment.attach()?;
+    parent.typed_call(
+        format!("shmat({}, NULL, 0)", segment.id()),
+        format!("{:#x}", memory.address()),
+    );
     let both = show_stat(&parent, "after the parent's shmat", &segment)?;
     parent.explain("nattch 2; lpid is now the parent");
     lesson.step(
@@ -155,7 +161,7 @@ fn stage_by_stage(lesson: &Lesson, key: Key) -> Result<()> {
         .explain("nattch 1; dtime is set and lpid names the child again: a detach is recorded too");
 
     memory.detach()?;
-    parent.call("shmdt(addr)", 0);
+    parent.typed_call("shmdt(addr)", 0);
     let detached = show_stat(&parent, "after the parent's shmdt", &segment)?;
     parent.explain("nattch 0, and the segment is still here: detaching never destroys it");
     if detached.change_time != created.change_time {
@@ -163,7 +169,7 @@ fn stage_by_stage(lesson: &Lesson, key: Key) -> Result<()> {
     }
     let id = segment.id();
     segment.remove()?;
-    parent.call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "now it is gone");
+    parent.typed_call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "now it is gone");
     Ok(())
 }
 // ANCHOR_END: stage_by_stage
@@ -177,26 +183,26 @@ fn outlives_its_creator(lesson: &Lesson, key: Key) -> Result<()> {
     let (segment, creator) = with_signals_held(|| -> Result<(Segment, i32)> {
         let child = process::spawn("child", |child| {
             let mut segment = Segment::create(key, SIZE, 0o600)?;
-            child.call(
+            child.typed_call(
                 format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"),
                 format!("shmid {}", segment.id()),
             );
-            let memory = segment.attach(Access::ReadWrite)?;
+            let memory = segment.attach()?;
             let text = format!("written by pid {}, which has exited since", child.pid());
             memory.store_c_string(0, &text)?;
             child.line().text("wrote ").value(format!("{text:?}")).print();
             memory.detach()?;
-            child.call("shmdt(addr)", 0);
+            child.typed_call("shmdt(addr)", 0);
             segment.disown(); // leave it behind on purpose
             child.explain("exits without shmctl(IPC_RMID)");
             Ok(())
         })?;
         let creator = child.pid().as_raw();
         child.wait()?;
-        parent.call("waitpid(child)", format!("process {creator} has exited"));
+        parent.typed_call("waitpid(child)", format!("process {creator} has exited"));
         Ok((Segment::adopt(key)?, creator))
     })?;
-    parent.call_note(
+    parent.typed_call_note(
         format!("shmget({key}, 0, 0)"),
         format!("shmid {}", segment.id()),
         "found by key: the segment outlived its creator",
@@ -208,7 +214,7 @@ fn outlives_its_creator(lesson: &Lesson, key: Key) -> Result<()> {
         stat.creator_pid,
         if gone { "no longer exists" } else { "still exists (unexpected)" }
     ));
-    let memory = segment.attach(Access::ReadOnly)?;
+    let memory = segment.attach_read_only()?;
     parent.line().text("read ").value(format!("{:?}", memory.load_c_string(0))).print();
     lesson.step(
         &parent,
@@ -224,7 +230,7 @@ fn outlives_its_creator(lesson: &Lesson, key: Key) -> Result<()> {
     );
     let id = segment.id();
     segment.remove()?;
-    parent.call_note(
+    parent.typed_call_note(
         format!("shmctl({id}, IPC_RMID, NULL)"),
         0,
         "removed by a process that did not create it",
@@ -240,12 +246,15 @@ fn removed_while_attached(lesson: &Lesson, key: Key) -> Result<()> {
     let parent = lesson.narrator("parent");
     let mut segment = Segment::create(key, SIZE, 0o600)?;
     let id = segment.id();
-    parent.call(format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"), format!("shmid {id}"));
+    parent.typed_call(
+        format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"),
+        format!("shmid {id}"),
+    );
 
     let baton = SemaphoreSet::create(Key::PRIVATE, 2, 0o600)?; // 0: child attached, 1: go on
     let child = process::spawn("child", |child| {
-        let memory = segment.attach(Access::ReadWrite)?;
-        child.call(format!("shmat({id}, NULL, 0)"), format!("{:#x}", memory.address()));
+        let memory = segment.attach()?;
+        child.typed_call(format!("shmat({id}, NULL, 0)"), format!("{:#x}", memory.address()));
         baton.post(0)?;
         baton.wait(1)?;
         child
@@ -256,16 +265,20 @@ fn removed_while_attached(lesson: &Lesson, key: Key) -> Result<()> {
             .print();
         memory.store_c_string(256, "the child wrote this after IPC_RMID")?;
         memory.detach()?;
-        child.call("shmdt(addr)", 0);
+        child.typed_call("shmdt(addr)", 0);
         Ok(())
     })?;
     baton.wait(0)?;
-    let memory = segment.attach(Access::ReadWrite)?;
+    let memory = segment.attach()?;
     memory.store_c_string(0, "written before IPC_RMID")?;
     show_stat(&parent, "before IPC_RMID", &segment)?;
 
-    shm::Segment::from_id(id)?.remove()?; // IPC_RMID; `segment` keeps the id for IPC_STAT
-    parent.call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "with two processes attached");
+    shm::Segment::from_id(id).remove()?; // IPC_RMID; `segment` keeps the id for IPC_STAT
+    parent.typed_call_note(
+        format!("shmctl({id}, IPC_RMID, NULL)"),
+        0,
+        "with two processes attached",
+    );
     let marked = show_stat(&parent, "after IPC_RMID", &segment)?;
     parent.explain(format!(
         "the segment still exists: key {} (no longer findable), mode {} (the 01000 bit is SHM_DEST: `ipcs -m` prints `dest`), nattch {}",
@@ -276,7 +289,7 @@ fn removed_while_attached(lesson: &Lesson, key: Key) -> Result<()> {
     match Segment::open(key, 0) {
         Err(err) => parent
             .line()
-            .call(format!("shmget({key}, 0, 0)"))
+            .typed_call(format!("shmget({key}, 0, 0)"))
             .text(" = -1, ")
             .value(format!("{:?}", err.errno().unwrap_or(nix::errno::Errno::UnknownErrno)))
             .note("the old key finds nothing")
@@ -289,14 +302,14 @@ fn removed_while_attached(lesson: &Lesson, key: Key) -> Result<()> {
         }
     }
     let successor = Segment::create(key, SIZE, 0o600)?;
-    parent.call_note(
+    parent.typed_call_note(
         format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"),
         format!("shmid {}", successor.id()),
         "the key is free again: a new, different segment",
     );
     let successor_id = successor.id();
     successor.remove()?;
-    parent.call(format!("shmctl({successor_id}, IPC_RMID, NULL)"), 0);
+    parent.typed_call(format!("shmctl({successor_id}, IPC_RMID, NULL)"), 0);
     lesson.step(
         &parent,
         &format!(
@@ -314,11 +327,11 @@ fn removed_while_attached(lesson: &Lesson, key: Key) -> Result<()> {
     ));
     parent.line().text("reads ").value(format!("{:?}", memory.load_c_string(256))).print();
     memory.detach()?;
-    parent.call("shmdt(addr)", 0);
+    parent.typed_call("shmdt(addr)", 0);
     match segment.stat() {
         Err(err) => parent
             .line()
-            .call(format!("shmctl({id}, IPC_STAT, &ds)"))
+            .typed_call(format!("shmctl({id}, IPC_STAT, &ds)"))
             .text(" = -1, ")
             .value(format!("{:?}", err.errno().unwrap_or(nix::errno::Errno::UnknownErrno)))
             .note("the last detach freed it")
@@ -337,10 +350,10 @@ fn anyone_with_permission_may_remove(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let mut segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     let id = segment.id();
-    parent.call("shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600)", format!("shmid {id}"));
+    parent.typed_call("shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600)", format!("shmid {id}"));
     let child = process::spawn("child", |child| {
-        Segment::from_id(id)?.remove()?;
-        child.call_note(
+        Segment::from_id(id).remove()?;
+        child.typed_call_note(
             format!("shmctl({id}, IPC_RMID, NULL)"),
             0,
             "the child did not create it, but runs as the same user",
@@ -405,13 +418,16 @@ fn ipcrm(lesson: &Lesson, key: Key) -> Result<()> {
     let parent = lesson.narrator("parent");
     let mut segment = Segment::create(key, SIZE, 0o600)?;
     let id = segment.id();
-    parent.call(format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"), format!("shmid {id}"));
+    parent.typed_call(
+        format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"),
+        format!("shmid {id}"),
+    );
     let ran = Command::new("ipcrm").arg("-M").arg(key.hex()).output();
     match ran {
         Ok(output) if output.status.success() => {
             parent
                 .line()
-                .call(format!("ipcrm -M {}", key.hex()))
+                .typed_call(format!("ipcrm -M {}", key.hex()))
                 .text(" = ")
                 .value("exit status 0")
                 .note("it calls shmctl(shmget(key), IPC_RMID)")

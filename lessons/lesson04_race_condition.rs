@@ -32,7 +32,7 @@ use rand::{RngExt, SeedableRng};
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Child};
 use shm_workbook::shm::Shareable;
-use shm_workbook::{Access, Key, Lesson, Narrator, Result, Segment, SemaphoreSet};
+use shm_workbook::{Key, Lesson, Narrator, Result, Segment, SemaphoreSet};
 
 const FLAGS: &[LessonFlag] = &[
     LessonFlag::number("--processes", "N", "how many processes increment the counter", 3, (2, 16)),
@@ -154,9 +154,9 @@ fn racy_increment(counter: &AtomicU64, on_read: impl FnOnce(u64), between: impl 
 fn traced_race(lesson: &Lesson, processes: u64) -> Result<()> {
     let parent = lesson.narrator("parent");
     let segment = Segment::create(Key::PRIVATE, std::mem::size_of::<Shared>(), 0o600)?;
-    let memory = segment.attach(Access::ReadWrite)?;
+    let memory = segment.attach()?;
     let shared: &Shared = memory.view()?;
-    parent.call(
+    parent.typed_call(
         "shmget(IPC_PRIVATE, sizeof(Shared), IPC_CREAT|0600)",
         format!("shmid {}", segment.id()),
     );
@@ -240,7 +240,7 @@ impl Version {
 /// `processes` processes each add one `increments` times; returns the final counter.
 fn count(version: Version, processes: u64, increments: u64) -> Result<u64> {
     let segment = Segment::create(Key::PRIVATE, std::mem::size_of::<AtomicU64>(), 0o600)?;
-    let memory = segment.attach(Access::ReadWrite)?;
+    let memory = segment.attach()?;
     let counter: &AtomicU64 = memory.view()?;
     let lock = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
     lock.set_value(0, 1)?;

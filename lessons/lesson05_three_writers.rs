@@ -32,7 +32,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use shm_workbook::process::{self, Exit};
 use shm_workbook::shm::Shareable;
-use shm_workbook::{Access, Error, Key, Lesson, Result, Segment, SemaphoreSet};
+use shm_workbook::{Error, Key, Lesson, Result, Segment, SemaphoreSet};
 
 const SIZE: usize = 1024;
 const WRITERS: usize = 3;
@@ -65,17 +65,19 @@ fn hold_time(lesson: &Lesson) -> Duration {
 fn documents_program(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
-    parent.call("shmget(IPC_PRIVATE, 1024, IPC_CREAT|0600)", format!("shmid {}", segment.id()));
-    let memory = segment.attach(Access::ReadWrite)?;
-    parent.call_note(
+    parent
+        .typed_call("shmget(IPC_PRIVATE, 1024, IPC_CREAT|0600)", format!("shmid {}", segment.id()));
+    let memory = segment.attach()?;
+    parent.typed_call_note(
         format!("shmat({}, NULL, 0)", segment.id()),
         format!("{:#x}", memory.address()),
         "inherited by each child",
     );
     let semaphore = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
-    parent.call("semget(IPC_PRIVATE, 1, IPC_CREAT|0600)", format!("semid {}", semaphore.id()));
+    parent
+        .typed_call("semget(IPC_PRIVATE, 1, IPC_CREAT|0600)", format!("semid {}", semaphore.id()));
     semaphore.set_value(LOCK, 1)?;
-    parent.call_note(format!("semctl({}, 0, SETVAL, 1)", semaphore.id()), 0, "1: free");
+    parent.typed_call_note(format!("semctl({}, 0, SETVAL, 1)", semaphore.id()), 0, "1: free");
 
     let mut writers = Vec::new();
     for number in 1..=WRITERS {
@@ -141,7 +143,7 @@ impl SharedLog {
 fn shared_log(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
-    let memory = segment.attach(Access::ReadWrite)?;
+    let memory = segment.attach()?;
     let log: &SharedLog = memory.view()?;
     let semaphore = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
     semaphore.set_value(LOCK, 1)?;
@@ -158,7 +160,7 @@ fn shared_log(lesson: &Lesson) -> Result<()> {
             let guard = semaphore.lock(LOCK)?; // SEM_UNDO from here on
             writer
                 .line()
-                .call(format!("semop({}, {{0, -1, SEM_UNDO}}, 1)", semaphore.id()))
+                .typed_call(format!("semop({}, {{0, -1, SEM_UNDO}}, 1)", semaphore.id()))
                 .note("holding the lock")
                 .print();
             log.append(&format!("Process {pid} writing to shared memory.\n"))?;
@@ -166,7 +168,7 @@ fn shared_log(lesson: &Lesson) -> Result<()> {
             // Said before giving the lock back, so the story never shows two holders at once.
             writer
                 .line()
-                .call(format!("semop({}, {{0, +1, SEM_UNDO}}, 1)", semaphore.id()))
+                .typed_call(format!("semop({}, {{0, +1, SEM_UNDO}}, 1)", semaphore.id()))
                 .note("releasing")
                 .print();
             drop(guard);
@@ -194,7 +196,7 @@ fn writer_dies_holding_the_lock(lesson: &Lesson, undo: bool) -> Result<()> {
     let set = SemaphoreSet::create(Key::PRIVATE, 2, 0o600)?;
     const HOLDING: usize = 1; // writer 1 posts here once it holds the lock
     set.set_value(LOCK, 1)?;
-    parent.call_note(
+    parent.typed_call_note(
         "semget(IPC_PRIVATE, 2, IPC_CREAT|0600)",
         format!("semid {}", set.id()),
         "0: the lock, 1: \"I hold it\"",
@@ -224,13 +226,13 @@ fn writer_dies_holding_the_lock(lesson: &Lesson, undo: bool) -> Result<()> {
             format!("expected death by SIGKILL, got {exit:?}"),
         ));
     }
-    parent.call_note(format!("kill({pid}, SIGKILL)"), 0, "writer 1 is dead");
-    parent.call_note(
+    parent.typed_call_note(format!("kill({pid}, SIGKILL)"), 0, "writer 1 is dead");
+    parent.typed_call_note(
         format!("semctl({}, 0, GETVAL)", set.id()),
         set.value(LOCK)?,
         if undo { "the kernel undid writer 1's -1" } else { "still taken, by a dead process" },
     );
-    parent.call_note(
+    parent.typed_call_note(
         format!("semctl({}, 0, GETPID)", set.id()),
         set.last_pid(LOCK)?,
         "the last process to operate on it",
@@ -240,7 +242,7 @@ fn writer_dies_holding_the_lock(lesson: &Lesson, undo: bool) -> Result<()> {
     let next = process::spawn("writer 2", |writer| {
         writer
             .line()
-            .call(format!("semtimedop({}, {{0, -1, 0}}, 1, {patience:?})", set.id()))
+            .typed_call(format!("semtimedop({}, {{0, -1, 0}}, 1, {patience:?})", set.id()))
             .note("waiting for the semaphore")
             .print();
         if set.wait_timeout(LOCK, patience)? {
@@ -259,7 +261,7 @@ fn writer_dies_holding_the_lock(lesson: &Lesson, undo: bool) -> Result<()> {
     if !undo {
         // While writer 2 waits, the kernel counts it.
         std::thread::sleep(patience / 2);
-        parent.call_note(
+        parent.typed_call_note(
             format!("semctl({}, 0, GETNCNT)", set.id()),
             set.waiting(LOCK)?,
             "processes waiting for the semaphore",

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Exit};
 use shm_workbook::shm::Shareable;
-use shm_workbook::{Access, Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, futex};
+use shm_workbook::{Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, futex};
 
 const FLAGS: &[LessonFlag] = &[LessonFlag::number(
     "--messages",
@@ -96,7 +96,12 @@ fn wait_while(mailbox: &Mailbox, current: u32, how: Waiting) -> Result<()> {
             }
             Ok(())
         }
-        Waiting::SpinThenSleep => futex::wait_while(&mailbox.flag, current, 2_000).map(drop),
+        Waiting::SpinThenSleep => {
+            while mailbox.flag.load(Ordering::Acquire) == current {
+                futex::wait(&mailbox.flag, current, None)?;
+            }
+            Ok(())
+        }
     }
 }
 
@@ -146,7 +151,7 @@ fn consumer_before_segment(lesson: &Lesson) -> Result<()> {
     })?;
     consumer.wait_exit()?; // the document's producer would be slower than this, some of the time
     let segment = Segment::create(key, std::mem::size_of::<Mailbox>(), 0o600)?;
-    parent.call_note(
+    parent.typed_call_note(
         format!("shmget({key}, sizeof(record), IPC_CREAT|0600)"),
         format!("shmid {}", segment.id()),
         "too late: the consumer has given up",
@@ -164,15 +169,15 @@ fn consumer_before_segment(lesson: &Lesson) -> Result<()> {
 fn five_messages(lesson: &Lesson, how: Waiting) -> Result<()> {
     let producer = lesson.narrator("producer");
     let segment = Segment::create(Key::PRIVATE, std::mem::size_of::<Mailbox>(), 0o600)?;
-    producer.call(
+    producer.typed_call(
         "shmget(IPC_PRIVATE, sizeof(record), IPC_CREAT|0600)",
         format!("shmid {}", segment.id()),
     );
-    let memory = segment.attach(Access::ReadWrite)?;
+    let memory = segment.attach()?;
     let mailbox: &Mailbox = memory.view()?;
 
     let consumer = process::spawn("consumer", |consumer| {
-        let (wall, cpu) = (Instant::now(), futex::cpu_time()?);
+        let (wall, cpu) = (Instant::now(), process::cpu_time()?);
         loop {
             wait_while(mailbox, EMPTY, how)?; // until a message is complete
             let message = mailbox.read(); // safe: the producer does not touch it until EMPTY
@@ -184,7 +189,7 @@ fn five_messages(lesson: &Lesson, how: Waiting) -> Result<()> {
             consumer.say(format!("Consumer read: {message}"));
             set_flag(mailbox, EMPTY, how)?;
         }
-        report_cpu(consumer, wall.elapsed(), futex::cpu_time()? - cpu);
+        report_cpu(consumer, wall.elapsed(), process::cpu_time()? - cpu);
         Ok(())
     })?;
 
@@ -203,7 +208,7 @@ fn five_messages(lesson: &Lesson, how: Waiting) -> Result<()> {
     let id = segment.id();
     drop(memory);
     segment.remove()?;
-    producer.call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "segment removed");
+    producer.typed_call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "segment removed");
     Ok(())
 }
 // ANCHOR_END: five_messages
@@ -225,11 +230,11 @@ fn report_cpu(out: &Narrator, wall: Duration, cpu: Duration) {
 fn stress(lesson: &Lesson, count: u64) -> Result<()> {
     let producer = lesson.narrator("producer");
     let segment = Segment::create(Key::PRIVATE, std::mem::size_of::<Mailbox>(), 0o600)?;
-    producer.call(
+    producer.typed_call(
         "shmget(IPC_PRIVATE, sizeof(record), IPC_CREAT|0600)",
         format!("shmid {}", segment.id()),
     );
-    let memory = segment.attach(Access::ReadWrite)?;
+    let memory = segment.attach()?;
     let mailbox: &Mailbox = memory.view()?;
     let how = Waiting::SpinThenSleep;
     let started = Instant::now();

@@ -27,7 +27,7 @@ use nix::sys::signal::Signal;
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Child, Exit};
 use shm_workbook::shm::Shareable;
-use shm_workbook::{Access, Error, Key, Lesson, Narrator, Result, Segment, SemaphoreSet, futex};
+use shm_workbook::{Error, Key, Lesson, Narrator, Result, Segment, SemaphoreSet};
 
 const FLAGS: &[LessonFlag] = &[
     LessonFlag::number("--producers", "P", "producer processes in Parts 3 and 4", 2, (1, 8)),
@@ -144,7 +144,7 @@ fn create_ring(out: &Narrator, slots: u64) -> Result<(Segment, SemaphoreSet)> {
     semaphores.set_value(FILLED, 0)?;
     semaphores.set_value(PRODUCERS_LOCK, 1)?;
     semaphores.set_value(CONSUMERS_LOCK, 1)?;
-    out.call_note(
+    out.typed_call_note(
         format!(
             "shmget(IPC_PRIVATE, sizeof(ring), ...) = shmid {}; semget(IPC_PRIVATE, 4, ...)",
             segment.id()
@@ -183,7 +183,7 @@ fn main() -> Result<()> {
 fn back_pressure(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let (segment, semaphores) = create_ring(&parent, 4)?;
-    let memory = segment.attach(Access::ReadWrite)?;
+    let memory = segment.attach()?;
     let shared = Shared { ring: memory.view()?, slots: 4, semaphores: &semaphores };
     let pause = if lesson.fast() { Duration::from_millis(2) } else { Duration::from_millis(150) };
 
@@ -192,7 +192,7 @@ fn back_pressure(lesson: &Lesson) -> Result<()> {
             if semaphores.value(FREE)? == 0 {
                 out.line()
                     .text(format!("ring full: item {item} waits in "))
-                    .call("semop(FREE, -1)")
+                    .typed_call("semop(FREE, -1)")
                     .print();
             }
             shared.put(1, item)?;
@@ -223,16 +223,16 @@ fn back_pressure(lesson: &Lesson) -> Result<()> {
 fn sleeping_consumer(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let (segment, semaphores) = create_ring(&parent, 4)?;
-    let memory = segment.attach(Access::ReadWrite)?;
+    let memory = segment.attach()?;
     let shared = Shared { ring: memory.view()?, slots: 4, semaphores: &semaphores };
     let pause = if lesson.fast() { Duration::from_millis(5) } else { Duration::from_millis(200) };
 
     let consumer = process::spawn("consumer", |out| {
-        let (wall, cpu) = (Instant::now(), futex::cpu_time()?);
+        let (wall, cpu) = (Instant::now(), process::cpu_time()?);
         while let Some((_, item)) = shared.take()? {
             out.line().text(format!("took item {item}")).print();
         }
-        let (wall, cpu) = (wall.elapsed(), futex::cpu_time()? - cpu);
+        let (wall, cpu) = (wall.elapsed(), process::cpu_time()? - cpu);
         out.line()
             .text("waited ")
             .value(format!("{wall:.2?}"))
@@ -249,7 +249,7 @@ fn sleeping_consumer(lesson: &Lesson) -> Result<()> {
     }
     // While the consumer waits, the kernel counts it.
     std::thread::sleep(pause / 2);
-    parent.call_note(
+    parent.typed_call_note(
         format!("semctl({}, FILLED, GETNCNT)", semaphores.id()),
         semaphores.waiting(FILLED)?,
         "consumers asleep",
@@ -270,11 +270,11 @@ fn many(
 ) -> Result<()> {
     let parent = lesson.narrator("parent");
     let (segment, semaphores) = create_ring(&parent, slots)?;
-    let memory = segment.attach(Access::ReadWrite)?;
+    let memory = segment.attach()?;
     let shared = Shared { ring: memory.view()?, slots, semaphores: &semaphores };
     // One counter per item, in a segment of its own: how often was it consumed?
     let seen_segment = Segment::create(Key::PRIVATE, (producers * items) as usize, 0o600)?;
-    let seen_memory = seen_segment.attach(Access::ReadWrite)?;
+    let seen_memory = seen_segment.attach()?;
     let seen = seen_memory.bytes();
     let started = Instant::now();
 
@@ -307,7 +307,7 @@ fn many(
         }
         let victim = &producer_children[0];
         victim.signal(Signal::SIGKILL)?;
-        parent.call_note(
+        parent.typed_call_note(
             format!("kill({}, SIGKILL)", victim.pid()),
             0,
             "producer 1 dies, perhaps holding the producers' lock",

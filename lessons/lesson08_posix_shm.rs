@@ -28,7 +28,7 @@ use std::sync::atomic::AtomicU32;
 
 use shm_workbook::lesson::{LessonCommand, LessonFlag};
 use shm_workbook::posix::{self, ObjectStat};
-use shm_workbook::{Access, Error, Lesson, Narrator, Result, SharedObject, futex, process};
+use shm_workbook::{Error, Lesson, Narrator, Result, SharedObject, futex, process};
 
 /// The size of the object, as in the document.
 const SIZE: usize = 4096;
@@ -94,15 +94,15 @@ fn two_processes(lesson: &Lesson) -> Result<()> {
     let writer = lesson.narrator("writer");
     let name = posix::unique_name("lesson08");
     let object = SharedObject::create(&name, 0o600)?;
-    writer.call(format!("shm_open(\"{name}\", O_CREAT|O_EXCL|O_RDWR, 0600)"), fd_of(&object));
+    writer.typed_call(format!("shm_open(\"{name}\", O_CREAT|O_EXCL|O_RDWR, 0600)"), fd_of(&object));
     show_in_dev_shm(&writer, &object)?;
     writer.explain("a new object is empty: 0 bytes, nothing to map yet");
     object.set_len(SIZE as u64)?;
-    writer.call(format!("ftruncate(fd, {SIZE})"), 0);
+    writer.typed_call(format!("ftruncate(fd, {SIZE})"), 0);
     show_in_dev_shm(&writer, &object)?;
 
-    let memory = object.map(SIZE, shm_workbook::Access::ReadWrite)?;
-    writer.call(
+    let memory = object.map(SIZE)?;
+    writer.typed_call(
         format!("mmap(NULL, {SIZE}, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0)"),
         format!("{:#x}", memory.address()),
     );
@@ -110,30 +110,45 @@ fn two_processes(lesson: &Lesson) -> Result<()> {
 
     // The reader is another process that knows only the name: it opens and maps it itself.
     let reader = process::spawn("reader", |out| {
-        let object = SharedObject::open(&name, Access::ReadWrite)?;
-        out.call(format!("shm_open(\"{name}\", O_RDWR, 0)"), fd_of(&object));
-        let memory = object.map(SIZE, Access::ReadWrite)?;
-        out.call(
+        let object = SharedObject::open(&name)?;
+        out.typed_call(format!("shm_open(\"{name}\", O_RDWR, 0)"), fd_of(&object));
+        let memory = object.map(SIZE)?;
+        out.typed_call(
             format!("mmap(NULL, {SIZE}, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0)"),
             format!("{:#x}", memory.address()),
         );
         drop(object); // close(fd): the mapping stays valid without the descriptor
-        out.call_note("close(fd)", 0, "a mapping does not need its descriptor");
+        out.typed_call_note("close(fd)", 0, "a mapping does not need its descriptor");
         let ready: &AtomicU32 = memory.view()?;
         futex::store_and_wake(ready, MAPPED)?;
-        futex::wait_while(ready, MAPPED, 1000)?; // sleeps until the writer has written
+        shm_workbook::wait::wait_while(
+            ready,
+            MAPPED,
+            shm_workbook::wait::Policy::DEFAULT,
+            shm_workbook::wait::Partner::parent(),
+        )?; // sleeps until the writer has written
         out.say(format!("Reader read: {}", memory.load_c_string(TEXT_AT)));
         futex::store_and_wake(ready, READ)?;
         // The writer unlinks the name while we are still mapped; we answer after that.
-        futex::wait_while(ready, READ, 1000)?;
+        shm_workbook::wait::wait_while(
+            ready,
+            READ,
+            shm_workbook::wait::Policy::DEFAULT,
+            shm_workbook::wait::Partner::parent(),
+        )?;
         memory.store_c_string(TEXT_AT, "reply written after shm_unlink")?;
         futex::store_and_wake(ready, REPLIED)?;
-        memory.unmap()?;
-        out.call(format!("munmap(addr, {SIZE})"), 0);
+        memory.detach()?;
+        out.typed_call(format!("munmap(addr, {SIZE})"), 0);
         Ok(())
     })?;
 
-    futex::wait_while_alive(ready, EMPTY, reader.pid())?; // the reader has mapped it
+    shm_workbook::wait::wait_while(
+        ready,
+        EMPTY,
+        shm_workbook::wait::Policy::DEFAULT,
+        shm_workbook::wait::Partner::Child(reader.pid()),
+    )?; // the reader has mapped it
     memory.store_c_string(TEXT_AT, MESSAGE)?;
     writer.line().text("sprintf(addr, ...): wrote ").value(format!("{MESSAGE:?}")).print();
     futex::store_and_wake(ready, WRITTEN)?; // Release: the text is visible before the flag
@@ -146,11 +161,21 @@ fn two_processes(lesson: &Lesson) -> Result<()> {
             pid = writer.pid()
         ),
     );
-    futex::wait_while_alive(ready, WRITTEN, reader.pid())?; // the reader has read
+    shm_workbook::wait::wait_while(
+        ready,
+        WRITTEN,
+        shm_workbook::wait::Policy::DEFAULT,
+        shm_workbook::wait::Partner::Child(reader.pid()),
+    )?; // the reader has read
     lesson.pause_for(std::time::Duration::from_millis(300));
     unlink_while_mapped(lesson, &writer, object, &name)?;
     futex::store_and_wake(ready, UNLINKED)?; // the reader may answer now
-    futex::wait_while_alive(ready, UNLINKED, reader.pid())?;
+    shm_workbook::wait::wait_while(
+        ready,
+        UNLINKED,
+        shm_workbook::wait::Policy::DEFAULT,
+        shm_workbook::wait::Partner::Child(reader.pid()),
+    )?;
     writer
         .line()
         .text("read the reply: ")
@@ -158,8 +183,8 @@ fn two_processes(lesson: &Lesson) -> Result<()> {
         .note("the mapping outlived the name")
         .print();
     reader.wait()?;
-    memory.unmap()?;
-    writer.call(format!("munmap(addr, {SIZE})"), 0);
+    memory.detach()?;
+    writer.typed_call(format!("munmap(addr, {SIZE})"), 0);
     writer.explain("the last mapping is gone and the name was unlinked: the memory is freed");
     Ok(())
 }
@@ -174,17 +199,21 @@ fn unlink_while_mapped(
     name: &str,
 ) -> Result<()> {
     object.unlink()?;
-    writer.call_note(format!("shm_unlink(\"{name}\")"), 0, "while both processes still map it");
+    writer.typed_call_note(
+        format!("shm_unlink(\"{name}\")"),
+        0,
+        "while both processes still map it",
+    );
     let path = format!("/dev/shm{name}");
     writer
         .line()
         .text(format!("{path} exists: "))
         .value(std::path::Path::new(&path).exists())
         .print();
-    match SharedObject::open(name, Access::ReadWrite) {
+    match SharedObject::open(name) {
         Err(err) => writer
             .line()
-            .call(format!("shm_open(\"{name}\", O_RDWR, 0)"))
+            .typed_call(format!("shm_open(\"{name}\", O_RDWR, 0)"))
             .text(" = -1, ")
             .value(errno_name(&err))
             .note("the name is gone")
@@ -248,7 +277,7 @@ fn names(lesson: &Lesson) {
         match posix::check_name(name) {
             Err(err) => out
                 .line()
-                .call(format!("shm_open(\"{name}\", ...)"))
+                .typed_call(format!("shm_open(\"{name}\", ...)"))
                 .text(" refused: ")
                 .value(err.meaning())
                 .print(),
@@ -307,12 +336,15 @@ fn write_command(lesson: &Lesson, text: &str) -> Result<()> {
     }
     let mut object = match SharedObject::create(&name, 0o600) {
         Ok(object) => {
-            out.call(format!("shm_open(\"{name}\", O_CREAT|O_EXCL|O_RDWR, 0600)"), fd_of(&object));
+            out.typed_call(
+                format!("shm_open(\"{name}\", O_CREAT|O_EXCL|O_RDWR, 0600)"),
+                fd_of(&object),
+            );
             object
         }
         Err(err) if err.errno() == Some(nix::errno::Errno::EEXIST) => {
-            let object = SharedObject::open(&name, Access::ReadWrite)?;
-            out.call_note(
+            let object = SharedObject::open(&name)?;
+            out.typed_call_note(
                 format!("shm_open(\"{name}\", O_RDWR, 0)"),
                 fd_of(&object),
                 "it exists already: overwriting",
@@ -322,15 +354,15 @@ fn write_command(lesson: &Lesson, text: &str) -> Result<()> {
         Err(err) => return Err(err),
     };
     object.set_len(SIZE as u64)?;
-    out.call(format!("ftruncate(fd, {SIZE})"), 0);
-    let memory = object.map(SIZE, Access::ReadWrite)?;
+    out.typed_call(format!("ftruncate(fd, {SIZE})"), 0);
+    let memory = object.map(SIZE)?;
     memory.store_c_string(0, text)?;
     out.line()
         .text("wrote ")
         .value(format!("{text:?}"))
         .text(format!(" into {}", object.path()))
         .print();
-    memory.unmap()?;
+    memory.detach()?;
     object.disown(); // left on purpose, for `read` in another terminal
     out.explain(format!(
         "left in /dev/shm: now run `cargo run --bin lesson08 -- read{}`, and `-- unlink` when done",
@@ -343,12 +375,11 @@ fn write_command(lesson: &Lesson, text: &str) -> Result<()> {
 fn read_command(lesson: &Lesson) -> Result<()> {
     let out = lesson.narrator("reader");
     let name = command_name(lesson)?;
-    let object =
-        SharedObject::open(&name, Access::ReadOnly).map_err(|err| missing_hint(err, lesson))?;
-    out.call(format!("shm_open(\"{name}\", O_RDONLY, 0)"), fd_of(&object));
+    let object = SharedObject::open_read_only(&name).map_err(|err| missing_hint(err, lesson))?;
+    out.typed_call(format!("shm_open(\"{name}\", O_RDONLY, 0)"), fd_of(&object));
     let len = object.stat()?.len;
-    let memory = object.map(len as usize, Access::ReadOnly)?;
-    out.call(
+    let memory = object.map_read_only(len as usize)?;
+    out.typed_call(
         format!("mmap(NULL, {len}, PROT_READ, MAP_SHARED, fd, 0)"),
         format!("{:#x}", memory.address()),
     );
@@ -361,7 +392,7 @@ fn unlink_command(lesson: &Lesson) -> Result<()> {
     let out = lesson.narrator("parent");
     let name = command_name(lesson)?;
     posix::unlink(&name).map_err(|err| missing_hint(err, lesson))?;
-    out.call_note(format!("shm_unlink(\"{name}\")"), 0, "the name is gone from /dev/shm");
+    out.typed_call_note(format!("shm_unlink(\"{name}\")"), 0, "the name is gone from /dev/shm");
     Ok(())
 }
 // ANCHOR_END: commands

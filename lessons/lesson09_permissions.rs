@@ -33,7 +33,6 @@
 //! `ipcs -m`: they see your segments. Then `dmesg | tail` after Part 4 (if you may read the
 //! kernel log): the kernel noted the fault ("segfault at ... error 7").
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -41,7 +40,7 @@ use nix::sys::signal::Signal;
 use shm_workbook::privilege::{self, Identity};
 use shm_workbook::process::{self, Exit};
 use shm_workbook::shm::{self, octal};
-use shm_workbook::{Access, Error, Key, Lesson, Narrator, Result, ScratchDir, Segment};
+use shm_workbook::{Error, Key, Lesson, Narrator, Result, ScratchDir, Segment};
 
 /// Every segment's size: one page.
 const SIZE: usize = 4096;
@@ -72,7 +71,7 @@ fn main() -> Result<()> {
     for segment in segments {
         let id = segment.id();
         segment.remove()?;
-        parent.call(format!("shmctl({id}, IPC_RMID, NULL)"), 0);
+        parent.typed_call(format!("shmctl({id}, IPC_RMID, NULL)"), 0);
     }
     lesson.pause_for(Duration::from_millis(800));
 
@@ -98,19 +97,19 @@ fn three_modes(lesson: &Lesson) -> Result<Vec<Segment>> {
     let mut segments = Vec::new();
     for mode in MODES {
         let segment = Segment::create(Key::PRIVATE, SIZE, mode)?;
-        parent.call_note(
+        parent.typed_call_note(
             format!("shmget(IPC_PRIVATE, {SIZE}, IPC_CREAT|{})", octal(mode)),
             format!("shmid {}", segment.id()),
             who_may(mode),
         );
-        segment.attach(Access::ReadWrite)?.store_c_string(0, SECRET)?;
+        segment.attach()?.store_c_string(0, SECRET)?;
         segments.push(segment);
     }
     parent.line().text("wrote ").value(format!("{SECRET:?}")).text(" into each of them").print();
 
     for segment in &segments {
         let stat = segment.stat()?;
-        parent.call_note(
+        parent.typed_call_note(
             format!("shmctl({}, IPC_STAT, &ds)", segment.id()),
             0,
             format!(
@@ -167,7 +166,7 @@ fn another_user_knocks(lesson: &Lesson, segments: &[Segment]) -> Result<()> {
     for (role, who, class, vandal) in visitors {
         let child = process::spawn(role, |out| {
             privilege::become_user(&who)?;
-            out.call_note(
+            out.typed_call_note(
                 format!("setgroups(0, NULL); setgid({}); setuid({})", who.gid(), who.uid()),
                 0,
                 format!("now {}: the {class} class", who.describe()),
@@ -182,7 +181,7 @@ fn another_user_knocks(lesson: &Lesson, segments: &[Segment]) -> Result<()> {
     }
 
     for (segment, mode) in segments.iter().zip(MODES) {
-        let text = segment.attach(Access::ReadWrite)?.load_c_string(0);
+        let text = segment.attach()?.load_c_string(0);
         let note = if text == SECRET {
             "untouched".to_owned()
         } else {
@@ -205,9 +204,7 @@ fn knock(out: &Narrator, segment: &Segment, mode: u32, class: &str, vandal: bool
     let read_write = attempt(
         out,
         format!("shmat({id}, NULL, 0)"),
-        segment
-            .attach(Access::ReadWrite)
-            .map_err(|err| err.with_meaning(why("read-write needs r and w"))),
+        segment.attach().map_err(|err| err.with_meaning(why("read-write needs r and w"))),
         address,
     )?;
     if let Some(memory) = read_write {
@@ -229,7 +226,7 @@ fn knock(out: &Narrator, segment: &Segment, mode: u32, class: &str, vandal: bool
     let read_only = attempt(
         out,
         format!("shmat({id}, NULL, SHM_RDONLY)"),
-        segment.attach(Access::ReadOnly).map_err(|err| err.with_meaning(why("SHM_RDONLY needs r"))),
+        segment.attach_read_only().map_err(|err| err.with_meaning(why("SHM_RDONLY needs r"))),
         address,
     )?;
     if let Some(memory) = read_only {
@@ -252,7 +249,7 @@ fn the_owner_is_checked_too(lesson: &Lesson) -> Result<()> {
     let path = dir.create_file("keyfile", b"ftok reads this file's inode, never its contents\n")?;
     let key = Key::ftok(&path, 9)?;
     let segment = Segment::create(key, SIZE, 0o400)?;
-    parent.call_note(
+    parent.typed_call_note(
         format!("shmget({}, {SIZE}, IPC_CREAT|IPC_EXCL|0400)", key.hex()),
         format!("shmid {}", segment.id()),
         who_may(0o400),
@@ -266,7 +263,7 @@ fn the_owner_is_checked_too(lesson: &Lesson) -> Result<()> {
         })?;
         out.explain("the mode bits in shmflg are the access asked for: 0666 asks for read and write, and the owner's bits are r--");
         let opened = Segment::open(key, 0)?;
-        out.call_note(
+        out.typed_call_note(
             format!("shmget({}, 0, 0)", key.hex()),
             format!("shmid {}", opened.id()),
             "asks for no access: only the id",
@@ -275,7 +272,7 @@ fn the_owner_is_checked_too(lesson: &Lesson) -> Result<()> {
         let read_write = attempt(
             out,
             format!("shmat({id}, NULL, 0)"),
-            opened.attach(Access::ReadWrite).map_err(|err| {
+            opened.attach().map_err(|err| {
                 err.with_meaning(refusal("read-write needs r and w", 0o400, "owner"))
             }),
             address,
@@ -283,7 +280,7 @@ fn the_owner_is_checked_too(lesson: &Lesson) -> Result<()> {
         let read_only = attempt(
             out,
             format!("shmat({id}, NULL, SHM_RDONLY)"),
-            opened.attach(Access::ReadOnly),
+            opened.attach_read_only(),
             address,
         )?;
         if read_only.is_some() {
@@ -299,7 +296,7 @@ fn the_owner_is_checked_too(lesson: &Lesson) -> Result<()> {
     program.wait()?;
     let id = segment.id();
     segment.remove()?;
-    parent.call(format!("shmctl({id}, IPC_RMID, NULL)"), 0);
+    parent.typed_call(format!("shmctl({id}, IPC_RMID, NULL)"), 0);
     Ok(())
 }
 // ANCHOR_END: owner_too
@@ -310,43 +307,47 @@ fn read_only_write_faults(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     let id = segment.id();
-    parent.call(format!("shmget(IPC_PRIVATE, {SIZE}, IPC_CREAT|0600)"), format!("shmid {id}"));
-    let memory = segment.attach(Access::ReadWrite)?;
+    parent
+        .typed_call(format!("shmget(IPC_PRIVATE, {SIZE}, IPC_CREAT|0600)"), format!("shmid {id}"));
+    let memory = segment.attach()?;
     memory.store_c_string(0, SECRET)?;
     parent.line().text("wrote ").value(format!("{SECRET:?}")).print();
 
     let child = process::spawn("child", |out| {
-        let view = segment.attach(Access::ReadOnly)?;
-        out.call_note(
+        let view = segment.attach_read_only()?;
+        out.typed_call_note(
             format!("shmat({id}, NULL, SHM_RDONLY)"),
             address(&view),
             "mapped PROT_READ: the CPU will refuse stores",
         );
         out.line().text("read ").value(format!("{:?}", view.load_c_string(0))).print();
-        let refused = view.store(0, b"X").err().map(|err| err.meaning().to_owned());
-        out.call_note("view.store(0, b\"X\")", "Err", refused.unwrap_or_default());
+        out.explain(
+            "`view.store(0, b\"X\")` would not even compile: a Region<ReadOnly> has loads only",
+        );
         die_quietly_on_a_fault()?;
-        out.call_note(
+        out.typed_call_note(
             "prctl(PR_SET_DUMPABLE, 0); signal(SIGSEGV, SIG_DFL)",
             0,
             "no core file, no handler: a fault simply ends the process",
         );
         out.explain(
-            "now a raw store that skips that check: the CPU faults, the kernel sends SIGSEGV",
+            "now a raw store through an unsafe pointer, outside what the types allow: the CPU faults, the kernel sends SIGSEGV",
         );
-        // Deliberate, and not undefined behaviour: `bytes()` hands out `&[AtomicU8]`, and an
-        // atomic store through a shared reference is allowed in Rust (atomics are made for
-        // memory that others change). The page is mapped PROT_READ, so the store instruction
-        // traps *before* it writes anything; the kernel delivers SIGSEGV, whose default action
-        // (restored just above) ends the process at that instruction. No store happens, and
-        // no Rust code runs after it with a false belief about memory.
-        view.bytes()[0].store(b'X', Ordering::SeqCst);
+        // SAFETY: deliberately *not* a sound operation, and outside Rust's guarantees: writing
+        // to read-only memory is undefined behaviour as far as the language is concerned. What
+        // makes it harmless here is the machine, not Rust: the page is mapped PROT_READ, so the
+        // store instruction traps before it writes anything; the kernel delivers SIGSEGV, whose
+        // default action (restored just above, with core dumps off) ends this child at that
+        // instruction. Nothing is written, no Rust code runs after it, and the child owns no
+        // object, so the parent cleans up as usual. A volatile write keeps the compiler from
+        // removing or moving the store.
+        unsafe { std::ptr::write_volatile(view.as_ptr().cast_mut(), b'X') };
         out.say("this line is never printed: the store did not fault");
         Ok(())
     })?;
     let pid = child.pid();
     match child.wait_exit()? {
-        Exit::Signal(Signal::SIGSEGV) => parent.call_note(
+        Exit::Signal(Signal::SIGSEGV) => parent.typed_call_note(
             format!("waitpid({pid}, &status, 0)"),
             "WIFSIGNALED, WTERMSIG = SIGSEGV",
             "the child was killed by the fault",
@@ -364,14 +365,14 @@ fn read_only_write_faults(lesson: &Lesson) -> Result<()> {
         .value(format!("{:?}", memory.load_c_string(0)))
         .note("the store never happened")
         .print();
-    parent.call_note(
+    parent.typed_call_note(
         format!("shmctl({id}, IPC_STAT, &ds)"),
         format!("shm_nattch {}", segment.stat()?.attachments),
         "the kernel detached the dead child: only ours is left",
     );
     drop(memory);
     segment.remove()?;
-    parent.call(format!("shmctl({id}, IPC_RMID, NULL)"), 0);
+    parent.typed_call(format!("shmctl({id}, IPC_RMID, NULL)"), 0);
     Ok(())
 }
 
@@ -397,14 +398,15 @@ fn change_the_mode(lesson: &Lesson, privileged: bool) -> Result<()> {
     let parent = lesson.narrator("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     let id = segment.id();
-    parent.call(format!("shmget(IPC_PRIVATE, {SIZE}, IPC_CREAT|0600)"), format!("shmid {id}"));
+    parent
+        .typed_call(format!("shmget(IPC_PRIVATE, {SIZE}, IPC_CREAT|0600)"), format!("shmid {id}"));
     set_mode(&parent, &segment, 0o666)?;
 
     if privileged {
         let stranger = Identity::nobody();
         let child = process::spawn("stranger", |out| {
             privilege::become_user(&stranger)?;
-            out.call_note(
+            out.typed_call_note(
                 format!(
                     "setgroups(0, NULL); setgid({}); setuid({})",
                     stranger.gid(),
@@ -413,21 +415,16 @@ fn change_the_mode(lesson: &Lesson, privileged: bool) -> Result<()> {
                 0,
                 format!("now {}", stranger.describe()),
             );
-            attempt(
-                out,
-                format!("shmat({id}, NULL, 0)"),
-                segment.attach(Access::ReadWrite),
-                address,
-            )?;
+            attempt(out, format!("shmat({id}, NULL, 0)"), segment.attach(), address)?;
             let call = format!("shmctl({id}, IPC_SET, {{.shm_perm.mode = 0600}})");
             attempt(out, call, shm::set_mode(id, 0o600), |_| "0".to_owned())?;
             let call = format!("shmctl({id}, IPC_RMID, NULL)");
-            attempt(out, call, Segment::from_id(id)?.remove(), |_| "0".to_owned())?;
+            attempt(out, call, Segment::from_id(id).remove(), |_| "0".to_owned())?;
             Ok(())
         })?;
         child.wait()?;
         let stat = segment.stat()?;
-        parent.call_note(
+        parent.typed_call_note(
             format!("shmctl({id}, IPC_STAT, &ds)"),
             format!("mode {}", octal(stat.mode)),
             "still there, mode unchanged",
@@ -454,7 +451,7 @@ fn change_the_mode(lesson: &Lesson, privileged: bool) -> Result<()> {
         &parent,
         format!("shmat({id}, NULL, 0)"),
         segment
-            .attach(Access::ReadWrite)
+            .attach()
             .map_err(|err| err.with_meaning(refusal("read-write needs r and w", 0o400, "owner"))),
         address,
     )?;
@@ -467,9 +464,9 @@ fn change_the_mode(lesson: &Lesson, privileged: bool) -> Result<()> {
     parent.explain(
         "IPC_SET worked although the mode grants no write: it checks who you are, not the mode",
     );
-    attempt(&parent, format!("shmat({id}, NULL, 0)"), segment.attach(Access::ReadWrite), address)?;
+    attempt(&parent, format!("shmat({id}, NULL, 0)"), segment.attach(), address)?;
     segment.remove()?;
-    parent.call(format!("shmctl({id}, IPC_RMID, NULL)"), 0);
+    parent.typed_call(format!("shmctl({id}, IPC_RMID, NULL)"), 0);
     Ok(())
 }
 
@@ -477,7 +474,7 @@ fn change_the_mode(lesson: &Lesson, privileged: bool) -> Result<()> {
 fn set_mode(out: &Narrator, segment: &Segment, mode: u32) -> Result<()> {
     segment.set_mode(mode)?;
     let now = segment.stat()?.mode;
-    out.call_note(
+    out.typed_call_note(
         format!("shmctl({}, IPC_SET, {{.shm_perm.mode = {}}})", segment.id(), octal(mode)),
         0,
         format!("IPC_STAT now says {}: {}", octal(now), who_may(now)),
@@ -496,13 +493,13 @@ fn attempt<T>(
 ) -> Result<Option<T>> {
     match result {
         Ok(value) => {
-            out.call(call, shown(&value));
+            out.typed_call(call, shown(&value));
             Ok(Some(value))
         }
         Err(err) if matches!(err.errno(), Some(Errno::EACCES | Errno::EPERM)) => {
             let errno = err.errno().unwrap_or(Errno::UnknownErrno);
             let failed = if call.starts_with("shmat") { "(void *) -1" } else { "-1" };
-            out.call_note(call, format!("{failed}, errno {errno:?}"), err.meaning());
+            out.typed_call_note(call, format!("{failed}, errno {errno:?}"), err.meaning());
             Ok(None)
         }
         Err(err) => Err(err),
@@ -510,7 +507,7 @@ fn attempt<T>(
 }
 
 /// An attachment's address, as `shmat` returns it.
-fn address(memory: &shm_workbook::Attachment) -> String {
+fn address<A: shm_workbook::region::Access>(memory: &shm_workbook::Region<A>) -> String {
     format!("{:#x}", memory.address())
 }
 

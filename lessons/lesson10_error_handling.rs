@@ -47,10 +47,10 @@ use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use nix::unistd::geteuid;
 use shm_workbook::privilege::{self, Identity};
-use shm_workbook::shm::{self, Attachment};
+use shm_workbook::shm;
 use shm_workbook::{
-    Access, Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, SharedObject, narrate,
-    posix, process,
+    Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, SharedObject, narrate, posix,
+    process,
 };
 
 /// The size of the segment the cases use.
@@ -66,13 +66,13 @@ fn main() -> Result<()> {
 
     let mut dir = ScratchDir::new("lesson10")?;
     let keyfile = dir.create_file("keyfile", b"ftok reads this file's inode\n")?;
-    parent.call_note(
+    parent.typed_call_note(
         "mkdtemp + open(\"keyfile\", O_CREAT|O_WRONLY, 0600)",
         keyfile.display(),
         "a key of our own for this run",
     );
     let key = Key::ftok(&keyfile, PROJECT_ID)?;
-    parent.call(format!("ftok(\"{}\", {PROJECT_ID})", keyfile.display()), key);
+    parent.typed_call(format!("ftok(\"{}\", {PROJECT_ID})", keyfile.display()), key);
 
     lesson.part("Part 1: shmget");
     shmget_cases(&lesson, &mut cases, key)?;
@@ -90,7 +90,7 @@ fn main() -> Result<()> {
     narrate::print_block(cases.table());
     let shown = dir.path().display().to_string();
     drop(dir);
-    parent.call_note(format!("unlink + rmdir(\"{shown}\")"), 0, "the key file is gone");
+    parent.typed_call_note(format!("unlink + rmdir(\"{shown}\")"), 0, "the key file is gone");
     cases.verdict(&parent)
 }
 
@@ -148,12 +148,16 @@ fn show_ours<T>(out: &Narrator, number: usize, case: &Case, result: Result<T>) -
             if case.c_code.is_some() {
                 out.line().text("        ").explain(format!("{} succeeds", case.c_name)).print();
             }
-            out.line().text("  Rust: ").call(rust).text(" returns Ok").print();
+            out.line().text("  Rust: ").typed_call(rust).text(" returns Ok").print();
             (Got::Succeeded, Some(value))
         }
         Err(err) => {
             what_c_sees(out, case, &err);
-            out.line().text("  Rust: ").call(rust).text(" returns Err, whose Display is:").print();
+            out.line()
+                .text("  Rust: ")
+                .typed_call(rust)
+                .text(" returns Err, whose Display is:")
+                .print();
             out.error(indent(&err.to_string(), "         "));
             (err.errno().map_or(Got::NoErrno, Got::Failed), None)
         }
@@ -214,11 +218,11 @@ fn show_raw(out: &Narrator, number: usize, case: &Case, result: Result<String, E
 fn announce(out: &Narrator, number: usize, case: &Case) {
     out.line()
         .text(format!("case {number}: "))
-        .call(&case.label)
+        .typed_call(&case.label)
         .note(format!("expected: {}", case.expected))
         .print();
     if let Some(code) = &case.c_code {
-        out.line().text("  C:    ").call(code).print();
+        out.line().text("  C:    ").typed_call(code).print();
     }
 }
 
@@ -443,7 +447,7 @@ fn shmget_cases(lesson: &Lesson, cases: &mut Cases, key: Key) -> Result<()> {
     cases.ours(&out, case, Segment::open(key, SIZE));
 
     let segment = Segment::create(key, SIZE, 0o600)?;
-    out.call_note(
+    out.typed_call_note(
         format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"),
         format!("shmid {}", segment.id()),
         "now the key is in use",
@@ -471,7 +475,7 @@ fn shmget_cases(lesson: &Lesson, cases: &mut Cases, key: Key) -> Result<()> {
 
     let id = segment.id();
     segment.remove()?;
-    out.call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "segment removed");
+    out.typed_call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "segment removed");
     Ok(())
 }
 // ANCHOR_END: shmget_cases
@@ -525,7 +529,7 @@ fn above_shmmax(out: &Narrator, cases: &mut Cases) {
 fn without_permission(lesson: &Lesson, cases: &mut Cases, segment: &Segment) -> Result<()> {
     let out = lesson.narrator("parent");
     segment.set_mode(0o400)?;
-    out.call_note(
+    out.typed_call_note(
         format!("shmctl({}, IPC_SET, {{.shm_perm.mode = 0400}})", segment.id()),
         0,
         "read-only, even for its owner",
@@ -582,7 +586,7 @@ fn ask_for_more(out: &Narrator, key: Key, numbers: [usize; 2]) -> [Got; 2] {
             return [asked, Got::Skipped("shmget(key, 0, 0) failed, see above".into())];
         }
     };
-    out.call_note(
+    out.typed_call_note(
         format!("shmget({key}, 0, 0)"),
         format!("shmid {}", opened.id()),
         "mode bits 0 ask for no access, so this passes; shmat checks again",
@@ -593,10 +597,10 @@ fn ask_for_more(out: &Narrator, key: Key, numbers: [usize; 2]) -> [Got; 2] {
             "addr = shmat({}, NULL, 0); if (addr == (void *) -1) perror(\"shmat\");",
             opened.id()
         ),
-        "segment.attach(Access::ReadWrite)".into(),
+        "segment.attach()".into(),
         Outcome::Fails(Errno::EACCES),
     );
-    let (attached, _) = show_ours(out, numbers[1], &case, opened.attach(Access::ReadWrite));
+    let (attached, _) = show_ours(out, numbers[1], &case, opened.attach());
     [asked, attached]
 }
 
@@ -606,7 +610,7 @@ fn root_is_not_refused(out: &Narrator, segment: &Segment) {
     match Segment::create_or_open(key, 0, 0o600) {
         Ok(mut found) => {
             found.disown(); // the parent's `segment` removes it, not this handle
-            out.call_note(
+            out.typed_call_note(
                 format!("shmget({key}, 0, IPC_CREAT|0600)"),
                 format!("shmid {}", found.id()),
                 "as root: no EACCES, root's CAP_IPC_OWNER skips the mode check",
@@ -623,7 +627,7 @@ fn as_nobody(out: &Narrator, segment: &Segment, numbers: [usize; 2]) -> Result<[
     const NOT_RUN: i32 = -1;
     const SUCCEEDED: i32 = 0;
     let results = Segment::create(Key::PRIVATE, 64, 0o600)?;
-    let slots = results.attach(Access::ReadWrite)?;
+    let slots = results.attach()?;
     let got = slots.view::<[AtomicI32; 2]>()?;
     for slot in got {
         slot.store(NOT_RUN, Ordering::Relaxed);
@@ -641,7 +645,7 @@ fn as_nobody(out: &Narrator, segment: &Segment, numbers: [usize; 2]) -> Result<[
         }
         Ok(())
     })?;
-    out.call("fork()", format!("child {}", child.pid()));
+    out.typed_call("fork()", format!("child {}", child.pid()));
     let ended = child.wait_exit()?; // after waitpid, the child's stores are visible here
     let read = |slot: &AtomicI32| match slot.load(Ordering::Relaxed) {
         SUCCEEDED => Got::Succeeded,
@@ -656,7 +660,7 @@ fn as_nobody(out: &Narrator, segment: &Segment, numbers: [usize; 2]) -> Result<[
 fn become_nobody(out: &Narrator) -> Result<()> {
     let nobody = Identity::nobody();
     privilege::become_user(&nobody)?;
-    out.call_note(
+    out.typed_call_note(
         format!("setgroups(0, NULL); setgid({}); setuid({})", nobody.gid(), nobody.uid()),
         0,
         "this child is now the user nobody: not the owner, no capability",
@@ -675,17 +679,17 @@ fn shmat_cases(lesson: &Lesson, cases: &mut Cases) -> Result<()> {
     let case = Case::shmat(
         "shmat: the -1 of an unchecked shmget",
         "shmid = shmget(key, 4096, 0); /* not checked */ addr = shmat(shmid, NULL, 0); if (addr == (void *) -1) perror(\"shmat\");".into(),
-        "Attachment::new(-1, Access::ReadWrite)".into(),
+        "Segment::from_id(-1).attach()".into(),
         Outcome::Fails(Errno::EINVAL),
     );
-    cases.ours(&out, case, Attachment::new(-1, Access::ReadWrite));
+    cases.ours(&out, case, Segment::from_id(-1).attach());
     out.explain("in Rust this cannot happen by accident: a failed Segment::open is an Err, and there is no -1 to pass on");
 
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     let id = segment.id();
-    out.call(format!("shmget(IPC_PRIVATE, {SIZE}, IPC_CREAT|0600)"), format!("shmid {id}"));
+    out.typed_call(format!("shmget(IPC_PRIVATE, {SIZE}, IPC_CREAT|0600)"), format!("shmid {id}"));
     segment.remove()?;
-    out.call_note(
+    out.typed_call_note(
         format!("shmctl({id}, IPC_RMID, NULL)"),
         0,
         "nobody is attached, so it is destroyed at once",
@@ -693,10 +697,10 @@ fn shmat_cases(lesson: &Lesson, cases: &mut Cases) -> Result<()> {
     let case = Case::shmat(
         "shmat: the id of a removed segment",
         format!("addr = shmat({id}, NULL, 0); if (addr == (void *) -1) perror(\"shmat\");"),
-        format!("Attachment::new({id}, Access::ReadWrite)"),
+        format!("Attachment::new({id}::ReadWrite)"),
         Outcome::Fails(Errno::EINVAL),
     );
-    cases.ours(&out, case, Attachment::new(id, Access::ReadWrite));
+    cases.ours(&out, case, Segment::from_id(id).attach());
     out.explain("the man page also lists EIDRM, but once the id is gone Linux cannot tell it from one that never existed: EINVAL");
     Ok(())
 }
@@ -713,14 +717,14 @@ fn shm_open_cases(lesson: &Lesson, cases: &mut Cases) -> Result<()> {
         Some(format!(
             "fd = shm_open(\"{missing}\", O_RDWR, 0); if (fd == -1) perror(\"shm_open\");"
         )),
-        Some(format!("SharedObject::open(\"{missing}\", Access::ReadWrite)")),
+        Some(format!("SharedObject::open(\"{missing}\")")),
         Outcome::Fails(Errno::ENOENT),
     );
-    cases.ours(&out, case, SharedObject::open(&missing, Access::ReadWrite));
+    cases.ours(&out, case, SharedObject::open(&missing));
 
     let object = SharedObject::create(&posix::unique_name("lesson10"), 0o600)?;
     let name = object.name().to_owned();
-    out.call_note(
+    out.typed_call_note(
         format!("shm_open(\"{name}\", O_CREAT|O_EXCL|O_RDWR, 0600)"),
         format!("fd {}", object.fd().as_raw_fd()),
         format!("the file {} now exists", object.path()),
@@ -789,7 +793,7 @@ fn shm_open_cases(lesson: &Lesson, cases: &mut Cases) -> Result<()> {
     out.explain("POSIX leaves a name without a leading slash to each system: glibc and musl accept it, others may not, so we refuse it");
 
     drop(object);
-    out.call_note(format!("shm_unlink(\"{name}\")"), 0, "the object is removed");
+    out.typed_call_note(format!("shm_unlink(\"{name}\")"), 0, "the object is removed");
     Ok(())
 }
 // ANCHOR_END: shm_open_cases

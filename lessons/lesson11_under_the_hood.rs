@@ -37,8 +37,8 @@ use shm_workbook::process::{self, Child};
 use shm_workbook::procfs::{self, MapsLine, PagemapEntry};
 use shm_workbook::shm::Shareable;
 use shm_workbook::{
-    Access, Attachment, Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, SharedObject,
-    futex, posix,
+    Attachment, Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, SharedObject, futex,
+    posix,
 };
 
 /// Parts 1 to 3: a segment of four pages.
@@ -81,20 +81,20 @@ fn parent_and_child(lesson: &Lesson) -> Result<()> {
     let mut scratch = ScratchDir::new("lesson11")?;
     let key_file = scratch.create_file("key", b"ftok reads this file's inode\n")?;
     let key = Key::ftok(&key_file, b'U')?;
-    parent.call_note(
+    parent.typed_call_note(
         format!("ftok(\"{}\", 'U')", key_file.display()),
         key.hex(),
         "a key of this run's own: Part 2 finds it in /proc/self/maps",
     );
     let segment = Segment::create(key, SMALL, 0o600)?;
-    parent.call(
+    parent.typed_call(
         format!("shmget({}, {SMALL}, IPC_CREAT|IPC_EXCL|0600)", key.hex()),
         format!("shmid {}", segment.id()),
     );
     let child = process::spawn("child", |out| child_side(&segment, out))?;
-    parent.call("fork()", format!("child {}", child.pid()));
-    let memory = segment.attach(Access::ReadWrite)?;
-    parent.call(format!("shmat({}, NULL, 0)", segment.id()), hex(memory.address()));
+    parent.typed_call("fork()", format!("child {}", child.pid()));
+    let memory = segment.attach()?;
+    parent.typed_call(format!("shmat({}, NULL, 0)", segment.id()), hex(memory.address()));
     let board: &Board = memory.view()?;
     two_addresses(lesson, &segment, &memory, board, &child)?;
 
@@ -111,13 +111,13 @@ fn parent_and_child(lesson: &Lesson) -> Result<()> {
     same_frame(&parent, &memory, board, &child)?;
     hand_over(board, 7)?;
     child.wait()?;
-    parent.call("waitpid(child)", "exited with status 0");
+    parent.typed_call("waitpid(child)", "exited with status 0");
     let address = memory.address();
     memory.detach()?;
-    parent.call(format!("shmdt({})", hex(address)), 0);
+    parent.typed_call(format!("shmdt({})", hex(address)), 0);
     let id = segment.id();
     segment.remove()?;
-    parent.call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "segment removed");
+    parent.typed_call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "segment removed");
     drop(scratch);
     Ok(())
 }
@@ -127,7 +127,7 @@ fn one_process(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     lesson.part("Part 4: pages arrive on first touch");
     let segment = Segment::create(Key::PRIVATE, LARGE, 0o600)?;
-    parent.call(
+    parent.typed_call(
         format!("shmget(IPC_PRIVATE, {LARGE}, IPC_CREAT|0600)"),
         format!("shmid {}", segment.id()),
     );
@@ -139,7 +139,7 @@ fn one_process(lesson: &Lesson) -> Result<()> {
     drop(memory);
     let id = segment.id();
     segment.remove()?;
-    parent.call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "segment removed");
+    parent.typed_call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "segment removed");
     Ok(())
 }
 
@@ -197,8 +197,8 @@ fn two_addresses(
 /// parent, which checks that the child is alive while it waits, stops too.)
 fn child_side(segment: &Segment, out: &Narrator) -> Result<()> {
     // Attached right after fork(): the child's layout is still a copy of the parent's.
-    let first = segment.attach(Access::ReadWrite)?;
-    out.call(format!("shmat({}, NULL, 0)", segment.id()), hex(first.address()));
+    let first = segment.attach()?;
+    out.typed_call(format!("shmat({}, NULL, 0)", segment.id()), hex(first.address()));
     await_turn(first.view::<Board>()?, 1, None)?;
     let parents = first.view::<Board>()?.parent_address.load(Ordering::Relaxed) as usize;
     if first.address() == parents {
@@ -208,22 +208,22 @@ fn child_side(segment: &Segment, out: &Narrator) -> Result<()> {
     }
     let address = first.address();
     first.detach()?;
-    out.call(format!("shmdt({})", hex(address)), 0);
+    out.typed_call(format!("shmdt({})", hex(address)), 0);
     // Something else, as big as the segment: the kernel puts it in the range just freed, the
     // first free range it finds from the top, as it did for the segment.
     let other = Anonymous::map(SMALL)?;
-    out.call_note(
+    out.typed_call_note(
         format!("mmap(NULL, {SMALL}, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)"),
         hex(other.address()),
         "other memory takes the range first",
     );
-    let memory = segment.attach(Access::ReadWrite)?;
+    let memory = segment.attach()?;
     let note = if memory.address() == address {
         "the same address again: the range was free after all"
     } else {
         "the same segment, at another address"
     };
-    out.call_note(format!("shmat({}, NULL, 0)", segment.id()), hex(memory.address()), note);
+    out.typed_call_note(format!("shmat({}, NULL, 0)", segment.id()), hex(memory.address()), note);
     let board: &Board = memory.view()?;
     out.say(format!("read: {:?}", memory.load_c_string(GREETING_AT)));
     let reply = format!("hello from the child, written at {}", hex(memory.address()));
@@ -266,8 +266,18 @@ fn await_turn(board: &Board, turn: u32, child: Option<&Child>) -> Result<()> {
             return Ok(());
         }
         match child {
-            None => futex::wait_while(&board.turn, now, 100)?,
-            Some(child) => futex::wait_while_alive(&board.turn, now, child.pid())?,
+            None => shm_workbook::wait::wait_while(
+                &board.turn,
+                now,
+                shm_workbook::wait::Policy::DEFAULT,
+                shm_workbook::wait::Partner::parent(),
+            )?,
+            Some(child) => shm_workbook::wait::wait_while(
+                &board.turn,
+                now,
+                shm_workbook::wait::Policy::DEFAULT,
+                shm_workbook::wait::Partner::Child(child.pid()),
+            )?,
         };
     }
 }
@@ -324,11 +334,11 @@ fn maps_columns(parent: &Narrator, segment: &Segment, memory: &Attachment) -> Re
 fn posix_maps_line(parent: &Narrator) -> Result<()> {
     let name = posix::unique_name("maps");
     let object = SharedObject::create(&name, 0o600)?;
-    parent.call(format!("shm_open(\"{name}\", O_CREAT|O_EXCL|O_RDWR, 0600)"), "fd");
+    parent.typed_call(format!("shm_open(\"{name}\", O_CREAT|O_EXCL|O_RDWR, 0600)"), "fd");
     let page = procfs::page_size();
     object.set_len(page as u64)?;
-    let mapping = object.map(page, Access::ReadWrite)?;
-    parent.call(
+    let mapping = object.map(page)?;
+    parent.typed_call(
         format!("mmap(NULL, {page}, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0)"),
         hex(mapping.address()),
     );
@@ -343,7 +353,7 @@ fn posix_maps_line(parent: &Narrator) -> Result<()> {
         object.path()
     ));
     object.unlink()?;
-    parent.call(format!("shm_unlink(\"{name}\")"), 0);
+    parent.typed_call(format!("shm_unlink(\"{name}\")"), 0);
     let line = find_line(mapping.address())?;
     parent.line().text("its line now: ").value(&line.raw).print();
     parent.explain("a mapping outlives the name: like the SysV segment, the file has no name left, and the kernel says (deleted)");
@@ -396,7 +406,10 @@ fn describe_entry(out: &Narrator, address: usize, entry: PagemapEntry) {
         "no PFN".to_owned()
     };
     out.line()
-        .call(format!("pread(pagemap_fd, &entry, 8, ({address:#x} / {}) * 8)", procfs::page_size()))
+        .typed_call(format!(
+            "pread(pagemap_fd, &entry, 8, ({address:#x} / {}) * 8)",
+            procfs::page_size()
+        ))
         .text(" = ")
         .value(format!("{}, {pfn}", flags.join(", ")))
         .print();
@@ -407,8 +420,8 @@ fn describe_entry(out: &Narrator, address: usize, entry: PagemapEntry) {
 /// Attaches the segment and touches it page by page, reading the resident size as it grows.
 fn first_touch(lesson: &Lesson, segment: &Segment) -> Result<Attachment> {
     let parent = lesson.narrator("parent");
-    let memory = segment.attach(Access::ReadWrite)?;
-    parent.call(format!("shmat({}, NULL, 0)", segment.id()), hex(memory.address()));
+    let memory = segment.attach()?;
+    parent.typed_call(format!("shmat({}, NULL, 0)", segment.id()), hex(memory.address()));
     resident(&parent, "after shmat", segment, &memory)?;
     let page = procfs::page_size();
     let last = memory.address() + LARGE - page;
@@ -448,14 +461,14 @@ fn resident(out: &Narrator, when: &str, segment: &Segment, memory: &Attachment) 
 /// A second attachment of the same segment in the same process.
 fn attached_twice(lesson: &Lesson, segment: &Segment, first: &Attachment) -> Result<()> {
     let parent = lesson.narrator("parent");
-    let second = segment.attach(Access::ReadWrite)?;
-    parent.call_note(
+    let second = segment.attach()?;
+    parent.typed_call_note(
         format!("shmat({}, NULL, 0)", segment.id()),
         hex(second.address()),
         format!("again: the first attachment is at {}", hex(first.address())),
     );
     let stat = segment.stat()?;
-    parent.call_note(
+    parent.typed_call_note(
         format!("shmctl({}, IPC_STAT, &ds)", segment.id()),
         format!("shm_nattch {}", stat.attachments),
         "two attachments, one process",
@@ -510,7 +523,7 @@ fn attached_twice(lesson: &Lesson, segment: &Segment, first: &Attachment) -> Res
     }
     let address = second.address();
     second.detach()?;
-    parent.call(format!("shmdt({})", hex(address)), 0);
+    parent.typed_call(format!("shmdt({})", hex(address)), 0);
     Ok(())
 }
 // ANCHOR_END: attached_twice

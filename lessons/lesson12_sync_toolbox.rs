@@ -31,7 +31,7 @@ use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Child, Exit};
 use shm_workbook::pthread::{Locked, SharedMutex};
 use shm_workbook::shm::Shareable;
-use shm_workbook::{Access, Attachment, Error, Key, Lesson, Result, Segment, SemaphoreSet};
+use shm_workbook::{Attachment, Error, Key, Lesson, Result, Segment, SemaphoreSet};
 
 const FLAGS: &[LessonFlag] = &[
     LessonFlag::number("--workers", "N", "how many worker processes each step starts", 5, (2, 32)),
@@ -86,10 +86,11 @@ fn main() -> Result<()> {
     let allowed = (lesson.number("--inside") as u32).min(workers - 1);
 
     let segment = Segment::create(Key::PRIVATE, 4096, 0o600)?;
-    let memory = segment.attach(Access::ReadWrite)?;
+    let memory = segment.attach()?;
     let board: &Board = memory.view()?;
     let parent = lesson.narrator("parent");
-    parent.call("shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600)", format!("shmid {}", segment.id()));
+    parent
+        .typed_call("shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600)", format!("shmid {}", segment.id()));
 
     lesson.part("1. A binary semaphore as a mutex");
     binary_semaphore(&lesson, board, workers)?;
@@ -128,7 +129,7 @@ fn binary_semaphore(lesson: &Lesson, board: &Board, workers: u32) -> Result<()> 
     board.reset();
     let mutex = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
     mutex.set_value(0, 1)?;
-    parent.call_note(
+    parent.typed_call_note(
         "semget(IPC_PRIVATE, 1, ...) + SETVAL 1",
         format!("semid {}", mutex.id()),
         "1 = unlocked",
@@ -171,14 +172,14 @@ fn robust_mutex(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<(
     board.reset();
     // The mutex lives after the board, at an offset aligned for it.
     let mutex = SharedMutex::init(memory, 2048)?;
-    parent.call_note(
+    parent.typed_call_note(
         "pthread_mutex_init(m, PTHREAD_PROCESS_SHARED + PTHREAD_MUTEX_ROBUST)",
         0,
         "the mutex lives in the segment",
     );
     let doomed = process::spawn("owner", |owner| {
         mutex.lock()?;
-        owner.call_note("pthread_mutex_lock(m)", 0, "holding it");
+        owner.typed_call_note("pthread_mutex_lock(m)", 0, "holding it");
         board.pair[0].store(1, Ordering::SeqCst); // the first half of an update...
         owner.explain("updated the first half of the pair, and about to die before the second");
         board.inside.store(1, Ordering::SeqCst);
@@ -194,11 +195,11 @@ fn robust_mutex(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<(
     if doomed.wait_exit()? != Exit::Signal(Signal::SIGKILL) {
         return Err(Error::other("waitpid(owner)", "the owner did not die by SIGKILL"));
     }
-    parent.call_note(format!("kill({pid}, SIGKILL)"), 0, "the owner died holding the mutex");
+    parent.typed_call_note(format!("kill({pid}, SIGKILL)"), 0, "the owner died holding the mutex");
 
     match mutex.lock()? {
         Locked::OwnerDied => {
-            parent.call_note(
+            parent.typed_call_note(
                 "pthread_mutex_lock(m)",
                 "EOWNERDEAD",
                 "we own it now, but the data may be half-updated",
@@ -215,7 +216,7 @@ fn robust_mutex(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<(
             board.pair[1].store(board.pair[0].load(Ordering::SeqCst), Ordering::SeqCst); // finish the update
             parent.line().text("repaired: pair = ").value(format!("{:?}", pair(board))).print();
             mutex.make_consistent()?;
-            parent.call_note("pthread_mutex_consistent(m)", 0, "the mutex is usable again");
+            parent.typed_call_note("pthread_mutex_consistent(m)", 0, "the mutex is usable again");
         }
         Locked::Acquired => {
             return Err(Error::other(
@@ -226,7 +227,7 @@ fn robust_mutex(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<(
     }
     mutex.unlock()?;
     let again = mutex.lock()?;
-    parent.call_note(
+    parent.typed_call_note(
         "pthread_mutex_lock(m)",
         if again == Locked::Acquired { "0" } else { "EOWNERDEAD" },
         "an ordinary lock again",
@@ -244,7 +245,7 @@ fn counting_semaphore(lesson: &Lesson, board: &Board, workers: u32, allowed: u32
     board.reset();
     let gate = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
     gate.set_value(0, allowed as i32)?;
-    parent.call_note(
+    parent.typed_call_note(
         format!("semctl({}, 0, SETVAL, {allowed})", gate.id()),
         0,
         format!("{allowed} places"),
@@ -318,7 +319,7 @@ fn barrier(lesson: &Lesson, board: &Board, workers: u32) -> Result<()> {
     board.reset();
     let barrier = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
     barrier.set_value(0, workers as i32)?;
-    parent.call_note(
+    parent.typed_call_note(
         format!("semctl({}, 0, SETVAL, {workers})", barrier.id()),
         0,
         "one count per worker still to arrive",

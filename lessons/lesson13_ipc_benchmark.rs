@@ -52,7 +52,7 @@ use shm_workbook::msg::{MessageBuffer, MessageQueue, PosixQueue};
 use shm_workbook::process;
 use shm_workbook::shm::Shareable;
 use shm_workbook::{
-    Access, Attachment, Error, Key, Lesson, Narrator, Result, Segment, SemaphoreSet, futex, posix,
+    Attachment, Error, Key, Lesson, Narrator, Result, Segment, SemaphoreSet, futex, posix,
 };
 
 const FLAGS: &[LessonFlag] = &[
@@ -359,7 +359,7 @@ fn spin_until(what: &str, mut ready: impl FnMut() -> bool) -> Result<()> {
 
 fn ring_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
     let segment = Segment::create(Key::PRIVATE, RING_DATA + RING_BYTES, 0o600)?;
-    out.call_note(
+    out.typed_call_note(
         format!("shmget(IPC_PRIVATE, {}, IPC_CREAT|0600)", RING_DATA + RING_BYTES),
         format!("shmid {}", segment.id()),
         format!(
@@ -367,7 +367,7 @@ fn ring_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
             bench::size_text(RING_BYTES)
         ),
     );
-    let memory = segment.attach(Access::ReadWrite)?;
+    let memory = segment.attach()?;
     // ANCHOR: ring_loops
     let mut producer = RingEnd::new(&memory)?;
     let mut warm = false;
@@ -422,7 +422,7 @@ fn socket_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
     use std::os::fd::AsRawFd;
     let (mut ours, mut theirs) = UnixStream::pair()
         .map_err(|err| Error::io("socketpair(AF_UNIX, SOCK_STREAM, 0, sv)", err))?;
-    out.call(
+    out.typed_call(
         "socketpair(AF_UNIX, SOCK_STREAM, 0, sv)",
         format!("[{}, {}]", ours.as_raw_fd(), theirs.as_raw_fd()),
     );
@@ -453,7 +453,7 @@ fn sysv_queue_throughput(
 ) -> Result<Vec<Row>> {
     let largest = SIZES.iter().copied().filter(|&s| plan.sysv_fits(s).is_ok()).max().unwrap_or(8);
     let queue = MessageQueue::create(0o600)?;
-    out.call("msgget(IPC_PRIVATE, IPC_CREAT|0600)", format!("msqid {}", queue.id()));
+    out.typed_call("msgget(IPC_PRIVATE, IPC_CREAT|0600)", format!("msqid {}", queue.id()));
     let mut sent = MessageBuffer::new(largest);
     let mut sender = spawn_sender(out, "queue sender", |message| {
         sent.text_mut()[..message.len()].copy_from_slice(message);
@@ -487,7 +487,7 @@ fn sysv_queue_throughput(
     sender.finish()?;
     let id = queue.id();
     queue.remove()?;
-    out.call(format!("msgctl({id}, IPC_RMID, NULL)"), 0);
+    out.typed_call(format!("msgctl({id}, IPC_RMID, NULL)"), 0);
     Ok(rows)
 }
 
@@ -496,7 +496,7 @@ fn posix_queue_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Res
     let depth = plan.limits.posix_max_messages.clamp(1, 10);
     let name = posix::unique_name("lesson13-mq");
     let queue = PosixQueue::create(&name, 0o600, depth, largest)?;
-    out.call(
+    out.typed_call(
         format!(
             "mq_open(\"{name}\", O_CREAT|O_EXCL|O_RDWR, 0600, {{mq_maxmsg {depth}, mq_msgsize {largest}}})"
         ),
@@ -519,7 +519,7 @@ fn posix_queue_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Res
     }
     sender.finish()?;
     queue.unlink()?;
-    out.call(format!("mq_unlink(\"{name}\")"), 0);
+    out.typed_call(format!("mq_unlink(\"{name}\")"), 0);
     Ok(rows)
 }
 // ANCHOR_END: queue_loops
@@ -593,7 +593,13 @@ fn wait_change(word: &Word, sleeping: &Word, old: u32, how: Waiting) -> Result<u
             spin_until("the other process", || word.load(Ordering::Acquire) != old)?;
             Ok(word.load(Ordering::Acquire))
         }
-        Waiting::Futex => futex::wait_while(word, old, 0),
+        Waiting::Futex => loop {
+            let now = word.load(Ordering::Acquire);
+            if now != old {
+                break Ok(now);
+            }
+            futex::wait(word, old, None)?;
+        },
         Waiting::SpinThenFutex => {
             for _ in 0..SPINS_BEFORE_SLEEP {
                 let now = word.load(Ordering::Acquire);
@@ -610,7 +616,7 @@ fn wait_change(word: &Word, sleeping: &Word, old: u32, how: Waiting) -> Result<u
                 if now != old {
                     break now;
                 }
-                futex::wait(word, old)?; // returns at once if the word already changed
+                futex::wait(word, old, None)?; // returns at once if the word already changed
             };
             sleeping.store(0, Ordering::Relaxed);
             Ok(now)
@@ -669,7 +675,7 @@ fn pipe_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
             write_u64(&mut from_child_write, value, "write(pong[1], &v, 8)")?;
         }
     })?;
-    out.call("fork() for the echo", format!("child {}", child.pid()));
+    out.typed_call("fork() for the echo", format!("child {}", child.pid()));
     let sample = time_round_trips(
         bench,
         "pipe pair",
@@ -685,7 +691,7 @@ fn pipe_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
 fn socket_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
     let (mut ours, mut theirs) = UnixStream::pair()
         .map_err(|err| Error::io("socketpair(AF_UNIX, SOCK_STREAM, 0, sv)", err))?;
-    out.call("socketpair(AF_UNIX, SOCK_STREAM, 0, sv)", "0");
+    out.typed_call("socketpair(AF_UNIX, SOCK_STREAM, 0, sv)", "0");
     let child = process::spawn("echo", |_| {
         loop {
             let value = read_u64(&mut theirs, "recv(sv[1], &v, 8, 0)")?;
@@ -695,7 +701,7 @@ fn socket_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
             write_u64(&mut theirs, value, "send(sv[1], &v, 8, 0)")?;
         }
     })?;
-    out.call("fork() for the echo", format!("child {}", child.pid()));
+    out.typed_call("fork() for the echo", format!("child {}", child.pid()));
     let mut ours_too = ours.try_clone().map_err(|err| Error::io("dup(sv[0])", err))?;
     let sample = time_round_trips(
         bench,
@@ -710,7 +716,7 @@ fn socket_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
 
 fn queue_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
     let queue = MessageQueue::create(0o600)?;
-    out.call_note(
+    out.typed_call_note(
         "msgget(IPC_PRIVATE, IPC_CREAT|0600)",
         format!("msqid {}", queue.id()),
         "one queue: type 1 carries pings, type 2 the echoes",
@@ -726,7 +732,7 @@ fn queue_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
             queue.send(&mut buffer, 2, 8)?;
         }
     })?;
-    out.call("fork() for the echo", format!("child {}", child.pid()));
+    out.typed_call("fork() for the echo", format!("child {}", child.pid()));
     let (mut ping, mut pong) = (MessageBuffer::new(8), MessageBuffer::new(8));
     let sample = time_round_trips(
         bench,
@@ -745,7 +751,7 @@ fn queue_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
     child.wait()?;
     let id = queue.id();
     queue.remove()?;
-    out.call(format!("msgctl({id}, IPC_RMID, NULL)"), 0);
+    out.typed_call(format!("msgctl({id}, IPC_RMID, NULL)"), 0);
     Ok(sample)
 }
 
@@ -753,11 +759,11 @@ fn queue_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
 fn board_segment(out: &Narrator) -> Result<(Segment, Attachment)> {
     let size = std::mem::size_of::<Board>();
     let segment = Segment::create(Key::PRIVATE, size, 0o600)?;
-    out.call(
+    out.typed_call(
         format!("shmget(IPC_PRIVATE, {size}, IPC_CREAT|0600)"),
         format!("shmid {}", segment.id()),
     );
-    let memory = segment.attach(Access::ReadWrite)?;
+    let memory = segment.attach()?;
     Ok((segment, memory))
 }
 
@@ -775,7 +781,7 @@ fn shm_round_trip(out: &Narrator, bench: &mut Bench, name: &str, how: Waiting) -
             publish(&board.pong, &board.pong_sleeping, last, how)?;
         }
     })?;
-    out.call(format!("fork() for the echo ({how:?})"), format!("child {}", child.pid()));
+    out.typed_call(format!("fork() for the echo ({how:?})"), format!("child {}", child.pid()));
     let mut last_pong = 0;
     let sample = time_round_trips(
         bench,
@@ -797,7 +803,7 @@ fn semaphore_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
     let (_segment, memory) = board_segment(out)?;
     let board: &Board = memory.view()?;
     let semaphores = SemaphoreSet::create(Key::PRIVATE, 2, 0o600)?;
-    out.call_note(
+    out.typed_call_note(
         "semget(IPC_PRIVATE, 2, IPC_CREAT|0600)",
         format!("semid {}", semaphores.id()),
         "semaphore 0: a ping is ready; 1: the echo is ready",
@@ -814,7 +820,7 @@ fn semaphore_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
             semaphores.post(pong_ready)?; // semop(semid, {1, +1, 0}, 1)
         }
     })?;
-    out.call("fork() for the echo", format!("child {}", child.pid()));
+    out.typed_call("fork() for the echo", format!("child {}", child.pid()));
     let sample = time_round_trips(
         bench,
         "SysV semaphores",
@@ -856,7 +862,7 @@ fn pinned_round_trips(
     // Affinity is inherited by fork(): each child pins itself, and the parent stays free.
     let echo = process::spawn("echo", |me| {
         bench::pin_to_cpu(cpu)?;
-        me.call(format!("sched_setaffinity(0, sizeof set, {{CPU {cpu}}})"), 0);
+        me.typed_call(format!("sched_setaffinity(0, sizeof set, {{CPU {cpu}}})"), 0);
         let late = bench::Deadline::after(limit + Duration::from_secs(1));
         let mut last = 0;
         loop {
@@ -886,7 +892,7 @@ fn pinned_round_trips(
     })?;
     let pinger = process::spawn("pinger", |me| {
         bench::pin_to_cpu(cpu)?;
-        me.call(format!("sched_setaffinity(0, sizeof set, {{CPU {cpu}}})"), 0);
+        me.typed_call(format!("sched_setaffinity(0, sizeof set, {{CPU {cpu}}})"), 0);
         let start = Instant::now();
         let mut done = 0;
         'trips: for seq in 1..=wanted as u32 {
@@ -912,7 +918,7 @@ fn pinned_round_trips(
         board.done.0.store(done, Ordering::Release);
         publish(&board.ping, &board.ping_sleeping, QUIT32, how)
     })?;
-    out.call(
+    out.typed_call(
         format!("fork() twice ({how:?}, both pinned to CPU {cpu})"),
         format!("echo {}, pinger {}", echo.pid(), pinger.pid()),
     );

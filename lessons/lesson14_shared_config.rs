@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Child};
 use shm_workbook::shm::Shareable;
-use shm_workbook::{Access, Key, Lesson, Narrator, Result, Segment};
+use shm_workbook::{Key, Lesson, Narrator, Result, Segment};
 
 const FLAGS: &[LessonFlag] = &[
     LessonFlag::number(
@@ -155,11 +155,11 @@ fn main() -> Result<()> {
 fn run(lesson: &Lesson, updates: u64, readers: u64, seqlock: bool) -> Result<()> {
     let parent = lesson.narrator("parent");
     let segment = Segment::create(Key::PRIVATE, std::mem::size_of::<Board>(), 0o600)?;
-    parent.call(
+    parent.typed_call(
         "shmget(IPC_PRIVATE, sizeof(board), IPC_CREAT|0600)",
         format!("shmid {}", segment.id()),
     );
-    let memory = segment.attach(Access::ReadWrite)?;
+    let memory = segment.attach()?;
     let board: &Board = memory.view()?;
     write_plain(&board.config, Snapshot::of_version(0));
 

@@ -10,6 +10,7 @@
 //! | `--step` | stop at each stage until Enter, saying what to look at |
 //! | `--seed N` | repeatable jitter and order |
 //! | `--no-color` | plain text (also when `NO_COLOR` is set or stdout is not a terminal) |
+//! | `--trace FILE` | every call made, one JSON line each (see [`crate::call`]) |
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -35,6 +36,8 @@ pub struct Options {
     pub seed: Option<u64>,
     /// `--no-color`.
     pub no_color: bool,
+    /// `--trace FILE`: write every call made as a line of JSON to this file.
+    pub trace: Option<String>,
     /// `--help`.
     pub help: bool,
     /// The lesson's own flags that were given, with their values (1 for a switch).
@@ -130,6 +133,7 @@ pub fn parse_args_and_words<S: AsRef<str>>(
             "--fast" => options.fast = true,
             "--step" => options.step = true,
             "--no-color" | "--no-colour" => options.no_color = true,
+            "--trace" => options.trace = Some(value_of("--trace", "a file name")?),
             "--seed" => {
                 let value = value_of("--seed", "a number")?;
                 options.seed = Some(parse_number("--seed", &value, (0, u64::MAX))?);
@@ -209,7 +213,8 @@ pub fn usage_with_commands(
          --fast           no teaching pauses or sleeps (what the tests use)\n  \
          --step           stop at each stage and wait for Enter, saying what to look at\n  \
          --seed N         make jitter and random choices repeatable\n  \
-         --no-color       plain text (also when NO_COLOR is set or stdout is not a terminal)\n\
+         --no-color       plain text (also when NO_COLOR is set or stdout is not a terminal)\n  \
+         --trace FILE     also write every call made, one JSON line each, to FILE\n\
          {flags}{command_text}\n\
          Book chapter: {chapter}\n",
         bin = info.bin,
@@ -278,6 +283,12 @@ impl Lesson {
             std::process::exit(0);
         }
         narrate::set_colour(narrate::colour_wanted(options.no_color));
+        if let Some(path) = &options.trace
+            && let Err(err) = crate::call::trace_to(std::path::Path::new(path))
+        {
+            eprintln!("{bin}: cannot write the trace to {path:?}: {err}");
+            std::process::exit(1);
+        }
         cleanup::install_signal_handlers();
         install_panic_message();
         narrate::print_block(format!(
@@ -445,6 +456,7 @@ mod tests {
         assert_eq!(
             options,
             Options {
+                trace: None,
                 fast: true,
                 step: true,
                 seed: Some(7),
@@ -462,19 +474,19 @@ mod tests {
 
     const OWN: &[LessonFlag] = &[
         LessonFlag::number("--processes", "N", "how many processes", 3, (1, 64)),
-        LessonFlag::switch("--trace", "print every read and write"),
+        LessonFlag::switch("--verbose", "print every read and write"),
     ];
 
     #[test]
     fn a_lessons_own_flags_parse_and_are_checked() {
-        let options = parse_args(&["--processes", "5", "--trace"], OWN).unwrap();
+        let options = parse_args(&["--processes", "5", "--verbose"], OWN).unwrap();
         assert_eq!(options.extra.get("--processes"), Some(&5));
-        assert_eq!(options.extra.get("--trace"), Some(&1));
+        assert_eq!(options.extra.get("--verbose"), Some(&1));
         assert_eq!(parse_args(&["--processes=2"], OWN).unwrap().extra.get("--processes"), Some(&2));
         let too_many = parse_args(&["--processes", "65"], OWN).unwrap_err();
         assert_eq!(too_many.0, "--processes needs a whole number from 1 to 64, not `65`");
         assert!(parse_args(&["--processes"], OWN).unwrap_err().0.contains("needs a number"));
-        assert!(parse_args(&["--trace"], &[]).is_err(), "another lesson's flag is unknown here");
+        assert!(parse_args(&["--verbose"], &[]).is_err(), "another lesson's flag is unknown here");
     }
 
     #[test]
@@ -512,7 +524,8 @@ mod tests {
             "cargo run --bin lesson01",
             "--processes N",
             "(default 3)",
-            "--trace",
+            "--verbose",
+            "--trace FILE",
         ] {
             assert!(text.contains(flag), "usage lacks {flag}");
         }

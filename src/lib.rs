@@ -18,10 +18,12 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod call;
 pub mod catalogue;
 pub mod cleanup;
 pub mod error;
 pub mod futex;
+pub mod json;
 pub mod lesson;
 pub mod msg;
 pub mod narrate;
@@ -30,14 +32,17 @@ pub mod privilege;
 pub mod process;
 pub mod procfs;
 pub mod pthread;
+pub mod region;
 pub mod scratch;
 pub mod sem;
 pub mod shm;
+pub mod wait;
 
 pub use error::{Error, Result};
 pub use lesson::Lesson;
 pub use narrate::Narrator;
-pub use posix::{Mapping, SharedObject};
+pub use posix::SharedObject;
+pub use region::{Attachment, Mapping, ReadOnly, ReadWrite, Region};
 pub use scratch::ScratchDir;
 pub use sem::SemaphoreSet;
-pub use shm::{Access, Attachment, Key, Segment};
+pub use shm::{Key, Segment};

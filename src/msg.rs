@@ -19,10 +19,11 @@ use nix::errno::Errno;
 use nix::mqueue::{MQ_OFlag, MqAttr, MqdT};
 use nix::sys::stat::Mode;
 
+use crate::call::{self, Arg};
 use crate::cleanup::{self, Kind, Ownership};
 use crate::error::{Error, Result};
 use crate::procfs;
-use crate::shm::octal;
+use crate::shm::{ipc_flags, octal};
 
 /// The kernel's limits on message queues, from `/proc/sys/kernel/msg*` and
 /// `/proc/sys/fs/mqueue/*`.
@@ -110,25 +111,29 @@ impl MessageQueue {
     /// `msgget(IPC_PRIVATE, IPC_CREAT | mode)`: a new private queue, owned by this process,
     /// removed when this value is dropped here (never in a forked child).
     pub fn create(mode: u32) -> Result<MessageQueue> {
-        let call = format!("msgget(IPC_PRIVATE, IPC_CREAT|{})", octal(mode));
+        let flags = libc::IPC_CREAT | (mode & 0o777) as i32;
+        let made = call::make("msgget").arg("IPC_PRIVATE").arg(ipc_flags(flags));
         let created = cleanup::with_signals_held(|| {
             // SAFETY: msgget takes plain integers and touches no memory of ours.
-            let id =
-                unsafe { libc::msgget(libc::IPC_PRIVATE, libc::IPC_CREAT | (mode & 0o777) as i32) };
+            let id = unsafe { libc::msgget(libc::IPC_PRIVATE, flags) };
             if id == -1 {
                 return Err(Errno::last());
             }
             Ok((id, cleanup::track(Kind::MessageQueue, id, None)))
         });
-        let (id, tracked) = created.map_err(|errno| {
-            let err = Error::sys(call, errno);
-            match errno {
-                Errno::ENOSPC => err.with_hint(
-                    "the system limit on queues (kernel.msgmni) is reached: `ipcs -q` lists them, `ipcrm -q <msqid>` removes a stale one of yours",
-                ),
-                _ => err,
+        let (id, tracked) = match created {
+            Ok(created) => created,
+            Err(errno) => {
+                let err = made.failed(errno).error();
+                return Err(match errno {
+                    Errno::ENOSPC => err.with_hint(
+                        "the system limit on queues (kernel.msgmni) is reached: `ipcs -q` lists them, `ipcrm -q <msqid>` removes a stale one of yours",
+                    ),
+                    _ => err,
+                });
             }
-        })?;
+        };
+        made.returned(id);
         Ok(MessageQueue { id, ownership: Ownership::created(tracked) })
     }
 
@@ -151,16 +156,20 @@ impl MessageQueue {
         }
         buffer.words[0] = mtype as libc::c_long;
         loop {
+            let made = call::make("msgsnd").arg(self.id).arg("&msg").arg(len).arg(0);
             // SAFETY: `buffer.words` starts with the long mtype and holds at least `len` bytes
             // of text after it; msgsnd only reads them.
             let status = unsafe { libc::msgsnd(self.id, buffer.words.as_ptr().cast(), len, 0) };
             if status == 0 {
+                made.returned(0);
                 return Ok(());
             }
-            match Errno::last() {
+            let errno = Errno::last();
+            let call = made.failed(errno);
+            match errno {
                 Errno::EINTR => continue,
                 errno => {
-                    let err = Error::sys(format!("msgsnd({}, &msg, {len}, 0)", self.id), errno);
+                    let err = call.error();
                     return Err(match errno {
                         Errno::EINVAL => err.with_meaning(
                             "the message is larger than msgmax (`cat /proc/sys/kernel/msgmax`), or the queue is gone",
@@ -178,6 +187,8 @@ impl MessageQueue {
     pub fn receive(&self, buffer: &mut MessageBuffer, mtype: i64) -> Result<usize> {
         let capacity = buffer.capacity;
         loop {
+            let made =
+                call::make("msgrcv").arg(self.id).arg("&msg").arg(capacity).arg(mtype).arg(0);
             // SAFETY: `buffer.words` has room for the long mtype and `capacity` bytes of text,
             // which is the most msgrcv writes (longer messages fail with E2BIG).
             let got = unsafe {
@@ -190,16 +201,13 @@ impl MessageQueue {
                 )
             };
             if got >= 0 {
+                made.returned(got);
                 return Ok(got as usize);
             }
-            match Errno::last() {
-                Errno::EINTR => continue,
-                errno => {
-                    return Err(Error::sys(
-                        format!("msgrcv({}, &msg, {capacity}, {mtype}, 0)", self.id),
-                        errno,
-                    ));
-                }
+            let errno = Errno::last();
+            let call = made.failed(errno);
+            if errno != Errno::EINTR {
+                return Err(call.error());
             }
         }
     }
@@ -213,10 +221,12 @@ impl MessageQueue {
 }
 
 fn remove_queue(id: i32) -> Result<()> {
+    let made = call::make("msgctl").arg(id).arg("IPC_RMID").arg("NULL");
     // SAFETY: IPC_RMID takes no buffer; a null pointer is what the man page asks for.
     if unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) } == -1 {
-        return Err(Error::sys(format!("msgctl({id}, IPC_RMID, NULL)"), Errno::last()));
+        return Err(made.failed(Errno::last()).error());
     }
+    made.returned(0);
     Ok(())
 }
 
@@ -247,14 +257,12 @@ impl PosixQueue {
         max_messages: usize,
         message_size: usize,
     ) -> Result<PosixQueue> {
-        crate::posix::check_name(name).map_err(|err| {
-            Error::sys(format!("mq_open(\"{name}\")"), Errno::EINVAL)
-                .with_meaning(err.meaning().to_owned())
-        })?;
-        let call = format!(
-            "mq_open(\"{name}\", O_CREAT|O_EXCL|O_RDWR, {}, {{mq_maxmsg {max_messages}, mq_msgsize {message_size}}})",
-            octal(mode)
-        );
+        crate::posix::check_name(name)?;
+        let made = call::make("mq_open")
+            .arg_with(Arg::string(name))
+            .arg("O_RDWR|O_CREAT|O_EXCL")
+            .arg(octal(mode))
+            .arg(format!("{{mq_maxmsg={max_messages}, mq_msgsize={message_size}}}"));
         let attr = MqAttr::new(0, max_messages as _, message_size as _, 0);
         let flags = MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR;
         let opened = cleanup::with_signals_held(|| {
@@ -263,9 +271,11 @@ impl PosixQueue {
             let tracked = cleanup::track(Kind::PosixMessageQueue, 0, Some(name.as_bytes()));
             Ok::<_, Errno>((mq, tracked))
         });
-        let (mq, tracked) = opened.map_err(|errno| {
-            let err = Error::sys(&call, errno);
-            match errno {
+        let (mq, tracked) = match opened {
+            Ok(opened) => opened,
+            Err(errno) => {
+                let err = made.failed(errno).error();
+                return Err(match errno {
                 Errno::EINVAL => err.with_meaning(
                     "mq_maxmsg or mq_msgsize is above the limit for ordinary users (`cat /proc/sys/fs/mqueue/msg_max /proc/sys/fs/mqueue/msgsize_max`)",
                 ),
@@ -279,8 +289,13 @@ impl PosixQueue {
                     "a queue named {name} exists already: a stale one of yours can be removed with mq_unlink (or `rm /dev/mqueue{name}` where /dev/mqueue is mounted)"
                 )),
                 _ => err,
+            });
             }
-        })?;
+        };
+        {
+            use std::os::fd::{AsFd, AsRawFd};
+            made.returned(mq.as_fd().as_raw_fd());
+        }
         Ok(PosixQueue {
             name: name.to_owned(),
             mq: Some(mq),
@@ -311,14 +326,14 @@ impl PosixQueue {
     /// `mq_send(mq, data, len, 0)`: queues one message; blocks while the queue is full.
     pub fn send(&self, data: &[u8]) -> Result<()> {
         loop {
-            match nix::mqueue::mq_send(self.mq(), data, 0) {
+            let made = call::make("mq_send").arg(self.raw_fd()).arg("msg").arg(data.len()).arg(0);
+            let result = nix::mqueue::mq_send(self.mq(), data, 0);
+            let call = made.ended(result.map(|()| 0));
+            match result {
                 Ok(()) => return Ok(()),
                 Err(Errno::EINTR) => continue,
                 Err(errno) => {
-                    let err = Error::sys(
-                        format!("mq_send(\"{}\", msg, {}, 0)", self.name, data.len()),
-                        errno,
-                    );
+                    let err = call.error();
                     return Err(match errno {
                         Errno::EMSGSIZE => {
                             err.with_meaning("the message is longer than mq_msgsize")
@@ -336,14 +351,18 @@ impl PosixQueue {
     pub fn receive(&self, buffer: &mut [u8]) -> Result<usize> {
         let mut priority = 0;
         loop {
-            match nix::mqueue::mq_receive(self.mq(), buffer, &mut priority) {
+            let made = call::make("mq_receive")
+                .arg(self.raw_fd())
+                .arg("buf")
+                .arg(buffer.len())
+                .arg("&prio");
+            let result = nix::mqueue::mq_receive(self.mq(), buffer, &mut priority);
+            let call = made.ended(result);
+            match result {
                 Ok(len) => return Ok(len),
                 Err(Errno::EINTR) => continue,
                 Err(errno) => {
-                    let err = Error::sys(
-                        format!("mq_receive(\"{}\", buf, {}, &prio)", self.name, buffer.len()),
-                        errno,
-                    );
+                    let err = call.error();
                     return Err(match errno {
                         Errno::EMSGSIZE => err.with_meaning(
                             "the buffer is smaller than mq_msgsize: mq_receive refuses it even for a short message",
@@ -355,12 +374,15 @@ impl PosixQueue {
         }
     }
 
+    fn raw_fd(&self) -> i32 {
+        use std::os::fd::{AsFd, AsRawFd};
+        self.mq().as_fd().as_raw_fd()
+    }
+
     /// `mq_unlink(name)` now; open descriptors keep working until closed.
     pub fn unlink(mut self) -> Result<()> {
-        let result = nix::mqueue::mq_unlink(self.name.as_str())
-            .map_err(|errno| Error::sys(format!("mq_unlink(\"{}\")", self.name), errno));
         self.ownership.give_up();
-        result
+        mq_unlink(&self.name)
     }
 }
 
@@ -370,9 +392,16 @@ impl Drop for PosixQueue {
             let _ = nix::mqueue::mq_close(mq);
         }
         if self.removes_on_drop() {
-            let _ = nix::mqueue::mq_unlink(self.name.as_str());
+            let _ = mq_unlink(&self.name);
         }
     }
+}
+
+fn mq_unlink(name: &str) -> Result<()> {
+    let made = call::make("mq_unlink").arg_with(Arg::string(name));
+    let result = nix::mqueue::mq_unlink(name);
+    let call = made.ended(result.map(|()| 0));
+    result.map_err(|_| call.error())
 }
 
 /// Whether a POSIX queue with this name exists (`mq_open(name, O_RDONLY)` succeeds or fails

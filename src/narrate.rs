@@ -2,7 +2,7 @@
 //! that speaks.
 //!
 //! ```text
-//! [parent 4242] shmget(IPC_PRIVATE, 1024, IPC_CREAT|0600) = shmid 32769
+//! [parent 4242] shmget(IPC_PRIVATE, 1024, IPC_CREAT|0600) = 32769
 //! [child  4243] Child read: Hello from parent!
 //! ```
 //!
@@ -60,8 +60,10 @@ pub struct Narrator {
 }
 
 impl Narrator {
-    /// A narrator for `role` in the calling process.
+    /// A narrator for `role` in the calling process. The first narrator made in a process
+    /// also names the process in the `--trace` file.
     pub fn new(role: &str) -> Narrator {
+        crate::call::set_role(role, false);
         Narrator { role: role.to_owned(), pid: nix::unistd::getpid().as_raw() }
     }
 
@@ -86,14 +88,25 @@ impl Narrator {
         Line { narrator: self, text: String::new() }
     }
 
-    /// `call = result`: a system call and what it returned.
-    pub fn call(&self, call: impl Display, result: impl Display) {
-        self.line().call(call).text(" = ").value(result).print();
+    /// Prints the call this process made last, exactly as it was made:
+    /// `shmget(IPC_PRIVATE, 1024, IPC_CREAT|IPC_EXCL|0600) = 32769`. See [`crate::call`].
+    pub fn call(&self) {
+        self.line().last_call().print();
     }
 
-    /// `call = result   (note)`: a system call, what it returned, and why it matters.
-    pub fn call_note(&self, call: impl Display, result: impl Display, note: impl Display) {
-        self.line().call(call).text(" = ").value(result).note(note).print();
+    /// [`call`](Self::call) with a note on why it matters: `... = 32769   (note)`.
+    pub fn call_note(&self, note: impl Display) {
+        self.line().last_call().note(note).print();
+    }
+
+    /// A call typed by hand, during the move to [`call`](Self::call). Not for new code.
+    pub fn typed_call(&self, call: impl Display, result: impl Display) {
+        self.line().typed_call(call).text(" = ").value(result).print();
+    }
+
+    /// A call typed by hand, with a note, during the move to [`call_note`](Self::call_note).
+    pub fn typed_call_note(&self, call: impl Display, result: impl Display, note: impl Display) {
+        self.line().typed_call(call).text(" = ").value(result).note(note).print();
     }
 
     /// A line of the program's own output, unstyled, such as `Child read: Hello from parent!`.
@@ -140,8 +153,33 @@ impl Line<'_> {
         self
     }
 
-    /// A system call, written as in C.
-    pub fn call(self, call: impl Display) -> Self {
+    /// The call this process made last (see [`crate::call`]): `shmat(7, NULL, 0)`, then
+    /// ` = ` and its result, `0x7f3a1c000000` or `-1 EACCES`.
+    ///
+    /// # Panics
+    ///
+    /// In a debug build, when no call was made since the last one printed: the lesson would
+    /// print a call twice, or one that it did not make (a bug in the workbook, which the tests
+    /// of every lesson catch).
+    pub fn last_call(self) -> Self {
+        match crate::call::take_unshown() {
+            Some(call) => {
+                let result = call.result_text();
+                let result = match call.outcome() {
+                    crate::call::Outcome::Returned(_) => result.yellow(),
+                    crate::call::Outcome::Failed(_) => result.red(),
+                };
+                self.styled(call.c_text().bold()).text(" = ").styled(result)
+            }
+            None => {
+                debug_assert!(false, "no call recorded since the last one printed");
+                self
+            }
+        }
+    }
+
+    /// The C text of a call typed by hand. Not for new code: see [`last_call`](Self::last_call).
+    pub fn typed_call(self, call: impl Display) -> Self {
         let styled = call.to_string().bold();
         self.styled(styled)
     }
@@ -203,6 +241,22 @@ pub fn write_stdout(mut bytes: &[u8]) {
     }
 }
 
+/// A time from IPC_STAT (seconds since the epoch) as local `HH:MM:SS`, or `never` for 0.
+pub fn time_of_day(seconds: i64) -> String {
+    if seconds == 0 {
+        return "never".to_owned();
+    }
+    let t = seconds as libc::time_t;
+    let mut tm = std::mem::MaybeUninit::<libc::tm>::zeroed();
+    // SAFETY: localtime_r reads `t` and fills the `tm` we own; it is the thread-safe variant.
+    if unsafe { libc::localtime_r(&t, tm.as_mut_ptr()) }.is_null() {
+        return seconds.to_string();
+    }
+    // SAFETY: localtime_r succeeded, so it initialised `tm` (which was zeroed anyway).
+    let tm = unsafe { tm.assume_init() };
+    format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,8 +272,8 @@ mod tests {
     fn a_line_has_the_role_pid_and_text_without_colour() {
         set_colour(false);
         let narrator = Narrator::new("child");
-        let line =
-            narrator.line().call("shmat(7, NULL, 0)").text(" = ").value("0x7f00").note("why");
+        let _ = crate::call::make("shmat").arg(7).arg("NULL").arg(0).returned("0x7f00");
+        let line = narrator.line().last_call().note("why");
         assert_eq!(line.text, "shmat(7, NULL, 0) = 0x7f00   (why)");
         assert_eq!(narrator.prefix(), format!("[child  {}]", narrator.pid()));
     }

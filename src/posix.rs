@@ -4,11 +4,12 @@
 //! | C | here |
 //! |---|---|
 //! | `shm_open(name, O_CREAT\|O_EXCL\|O_RDWR, 0600)` | [`SharedObject::create`] |
-//! | `shm_open(name, O_RDWR, 0)` / `O_RDONLY` | [`SharedObject::open`] with [`Access`] |
+//! | `shm_open(name, O_RDWR, 0)` / `O_RDONLY` | [`SharedObject::open`], [`SharedObject::open_read_only`] |
 //! | `ftruncate(fd, len)` | [`SharedObject::set_len`] |
 //! | `fstat(fd, &st)` | [`SharedObject::stat`] |
-//! | `mmap(NULL, len, PROT_READ\|PROT_WRITE, MAP_SHARED, fd, 0)` | [`SharedObject::map`] |
-//! | `munmap(addr, len)` | dropping the [`Mapping`], or [`Mapping::unmap`] |
+//! | `mmap(NULL, len, PROT_READ\|PROT_WRITE, MAP_SHARED, fd, 0)` | [`SharedObject::map`], a [`Region<ReadWrite>`] |
+//! | `mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0)` | [`SharedObject::map_read_only`], a [`Region<ReadOnly>`]: loads only |
+//! | `munmap(addr, len)` | dropping the region, or [`Region::detach`] |
 //! | `shm_unlink(name)` | [`SharedObject::unlink`], or dropping an object you created |
 //!
 //! The object is removed (unlinked) by the process that created it when the value is dropped,
@@ -16,9 +17,7 @@
 //! removes it, unless it calls [`unlink`] explicitly.
 
 use std::num::NonZeroUsize;
-use std::os::fd::{AsFd, OwnedFd};
-use std::ptr::NonNull;
-use std::sync::atomic::AtomicU8;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -26,9 +25,11 @@ use nix::sys::mman::{MapFlags, ProtFlags};
 use nix::sys::stat::Mode;
 use nix::unistd::getpid;
 
+use crate::call::{self, Arg};
 use crate::cleanup::{self, Kind, Ownership};
 use crate::error::{Error, Result};
-use crate::shm::{Access, Shareable, octal, shared_bytes};
+use crate::region::{Access, ReadOnly, ReadWrite, Region};
+use crate::shm::octal;
 
 /// The longest name Linux accepts after the leading `/` (NAME_MAX).
 pub const NAME_MAX: usize = 255;
@@ -37,7 +38,8 @@ pub const NAME_MAX: usize = 255;
 /// most [`NAME_MAX`] bytes. (glibc itself strips a missing leading slash silently; refusing
 /// it here keeps programs portable.)
 pub fn check_name(name: &str) -> Result<()> {
-    let call = format!("shm_open(\"{name}\")");
+    // No call is made: the errno is the one the kernel or glibc would give such a name.
+    let call = format!("posix::check_name({name:?})");
     let refuse = |why: &str| {
         Err(Error::sys(&call, Errno::EINVAL).with_meaning(why.to_owned()).with_hint(
             "use a name like \"/my-object\": one leading slash, then letters, digits, '-', '_' or '.'",
@@ -93,33 +95,48 @@ pub struct ObjectStat {
 }
 
 impl SharedObject {
-    /// `shm_open(name, O_CREAT|O_EXCL|O_RDWR, mode)`: a new object, owned by this process,
+    /// `shm_open(name, O_RDWR|O_CREAT|O_EXCL, mode)`: a new object, owned by this process,
     /// which unlinks it on drop. Its size is 0 until [`set_len`](Self::set_len).
     pub fn create(name: &str, mode: u32) -> Result<SharedObject> {
         check_name(name)?;
-        let call = format!("shm_open(\"{name}\", O_CREAT|O_EXCL|O_RDWR, {})", octal(mode));
-        let flags = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDWR;
+        let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL;
+        let made = open_call(name, flags, mode);
         let opened = cleanup::with_signals_held(|| {
             let fd = nix::sys::mman::shm_open(name, flags, Mode::from_bits_truncate(mode))?;
             let tracked = cleanup::c_path(std::path::Path::new(name))
                 .and_then(|path| cleanup::track(Kind::PosixShm, 0, Some(path.as_bytes())));
             Ok::<_, Errno>((fd, tracked))
         });
-        let (fd, tracked) = opened.map_err(|errno| open_error(call, name, errno))?;
+        let (fd, tracked) = match opened {
+            Ok(opened) => opened,
+            Err(errno) => return Err(open_error(made.failed(errno).error(), name, errno)),
+        };
+        made.returned(fd.as_raw_fd());
         Ok(SharedObject { name: name.to_owned(), fd, ownership: Ownership::created(tracked) })
     }
 
-    /// `shm_open(name, O_RDWR or O_RDONLY, 0)`: an existing object. Never unlinked on drop.
-    pub fn open(name: &str, access: Access) -> Result<SharedObject> {
+    /// `shm_open(name, O_RDWR, 0)`: an existing object, for reading and writing. Never
+    /// unlinked on drop.
+    pub fn open(name: &str) -> Result<SharedObject> {
+        SharedObject::open_with(name, OFlag::O_RDWR)
+    }
+
+    /// `shm_open(name, O_RDONLY, 0)`: an existing object, for reading only (it can then be
+    /// mapped with [`map_read_only`](Self::map_read_only) only).
+    pub fn open_read_only(name: &str) -> Result<SharedObject> {
+        SharedObject::open_with(name, OFlag::O_RDONLY)
+    }
+
+    fn open_with(name: &str, flags: OFlag) -> Result<SharedObject> {
         check_name(name)?;
-        let (flags, text) = match access {
-            Access::ReadWrite => (OFlag::O_RDWR, "O_RDWR"),
-            Access::ReadOnly => (OFlag::O_RDONLY, "O_RDONLY"),
-        };
-        let call = format!("shm_open(\"{name}\", {text}, 0)");
-        let fd = nix::sys::mman::shm_open(name, flags, Mode::empty())
-            .map_err(|errno| open_error(call, name, errno))?;
-        Ok(SharedObject { name: name.to_owned(), fd, ownership: Ownership::none() })
+        let made = open_call(name, flags, 0);
+        match nix::sys::mman::shm_open(name, flags, Mode::empty()) {
+            Ok(fd) => {
+                made.returned(fd.as_raw_fd());
+                Ok(SharedObject { name: name.to_owned(), fd, ownership: Ownership::none() })
+            }
+            Err(errno) => Err(open_error(made.failed(errno).error(), name, errno)),
+        }
     }
 
     /// The object's name, with its leading `/`.
@@ -132,34 +149,47 @@ impl SharedObject {
         format!("/dev/shm{}", self.name)
     }
 
-    /// The file descriptor `shm_open` returned.
+    /// The open file descriptor.
     pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.fd.as_fd()
     }
 
-    /// `ftruncate(fd, len)`: sets the object's size (new bytes read as zero).
+    /// `ftruncate(fd, len)`: gives the object its size (a new object has 0 bytes).
     pub fn set_len(&self, len: u64) -> Result<()> {
-        let call = format!("ftruncate(fd of \"{}\", {len})", self.name);
-        let len = libc::off_t::try_from(len)
-            .map_err(|_| Error::other(&call, "the size does not fit in off_t"))?;
-        nix::unistd::ftruncate(&self.fd, len).map_err(|errno| {
-            let err = Error::sys(&call, errno);
-            match errno {
-                Errno::EINVAL | Errno::EBADF => {
-                    err.with_hint("ftruncate needs a descriptor opened with O_RDWR")
-                }
-                Errno::EFBIG | Errno::ENOSPC | Errno::ENOMEM => {
-                    err.with_hint("/dev/shm is memory: `df -h /dev/shm` shows how much is free")
-                }
-                _ => err,
+        let made = call::make("ftruncate").arg(self.fd.as_raw_fd()).arg(len);
+        let result = nix::unistd::ftruncate(&self.fd, len as libc::off_t);
+        match result {
+            Ok(()) => {
+                made.returned(0);
+                Ok(())
             }
-        })
+            Err(errno) => {
+                let err = made.failed(errno).error();
+                Err(match errno {
+                    Errno::EINVAL | Errno::EBADF => err.with_meaning(
+                        "the descriptor is not open for writing (ftruncate needs O_RDWR), or the size is invalid",
+                    ),
+                    _ => err,
+                })
+            }
+        }
     }
 
-    /// `fstat(fd, &st)`: size, mode and owner.
+    /// `fstat(fd, &st)`: the object's size, mode and owner, as `ls -l /dev/shm` shows them.
     pub fn stat(&self) -> Result<ObjectStat> {
-        let st = nix::sys::stat::fstat(&self.fd)
-            .map_err(|errno| Error::sys(format!("fstat(fd of \"{}\")", self.name), errno))?;
+        self.stat_call(false)
+    }
+
+    fn stat_call(&self, helper: bool) -> Result<ObjectStat> {
+        let mut made = call::make("fstat").arg(self.fd.as_raw_fd()).arg("&st");
+        if helper {
+            made = made.helper();
+        }
+        let st = match nix::sys::stat::fstat(&self.fd) {
+            Ok(st) => st,
+            Err(errno) => return Err(made.failed(errno).error()),
+        };
+        made.returned(0);
         Ok(ObjectStat {
             len: u64::try_from(st.st_size).unwrap_or(0),
             mode: st.st_mode & 0o7777,
@@ -168,44 +198,63 @@ impl SharedObject {
         })
     }
 
-    /// `mmap(NULL, len, PROT_READ[|PROT_WRITE], MAP_SHARED, fd, 0)`. Bytes past the object's
-    /// size fault with SIGBUS, so `len` is checked against it first.
-    pub fn map(&self, len: usize, access: Access) -> Result<Mapping> {
-        let (prot, prot_text) = match access {
-            Access::ReadWrite => {
-                (ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, "PROT_READ|PROT_WRITE")
-            }
-            Access::ReadOnly => (ProtFlags::PROT_READ, "PROT_READ"),
-        };
-        let call =
-            format!("mmap(NULL, {len}, {prot_text}, MAP_SHARED, fd of \"{}\", 0)", self.name);
-        let size = self.stat()?.len;
+    /// `mmap(NULL, len, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0)`: the object in this process,
+    /// for reading and writing. Bytes past the object's size fault with SIGBUS, so `len` is
+    /// checked against it first (with `fstat`).
+    pub fn map(&self, len: usize) -> Result<Region<ReadWrite>> {
+        self.map_with(len, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE)
+    }
+
+    /// `mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0)`: the object, for reading only; the
+    /// region offers loads only.
+    pub fn map_read_only(&self, len: usize) -> Result<Region<ReadOnly>> {
+        self.map_with(len, ProtFlags::PROT_READ)
+    }
+
+    fn map_with<A: Access>(&self, len: usize, prot: ProtFlags) -> Result<Region<A>> {
+        let prot_text =
+            if prot.contains(ProtFlags::PROT_WRITE) { "PROT_READ|PROT_WRITE" } else { "PROT_READ" };
+        let size = self.stat_call(true)?.len;
+        let c_text =
+            || format!("mmap(NULL, {len}, {prot_text}, MAP_SHARED, {}, 0)", self.fd.as_raw_fd());
         let Some(length) = NonZeroUsize::new(len) else {
-            return Err(Error::sys(call, Errno::EINVAL)
-                .with_meaning("a mapping cannot be 0 bytes long")
+            return Err(Error::other(c_text(), "a mapping cannot be 0 bytes long (not called)")
                 .with_hint("call set_len (ftruncate) first, then map that many bytes"));
         };
         if len as u64 > size {
             return Err(Error::other(
-                call,
+                c_text(),
                 format!(
-                    "the object is {size} bytes; touching a mapping past its end raises SIGBUS"
+                    "not called: the object is {size} bytes, and touching a mapping past its end raises SIGBUS"
                 ),
             )
             .with_hint("size it first with set_len (ftruncate)"));
         }
+        let made = call::make("mmap")
+            .arg("NULL")
+            .arg(len)
+            .arg(prot_text)
+            .arg("MAP_SHARED")
+            .arg(self.fd.as_raw_fd())
+            .arg(0);
         // SAFETY: a null address lets the kernel choose where to map; `self.fd` is open; the
-        // mapping is shared memory that we only ever reach through atomics (see `bytes`), and
-        // it stays valid until the `Mapping` is dropped, whatever happens to the fd or name.
-        let addr = unsafe { nix::sys::mman::mmap(None, length, prot, MapFlags::MAP_SHARED, &self.fd, 0) }
-            .map_err(|errno| {
-                let err = Error::sys(&call, errno);
-                match errno {
+        // mapping is shared memory that the region reaches only through atomics, and it stays
+        // valid until the region is dropped, whatever happens to the fd or the name.
+        let mapped =
+            unsafe { nix::sys::mman::mmap(None, length, prot, MapFlags::MAP_SHARED, &self.fd, 0) };
+        match mapped {
+            Ok(addr) => {
+                made.returned(format!("{:#x}", addr.as_ptr() as usize));
+                Ok(Region::mapped(addr.cast(), len))
+            }
+            Err(errno) => {
+                let err = made.failed(errno).error();
+                Err(match errno {
                     Errno::EACCES => err.with_meaning("the descriptor's access mode does not allow this protection (PROT_WRITE needs O_RDWR)"),
                     _ => err,
-                }
-            })?;
-        Ok(Mapping { addr: addr.cast(), len, access })
+                })
+            }
+        }
     }
 
     /// Whether dropping this value unlinks the name (only in the process that created it).
@@ -231,13 +280,25 @@ impl Drop for SharedObject {
     fn drop(&mut self) {
         if self.removes_on_drop() {
             // An error here (already unlinked by hand) leaves nothing to clean.
-            let _ = nix::sys::mman::shm_unlink(self.name.as_str());
+            let _ = unlink(&self.name);
         }
     }
 }
 
-fn open_error(call: String, name: &str, errno: Errno) -> Error {
-    let err = Error::sys(call, errno);
+/// The `shm_open` call about to be made, with its flags as C writes them.
+fn open_call(name: &str, flags: OFlag, mode: u32) -> call::CallBuilder {
+    let mut parts = vec![if flags.contains(OFlag::O_RDWR) { "O_RDWR" } else { "O_RDONLY" }];
+    if flags.contains(OFlag::O_CREAT) {
+        parts.push("O_CREAT");
+    }
+    if flags.contains(OFlag::O_EXCL) {
+        parts.push("O_EXCL");
+    }
+    let mode = if flags.contains(OFlag::O_CREAT) { octal(mode) } else { "0".to_owned() };
+    call::make("shm_open").arg_with(Arg::string(name)).arg(parts.join("|")).arg(mode)
+}
+
+fn open_error(err: Error, name: &str, errno: Errno) -> Error {
     match errno {
         Errno::ENOENT => err.with_hint(format!(
             "start the program that creates {name} first; `ls /dev/shm` lists the objects that exist"
@@ -253,8 +314,11 @@ fn open_error(call: String, name: &str, errno: Errno) -> Error {
 /// `shm_unlink(name)` for any name, owned or not.
 pub fn unlink(name: &str) -> Result<()> {
     check_name(name)?;
-    nix::sys::mman::shm_unlink(name).map_err(|errno| {
-        let err = Error::sys(format!("shm_unlink(\"{name}\")"), errno);
+    let made = call::make("shm_unlink").arg_with(Arg::string(name));
+    let result = nix::sys::mman::shm_unlink(name);
+    let call = made.ended(result.map(|()| 0));
+    result.map_err(|errno| {
+        let err = call.error();
         match errno {
             Errno::ENOENT => err
                 .with_meaning("no POSIX shared memory object has this name (already unlinked?)")
@@ -265,94 +329,6 @@ pub fn unlink(name: &str) -> Result<()> {
             _ => err,
         }
     })
-}
-
-/// A POSIX object mapped into this process with `MAP_SHARED`; unmapped (`munmap`) on drop.
-/// As with [`Attachment`](crate::shm::Attachment), the bytes are reached through atomics.
-#[derive(Debug)]
-pub struct Mapping {
-    addr: NonNull<u8>,
-    len: usize,
-    access: Access,
-}
-
-impl Mapping {
-    /// Where the object is mapped in this process.
-    pub fn address(&self) -> usize {
-        self.addr.as_ptr() as usize
-    }
-
-    /// The mapped length in bytes.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the mapping is empty (never: `map` refuses 0 bytes).
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Read-write or read-only.
-    pub fn access(&self) -> Access {
-        self.access
-    }
-
-    /// The start of the mapping as a raw pointer, for APIs that need one. Whoever reads or
-    /// writes through it must synchronize concurrent access; the safe ways in are
-    /// [`bytes`](Self::bytes) and [`view`](Self::view).
-    pub fn as_mut_ptr(&self) -> *mut u8 {
-        self.addr.as_ptr()
-    }
-
-    /// The mapping as bytes that may change under us at any time.
-    pub fn bytes(&self) -> &[AtomicU8] {
-        // SAFETY: `len` bytes at `addr` stay mapped until `self` is dropped, and `&self`
-        // borrows `self`. AtomicU8 has the size and alignment of u8, and atomics may be changed
-        // by other processes at any moment, which is what shared memory does.
-        unsafe { std::slice::from_raw_parts(self.addr.as_ptr().cast::<AtomicU8>(), self.len) }
-    }
-
-    /// Copies `data` in at `offset` (atomic byte stores, Relaxed).
-    pub fn store(&self, offset: usize, data: &[u8]) -> Result<()> {
-        shared_bytes::store(self.bytes(), self.access == Access::ReadOnly, offset, data)
-    }
-
-    /// Writes `text` and a terminating NUL at `offset`, as `sprintf` would.
-    pub fn store_c_string(&self, offset: usize, text: &str) -> Result<()> {
-        shared_bytes::store_c_string(self.bytes(), self.access == Access::ReadOnly, offset, text)
-    }
-
-    /// Copies `len` bytes at `offset` out (atomic loads, Relaxed), fewer if the mapping ends.
-    pub fn load(&self, offset: usize, len: usize) -> Vec<u8> {
-        shared_bytes::load(self.bytes(), offset, len)
-    }
-
-    /// Reads a NUL-terminated string at `offset`, never past the end.
-    pub fn load_c_string(&self, offset: usize) -> String {
-        shared_bytes::load_c_string(self.bytes(), offset)
-    }
-
-    /// A typed view of the start of the mapping.
-    pub fn view<T: Shareable>(&self) -> Result<&T> {
-        shared_bytes::view(self.bytes())
-    }
-
-    /// `munmap(addr, len)` now, reporting an error instead of ignoring it as drop does.
-    pub fn unmap(self) -> Result<()> {
-        let (addr, len) = (self.addr, self.len);
-        std::mem::forget(self);
-        // SAFETY: `addr` and `len` came from mmap and are unmapped once (the value is consumed).
-        unsafe { nix::sys::mman::munmap(addr.cast(), len) }
-            .map_err(|errno| Error::sys(format!("munmap({:p}, {len})", addr.as_ptr()), errno))
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: `addr` and `len` came from mmap and are unmapped exactly once, here or in
-        // `unmap`.
-        let _ = unsafe { nix::sys::mman::munmap(self.addr.cast(), self.len) };
-    }
 }
 
 #[cfg(test)]
@@ -375,24 +351,21 @@ mod tests {
         let name = unique_name("unit-test");
         let object = SharedObject::create(&name, 0o600).unwrap();
         assert_eq!(object.stat().unwrap().len, 0);
-        assert!(object.map(4096, Access::ReadWrite).is_err(), "a 0-byte object cannot be mapped");
+        assert!(object.map(4096).is_err(), "a 0-byte object cannot be mapped");
         object.set_len(4096).unwrap();
         let stat = object.stat().unwrap();
         assert_eq!((stat.len, stat.mode), (4096, 0o600));
-        let writer = object.map(4096, Access::ReadWrite).unwrap();
-        let other = SharedObject::open(&name, Access::ReadOnly).unwrap();
-        let reader = other.map(4096, Access::ReadOnly).unwrap();
+        let writer = object.map(4096).unwrap();
+        let other = SharedObject::open_read_only(&name).unwrap();
+        assert_eq!(other.map(4096).unwrap_err().errno(), Some(Errno::EACCES));
+        let reader = other.map_read_only(4096).unwrap();
         writer.store_c_string(0, "hello").unwrap();
         assert_eq!(reader.load_c_string(0), "hello");
-        assert!(reader.store(0, b"x").is_err(), "read-only mappings refuse stores");
         assert_eq!(SharedObject::create(&name, 0o600).unwrap_err().errno(), Some(Errno::EEXIST));
         drop(other);
         drop(object);
         assert!(!std::path::Path::new(&format!("/dev/shm{name}")).exists());
         assert_eq!(reader.load_c_string(0), "hello", "mappings outlive the name");
-        assert_eq!(
-            SharedObject::open(&name, Access::ReadWrite).unwrap_err().errno(),
-            Some(Errno::ENOENT)
-        );
+        assert_eq!(SharedObject::open(&name).unwrap_err().errno(), Some(Errno::ENOENT));
     }
 }

@@ -18,6 +18,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
+use crate::call;
 use crate::cleanup;
 use crate::error::{Error, Result};
 use crate::narrate::Narrator;
@@ -55,6 +56,7 @@ where
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
 
+    let parent = nix::unistd::getpid();
     let forked = cleanup::with_signals_held(|| {
         // SAFETY: lessons are single-threaded, so no other thread holds a lock (of malloc, of
         // stdout) that the child would inherit locked. The child runs `body` and then leaves
@@ -68,12 +70,17 @@ where
         forked
     });
     match forked {
-        Err(errno) => Err(Error::sys("fork()", errno)
+        Err(errno) => Err(call::make("fork")
+            .failed(errno)
+            .error()
             .with_hint("`ulimit -u` shows how many processes you may have")),
         Ok(ForkResult::Parent { child }) => {
+            call::make("fork").returned(child);
             Ok(Child { pid: child, role: role.to_owned(), reaped: false })
         }
         Ok(ForkResult::Child) => {
+            die_with(parent);
+            call::set_role(role, true);
             let out = Narrator::new(role);
             let status = match catch_unwind(AssertUnwindSafe(|| body(&out))) {
                 Ok(Ok(())) => 0,
@@ -88,6 +95,18 @@ where
             // (copied by fork) run here, so the child cannot remove what the parent owns.
             unsafe { libc::_exit(status) }
         }
+    }
+}
+
+/// Asks the kernel to kill this (new) child when its parent dies, so that a parent killed
+/// with SIGKILL, which can clean up nothing, leaves no child running. If the parent died
+/// before the request was made, the child is already an orphan: it leaves at once.
+fn die_with(parent: Pid) {
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number; no memory is passed.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    if nix::unistd::getppid() != parent {
+        // SAFETY: as for the child's normal exit below: nothing of the parent's is run.
+        unsafe { libc::_exit(1) }
     }
 }
 
@@ -132,26 +151,37 @@ impl Child {
         Ok(exit)
     }
 
-    /// Sends `signal` to the child.
+    /// `kill(pid, signal)`: sends `signal` to the child.
     pub fn signal(&self, signal: Signal) -> Result<()> {
-        kill(self.pid, signal)
-            .map_err(|errno| Error::sys(format!("kill({}, {signal})", self.pid), errno))
+        let result = kill(self.pid, signal);
+        let made = call::make("kill").arg(self.pid).arg(signal.as_str()).ended(result.map(|()| 0));
+        result.map_err(|_| made.error())
     }
 }
 
+/// `waitpid(pid, &status, 0)` until the child has ended; each call is recorded.
 fn reap(pid: Pid) -> Result<Exit> {
     loop {
-        match waitpid(pid, None) {
+        let result = waitpid(pid, None);
+        let made = call::make("waitpid").arg(pid).arg("&status").arg(0);
+        match result {
             Ok(WaitStatus::Exited(_, code)) => {
+                made.returned(pid);
                 cleanup::forget_child(pid.as_raw());
                 return Ok(Exit::Code(code));
             }
             Ok(WaitStatus::Signaled(_, signal, _)) => {
+                made.returned(pid);
                 cleanup::forget_child(pid.as_raw());
                 return Ok(Exit::Signal(signal));
             }
-            Ok(_) | Err(Errno::EINTR) => continue,
-            Err(errno) => return Err(Error::sys(format!("waitpid({pid}, &status, 0)"), errno)),
+            Ok(_) => {
+                made.returned(pid);
+            }
+            Err(Errno::EINTR) => {
+                made.failed(Errno::EINTR);
+            }
+            Err(errno) => return Err(made.failed(errno).error()),
         }
     }
 }
@@ -159,8 +189,23 @@ fn reap(pid: Pid) -> Result<Exit> {
 impl Drop for Child {
     fn drop(&mut self) {
         if !self.reaped {
-            let _ = kill(self.pid, Signal::SIGTERM);
+            let _ = self.signal(Signal::SIGTERM);
             let _ = reap(self.pid);
         }
     }
+}
+
+/// The CPU time this process has used so far, user plus system (`getrusage(RUSAGE_SELF)`):
+/// compared with the wall-clock time, it shows whether a wait slept or spun.
+pub fn cpu_time() -> Result<std::time::Duration> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the rusage structure that `usage` points to.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } == -1 {
+        return Err(Error::sys("getrusage(RUSAGE_SELF, &usage)", Errno::last()));
+    }
+    // SAFETY: the call succeeded and filled the (zeroed) structure.
+    let usage = unsafe { usage.assume_init() };
+    let to_duration =
+        |tv: libc::timeval| std::time::Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
+    Ok(to_duration(usage.ru_utime) + to_duration(usage.ru_stime))
 }

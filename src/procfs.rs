@@ -202,6 +202,33 @@ pub fn read_number<T: std::str::FromStr>(path: &str) -> Result<T> {
     })
 }
 
+/// The header of `/proc/sysvipc/shm`, with its columns' spacing collapsed to single spaces.
+pub fn sysvipc_header() -> Result<String> {
+    let text = read_sysvipc()?;
+    Ok(text.lines().next().map(collapse_spaces).unwrap_or_default())
+}
+
+/// The line of `/proc/sysvipc/shm` for segment `id` (collapsed to single spaces), if it exists:
+/// the kernel's own table, which `ipcs -m` reads too.
+pub fn sysvipc_line(id: i32) -> Result<Option<String>> {
+    let text = read_sysvipc()?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .find(|line| line.split_whitespace().nth(1) == Some(id.to_string().as_str()))
+        .map(collapse_spaces))
+}
+
+fn read_sysvipc() -> Result<String> {
+    read("/proc/sysvipc/shm").map_err(|err| {
+        err.with_hint("this needs Linux with /proc mounted and System V IPC enabled")
+    })
+}
+
+fn collapse_spaces(line: &str) -> String {
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

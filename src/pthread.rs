@@ -16,7 +16,7 @@ use std::marker::PhantomData;
 use nix::errno::Errno;
 
 use crate::error::{Error, Result};
-use crate::shm::Attachment;
+use crate::region::Attachment;
 
 /// A pthread mutex at some offset of an attachment.
 #[derive(Debug)]

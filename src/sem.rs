@@ -19,9 +19,10 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 
+use crate::call;
 use crate::cleanup::{self, Kind, Ownership};
 use crate::error::{Error, Result};
-use crate::shm::{Key, octal};
+use crate::shm::{Key, ipc_flags};
 
 /// The fourth argument of `semctl`. C programs must declare `union semun` themselves (the
 /// headers do not), and libc has none for Linux, so here it is.
@@ -55,54 +56,54 @@ impl SemaphoreSet {
     /// `semget(key, count, IPC_CREAT | IPC_EXCL | mode)`: a new set; Linux starts every
     /// semaphore at 0, but portable code sets each one with [`set_value`](Self::set_value).
     pub fn create(key: Key, count: usize, mode: u32) -> Result<SemaphoreSet> {
-        let call = format!("semget({key}, {count}, IPC_CREAT|IPC_EXCL|{})", octal(mode));
+        let flags = libc::IPC_CREAT | libc::IPC_EXCL | (mode & 0o777) as i32;
+        let made = call::make("semget").arg(key).arg(count).arg(ipc_flags(flags));
         let created = cleanup::with_signals_held(|| {
             // SAFETY: semget takes plain integers.
-            let id = unsafe {
-                libc::semget(
-                    key.raw(),
-                    count as libc::c_int,
-                    libc::IPC_CREAT | libc::IPC_EXCL | (mode & 0o777) as i32,
-                )
-            };
+            let id = unsafe { libc::semget(key.raw(), count as libc::c_int, flags) };
             if id == -1 {
                 return Err(Errno::last());
             }
             Ok((id, cleanup::track(Kind::SemaphoreSet, id, None)))
         });
-        let (id, tracked) = created.map_err(|errno| {
-            let err = Error::sys(call, errno);
-            match errno {
-                Errno::EEXIST => err.with_hint(format!("`ipcs -s` lists semaphore sets; remove a stale one of yours with `ipcrm -S {}`", key.hex())),
-                Errno::ENOSPC => err.with_hint("list sets with `ipcs -s` and remove your stale ones with `ipcrm -s <semid>`"),
-                _ => err,
+        let (id, tracked) = match created {
+            Ok(created) => created,
+            Err(errno) => {
+                let err = made.failed(errno).error();
+                return Err(match errno {
+                    Errno::EEXIST => err.with_hint(format!("`ipcs -s` lists semaphore sets; remove a stale one of yours with `ipcrm -S {}`", key.hex())),
+                    Errno::ENOSPC => err.with_hint("list sets with `ipcs -s` and remove your stale ones with `ipcrm -s <semid>`"),
+                    _ => err,
+                });
             }
-        })?;
+        };
+        made.returned(id);
         Ok(SemaphoreSet { id, count, ownership: Ownership::created(tracked) })
     }
 
     /// `semget(key, 0, 0)`: the existing set with this key. Never removed on drop.
     pub fn open(key: Key) -> Result<SemaphoreSet> {
+        let made = call::make("semget").arg(key).arg(0).arg(0);
         // SAFETY: semget takes plain integers.
         let id = unsafe { libc::semget(key.raw(), 0, 0) };
         if id == -1 {
-            return Err(Error::sys(format!("semget({key}, 0, 0)"), Errno::last()));
+            return Err(made.failed(Errno::last()).error());
         }
+        made.returned(id);
         let mut set = SemaphoreSet { id, count: 0, ownership: Ownership::none() };
         set.count = set.stat_count()?;
         Ok(set)
     }
 
     fn stat_count(&self) -> Result<usize> {
+        let made = call::make("semctl").arg(self.id).arg(0).arg("IPC_STAT").arg("&ds").helper();
         let mut ds = std::mem::MaybeUninit::<libc::semid_ds>::zeroed();
         let arg = Semun { buf: ds.as_mut_ptr() };
         // SAFETY: IPC_STAT writes a semid_ds through `arg.buf`, which points to one.
         if unsafe { libc::semctl(self.id, 0, libc::IPC_STAT, arg) } == -1 {
-            return Err(Error::sys(
-                format!("semctl({}, 0, IPC_STAT, &ds)", self.id),
-                Errno::last(),
-            ));
+            return Err(made.failed(Errno::last()).error());
         }
+        made.returned(0);
         // SAFETY: the call succeeded and the structure was zeroed before.
         Ok(unsafe { ds.assume_init() }.sem_nsems as usize)
     }
@@ -124,10 +125,11 @@ impl SemaphoreSet {
 
     /// `semctl(id, n, SETVAL, value)`.
     pub fn set_value(&self, n: usize, value: i32) -> Result<()> {
+        let made = call::make("semctl").arg(self.id).arg(n).arg("SETVAL").arg(value);
         // SAFETY: SETVAL reads `val` from the union passed by value.
         let status =
             unsafe { libc::semctl(self.id, n as libc::c_int, libc::SETVAL, Semun { val: value }) };
-        self.check(status, format!("semctl({}, {n}, SETVAL, {value})", self.id)).map(drop)
+        check(made, status).map(drop)
     }
 
     /// `semctl(id, n, GETVAL)`: the current value.
@@ -145,19 +147,32 @@ impl SemaphoreSet {
         self.get(n, libc::GETNCNT, "GETNCNT")
     }
 
-    fn get(&self, n: usize, command: libc::c_int, name: &str) -> Result<i32> {
-        // SAFETY: GETVAL, GETPID and GETNCNT take no fourth argument.
-        let value = unsafe { libc::semctl(self.id, n as libc::c_int, command) };
-        self.check(value, format!("semctl({}, {n}, {name})", self.id))
+    /// `semctl(id, n, GETZCNT)`: how many processes are waiting for semaphore `n` to be 0.
+    pub fn waiting_for_zero(&self, n: usize) -> Result<i32> {
+        self.get(n, libc::GETZCNT, "GETZCNT")
     }
 
-    fn check(&self, status: libc::c_int, call: String) -> Result<i32> {
-        if status == -1 { Err(Error::sys(call, Errno::last())) } else { Ok(status) }
+    fn get(&self, n: usize, command: libc::c_int, name: &'static str) -> Result<i32> {
+        let made = call::make("semctl").arg(self.id).arg(n).arg(name);
+        // SAFETY: GETVAL, GETPID, GETNCNT and GETZCNT take no fourth argument.
+        let value = unsafe { libc::semctl(self.id, n as libc::c_int, command) };
+        check(made, value)
     }
 
     fn op(&self, n: usize, delta: i16, flags: i16, timeout: Option<Duration>) -> Result<(), Errno> {
         let mut op = libc::sembuf { sem_num: n as libc::c_ushort, sem_op: delta, sem_flg: flags };
+        let flag_text = if flags & libc::SEM_UNDO as i16 != 0 { "SEM_UNDO" } else { "0" };
+        let delta_text = if delta > 0 { format!("+{delta}") } else { delta.to_string() };
+        let sops = format!("{{{n}, {delta_text}, {flag_text}}}");
         loop {
+            let made = match timeout {
+                None => call::make("semop").arg(self.id).arg(&sops).arg(1),
+                Some(timeout) => call::make("semtimedop")
+                    .arg(self.id)
+                    .arg(&sops)
+                    .arg(1)
+                    .arg(format!("{{{}, {}}}", timeout.as_secs(), timeout.subsec_nanos())),
+            };
             let status = match timeout {
                 // SAFETY: `op` is one valid sembuf, and nsops is 1.
                 None => unsafe { libc::semop(self.id, &mut op, 1) },
@@ -170,41 +185,38 @@ impl SemaphoreSet {
                     unsafe { semtimedop(self.id, &mut op, 1, &spec) }
                 }
             };
-            match status {
-                0 => return Ok(()),
-                _ => match Errno::last() {
-                    // A signal whose handler returned: try again (ours exit instead).
-                    Errno::EINTR => continue,
-                    errno => return Err(errno),
-                },
+            if status == 0 {
+                made.returned(0);
+                return Ok(());
             }
+            let errno = Errno::last();
+            made.failed(errno);
+            if errno != Errno::EINTR {
+                return Err(errno);
+            }
+            // EINTR: a signal whose handler returned; try again (our handlers exit instead).
         }
     }
 
     /// `semop(id, {n, +1, 0})`: adds one, waking a process blocked in [`wait`](Self::wait).
     /// Use it to signal an event to another process (no SEM_UNDO: the event outlives us).
     pub fn post(&self, n: usize) -> Result<()> {
-        self.op(n, 1, 0, None)
-            .map_err(|errno| Error::sys(format!("semop({}, {{{n}, +1, 0}}, 1)", self.id), errno))
+        self.op(n, 1, 0, None).map_err(last_error)
     }
 
     /// `semop(id, {n, -1, 0})`: blocks until the value is positive, then takes one.
     pub fn wait(&self, n: usize) -> Result<()> {
-        self.op(n, -1, 0, None)
-            .map_err(|errno| Error::sys(format!("semop({}, {{{n}, -1, 0}}, 1)", self.id), errno))
+        self.op(n, -1, 0, None).map_err(last_error)
     }
 
     /// `semop(id, {n, delta, 0})`: adds `delta` (which may be negative) in one step.
     pub fn add(&self, n: usize, delta: i16) -> Result<()> {
-        self.op(n, delta, 0, None).map_err(|errno| {
-            Error::sys(format!("semop({}, {{{n}, {delta:+}, 0}}, 1)", self.id), errno)
-        })
+        self.op(n, delta, 0, None).map_err(last_error)
     }
 
     /// `semop(id, {n, 0, 0})`: blocks until the value is zero (a barrier's wait).
     pub fn wait_for_zero(&self, n: usize) -> Result<()> {
-        self.op(n, 0, 0, None)
-            .map_err(|errno| Error::sys(format!("semop({}, {{{n}, 0, 0}}, 1)", self.id), errno))
+        self.op(n, 0, 0, None).map_err(last_error)
     }
 
     /// `semtimedop(id, {n, -1, 0}, 1, timeout)`: like [`wait`](Self::wait) but gives up after
@@ -213,19 +225,14 @@ impl SemaphoreSet {
         match self.op(n, -1, 0, Some(timeout)) {
             Ok(()) => Ok(true),
             Err(Errno::EAGAIN) => Ok(false),
-            Err(errno) => Err(Error::sys(
-                format!("semtimedop({}, {{{n}, -1, 0}}, 1, {timeout:?})", self.id),
-                errno,
-            )),
+            Err(errno) => Err(last_error(errno)),
         }
     }
 
     /// `semop(id, {n, -1, SEM_UNDO})`: takes semaphore `n` as a lock. The guard gives it back
     /// when dropped; if the process dies holding it, the kernel gives it back (SEM_UNDO).
     pub fn lock(&self, n: usize) -> Result<SemaphoreGuard<'_>> {
-        self.op(n, -1, libc::SEM_UNDO as i16, None).map_err(|errno| {
-            Error::sys(format!("semop({}, {{{n}, -1, SEM_UNDO}}, 1)", self.id), errno)
-        })?;
+        self.op(n, -1, libc::SEM_UNDO as i16, None).map_err(last_error)?;
         Ok(SemaphoreGuard { set: self, n })
     }
 
@@ -247,11 +254,27 @@ impl SemaphoreSet {
 }
 
 fn remove(id: i32) -> Result<()> {
+    let made = call::make("semctl").arg(id).arg(0).arg("IPC_RMID");
     // SAFETY: IPC_RMID takes no fourth argument.
-    if unsafe { libc::semctl(id, 0, libc::IPC_RMID) } == -1 {
-        return Err(Error::sys(format!("semctl({id}, 0, IPC_RMID)"), Errno::last()));
+    check(made, unsafe { libc::semctl(id, 0, libc::IPC_RMID) }).map(drop)
+}
+
+/// Records how a `semctl` ended; -1 becomes the error of that call.
+fn check(made: call::CallBuilder, status: libc::c_int) -> Result<i32> {
+    if status == -1 {
+        Err(made.failed(Errno::last()).error())
+    } else {
+        made.returned(status);
+        Ok(status)
     }
-    Ok(())
+}
+
+/// The error of the `semop` that just failed (it was recorded with its arguments).
+fn last_error(errno: Errno) -> Error {
+    match call::last() {
+        Some(call) if call.errno() == Some(errno) => call.error(),
+        _ => Error::sys("semop", errno),
+    }
 }
 
 impl Drop for SemaphoreSet {

@@ -6,12 +6,15 @@
 //! | `shmget(key, size, IPC_CREAT\|IPC_EXCL\|0600)` | [`Segment::create`] |
 //! | `shmget(key, size, IPC_CREAT\|0600)` | [`Segment::create_or_open`] |
 //! | `shmget(key, 0, 0)` | [`Segment::open`] |
-//! | `shmat(id, NULL, 0)` / `SHM_RDONLY` | [`Segment::attach`] with [`Access`] |
-//! | `shmdt(addr)` | dropping the [`Attachment`], or [`Attachment::detach`] |
+//! | `shmat(id, NULL, 0)` | [`Segment::attach`], a [`Region<ReadWrite>`](crate::region::Region) |
+//! | `shmat(id, NULL, SHM_RDONLY)` | [`Segment::attach_read_only`], a [`Region<ReadOnly>`](crate::region::Region): loads only |
+//! | `shmdt(addr)` | dropping the region, or [`Region::detach`](crate::region::Region::detach) |
 //! | `shmctl(id, IPC_STAT, &ds)` | [`Segment::stat`] |
 //! | `shmctl(id, IPC_RMID, NULL)` | [`Segment::remove`], or dropping a segment you created |
 //!
-//! nix has no System V IPC, so these wrap `libc` directly.
+//! nix has no System V IPC, so these wrap `libc` directly. Every call is recorded with the
+//! arguments it was made with and its result (see [`crate::call`]), so a lesson prints it with
+//! [`Narrator::call`](crate::Narrator::call).
 
 use std::fmt;
 use std::path::Path;
@@ -23,9 +26,11 @@ use std::sync::atomic::{
 use nix::errno::Errno;
 use nix::unistd::getpid;
 
+use crate::call::{self, Arg};
 use crate::cleanup::{self, Kind, Ownership};
 use crate::error::{Error, Result};
 use crate::procfs;
+use crate::region::{Access, ReadOnly, ReadWrite, Region};
 
 /// The kernel marks a segment with this mode bit once IPC_RMID was asked for while it is still
 /// attached (`ipcs` shows `dest`). From `<linux/shm.h>`; libc does not export it.
@@ -45,16 +50,19 @@ impl Key {
     /// program that does not check goes on with the key 0xffffffff.
     pub fn ftok(path: impl AsRef<Path>, proj_id: u8) -> Result<Key> {
         let path = path.as_ref();
-        let call = format!("ftok(\"{}\", {proj_id})", path.display());
-        let c_path = cleanup::c_path(path)
-            .ok_or_else(|| Error::other(&call, "the path contains a NUL byte"))?;
+        let text = path.to_string_lossy();
+        let made = call::make("ftok").arg_with(Arg::string(&text)).arg(proj_id);
+        let c_path = cleanup::c_path(path).ok_or_else(|| {
+            Error::other(format!("ftok({text:?}, {proj_id})"), "the path contains a NUL byte")
+        })?;
         // SAFETY: `c_path` is a valid NUL-terminated string that outlives the call.
         let key = unsafe { libc::ftok(c_path.as_ptr(), libc::c_int::from(proj_id)) };
         if key == -1 {
-            return Err(Error::sys(call, Errno::last()).with_hint(
+            return Err(made.failed(Errno::last()).error().with_hint(
                 "create the file first (ftok reads its inode), and check the return value: -1 is not a key",
             ));
         }
+        made.returned(Key(key).hex());
         Ok(Key(key))
     }
 
@@ -96,6 +104,23 @@ pub fn octal(mode: u32) -> String {
     format!("{:04o}", mode & 0o7777)
 }
 
+/// The flags of `shmget`, `semget` or `msgget` as C (and strace) write them, from the number
+/// actually passed: `IPC_CREAT|IPC_EXCL|0600`, or `0`.
+pub fn ipc_flags(flags: i32) -> String {
+    let mut parts = Vec::new();
+    if flags & libc::IPC_CREAT != 0 {
+        parts.push("IPC_CREAT".to_owned());
+    }
+    if flags & libc::IPC_EXCL != 0 {
+        parts.push("IPC_EXCL".to_owned());
+    }
+    let mode = (flags & 0o777) as u32;
+    if mode != 0 || parts.is_empty() {
+        parts.push(if mode == 0 { "0".to_owned() } else { octal(mode) });
+    }
+    parts.join("|")
+}
+
 /// A System V shared memory segment.
 ///
 /// The process that created it removes it when the `Segment` is dropped; a segment that was
@@ -112,22 +137,28 @@ pub struct Segment {
 impl Segment {
     /// `shmget(key, size, IPC_CREAT | IPC_EXCL | mode)`: a new segment, owned by this process.
     /// Fails with EEXIST if the key is taken, rather than quietly opening someone else's.
-    /// (With [`Key::PRIVATE`] the segment is always new, and IPC_EXCL is left out.)
+    /// (With [`Key::PRIVATE`] the segment is always new, and IPC_EXCL changes nothing.)
     pub fn create(key: Key, size: usize, mode: u32) -> Result<Segment> {
-        // IPC_PRIVATE always makes a new segment, so IPC_EXCL would add nothing but noise.
-        let (excl, excl_text) =
-            if key.is_private() { (0, "") } else { (libc::IPC_EXCL, "IPC_EXCL|") };
-        let call = format!("shmget({key}, {size}, IPC_CREAT|{excl_text}{})", octal(mode));
-        Segment::get(call, key, size, libc::IPC_CREAT | excl | (mode & 0o777) as i32, true)
+        Segment::create_sized(key, Arg::new(size), size, mode)
+    }
+
+    /// Like [`create`](Self::create), sized for one `T`: the call prints as
+    /// `shmget(key, 104 /* sizeof(Record) */, ...)`.
+    pub fn create_for<T>(key: Key, mode: u32) -> Result<Segment> {
+        Segment::create_sized(key, call::size_of::<T>(), std::mem::size_of::<T>(), mode)
+    }
+
+    fn create_sized(key: Key, size_arg: Arg, size: usize, mode: u32) -> Result<Segment> {
+        let flags = libc::IPC_CREAT | libc::IPC_EXCL | (mode & 0o777) as i32;
+        Segment::get(key, size_arg, size, flags, true)
     }
 
     /// `shmget(key, size, IPC_CREAT | mode)`: opens the segment with this key, or creates it.
     /// This process owns it (removes it on drop) only if the kernel reports it as the creator.
     pub fn create_or_open(key: Key, size: usize, mode: u32) -> Result<Segment> {
-        let call = format!("shmget({key}, {size}, IPC_CREAT|{})", octal(mode));
-        let mut segment =
-            Segment::get(call, key, size, libc::IPC_CREAT | (mode & 0o777) as i32, true)?;
-        if segment.stat()?.creator_pid != getpid().as_raw() {
+        let flags = libc::IPC_CREAT | (mode & 0o777) as i32;
+        let mut segment = Segment::get(key, Arg::new(size), size, flags, true)?;
+        if stat_call(segment.id, true)?.creator_pid != getpid().as_raw() {
             segment.disown();
         }
         Ok(segment)
@@ -136,20 +167,17 @@ impl Segment {
     /// `shmget(key, size, 0)`: the existing segment with this key; `size` 0 accepts any size.
     /// Never removed on drop.
     pub fn open(key: Key, size: usize) -> Result<Segment> {
-        let call = format!("shmget({key}, {size}, 0)");
-        Segment::get(call, key, size, 0, false)
+        Segment::get(key, Arg::new(size), size, 0, false)
     }
 
     /// A segment known by its id (for example one printed by `ipcs`). Never removed on drop.
-    pub fn from_id(id: i32) -> Result<Segment> {
-        let mut segment = Segment { id, key: Key::PRIVATE, size: 0, ownership: Ownership::none() };
-        let stat = segment.stat()?;
-        segment.key = stat.key;
-        segment.size = stat.size;
-        Ok(segment)
+    /// Makes no call: attaching or `IPC_STAT` tells whether the id exists.
+    pub fn from_id(id: i32) -> Segment {
+        Segment { id, key: Key::PRIVATE, size: 0, ownership: Ownership::none() }
     }
 
-    fn get(call: String, key: Key, size: usize, flags: i32, owned: bool) -> Result<Segment> {
+    fn get(key: Key, size_arg: Arg, size: usize, flags: i32, owned: bool) -> Result<Segment> {
+        let made = call::make("shmget").arg(key).arg_with(size_arg).arg(ipc_flags(flags));
         let created = cleanup::with_signals_held(|| {
             // SAFETY: shmget takes plain integers and touches no memory of ours.
             let id = unsafe { libc::shmget(key.raw(), size, flags) };
@@ -159,7 +187,11 @@ impl Segment {
             let tracked = if owned { cleanup::track(Kind::SharedMemory, id, None) } else { None };
             Ok((id, tracked))
         });
-        let (id, tracked) = created.map_err(|errno| shmget_error(call, key, errno))?;
+        let (id, tracked) = match created {
+            Ok(created) => created,
+            Err(errno) => return Err(shmget_error(made.failed(errno).error(), key, errno)),
+        };
+        made.returned(id);
         Ok(Segment {
             id,
             key,
@@ -197,18 +229,23 @@ impl Segment {
     /// drop (and on Ctrl-C), as if it had created it. For a segment whose creator has exited
     /// and left it behind on purpose.
     pub fn adopt(key: Key) -> Result<Segment> {
-        let call = format!("shmget({key}, 0, 0)");
-        Segment::get(call, key, 0, 0, true)
+        Segment::get(key, Arg::new(0), 0, 0, true)
     }
 
-    /// `shmat(id, NULL, flags)`: maps the segment into this process.
-    pub fn attach(&self, access: Access) -> Result<Attachment> {
-        Attachment::new(self.id, access)
+    /// `shmat(id, NULL, 0)`: maps the segment into this process, for reading and writing.
+    pub fn attach(&self) -> Result<Region<ReadWrite>> {
+        attach(self.id, 0)
+    }
+
+    /// `shmat(id, NULL, SHM_RDONLY)`: maps the segment read-only; the region offers loads
+    /// only (a write through the mapping would fault with SIGSEGV).
+    pub fn attach_read_only(&self) -> Result<Region<ReadOnly>> {
+        attach(self.id, libc::SHM_RDONLY)
     }
 
     /// `shmctl(id, IPC_STAT, &ds)`: what the kernel knows about the segment.
     pub fn stat(&self) -> Result<SegmentStat> {
-        stat(self.id)
+        stat_call(self.id, false)
     }
 
     /// `shmctl(id, IPC_SET, &ds)` with a new `shm_perm.mode`: changes the permission bits of an
@@ -223,7 +260,7 @@ impl Segment {
     pub fn wait_for_attachments(&self, count: u64, timeout: std::time::Duration) -> Result<bool> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            if self.stat()?.attachments >= count {
+            if stat_call(self.id, true)?.attachments >= count {
                 return Ok(true);
             }
             if std::time::Instant::now() >= deadline {
@@ -251,8 +288,7 @@ impl Drop for Segment {
     }
 }
 
-fn shmget_error(call: String, key: Key, errno: Errno) -> Error {
-    let err = Error::sys(call, errno);
+fn shmget_error(err: Error, key: Key, errno: Errno) -> Error {
     match errno {
         Errno::EEXIST => err.with_hint(format!(
             "see who has it with `ipcs -m | grep {}`; if it is a stale segment of yours, left by a crashed run, remove it with `ipcrm -M {}`",
@@ -271,28 +307,56 @@ fn shmget_error(call: String, key: Key, errno: Errno) -> Error {
 }
 
 fn remove(id: i32) -> Result<()> {
+    let made = call::make("shmctl").arg(id).arg("IPC_RMID").arg("NULL");
     // SAFETY: IPC_RMID takes no buffer; a null pointer is what the man page asks for.
     if unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) } == -1 {
-        return Err(Error::sys(format!("shmctl({id}, IPC_RMID, NULL)"), Errno::last()));
+        return Err(made.failed(Errno::last()).error());
     }
+    made.returned(0);
     Ok(())
+}
+
+/// `shmat(id, NULL, flags)`, then (a helper call, traced but not printed) `IPC_STAT` for the
+/// segment's size, which bounds every access.
+fn attach<A: Access>(shmid: i32, flags: i32) -> Result<Region<A>> {
+    let flag_text = if flags & libc::SHM_RDONLY != 0 { "SHM_RDONLY" } else { "0" };
+    let made = call::make("shmat").arg(shmid).arg("NULL").arg(flag_text);
+    // SAFETY: a null address lets the kernel choose where to map; no memory of ours is
+    // touched. The result is checked against (void *) -1 below.
+    let addr = unsafe { libc::shmat(shmid, std::ptr::null(), flags) };
+    if addr as isize == -1 {
+        let errno = Errno::last();
+        let err = made.failed(errno).error();
+        return Err(match errno {
+            Errno::EACCES => err.with_hint(
+                "check the segment's mode with `ipcs -m`; SHM_RDONLY needs only read permission",
+            ),
+            Errno::EINVAL | Errno::EIDRM => err.with_hint("list existing segments with `ipcs -m`"),
+            _ => err,
+        });
+    }
+    made.returned(format!("{:#x}", addr as usize));
+    let addr = NonNull::new(addr.cast::<u8>())
+        .ok_or_else(|| Error::other("shmat", "the kernel returned a null address"))?;
+    // The region owns the attachment from here on, so an error below still detaches it.
+    let region = Region::attached(addr, 0, shmid);
+    let size = stat_call(shmid, true)?.size;
+    Ok(region.with_len(size))
 }
 
 /// `shmctl(id, IPC_SET, &ds)` changing only the permission bits, for any segment id.
 pub fn set_mode(id: i32, mode: u32) -> Result<()> {
-    let call = format!("shmctl({id}, IPC_SET, {{.shm_perm.mode = {}}})", octal(mode));
-    let mut ds = std::mem::MaybeUninit::<libc::shmid_ds>::zeroed();
-    // SAFETY: IPC_STAT fills the shmid_ds that `ds` points to, which is large enough.
-    if unsafe { libc::shmctl(id, libc::IPC_STAT, ds.as_mut_ptr()) } == -1 {
-        return Err(Error::sys(call, Errno::last()));
-    }
-    // SAFETY: the call succeeded, so the kernel initialised the structure (it was zeroed too).
-    let mut ds = unsafe { ds.assume_init() };
+    // IPC_SET takes uid, gid and mode together: read the current ones first (a helper call).
+    let mut ds = stat_raw(id, true)?;
     ds.shm_perm.mode = (mode & 0o777) as _;
+    let made = call::make("shmctl")
+        .arg(id)
+        .arg("IPC_SET")
+        .arg(format!("{{shm_perm={{mode={}}}}}", octal(mode)));
     // SAFETY: IPC_SET reads uid, gid and mode from the valid structure `ds` points to.
     if unsafe { libc::shmctl(id, libc::IPC_SET, &mut ds) } == -1 {
         let errno = Errno::last();
-        let err = Error::sys(call, errno);
+        let err = made.failed(errno).error();
         return Err(match errno {
             Errno::EPERM => {
                 err.with_hint("ask the segment's owner (`ipcs -m -c` names them) to change it")
@@ -300,50 +364,8 @@ pub fn set_mode(id: i32, mode: u32) -> Result<()> {
             _ => err,
         });
     }
+    made.returned(0);
     Ok(())
-}
-
-/// The header of `/proc/sysvipc/shm`, with its columns' spacing collapsed to single spaces.
-pub fn sysvipc_header() -> Result<String> {
-    let text = read_sysvipc()?;
-    Ok(text.lines().next().map(collapse_spaces).unwrap_or_default())
-}
-
-/// The line of `/proc/sysvipc/shm` for segment `id` (collapsed to single spaces), if it exists:
-/// the kernel's own table, which `ipcs -m` reads too.
-pub fn sysvipc_line(id: i32) -> Result<Option<String>> {
-    let text = read_sysvipc()?;
-    Ok(text
-        .lines()
-        .skip(1)
-        .find(|line| line.split_whitespace().nth(1) == Some(id.to_string().as_str()))
-        .map(collapse_spaces))
-}
-
-fn read_sysvipc() -> Result<String> {
-    procfs::read("/proc/sysvipc/shm").map_err(|err| {
-        err.with_hint("this needs Linux with /proc mounted and System V IPC enabled")
-    })
-}
-
-fn collapse_spaces(line: &str) -> String {
-    line.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// A time from IPC_STAT (seconds since the epoch) as local `HH:MM:SS`, or `never` for 0.
-pub fn format_time(seconds: i64) -> String {
-    if seconds == 0 {
-        return "never".to_owned();
-    }
-    let t = seconds as libc::time_t;
-    let mut tm = std::mem::MaybeUninit::<libc::tm>::zeroed();
-    // SAFETY: localtime_r reads `t` and fills the `tm` we own; it is the thread-safe variant.
-    if unsafe { libc::localtime_r(&t, tm.as_mut_ptr()) }.is_null() {
-        return seconds.to_string();
-    }
-    // SAFETY: localtime_r succeeded, so it initialised `tm` (which was zeroed anyway).
-    let tm = unsafe { tm.assume_init() };
-    format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
 }
 
 /// The system's limits on System V shared memory, from `/proc/sys/kernel/`.
@@ -405,15 +427,28 @@ impl SegmentStat {
 }
 
 /// `shmctl(id, IPC_STAT, &ds)` for any segment id.
-#[allow(clippy::useless_conversion)] // shmatt_t and time_t are 32-bit on some targets
 pub fn stat(id: i32) -> Result<SegmentStat> {
+    stat_call(id, false)
+}
+
+fn stat_raw(id: i32, helper: bool) -> Result<libc::shmid_ds> {
+    let mut made = call::make("shmctl").arg(id).arg("IPC_STAT").arg("&ds");
+    if helper {
+        made = made.helper();
+    }
     let mut ds = std::mem::MaybeUninit::<libc::shmid_ds>::zeroed();
     // SAFETY: IPC_STAT fills the shmid_ds that `ds` points to, which is large enough.
     if unsafe { libc::shmctl(id, libc::IPC_STAT, ds.as_mut_ptr()) } == -1 {
-        return Err(Error::sys(format!("shmctl({id}, IPC_STAT, &ds)"), Errno::last()));
+        return Err(made.failed(Errno::last()).error());
     }
+    made.returned(0);
     // SAFETY: the call succeeded, so the kernel initialised the structure (it was zeroed too).
-    let ds = unsafe { ds.assume_init() };
+    Ok(unsafe { ds.assume_init() })
+}
+
+#[allow(clippy::useless_conversion)] // shmatt_t and time_t are 32-bit on some targets
+fn stat_call(id: i32, helper: bool) -> Result<SegmentStat> {
+    let ds = stat_raw(id, helper)?;
     Ok(SegmentStat {
         key: Key(ds.shm_perm.__key),
         size: ds.shm_segsz,
@@ -431,147 +466,7 @@ pub fn stat(id: i32) -> Result<SegmentStat> {
     })
 }
 
-/// How to attach.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    /// `shmat(id, NULL, 0)`.
-    ReadWrite,
-    /// `shmat(id, NULL, SHM_RDONLY)`: a write through it faults with SIGSEGV.
-    ReadOnly,
-}
-
-/// A segment mapped into this process; detached (`shmdt`) on drop.
-///
-/// The memory can change under us at any moment (another process writes it), so the safe ways
-/// in are atomics: [`Attachment::bytes`] gives the bytes as `AtomicU8`, and
-/// [`Attachment::view`] gives a typed view of a struct made of atomics.
-#[derive(Debug)]
-pub struct Attachment {
-    addr: NonNull<u8>,
-    len: usize,
-    shmid: i32,
-    access: Access,
-}
-
-impl Attachment {
-    /// `shmat(shmid, NULL, 0 or SHM_RDONLY)`.
-    pub fn new(shmid: i32, access: Access) -> Result<Attachment> {
-        let (flags, flag_text) = match access {
-            Access::ReadWrite => (0, "0"),
-            Access::ReadOnly => (libc::SHM_RDONLY, "SHM_RDONLY"),
-        };
-        let call = format!("shmat({shmid}, NULL, {flag_text})");
-        let len = stat(shmid).map_err(|err| match err.errno() {
-            Some(errno) => Error::sys(&call, errno),
-            None => err,
-        })?;
-        // SAFETY: a null address lets the kernel choose where to map; no memory of ours is
-        // touched. The result is checked against (void *) -1 below.
-        let addr = unsafe { libc::shmat(shmid, std::ptr::null(), flags) };
-        if addr as isize == -1 {
-            let errno = Errno::last();
-            let err = Error::sys(call, errno);
-            return Err(match errno {
-                Errno::EACCES => err.with_hint("check the segment's mode with `ipcs -m`; SHM_RDONLY needs only read permission"),
-                Errno::EINVAL | Errno::EIDRM => err.with_hint("list existing segments with `ipcs -m`"),
-                _ => err,
-            });
-        }
-        let addr = NonNull::new(addr.cast::<u8>())
-            .ok_or_else(|| Error::other("shmat", "the kernel returned a null address"))?;
-        Ok(Attachment { addr, len: len.size, shmid, access })
-    }
-
-    /// Where the segment is mapped in this process (differs between processes).
-    pub fn address(&self) -> usize {
-        self.addr.as_ptr() as usize
-    }
-
-    /// The start of the mapping as a raw pointer, for APIs that need one (a process-shared
-    /// pthread mutex, for instance). Whoever reads or writes through it must make sure that
-    /// concurrent access is synchronized: the safe ways in are [`bytes`](Self::bytes) and
-    /// [`view`](Self::view).
-    pub fn as_mut_ptr(&self) -> *mut u8 {
-        self.addr.as_ptr()
-    }
-
-    /// The mapped length in bytes.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the segment has zero length (never, for a real segment).
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The id of the attached segment.
-    pub fn shmid(&self) -> i32 {
-        self.shmid
-    }
-
-    /// Read-write or read-only.
-    pub fn access(&self) -> Access {
-        self.access
-    }
-
-    /// The whole segment as bytes that may change under us at any time.
-    pub fn bytes(&self) -> &[AtomicU8] {
-        // SAFETY: the attachment maps `len` bytes at `addr` until `self` is dropped, and
-        // `&self` borrows `self`. AtomicU8 has the size and alignment of u8, and atomics may
-        // be changed by others at any moment, which is exactly what shared memory does.
-        // On a read-only attachment, *storing* through this faults (SIGSEGV): [`store`]
-        // refuses, and only lesson code that means to fault stores through it directly.
-        unsafe { std::slice::from_raw_parts(self.addr.as_ptr().cast::<AtomicU8>(), self.len) }
-    }
-
-    /// Copies `data` into the segment at `offset`, byte by byte with atomic stores (Relaxed:
-    /// the synchronization that makes it visible, a semaphore for instance, comes separately).
-    pub fn store(&self, offset: usize, data: &[u8]) -> Result<()> {
-        shared_bytes::store(self.bytes(), self.access == Access::ReadOnly, offset, data)
-    }
-
-    /// Writes `text` and a terminating NUL at `offset`, as `strcpy` would.
-    pub fn store_c_string(&self, offset: usize, text: &str) -> Result<()> {
-        shared_bytes::store_c_string(self.bytes(), self.access == Access::ReadOnly, offset, text)
-    }
-
-    /// Copies `len` bytes at `offset` out of the segment (atomic loads, Relaxed), or fewer if
-    /// the segment ends first.
-    pub fn load(&self, offset: usize, len: usize) -> Vec<u8> {
-        shared_bytes::load(self.bytes(), offset, len)
-    }
-
-    /// Reads a NUL-terminated string at `offset`, as `printf("%s")` would (never past the end).
-    pub fn load_c_string(&self, offset: usize) -> String {
-        shared_bytes::load_c_string(self.bytes(), offset)
-    }
-
-    /// A typed view of the start of the segment: `&T` where `T` is a [`Shareable`] struct.
-    pub fn view<T: Shareable>(&self) -> Result<&T> {
-        shared_bytes::view(self.bytes())
-    }
-
-    /// `shmdt(addr)` now, reporting an error instead of ignoring it as drop does.
-    pub fn detach(self) -> Result<()> {
-        let addr = self.addr.as_ptr();
-        std::mem::forget(self);
-        // SAFETY: `addr` came from shmat and has not been detached (the value is consumed).
-        if unsafe { libc::shmdt(addr.cast()) } == -1 {
-            return Err(Error::sys(format!("shmdt({addr:p})"), Errno::last()));
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Attachment {
-    fn drop(&mut self) {
-        // SAFETY: `addr` came from shmat and is detached exactly once, here or in `detach`.
-        unsafe { libc::shmdt(self.addr.as_ptr().cast()) };
-    }
-}
-
-/// Types that may be viewed in shared memory through [`Attachment::view`].
+/// Types that may be viewed in shared memory through [`Region::view`].
 ///
 /// # Safety
 ///
@@ -599,86 +494,6 @@ unsafe impl Shareable for AtomicUsize {}
 // SAFETY: an array of shareable elements is laid out as its elements, with no padding.
 unsafe impl<T: Shareable, const N: usize> Shareable for [T; N] {}
 
-/// Byte access shared by System V attachments and POSIX mappings: both are a run of bytes that
-/// another process may change at any moment, so every access is atomic.
-pub(crate) mod shared_bytes {
-    use std::sync::atomic::{AtomicU8, Ordering};
-
-    use super::Shareable;
-    use crate::error::{Error, Result};
-
-    pub(crate) fn store(
-        bytes: &[AtomicU8],
-        read_only: bool,
-        offset: usize,
-        data: &[u8],
-    ) -> Result<()> {
-        let call = || format!("store({} bytes at offset {offset})", data.len());
-        if read_only {
-            return Err(Error::other(
-                call(),
-                "this mapping is read-only: a write through it would fault with SIGSEGV",
-            ));
-        }
-        let end = offset
-            .checked_add(data.len())
-            .filter(|&end| end <= bytes.len())
-            .ok_or_else(|| Error::other(call(), format!("it has only {} bytes", bytes.len())))?;
-        for (cell, &byte) in bytes[offset..end].iter().zip(data) {
-            cell.store(byte, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-
-    pub(crate) fn store_c_string(
-        bytes: &[AtomicU8],
-        read_only: bool,
-        offset: usize,
-        text: &str,
-    ) -> Result<()> {
-        let mut data = Vec::with_capacity(text.len() + 1);
-        data.extend_from_slice(text.as_bytes());
-        data.push(0);
-        store(bytes, read_only, offset, &data)
-    }
-
-    pub(crate) fn load(bytes: &[AtomicU8], offset: usize, len: usize) -> Vec<u8> {
-        let start = offset.min(bytes.len());
-        let end = offset.saturating_add(len).min(bytes.len());
-        bytes[start..end].iter().map(|cell| cell.load(Ordering::Relaxed)).collect()
-    }
-
-    pub(crate) fn load_c_string(bytes: &[AtomicU8], offset: usize) -> String {
-        let text: Vec<u8> = bytes[offset.min(bytes.len())..]
-            .iter()
-            .map(|cell| cell.load(Ordering::Relaxed))
-            .take_while(|&byte| byte != 0)
-            .collect();
-        String::from_utf8_lossy(&text).into_owned()
-    }
-
-    pub(crate) fn view<T: Shareable>(bytes: &[AtomicU8]) -> Result<&T> {
-        let call = format!("view::<{}>()", std::any::type_name::<T>());
-        if std::mem::size_of::<T>() > bytes.len() {
-            return Err(Error::other(
-                call,
-                format!(
-                    "the type needs {} bytes, the memory has {}",
-                    std::mem::size_of::<T>(),
-                    bytes.len()
-                ),
-            ));
-        }
-        if !(bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()) {
-            return Err(Error::other(call, "the memory is not aligned for the type"));
-        }
-        // SAFETY: the size and alignment were checked above; `Shareable` promises that every
-        // bit pattern is a valid `T` and that concurrent access goes through atomics; the
-        // memory stays mapped for as long as `bytes` is borrowed, and so does the result.
-        Ok(unsafe { &*bytes.as_ptr().cast::<T>() })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -688,7 +503,7 @@ mod tests {
         let segment = Segment::create(Key::PRIVATE, 4096, 0o600).unwrap();
         let id = segment.id();
         assert!(segment.removes_on_drop());
-        let attachment = segment.attach(Access::ReadWrite).unwrap();
+        let attachment = segment.attach().unwrap();
         attachment.store_c_string(0, "hello").unwrap();
         assert_eq!(attachment.load_c_string(0), "hello");
         let stat = segment.stat().unwrap();
@@ -709,21 +524,38 @@ mod tests {
     #[test]
     fn an_opened_segment_is_not_removed_on_drop() {
         let owner = Segment::create(Key::PRIVATE, 64, 0o600).unwrap();
-        drop(Segment::from_id(owner.id()).unwrap());
+        drop(Segment::from_id(owner.id()));
         assert!(owner.stat().is_ok(), "a segment we did not create survives our drop");
         owner.remove().unwrap();
     }
 
     #[test]
-    fn read_only_attachments_refuse_stores_and_bounds_are_checked() {
-        let segment = Segment::create(Key::PRIVATE, 16, 0o600).unwrap();
-        let read_only = segment.attach(Access::ReadOnly).unwrap();
-        assert!(read_only.store(0, b"x").is_err());
-        let read_write = segment.attach(Access::ReadWrite).unwrap();
-        assert!(read_write.store(10, b"0123456789").is_err());
-        read_write.store(0, b"abc").unwrap();
-        assert_eq!(read_only.load_c_string(0), "abc", "two attachments, one memory");
-        assert_ne!(read_only.address(), read_write.address());
+    fn every_call_is_recorded_as_made() {
+        let segment = Segment::create(Key::PRIVATE, 64, 0o600).unwrap();
+        let made = call::last().unwrap();
+        assert_eq!(
+            made.to_string(),
+            format!("shmget(IPC_PRIVATE, 64, IPC_CREAT|IPC_EXCL|0600) = {}", segment.id())
+        );
+        let memory = segment.attach().unwrap();
+        let made = call::last().unwrap();
+        assert_eq!(
+            made.to_string(),
+            format!("shmat({}, NULL, 0) = {:#x}", segment.id(), memory.address()),
+            "the IPC_STAT that finds the size is a helper call, not the one printed"
+        );
+        let id = segment.id();
+        drop(memory);
+        segment.remove().unwrap();
+        assert_eq!(call::last().unwrap().to_string(), format!("shmctl({id}, IPC_RMID, NULL) = 0"));
+        assert_eq!(
+            Segment::from_id(id).attach().unwrap_err().errno(),
+            Some(Errno::EINVAL),
+            "no pre-check: the errno is shmat's own"
+        );
+        assert_eq!(call::last().unwrap().to_string(), format!("shmat({id}, NULL, 0) = -1 EINVAL"));
+        assert_eq!(ipc_flags(0), "0");
+        assert_eq!(ipc_flags(libc::IPC_CREAT | 0o640), "IPC_CREAT|0640");
     }
 
     #[test]
@@ -747,7 +579,7 @@ mod tests {
     #[test]
     fn typed_views_check_the_size() {
         let segment = Segment::create(Key::PRIVATE, 8, 0o600).unwrap();
-        let attachment = segment.attach(Access::ReadWrite).unwrap();
+        let attachment = segment.attach().unwrap();
         assert!(attachment.view::<[AtomicU64; 1]>().is_ok());
         assert!(
             attachment.view::<[AtomicU64; 4096]>().is_err(),

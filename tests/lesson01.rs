@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_nothing_left, created_by, interrupt_at_the_pause, process_exists, run};
+use common::{interrupt_at_the_pause, process_exists, run};
 
 const MESSAGE_LINE: &str = "Child read: Hello from parent!";
 
@@ -27,7 +27,7 @@ fn the_child_reads_exactly_the_parents_message_and_nothing_is_left() {
     assert_eq!(reads[2], MESSAGE_LINE, "the semaphore version reads the whole message");
     assert!(!run.stdout.contains('\x1b'), "NO_COLOR and a pipe mean no escape codes");
     assert!(run.stderr.is_empty(), "nothing on stderr: {}", run.stderr);
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
@@ -87,8 +87,8 @@ fn help_describes_the_lesson_and_its_flags() {
 
 #[test]
 fn ctrl_c_at_the_pause_removes_everything_and_exits_130() {
-    let (code, stdout, stderr) =
-        interrupt_at_the_pause("lesson01", nix::sys::signal::Signal::SIGINT);
+    let run = interrupt_at_the_pause("lesson01", nix::sys::signal::Signal::SIGINT);
+    let (code, stdout, stderr) = (run.code(), run.stdout.clone(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
     assert!(
         stdout.contains("run:  ipcs -m") && stdout.contains("nattch 2"),
@@ -96,12 +96,12 @@ fn ctrl_c_at_the_pause_removes_everything_and_exits_130() {
     );
     assert!(stderr.contains("[SIGINT] stopping: removed 2 object(s)"), "{stderr}");
     assert!(stderr.contains("reaped 1 child"), "{stderr}");
-    let created = created_by(&stdout);
+    let created = common::created_in(&run.calls);
     assert!(
         !created.shmids.is_empty() && !created.semids.is_empty(),
         "the run had a segment and a semaphore set:\n{stdout}"
     );
-    assert_nothing_left(&stdout);
+    run.assert_nothing_left();
     for pid in created.pids {
         assert!(!process_exists(pid));
     }
@@ -109,8 +109,8 @@ fn ctrl_c_at_the_pause_removes_everything_and_exits_130() {
 
 #[test]
 fn sigterm_at_the_pause_cleans_up_and_exits_143() {
-    let (code, stdout, stderr) =
-        interrupt_at_the_pause("lesson01", nix::sys::signal::Signal::SIGTERM);
+    let run = interrupt_at_the_pause("lesson01", nix::sys::signal::Signal::SIGTERM);
+    let (code, stderr) = (run.code(), run.stderr.clone());
     assert_eq!(code, Some(143), "{stderr}");
-    assert_nothing_left(&stdout);
+    run.assert_nothing_left();
 }

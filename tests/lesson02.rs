@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_nothing_left, run};
+use common::run;
 
 #[test]
 fn the_child_reads_the_message_through_the_same_key() {
@@ -23,7 +23,7 @@ fn the_child_reads_the_message_through_the_same_key() {
         reads[0]
     );
     assert!(!run.stdout.contains('\x1b'));
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
 }
 
 /// The key printed after `= ` on the first line that contains `call`, by the given role.

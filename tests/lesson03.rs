@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_nothing_left, interrupt_at_the_pause, run};
+use common::{interrupt_at_the_pause, run};
 
 /// The `nattch N` values the IPC_STAT lines of a part report, in order.
 fn nattch_values(part: &str) -> Vec<u64> {
@@ -39,7 +39,7 @@ fn ipc_stat_follows_every_attach_and_detach_and_matches_the_kernel_table() {
     assert!(part1.contains("dtime never") && part1.contains("atime never"), "{part1}");
     assert!(part1.contains("detaching never destroys it"), "{part1}");
     assert!(run.stderr.is_empty(), "{}", run.stderr);
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
@@ -96,28 +96,29 @@ fn the_limits_come_from_proc_and_ipcrm_removes_by_key() {
         assert!(part4.contains("= exit status 0"), "{part4}");
         assert!(part4.contains("is gone; `ipcrm -m <shmid>`"), "{part4}");
     }
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
 fn ctrl_c_at_each_pause_leaves_nothing() {
     // The first pause (Part 1, both attached, a child waiting on a semaphore).
-    let (code, stdout, stderr) =
-        interrupt_at_the_pause("lesson03", nix::sys::signal::Signal::SIGINT);
+    let run = interrupt_at_the_pause("lesson03", nix::sys::signal::Signal::SIGINT);
+    let (code, stderr) = (run.code(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("reaped 1 child"), "{stderr}");
-    assert_nothing_left(&stdout);
+    run.assert_nothing_left();
     // The pause of Part 2, where the segment's creator has exited and the parent holds it.
-    let (code, stdout, stderr) = common::interrupt_when_after_pauses(
+    let run = common::interrupt_when_after_pauses(
         "lesson03",
         &["--fast", "--step"],
         1,
         "The creator (pid",
         nix::sys::signal::Signal::SIGINT,
     );
+    let (code, stdout, stderr) = (run.code(), run.stdout.clone(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stdout.contains("found by key"), "{stdout}");
-    assert_nothing_left(&stdout);
+    run.assert_nothing_left();
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_nothing_left, number_after, run};
+use common::{number_after, run};
 
 /// (expected, actual, lost) from a line `...: expected X, actual Y, lost updates Z`.
 fn report(line: &str) -> (u64, u64, u64) {
@@ -27,7 +27,7 @@ fn the_racy_reports_are_consistent() {
     let (expected, actual, lost) = report(reports[1]);
     assert_eq!(expected, 3 * 5_000);
     assert!(actual <= expected && lost == expected - actual, "{}", reports[1]);
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
@@ -72,7 +72,7 @@ fn fetch_add_and_the_semaphore_are_exact_in_every_round() {
         "{}",
         run.stdout
     );
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
@@ -93,14 +93,15 @@ fn out_of_range_numbers_are_refused() {
 
 #[test]
 fn ctrl_c_while_workers_count_leaves_nothing() {
-    let (code, stdout, stderr) = common::interrupt_when(
+    let run = common::interrupt_when(
         "lesson04",
         &["--increments", "5000000"],
         "== Part 2",
         nix::sys::signal::Signal::SIGINT,
     );
+    let (code, stderr) = (run.code(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
     // The workers may or may not have been forked yet: only the cleanup is certain.
     assert!(stderr.contains("[SIGINT] stopping"), "{stderr}");
-    assert_nothing_left(&stdout);
+    run.assert_nothing_left();
 }

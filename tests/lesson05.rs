@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{assert_nothing_left, run};
+use common::run;
 
 /// The pid in a `[role pid]` prefix.
 fn pid_of(line: &str) -> i32 {
@@ -87,17 +87,17 @@ fn a_writer_killed_holding_the_semaphore_blocks_others_without_undo_but_not_with
 fn nothing_is_left_behind() {
     let run = run("lesson05", &["--fast"]);
     run.assert_success();
-    let created = common::created_by(&run.stdout);
+    let created = common::created_in(&run.calls);
     assert_eq!(created.shmids.len(), 2, "{}", run.stdout);
     assert_eq!(created.semids.len(), 4, "{}", run.stdout);
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
 fn ctrl_c_while_a_dead_writer_holds_the_semaphore_leaves_nothing() {
-    let (code, stdout, stderr) =
-        common::interrupt_at_the_pause("lesson05", nix::sys::signal::Signal::SIGINT);
+    let run = common::interrupt_at_the_pause("lesson05", nix::sys::signal::Signal::SIGINT);
+    let (code, stdout, stderr) = (run.code(), run.stdout.clone(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stdout.contains("ipcs -s -i"), "{stdout}");
-    assert_nothing_left(&stdout);
+    run.assert_nothing_left();
 }

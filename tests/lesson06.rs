@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_nothing_left, run};
+use common::run;
 
 /// The text after `] ` of every line by `role`.
 fn said_by<'a>(text: &'a str, role: &str) -> Vec<&'a str> {
@@ -42,7 +42,7 @@ fn five_messages_then_end_in_both_versions() {
         }
         assert!(part.contains("of CPU time"), "the consumer reports its CPU time:\n{part}");
     }
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
@@ -66,17 +66,18 @@ fn the_stress_run_delivers_every_message_once_in_order() {
     assert!(run.stdout.contains("20000 messages in "), "{}", run.stdout);
     assert!(run.stdout.contains("messages/s"), "{}", run.stdout);
     assert!(!run.stdout.contains("Part 1"), "--messages replaces the story");
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
 fn ctrl_c_during_the_story_leaves_nothing() {
-    let (code, stdout, stderr) = common::interrupt_when(
+    let run = common::interrupt_when(
         "lesson06",
         &[],
         "Producer wrote: Message 2",
         nix::sys::signal::Signal::SIGINT,
     );
+    let (code, stderr) = (run.code(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
-    assert_nothing_left(&stdout);
+    run.assert_nothing_left();
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_nothing_left, number_after, run};
+use common::{number_after, run};
 
 #[test]
 fn two_producers_two_consumers_100000_items_each_exactly_once() {
@@ -15,7 +15,7 @@ fn two_producers_two_consumers_100000_items_each_exactly_once() {
     assert!(part3.contains("producer 2: 100000 of 100000 items consumed exactly once"), "{part3}");
     let throughput = part3.lines().find(|l| l.contains(" items through a ring of ")).unwrap();
     assert_eq!(number_after(throughput, "] "), 200000, "{throughput}");
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
@@ -34,7 +34,7 @@ fn a_killed_producer_neither_deadlocks_nor_duplicates() {
             "{part4}"
         );
     }
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
@@ -57,12 +57,13 @@ fn a_full_ring_makes_the_producer_wait_and_an_empty_one_puts_the_consumer_to_sle
 
 #[test]
 fn ctrl_c_while_items_flow_leaves_nothing() {
-    let (code, stdout, stderr) = common::interrupt_when(
+    let run = common::interrupt_when(
         "lesson07",
         &["--items", "1000000"],
         "== Part 3",
         nix::sys::signal::Signal::SIGINT,
     );
+    let (code, stderr) = (run.code(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
-    assert_nothing_left(&stdout);
+    run.assert_nothing_left();
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_nothing_left, interrupt_when, run};
+use common::{interrupt_when, run};
 
 /// The object name the story printed.
 fn object_name(stdout: &str) -> String {
@@ -36,7 +36,7 @@ fn the_reader_process_reads_the_writers_text_through_the_name() {
     assert!(run.stdout.contains(&format!(" 4096 /dev/shm{name}")), "{}", run.stdout);
     assert!(run.stderr.is_empty(), "{}", run.stderr);
     assert!(!std::path::Path::new(&format!("/dev/shm{name}")).exists(), "{name} was left behind");
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
@@ -118,16 +118,17 @@ fn wrong_commands_exit_2() {
 
 #[test]
 fn ctrl_c_at_the_pause_unlinks_the_object() {
-    let (code, stdout, stderr) = interrupt_when(
+    let run = interrupt_when(
         "lesson08",
         &["--fast", "--step"],
         "[Enter] to continue",
         nix::sys::signal::Signal::SIGINT,
     );
+    let (code, stdout, stderr) = (run.code(), run.stdout.clone(), run.stderr.clone());
     assert!(stdout.contains("ls -l /dev/shm"), "the pause says what to look at:\n{stdout}");
     assert_eq!(code, Some(130), "{stderr}");
     let name = object_name(&stdout);
     assert!(stderr.contains("removed 1 object(s)"), "{stderr}");
     assert!(!std::path::Path::new(&format!("/dev/shm{name}")).exists(), "{name} was left behind");
-    assert_nothing_left(&stdout);
+    run.assert_nothing_left();
 }

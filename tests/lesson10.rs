@@ -9,7 +9,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use common::{Run, assert_nothing_left, interrupt_at_the_pause, interrupt_when, run};
+use common::{Run, interrupt_at_the_pause, interrupt_when, run};
 use nix::sys::signal::Signal;
 
 /// Every case the lesson must run, and how it must end, in the order of the table.
@@ -100,7 +100,7 @@ fn every_case_fails_with_the_expected_errno_and_nothing_is_left() {
     assert_every_case_as_expected(&run);
     assert!(run.stderr.is_empty(), "nothing on stderr: {}", run.stderr);
     assert!(!run.stdout.contains('\x1b'), "NO_COLOR and a pipe mean no escape codes");
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
     assert_scratch_dir_gone(&run.stdout);
 }
 
@@ -204,26 +204,21 @@ fn an_unprivileged_user_gets_the_same_errnos() {
         return;
     }
     let copy = PublicCopy::new();
-    let output = Command::new(copy.0.join("lesson10"))
+    let mut command = Command::new(copy.0.join("lesson10"));
+    command
         .arg("--fast")
         .env("NO_COLOR", "1")
         .env("TMPDIR", "/tmp")
         .current_dir("/")
         .stdin(Stdio::null())
         .uid(65534)
-        .gid(65534)
-        .output()
-        .expect("the lesson runs as uid 65534");
-    let run = Run {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        output,
-    };
+        .gid(65534);
+    let run = common::run_command(command);
     run.assert_success();
     assert_every_case_as_expected(&run);
     assert!(run.stdout.contains("its mode binds its owner too"), "{}", run.stdout);
     assert!(!run.stdout.contains("[nobody "), "no child needed:\n{}", run.stdout);
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
     assert_scratch_dir_gone(&run.stdout);
 }
 
@@ -248,13 +243,14 @@ fn an_unknown_flag_prints_usage_and_exits_2() {
 
 #[test]
 fn ctrl_c_at_the_pause_removes_the_segment_and_the_key_file_and_exits_130() {
-    let (code, stdout, stderr) = interrupt_at_the_pause("lesson10", Signal::SIGINT);
+    let run = interrupt_at_the_pause("lesson10", Signal::SIGINT);
+    let (code, stdout, stderr) = (run.code(), run.stdout.clone(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stdout.contains("shows perms 400"), "the pause says what ipcs shows:\n{stdout}");
     // The segment, the key file and its directory.
     assert!(stderr.contains("[SIGINT] stopping: removed 3 object(s)"), "{stderr}");
     assert!(!stdout.contains("== Summary =="), "{stdout}");
-    assert_nothing_left(&stdout);
+    run.assert_nothing_left();
     assert_scratch_dir_gone(&stdout);
 }
 
@@ -262,10 +258,11 @@ fn ctrl_c_at_the_pause_removes_the_segment_and_the_key_file_and_exits_130() {
 fn ctrl_c_in_the_middle_of_a_run_leaves_nothing() {
     // Without --fast each case is followed by a pause, so the signal lands mid-run.
     for marker in ["case 3:", "case 10:"] {
-        let (code, stdout, stderr) = interrupt_when("lesson10", &[], marker, Signal::SIGINT);
+        let run = interrupt_when("lesson10", &[], marker, Signal::SIGINT);
+        let (code, stdout, stderr) = (run.code(), run.stdout.clone(), run.stderr.clone());
         assert_eq!(code, Some(130), "{marker}: {stderr}");
         assert!(stderr.contains("[SIGINT] stopping: removed "), "{stderr}");
-        assert_nothing_left(&stdout);
+        run.assert_nothing_left();
         assert_scratch_dir_gone(&stdout);
     }
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_nothing_left, interrupt_at_the_pause, interrupt_when, number_after, run};
+use common::{interrupt_at_the_pause, interrupt_when, number_after, run};
 use nix::sys::signal::Signal;
 
 /// The text of the part whose heading starts with `part` ("Part 2"), up to the next heading.
@@ -73,7 +73,7 @@ fn one_segment_two_addresses_and_each_sees_the_others_writes() {
     let reply = format!("hello from the child, written at {child_at:#x}");
     assert!(line_of(part1, "child", "read: ").contains(&greeting), "{part1}");
     assert!(line_of(part1, "parent", "read: ").contains(&reply), "{part1}");
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
@@ -103,7 +103,7 @@ fn the_maps_lines_name_the_segment_by_shmid_and_key() {
     let (_, _, path) = maps_fields(before, "its line: ");
     assert!(path.starts_with("/dev/shm/shm-workbook-") && !path.contains("deleted"), "{before}");
     assert_eq!(maps_fields(after, "its line now: ").2, format!("{path} (deleted)"));
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
@@ -130,7 +130,7 @@ fn pagemap_shows_one_frame_when_frame_numbers_are_visible_and_zero_otherwise() {
         assert!(child.ends_with("PFN 0 (hidden from this user)"), "{child}");
         assert!(part3.contains("CAP_SYS_ADMIN") && part3.contains("rowhammer"), "{part3}");
     }
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
@@ -177,7 +177,7 @@ fn pages_arrive_on_first_touch_and_a_second_attachment_maps_the_same_memory() {
     } else {
         assert!(entries.iter().all(|e| e.contains("mapped more than once, PFN 0 (hidden")));
     }
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
@@ -191,22 +191,23 @@ fn an_unknown_flag_prints_usage_and_exits_2() {
 
 #[test]
 fn ctrl_c_at_the_pause_removes_the_segment_and_the_key_file_and_reaps_the_child() {
-    let (code, stdout, stderr) = interrupt_at_the_pause("lesson11", Signal::SIGINT);
+    let run = interrupt_at_the_pause("lesson11", Signal::SIGINT);
+    let (code, stdout, stderr) = (run.code(), run.stdout.clone(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stdout.contains("grep SYSV /proc/"), "the pause says where to look:\n{stdout}");
     assert!(stderr.contains("reaped 1 child"), "{stderr}");
     let key_file = line_of(&stdout, "parent", "ftok(").split('"').nth(1).unwrap().to_owned();
     let scratch = std::path::Path::new(&key_file).parent().unwrap();
     assert!(!scratch.exists(), "{} was left behind", scratch.display());
-    assert_nothing_left(&stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
 fn ctrl_c_mid_run_leaves_nothing() {
     // Without --fast the lesson pauses between steps, so the signal lands inside Part 4.
-    let (code, stdout, stderr) =
-        interrupt_when("lesson11", &[], "after shmat: Rss", Signal::SIGINT);
+    let run = interrupt_when("lesson11", &[], "after shmat: Rss", Signal::SIGINT);
+    let (code, stdout, stderr) = (run.code(), run.stdout.clone(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stdout.contains("Part 4"), "{stdout}");
-    assert_nothing_left(&stdout);
+    run.assert_nothing_left();
 }

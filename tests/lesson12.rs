@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_nothing_left, number_after, run};
+use common::{number_after, run};
 
 /// The number after `label` on the first line containing it.
 fn number_on_line(stdout: &str, label: &str) -> u64 {
@@ -54,14 +54,14 @@ fn every_tool_keeps_its_promise() {
     assert_eq!(names("arrivals:   "), everyone);
     assert_eq!(names("departures: "), everyone);
     assert!(barrier.contains("nobody passed early"), "{barrier}");
-    assert_nothing_left(out);
+    run.assert_nothing_left();
 }
 
 #[test]
 fn ctrl_c_in_the_middle_leaves_nothing() {
-    let (code, stdout, stderr) =
-        common::interrupt_when("lesson12", &[], "== 1.", nix::sys::signal::Signal::SIGINT);
+    let run = common::interrupt_when("lesson12", &[], "== 1.", nix::sys::signal::Signal::SIGINT);
+    let (code, stderr) = (run.code(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("[SIGINT] stopping: removed"), "{stderr}");
-    assert_nothing_left(&stdout);
+    run.assert_nothing_left();
 }

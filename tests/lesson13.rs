@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{assert_nothing_left, interrupt_at_the_pause, interrupt_when, process_exists, run};
+use common::{interrupt_at_the_pause, interrupt_when, run};
 use nix::sys::signal::Signal;
 
 const MECHANISMS: [&str; 6] =
@@ -102,7 +102,7 @@ fn json_holds_every_measurement_verified_and_the_five_targets() {
 
     // The story went to stderr; from it, check that nothing is left behind.
     assert!(run.stderr.contains("== Part 4"), "the story is on stderr:\n{}", run.stderr);
-    assert_nothing_left_at_all(&run.stderr);
+    run.assert_nothing_left();
 }
 
 #[test]
@@ -141,7 +141,7 @@ fn the_story_shows_every_table_and_checks_the_targets() {
         "no progress line when stderr is not a terminal: {}",
         run.stderr
     );
-    assert_nothing_left_at_all(out);
+    run.assert_nothing_left();
 }
 
 #[test]
@@ -159,60 +159,34 @@ fn an_unknown_flag_prints_usage_and_exits_2() {
 
 #[test]
 fn ctrl_c_while_the_system_v_queue_exists_removes_it() {
-    let (code, stdout, stderr) = interrupt_at_the_pause("lesson13", Signal::SIGINT);
+    let run = interrupt_at_the_pause("lesson13", Signal::SIGINT);
+    let (code, stdout, stderr) = (run.code(), run.stdout.clone(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stdout.contains("run:  ipcs -q"), "the pause says what to look at:\n{stdout}");
     let queues = numbers_after(&stdout, "msqid ");
     assert_eq!(queues.len(), 1, "the pause comes while one queue exists:\n{stdout}");
     assert!(stderr.contains("[SIGINT] stopping: removed 1 object(s)"), "{stderr}");
     assert!(stderr.contains("reaped 1 child"), "the queue's sender: {stderr}");
-    assert_nothing_left_at_all(&stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
 fn ctrl_c_mid_run_at_the_posix_queue_leaves_nothing() {
-    let (code, stdout, stderr) =
-        interrupt_when("lesson13", &["--fast"], "mq_open(\"/shm-workbook", Signal::SIGINT);
+    let run = interrupt_when("lesson13", &["--fast"], "mq_open(\"/shm-workbook", Signal::SIGINT);
+    let (code, stdout, stderr) = (run.code(), run.stdout.clone(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("[SIGINT] stopping: removed"), "{stderr}");
     assert!(!mq_names(&stdout).is_empty(), "{stdout}");
-    assert_nothing_left_at_all(&stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
 fn sigterm_mid_run_cleans_up_and_exits_143() {
-    let (code, stdout, stderr) =
+    let run =
         interrupt_when("lesson13", &["--fast"], "fork() for the echo (Spin)", Signal::SIGTERM);
+    let (code, stderr) = (run.code(), run.stderr.clone());
     assert_eq!(code, Some(143), "{stderr}");
-    assert_nothing_left_at_all(&stdout);
-}
-
-/// `assert_nothing_left`, plus what it does not know about: message queues (System V by msqid,
-/// POSIX by name) and the children whose pids appear only in the parent's `fork()` lines.
-fn assert_nothing_left_at_all(story: &str) {
-    assert_nothing_left(story);
-    let queues = numbers_after(story, "msqid ");
-    let table = std::fs::read_to_string("/proc/sysvipc/msg").unwrap();
-    for line in table.lines().skip(1) {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let id: i32 = fields[1].parse().unwrap();
-        assert!(!queues.contains(&id), "message queue {id} was left behind:\n{story}");
-    }
-    for name in mq_names(story) {
-        assert!(
-            !shm_workbook::msg::posix_queue_exists(&name),
-            "POSIX queue {name} was left behind"
-        );
-        if std::path::Path::new("/dev/mqueue").is_dir() {
-            assert!(!std::path::Path::new(&format!("/dev/mqueue{name}")).exists());
-        }
-    }
-    let mut children = numbers_after(story, "= child ");
-    children.extend(numbers_after(story, "= echo "));
-    children.extend(numbers_after(story, ", pinger "));
-    for pid in children {
-        assert!(!process_exists(pid), "child {pid} still exists (or is a zombie)");
-    }
+    run.assert_nothing_left();
 }
 
 fn numbers_after(text: &str, label: &str) -> BTreeSet<i32> {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_nothing_left, number_after, run};
+use common::{number_after, run};
 
 #[test]
 fn the_sequence_lock_gives_zero_torn_reads_over_many_updates() {
@@ -21,17 +21,18 @@ fn the_sequence_lock_gives_zero_torn_reads_over_many_updates() {
     if torn > 0 {
         assert!(part1.contains("for example: version "), "a torn read is shown:\n{part1}");
     }
-    assert_nothing_left(&run.stdout);
+    run.assert_nothing_left();
 }
 
 #[test]
 fn ctrl_c_mid_run_leaves_nothing() {
-    let (code, stdout, stderr) = common::interrupt_when(
+    let run = common::interrupt_when(
         "lesson14",
         &["--updates", "100000000"],
         "= shmid ",
         nix::sys::signal::Signal::SIGINT,
     );
+    let (code, stderr) = (run.code(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
-    assert_nothing_left(&stdout);
+    run.assert_nothing_left();
 }

@@ -83,7 +83,7 @@ pub fn serve_orders(
 pub fn pipe(out: Option<&Narrator>) -> Result<(File, File)> {
     let (read, write) = nix::unistd::pipe().map_err(|errno| Error::sys("pipe(fds)", errno))?;
     if let Some(out) = out {
-        out.call("pipe(fds)", format!("[{}, {}]", read.as_raw_fd(), write.as_raw_fd()));
+        out.typed_call("pipe(fds)", format!("[{}, {}]", read.as_raw_fd(), write.as_raw_fd()));
     }
     Ok((File::from(read), File::from(write)))
 }
@@ -108,7 +108,7 @@ impl Sender {
     ) -> Result<Sender> {
         let (control_read, control) = pipe(None)?;
         let child = process::spawn(role, |_| serve_orders(control_read, template, stamp, send))?;
-        out.call(format!("fork() for the {role}"), format!("child {}", child.pid()));
+        out.typed_call(format!("fork() for the {role}"), format!("child {}", child.pid()));
         Ok(Sender { child, control, next_seq: 0 })
     }
 

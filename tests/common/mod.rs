@@ -4,18 +4,94 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 /// A finished run of a lesson.
 pub struct Run {
     pub stdout: String,
     pub stderr: String,
-    pub output: Output,
+    pub status: std::process::ExitStatus,
+    /// Every call the run's processes made through the library, from its `--trace` file.
+    pub calls: Vec<TraceCall>,
+}
+
+/// One line of a `--trace` file.
+#[derive(Clone, Debug)]
+pub struct TraceCall {
+    pub pid: i32,
+    pub role: String,
+    pub call: String,
+    pub args: Vec<String>,
+    pub result: Option<String>,
+    pub errno: Option<String>,
+    pub text: String,
+}
+
+/// A trace file for one run, removed when dropped.
+pub struct TraceFile(std::path::PathBuf);
+
+impl TraceFile {
+    pub fn new() -> TraceFile {
+        static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        TraceFile(
+            std::env::temp_dir()
+                .join(format!("shm-workbook-test-{}-{n}.trace.jsonl", std::process::id())),
+        )
+    }
+
+    pub fn path(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 temporary path")
+    }
+
+    /// The calls written so far (none if the lesson never started).
+    pub fn calls(&self) -> Vec<TraceCall> {
+        let text = std::fs::read_to_string(&self.0).unwrap_or_default();
+        text.lines()
+            .map(|line| {
+                let value: serde_json::Value = serde_json::from_str(line)
+                    .unwrap_or_else(|err| panic!("a trace line is not JSON ({err}): {line}"));
+                let text = |key: &str| value[key].as_str().map(str::to_owned);
+                TraceCall {
+                    pid: value["pid"].as_i64().expect("pid") as i32,
+                    role: text("role").expect("role"),
+                    call: text("call").expect("call"),
+                    args: value["args"]
+                        .as_array()
+                        .expect("args")
+                        .iter()
+                        .map(|arg| arg.as_str().expect("a string argument").to_owned())
+                        .collect(),
+                    result: text("result"),
+                    errno: text("errno"),
+                    text: text("text").expect("text"),
+                }
+            })
+            .collect()
+    }
+}
+
+impl Drop for TraceFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 impl Run {
     pub fn code(&self) -> Option<i32> {
-        self.output.status.code()
+        self.status.code()
+    }
+
+    /// The calls named `name` (`shmget`), in the order they were recorded.
+    pub fn calls_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a TraceCall> + 'a {
+        self.calls.iter().filter(move |call| call.call == name)
+    }
+
+    /// Checks the kernel's tables for everything this run created (read from its trace): no
+    /// segment, semaphore set or queue it created is left, no POSIX object it created exists,
+    /// and no process of the run is still alive (a zombie included).
+    pub fn assert_nothing_left(&self) {
+        assert_nothing_created_is_left(&self.calls, &self.stdout);
     }
 
     /// Fails with the whole output, so that a failing test shows what the student saw.
@@ -52,48 +128,97 @@ pub fn lesson(bin: &str) -> Command {
     command
 }
 
-/// Runs a lesson to the end with the given flags.
+/// Runs a lesson to the end with the given flags (and `--trace` to a file of the test's).
 pub fn run(bin: &str, args: &[&str]) -> Run {
-    let output = lesson(bin).args(args).output().expect("the lesson binary runs");
+    let mut command = lesson(bin);
+    command.args(args);
+    run_command(command)
+}
+
+/// Runs a prepared lesson command to the end, adding `--trace` to a file of the test's.
+pub fn run_command(mut command: Command) -> Run {
+    let trace = TraceFile::new();
+    let output = command.args(["--trace", trace.path()]).output().expect("the lesson binary runs");
     Run {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        output,
+        status: output.status,
+        calls: trace.calls(),
     }
 }
 
-/// What a run says it created, read from its own story: `shmid N`, `semid N`, and the pids
-/// in the `[role pid]` prefixes. Tests running in parallel create objects too, so we check only
-/// these, never "the table is empty".
+/// What a trace says the run created, and which processes it had.
 #[derive(Debug, Default)]
 pub struct Created {
     pub shmids: BTreeSet<i32>,
     pub semids: BTreeSet<i32>,
+    pub msqids: BTreeSet<i32>,
+    pub posix_names: BTreeSet<String>,
+    pub queue_names: BTreeSet<String>,
     pub pids: BTreeSet<i32>,
 }
 
-pub fn created_by(stdout: &str) -> Created {
+pub fn created_in(calls: &[TraceCall]) -> Created {
     let mut created = Created::default();
-    for line in stdout.lines() {
-        for (word, set) in [("shmid ", &mut created.shmids), ("semid ", &mut created.semids)] {
-            for (at, _) in line.match_indices(word) {
-                let digits: String =
-                    line[at + word.len()..].chars().take_while(char::is_ascii_digit).collect();
-                if let Ok(id) = digits.parse() {
-                    set.insert(id);
-                }
+    for call in calls {
+        created.pids.insert(call.pid);
+        let number = call.result.as_deref().and_then(|r| r.parse::<i32>().ok());
+        let creates =
+            call.args.iter().any(|arg| arg.contains("IPC_CREAT") || arg.contains("O_CREAT"));
+        match (call.call.as_str(), number) {
+            ("shmget", Some(id)) if creates => {
+                created.shmids.insert(id);
             }
-        }
-        let pid = line
-            .strip_prefix('[')
-            .and_then(|rest| rest.split(']').next())
-            .and_then(|inside| inside.split_whitespace().last())
-            .and_then(|pid| pid.parse().ok());
-        if let Some(pid) = pid {
-            created.pids.insert(pid);
+            ("semget", Some(id)) if creates => {
+                created.semids.insert(id);
+            }
+            ("msgget", Some(id)) if creates => {
+                created.msqids.insert(id);
+            }
+            ("shm_open", Some(_)) if creates => {
+                created.posix_names.insert(call.args[0].trim_matches('"').to_owned());
+            }
+            ("mq_open", Some(_)) if creates => {
+                created.queue_names.insert(call.args[0].trim_matches('"').to_owned());
+            }
+            ("fork", Some(pid)) => {
+                created.pids.insert(pid);
+            }
+            _ => {}
         }
     }
     created
+}
+
+fn assert_nothing_created_is_left(calls: &[TraceCall], stdout: &str) {
+    let created = created_in(calls);
+    assert!(!created.pids.is_empty(), "the run recorded no call:\n{stdout}");
+    for (table, ids) in
+        [("shm", &created.shmids), ("sem", &created.semids), ("msg", &created.msqids)]
+    {
+        for (id, cpid) in sysvipc_rows(table) {
+            assert!(!ids.contains(&id), "{table} id {id} was left behind:\n{stdout}");
+            if let Some(cpid) = cpid {
+                assert!(
+                    !created.pids.contains(&cpid),
+                    "a segment created by pid {cpid} was left behind"
+                );
+            }
+        }
+    }
+    for name in &created.posix_names {
+        let path = format!("/dev/shm{name}");
+        assert!(!Path::new(&path).exists(), "{path} was left behind:\n{stdout}");
+    }
+    for name in &created.queue_names {
+        assert!(
+            !shm_workbook::msg::posix_queue_exists(name),
+            "POSIX message queue {name} was left behind:\n{stdout}"
+        );
+    }
+    for pid in &created.pids {
+        assert!(!process_exists(*pid), "process {pid} of the run still exists (or is a zombie)");
+    }
 }
 
 /// Rows of a /proc/sysvipc table as (id, creator pid if the table has one).
@@ -117,38 +242,6 @@ fn sysvipc_rows(table: &str) -> Vec<(i32, Option<i32>)> {
         .collect()
 }
 
-/// Checks that nothing the run created is left: no segment or semaphore set it printed the id
-/// of, no segment created by one of its processes, no POSIX object named after its pids, and
-/// no process of its own still alive (a zombie included).
-pub fn assert_nothing_left(run_stdout: &str) {
-    let created = created_by(run_stdout);
-    assert!(!created.pids.is_empty(), "the run printed no [role pid] line:\n{run_stdout}");
-    for (id, cpid) in sysvipc_rows("shm") {
-        assert!(!created.shmids.contains(&id), "segment {id} was left behind:\n{run_stdout}");
-        if let Some(cpid) = cpid {
-            assert!(
-                !created.pids.contains(&cpid),
-                "a segment created by pid {cpid} was left behind"
-            );
-        }
-    }
-    for (id, _) in sysvipc_rows("sem") {
-        assert!(!created.semids.contains(&id), "semaphore set {id} was left behind:\n{run_stdout}");
-    }
-    for entry in std::fs::read_dir("/dev/shm").expect("/dev/shm exists").flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        for pid in &created.pids {
-            assert!(
-                !(name.starts_with("shm-workbook") && name.contains(&pid.to_string())),
-                "/dev/shm/{name} was left behind"
-            );
-        }
-    }
-    for pid in &created.pids {
-        assert!(!process_exists(*pid), "process {pid} of the run still exists (or is a zombie)");
-    }
-}
-
 /// The whole number right after the first `label` in `text`.
 pub fn number_after(text: &str, label: &str) -> u64 {
     let rest = text.split(label).nth(1).unwrap_or_else(|| panic!("no {label:?} in:\n{text}"));
@@ -168,8 +261,8 @@ pub fn interrupt_when(
     args: &[&str],
     marker: &str,
     signal: nix::sys::signal::Signal,
-) -> (Option<i32>, String, String) {
-    interrupt_when_after_pauses(bin, args, 0, marker, signal)
+) -> Run {
+    interrupt_run(bin, args, 0, marker, signal)
 }
 
 /// Like [`interrupt_when`], but first answers `pauses` `--step` pauses with Enter, so that the
@@ -177,13 +270,27 @@ pub fn interrupt_when(
 pub fn interrupt_when_after_pauses(
     bin: &str,
     args: &[&str],
+    pauses: usize,
+    marker: &str,
+    signal: nix::sys::signal::Signal,
+) -> Run {
+    interrupt_run(bin, args, pauses, marker, signal)
+}
+
+/// Starts `bin` with `args` (and `--trace`), answers `pauses` `--step` pauses with Enter,
+/// reads its story until a line contains `marker`, sends `signal`, and waits for the end.
+pub fn interrupt_run(
+    bin: &str,
+    args: &[&str],
     mut pauses: usize,
     marker: &str,
     signal: nix::sys::signal::Signal,
-) -> (Option<i32>, String, String) {
+) -> Run {
     use std::io::Write;
+    let trace = TraceFile::new();
     let mut child = lesson(bin)
         .args(args)
+        .args(["--trace", trace.path()])
         .stdin(Stdio::piped()) // kept open: a --step lesson waits for Enter
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -213,16 +320,12 @@ pub fn interrupt_when_after_pauses(
     seen.push_str(&rest);
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    (status.code(), seen, stderr)
+    Run { stdout: seen, stderr, status, calls: trace.calls() }
 }
 
 /// Starts `bin` with --fast --step, waits for its first pause, and sends `signal`.
-pub fn interrupt_at_the_pause(
-    bin: &str,
-    signal: nix::sys::signal::Signal,
-) -> (Option<i32>, String, String) {
-    let (code, stdout, stderr) =
-        interrupt_when(bin, &["--fast", "--step"], "[Enter] to continue", signal);
-    assert!(stdout.contains("ipcs -"), "the pause says what to look at:\n{stdout}");
-    (code, stdout, stderr)
+pub fn interrupt_at_the_pause(bin: &str, signal: nix::sys::signal::Signal) -> Run {
+    let run = interrupt_when(bin, &["--fast", "--step"], "[Enter] to continue", signal);
+    assert!(run.stdout.contains("ipcs -"), "the pause says what to look at:\n{}", run.stdout);
+    run
 }

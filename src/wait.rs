@@ -1,0 +1,195 @@
+//! How a process waits for another one to change a word of shared memory: one policy, named,
+//! for every lesson that waits, and the check that the other process is still alive.
+//!
+//! | policy | costs | suits |
+//! |---|---|---|
+//! | [`Policy::Spin`] | a whole CPU while it waits | a partner running on another CPU, about to write |
+//! | [`Policy::Sleep`] | a system call (and a wake-up, some microseconds) per wait | long or unknown waits |
+//! | [`Policy::SpinThenSleep`] | a short spin, then sleep | most hand-offs: fast when the partner is quick, cheap when it is not |
+//!
+//! Every wait is given the [`Partner`] it waits for, and ends with an error naming it if the
+//! partner dies, instead of waiting forever for a write that will never come.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use nix::unistd::Pid;
+
+use crate::error::{Error, Result};
+use crate::futex;
+
+/// How many times [`Policy::SpinThenSleep`] checks the word before it sleeps: about a
+/// microsecond or two of spinning, enough to catch a partner that is writing right now.
+pub const SPIN_BUDGET: u32 = 1000;
+
+/// How often a spinning wait checks that its partner is alive (every this many checks).
+const SPINS_PER_LIVENESS_CHECK: u32 = 1 << 16;
+
+/// How long a sleeping wait sleeps before it checks that its partner is alive.
+const SLEEP_SLICE: Duration = Duration::from_millis(10);
+
+/// How to wait for a word of shared memory to change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Load the word again and again. Fastest reaction; burns a CPU, and on a machine with one
+    /// free CPU it can keep the partner from running at all.
+    Spin,
+    /// Sleep in the kernel with `futex(FUTEX_WAIT)` until the partner wakes us.
+    Sleep,
+    /// Spin up to `spins` times, then sleep.
+    SpinThenSleep {
+        /// The spin budget; [`SPIN_BUDGET`] is the workbook's choice.
+        spins: u32,
+    },
+}
+
+impl Policy {
+    /// Spin for [`SPIN_BUDGET`] checks, then sleep: what the lessons use unless they are
+    /// comparing the ways to wait.
+    pub const DEFAULT: Policy = Policy::SpinThenSleep { spins: SPIN_BUDGET };
+
+    /// The policy's name, as the lessons print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::Spin => "spin",
+            Policy::Sleep => "sleep on a futex",
+            Policy::SpinThenSleep { .. } => "spin, then sleep on a futex",
+        }
+    }
+}
+
+/// The process a wait depends on: if it dies, the wait ends with an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Partner {
+    /// A child of ours (checked with `waitid(WNOWAIT)`, which does not reap it).
+    Child(Pid),
+    /// Our parent, whose pid we knew when we were forked (checked with `getppid`).
+    Parent(Pid),
+    /// Another process, a sibling for instance (alive while `/proc/<pid>/stat` exists and
+    /// does not say it is a zombie).
+    Other(Pid),
+}
+
+impl Partner {
+    /// The parent of this process, as it is now.
+    pub fn parent() -> Partner {
+        Partner::Parent(nix::unistd::getppid())
+    }
+
+    /// Whether the partner has ended.
+    pub fn has_died(self) -> bool {
+        match self {
+            Partner::Child(pid) => {
+                use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+                let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+                !matches!(waitid(Id::Pid(pid), flags), Ok(WaitStatus::StillAlive))
+            }
+            Partner::Parent(pid) => nix::unistd::getppid() != pid,
+            Partner::Other(pid) => match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                // The state is the first field after the command name, which ends with ')'.
+                Ok(stat) => stat
+                    .rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().next())
+                    .is_none_or(|state| state == "Z" || state == "X"),
+                Err(_) => true,
+            },
+        }
+    }
+
+    fn pid(self) -> Pid {
+        match self {
+            Partner::Child(pid) | Partner::Parent(pid) | Partner::Other(pid) => pid,
+        }
+    }
+
+    fn died(self, word: &AtomicU32, current: u32) -> Error {
+        let who = match self {
+            Partner::Child(_) => "child",
+            Partner::Parent(_) => "parent",
+            Partner::Other(_) => "partner",
+        };
+        Error::other(
+            format!("waiting for the word at {:p} to leave {current}", word.as_ptr()),
+            format!(
+                "the {who} process {} ended while we waited for it to change the word; its own message, if any, is above",
+                self.pid()
+            ),
+        )
+    }
+}
+
+/// Waits until `word` differs from `current`, as `policy` says, and returns the new value
+/// (loaded with Acquire: what the partner wrote before its Release store is visible). Ends
+/// with an error if `partner` dies first.
+pub fn wait_while(word: &AtomicU32, current: u32, policy: Policy, partner: Partner) -> Result<u32> {
+    let spins = match policy {
+        Policy::Spin => u32::MAX,
+        Policy::Sleep => 0,
+        Policy::SpinThenSleep { spins } => spins,
+    };
+    let mut spun: u32 = 0;
+    loop {
+        let now = word.load(Ordering::Acquire);
+        if now != current {
+            return Ok(now);
+        }
+        if spun < spins {
+            spun += 1;
+            if spun.is_multiple_of(SPINS_PER_LIVENESS_CHECK) && partner.has_died() {
+                return Err(partner.died(word, current));
+            }
+            if policy == Policy::Spin && spun == u32::MAX {
+                spun = 0;
+            }
+            std::hint::spin_loop();
+            continue;
+        }
+        match futex::wait(word, current, Some(SLEEP_SLICE))? {
+            futex::Woke::TimedOut | futex::Woke::Interrupted => {
+                if word.load(Ordering::Acquire) == current && partner.has_died() {
+                    return Err(partner.died(word, current));
+                }
+            }
+            futex::Woke::Woken | futex::Woke::Changed => {}
+        }
+    }
+}
+
+/// Stores `value` (Release) and, unless the policy only spins, wakes the processes sleeping on
+/// `word`. A spinning waiter needs no wake-up, and skipping it saves a system call per hand-off.
+pub fn publish(word: &AtomicU32, value: u32, policy: Policy) -> Result<()> {
+    match policy {
+        Policy::Spin => {
+            word.store(value, Ordering::Release);
+            Ok(())
+        }
+        Policy::Sleep | Policy::SpinThenSleep { .. } => futex::store_and_wake(word, value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process;
+
+    #[test]
+    fn a_changed_word_returns_at_once_with_every_policy() {
+        let word = AtomicU32::new(5);
+        let me = Partner::Child(nix::unistd::getpid());
+        for policy in [Policy::Spin, Policy::Sleep, Policy::DEFAULT] {
+            assert_eq!(wait_while(&word, 4, policy, me).unwrap(), 5);
+        }
+    }
+
+    #[test]
+    fn a_dead_partner_ends_the_wait_with_an_error() {
+        let child = process::spawn("child", |_| Ok(())).unwrap();
+        let partner = Partner::Child(child.pid());
+        let word = AtomicU32::new(0);
+        for policy in [Policy::Sleep, Policy::DEFAULT, Policy::Spin] {
+            let err = wait_while(&word, 0, policy, partner).unwrap_err();
+            assert!(err.meaning().contains(&child.pid().to_string()), "{err}");
+        }
+        child.wait().unwrap();
+    }
+}
