@@ -100,6 +100,7 @@ pub struct Call {
     outcome: Outcome,
     pid: i32,
     time_ns: u64,
+    helper: bool,
 }
 
 impl Call {
@@ -155,13 +156,14 @@ impl Call {
     /// ```json
     /// {"kind":"call","seq":4,"t_ns":81234567890,"pid":4242,"role":"parent","call":"shmget",
     ///  "args":["IPC_PRIVATE","1024","IPC_CREAT|IPC_EXCL|0600"],"result":"32769","errno":null,
-    ///  "text":"shmget(IPC_PRIVATE, 1024, IPC_CREAT|IPC_EXCL|0600) = 32769"}
+    ///  "helper":false,"text":"shmget(IPC_PRIVATE, 1024, IPC_CREAT|IPC_EXCL|0600) = 32769"}
     /// ```
     ///
     /// `args` holds each argument's value without its C comment (as `strace` shows it);
     /// `result` is null and `errno` a name such as `"EACCES"` when the call failed; `t_ns` is
     /// `CLOCK_MONOTONIC` in nanoseconds, comparable between the processes of one run; `seq`
-    /// counts the calls recorded by one process.
+    /// counts the calls recorded by one process; `helper` is true for a call the library made
+    /// on the way to another (the `IPC_STAT` after `shmat` that finds the segment's size).
     pub fn json(&self, seq: u64, role: &str) -> Json {
         let (result, errno) = match &self.outcome {
             Outcome::Returned(value) => (Json::from(value.as_str()), Json::Null),
@@ -177,6 +179,7 @@ impl Call {
             ("args", Json::Array(self.args.iter().map(|arg| Json::from(arg.value())).collect())),
             ("result", result),
             ("errno", errno),
+            ("helper", Json::Bool(self.helper)),
             ("text", Json::from(self.to_string())),
         ])
     }
@@ -270,6 +273,7 @@ impl CallBuilder {
             outcome,
             pid: if off { 0 } else { nix::unistd::getpid().as_raw() },
             time_ns: if off { 0 } else { monotonic_ns() },
+            helper: self.quiet,
         };
         if !off {
             record(&call, self.quiet);
@@ -428,7 +432,7 @@ mod tests {
         assert_eq!(take_unshown(), None, "a call is printed once");
         let json = call.json(1, "parent").render_line();
         assert!(json.contains(r#""args":["IPC_PRIVATE","104","IPC_CREAT|IPC_EXCL|0600"]"#));
-        assert!(json.contains(r#""result":"32769","errno":null"#));
+        assert!(json.contains(r#""result":"32769","errno":null,"helper":false"#));
     }
 
     #[test]
