@@ -335,6 +335,46 @@ fn record(call: &Call, quiet: bool) {
     });
 }
 
+/// Writes an event that is not a call to the trace (nothing is printed): a step of the story a
+/// tool may want to replay, such as lesson04's `load`, `add` and `store` of a shared counter.
+/// The line has `"kind":"event"`, `"event"`, the usual `seq`, `t_ns`, `pid` and `role`, and
+/// `fields`. Does nothing without `--trace`, or inside [`unrecorded`].
+pub fn event(name: &str, fields: &[(&str, Json)]) {
+    let fd = TRACE_FD.load(Ordering::Relaxed);
+    if fd < 0 || UNRECORDED.with(|depth| depth.get() > 0) {
+        return;
+    }
+    let pid = nix::unistd::getpid().as_raw();
+    let (seq, role) = JOURNAL.with(|journal| {
+        let mut journal = journal.borrow_mut();
+        if journal.pid != pid {
+            journal.last = None;
+            journal.seq = 0;
+            journal.pid = pid;
+        }
+        journal.seq += 1;
+        (journal.seq, journal.role.clone().unwrap_or_else(|| "process".to_owned()))
+    });
+    let mut pairs = vec![
+        ("kind", Json::from("event")),
+        ("seq", Json::from(seq)),
+        ("t_ns", Json::from(monotonic_ns())),
+        ("pid", Json::from(i64::from(pid))),
+        ("role", Json::from(role)),
+        ("event", Json::from(name)),
+    ];
+    pairs.extend(fields.iter().map(|(key, value)| (*key, value.clone())));
+    let mut line = Json::object(pairs).render_line();
+    line.push('\n');
+    // SAFETY: `fd` was opened by `trace_to` and is never closed while the run lasts.
+    write_all(unsafe { BorrowedFd::borrow_raw(fd) }, line.as_bytes());
+}
+
+/// Whether `--trace` is on in this process (a lesson may skip work that only feeds the trace).
+pub fn tracing() -> bool {
+    TRACE_FD.load(Ordering::Relaxed) >= 0
+}
+
 fn write_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) {
     while !bytes.is_empty() {
         match nix::unistd::write(fd, bytes) {
