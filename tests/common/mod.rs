@@ -49,8 +49,11 @@ impl TraceFile {
         let text = std::fs::read_to_string(&self.0).unwrap_or_default();
         text.lines()
             .map(|line| {
-                let value: serde_json::Value = serde_json::from_str(line)
-                    .unwrap_or_else(|err| panic!("a trace line is not JSON ({err}): {line}"));
+                serde_json::from_str::<serde_json::Value>(line)
+                    .unwrap_or_else(|err| panic!("a trace line is not JSON ({err}): {line}"))
+            })
+            .filter(|value| value["kind"] == "call")
+            .map(|value| {
                 let text = |key: &str| value[key].as_str().map(str::to_owned);
                 TraceCall {
                     pid: value["pid"].as_i64().expect("pid") as i32,
