@@ -74,6 +74,7 @@ pub(crate) struct Tracked(usize);
 /// Records an object this process created. Returns `None` only if the table is full, in which
 /// case the object is still removed by `Drop`, just not by the signal handler.
 pub(crate) fn track(kind: Kind, id: i32, path: Option<&[u8]>) -> Option<Tracked> {
+    crate::registry::note(kind, id, path);
     let me = getpid().as_raw();
     for (index, slot) in OBJECTS.iter().enumerate() {
         if slot.owner.compare_exchange(FREE, FILLING, Ordering::Acquire, Ordering::Relaxed).is_err()
@@ -96,6 +97,7 @@ pub(crate) fn track(kind: Kind, id: i32, path: Option<&[u8]>) -> Option<Tracked>
 /// Forgets a row: the object was removed, or its ownership passed to someone else.
 pub(crate) fn forget(tracked: Tracked) {
     OBJECTS[tracked.0].owner.store(FREE, Ordering::Release);
+    crate::registry::forgot();
 }
 
 /// Who removes an IPC object: the process that created it, on drop or from the signal handler,
@@ -245,6 +247,8 @@ extern "C" fn on_signal(signal: libc::c_int) {
         }
         slot.owner.store(FREE, Ordering::Release);
     }
+
+    crate::registry::unlink_run_file_in_handler();
 
     // Ask each child to stop, give them a moment, then insist.
     let mut children = 0usize;

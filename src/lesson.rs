@@ -122,39 +122,60 @@ pub fn parse_args_and_words<S: AsRef<str>>(
             Some((name, value)) if name.starts_with("--") => (name, Some(value)),
             _ => (arg, None),
         };
-        let mut value_of = |flag: &str, what: &str| -> Result<String, UsageError> {
-            inline_value
-                .map(str::to_owned)
-                .or_else(|| args.next().map(str::to_owned))
-                .ok_or_else(|| UsageError(format!("{flag} needs {what}, as in {flag} 42")))
+        let mut value_of = |flag: &str, what: &str, example: &str| -> Result<String, UsageError> {
+            let value = match inline_value {
+                Some(value) => Some(value.to_owned()),
+                None => args.next().map(str::to_owned),
+            };
+            match value {
+                Some(value) if inline_value.is_none() && value.starts_with("--") => {
+                    Err(UsageError(format!(
+                        "{flag} needs {what}, as in {flag} {example}; {} is another flag",
+                        shown(&value)
+                    )))
+                }
+                Some(value) => Ok(value),
+                None => Err(UsageError(format!("{flag} needs {what}, as in {flag} {example}"))),
+            }
+        };
+        let switch = |flag: &str| match inline_value {
+            Some(value) => Err(UsageError(format!(
+                "{flag} is a switch and takes no value: write {flag} alone, not {flag}={}",
+                shown(value)
+            ))),
+            None => Ok(true),
         };
         match name {
-            "--help" | "-h" => options.help = true,
-            "--fast" => options.fast = true,
-            "--step" => options.step = true,
-            "--no-color" | "--no-colour" => options.no_color = true,
-            "--trace" => options.trace = Some(value_of("--trace", "a file name")?),
+            "--help" | "-h" => options.help = switch(name)?,
+            "--fast" => options.fast = switch(name)?,
+            "--step" => options.step = switch(name)?,
+            "--no-color" | "--no-colour" => options.no_color = switch(name)?,
+            "--trace" => {
+                options.trace = Some(value_of("--trace", "a file name", "run.jsonl")?);
+            }
             "--seed" => {
-                let value = value_of("--seed", "a number")?;
+                let value = value_of("--seed", "a number", "42")?;
                 options.seed = Some(parse_number("--seed", &value, (0, u64::MAX))?);
             }
             _ => match own.iter().find(|flag| flag.name == name) {
                 Some(flag) if flag.text => {
-                    let value = value_of(flag.name, "a value")?;
+                    let value = value_of(flag.name, "a value", flag.value.unwrap_or("VALUE"))?;
                     options.texts.insert(flag.name, value);
                 }
                 Some(flag) if flag.value.is_some() => {
-                    let value = value_of(flag.name, "a number")?;
+                    let example = flag.default.max(flag.range.0).to_string();
+                    let value = value_of(flag.name, "a number", &example)?;
                     options.extra.insert(flag.name, parse_number(flag.name, &value, flag.range)?);
                 }
                 Some(flag) => {
+                    switch(flag.name)?;
                     options.extra.insert(flag.name, 1);
                 }
                 None if arg.starts_with('-') => {
-                    return Err(UsageError(format!("unknown flag `{arg}`")));
+                    return Err(UsageError(format!("unknown flag {}", shown(arg))));
                 }
                 None if takes_words => options.arguments.push(arg.to_owned()),
-                None => return Err(UsageError(format!("unexpected argument `{arg}`"))),
+                None => return Err(UsageError(format!("unexpected argument {}", shown(arg)))),
             },
         }
     }
@@ -163,8 +184,37 @@ pub fn parse_args_and_words<S: AsRef<str>>(
 
 fn parse_number(flag: &str, value: &str, (low, high): (u64, u64)) -> Result<u64, UsageError> {
     value.parse().ok().filter(|n| (low..=high).contains(n)).ok_or_else(|| {
-        UsageError(format!("{flag} needs a whole number from {low} to {high}, not `{value}`"))
+        UsageError(format!("{flag} needs a whole number from {low} to {high}, not {}", shown(value)))
     })
+}
+
+/// A word of the command line as a message quotes it: in backquotes, control characters
+/// escaped, and cut to 40 characters (saying how long it was) so a huge argument is not
+/// echoed back whole.
+pub fn shown(word: &str) -> String {
+    const LONGEST: usize = 40;
+    let escaped: String = word.chars().flat_map(char::escape_debug).collect();
+    if escaped.chars().count() <= LONGEST {
+        return format!("`{escaped}`");
+    }
+    let start: String = escaped.chars().take(LONGEST - 3).collect();
+    format!("`{start}...` ({} bytes)", word.len())
+}
+
+/// The command line without the program name, as text; a word that is not UTF-8 is a usage
+/// error (a lesson's flags and commands are all text).
+pub fn os_args_as_text(args: impl Iterator<Item = std::ffi::OsString>) -> Result<Vec<String>, UsageError> {
+    args.enumerate()
+        .map(|(i, arg)| {
+            arg.into_string().map_err(|arg| {
+                UsageError(format!(
+                    "argument {} is not valid UTF-8 text: {}",
+                    i + 1,
+                    shown(&arg.to_string_lossy())
+                ))
+            })
+        })
+        .collect()
 }
 
 /// The usage text for a lesson.
@@ -270,8 +320,9 @@ impl Lesson {
     fn start_from(bin: &str, line: CommandLine) -> Lesson {
         let CommandLine { own, commands } = line;
         let info = catalogue::find(bin).unwrap_or_else(|| panic!("{bin} is not in the catalogue"));
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        let options = match parse_args_and_words(&args, own, !commands.is_empty()) {
+        let options = match os_args_as_text(std::env::args_os().skip(1))
+            .and_then(|args| parse_args_and_words(&args, own, !commands.is_empty()))
+        {
             Ok(options) => options,
             Err(UsageError(problem)) => {
                 eprintln!("{bin}: {problem}\n\n{}", usage_with_commands(info, own, commands));
@@ -295,6 +346,10 @@ impl Lesson {
             "{}\n",
             format!("Lesson {:02}: {}", info.number, info.title).bold()
         ));
+        // Before the trace starts: this housekeeping is not part of the lesson's story.
+        if let Some(sentence) = crate::registry::sweep().sentence() {
+            narrate::print_block(format!("{}\n", sentence.italic()));
+        }
         let seed = options.seed.unwrap_or_else(|| {
             use rand::TryRng;
             // Without an OS random source, any seed will do: it only varies the jitter.
@@ -510,6 +565,25 @@ mod tests {
         assert!(parse_args(&["--seed"], &[]).unwrap_err().0.contains("needs a number"));
         assert!(parse_args(&["--seed", "many"], &[]).unwrap_err().0.contains("not `many`"));
         assert!(parse_args(&["extra"], &[]).unwrap_err().0.contains("unexpected argument"));
+    }
+
+    #[test]
+    fn switches_take_no_value_and_odd_words_are_quoted_short() {
+        for bad in ["--fast=no", "--no-color=0", "--help=please", "--step=1"] {
+            let UsageError(problem) = parse_args(&[bad], &[]).unwrap_err();
+            assert!(problem.contains("is a switch and takes no value"), "{bad}: {problem}");
+        }
+        let UsageError(problem) = parse_args(&["--seed", "--fast"], &[]).unwrap_err();
+        assert!(problem.contains("--seed needs a number, as in --seed 42"), "{problem}");
+        let long = "x".repeat(100_000);
+        let UsageError(problem) = parse_args(&[long.as_str()], &[]).unwrap_err();
+        assert!(problem.len() < 120, "a huge argument is not echoed whole: {}", problem.len());
+        assert!(problem.contains("(100000 bytes)"), "{problem}");
+        assert_eq!(shown("a\u{1b}[31mb"), "`a\\u{1b}[31mb`");
+        use std::os::unix::ffi::OsStringExt;
+        let args = [std::ffi::OsString::from("--fast"), std::ffi::OsString::from_vec(vec![0xff, b'x'])];
+        let UsageError(problem) = os_args_as_text(args.into_iter()).unwrap_err();
+        assert!(problem.contains("argument 2 is not valid UTF-8"), "{problem}");
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub mod process;
 pub mod procfs;
 pub mod pthread;
 pub mod region;
+pub mod registry;
 pub mod scratch;
 pub mod sem;
 pub mod shm;

@@ -220,6 +220,17 @@ impl MessageQueue {
     }
 }
 
+/// The owner's uid of queue `id` (`IPC_STAT`, not recorded): for the start-up sweep.
+pub(crate) fn owner_quietly(id: i32) -> Option<u32> {
+    let mut ds = std::mem::MaybeUninit::<libc::msqid_ds>::zeroed();
+    // SAFETY: IPC_STAT fills the msqid_ds that `ds` points to.
+    if unsafe { libc::msgctl(id, libc::IPC_STAT, ds.as_mut_ptr()) } == -1 {
+        return None;
+    }
+    // SAFETY: the call succeeded and the structure was zeroed before.
+    Some(unsafe { ds.assume_init() }.msg_perm.uid)
+}
+
 fn remove_queue(id: i32) -> Result<()> {
     let made = call::make("msgctl").arg(id).arg("IPC_RMID").arg("NULL");
     // SAFETY: IPC_RMID takes no buffer; a null pointer is what the man page asks for.

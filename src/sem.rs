@@ -253,6 +253,20 @@ impl SemaphoreSet {
     }
 }
 
+/// The owner's and creator's uid of set `id` (`IPC_STAT`, not recorded): for the start-up
+/// sweep, which must never remove another user's set.
+pub(crate) fn owner_quietly(id: i32) -> Option<(u32, u32)> {
+    let mut ds = std::mem::MaybeUninit::<libc::semid_ds>::zeroed();
+    let arg = Semun { buf: ds.as_mut_ptr() };
+    // SAFETY: IPC_STAT writes a semid_ds through `arg.buf`, which points to one.
+    if unsafe { libc::semctl(id, 0, libc::IPC_STAT, arg) } == -1 {
+        return None;
+    }
+    // SAFETY: the call succeeded and the structure was zeroed before.
+    let ds = unsafe { ds.assume_init() };
+    Some((ds.sem_perm.uid, ds.sem_perm.cuid))
+}
+
 fn remove(id: i32) -> Result<()> {
     let made = call::make("semctl").arg(id).arg(0).arg("IPC_RMID");
     // SAFETY: IPC_RMID takes no fourth argument.

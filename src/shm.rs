@@ -426,6 +426,12 @@ impl SegmentStat {
     }
 }
 
+/// `IPC_STAT` without recording the call, for the library's own housekeeping (the start-up
+/// sweep of a killed run's leftovers), which is not part of any lesson's story.
+pub(crate) fn stat_quietly(id: i32) -> Option<SegmentStat> {
+    crate::call::unrecorded(|| stat_call(id, true)).ok()
+}
+
 /// `shmctl(id, IPC_STAT, &ds)` for any segment id.
 pub fn stat(id: i32) -> Result<SegmentStat> {
     stat_call(id, false)

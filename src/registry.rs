@@ -1,0 +1,311 @@
+//! What a run created, written down where the next run finds it, so that a run killed with
+//! SIGKILL (which no handler can catch) is cleaned up by whichever lesson runs next.
+//!
+//! Each process that creates an IPC object or a temporary file appends a line for it to a file
+//! of its own, `run-<pid>-<start time>`, in a directory that belongs to the user:
+//! `$XDG_RUNTIME_DIR/shm-workbook/`, or `/tmp/shm-workbook-<uid>/` (mode 0700, checked). The
+//! file goes away when the process no longer owns anything. At start-up, [`sweep`] reads the
+//! files of processes that are gone (the pid is dead, or now belongs to a process started at
+//! another time), removes what they list, and reports it in one line, the way PostgreSQL
+//! recognises a segment whose creator has died. It never touches another user's object: a
+//! System V object is removed only if its owner is this user and its creator is the dead pid;
+//! a POSIX object or a file only if this user owns it.
+
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, AtomicU8, AtomicUsize, Ordering};
+
+use crate::cleanup::Kind;
+
+const PATH_BYTES: usize = 256;
+
+/// The run file of this process, for the signal handler (which must not allocate).
+static RUN_FILE: [AtomicU8; PATH_BYTES] = [const { AtomicU8::new(0) }; PATH_BYTES];
+/// The pid whose run file `RUN_FILE` names (a forked child gets a file of its own).
+static RUN_FILE_PID: AtomicI32 = AtomicI32::new(0);
+/// How many objects this process has written down and not yet forgotten.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// The user's directory for run files, created 0700 if missing; `None` if it cannot be made
+/// safe (it exists but belongs to someone else, or is open to others): then runs are not
+/// written down, and only the signal handler and `Drop` clean up.
+pub fn directory() -> Option<PathBuf> {
+    let uid = nix::unistd::getuid().as_raw();
+    let dir = match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
+        Some(runtime) if runtime.is_absolute() && owned_private_dir(&runtime, uid) => {
+            runtime.join("shm-workbook")
+        }
+        _ => std::env::temp_dir().join(format!("shm-workbook-{uid}")),
+    };
+    if std::fs::symlink_metadata(&dir).is_err() {
+        let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    }
+    owned_private_dir(&dir, uid).then_some(dir)
+}
+
+fn owned_private_dir(dir: &Path, uid: u32) -> bool {
+    std::fs::symlink_metadata(dir)
+        .is_ok_and(|meta| meta.is_dir() && meta.uid() == uid && meta.mode() & 0o077 == 0)
+}
+
+/// The start time of process `pid` (field 22 of `/proc/<pid>/stat`, in clock ticks since
+/// boot), which tells a pid's current process from an earlier one with the same number.
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+fn code(kind: Kind) -> &'static str {
+    match kind {
+        Kind::SharedMemory => "shm",
+        Kind::SemaphoreSet => "sem",
+        Kind::PosixShm => "posix-shm",
+        Kind::TempFile => "file",
+        Kind::TempDir => "dir",
+        Kind::MessageQueue => "msg",
+        Kind::PosixMessageQueue => "posix-mq",
+    }
+}
+
+/// Writes down an object this process just created (called by `cleanup::track`).
+pub(crate) fn note(kind: Kind, id: i32, path: Option<&[u8]>) {
+    let pid = nix::unistd::getpid().as_raw();
+    if RUN_FILE_PID.load(Ordering::Relaxed) != pid {
+        // A new process (the first object, or a forked child): a run file of its own.
+        LIVE.store(0, Ordering::Relaxed);
+        let Some(dir) = directory() else {
+            RUN_FILE_PID.store(-1, Ordering::Relaxed);
+            return;
+        };
+        let Some(start) = start_time(pid) else { return };
+        let file = dir.join(format!("run-{pid}-{start}"));
+        let bytes = file.as_os_str().as_encoded_bytes();
+        if bytes.len() >= PATH_BYTES {
+            return;
+        }
+        for (cell, byte) in RUN_FILE.iter().zip(bytes.iter().chain([&0u8])) {
+            cell.store(*byte, Ordering::Relaxed);
+        }
+        RUN_FILE_PID.store(pid, Ordering::Release);
+    }
+    let Some(file) = run_file() else { return };
+    let name = path.map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default();
+    let line = format!("{} {id} {name}\n", code(kind));
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&file)
+        .and_then(|mut f| f.write_all(line.as_bytes()));
+    if written.is_ok() {
+        LIVE.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// This process no longer owns one of the objects it wrote down (removed, or given away):
+/// when it owns none, its run file goes.
+pub(crate) fn forgot() {
+    if RUN_FILE_PID.load(Ordering::Acquire) != nix::unistd::getpid().as_raw() {
+        return;
+    }
+    let Ok(before) =
+        LIVE.fetch_update(Ordering::AcqRel, Ordering::Acquire, |live| live.checked_sub(1))
+    else {
+        return;
+    };
+    if before == 1
+        && let Some(file) = run_file()
+    {
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+fn run_file() -> Option<PathBuf> {
+    if RUN_FILE_PID.load(Ordering::Acquire) != nix::unistd::getpid().as_raw() {
+        return None;
+    }
+    let bytes: Vec<u8> = RUN_FILE
+        .iter()
+        .map(|cell| cell.load(Ordering::Relaxed))
+        .take_while(|&byte| byte != 0)
+        .collect();
+    Some(PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&bytes)))
+}
+
+/// For the signal handler, after it removed everything: unlinks this process's run file.
+/// Only async-signal-safe work: atomics and `unlink(2)`.
+pub(crate) fn unlink_run_file_in_handler() {
+    // SAFETY: getpid is async-signal-safe.
+    let me = unsafe { libc::getpid() };
+    if RUN_FILE_PID.load(Ordering::Acquire) != me {
+        return;
+    }
+    let mut path = [0u8; PATH_BYTES];
+    for (byte, cell) in path.iter_mut().zip(RUN_FILE.iter()) {
+        *byte = cell.load(Ordering::Relaxed);
+    }
+    path[PATH_BYTES - 1] = 0;
+    // SAFETY: unlink is async-signal-safe; `path` is NUL-terminated on our stack.
+    unsafe { libc::unlink(path.as_ptr().cast()) };
+}
+
+/// What [`sweep`] removed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// The dead runs' pids.
+    pub runs: Vec<i32>,
+    /// What was removed, as `segment 1234` or `POSIX object /name`.
+    pub removed: Vec<String>,
+}
+
+impl Swept {
+    /// The one line a lesson prints, or `None` if there was nothing to clean.
+    pub fn sentence(&self) -> Option<String> {
+        if self.removed.is_empty() {
+            return None;
+        }
+        let runs: Vec<String> = self.runs.iter().map(i32::to_string).collect();
+        Some(format!(
+            "cleaned up after an earlier run that was killed (pid {}): removed {}",
+            runs.join(", "),
+            self.removed.join(", ")
+        ))
+    }
+}
+
+/// Removes what this user's dead runs left behind and forgets those runs.
+pub fn sweep() -> Swept {
+    let mut swept = Swept::default();
+    let Some(dir) = directory() else { return swept };
+    let Ok(entries) = std::fs::read_dir(&dir) else { return swept };
+    let uid = nix::unistd::getuid().as_raw();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some((pid, start)) = name
+            .strip_prefix("run-")
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, start)| Some((pid.parse::<i32>().ok()?, start.parse::<u64>().ok()?)))
+        else {
+            continue;
+        };
+        if start_time(pid) == Some(start) {
+            continue; // still running
+        }
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        let mut removed_any = false;
+        // Newest first: files before the directory that holds them.
+        for line in text.lines().rev() {
+            if let Some(what) = remove_left_over(line, pid, uid) {
+                swept.removed.push(what);
+                removed_any = true;
+            }
+        }
+        if removed_any {
+            swept.runs.push(pid);
+        }
+        let _ = std::fs::remove_file(entry.path());
+    }
+    swept
+}
+
+/// Removes the object a run-file line names, if it still exists, is this user's, and (for
+/// System V) was created by `pid`. Returns what was removed.
+fn remove_left_over(line: &str, pid: i32, uid: u32) -> Option<String> {
+    let mut fields = line.splitn(3, ' ');
+    let (kind, id, name) = (fields.next()?, fields.next()?.parse::<i32>().ok()?, fields.next()?);
+    match kind {
+        "shm" => {
+            let stat = crate::shm::stat_quietly(id)?;
+            (stat.uid == uid && stat.creator_pid == pid).then_some(())?;
+            // SAFETY: IPC_RMID takes no buffer.
+            let status = unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) };
+            (status == 0).then(|| format!("segment {id}"))
+        }
+        "sem" => {
+            let (owner, _) = crate::sem::owner_quietly(id)?;
+            (owner == uid).then_some(())?;
+            // SAFETY: IPC_RMID takes no fourth argument.
+            (unsafe { libc::semctl(id, 0, libc::IPC_RMID) } == 0)
+                .then(|| format!("semaphore set {id}"))
+        }
+        "msg" => {
+            let owner = crate::msg::owner_quietly(id)?;
+            (owner == uid).then_some(())?;
+            // SAFETY: IPC_RMID takes no buffer.
+            (unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) } == 0)
+                .then(|| format!("message queue {id}"))
+        }
+        "posix-shm" => {
+            let path = format!("/dev/shm{name}");
+            let meta = std::fs::symlink_metadata(&path).ok()?;
+            (meta.uid() == uid).then_some(())?;
+            nix::sys::mman::shm_unlink(name).ok().map(|()| format!("POSIX object {name}"))
+        }
+        "posix-mq" => {
+            nix::mqueue::mq_unlink(name).ok().map(|()| format!("POSIX message queue {name}"))
+        }
+        "file" | "dir" => {
+            let meta = std::fs::symlink_metadata(name).ok()?;
+            (meta.uid() == uid).then_some(())?;
+            let removed = if kind == "dir" {
+                std::fs::remove_dir(name)
+            } else {
+                std::fs::remove_file(name)
+            };
+            removed.ok().map(|()| format!("{} {name}", if kind == "dir" { "directory" } else { "file" }))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_directory_is_private_and_ours() {
+        let dir = directory().expect("a private directory can be made");
+        let meta = std::fs::metadata(&dir).unwrap();
+        assert_eq!(meta.uid(), nix::unistd::getuid().as_raw());
+        assert_eq!(meta.permissions().mode() & 0o077, 0);
+    }
+
+    #[test]
+    fn start_times_tell_processes_apart() {
+        let me = nix::unistd::getpid().as_raw();
+        assert!(start_time(me).is_some());
+        assert_eq!(start_time(me), start_time(me));
+        assert_eq!(start_time(i32::MAX), None, "no such process");
+    }
+
+    #[test]
+    fn a_dead_run_is_swept_and_a_foreign_or_live_object_is_not() {
+        let dir = directory().unwrap();
+        // A segment of ours, listed by a "run" whose pid is ours but whose start time is not:
+        // an earlier process with the same pid, now dead.
+        let segment = crate::Segment::create(crate::Key::PRIVATE, 64, 0o600).unwrap();
+        let id = segment.id();
+        let me = nix::unistd::getpid().as_raw();
+        let file = dir.join(format!("run-{me}-1"));
+        std::fs::write(&file, format!("shm {id} \nshm 2147483000 \n")).unwrap();
+        let swept = sweep();
+        assert!(swept.removed.contains(&format!("segment {id}")), "{swept:?}");
+        assert!(!file.exists());
+        assert!(crate::shm::stat(id).is_err(), "the segment is gone");
+        assert!(swept.sentence().unwrap().contains(&format!("pid {me}")));
+        std::mem::forget(segment); // already removed by the sweep
+        crate::registry::forgot();
+        // A live run (our real start time) is left alone.
+        let live = crate::Segment::create(crate::Key::PRIVATE, 64, 0o600).unwrap();
+        let start = start_time(me).unwrap();
+        let file = dir.join(format!("run-{me}-{start}"));
+        let swept = sweep();
+        assert!(!swept.removed.contains(&format!("segment {}", live.id())), "{swept:?}");
+        assert!(live.stat().is_ok());
+        drop(live);
+        let _ = file;
+    }
+}
