@@ -130,13 +130,38 @@ impl SharedObject {
     fn open_with(name: &str, flags: OFlag) -> Result<SharedObject> {
         check_name(name)?;
         let made = open_call(name, flags, 0);
-        match nix::sys::mman::shm_open(name, flags, Mode::empty()) {
+        let object = match nix::sys::mman::shm_open(name, flags, Mode::empty()) {
             Ok(fd) => {
                 made.returned(fd.as_raw_fd());
-                Ok(SharedObject { name: name.to_owned(), fd, ownership: Ownership::none() })
+                SharedObject { name: name.to_owned(), fd, ownership: Ownership::none() }
             }
-            Err(errno) => Err(open_error(made.failed(errno).error(), name, errno)),
-        }
+            Err(errno) => return Err(open_error(made.failed(errno).error(), name, errno)),
+        };
+        object.refuse_foreign()?;
+        Ok(object)
+    }
+
+    /// The workbook uses only the user's own objects, closed to others: an object another user
+    /// created under this name (perhaps to read what the student writes), or one that others
+    /// may read or write, is refused, naming its owner.
+    fn refuse_foreign(&self) -> Result<()> {
+        let stat = self.stat_call(true)?;
+        let me = nix::unistd::geteuid().as_raw();
+        let problem = if stat.uid != me {
+            format!("it belongs to {}, not to you", crate::procfs::user_called(stat.uid))
+        } else if stat.mode & 0o077 != 0 {
+            format!("its mode is {}: other users may read or write it", octal(stat.mode))
+        } else {
+            return Ok(());
+        };
+        Err(Error::other(
+            format!("using {}", self.path()),
+            format!("{problem}; the workbook uses only your own objects, mode 0600"),
+        )
+        .with_hint(format!(
+            "`ls -l {}` shows it; use another name (--name /something-else), or remove it if it is yours",
+            self.path()
+        )))
     }
 
     /// The object's name, with its leading `/`.
@@ -257,6 +282,24 @@ impl SharedObject {
         }
     }
 
+    /// `close(fd)` now, recorded so that a lesson can print it: mappings stay valid without
+    /// the descriptor. Otherwise like dropping the value (an object this process created is
+    /// unlinked first).
+    pub fn close(self) -> Result<()> {
+        let this = std::mem::ManuallyDrop::new(self);
+        if this.removes_on_drop() {
+            let _ = unlink(&this.name);
+        }
+        // SAFETY: `this` is never used nor dropped again: each field is moved out once, here.
+        let (fd, _name, _ownership) = unsafe {
+            (std::ptr::read(&this.fd), std::ptr::read(&this.name), std::ptr::read(&this.ownership))
+        };
+        let made = call::make("close").arg(fd.as_raw_fd());
+        let result = nix::unistd::close(fd);
+        let call = made.ended(result.map(|()| 0));
+        result.map_err(|_| call.error())
+    }
+
     /// Whether dropping this value unlinks the name (only in the process that created it).
     pub fn removes_on_drop(&self) -> bool {
         self.ownership.is_mine()
@@ -303,11 +346,36 @@ fn open_error(err: Error, name: &str, errno: Errno) -> Error {
         Errno::ENOENT => err.with_hint(format!(
             "start the program that creates {name} first; `ls /dev/shm` lists the objects that exist"
         )),
+        Errno::EEXIST
+            if let Some(owner) = std::fs::symlink_metadata(format!("/dev/shm{name}"))
+                .ok()
+                .map(|meta| std::os::unix::fs::MetadataExt::uid(&meta))
+                .filter(|&uid| uid != nix::unistd::geteuid().as_raw()) =>
+        {
+            err.with_hint(format!(
+                "/dev/shm{name} belongs to {}, not to you: leave it alone and use another name",
+                crate::procfs::user_called(owner)
+            ))
+        }
         Errno::EEXIST => err.with_hint(format!(
             "`ls -l /dev/shm{name}` shows who has it; if it is a stale object of yours, left by a crashed run, remove it with `rm /dev/shm{name}`"
         )),
         Errno::EACCES => err.with_hint(format!("`ls -l /dev/shm{name}` shows its owner and mode")),
         _ => err,
+    }
+}
+
+/// `shm_open(name, O_RDWR, 0)` with `name` exactly as given, without [`check_name`]: what glibc
+/// itself does with a name (lesson10 shows it refusing `"/a/b"` and accepting a name without
+/// its leading slash). Nothing is created, so nothing is owned; the descriptor closes on drop.
+pub fn open_unchecked(name: &str) -> Result<OwnedFd> {
+    let made = open_call(name, OFlag::O_RDWR, 0);
+    match nix::sys::mman::shm_open(name, OFlag::O_RDWR, Mode::empty()) {
+        Ok(fd) => {
+            made.returned(fd.as_raw_fd());
+            Ok(fd)
+        }
+        Err(errno) => Err(made.failed(errno).error()),
     }
 }
 
@@ -367,5 +435,23 @@ mod tests {
         assert!(!std::path::Path::new(&format!("/dev/shm{name}")).exists());
         assert_eq!(reader.load_c_string(0), "hello", "mappings outlive the name");
         assert_eq!(SharedObject::open(&name).unwrap_err().errno(), Some(Errno::ENOENT));
+    }
+
+    #[test]
+    fn an_object_open_to_others_or_of_another_user_is_refused() {
+        let name = unique_name("unit-foreign");
+        let object = SharedObject::create(&name, 0o600).unwrap();
+        nix::sys::stat::fchmod(&object.fd, Mode::from_bits_truncate(0o666)).unwrap();
+        let err = SharedObject::open(&name).unwrap_err();
+        assert!(err.meaning().contains("mode is 0666"), "{err}");
+        nix::sys::stat::fchmod(&object.fd, Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(SharedObject::open(&name).is_ok(), "our own 0600 object is fine");
+        if nix::unistd::geteuid().is_root() {
+            let nobody = nix::unistd::Uid::from_raw(65534);
+            nix::unistd::fchown(&object.fd, Some(nobody), None).unwrap();
+            let err = SharedObject::open(&name).unwrap_err();
+            assert!(err.meaning().contains("uid 65534"), "{err}");
+            assert!(err.meaning().contains("not to you"), "{err}");
+        }
     }
 }

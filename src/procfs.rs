@@ -9,6 +9,7 @@
 //! | `/proc/self/smaps` (`Rss:`) | [`rss_kib`], parsed by [`rss_kib_in`] |
 //! | `/proc/self/pagemap` | [`pagemap`], decoded by [`PagemapEntry`] |
 //! | `/proc/sysvipc/shm` (`rss`) | [`segment_rss`], parsed by [`segment_rss_in`] |
+//! | `/proc/sysvipc/shm` (some columns) | [`sysvipc_columns`], parsed by [`sysvipc_columns_in`] |
 //!
 //! Each reader has a pure parsing function beside it, so the format is tested on fixed text.
 
@@ -202,6 +203,28 @@ pub fn read_number<T: std::str::FromStr>(path: &str) -> Result<T> {
     })
 }
 
+/// The owner's uid of the object with `key` in `/proc/sysvipc/<table>` (`shm`, `sem` or
+/// `msg`), if one exists: who holds a key that a lesson wanted.
+pub fn sysvipc_owner(table: &str, key: libc::key_t) -> Option<u32> {
+    let text = read(&format!("/proc/sysvipc/{table}")).ok()?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next()?.split_whitespace().collect();
+    let key_at = header.iter().position(|&h| h == "key")?;
+    let uid_at = header.iter().position(|&h| h == "uid")?;
+    lines.map(|line| line.split_whitespace().collect::<Vec<_>>()).find_map(|fields| {
+        let found: libc::key_t = fields.get(key_at)?.parse().ok()?;
+        (found == key && key != libc::IPC_PRIVATE).then(|| fields.get(uid_at)?.parse().ok())?
+    })
+}
+
+/// A user as a sentence names them: `user alice (uid 1001)`, or `uid 1001` if unknown.
+pub fn user_called(uid: u32) -> String {
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(user)) => format!("user {} (uid {uid})", user.name),
+        _ => format!("uid {uid}"),
+    }
+}
+
 /// The header of `/proc/sysvipc/shm`, with its columns' spacing collapsed to single spaces.
 pub fn sysvipc_header() -> Result<String> {
     let text = read_sysvipc()?;
@@ -217,6 +240,32 @@ pub fn sysvipc_line(id: i32) -> Result<Option<String>> {
         .skip(1)
         .find(|line| line.split_whitespace().nth(1) == Some(id.to_string().as_str()))
         .map(collapse_spaces))
+}
+
+/// Some `columns` of `/proc/sysvipc/shm` (by their names in its header) for the segments in
+/// `ids`: a header row, then one row per segment, each field right-aligned in 8 characters.
+pub fn sysvipc_columns(ids: &[i32], columns: &[&str]) -> Result<Vec<String>> {
+    Ok(sysvipc_columns_in(&read_sysvipc()?, ids, columns))
+}
+
+/// [`sysvipc_columns`] on a given text of the table.
+pub fn sysvipc_columns_in(table: &str, ids: &[i32], columns: &[&str]) -> Vec<String> {
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    let at: Vec<usize> =
+        columns.iter().filter_map(|c| header.iter().position(|h| h == c)).collect();
+    let id_column = header.iter().position(|&h| h == "shmid");
+    let row = |fields: &[&str]| fields.iter().map(|f| format!("{f:>8}")).collect::<String>();
+    let mut rows = vec![row(columns)];
+    for line in lines {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let id = id_column.and_then(|i| fields.get(i)?.parse::<i32>().ok());
+        if id.is_some_and(|id| ids.contains(&id)) {
+            let picked: Vec<&str> = at.iter().filter_map(|&i| fields.get(i).copied()).collect();
+            rows.push(row(&picked));
+        }
+    }
+    rows
 }
 
 fn read_sysvipc() -> Result<String> {
@@ -288,5 +337,12 @@ mod tests {
         assert_eq!(segment_rss_in(table, 42), Some(8192));
         assert_eq!(segment_rss_in(table, 43), None);
         assert_eq!(segment_rss_in("key shmid perms\n0 42 600\n", 42), None, "an old kernel");
+    }
+
+    #[test]
+    fn the_sysvipc_table_gives_chosen_columns_of_chosen_segments() {
+        let table = "  key shmid perms  size\n    0    42   600  4096\n    0    43   666  8192\n";
+        let rows = sysvipc_columns_in(table, &[43], &["shmid", "perms"]);
+        assert_eq!(rows, ["   shmid   perms", "      43     666"]);
     }
 }

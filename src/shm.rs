@@ -155,19 +155,26 @@ impl Segment {
 
     /// `shmget(key, size, IPC_CREAT | mode)`: opens the segment with this key, or creates it.
     /// This process owns it (removes it on drop) only if the kernel reports it as the creator.
+    /// An existing segment is used only if it is this user's own (see [`Segment::open`]).
     pub fn create_or_open(key: Key, size: usize, mode: u32) -> Result<Segment> {
         let flags = libc::IPC_CREAT | (mode & 0o777) as i32;
         let mut segment = Segment::get(key, Arg::new(size), size, flags, true)?;
-        if stat_call(segment.id, true)?.creator_pid != getpid().as_raw() {
+        let stat = stat_call(segment.id, true)?;
+        if stat.creator_pid != getpid().as_raw() {
             segment.disown();
+            refuse_foreign(&stat, segment.id)?;
         }
         Ok(segment)
     }
 
     /// `shmget(key, size, 0)`: the existing segment with this key; `size` 0 accepts any size.
-    /// Never removed on drop.
+    /// Never removed on drop. The workbook uses only the user's own segments: one that belongs
+    /// to another user (who may have created it with this key on purpose, or by accident) is
+    /// refused, naming its owner.
     pub fn open(key: Key, size: usize) -> Result<Segment> {
-        Segment::get(key, Arg::new(size), size, 0, false)
+        let segment = Segment::get(key, Arg::new(size), size, 0, false)?;
+        refuse_foreign(&stat_call(segment.id, true)?, segment.id)?;
+        Ok(segment)
     }
 
     /// A segment known by its id (for example one printed by `ipcs`). Never removed on drop.
@@ -229,7 +236,14 @@ impl Segment {
     /// drop (and on Ctrl-C), as if it had created it. For a segment whose creator has exited
     /// and left it behind on purpose.
     pub fn adopt(key: Key) -> Result<Segment> {
-        Segment::get(key, Arg::new(0), 0, 0, true)
+        let mut segment = Segment::get(key, Arg::new(0), 0, 0, true)?;
+        if let Err(err) =
+            stat_call(segment.id, true).and_then(|stat| refuse_foreign(&stat, segment.id))
+        {
+            segment.disown();
+            return Err(err);
+        }
+        Ok(segment)
     }
 
     /// `shmat(id, NULL, 0)`: maps the segment into this process, for reading and writing.
@@ -288,7 +302,33 @@ impl Drop for Segment {
     }
 }
 
+/// Refuses a segment that another user owns: using it would read what they wrote, or write
+/// where they read.
+fn refuse_foreign(stat: &SegmentStat, id: i32) -> Result<()> {
+    let me = nix::unistd::geteuid().as_raw();
+    if stat.uid == me {
+        return Ok(());
+    }
+    Err(Error::other(
+        format!("using segment {id} (key {})", stat.key.hex()),
+        format!(
+            "it belongs to {}, not to you: the workbook uses only your own segments",
+            crate::procfs::user_called(stat.uid)
+        ),
+    )
+    .with_hint("the key is taken by someone else: use another key (another file for ftok, or another project id)"))
+}
+
 fn shmget_error(err: Error, key: Key, errno: Errno) -> Error {
+    let foreign = crate::procfs::sysvipc_owner("shm", key.raw())
+        .filter(|&uid| uid != nix::unistd::geteuid().as_raw());
+    if let (Some(uid), Errno::EEXIST | Errno::EACCES | Errno::EINVAL) = (foreign, errno) {
+        return err.with_hint(format!(
+            "the key {} is held by {}, not by you: leave their segment alone and use another key (another file for ftok, or another project id)",
+            key.hex(),
+            crate::procfs::user_called(uid)
+        ));
+    }
     match errno {
         Errno::EEXIST => err.with_hint(format!(
             "see who has it with `ipcs -m | grep {}`; if it is a stale segment of yours, left by a crashed run, remove it with `ipcrm -M {}`",
@@ -604,5 +644,27 @@ mod tests {
         let opened = Segment::open(key, 0).unwrap();
         assert_eq!(opened.id(), first.id());
         assert!(!opened.removes_on_drop());
+    }
+
+    #[test]
+    fn a_segment_of_another_user_is_refused_by_key() {
+        if !nix::unistd::geteuid().is_root() {
+            return; // only root can give a segment away to test this
+        }
+        let here = std::env::current_dir().unwrap();
+        let key = Key::ftok(&here, 203).unwrap();
+        let segment = Segment::create(key, 64, 0o600).unwrap();
+        let mut ds = stat_raw(segment.id(), true).unwrap();
+        ds.shm_perm.uid = 65534;
+        // SAFETY: IPC_SET reads the valid structure `ds` points to.
+        assert_eq!(unsafe { libc::shmctl(segment.id(), libc::IPC_SET, &mut ds) }, 0);
+        let err = Segment::open(key, 0).unwrap_err();
+        assert!(err.meaning().contains("uid 65534"), "{err}");
+        let err = Segment::create(key, 64, 0o600).unwrap_err();
+        assert!(err.hint().unwrap().contains("held by"), "{err}");
+        assert!(
+            !err.hint().unwrap().contains("ipcrm"),
+            "never tell a student to remove another's segment"
+        );
     }
 }
