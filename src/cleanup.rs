@@ -155,6 +155,16 @@ pub(crate) fn track_child(pid: i32) {
     }
 }
 
+/// The children of this process that have not been reaped yet.
+pub(crate) fn children() -> Vec<i32> {
+    let me = getpid().as_raw();
+    CHILDREN
+        .iter()
+        .filter(|(owner, _)| owner.load(Ordering::Acquire) == me)
+        .map(|(_, child)| child.load(Ordering::Relaxed))
+        .collect()
+}
+
 /// Forgets a child once it has been reaped.
 pub(crate) fn forget_child(pid: i32) {
     let me = getpid().as_raw();

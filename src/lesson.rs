@@ -184,7 +184,10 @@ pub fn parse_args_and_words<S: AsRef<str>>(
 
 fn parse_number(flag: &str, value: &str, (low, high): (u64, u64)) -> Result<u64, UsageError> {
     value.parse().ok().filter(|n| (low..=high).contains(n)).ok_or_else(|| {
-        UsageError(format!("{flag} needs a whole number from {low} to {high}, not {}", shown(value)))
+        UsageError(format!(
+            "{flag} needs a whole number from {low} to {high}, not {}",
+            shown(value)
+        ))
     })
 }
 
@@ -203,7 +206,9 @@ pub fn shown(word: &str) -> String {
 
 /// The command line without the program name, as text; a word that is not UTF-8 is a usage
 /// error (a lesson's flags and commands are all text).
-pub fn os_args_as_text(args: impl Iterator<Item = std::ffi::OsString>) -> Result<Vec<String>, UsageError> {
+pub fn os_args_as_text(
+    args: impl Iterator<Item = std::ffi::OsString>,
+) -> Result<Vec<String>, UsageError> {
     args.enumerate()
         .map(|(i, arg)| {
             arg.into_string().map_err(|arg| {
@@ -581,7 +586,8 @@ mod tests {
         assert!(problem.contains("(100000 bytes)"), "{problem}");
         assert_eq!(shown("a\u{1b}[31mb"), "`a\\u{1b}[31mb`");
         use std::os::unix::ffi::OsStringExt;
-        let args = [std::ffi::OsString::from("--fast"), std::ffi::OsString::from_vec(vec![0xff, b'x'])];
+        let args =
+            [std::ffi::OsString::from("--fast"), std::ffi::OsString::from_vec(vec![0xff, b'x'])];
         let UsageError(problem) = os_args_as_text(args.into_iter()).unwrap_err();
         assert!(problem.contains("argument 2 is not valid UTF-8"), "{problem}");
     }

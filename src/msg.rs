@@ -167,7 +167,7 @@ impl MessageQueue {
             let errno = Errno::last();
             let call = made.failed(errno);
             match errno {
-                Errno::EINTR => continue,
+                Errno::EINTR => interrupted()?,
                 errno => {
                     let err = call.error();
                     return Err(match errno {
@@ -209,6 +209,7 @@ impl MessageQueue {
             if errno != Errno::EINTR {
                 return Err(call.error());
             }
+            interrupted()?;
         }
     }
 
@@ -217,6 +218,15 @@ impl MessageQueue {
         let result = remove_queue(self.id);
         self.ownership.give_up();
         result
+    }
+}
+
+/// A blocking call was interrupted: go on waiting, unless a child died meanwhile (then what
+/// this process waits for may never come).
+fn interrupted() -> Result<()> {
+    match crate::process::child_failure() {
+        Some(err) => Err(err),
+        None => Ok(()),
     }
 }
 
@@ -342,7 +352,7 @@ impl PosixQueue {
             let call = made.ended(result.map(|()| 0));
             match result {
                 Ok(()) => return Ok(()),
-                Err(Errno::EINTR) => continue,
+                Err(Errno::EINTR) => interrupted()?,
                 Err(errno) => {
                     let err = call.error();
                     return Err(match errno {
@@ -371,7 +381,7 @@ impl PosixQueue {
             let call = made.ended(result);
             match result {
                 Ok(len) => return Ok(len),
-                Err(Errno::EINTR) => continue,
+                Err(Errno::EINTR) => interrupted()?,
                 Err(errno) => {
                     let err = call.error();
                     return Err(match errno {

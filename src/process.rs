@@ -57,6 +57,7 @@ where
     let _ = std::io::stderr().flush();
 
     let parent = nix::unistd::getpid();
+    watch_children();
     let forked = cleanup::with_signals_held(|| {
         // SAFETY: lessons are single-threaded, so no other thread holds a lock (of malloc, of
         // stdout) that the child would inherit locked. The child runs `body` and then leaves
@@ -96,6 +97,82 @@ where
             unsafe { libc::_exit(status) }
         }
     }
+}
+
+static WATCHING: std::sync::Once = std::sync::Once::new();
+
+/// Makes a child's death interrupt whatever this process is blocked in: a SIGCHLD handler
+/// that does nothing, installed without `SA_RESTART`, so that `semop`, `msgrcv`, `mq_receive`
+/// and `futex` return `EINTR` when a child ends. The library's waits then ask
+/// [`child_failure`] whether a child died abnormally, and end with an error instead of
+/// waiting for ever for a partner that is gone.
+fn watch_children() {
+    extern "C" fn on_child(_: libc::c_int) {}
+    WATCHING.call_once(|| {
+        use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, sigaction};
+        let action =
+            SigAction::new(SigHandler::Handler(on_child), SaFlags::SA_NOCLDSTOP, SigSet::empty());
+        // SAFETY: the handler does nothing at all, which is async-signal-safe.
+        let _ = unsafe { sigaction(Signal::SIGCHLD, &action) };
+    });
+}
+
+/// A child of this process (not yet reaped) that died of a signal or exited with an error,
+/// as an error that names it; `None` while every child is alive or ended well. Called by the
+/// library's blocking waits when a signal interrupts them.
+pub fn child_failure() -> Option<Error> {
+    use nix::sys::wait::{Id, WaitPidFlag, waitid};
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    cleanup::children().into_iter().find_map(|pid| {
+        let how = match waitid(Id::Pid(Pid::from_raw(pid)), flags) {
+            Ok(WaitStatus::Signaled(_, signal, _)) => format!("was killed by {signal}"),
+            Ok(WaitStatus::Exited(_, code)) if code != 0 => format!("exited with status {code}"),
+            _ => return None,
+        };
+        Some(Error::other(
+            "waiting for a partner process",
+            format!("child process {pid} {how} while this process waited for it: what it was to send or release will never come"),
+        ))
+    })
+}
+
+/// Waits for every child in `children`, in whatever order they end. If one of them fails
+/// (an error, a panic, a signal), the others may be blocked for ever on something it held or
+/// was to send: they are stopped (SIGTERM, then SIGKILL) and reaped, and the error names the
+/// one that failed. No child is left running or unreaped.
+pub fn wait_all(children: Vec<Child>) -> Result<()> {
+    let mut left = children;
+    while !left.is_empty() {
+        // Which one ended? Look without reaping (Child::wait reaps it and records the call),
+        // and only at our own children: a millisecond's sleep between looks costs nothing.
+        let Some(at) = left.iter().position(Child::has_ended) else {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            continue;
+        };
+        let child = left.swap_remove(at);
+        if let Err(err) = child.wait() {
+            let others = left.len();
+            for other in &left {
+                let _ = other.signal(Signal::SIGTERM);
+            }
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+            for other in left.drain(..) {
+                let mut other = other;
+                while std::time::Instant::now() < deadline && !other.has_ended() {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                if !other.has_ended() {
+                    let _ = other.signal(Signal::SIGKILL);
+                }
+                let _ = reap(other.pid);
+                other.reaped = true;
+            }
+            return Err(err.with_hint(format!(
+                "the {others} other process(es) of this step were stopped, since they could wait for ever on what it held or was to send; run the lesson again"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Asks the kernel to kill this (new) child when its parent dies, so that a parent killed
@@ -142,6 +219,13 @@ impl Child {
                 format!("the {role} was killed by {signal}"),
             )),
         }
+    }
+
+    /// Whether the child has ended (without reaping it).
+    fn has_ended(&self) -> bool {
+        use nix::sys::wait::{Id, WaitPidFlag, waitid};
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        !matches!(waitid(Id::Pid(self.pid), flags), Ok(WaitStatus::StillAlive))
     }
 
     /// Waits for the child and reports how it ended, whatever that was.
@@ -208,4 +292,53 @@ pub fn cpu_time() -> Result<std::time::Duration> {
     let to_duration =
         |tv: libc::timeval| std::time::Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
     Ok(to_duration(usage.ru_utime) + to_duration(usage.ru_stime))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Key, SemaphoreSet};
+
+    #[test]
+    fn a_failed_child_stops_the_others_and_leaves_no_process() {
+        let set = SemaphoreSet::create(Key::PRIVATE, 1, 0o600).unwrap();
+        let blocked: Vec<Child> = (0..2)
+            .map(|_| spawn("waiter", |_| set.wait(0)).unwrap()) // nobody ever posts
+            .collect();
+        let pids: Vec<Pid> = blocked.iter().map(Child::pid).collect();
+        let failing = spawn("writer", |_| Err(Error::other("writing", "it failed"))).unwrap();
+        let failing_pid = failing.pid();
+        let mut all = blocked;
+        all.push(failing);
+        let err = wait_all(all).unwrap_err();
+        assert!(err.call().contains(&failing_pid.to_string()), "{err}");
+        assert!(err.hint().unwrap().contains("2 other process(es)"), "{err}");
+        for pid in pids {
+            assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "{pid} is gone");
+        }
+    }
+
+    #[test]
+    fn a_parent_blocked_on_a_semaphore_learns_that_its_child_was_killed() {
+        // In a child of the test, which has one thread, so that SIGCHLD reaches the thread
+        // blocked in semop (the test harness has many).
+        let scenario = spawn("scenario", |_| {
+            let set = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
+            let poster = spawn("poster", |_| {
+                std::thread::sleep(std::time::Duration::from_secs(60)); // never posts
+                Ok(())
+            })?;
+            let victim = poster.pid();
+            let killer = spawn("killer", move |_| {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                kill(victim, Signal::SIGKILL).map_err(|errno| Error::sys("kill", errno))
+            })?;
+            let err = set.wait(0).expect_err("the wait must end when the poster dies");
+            assert!(err.meaning().contains("was killed by SIGKILL"), "{err}");
+            assert_eq!(poster.wait_exit()?, Exit::Signal(Signal::SIGKILL));
+            killer.wait()
+        })
+        .unwrap();
+        scenario.wait().unwrap();
+    }
 }

@@ -249,12 +249,11 @@ fn remove_left_over(line: &str, pid: i32, uid: u32) -> Option<String> {
         "file" | "dir" => {
             let meta = std::fs::symlink_metadata(name).ok()?;
             (meta.uid() == uid).then_some(())?;
-            let removed = if kind == "dir" {
-                std::fs::remove_dir(name)
-            } else {
-                std::fs::remove_file(name)
-            };
-            removed.ok().map(|()| format!("{} {name}", if kind == "dir" { "directory" } else { "file" }))
+            let removed =
+                if kind == "dir" { std::fs::remove_dir(name) } else { std::fs::remove_file(name) };
+            removed
+                .ok()
+                .map(|()| format!("{} {name}", if kind == "dir" { "directory" } else { "file" }))
         }
         _ => None,
     }

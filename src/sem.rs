@@ -191,7 +191,7 @@ impl SemaphoreSet {
             }
             let errno = Errno::last();
             made.failed(errno);
-            if errno != Errno::EINTR {
+            if errno != Errno::EINTR || crate::process::child_failure().is_some() {
                 return Err(errno);
             }
             // EINTR: a signal whose handler returned; try again (our handlers exit instead).
@@ -283,8 +283,14 @@ fn check(made: call::CallBuilder, status: libc::c_int) -> Result<i32> {
     }
 }
 
-/// The error of the `semop` that just failed (it was recorded with its arguments).
+/// The error of the `semop` that just failed (it was recorded with its arguments); if a child
+/// died while this process waited, that is the error.
 fn last_error(errno: Errno) -> Error {
+    if errno == Errno::EINTR
+        && let Some(err) = crate::process::child_failure()
+    {
+        return err;
+    }
     match call::last() {
         Some(call) if call.errno() == Some(errno) => call.error(),
         _ => Error::sys("semop", errno),

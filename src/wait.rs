@@ -145,7 +145,14 @@ pub fn wait_while(word: &AtomicU32, current: u32, policy: Policy, partner: Partn
             continue;
         }
         match futex::wait(word, current, Some(SLEEP_SLICE))? {
-            futex::Woke::TimedOut | futex::Woke::Interrupted => {
+            futex::Woke::Interrupted => {
+                if word.load(Ordering::Acquire) == current
+                    && let Some(err) = crate::process::child_failure()
+                {
+                    return Err(err);
+                }
+            }
+            futex::Woke::TimedOut => {
                 if word.load(Ordering::Acquire) == current && partner.has_died() {
                     return Err(partner.died(word, current));
                 }
