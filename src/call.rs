@@ -203,6 +203,7 @@ pub struct CallBuilder {
 
 /// Starts describing a call to `name` (as C names it).
 pub fn make(name: &'static str) -> CallBuilder {
+    crate::jitter::point();
     let off = UNRECORDED.with(|depth| depth.get() > 0);
     CallBuilder { name, args: Vec::new(), quiet: false, off }
 }

@@ -23,6 +23,7 @@ pub mod catalogue;
 pub mod cleanup;
 pub mod error;
 pub mod futex;
+pub mod jitter;
 pub mod json;
 pub mod lesson;
 pub mod msg;

@@ -153,6 +153,7 @@ impl<A: Access> Region<A> {
 
     /// Copies `len` bytes at `offset` out (Relaxed byte loads), fewer if the region ends first.
     pub fn load(&self, offset: usize, len: usize) -> Vec<u8> {
+        crate::jitter::point();
         let cells = self.cells();
         let start = offset.min(cells.len());
         let end = offset.saturating_add(len).min(cells.len());
@@ -161,6 +162,7 @@ impl<A: Access> Region<A> {
 
     /// Reads a NUL-terminated string at `offset`, as `printf("%s")` would, never past the end.
     pub fn load_c_string(&self, offset: usize) -> String {
+        crate::jitter::point();
         let cells = self.cells();
         let text: Vec<u8> = cells[offset.min(cells.len())..]
             .iter()
@@ -223,6 +225,7 @@ impl Region<ReadWrite> {
     /// Copies `data` in at `offset`, byte by byte with atomic stores (Relaxed: what makes it
     /// visible to another process, a semaphore or a Release store, comes separately).
     pub fn store(&self, offset: usize, data: &[u8]) -> Result<()> {
+        crate::jitter::point();
         let cells = self.cells();
         let end =
             offset.checked_add(data.len()).filter(|&end| end <= cells.len()).ok_or_else(|| {
