@@ -43,7 +43,7 @@ fn main() -> Result<()> {
 
     lesson.part("Part 2: why sleeping is not synchronization");
     let parent = lesson.narrator("parent");
-    parent.explain("the same program without sleep(1), many times over: fork, both attach, the child reads at once");
+    parent.explain("the same program without the one-second sleep, many times over: fork, both attach, the child reads at once");
     count_reads_without_sleep(&lesson, Duration::ZERO)?;
     parent.explain(
         "on an idle machine the parent usually wins: a new child needs some microseconds to start",
@@ -66,32 +66,22 @@ fn main() -> Result<()> {
 fn documents_way(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
-    parent.typed_call_note(
-        "shmget(IPC_PRIVATE, 1024, IPC_CREAT|0600)",
-        format!("shmid {}", segment.id()),
-        "created before fork(), so the child inherits the id",
-    );
+    parent.call_note("the shmid, made before the fork, so the child inherits it");
 
     // The document sleeps one second; --fast shortens it, which changes nothing here.
     let nap = if lesson.fast() { Duration::from_millis(20) } else { Duration::from_secs(1) };
     let child = process::spawn("child", |child| {
-        child.explain(format!("sleep({nap:?}): hoping the parent writes in the meantime"));
+        child.explain(format!("sleeps {nap:?}, hoping the parent writes in the meantime"));
         std::thread::sleep(nap);
         let memory = segment.attach()?;
-        child.typed_call(
-            format!("shmat({}, NULL, 0)", segment.id()),
-            format!("{:#x}", memory.address()),
-        );
+        child.call();
         child.say(format!("Child read: {}", memory.load_c_string(0)));
         Ok(()) // dropping `memory` detaches: shmdt
     })?;
-    parent.typed_call("fork()", format!("child {}", child.pid()));
+    parent.call_note("the child's pid");
 
     let memory = segment.attach()?;
-    parent.typed_call(
-        format!("shmat({}, NULL, 0)", segment.id()),
-        format!("{:#x}", memory.address()),
-    );
+    parent.call();
     memory.store_c_string(0, MESSAGE)?;
     parent
         .line()
@@ -99,15 +89,13 @@ fn documents_way(lesson: &Lesson) -> Result<()> {
         .value(format!("{MESSAGE:?}"))
         .text(format!(" ({} bytes)", MESSAGE.len()))
         .print();
-    let address = memory.address();
     memory.detach()?;
-    parent.typed_call(format!("shmdt({address:#x})"), 0);
+    parent.call();
 
     child.wait()?;
-    parent.typed_call("wait(NULL)", "the child has exited");
-    let id = segment.id();
+    parent.call_note("the child exited with status 0");
     segment.remove()?;
-    parent.typed_call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "segment removed");
+    parent.call_note("segment removed");
     Ok(())
 }
 // ANCHOR_END: documents_way
@@ -196,7 +184,7 @@ fn parent_slower_than_the_sleep(lesson: &Lesson) -> Result<()> {
         .text(", too late: nobody reads it")
         .print();
     parent.explain(
-        "sleep() only makes the wrong order unlikely on an idle machine; nothing forbids it",
+        "sleeping only makes the wrong order unlikely on an idle machine; nothing forbids it",
     );
     Ok(())
 }
@@ -207,38 +195,24 @@ fn parent_slower_than_the_sleep(lesson: &Lesson) -> Result<()> {
 fn with_a_semaphore(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
-    parent
-        .typed_call("shmget(IPC_PRIVATE, 1024, IPC_CREAT|0600)", format!("shmid {}", segment.id()));
+    parent.call_note("the shmid");
     let written = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
-    parent.typed_call("semget(IPC_PRIVATE, 1, IPC_CREAT|0600)", format!("semid {}", written.id()));
+    parent.call_note("the semid: a set of one semaphore");
     written.set_value(0, 0)?;
-    parent.typed_call_note(
-        format!("semctl({}, 0, SETVAL, 0)", written.id()),
-        0,
-        "0 means: not written yet",
-    );
+    parent.call_note("0 means: not written yet");
 
     let child = process::spawn("child", |child| {
         let memory = segment.attach()?;
-        child.typed_call(
-            format!("shmat({}, NULL, 0)", segment.id()),
-            format!("{:#x}", memory.address()),
-        );
-        child
-            .line()
-            .typed_call(format!("semop({}, {{0, -1, 0}}, 1)", written.id()))
-            .note("returns only once the parent has added one")
-            .print();
+        child.call();
+        child.explain("takes one from the semaphore: at 0 that must wait for the parent");
         written.wait(0)?;
+        child.call_note("returned only once the parent had added one");
         child.say(format!("Child read: {}", memory.load_c_string(0)));
         Ok(())
     })?;
-    parent.typed_call("fork()", format!("child {}", child.pid()));
+    parent.call_note("the child's pid");
     let memory = segment.attach()?;
-    parent.typed_call(
-        format!("shmat({}, NULL, 0)", segment.id()),
-        format!("{:#x}", memory.address()),
-    );
+    parent.call();
 
     if lesson.options().step {
         segment.wait_for_attachments(2, Duration::from_secs(5))?;
@@ -253,20 +227,16 @@ fn with_a_semaphore(lesson: &Lesson) -> Result<()> {
         .text(format!(" ({} bytes)", MESSAGE.len()))
         .print();
     written.post(0)?;
-    parent.typed_call_note(
-        format!("semop({}, {{0, +1, 0}}, 1)", written.id()),
-        0,
-        "now, and only now, the child may read",
-    );
+    parent.call_note("now, and only now, the child may read");
     memory.detach()?;
+    parent.call();
 
     child.wait()?;
-    parent.typed_call("waitpid(child)", "exited with status 0");
-    let (shmid, semid) = (segment.id(), written.id());
+    parent.call_note("the child exited with status 0");
     segment.remove()?;
-    parent.typed_call_note(format!("shmctl({shmid}, IPC_RMID, NULL)"), 0, "segment removed");
+    parent.call_note("segment removed");
     written.remove()?;
-    parent.typed_call_note(format!("semctl({semid}, 0, IPC_RMID)"), 0, "semaphore set removed");
+    parent.call_note("semaphore set removed");
     Ok(())
 }
 // ANCHOR_END: with_a_semaphore

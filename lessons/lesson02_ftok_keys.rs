@@ -38,14 +38,15 @@ fn main() -> Result<()> {
 
     lesson.part("Part 1: a key made from a file");
     let mut dir = ScratchDir::new("lesson02")?;
-    parent.typed_call_note(
-        "mkdtemp(\"/tmp/shm-workbook-lesson02-XXXXXX\")",
-        dir.path().display(),
-        "mode 0700: only you can enter it",
-    );
+    parent
+        .line()
+        .text("made a private directory ")
+        .value(dir.path().display())
+        .note("mode 0700: only you can enter it")
+        .print();
     let shmfile =
         dir.create_file("shmfile", b"ftok reads this file's inode, never its contents\n")?;
-    parent.typed_call("open(\"shmfile\", O_CREAT|O_WRONLY, 0600)", shmfile.display());
+    parent.line().text("created the key file ").value(shmfile.display()).note("mode 0600").print();
     let key = key_from_file(&lesson, &shmfile)?;
 
     lesson.part("Part 2: what the document's program does when the file is missing");
@@ -56,11 +57,12 @@ fn main() -> Result<()> {
 
     let shown = dir.path().display().to_string();
     drop(dir);
-    parent.typed_call_note(
-        format!("unlink + rmdir(\"{shown}\")"),
-        0,
-        "the key file is gone, and with it the key",
-    );
+    parent
+        .line()
+        .text("removed the key file and the directory ")
+        .value(shown)
+        .note("the key file is gone, and with it the key")
+        .print();
     Ok(())
 }
 
@@ -69,10 +71,10 @@ fn main() -> Result<()> {
 fn key_from_file(lesson: &Lesson, path: &Path) -> Result<Key> {
     let parent = lesson.narrator("parent");
     let key = Key::ftok(path, PROJECT_ID)?;
-    parent.typed_call(format!("ftok(\"{}\", {PROJECT_ID})", path.display()), key);
+    parent.call();
 
     let meta = std::fs::metadata(path)
-        .map_err(|err| Error::io(format!("stat(\"{}\")", path.display()), err))?;
+        .map_err(|err| Error::io(format!("reading the inode of {}", path.display()), err))?;
     let expected = (u32::from(PROJECT_ID) << 24)
         | ((meta.dev() as u32 & 0xff) << 16)
         | (meta.ino() as u32 & 0xffff);
@@ -88,12 +90,8 @@ fn key_from_file(lesson: &Lesson, path: &Path) -> Result<Key> {
         .note("the same number")
         .print();
 
-    let other = Key::ftok(path, PROJECT_ID + 1)?;
-    parent.typed_call_note(
-        format!("ftok(\"{}\", {})", path.display(), PROJECT_ID + 1),
-        other,
-        "another id, another key: one file can name several objects",
-    );
+    Key::ftok(path, PROJECT_ID + 1)?;
+    parent.call_note("another id, another key: one file can name several objects");
     parent.explain("only low bits are used, so two different files can give the same key: that is why we create with IPC_EXCL");
     Ok(key)
 }
@@ -106,10 +104,12 @@ fn missing_file(lesson: &Lesson, missing: &Path) {
     match Key::ftok(missing, PROJECT_ID) {
         Ok(key) => parent.explain(format!("unexpected: ftok found a key {key} for a missing file")),
         Err(err) => {
+            parent.call_note("a C program gets this -1 back as if it were a key");
             parent.explain(
-                "our Key::ftok returns an error, so the program cannot go on with a bad key:",
+                "our Key::ftok makes it an error, so the program cannot go on with a bad key:",
             );
-            parent.error(&err);
+            let hint = err.hint().unwrap_or_default();
+            parent.error(format!("  what it means: {}\n  what to do:    {hint}", err.meaning()));
         }
     }
     let minus_one = Key::from_raw(-1);
@@ -127,43 +127,26 @@ fn missing_file(lesson: &Lesson, missing: &Path) {
 fn share_by_key(lesson: &Lesson, key: Key, path: &Path) -> Result<()> {
     let parent = lesson.narrator("parent");
     let segment = Segment::create(key, SIZE, 0o600)?;
-    parent.typed_call_note(
-        format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"),
-        format!("shmid {}", segment.id()),
-        "IPC_EXCL: fail rather than open a segment someone else made with this key",
+    parent.call_note(
+        "the shmid; IPC_EXCL: fail rather than open a segment someone else made with this key",
     );
     let memory = segment.attach()?;
-    parent.typed_call_note(
-        format!("shmat({}, NULL, 0)", segment.id()),
-        format!("{:#x}", memory.address()),
-        "before fork(): the child inherits the attachment",
-    );
+    parent.call_note("before the fork: the child inherits the attachment");
     let written = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
-    parent.typed_call_note(
-        "semget(IPC_PRIVATE, 1, IPC_CREAT|0600)",
-        format!("semid {}", written.id()),
-        "instead of sleep(1)",
-    );
+    parent.call_note("the semid: instead of the document's one-second sleep");
 
     let child = process::spawn("child", |child| {
         // An unrelated process would do exactly this: same file, same id, same key.
         let my_key = Key::ftok(path, PROJECT_ID)?;
-        child.typed_call_note(
-            format!("ftok(\"{}\", {PROJECT_ID})", path.display()),
-            my_key,
-            "the parent's key",
-        );
-        let found = Segment::open(my_key, 0)?;
-        child.typed_call_note(
-            format!("shmget({my_key}, 0, 0)"),
-            format!("shmid {}", found.id()),
-            "found by key: the same segment",
-        );
+        child.call_note("the parent's key");
+        Segment::open(my_key, 0)?;
+        child.call_note("found by key: the parent's shmid, the same segment");
         written.wait(0)?;
+        child.call_note("the parent has written");
         child.say(format!("Child reads: {}", memory.load_c_string(0)));
         Ok(())
     })?;
-    parent.typed_call("fork()", format!("child {}", child.pid()));
+    parent.call_note("the child's pid");
 
     if lesson.options().step {
         segment.wait_for_attachments(2, std::time::Duration::from_secs(5))?;
@@ -179,17 +162,16 @@ fn share_by_key(lesson: &Lesson, key: Key, path: &Path) -> Result<()> {
     memory.store_c_string(0, MESSAGE)?;
     parent.say("Parent writes message");
     written.post(0)?;
+    parent.call_note("the child may read now");
     child.wait()?;
-    parent.typed_call("wait(NULL)", "the child has exited");
+    parent.call_note("the child exited with status 0");
 
-    let address = memory.address();
     memory.detach()?;
-    parent.typed_call(format!("shmdt({address:#x})"), 0);
-    let (shmid, semid) = (segment.id(), written.id());
+    parent.call();
     segment.remove()?;
-    parent.typed_call_note(format!("shmctl({shmid}, IPC_RMID, NULL)"), 0, "segment removed");
+    parent.call_note("segment removed");
     written.remove()?;
-    parent.typed_call_note(format!("semctl({semid}, 0, IPC_RMID)"), 0, "semaphore set removed");
+    parent.call_note("semaphore set removed");
     Ok(())
 }
 // ANCHOR_END: share_by_key

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
+use shm_workbook::call;
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Child};
 use shm_workbook::shm::Shareable;
@@ -153,13 +154,11 @@ fn racy_increment(counter: &AtomicU64, on_read: impl FnOnce(u64), between: impl 
 
 fn traced_race(lesson: &Lesson, processes: u64) -> Result<()> {
     let parent = lesson.narrator("parent");
-    let segment = Segment::create(Key::PRIVATE, std::mem::size_of::<Shared>(), 0o600)?;
+    let segment = Segment::create_for::<Shared>(Key::PRIVATE, 0o600)?;
+    parent.call_note("the shmid: the counter and the log of events");
     let memory = segment.attach()?;
+    parent.call();
     let shared: &Shared = memory.view()?;
-    parent.typed_call(
-        "shmget(IPC_PRIVATE, sizeof(Shared), IPC_CREAT|0600)",
-        format!("shmid {}", segment.id()),
-    );
     parent.explain(format!(
         "{processes} processes each add one {TRACED_INCREMENTS} times, pausing a random 0-500 µs between read and write (--seed {} repeats it)",
         lesson.seed()
@@ -182,9 +181,7 @@ fn traced_race(lesson: &Lesson, processes: u64) -> Result<()> {
             Ok(())
         })?);
     }
-    for worker in workers {
-        worker.wait()?;
-    }
+    process::wait_all(workers)?; // in the order they end; if one fails, the others are stopped
 
     if lesson.options().step {
         parent.explain("press Enter for each event");
@@ -239,34 +236,35 @@ impl Version {
 // ANCHOR: count
 /// `processes` processes each add one `increments` times; returns the final counter.
 fn count(version: Version, processes: u64, increments: u64) -> Result<u64> {
-    let segment = Segment::create(Key::PRIVATE, std::mem::size_of::<AtomicU64>(), 0o600)?;
+    let segment = Segment::create_for::<AtomicU64>(Key::PRIVATE, 0o600)?;
     let memory = segment.attach()?;
     let counter: &AtomicU64 = memory.view()?;
     let lock = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
     lock.set_value(0, 1)?;
     let mut workers = Vec::new();
     for worker in 1..=processes {
+        // Unrecorded: the semaphore's two semops per increment would fill a trace file.
         workers.push(process::spawn(&format!("worker {worker}"), |_| {
-            for _ in 0..increments {
-                match version {
-                    Version::ReadThenWrite => {
-                        racy_increment(counter, |_| {}, || {});
-                    }
-                    Version::FetchAdd => {
-                        counter.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Version::Semaphore => {
-                        let _held = lock.lock(0)?;
-                        racy_increment(counter, |_| {}, || {});
+            call::unrecorded(|| {
+                for _ in 0..increments {
+                    match version {
+                        Version::ReadThenWrite => {
+                            racy_increment(counter, |_| {}, || {});
+                        }
+                        Version::FetchAdd => {
+                            counter.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Version::Semaphore => {
+                            let _held = lock.lock(0)?;
+                            racy_increment(counter, |_| {}, || {});
+                        }
                     }
                 }
-            }
-            Ok(())
+                Ok(())
+            })
         })?);
     }
-    for worker in workers {
-        worker.wait()?;
-    }
+    process::wait_all(workers)?;
     Ok(counter.load(Ordering::Relaxed))
 }
 // ANCHOR_END: count

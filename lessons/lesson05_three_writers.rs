@@ -30,14 +30,18 @@ use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
+use nix::unistd::Pid;
 use shm_workbook::process::{self, Exit};
 use shm_workbook::shm::Shareable;
+use shm_workbook::wait::Partner;
 use shm_workbook::{Error, Key, Lesson, Result, Segment, SemaphoreSet};
 
 const SIZE: usize = 1024;
 const WRITERS: usize = 3;
 /// The one semaphore of the set: 1 means free, 0 means a writer holds it.
 const LOCK: usize = 0;
+/// How long one `semtimedop` waits before the waiter checks that the holder is alive.
+const SLICE: Duration = Duration::from_millis(100);
 
 fn main() -> Result<()> {
     let lesson = Lesson::start("lesson05");
@@ -65,25 +69,22 @@ fn hold_time(lesson: &Lesson) -> Duration {
 fn documents_program(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
-    parent
-        .typed_call("shmget(IPC_PRIVATE, 1024, IPC_CREAT|0600)", format!("shmid {}", segment.id()));
+    parent.call_note("the shmid");
     let memory = segment.attach()?;
-    parent.typed_call_note(
-        format!("shmat({}, NULL, 0)", segment.id()),
-        format!("{:#x}", memory.address()),
-        "inherited by each child",
-    );
+    parent.call_note("inherited by each child");
     let semaphore = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
-    parent
-        .typed_call("semget(IPC_PRIVATE, 1, IPC_CREAT|0600)", format!("semid {}", semaphore.id()));
+    parent.call_note("the semid");
     semaphore.set_value(LOCK, 1)?;
-    parent.typed_call_note(format!("semctl({}, 0, SETVAL, 1)", semaphore.id()), 0, "1: free");
+    parent.call_note("1: free");
 
     let mut writers = Vec::new();
     for number in 1..=WRITERS {
         writers.push(process::spawn(&format!("writer {number}"), |writer| {
             let pid = writer.pid();
-            semaphore.wait(LOCK)?; // as the document does: no SEM_UNDO (Part 3 shows the cost)
+            // As the document does: no SEM_UNDO (Part 3 shows the cost).
+            take(&semaphore, LOCK, || {
+                Ok(Partner::Other(Pid::from_raw(semaphore.last_pid(LOCK)?)))
+            })?;
             writer.say(format!("Process {pid} is writing to shared memory."));
             memory.store_c_string(0, &format!("Process {pid} writing to shared memory."))?;
             std::thread::sleep(hold_time(lesson));
@@ -91,9 +92,7 @@ fn documents_program(lesson: &Lesson) -> Result<()> {
             semaphore.post(LOCK)
         })?);
     }
-    for writer in writers {
-        writer.wait()?;
-    }
+    process::wait_all(writers)?; // in the order they end; if one fails, the others are stopped
     parent.explain("all three wrote to offset 0, so each message replaced the one before:");
     parent.line().text("final contents: ").value(format!("{:?}", memory.load_c_string(0))).print();
     parent.explain("the semaphore kept the writers from mixing their bytes, but two of the three messages are lost");
@@ -158,26 +157,17 @@ fn shared_log(lesson: &Lesson) -> Result<()> {
         writers.push(process::spawn(&format!("writer {number}"), |writer| {
             let pid = writer.pid();
             let guard = semaphore.lock(LOCK)?; // SEM_UNDO from here on
-            writer
-                .line()
-                .typed_call(format!("semop({}, {{0, -1, SEM_UNDO}}, 1)", semaphore.id()))
-                .note("holding the lock")
-                .print();
+            writer.call_note("holding the lock");
             log.append(&format!("Process {pid} writing to shared memory.\n"))?;
             std::thread::sleep(hold_time(lesson));
-            // Said before giving the lock back, so the story never shows two holders at once.
-            writer
-                .line()
-                .typed_call(format!("semop({}, {{0, +1, SEM_UNDO}}, 1)", semaphore.id()))
-                .note("releasing")
-                .print();
             drop(guard);
+            // Printed after the release: the next writer's "holding" line may come first.
+            writer.call_note("released");
             Ok(())
         })?);
     }
-    for writer in writers {
-        writer.wait()?;
-    }
+    process::wait_all(writers)?;
+    parent.explain("a release and the next writer's take are printed by two processes at once: either line may come first");
     parent.say("the log after three writers:");
     for line in log.contents().lines() {
         parent.line().text("  ").value(line).print();
@@ -194,13 +184,10 @@ fn writer_dies_holding_the_lock(lesson: &Lesson, undo: bool) -> Result<()> {
     let how = if undo { "with SEM_UNDO" } else { "without SEM_UNDO, as in the document" };
     parent.explain(format!("writer 1 takes the semaphore {how}, then is killed"));
     let set = SemaphoreSet::create(Key::PRIVATE, 2, 0o600)?;
+    parent.call_note("0: the lock, 1: \"I hold it\"");
     const HOLDING: usize = 1; // writer 1 posts here once it holds the lock
     set.set_value(LOCK, 1)?;
-    parent.typed_call_note(
-        "semget(IPC_PRIVATE, 2, IPC_CREAT|0600)",
-        format!("semid {}", set.id()),
-        "0: the lock, 1: \"I hold it\"",
-    );
+    parent.call_note("1: free");
 
     let victim = process::spawn("writer 1", |writer| {
         if undo {
@@ -208,66 +195,76 @@ fn writer_dies_holding_the_lock(lesson: &Lesson, undo: bool) -> Result<()> {
         } else {
             set.wait(LOCK)?;
         }
-        writer.explain("holding the semaphore, and about to crash");
+        writer.call_note("holding the semaphore, and about to crash");
         set.post(HOLDING)?;
         std::thread::sleep(Duration::from_secs(3600));
         Ok(())
     })?;
-    set.wait(HOLDING)?;
+    let pid = victim.pid();
+    take(&set, HOLDING, || Ok(Partner::Child(pid)))?;
     if !undo {
         lesson.step(&parent, &format!("writer 1 holds semaphore {} and is still alive.\nRun:  ipcs -s -i {}\nsemval is 0, and sempid is writer 1's pid.", set.id(), set.id()));
     }
     victim.signal(Signal::SIGKILL)?;
-    let pid = victim.pid();
+    parent.call_note("writer 1 dies, holding the semaphore");
     let exit = victim.wait_exit()?;
     if exit != Exit::Signal(Signal::SIGKILL) {
         return Err(Error::other(
-            "waitpid(writer 1)",
+            "reaping writer 1",
             format!("expected death by SIGKILL, got {exit:?}"),
         ));
     }
-    parent.typed_call_note(format!("kill({pid}, SIGKILL)"), 0, "writer 1 is dead");
-    parent.typed_call_note(
-        format!("semctl({}, 0, GETVAL)", set.id()),
-        set.value(LOCK)?,
-        if undo { "the kernel undid writer 1's -1" } else { "still taken, by a dead process" },
-    );
-    parent.typed_call_note(
-        format!("semctl({}, 0, GETPID)", set.id()),
-        set.last_pid(LOCK)?,
-        "the last process to operate on it",
-    );
+    parent.call_note("writer 1 was killed by SIGKILL");
+    set.value(LOCK)?;
+    parent.call_note(if undo {
+        "the kernel undid writer 1's -1"
+    } else {
+        "still taken, by a dead process"
+    });
+    set.last_pid(LOCK)?;
+    parent.call_note("the last process to operate on it");
 
     let patience = if lesson.fast() { Duration::from_millis(100) } else { Duration::from_secs(2) };
     let next = process::spawn("writer 2", |writer| {
-        writer
-            .line()
-            .typed_call(format!("semtimedop({}, {{0, -1, 0}}, 1, {patience:?})", set.id()))
-            .note("waiting for the semaphore")
-            .print();
+        writer.explain(format!("waits for the semaphore, for at most {patience:?}"));
         if set.wait_timeout(LOCK, patience)? {
-            writer.say("got the semaphore: writing");
-            set.post(LOCK)
+            writer.call_note("got the semaphore: writing");
+            set.post(LOCK)?;
+            writer.call_note("and gave it back");
         } else {
-            writer
-                .line()
-                .text("timed out after ")
-                .value(format!("{patience:?}"))
-                .note("with semop and no timeout, this writer would wait forever")
-                .print();
-            Ok(())
+            writer.call_note(format!(
+                "timed out after {patience:?}: with semop and no timeout, this writer would wait forever"
+            ));
         }
+        Ok(())
     })?;
     if !undo {
         // While writer 2 waits, the kernel counts it.
         std::thread::sleep(patience / 2);
-        parent.typed_call_note(
-            format!("semctl({}, 0, GETNCNT)", set.id()),
-            set.waiting(LOCK)?,
-            "processes waiting for the semaphore",
-        );
+        set.waiting(LOCK)?;
+        parent.call_note("processes waiting for the semaphore");
     }
     next.wait()?;
     Ok(())
 }
 // ANCHOR_END: dies_holding
+
+// ANCHOR: take
+/// Takes one from semaphore `n` without SEM_UNDO, waiting in slices (`semtimedop`): each time
+/// a slice ends with the value still 0, it checks that the `holder` is alive, so a holder that
+/// died ends the wait with an error instead of a hang.
+fn take(set: &SemaphoreSet, n: usize, holder: impl Fn() -> Result<Partner>) -> Result<()> {
+    while !set.wait_timeout(n, SLICE)? {
+        // Who, then the value, then who again: a release and a new take meanwhile change who.
+        let partner = holder()?;
+        if set.value(n)? == 0 && partner.has_died() && holder()? == partner {
+            let (Partner::Child(pid) | Partner::Parent(pid) | Partner::Other(pid)) = partner;
+            return Err(Error::other(
+                format!("waiting for semaphore {n} of set {}", set.id()),
+                format!("process {pid} died before giving it back; without SEM_UNDO, nobody will"),
+            ));
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: take

@@ -28,10 +28,11 @@ use nix::sys::signal::Signal;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use shm_workbook::lesson::LessonFlag;
-use shm_workbook::process::{self, Child, Exit};
+use shm_workbook::process::{self, Exit};
 use shm_workbook::pthread::{Locked, SharedMutex};
 use shm_workbook::shm::Shareable;
-use shm_workbook::{Attachment, Error, Key, Lesson, Result, Segment, SemaphoreSet};
+use shm_workbook::wait::{self, Partner, Policy};
+use shm_workbook::{Attachment, Error, Key, Lesson, Narrator, Result, Segment, SemaphoreSet};
 
 const FLAGS: &[LessonFlag] = &[
     LessonFlag::number("--workers", "N", "how many worker processes each step starts", 5, (2, 32)),
@@ -85,12 +86,12 @@ fn main() -> Result<()> {
     let workers = lesson.number("--workers") as u32;
     let allowed = (lesson.number("--inside") as u32).min(workers - 1);
 
-    let segment = Segment::create(Key::PRIVATE, 4096, 0o600)?;
-    let memory = segment.attach()?;
-    let board: &Board = memory.view()?;
     let parent = lesson.narrator("parent");
-    parent
-        .typed_call("shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600)", format!("shmid {}", segment.id()));
+    let segment = Segment::create(Key::PRIVATE, 4096, 0o600)?;
+    parent.call_note("the shmid: a board of counters, and a mutex at offset 2048");
+    let memory = segment.attach()?;
+    parent.call_note("inherited by every worker");
+    let board: &Board = memory.view()?;
 
     lesson.part("1. A binary semaphore as a mutex");
     binary_semaphore(&lesson, board, workers)?;
@@ -109,11 +110,6 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Waits for every worker; any failure is the lesson's failure.
-fn wait_all(workers: Vec<Child>) -> Result<()> {
-    workers.into_iter().try_for_each(Child::wait)
-}
-
 /// A short stay in a critical section, long enough for others to try to get in.
 fn linger(lesson: &Lesson) {
     std::thread::sleep(if lesson.fast() {
@@ -128,12 +124,9 @@ fn binary_semaphore(lesson: &Lesson, board: &Board, workers: u32) -> Result<()> 
     let parent = lesson.narrator("parent");
     board.reset();
     let mutex = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
+    parent.call_note("the semid");
     mutex.set_value(0, 1)?;
-    parent.typed_call_note(
-        "semget(IPC_PRIVATE, 1, ...) + SETVAL 1",
-        format!("semid {}", mutex.id()),
-        "1 = unlocked",
-    );
+    parent.call_note("1 = unlocked");
     let rounds = 20;
     let mut children = Vec::new();
     for worker in 1..=workers {
@@ -149,7 +142,7 @@ fn binary_semaphore(lesson: &Lesson, board: &Board, workers: u32) -> Result<()> 
             Ok(())
         })?);
     }
-    wait_all(children)?;
+    process::wait_all(children)?;
     let most = board.most_inside.load(Ordering::SeqCst);
     let total = board.total.load(Ordering::SeqCst);
     parent
@@ -172,35 +165,30 @@ fn robust_mutex(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<(
     board.reset();
     // The mutex lives after the board, at an offset aligned for it.
     let mutex = SharedMutex::init(memory, 2048)?;
-    parent.typed_call_note(
-        "pthread_mutex_init(m, PTHREAD_PROCESS_SHARED + PTHREAD_MUTEX_ROBUST)",
-        0,
-        "the mutex lives in the segment",
-    );
+    returned(&parent, "pthread_mutex_init", "0", "process-shared and robust, in the segment");
     let doomed = process::spawn("owner", |owner| {
         mutex.lock()?;
-        owner.typed_call_note("pthread_mutex_lock(m)", 0, "holding it");
+        returned(owner, "pthread_mutex_lock", "0", "holding it");
         board.pair[0].store(1, Ordering::SeqCst); // the first half of an update...
         owner.explain("updated the first half of the pair, and about to die before the second");
-        board.inside.store(1, Ordering::SeqCst);
+        wait::publish(&board.inside, 1, Policy::DEFAULT)?;
         std::thread::sleep(Duration::from_secs(3600));
         Ok(())
     })?;
-    // Wait until the owner says it holds the mutex, then kill it.
-    while board.inside.load(Ordering::SeqCst) == 0 {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    let pid = doomed.pid();
+    // Wait until the owner says it holds the mutex (an error if it dies first), then kill it.
+    wait::wait_while(&board.inside, 0, Policy::DEFAULT, Partner::Child(doomed.pid()))?;
     doomed.signal(Signal::SIGKILL)?;
+    parent.call_note("the owner dies holding the mutex");
     if doomed.wait_exit()? != Exit::Signal(Signal::SIGKILL) {
-        return Err(Error::other("waitpid(owner)", "the owner did not die by SIGKILL"));
+        return Err(Error::other("reaping the owner", "the owner did not die by SIGKILL"));
     }
-    parent.typed_call_note(format!("kill({pid}, SIGKILL)"), 0, "the owner died holding the mutex");
+    parent.call_note("killed by SIGKILL");
 
     match mutex.lock()? {
         Locked::OwnerDied => {
-            parent.typed_call_note(
-                "pthread_mutex_lock(m)",
+            returned(
+                &parent,
+                "pthread_mutex_lock",
                 "EOWNERDEAD",
                 "we own it now, but the data may be half-updated",
             );
@@ -216,7 +204,7 @@ fn robust_mutex(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<(
             board.pair[1].store(board.pair[0].load(Ordering::SeqCst), Ordering::SeqCst); // finish the update
             parent.line().text("repaired: pair = ").value(format!("{:?}", pair(board))).print();
             mutex.make_consistent()?;
-            parent.typed_call_note("pthread_mutex_consistent(m)", 0, "the mutex is usable again");
+            returned(&parent, "pthread_mutex_consistent", "0", "the mutex is usable again");
         }
         Locked::Acquired => {
             return Err(Error::other(
@@ -227,14 +215,18 @@ fn robust_mutex(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<(
     }
     mutex.unlock()?;
     let again = mutex.lock()?;
-    parent.typed_call_note(
-        "pthread_mutex_lock(m)",
-        if again == Locked::Acquired { "0" } else { "EOWNERDEAD" },
-        "an ordinary lock again",
-    );
+    let result = if again == Locked::Acquired { "0" } else { "EOWNERDEAD" };
+    returned(&parent, "pthread_mutex_lock", result, "an ordinary lock again");
     mutex.unlock()?;
     parent.explain("without the robust attribute, this lock would have blocked forever");
     Ok(())
+}
+
+/// What a pthread function returned. These are C library functions, not system calls (an
+/// uncontended lock makes none), so the library does not record them as calls: the lesson
+/// says in words what each one returned.
+fn returned(out: &Narrator, function: &str, result: &str, note: &str) {
+    out.line().text(format!("{function} returned ")).value(result).note(note).print();
 }
 
 // ANCHOR_END: robust_mutex
@@ -244,12 +236,9 @@ fn counting_semaphore(lesson: &Lesson, board: &Board, workers: u32, allowed: u32
     let parent = lesson.narrator("parent");
     board.reset();
     let gate = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
+    parent.call_note("the semid");
     gate.set_value(0, allowed as i32)?;
-    parent.typed_call_note(
-        format!("semctl({}, 0, SETVAL, {allowed})", gate.id()),
-        0,
-        format!("{allowed} places"),
-    );
+    parent.call_note(format!("{allowed} places"));
     let mut children = Vec::new();
     for worker in 1..=workers {
         children.push(process::spawn(&format!("worker {worker}"), |out| {
@@ -264,7 +253,7 @@ fn counting_semaphore(lesson: &Lesson, board: &Board, workers: u32, allowed: u32
             Ok(())
         })?);
     }
-    wait_all(children)?;
+    process::wait_all(children)?;
     let most = board.most_inside.load(Ordering::SeqCst);
     parent
         .line()
@@ -296,7 +285,7 @@ fn atomic_counter(lesson: &Lesson, board: &Board, workers: u32) -> Result<()> {
             Ok(())
         })?);
     }
-    wait_all(children)?;
+    process::wait_all(children)?;
     let total = board.total.load(Ordering::SeqCst);
     let expected = u64::from(workers) * each;
     parent
@@ -318,12 +307,9 @@ fn barrier(lesson: &Lesson, board: &Board, workers: u32) -> Result<()> {
     let parent = lesson.narrator("parent");
     board.reset();
     let barrier = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
+    parent.call_note("the semid");
     barrier.set_value(0, workers as i32)?;
-    parent.typed_call_note(
-        format!("semctl({}, 0, SETVAL, {workers})", barrier.id()),
-        0,
-        "one count per worker still to arrive",
-    );
+    parent.call_note("one count per worker still to arrive");
     let record = |worker: u32, departed: bool| {
         let slot = board.next_event.fetch_add(1, Ordering::SeqCst) as usize;
         if let Some(event) = board.events.get(slot) {
@@ -343,7 +329,7 @@ fn barrier(lesson: &Lesson, board: &Board, workers: u32) -> Result<()> {
             Ok(())
         })?);
     }
-    wait_all(children)?;
+    process::wait_all(children)?;
 
     let count = board.next_event.load(Ordering::SeqCst) as usize;
     let events: Vec<u32> = board.events[..count].iter().map(|e| e.load(Ordering::SeqCst)).collect();

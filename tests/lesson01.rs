@@ -35,12 +35,82 @@ fn the_semaphore_orders_the_read_after_the_write() {
     let run = run("lesson01", &["--fast"]);
     run.assert_success();
     let part3 = run.stdout.split("Part 3").nth(1).expect("a Part 3");
-    // The parent prints "wrote" before its semop(+1); the child prints only after its semop(-1)
-    // returns. (The parent's own semop line may come after the child's: both are fine.)
+    // The parent prints "wrote" before its semop(+1); the child prints its semop(-1) only once
+    // it has returned, and reads after that. (The parent's own semop line may come after the
+    // child's: both are fine.)
     let wrote = part3.find("wrote \"Hello from parent!\"").expect("the parent writes");
-    let waits = part3.find("{0, -1, 0}").expect("the child waits");
+    let waited = part3.find("{0, -1, 0}, 1) = 0").expect("the child's wait returns");
     let read = part3.find(MESSAGE_LINE).expect("the child reads");
-    assert!(wrote < read && waits < read, "the read comes after the write:\n{part3}");
+    assert!(wrote < waited && waited < read, "the read comes after the write:\n{part3}");
+}
+
+/// The call text of a printed line: `[role pid] shmat(7, NULL, 0) = 0x7f00   (note)` gives
+/// `shmat(7, NULL, 0) = 0x7f00`; `None` for a line that prints no call.
+fn printed_call(line: &str) -> Option<&str> {
+    let text = line.split_once("] ")?.1;
+    let text = text.split("   (").next()?;
+    let name_end = text.find('(')?;
+    let is_call = text[..name_end].chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        && name_end > 0
+        && text.contains(") = ");
+    is_call.then_some(text)
+}
+
+#[test]
+fn the_trace_holds_the_calls_the_lesson_teaches_with_their_real_arguments() {
+    let run = run("lesson01", &["--fast"]);
+    run.assert_success();
+    let parent = run.calls_named("shmget").next().expect("a shmget").pid;
+    let by = |name: &str, pid: i32| -> Vec<&common::TraceCall> {
+        run.calls.iter().filter(|call| call.call == name && call.pid == pid).collect()
+    };
+    // Part 1 and Part 3 create their segments with the flags really passed (IPC_EXCL too).
+    let shmgets = by("shmget", parent);
+    assert!(shmgets.len() >= 2, "{shmgets:?}");
+    for call in &shmgets {
+        assert_eq!(call.args, ["IPC_PRIVATE", "1024", "IPC_CREAT|IPC_EXCL|0600"], "{}", call.text);
+    }
+    let semget = run.calls_named("semget").next().expect("Part 3 makes a semaphore set");
+    assert_eq!(semget.args, ["IPC_PRIVATE", "1", "IPC_CREAT|IPC_EXCL|0600"], "{}", semget.text);
+    let semid = semget.result.clone().expect("a semid");
+    let last_shmid = shmgets.last().unwrap().result.clone().expect("a shmid");
+
+    // Part 3: the child attaches the parent's segment and waits; the parent posts.
+    let fork = by("fork", parent).last().copied().expect("a fork");
+    let child: i32 = fork.result.as_deref().unwrap().parse().unwrap();
+    let attach = by("shmat", child);
+    assert_eq!(attach.len(), 1);
+    assert_eq!(attach[0].args, [last_shmid.as_str(), "NULL", "0"]);
+    let waits = by("semop", child);
+    assert_eq!(waits.len(), 1);
+    assert_eq!(waits[0].args, [semid.as_str(), "{0, -1, 0}", "1"]);
+    assert_eq!(waits[0].result.as_deref(), Some("0"));
+    let posts = by("semop", parent);
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].args, [semid.as_str(), "{0, +1, 0}", "1"]);
+    let reaped = by("waitpid", parent);
+    let reaped = reaped.last().expect("a waitpid");
+    assert_eq!(reaped.args, [child.to_string().as_str(), "&status", "0"]);
+    assert_eq!(reaped.result, Some(child.to_string()));
+    assert!(
+        by("shmctl", parent)
+            .iter()
+            .any(|call| call.args == [last_shmid.as_str(), "IPC_RMID", "NULL"])
+    );
+    assert!(by("semctl", parent).iter().any(|call| call.args == [semid.as_str(), "0", "IPC_RMID"]));
+
+    // Every call the story prints is one the trace recorded, in the process that printed it.
+    let texts: Vec<(i32, &str)> = run.calls.iter().map(|c| (c.pid, c.text.as_str())).collect();
+    let mut printed = 0;
+    for line in run.lines() {
+        if let Some(call) = printed_call(line) {
+            let pid: i32 =
+                line.split(']').next().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
+            assert!(texts.contains(&(pid, call)), "printed but not made: {line}");
+            printed += 1;
+        }
+    }
+    assert!(printed >= 19, "the story prints its calls:\n{}", run.stdout);
 }
 
 #[test]

@@ -56,13 +56,58 @@ fn the_same_file_and_id_give_the_same_key_in_both_processes_and_another_id_anoth
 fn a_missing_file_is_an_error_with_a_reason_not_key_minus_one() {
     let run = run("lesson02", &["--fast"]);
     run.assert_success();
-    assert!(
-        run.stdout.contains("/no-such-file\", 65) failed: ENOENT (No such file or directory)"),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("what to do:"));
+    assert!(run.stdout.contains("what it means: the file does not exist"), "{}", run.stdout);
+    assert!(run.stdout.contains("what to do:    create the file first"), "{}", run.stdout);
     assert!(run.stdout.contains("0xffffffff"));
+    let failed: Vec<_> = run.calls_named("ftok").filter(|call| call.result.is_none()).collect();
+    assert_eq!(failed.len(), 1, "one ftok fails: {failed:?}");
+    assert!(failed[0].args[0].ends_with("/no-such-file\""), "{}", failed[0].text);
+    assert_eq!(failed[0].errno.as_deref(), Some("ENOENT"));
+    assert!(run.stdout.contains("/no-such-file\", 65) = -1 ENOENT"), "the failed call is printed");
+}
+
+/// The call text of a printed line: `[role pid] shmat(7, NULL, 0) = 0x7f00   (note)` gives
+/// the pid and `shmat(7, NULL, 0) = 0x7f00`; `None` for a line that prints no call.
+fn printed_call(line: &str) -> Option<(i32, &str)> {
+    let (prefix, text) = line.split_once("] ")?;
+    let text = text.split("   (").next()?;
+    let name = &text[..text.find('(')?];
+    let is_call = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        && text.contains(") = ");
+    is_call.then(|| (prefix.rsplit(' ').next().unwrap().parse().unwrap(), text))
+}
+
+#[test]
+fn the_trace_holds_ftok_and_both_shmgets_with_their_real_arguments() {
+    let run = run("lesson02", &["--fast"]);
+    run.assert_success();
+    let ftoks: Vec<_> = run.calls_named("ftok").filter(|call| call.args[1] == "65").collect();
+    assert_eq!(ftoks.len(), 3, "parent, missing file, child: {ftoks:?}");
+    let (parent, child) = (ftoks[0], ftoks[2]);
+    assert!(parent.args[0].ends_with("/shmfile\""), "{}", parent.text);
+    assert_eq!(child.args, parent.args, "the same file and id in both processes");
+    assert_eq!(child.result, parent.result, "the same key");
+    assert_ne!(child.pid, parent.pid);
+    let key = parent.result.clone().expect("a key");
+
+    let shmgets: Vec<_> = run.calls_named("shmget").collect();
+    assert_eq!(shmgets.len(), 2, "{shmgets:?}");
+    assert_eq!(shmgets[0].pid, parent.pid);
+    assert_eq!(shmgets[0].args, [key.as_str(), "1024", "IPC_CREAT|IPC_EXCL|0600"]);
+    assert_eq!(shmgets[1].pid, child.pid);
+    assert_eq!(shmgets[1].args, [key.as_str(), "0", "0"], "the child opens by key");
+    assert_eq!(shmgets[1].result, shmgets[0].result, "and finds the same segment");
+    let semget = run.calls_named("semget").next().expect("a semaphore set");
+    assert_eq!(semget.args, ["IPC_PRIVATE", "1", "IPC_CREAT|IPC_EXCL|0600"]);
+
+    // Every call the story prints is one the trace recorded, in the process that printed it.
+    let made: Vec<(i32, &str)> = run.calls.iter().map(|c| (c.pid, c.text.as_str())).collect();
+    let printed: Vec<(i32, &str)> = run.lines().filter_map(printed_call).collect();
+    assert_eq!(printed.len(), 15, "{}", run.stdout);
+    for call in printed {
+        assert!(made.contains(&call), "printed but not made: {call:?}");
+    }
 }
 
 #[test]
@@ -71,12 +116,11 @@ fn the_private_directory_and_its_file_are_removed() {
     run.assert_success();
     let dir = run
         .lines()
-        .find_map(|line| {
-            line.split("= ").nth(1).filter(|rest| rest.contains("shm-workbook-lesson02-"))
-        })
+        .find_map(|line| line.split("made a private directory ").nth(1))
         .and_then(|rest| rest.split_whitespace().next())
         .expect("the lesson prints its directory")
         .to_owned();
+    assert!(dir.contains("shm-workbook-lesson02-"), "{dir}");
     assert!(!std::path::Path::new(&dir).exists(), "{dir} was left behind");
 }
 

@@ -76,6 +76,37 @@ fn fetch_add_and_the_semaphore_are_exact_in_every_round() {
 }
 
 #[test]
+fn the_trace_holds_the_segments_and_semaphores_with_their_real_arguments() {
+    let run = run("lesson04", &["--fast", "--rounds", "3"]);
+    run.assert_success();
+    let shmgets: Vec<_> = run.calls_named("shmget").collect();
+    // Part 1's traced segment, Part 2's counter, and one per round of each correct version.
+    assert_eq!(shmgets.len(), 1 + 1 + 2 * 3, "{shmgets:?}");
+    assert!(shmgets[0].text.contains("/* sizeof(Shared) */"), "{}", shmgets[0].text);
+    assert!(shmgets[1..].iter().all(|call| call.text.contains(", 8 /* sizeof(AtomicU64) */, ")));
+    for call in &shmgets {
+        assert_eq!(call.args[0], "IPC_PRIVATE");
+        assert_eq!(call.args[2], "IPC_CREAT|IPC_EXCL|0600", "{}", call.text);
+    }
+    let printed = run.lines().find(|l| l.contains("shmget(")).expect("the shmget is printed");
+    assert!(printed.contains(&shmgets[0].text), "printed as made: {printed}");
+    // Each count() makes a lock set to 1, used only by the semaphore version.
+    let semgets: Vec<_> = run.calls_named("semget").collect();
+    assert_eq!(semgets.len(), shmgets.len() - 1);
+    for semget in &semgets {
+        assert_eq!(semget.args, ["IPC_PRIVATE", "1", "IPC_CREAT|IPC_EXCL|0600"]);
+        let semid = semget.result.as_deref().unwrap();
+        assert!(
+            run.calls_named("semctl").any(|c| c.args == [semid, "0", "SETVAL", "1"]),
+            "semid {semid} starts unlocked"
+        );
+    }
+    // The workers' 2 x 5000 semops per round are left out of the trace (call::unrecorded).
+    assert_eq!(run.calls_named("semop").count(), 0);
+    run.assert_nothing_left();
+}
+
+#[test]
 fn out_of_range_numbers_are_refused() {
     let run = run("lesson04", &["--processes", "1"]);
     assert_eq!(run.code(), Some(2));

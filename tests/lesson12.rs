@@ -23,13 +23,16 @@ fn every_tool_keeps_its_promise() {
     assert!(mutex.contains("total: 120 of 120"), "{mutex}");
 
     let (robust, rest) = rest.split_once("== 3.").unwrap();
-    assert!(robust.contains("pthread_mutex_lock(m) = EOWNERDEAD"), "{robust}");
+    assert!(robust.contains("] pthread_mutex_lock returned EOWNERDEAD   ("), "{robust}");
     assert!(
         robust.contains("pair = (1, 0)") && robust.contains("repaired: pair = (1, 1)"),
         "{robust}"
     );
-    assert!(robust.contains("pthread_mutex_consistent(m) = 0"), "{robust}");
-    assert!(robust.contains("pthread_mutex_lock(m) = 0   (an ordinary lock again)"), "{robust}");
+    assert!(robust.contains("] pthread_mutex_consistent returned 0   ("), "{robust}");
+    assert!(
+        robust.contains("] pthread_mutex_lock returned 0   (an ordinary lock again)"),
+        "{robust}"
+    );
 
     let (counting, rest) = rest.split_once("== 4.").unwrap();
     assert!(counting.contains("at most 3 of 6 inside"), "{counting}");
@@ -55,6 +58,58 @@ fn every_tool_keeps_its_promise() {
     assert_eq!(names("departures: "), everyone);
     assert!(barrier.contains("nobody passed early"), "{barrier}");
     run.assert_nothing_left();
+}
+
+#[test]
+fn the_trace_holds_each_tools_calls_with_their_real_arguments() {
+    let run = run("lesson12", &["--fast", "--workers", "4", "--inside", "2"]);
+    run.assert_success();
+    let shmget = run.calls_named("shmget").next().expect("the board's segment");
+    assert_eq!(shmget.args, ["IPC_PRIVATE", "4096", "IPC_CREAT|IPC_EXCL|0600"]);
+    let semids: Vec<String> = run
+        .calls_named("semget")
+        .inspect(|c| assert_eq!(c.args, ["IPC_PRIVATE", "1", "IPC_CREAT|IPC_EXCL|0600"]))
+        .map(|c| c.result.clone().unwrap())
+        .collect();
+    assert_eq!(semids.len(), 3, "a mutex, a gate and a barrier");
+    // Each semaphore starts where its tool needs it: 1 (unlocked), K places, N arrivals.
+    for (semid, value) in semids.iter().zip(["1", "2", "4"]) {
+        assert!(
+            run.calls_named("semctl").any(|c| c.args == [semid.as_str(), "0", "SETVAL", value]),
+            "semid {semid} is set to {value}"
+        );
+    }
+    let ops = |semid: &str, op: &str| {
+        run.calls_named("semop").filter(|c| c.args[0] == semid && c.args[1] == op).count()
+    };
+    // The mutex and the gate are taken and given back with SEM_UNDO (a dead holder gives
+    // them back); the barrier's -1 and wait-for-zero have no undo.
+    assert_eq!(ops(&semids[0], "{0, -1, SEM_UNDO}"), 4 * 20);
+    assert_eq!(ops(&semids[0], "{0, +1, SEM_UNDO}"), 4 * 20);
+    assert_eq!(ops(&semids[1], "{0, -1, SEM_UNDO}"), 4);
+    assert_eq!(ops(&semids[2], "{0, -1, 0}"), 4);
+    assert_eq!(ops(&semids[2], "{0, 0, 0}"), 4);
+    // The robust mutex's owner is killed while it holds the mutex.
+    // (Its pid comes from the story: killed right after it says so, it may record nothing.)
+    let owner = run.lines().find_map(|l| l.strip_prefix("[owner ")).expect("the owner speaks");
+    let owner = owner.split(']').next().unwrap().trim();
+    let kill = run.calls_named("kill").next().expect("a kill");
+    assert_eq!(kill.args, [owner, "SIGKILL"]);
+
+    // Every call the story prints is one the trace recorded, in the process that printed it.
+    let made: Vec<(i32, &str)> = run.calls.iter().map(|c| (c.pid, c.text.as_str())).collect();
+    let mut printed = 0;
+    for line in run.lines() {
+        let Some((prefix, text)) = line.split_once("] ") else { continue };
+        let text = text.split("   (").next().unwrap();
+        let name = text.split('(').next().unwrap();
+        if text.contains(") = ") && name.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            let pid: i32 = prefix.rsplit(' ').next().unwrap().parse().unwrap();
+            assert!(made.contains(&(pid, text)), "printed but not made: {line}");
+            printed += 1;
+        }
+    }
+    assert_eq!(printed, 2 + 2 + 2 + 2 + 2, "{}", run.stdout);
 }
 
 #[test]
