@@ -27,6 +27,51 @@ pub struct TraceCall {
     pub text: String,
 }
 
+/// The names of the calls a lesson may print: a line of the story that starts with one of
+/// these and a parenthesis is a printed call.
+pub const CALL_NAMES: &[&str] = &[
+    "ftok",
+    "shmget",
+    "shmat",
+    "shmdt",
+    "shmctl",
+    "semget",
+    "semop",
+    "semtimedop",
+    "semctl",
+    "msgget",
+    "msgsnd",
+    "msgrcv",
+    "msgctl",
+    "shm_open",
+    "shm_unlink",
+    "ftruncate",
+    "fstat",
+    "mmap",
+    "munmap",
+    "mq_open",
+    "mq_send",
+    "mq_receive",
+    "mq_unlink",
+    "close",
+    "fork",
+    "waitpid",
+    "wait",
+    "kill",
+    "futex",
+];
+
+/// The call a line of the story prints, if it prints one: the text after the `[role pid]`
+/// prefix when it starts with a known call name and a parenthesis.
+pub fn printed_call(line: &str) -> Option<(i32, &str)> {
+    let rest = line.strip_prefix('[')?;
+    let (prefix, text) = rest.split_once("] ")?;
+    let pid = prefix.split_whitespace().last()?.parse().ok()?;
+    let text = text.trim_start();
+    let name = text.split('(').next()?;
+    (CALL_NAMES.contains(&name) && text.len() > name.len()).then_some((pid, text))
+}
+
 /// A trace file for one run, removed when dropped.
 pub struct TraceFile(std::path::PathBuf);
 
@@ -88,6 +133,19 @@ impl Run {
     /// The calls named `name` (`shmget`), in the order they were recorded.
     pub fn calls_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a TraceCall> + 'a {
         self.calls.iter().filter(move |call| call.call == name)
+    }
+
+    /// Every line of the story that prints a call (`[role pid] name(...) = ...`) is, word for
+    /// word, a call that process recorded: nothing printed was typed by hand.
+    pub fn assert_printed_calls_were_made(&self) {
+        for line in self.stdout.lines() {
+            let Some((pid, text)) = printed_call(line) else { continue };
+            assert!(
+                self.calls.iter().any(|call| call.pid == pid && text.starts_with(&call.text)),
+                "printed a call its process did not record: {line}\n{}",
+                self.stdout
+            );
+        }
     }
 
     /// Checks the kernel's tables for everything this run created (read from its trace): no
