@@ -309,8 +309,32 @@ static TRACE_FD: AtomicI32 = AtomicI32::new(-1);
 /// How many calls were recorded in this process (for tests of the library).
 static RECORDED: AtomicU64 = AtomicU64::new(0);
 
+/// The environment variable that turns the trace on for a program that is not a lesson (an
+/// exercise run by the checker): `SHM_WORKBOOK_TRACE=<file>` appends to that file.
+pub const TRACE_VARIABLE: &str = "SHM_WORKBOOK_TRACE";
+
+static TRACE_FROM_ENV: std::sync::Once = std::sync::Once::new();
+
+/// Opens the trace named by [`TRACE_VARIABLE`] once per run (children inherit it), appending, so
+/// that several processes started by a checker can share one file.
+fn trace_from_environment() {
+    TRACE_FROM_ENV.call_once(|| {
+        if TRACE_FD.load(Ordering::Relaxed) >= 0 {
+            return;
+        }
+        let Some(path) = std::env::var_os(TRACE_VARIABLE) else { return };
+        use std::os::unix::fs::OpenOptionsExt;
+        if let Ok(file) =
+            std::fs::OpenOptions::new().append(true).create(true).mode(0o600).open(path)
+        {
+            TRACE_FD.store(std::os::fd::IntoRawFd::into_raw_fd(file), Ordering::Relaxed);
+        }
+    });
+}
+
 fn record(call: &Call, quiet: bool) {
     RECORDED.fetch_add(1, Ordering::Relaxed);
+    trace_from_environment();
     JOURNAL.with(|journal| {
         let mut journal = journal.borrow_mut();
         if journal.pid != call.pid {
