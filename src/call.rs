@@ -365,6 +365,7 @@ fn record(call: &Call, quiet: bool) {
 /// The line has `"kind":"event"`, `"event"`, the usual `seq`, `t_ns`, `pid` and `role`, and
 /// `fields`. Does nothing without `--trace`, or inside [`unrecorded`].
 pub fn event(name: &str, fields: &[(&str, Json)]) {
+    trace_from_environment();
     let fd = TRACE_FD.load(Ordering::Relaxed);
     if fd < 0 || UNRECORDED.with(|depth| depth.get() > 0) {
         return;
@@ -397,6 +398,7 @@ pub fn event(name: &str, fields: &[(&str, Json)]) {
 
 /// Whether `--trace` is on in this process (a lesson may skip work that only feeds the trace).
 pub fn tracing() -> bool {
+    trace_from_environment();
     TRACE_FD.load(Ordering::Relaxed) >= 0
 }
 
