@@ -29,9 +29,8 @@ use std::time::Duration;
 
 use shm_workbook::cleanup::with_signals_held;
 use shm_workbook::shm::{self, SegmentStat};
-use shm_workbook::{Error, process};
-use shm_workbook::{Key, Lesson, Narrator, Result, ScratchDir, Segment, SemaphoreSet};
-use shm_workbook::{narrate, procfs};
+use shm_workbook::{Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, SemaphoreSet};
+use shm_workbook::{narrate, process, procfs};
 
 const SIZE: usize = 4096;
 
@@ -65,14 +64,10 @@ fn main() -> Result<()> {
 }
 
 // ANCHOR: show_stat
-/// Prints IPC_STAT's view of the segment and the kernel table's line for it.
+/// Prints the IPC_STAT call, what it returned, and the kernel table's line for the segment.
 fn show_stat(out: &Narrator, stage: &str, segment: &Segment) -> Result<SegmentStat> {
     let stat = segment.stat()?;
-    out.line()
-        .text(stage)
-        .text(": ")
-        .typed_call(format!("shmctl({}, IPC_STAT, &ds)", segment.id()))
-        .print();
+    out.line().text(stage).text(": ").last_call().print();
     out.line()
         .text("    ")
         .text(format!(
@@ -101,10 +96,7 @@ fn stage_by_stage(lesson: &Lesson, key: Key) -> Result<()> {
     parent.line().text("the kernel table's columns: ").value(procfs::sysvipc_header()?).print();
 
     let segment = Segment::create(key, SIZE, 0o600)?;
-    parent.typed_call(
-        format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"),
-        format!("shmid {}", segment.id()),
-    );
+    parent.call_note("the shmid");
     let created = show_stat(&parent, "after shmget", &segment)?;
     parent.explain(format!(
         "nattch 0, atime and dtime never: nobody has attached yet; cpid is us, lpid 0 (the table prints the key in decimal: {} is {})",
@@ -119,17 +111,14 @@ fn stage_by_stage(lesson: &Lesson, key: Key) -> Result<()> {
     let baton = SemaphoreSet::create(Key::PRIVATE, 2, 0o600)?; // 0: child attached, 1: may detach
     let child = process::spawn("child", |child| {
         let memory = segment.attach()?;
-        child.typed_call(
-            format!("shmat({}, NULL, 0)", segment.id()),
-            format!("{:#x}", memory.address()),
-        );
+        child.call();
         baton.post(0)?;
         baton.wait(1)?;
         memory.detach()?;
-        child.typed_call("shmdt(addr)", 0);
+        child.call();
         Ok(())
     })?;
-    baton.wait(0)?;
+    baton.wait(0)?; // ends with an error if the child dies first
     let first = show_stat(&parent, "after the child's shmat", &segment)?;
     parent.explain(format!(
         "nattch 1; lpid ({}) and atime name the last process to attach: the child",
@@ -137,10 +126,7 @@ fn stage_by_stage(lesson: &Lesson, key: Key) -> Result<()> {
     ));
 
     let memory = segment.attach()?;
-    parent.typed_call(
-        format!("shmat({}, NULL, 0)", segment.id()),
-        format!("{:#x}", memory.address()),
-    );
+    parent.call();
     let both = show_stat(&parent, "after the parent's shmat", &segment)?;
     parent.explain("nattch 2; lpid is now the parent");
     lesson.step(
@@ -161,15 +147,14 @@ fn stage_by_stage(lesson: &Lesson, key: Key) -> Result<()> {
         .explain("nattch 1; dtime is set and lpid names the child again: a detach is recorded too");
 
     memory.detach()?;
-    parent.typed_call("shmdt(addr)", 0);
+    parent.call();
     let detached = show_stat(&parent, "after the parent's shmdt", &segment)?;
     parent.explain("nattch 0, and the segment is still here: detaching never destroys it");
     if detached.change_time != created.change_time {
         return Err(Error::other("IPC_STAT", "ctime changed without IPC_SET: unexpected"));
     }
-    let id = segment.id();
     segment.remove()?;
-    parent.typed_call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "now it is gone");
+    parent.call_note("now it is gone");
     Ok(())
 }
 // ANCHOR_END: stage_by_stage
@@ -183,31 +168,24 @@ fn outlives_its_creator(lesson: &Lesson, key: Key) -> Result<()> {
     let (segment, creator) = with_signals_held(|| -> Result<(Segment, i32)> {
         let child = process::spawn("child", |child| {
             let mut segment = Segment::create(key, SIZE, 0o600)?;
-            child.typed_call(
-                format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"),
-                format!("shmid {}", segment.id()),
-            );
+            child.call_note("the shmid");
             let memory = segment.attach()?;
             let text = format!("written by pid {}, which has exited since", child.pid());
             memory.store_c_string(0, &text)?;
             child.line().text("wrote ").value(format!("{text:?}")).print();
             memory.detach()?;
-            child.typed_call("shmdt(addr)", 0);
+            child.call();
             segment.disown(); // leave it behind on purpose
-            child.explain("exits without shmctl(IPC_RMID)");
+            child.explain("exits without IPC_RMID");
             Ok(())
         })?;
         let creator = child.pid().as_raw();
         child.wait()?;
-        parent.typed_call("waitpid(child)", format!("process {creator} has exited"));
+        parent.call_note(format!("process {creator} has exited"));
         Ok((Segment::adopt(key)?, creator))
     })?;
-    parent.typed_call_note(
-        format!("shmget({key}, 0, 0)"),
-        format!("shmid {}", segment.id()),
-        "found by key: the segment outlived its creator",
-    );
-    let stat = show_stat(&parent, "IPC_STAT", &segment)?;
+    parent.call_note("found by key: the segment outlived its creator");
+    let stat = show_stat(&parent, "its creator gone", &segment)?;
     let gone = !std::path::Path::new(&format!("/proc/{creator}")).exists();
     parent.explain(format!(
         "cpid {} names a process that {}",
@@ -215,6 +193,7 @@ fn outlives_its_creator(lesson: &Lesson, key: Key) -> Result<()> {
         if gone { "no longer exists" } else { "still exists (unexpected)" }
     ));
     let memory = segment.attach_read_only()?;
+    parent.call_note("read-only: nothing here writes");
     parent.line().text("read ").value(format!("{:?}", memory.load_c_string(0))).print();
     lesson.step(
         &parent,
@@ -228,13 +207,8 @@ fn outlives_its_creator(lesson: &Lesson, key: Key) -> Result<()> {
     parent.explain(
         "correction: the data does not end with a detach or with its creator; it lasts until IPC_RMID (or a reboot)",
     );
-    let id = segment.id();
     segment.remove()?;
-    parent.typed_call_note(
-        format!("shmctl({id}, IPC_RMID, NULL)"),
-        0,
-        "removed by a process that did not create it",
-    );
+    parent.call_note("removed by a process that did not create it");
     Ok(())
 }
 // ANCHOR_END: outlives
@@ -246,39 +220,29 @@ fn removed_while_attached(lesson: &Lesson, key: Key) -> Result<()> {
     let parent = lesson.narrator("parent");
     let mut segment = Segment::create(key, SIZE, 0o600)?;
     let id = segment.id();
-    parent.typed_call(
-        format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"),
-        format!("shmid {id}"),
-    );
+    parent.call_note("the shmid");
 
     let baton = SemaphoreSet::create(Key::PRIVATE, 2, 0o600)?; // 0: child attached, 1: go on
     let child = process::spawn("child", |child| {
         let memory = segment.attach()?;
-        child.typed_call(format!("shmat({id}, NULL, 0)"), format!("{:#x}", memory.address()));
+        child.call();
         baton.post(0)?;
         baton.wait(1)?;
-        child
-            .line()
-            .text("reads ")
-            .value(format!("{:?}", memory.load_c_string(0)))
-            .note("after IPC_RMID")
-            .print();
+        let text = memory.load_c_string(0);
+        child.line().text("reads ").value(format!("{text:?}")).note("after IPC_RMID").print();
         memory.store_c_string(256, "the child wrote this after IPC_RMID")?;
         memory.detach()?;
-        child.typed_call("shmdt(addr)", 0);
+        child.call();
         Ok(())
     })?;
-    baton.wait(0)?;
+    baton.wait(0)?; // ends with an error if the child dies first
     let memory = segment.attach()?;
+    parent.call();
     memory.store_c_string(0, "written before IPC_RMID")?;
     show_stat(&parent, "before IPC_RMID", &segment)?;
 
-    shm::Segment::from_id(id).remove()?; // IPC_RMID; `segment` keeps the id for IPC_STAT
-    parent.typed_call_note(
-        format!("shmctl({id}, IPC_RMID, NULL)"),
-        0,
-        "with two processes attached",
-    );
+    Segment::from_id(id).remove()?; // a second handle: `segment` keeps the id for IPC_STAT
+    parent.call_note("with two processes attached");
     let marked = show_stat(&parent, "after IPC_RMID", &segment)?;
     parent.explain(format!(
         "the segment still exists: key {} (no longer findable), mode {} (the 01000 bit is SHM_DEST: `ipcs -m` prints `dest`), nattch {}",
@@ -286,30 +250,15 @@ fn removed_while_attached(lesson: &Lesson, key: Key) -> Result<()> {
         shm::octal(marked.mode),
         marked.attachments
     ));
-    match Segment::open(key, 0) {
-        Err(err) => parent
-            .line()
-            .typed_call(format!("shmget({key}, 0, 0)"))
-            .text(" = -1, ")
-            .value(format!("{:?}", err.errno().unwrap_or(nix::errno::Errno::UnknownErrno)))
-            .note("the old key finds nothing")
-            .print(),
-        Ok(found) => {
-            return Err(Error::other(
-                "shmget",
-                format!("the old key still finds shmid {}", found.id()),
-            ));
-        }
+    if let Ok(found) = Segment::open(key, 0) {
+        let found = format!("the old key still finds shmid {}", found.id());
+        return Err(Error::other("shmget by the old key", found));
     }
+    parent.call_note("the old key finds nothing");
     let successor = Segment::create(key, SIZE, 0o600)?;
-    parent.typed_call_note(
-        format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"),
-        format!("shmid {}", successor.id()),
-        "the key is free again: a new, different segment",
-    );
-    let successor_id = successor.id();
+    parent.call_note("the key is free again: a new, different segment");
     successor.remove()?;
-    parent.typed_call(format!("shmctl({successor_id}, IPC_RMID, NULL)"), 0);
+    parent.call();
     lesson.step(
         &parent,
         &format!(
@@ -327,17 +276,11 @@ fn removed_while_attached(lesson: &Lesson, key: Key) -> Result<()> {
     ));
     parent.line().text("reads ").value(format!("{:?}", memory.load_c_string(256))).print();
     memory.detach()?;
-    parent.typed_call("shmdt(addr)", 0);
-    match segment.stat() {
-        Err(err) => parent
-            .line()
-            .typed_call(format!("shmctl({id}, IPC_STAT, &ds)"))
-            .text(" = -1, ")
-            .value(format!("{:?}", err.errno().unwrap_or(nix::errno::Errno::UnknownErrno)))
-            .note("the last detach freed it")
-            .print(),
-        Ok(_) => return Err(Error::other("IPC_STAT", "the segment survived its last detach")),
+    parent.call();
+    if segment.stat().is_ok() {
+        return Err(Error::other("IPC_STAT", "the segment survived its last detach"));
     }
+    parent.call_note("the last detach freed it");
     segment.disown(); // nothing left to remove
     parent.explain("correction: IPC_RMID is allowed at any time and marks the segment at once; the kernel frees it at the last detach");
     Ok(())
@@ -350,21 +293,18 @@ fn anyone_with_permission_may_remove(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let mut segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     let id = segment.id();
-    parent.typed_call("shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600)", format!("shmid {id}"));
+    parent.call_note("the shmid");
     let child = process::spawn("child", |child| {
         Segment::from_id(id).remove()?;
-        child.typed_call_note(
-            format!("shmctl({id}, IPC_RMID, NULL)"),
-            0,
-            "the child did not create it, but runs as the same user",
-        );
+        child.call_note("the child did not create it, but runs as the same user");
         Ok(())
     })?;
     child.wait()?;
-    match segment.stat() {
-        Err(_) => parent.explain(format!("shmid {id} is gone: not only the creator may remove a segment: its owner, its creator or root may")),
-        Ok(_) => return Err(Error::other("IPC_STAT", "the child's IPC_RMID did not remove it")),
+    if segment.stat().is_ok() {
+        return Err(Error::other("IPC_STAT", "the child's IPC_RMID did not remove it"));
     }
+    parent.call_note(format!("shmid {id} is gone"));
+    parent.explain("not only the creator may remove a segment: its owner, its creator or root may");
     segment.disown(); // nothing left to remove
     Ok(())
 }
@@ -377,27 +317,18 @@ fn limits(lesson: &Lesson) -> Result<()> {
     let limits = shm::limits()?;
     let page = procfs::page_size() as u64;
     let in_use = procfs::read("/proc/sysvipc/shm")?.lines().count().saturating_sub(1);
-    parent
-        .line()
-        .text("SHMMAX (/proc/sys/kernel/shmmax) = ")
-        .value(limits.max_segment_bytes)
-        .note(format!("the largest segment: {}", bytes(limits.max_segment_bytes)))
-        .print();
-    parent
-        .line()
-        .text("SHMMNI (/proc/sys/kernel/shmmni) = ")
-        .value(limits.max_segments)
-        .note(format!("segments on the whole machine at once; {in_use} exist now"))
-        .print();
-    parent
-        .line()
-        .text("SHMALL (/proc/sys/kernel/shmall) = ")
-        .value(limits.max_total_pages)
-        .note(format!(
-            "pages of {page} bytes for all segments together: {}",
-            bytes(limits.max_total_pages.saturating_mul(page))
-        ))
-        .print();
+    let show = |name: &str, value: u64, note: String| {
+        let file = name.to_lowercase();
+        let label = format!("{name} (/proc/sys/kernel/{file}) = ");
+        parent.line().text(label).value(value).note(note).print();
+    };
+    let largest = bytes(limits.max_segment_bytes);
+    show("SHMMAX", limits.max_segment_bytes, format!("the largest segment: {largest}"));
+    let note = format!("segments on the whole machine at once; {in_use} exist now");
+    show("SHMMNI", limits.max_segments, note);
+    let total = bytes(limits.max_total_pages.saturating_mul(page));
+    let note = format!("pages of {page} bytes for all segments together: {total}");
+    show("SHMALL", limits.max_total_pages, note);
     parent.explain("SHMMIN is 1 byte; sizes are rounded up to whole pages. Root can raise the limits with sysctl (kernel.shmmax ...)");
     Ok(())
 }
@@ -413,29 +344,25 @@ fn bytes(n: u64) -> String {
 // ANCHOR_END: limits
 
 // ANCHOR: ipcrm
-/// `ipcrm -M key` is a command-line shmctl(IPC_RMID): run the real one on a segment of ours.
+/// `ipcrm -M key` is IPC_RMID from the command line: run the real one on a segment of ours.
 fn ipcrm(lesson: &Lesson, key: Key) -> Result<()> {
     let parent = lesson.narrator("parent");
     let mut segment = Segment::create(key, SIZE, 0o600)?;
     let id = segment.id();
-    parent.typed_call(
-        format!("shmget({key}, {SIZE}, IPC_CREAT|IPC_EXCL|0600)"),
-        format!("shmid {id}"),
-    );
+    parent.call_note("the shmid");
     let ran = Command::new("ipcrm").arg("-M").arg(key.hex()).output();
     match ran {
         Ok(output) if output.status.success() => {
             parent
                 .line()
-                .typed_call(format!("ipcrm -M {}", key.hex()))
-                .text(" = ")
+                .text(format!("ran `ipcrm -M {}`: ", key.hex()))
                 .value("exit status 0")
-                .note("it calls shmctl(shmget(key), IPC_RMID)")
+                .note("it finds the shmid by key with shmget, then asks for IPC_RMID")
                 .print();
             if segment.stat().is_ok() {
                 return Err(Error::other("ipcrm", "the segment is still there"));
             }
-            parent.explain(format!("shmid {id} is gone; `ipcrm -m <shmid>` does the same by id"));
+            parent.call_note(format!("shmid {id} is gone; `ipcrm -m <shmid>` does the same by id"));
             segment.disown();
         }
         Ok(output) => {
@@ -443,7 +370,9 @@ fn ipcrm(lesson: &Lesson, key: Key) -> Result<()> {
             parent.explain(format!("ipcrm failed ({said}); removing the segment ourselves"));
         }
         Err(_) => {
-            parent.explain("ipcrm is not installed here (it comes with util-linux); it would call shmctl(IPC_RMID)");
+            parent.explain(
+                "ipcrm is not installed here (it comes with util-linux); it would ask for IPC_RMID",
+            );
         }
     }
     Ok(()) // if ipcrm did not remove it, dropping `segment` does

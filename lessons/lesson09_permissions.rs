@@ -10,8 +10,9 @@
 //! - Part 3: the mode binds the owner too: on a 0400 segment, the documents' own
 //!   `shmget(key, size, IPC_CREAT|0666)` fails with EACCES, and so does a read-write attach;
 //!   SHM_RDONLY works. (Root is exempt: it holds CAP_IPC_OWNER.)
-//! - Part 4: SHM_RDONLY: a child stores through a read-only attachment and dies of SIGSEGV;
-//!   the parent reports the signal and finds its data intact.
+//! - Part 4: SHM_RDONLY: safe Rust cannot store through the read-only attachment (a
+//!   `Region<ReadOnly>` has loads only); a child does it anyway, with a deliberate `unsafe`
+//!   write, and dies of SIGSEGV; the parent reports the signal and finds its data intact.
 //! - Part 5: IPC_SET changes the mode of an existing segment. Only the owner, the creator or a
 //!   privileged process may: as root, a stranger gets EPERM for IPC_SET and IPC_RMID even on a
 //!   0666 segment it can write; the owner can lock itself out of writing and still set the
@@ -40,7 +41,7 @@ use nix::sys::signal::Signal;
 use shm_workbook::privilege::{self, Identity};
 use shm_workbook::process::{self, Exit};
 use shm_workbook::shm::{self, octal};
-use shm_workbook::{Error, Key, Lesson, Narrator, Result, ScratchDir, Segment};
+use shm_workbook::{Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, procfs};
 
 /// Every segment's size: one page.
 const SIZE: usize = 4096;
@@ -66,12 +67,11 @@ fn main() -> Result<()> {
     } else {
         skipped(&parent, "only root may become another user: setuid needs CAP_SETUID");
         parent.explain("what it would show: a process of another user gets EACCES on 0600 and 0640, and on 0666 reads and overwrites your data");
-        parent.explain("try it with a classmate: `ipcs -m` shows them your shmids, and their shmat() on a 0666 one succeeds");
+        parent.explain("try it with a classmate: `ipcs -m` shows them your shmids, and their shmat on a 0666 one succeeds");
     }
     for segment in segments {
-        let id = segment.id();
         segment.remove()?;
-        parent.typed_call(format!("shmctl({id}, IPC_RMID, NULL)"), 0);
+        parent.call();
     }
     lesson.pause_for(Duration::from_millis(800));
 
@@ -93,15 +93,11 @@ fn main() -> Result<()> {
 /// IPC_STAT and /proc/sysvipc/shm report them.
 fn three_modes(lesson: &Lesson) -> Result<Vec<Segment>> {
     let parent = lesson.narrator("parent");
-    let umask = current_umask();
+    let umask = privilege::umask();
     let mut segments = Vec::new();
     for mode in MODES {
         let segment = Segment::create(Key::PRIVATE, SIZE, mode)?;
-        parent.typed_call_note(
-            format!("shmget(IPC_PRIVATE, {SIZE}, IPC_CREAT|{})", octal(mode)),
-            format!("shmid {}", segment.id()),
-            who_may(mode),
-        );
+        parent.call_note(privilege::who_may(mode));
         segment.attach()?.store_c_string(0, SECRET)?;
         segments.push(segment);
     }
@@ -109,18 +105,11 @@ fn three_modes(lesson: &Lesson) -> Result<Vec<Segment>> {
 
     for segment in &segments {
         let stat = segment.stat()?;
-        parent.typed_call_note(
-            format!("shmctl({}, IPC_STAT, &ds)", segment.id()),
-            0,
-            format!(
-                "shm_perm.mode {}, uid {}, gid {}, cuid {}, cgid {}",
-                octal(stat.mode),
-                privilege::describe_uid(stat.uid),
-                privilege::describe_gid(stat.gid),
-                stat.cuid,
-                stat.cgid
-            ),
-        );
+        let (uid, gid) = (privilege::describe_uid(stat.uid), privilege::describe_gid(stat.gid));
+        let (mode, cuid, cgid) = (octal(stat.mode), stat.cuid, stat.cgid);
+        parent.call_note(format!(
+            "shm_perm.mode {mode}, uid {uid}, gid {gid}, cuid {cuid}, cgid {cgid}"
+        ));
     }
     parent.explain(format!(
         "owner and group are the creator's effective ids; the umask ({umask:03o}) was not applied: \
@@ -130,25 +119,21 @@ fn three_modes(lesson: &Lesson) -> Result<Vec<Segment>> {
 
     let ids: Vec<i32> = segments.iter().map(Segment::id).collect();
     parent.say("/proc/sysvipc/shm, the table `ipcs -m` reads (some of its columns):");
-    for row in sysvipc_rows(&ids)? {
+    const COLUMNS: [&str; 7] = ["key", "shmid", "perms", "size", "cpid", "uid", "gid"];
+    for row in procfs::sysvipc_columns(&ids, &COLUMNS)? {
         parent.line().text("    ").value(row).print();
     }
     parent
         .explain("perms is the mode in octal; ipcs -m shows the same rows, with the owner's name");
     parent.explain("IPC_PRIVATE only means \"no key\": every user sees these shmids, and the mode alone decides who gets in");
-    lesson.step(
-        &parent,
-        &format!(
-            "Three segments exist: shmids {}, {} and {}.\n\
-             In another terminal, run:  ipcs -m\n\
-             The perms column shows 600, 640 and 666; the owner column shows {}.\n\
-             `ipcs -m -c` shows the creator and owner (cuid, uid) and their groups.",
-            ids[0],
-            ids[1],
-            ids[2],
-            shm_workbook::lesson::user_name()
-        ),
+    let (me, [a, b, c]) = (shm_workbook::lesson::user_name(), [ids[0], ids[1], ids[2]]);
+    let look = format!(
+        "Three segments exist: shmids {a}, {b} and {c}.\n\
+         In another terminal, run:  ipcs -m\n\
+         The perms column shows 600, 640 and 666; the owner column shows {me}.\n\
+         `ipcs -m -c` shows the creator and owner (cuid, uid) and their groups."
     );
+    lesson.step(&parent, &look);
     Ok(segments)
 }
 // ANCHOR_END: three_modes
@@ -166,11 +151,8 @@ fn another_user_knocks(lesson: &Lesson, segments: &[Segment]) -> Result<()> {
     for (role, who, class, vandal) in visitors {
         let child = process::spawn(role, |out| {
             privilege::become_user(&who)?;
-            out.typed_call_note(
-                format!("setgroups(0, NULL); setgid({}); setuid({})", who.gid(), who.uid()),
-                0,
-                format!("now {}: the {class} class", who.describe()),
-            );
+            let now = who.describe();
+            out.explain(format!("setgroups, setgid, then setuid: now {now}, the {class} class"));
             for (segment, mode) in segments.iter().zip(MODES) {
                 knock(out, segment, mode, class, vandal)?;
             }
@@ -187,54 +169,29 @@ fn another_user_knocks(lesson: &Lesson, segments: &[Segment]) -> Result<()> {
         } else {
             format!("mode {}: any user on the machine may read and change it", octal(mode))
         };
-        parent
-            .line()
-            .text(format!("shmid {} now holds ", segment.id()))
-            .value(format!("{text:?}"))
-            .note(note)
-            .print();
+        let holds = format!("shmid {} now holds ", segment.id());
+        parent.line().text(holds).value(format!("{text:?}")).note(note).print();
     }
     Ok(())
 }
 
 /// Tries a read-write attach, then a read-only one; the stranger overwrites what it can.
 fn knock(out: &Narrator, segment: &Segment, mode: u32, class: &str, vandal: bool) -> Result<()> {
-    let id = segment.id();
-    let why = |what: &str| refusal(what, mode, class);
-    let read_write = attempt(
-        out,
-        format!("shmat({id}, NULL, 0)"),
-        segment.attach().map_err(|err| err.with_meaning(why("read-write needs r and w"))),
-        address,
-    )?;
-    if let Some(memory) = read_write {
-        out.line()
-            .text(format!("  mode {}: read ", octal(mode)))
-            .value(format!("{:?}", memory.load_c_string(0)))
-            .print();
+    let why = |what: &str| Some(refusal(what, mode, class));
+    if let Some(memory) = tried(out, segment.attach(), why("read-write needs r and w"))? {
+        let text = format!("{:?}", memory.load_c_string(0));
+        out.line().text(format!("  mode {}: read ", octal(mode))).value(text).print();
         if vandal {
             let graffiti = format!("overwritten by uid {}", nix::unistd::getuid());
             memory.store_c_string(0, &graffiti)?;
-            out.line()
-                .text("  wrote ")
-                .value(format!("{graffiti:?}"))
-                .note("into another user's segment")
-                .print();
+            let graffiti = format!("{graffiti:?}");
+            out.line().text("  wrote ").value(graffiti).note("into another user's segment").print();
         }
-        return Ok(());
-    }
-    let read_only = attempt(
-        out,
-        format!("shmat({id}, NULL, SHM_RDONLY)"),
-        segment.attach_read_only().map_err(|err| err.with_meaning(why("SHM_RDONLY needs r"))),
-        address,
-    )?;
-    if let Some(memory) = read_only {
-        out.line()
-            .text(format!("  mode {}: read ", octal(mode)))
-            .value(format!("{:?}", memory.load_c_string(0)))
-            .note("reading is all it may do")
-            .print();
+    } else if let Some(memory) = tried(out, segment.attach_read_only(), why("SHM_RDONLY needs r"))?
+    {
+        let (mode, text) = (octal(mode), format!("{:?}", memory.load_c_string(0)));
+        let read = format!("  mode {mode}: read ");
+        out.line().text(read).value(text).note("reading is all it may do").print();
     }
     Ok(())
 }
@@ -249,41 +206,17 @@ fn the_owner_is_checked_too(lesson: &Lesson) -> Result<()> {
     let path = dir.create_file("keyfile", b"ftok reads this file's inode, never its contents\n")?;
     let key = Key::ftok(&path, 9)?;
     let segment = Segment::create(key, SIZE, 0o400)?;
-    parent.typed_call_note(
-        format!("shmget({}, {SIZE}, IPC_CREAT|IPC_EXCL|0400)", key.hex()),
-        format!("shmid {}", segment.id()),
-        who_may(0o400),
-    );
+    parent.call_note(privilege::who_may(0o400));
 
     let program = process::spawn("second", |out| {
         out.explain("another program of the same user, opening the segment by its key:");
-        let call = format!("shmget({}, {SIZE}, IPC_CREAT|0666)", key.hex());
-        attempt(out, call, Segment::create_or_open(key, SIZE, 0o666), |s| {
-            format!("shmid {}", s.id())
-        })?;
+        tried(out, Segment::create_or_open(key, SIZE, 0o666), None)?;
         out.explain("the mode bits in shmflg are the access asked for: 0666 asks for read and write, and the owner's bits are r--");
         let opened = Segment::open(key, 0)?;
-        out.typed_call_note(
-            format!("shmget({}, 0, 0)", key.hex()),
-            format!("shmid {}", opened.id()),
-            "asks for no access: only the id",
-        );
-        let id = opened.id();
-        let read_write = attempt(
-            out,
-            format!("shmat({id}, NULL, 0)"),
-            opened.attach().map_err(|err| {
-                err.with_meaning(refusal("read-write needs r and w", 0o400, "owner"))
-            }),
-            address,
-        )?;
-        let read_only = attempt(
-            out,
-            format!("shmat({id}, NULL, SHM_RDONLY)"),
-            opened.attach_read_only(),
-            address,
-        )?;
-        if read_only.is_some() {
+        out.call_note("asks for no access: only the id");
+        let why = refusal("read-write needs r and w", 0o400, "owner");
+        let read_write = tried(out, opened.attach(), Some(why))?;
+        if tried(out, opened.attach_read_only(), None)?.is_some() {
             out.explain("SHM_RDONLY needs only the read bit, which the owner has");
         }
         if read_write.is_some() {
@@ -294,9 +227,8 @@ fn the_owner_is_checked_too(lesson: &Lesson) -> Result<()> {
         Ok(())
     })?;
     program.wait()?;
-    let id = segment.id();
     segment.remove()?;
-    parent.typed_call(format!("shmctl({id}, IPC_RMID, NULL)"), 0);
+    parent.call();
     Ok(())
 }
 // ANCHOR_END: owner_too
@@ -306,73 +238,47 @@ fn the_owner_is_checked_too(lesson: &Lesson) -> Result<()> {
 fn read_only_write_faults(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
-    let id = segment.id();
-    parent
-        .typed_call(format!("shmget(IPC_PRIVATE, {SIZE}, IPC_CREAT|0600)"), format!("shmid {id}"));
+    parent.call();
     let memory = segment.attach()?;
     memory.store_c_string(0, SECRET)?;
     parent.line().text("wrote ").value(format!("{SECRET:?}")).print();
 
     let child = process::spawn("child", |out| {
         let view = segment.attach_read_only()?;
-        out.typed_call_note(
-            format!("shmat({id}, NULL, SHM_RDONLY)"),
-            address(&view),
-            "mapped PROT_READ: the CPU will refuse stores",
-        );
+        out.call_note("mapped without write permission: the CPU will refuse stores");
         out.line().text("read ").value(format!("{:?}", view.load_c_string(0))).print();
         out.explain(
             "`view.store(0, b\"X\")` would not even compile: a Region<ReadOnly> has loads only",
         );
         die_quietly_on_a_fault()?;
-        out.typed_call_note(
-            "prctl(PR_SET_DUMPABLE, 0); signal(SIGSEGV, SIG_DFL)",
-            0,
-            "no core file, no handler: a fault simply ends the process",
-        );
-        out.explain(
-            "now a raw store through an unsafe pointer, outside what the types allow: the CPU faults, the kernel sends SIGSEGV",
-        );
-        // SAFETY: deliberately *not* a sound operation, and outside Rust's guarantees: writing
-        // to read-only memory is undefined behaviour as far as the language is concerned. What
-        // makes it harmless here is the machine, not Rust: the page is mapped PROT_READ, so the
-        // store instruction traps before it writes anything; the kernel delivers SIGSEGV, whose
-        // default action (restored just above, with core dumps off) ends this child at that
-        // instruction. Nothing is written, no Rust code runs after it, and the child owns no
-        // object, so the parent cleans up as usual. A volatile write keeps the compiler from
-        // removing or moving the store.
+        out.explain("not dumpable (no core file), and SIGSEGV back to its default action: a fault simply ends this process");
+        out.explain("now a raw store through an unsafe pointer, outside what Rust guarantees: the CPU traps before anything is written, and the kernel sends SIGSEGV");
+        // SAFETY: deliberately *not* a sound operation, and outside Rust's guarantees: a write
+        // to read-only memory is undefined behaviour for the language (so would be any atomic
+        // store through this mapping: only small Relaxed loads are allowed on read-only
+        // memory). What makes it harmless here is the machine, not Rust: the page is mapped
+        // without write permission, so the store instruction traps before it writes anything;
+        // the kernel delivers SIGSEGV, whose default action (restored just above, with core
+        // dumps off) ends this child at that instruction. Nothing is written, no Rust code runs
+        // after it, and the child owns no object, so the parent cleans up as usual. A volatile
+        // write keeps the compiler from removing or moving the store.
         unsafe { std::ptr::write_volatile(view.as_ptr().cast_mut(), b'X') };
         out.say("this line is never printed: the store did not fault");
         Ok(())
     })?;
-    let pid = child.pid();
-    match child.wait_exit()? {
-        Exit::Signal(Signal::SIGSEGV) => parent.typed_call_note(
-            format!("waitpid({pid}, &status, 0)"),
-            "WIFSIGNALED, WTERMSIG = SIGSEGV",
-            "the child was killed by the fault",
-        ),
-        other => {
-            return Err(Error::other(
-                format!("waitpid({pid}) for the child"),
-                format!("expected death by SIGSEGV, got {other:?}"),
-            ));
-        }
+    let exit = child.wait_exit()?;
+    if exit != Exit::Signal(Signal::SIGSEGV) {
+        let got = format!("expected death by SIGSEGV, got {exit:?}");
+        return Err(Error::other("waiting for the child", got));
     }
-    parent
-        .line()
-        .text("the segment still holds ")
-        .value(format!("{:?}", memory.load_c_string(0)))
-        .note("the store never happened")
-        .print();
-    parent.typed_call_note(
-        format!("shmctl({id}, IPC_STAT, &ds)"),
-        format!("shm_nattch {}", segment.stat()?.attachments),
-        "the kernel detached the dead child: only ours is left",
-    );
+    parent.call_note("WIFSIGNALED, WTERMSIG = SIGSEGV: the child was killed by the fault");
+    let text = format!("{:?}", memory.load_c_string(0));
+    parent.line().text("the segment still holds ").value(text).note("nothing was written").print();
+    let attached = segment.stat()?.attachments;
+    parent.call_note(format!("shm_nattch {attached}: the kernel detached the dead child"));
     drop(memory);
     segment.remove()?;
-    parent.typed_call(format!("shmctl({id}, IPC_RMID, NULL)"), 0);
+    parent.call();
     Ok(())
 }
 
@@ -380,13 +286,11 @@ fn read_only_write_faults(lesson: &Lesson) -> Result<()> {
 /// that the process simply dies and the parent sees the signal, without a message.
 fn die_quietly_on_a_fault() -> Result<()> {
     use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, sigaction};
-    nix::sys::prctl::set_dumpable(false)
-        .map_err(|errno| Error::sys("prctl(PR_SET_DUMPABLE, 0)", errno))?;
+    nix::sys::prctl::set_dumpable(false).map_err(|errno| Error::sys("prctl", errno))?;
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     // SAFETY: installing SIG_DFL runs no code of ours in a signal handler; it replaces the
     // handler Rust's runtime installs to report stack overflows, which has nothing to report.
-    unsafe { sigaction(Signal::SIGSEGV, &default) }
-        .map_err(|errno| Error::sys("sigaction(SIGSEGV, SIG_DFL)", errno))?;
+    unsafe { sigaction(Signal::SIGSEGV, &default) }.map_err(|e| Error::sys("sigaction", e))?;
     Ok(())
 }
 // ANCHOR_END: read_only_fault
@@ -398,37 +302,22 @@ fn change_the_mode(lesson: &Lesson, privileged: bool) -> Result<()> {
     let parent = lesson.narrator("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     let id = segment.id();
-    parent
-        .typed_call(format!("shmget(IPC_PRIVATE, {SIZE}, IPC_CREAT|0600)"), format!("shmid {id}"));
+    parent.call();
     set_mode(&parent, &segment, 0o666)?;
 
     if privileged {
         let stranger = Identity::nobody();
         let child = process::spawn("stranger", |out| {
             privilege::become_user(&stranger)?;
-            out.typed_call_note(
-                format!(
-                    "setgroups(0, NULL); setgid({}); setuid({})",
-                    stranger.gid(),
-                    stranger.uid()
-                ),
-                0,
-                format!("now {}", stranger.describe()),
-            );
-            attempt(out, format!("shmat({id}, NULL, 0)"), segment.attach(), address)?;
-            let call = format!("shmctl({id}, IPC_SET, {{.shm_perm.mode = 0600}})");
-            attempt(out, call, shm::set_mode(id, 0o600), |_| "0".to_owned())?;
-            let call = format!("shmctl({id}, IPC_RMID, NULL)");
-            attempt(out, call, Segment::from_id(id).remove(), |_| "0".to_owned())?;
+            out.explain(format!("setgroups, setgid, setuid: now {}", stranger.describe()));
+            tried(out, segment.attach(), None)?;
+            tried(out, shm::set_mode(id, 0o600), None)?;
+            tried(out, Segment::from_id(id).remove(), None)?;
             Ok(())
         })?;
         child.wait()?;
-        let stat = segment.stat()?;
-        parent.typed_call_note(
-            format!("shmctl({id}, IPC_STAT, &ds)"),
-            format!("mode {}", octal(stat.mode)),
-            "still there, mode unchanged",
-        );
+        let mode = octal(segment.stat()?.mode);
+        parent.call_note(format!("mode {mode}: still there, mode unchanged"));
         parent.explain("the mode decides who reads and writes the data; IPC_SET and IPC_RMID need ownership: the owner (uid), the creator (cuid) or CAP_SYS_ADMIN");
     } else {
         skipped(
@@ -447,15 +336,8 @@ fn change_the_mode(lesson: &Lesson, privileged: bool) -> Result<()> {
              mode=0400: its owner may read it, and no one may write it (root aside)."
         ),
     );
-    let locked = attempt(
-        &parent,
-        format!("shmat({id}, NULL, 0)"),
-        segment
-            .attach()
-            .map_err(|err| err.with_meaning(refusal("read-write needs r and w", 0o400, "owner"))),
-        address,
-    )?;
-    match locked {
+    let why = refusal("read-write needs r and w", 0o400, "owner");
+    match tried(&parent, segment.attach(), Some(why))? {
         None => parent.explain("the owner locked itself out of writing"),
         Some(_) => parent.explain("root got in anyway: CAP_IPC_OWNER skips the mode check (an ordinary owner gets EACCES)"),
     }
@@ -464,57 +346,40 @@ fn change_the_mode(lesson: &Lesson, privileged: bool) -> Result<()> {
     parent.explain(
         "IPC_SET worked although the mode grants no write: it checks who you are, not the mode",
     );
-    attempt(&parent, format!("shmat({id}, NULL, 0)"), segment.attach(), address)?;
+    tried(&parent, segment.attach(), None)?;
     segment.remove()?;
-    parent.typed_call(format!("shmctl({id}, IPC_RMID, NULL)"), 0);
+    parent.call();
     Ok(())
 }
 
 /// `shmctl(id, IPC_SET, ...)` by the owner, then IPC_STAT to show the new mode.
 fn set_mode(out: &Narrator, segment: &Segment, mode: u32) -> Result<()> {
     segment.set_mode(mode)?;
+    out.call();
     let now = segment.stat()?.mode;
-    out.typed_call_note(
-        format!("shmctl({}, IPC_SET, {{.shm_perm.mode = {}}})", segment.id(), octal(mode)),
-        0,
-        format!("IPC_STAT now says {}: {}", octal(now), who_may(now)),
-    );
+    out.call_note(format!("shm_perm.mode is now {}: {}", octal(now), privilege::who_may(now)));
     Ok(())
 }
 // ANCHOR_END: ipc_set
 
-/// Narrates a call that may be refused on purpose: `call = value` on success, `call = -1
-/// EACCES   (what it means)` on EACCES or EPERM. Any other failure is a real error.
-fn attempt<T>(
-    out: &Narrator,
-    call: String,
-    result: Result<T>,
-    shown: impl FnOnce(&T) -> String,
-) -> Result<Option<T>> {
+// ANCHOR: tried
+/// Prints the call just made. A refusal (EACCES, EPERM) is part of the story: it is printed
+/// with why (`why`, or the errno's meaning for that call) and gives `None`; any other failure
+/// is a real error.
+fn tried<T>(out: &Narrator, result: Result<T>, why: Option<String>) -> Result<Option<T>> {
     match result {
         Ok(value) => {
-            out.typed_call(call, shown(&value));
+            out.call();
             Ok(Some(value))
         }
         Err(err) if matches!(err.errno(), Some(Errno::EACCES | Errno::EPERM)) => {
-            let errno = err.errno().unwrap_or(Errno::UnknownErrno);
-            let failed = if call.starts_with("shmat") { "(void *) -1" } else { "-1" };
-            out.typed_call_note(call, format!("{failed}, errno {errno:?}"), err.meaning());
+            out.call_note(why.unwrap_or_else(|| err.meaning().to_owned()));
             Ok(None)
         }
         Err(err) => Err(err),
     }
 }
-
-/// An attachment's address, as `shmat` returns it.
-fn address<A: shm_workbook::region::Access>(memory: &shm_workbook::Region<A>) -> String {
-    format!("{:#x}", memory.address())
-}
-
-/// `owner rw-, group r--, others ---`.
-fn who_may(mode: u32) -> String {
-    format!("owner {}, group {}, others {}", rwx(mode >> 6), rwx(mode >> 3), rwx(mode))
-}
+// ANCHOR_END: tried
 
 /// Why an attach was refused: `read-write needs r and w; mode 0640 gives others ---`.
 fn refusal(what: &str, mode: u32, class: &str) -> String {
@@ -524,45 +389,10 @@ fn refusal(what: &str, mode: u32, class: &str) -> String {
         _ => 0,
     };
     let whom = if class == "others" { class.to_owned() } else { format!("the {class}") };
-    format!("{what}; mode {} gives {whom} {}", octal(mode), rwx(mode >> shift))
-}
-
-/// The low three bits of `bits` as `ls -l` writes them: `rw-`.
-fn rwx(bits: u32) -> String {
-    let bit = |mask: u32, letter: char| if bits & mask != 0 { letter } else { '-' };
-    [bit(4, 'r'), bit(2, 'w'), bit(1, 'x')].iter().collect()
+    format!("{what}; mode {} gives {whom} {}", octal(mode), privilege::rwx(mode >> shift))
 }
 
 /// Says that a step was skipped, and why.
 fn skipped(out: &Narrator, why: &str) {
     out.line().text("skipped: this step needs root").note(why).print();
-}
-
-/// The process's umask (read by setting it and putting it back).
-fn current_umask() -> u32 {
-    use nix::sys::stat::{Mode, umask};
-    let old = umask(Mode::from_bits_truncate(0o077));
-    umask(old);
-    old.bits()
-}
-
-/// Our rows of /proc/sysvipc/shm, with a header, in a few of its columns.
-fn sysvipc_rows(ids: &[i32]) -> Result<Vec<String>> {
-    const COLUMNS: [&str; 7] = ["key", "shmid", "perms", "size", "cpid", "uid", "gid"];
-    let text = shm_workbook::procfs::read("/proc/sysvipc/shm")?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
-    let at: Vec<usize> =
-        COLUMNS.iter().filter_map(|c| header.iter().position(|h| h == c)).collect();
-    let format = |fields: Vec<&str>| fields.iter().map(|f| format!("{f:>8}")).collect::<String>();
-    let mut rows = vec![format(COLUMNS.to_vec())];
-    for line in lines {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let id =
-            header.iter().position(|&h| h == "shmid").and_then(|i| fields.get(i)?.parse().ok());
-        if id.is_some_and(|id| ids.contains(&id)) {
-            rows.push(format(at.iter().filter_map(|&i| fields.get(i).copied()).collect()));
-        }
-    }
-    Ok(rows)
 }

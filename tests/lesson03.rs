@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{interrupt_at_the_pause, run};
+use common::{Run, TraceCall, interrupt_at_the_pause, run};
 
 /// The `nattch N` values the IPC_STAT lines of a part report, in order.
 fn nattch_values(part: &str) -> Vec<u64> {
@@ -75,11 +75,11 @@ fn ipc_rmid_while_attached_marks_the_segment_and_the_last_detach_frees_it() {
     assert_eq!(nattch_values(part3), [2, 2, 1], "{part3}");
     let after = part3.split("after IPC_RMID").nth(1).expect("a stat after IPC_RMID");
     assert!(after.contains("key 0x00000000") && after.contains("mode 1600"), "marked: {after}");
-    assert!(part3.contains("= -1, ENOENT   (the old key finds nothing)"), "{part3}");
+    assert!(part3.contains("= -1 ENOENT   (the old key finds nothing)"), "{part3}");
     assert!(part3.contains("the key is free again"), "{part3}");
     assert!(part3.contains("reads \"written before IPC_RMID\""), "{part3}");
     assert!(part3.contains("reads \"the child wrote this after IPC_RMID\""), "{part3}");
-    assert!(part3.contains("= -1, EINVAL   (the last detach freed it)"), "{part3}");
+    assert!(part3.contains("= -1 EINVAL   (the last detach freed it)"), "{part3}");
     assert!(part3.contains("not only the creator may remove a segment"), "{part3}");
 }
 
@@ -93,7 +93,7 @@ fn the_limits_come_from_proc_and_ipcrm_removes_by_key() {
     let shmmni = std::fs::read_to_string("/proc/sys/kernel/shmmni").unwrap();
     assert!(part4.contains(&format!("SHMMNI (/proc/sys/kernel/shmmni) = {}", shmmni.trim())));
     if std::process::Command::new("ipcrm").arg("--version").output().is_ok() {
-        assert!(part4.contains("= exit status 0"), "{part4}");
+        assert!(part4.contains(": exit status 0"), "{part4}");
         assert!(part4.contains("is gone; `ipcrm -m <shmid>`"), "{part4}");
     }
     run.assert_nothing_left();
@@ -118,6 +118,69 @@ fn ctrl_c_at_each_pause_leaves_nothing() {
     let (code, stdout, stderr) = (run.code(), run.stdout.clone(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stdout.contains("found by key"), "{stdout}");
+    run.assert_nothing_left();
+}
+
+/// The line the lesson printed for a recorded call, as its narrator writes it.
+fn printed(run: &Run, call: &TraceCall) -> String {
+    let line = format!("[{:<6} {}] {}", call.role, call.pid, call.text);
+    assert!(run.stdout.contains(&line), "not printed as made: {line}\n{}", run.stdout);
+    line
+}
+
+/// The one recorded call named `name` whose arguments are `args`.
+fn the_call<'a>(run: &'a Run, name: &'a str, args: &[&str]) -> &'a TraceCall {
+    let found: Vec<_> = run.calls_named(name).filter(|call| call.args == args).collect();
+    assert_eq!(found.len(), 1, "{name}{args:?} made {} times: {:#?}", found.len(), run.calls);
+    found[0]
+}
+
+#[test]
+fn the_trace_holds_the_calls_taught_with_their_real_arguments() {
+    let run = run("lesson03", &["--fast"]);
+    run.assert_success();
+    let exclusive: Vec<&TraceCall> = run
+        .calls_named("shmget")
+        .filter(|call| call.args[1..] == ["4096", "IPC_CREAT|IPC_EXCL|0600"])
+        .collect();
+    // Parts 1, 2 (the child), 3 (and the successor), the removal by a child, and ipcrm.
+    assert_eq!(exclusive.len(), 6, "{exclusive:#?}");
+    let [part1, part2, part3] = [0, 1, 2].map(|i| exclusive[i]);
+    assert!(part1.args[0].starts_with("0x31") && part3.args[0].starts_with("0x33"), "ftok's ids");
+    let id = |call: &TraceCall| call.result.clone().expect("a shmid");
+    let (id1, id2, id3) = (id(part1), id(part2), id(part3));
+    // Part 1: both processes attach and detach; every stage is an IPC_STAT of the segment.
+    let attaches: Vec<_> =
+        run.calls_named("shmat").filter(|c| c.args == [&*id1, "NULL", "0"]).collect();
+    assert_eq!(attaches.iter().map(|c| c.role.as_str()).collect::<Vec<_>>(), ["child", "parent"]);
+    for attach in &attaches {
+        printed(&run, attach);
+        let address = attach.result.as_deref().expect("an address");
+        let detach = run
+            .calls_named("shmdt")
+            .find(|c| c.pid == attach.pid && c.args == [address])
+            .expect("the same process detaches the same address");
+        assert_eq!(detach.result.as_deref(), Some("0"));
+        printed(&run, detach);
+    }
+    let stats = run.calls_named("shmctl").filter(|c| c.args == [&*id1, "IPC_STAT", "&ds"]);
+    assert!(stats.count() >= 5, "an IPC_STAT at each of the five stages");
+    // Part 2: the child creates; after its waitpid, the parent finds the same id by key.
+    assert_eq!(part2.role, "child");
+    let found = the_call(&run, "shmget", &[&part2.args[0], "0", "0"]);
+    assert_eq!((found.role.as_str(), found.result.as_ref()), ("parent", Some(&id2)));
+    printed(&run, the_call(&run, "waitpid", &[&part2.pid.to_string(), "&status", "0"]));
+    // Part 3: IPC_RMID while attached; the old key then finds nothing; the last detach frees.
+    printed(&run, the_call(&run, "shmctl", &[&id3, "IPC_RMID", "NULL"]));
+    let gone = the_call(&run, "shmget", &[&part3.args[0], "0", "0"]);
+    assert_eq!(gone.errno.as_deref(), Some("ENOENT"), "{gone:?}");
+    let freed = run.calls_named("shmctl").filter(|c| c.args == [&*id3, "IPC_STAT", "&ds"]).last();
+    assert_eq!(freed.and_then(|c| c.errno.as_deref()), Some("EINVAL"));
+    // A child removes a segment that its parent created.
+    let by_child = id(exclusive[4]);
+    let removal = the_call(&run, "shmctl", &[&by_child, "IPC_RMID", "NULL"]);
+    assert_eq!((removal.role.as_str(), removal.result.as_deref()), ("child", Some("0")));
+    printed(&run, removal);
     run.assert_nothing_left();
 }
 
