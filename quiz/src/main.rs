@@ -12,100 +12,76 @@
 //! `$XDG_DATA_HOME/shm-workbook/progress.toml` (or `~/.local/share/...`), never in the repository.
 //! It works with stdin from a pipe; end of input ends the quiz with the score so far.
 
+mod args;
+mod progress;
 mod quiz;
 
 use std::io::{BufRead, Write};
 
+use args::{USAGE, shown, shown_path};
 use colored::Colorize;
-use quiz::{Item, Progress, QuizFile, Record};
+use nix::sys::signal::{SigHandler, Signal, signal};
+use progress::{Record, State};
+use quiz::{Item, QuizFile};
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, TryRng};
 use shm_workbook::catalogue;
 use shm_workbook::narrate;
 
-const USAGE: &str = "\
-quiz: drill the shm-workbook quizzes in the terminal
-
-Usage: cargo run --bin quiz -- [NAME] [FLAGS]
-
-  (no NAME)     list the quizzes and your progress
-  NAME          run one quiz: lesson01, lesson02, ..., interview
-
-Flags:
-  --review      ask only the questions you missed last time
-  --count N     ask at most N questions
-  --seed N      repeat a random order (the interview bank is shuffled)
-  --no-color    plain text (also when NO_COLOR is set or stdout is not a terminal)
-  --help        show this text
-";
-
-#[derive(Debug, Default)]
-struct Args {
-    name: Option<String>,
-    review: bool,
-    count: Option<usize>,
-    seed: Option<u64>,
-    no_color: bool,
-}
-
-fn parse_args(args: &[String]) -> Result<Args, String> {
-    let mut parsed = Args::default();
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let mut number = |flag: &str| -> Result<u64, String> {
-            let value = args.next().ok_or_else(|| format!("{flag} needs a number"))?;
-            value.parse().map_err(|_| format!("{flag} needs a whole number, not `{value}`"))
-        };
-        match arg.as_str() {
-            "--help" | "-h" => {
-                print!("{USAGE}");
-                std::process::exit(0);
-            }
-            "--review" => parsed.review = true,
-            "--no-color" | "--no-colour" => parsed.no_color = true,
-            "--count" => parsed.count = Some(number("--count")?.max(1) as usize),
-            "--seed" => parsed.seed = Some(number("--seed")?),
-            flag if flag.starts_with('-') => return Err(format!("unknown flag `{flag}`")),
-            name if parsed.name.is_none() => parsed.name = Some(name.to_owned()),
-            extra => return Err(format!("unexpected argument `{extra}`")),
-        }
-    }
-    Ok(parsed)
-}
-
 fn main() {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let args = parse_args(&argv).unwrap_or_else(|problem| {
+    // `quiz | head` ends quietly, as other tools do, instead of panicking on a closed pipe.
+    // SAFETY: restoring the default action of a signal, before any thread is started.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+    let args = args::parse(&args::from_os()).unwrap_or_else(|problem| {
         eprintln!("quiz: {problem}\n\n{USAGE}");
         std::process::exit(2);
     });
+    if args.help {
+        print!("{USAGE}");
+        return;
+    }
     narrate::set_colour(narrate::colour_wanted(args.no_color));
 
     let dir = quiz::quiz_dir();
+    const WHAT_TO_DO: &str = "  what to do: run it from a clone of the workbook, or set SHM_WORKBOOK_QUIZZES to the quizzes folder";
     let files = quiz::load_all(&dir).unwrap_or_else(|problem| {
-        eprintln!("quiz: {problem}\n  what to do: run it from a clone of the workbook, or set SHM_WORKBOOK_QUIZZES to the quizzes folder");
+        eprintln!("quiz: {problem}\n{WHAT_TO_DO}");
         std::process::exit(1);
     });
-    let progress_path = quiz::progress_path();
-    let (mut progress, note) = match &progress_path {
-        Some(path) => Progress::load(path),
+    if files.is_empty() {
+        eprintln!(
+            "quiz: there are no quizzes in {}: it has no .toml files\n{WHAT_TO_DO}",
+            shown_path(&dir)
+        );
+        std::process::exit(1);
+    }
+    let progress_path = progress::progress_path();
+    let (progress, note) = match &progress_path {
+        Some(path) => {
+            let loaded = progress::read(path);
+            let note = load_note(path, &loaded);
+            (loaded.progress, note)
+        }
         None => (
-            Progress::default(),
-            Some("note: neither XDG_DATA_HOME nor HOME is set; progress will not be kept".into()),
+            progress::Progress::default(),
+            Some(Note::Out(
+                "note: neither XDG_DATA_HOME (an absolute path) nor HOME is set; progress will not be kept"
+                    .into(),
+            )),
         ),
     };
 
     let Some(name) = args.name.clone() else {
         if let Some(note) = note {
-            println!("{}", note.dimmed());
+            note.print();
         }
         list(&files, &progress);
         return;
     };
     let Some(file) = files.iter().find(|f| f.name == name) else {
         let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
-        eprintln!("quiz: there is no quiz `{name}`; the quizzes are: {}", names.join(", "));
+        eprintln!("quiz: there is no quiz {}; the quizzes are: {}", shown(&name), names.join(", "));
         std::process::exit(2);
     };
     let items = match &file.items {
@@ -118,7 +94,7 @@ fn main() {
         }
     };
     if let Some(note) = note {
-        println!("{}", note.dimmed());
+        note.print();
     }
 
     let record = progress.quizzes.get(&name).cloned().unwrap_or_default();
@@ -141,7 +117,7 @@ fn main() {
         println!("{}", format!("(random order: --seed {seed} repeats it)").dimmed());
     }
     if let Some(count) = args.count {
-        chosen.truncate(count);
+        chosen.truncate(usize::try_from(count).unwrap_or(usize::MAX));
     }
 
     let outcome = drill(&title(&name), &chosen, &mut rng);
@@ -163,15 +139,58 @@ fn main() {
             .dimmed()
         );
     }
-    if asked > 0 {
-        progress
-            .quizzes
-            .insert(name, Record { right: outcome.right, asked, missed: outcome.missed });
-        if let Some(path) = &progress_path
-            && let Err(err) = progress.save(path)
-        {
-            eprintln!("quiz: could not save your progress to {}: {err}", path.display());
+    let Some(path) = progress_path.filter(|_| asked > 0) else {
+        return;
+    };
+    let right = outcome.right;
+    match progress::save_record(&path, &name, Record { right, asked, missed: outcome.missed }) {
+        Ok(saved) => {
+            for line in saved.backup.iter().chain(&saved.note) {
+                eprintln!("{line}");
+            }
         }
+        Err(err) => {
+            eprintln!("quiz: your result in {name} ({right}/{asked}) was not saved: {err}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// A note about the progress file, for stdout (information) or stderr (a problem).
+enum Note {
+    Out(String),
+    Err(String),
+}
+
+impl Note {
+    fn print(self) {
+        match self {
+            Note::Out(text) => println!("{}", text.dimmed()),
+            Note::Err(text) => eprintln!("{text}"),
+        }
+    }
+}
+
+fn load_note(path: &std::path::Path, loaded: &progress::Loaded) -> Option<Note> {
+    let path = shown_path(path);
+    let kept = "the file is kept, not overwritten";
+    match &loaded.state {
+        State::Sound => None,
+        State::Missing => {
+            Some(Note::Out(format!("note: no progress yet; it will be kept in {path}")))
+        }
+        State::Damaged(_) => {
+            let count = loaded.progress.quizzes.len();
+            Some(Note::Err(format!(
+                "quiz: note: {path} is damaged ({}); the {count} record{} that could be read {} used, and {kept}",
+                loaded.state.summary().unwrap_or_default(),
+                if count == 1 { "" } else { "s" },
+                if count == 1 { "is" } else { "are" },
+            )))
+        }
+        State::Unreadable(why) => Some(Note::Err(format!(
+            "quiz: note: cannot read {path} ({why}); earlier results are not shown, and {kept}"
+        ))),
     }
 }
 
@@ -183,7 +202,7 @@ fn title(name: &str) -> String {
     }
 }
 
-fn list(files: &[QuizFile], progress: &Progress) {
+fn list(files: &[QuizFile], progress: &progress::Progress) {
     println!("{}", "Quizzes".bold());
     let width = files.iter().map(|file| title(&file.name).chars().count()).max().unwrap_or(0);
     for file in files {
@@ -270,7 +289,8 @@ fn item_prompt(item: &Item) -> &str {
     }
 }
 
-/// A multiple-choice question; `None` at the end of input.
+/// A multiple-choice question; `None` at the end of input. Options are lettered a to z, or
+/// numbered when there are more than 26 of them.
 fn choice(
     answers: &[String],
     distractors: &[String],
@@ -280,26 +300,34 @@ fn choice(
     let mut options: Vec<(&String, bool)> =
         answers.iter().map(|a| (a, true)).chain(distractors.iter().map(|d| (d, false))).collect();
     options.shuffle(rng);
-    let letters: Vec<char> = ('a'..='z').take(options.len()).collect();
-    for (letter, (text, _)) in letters.iter().zip(&options) {
-        println!("  {letter}) {}", text.trim());
+    let numbered = options.len() > 26;
+    let labels: Vec<String> = if numbered {
+        (1..=options.len()).map(|n| n.to_string()).collect()
+    } else {
+        ('a'..='z').take(options.len()).map(String::from).collect()
+    };
+    for (label, (text, _)) in labels.iter().zip(&options) {
+        println!("  {label}) {}", text.trim());
     }
-    let hint =
-        if answers.len() > 1 { "letters of every right option, such as ac" } else { "a letter" };
+    let hint = match (numbered, answers.len() > 1) {
+        (false, false) => "a letter",
+        (false, true) => "letters of every right option, such as ac",
+        (true, false) => "a number",
+        (true, true) => "numbers of every right option, such as 1 3",
+    };
+    let position = |label: &str| labels.iter().position(|l| l == label);
     let picked: Vec<usize> = loop {
-        let line = ask(&format!("Your answer ({hint}): "))?;
-        let picked: Option<Vec<usize>> = line
-            .to_lowercase()
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != ',')
-            .map(|c| letters.iter().position(|&l| l == c))
-            .collect();
+        let line = ask(&format!("Your answer ({hint}): "))?.to_lowercase();
+        let separator = |c: char| c.is_whitespace() || c == ',';
+        let picked: Option<Vec<usize>> = if numbered {
+            line.split(separator).filter(|word| !word.is_empty()).map(position).collect()
+        } else {
+            line.chars().filter(|&c| !separator(c)).map(|c| position(&c.to_string())).collect()
+        };
         match picked {
             Some(picked) if !picked.is_empty() => break picked,
-            _ => println!(
-                "Please answer with {}.",
-                letters.iter().map(char::to_string).collect::<Vec<_>>().join(", ")
-            ),
+            _ if numbered => println!("Please answer with numbers from 1 to {}.", labels.len()),
+            _ => println!("Please answer with {}.", labels.join(", ")),
         }
     };
     let right_ones: Vec<usize> =
@@ -311,10 +339,8 @@ fn choice(
     if right {
         println!("{}", "Right.".green().bold());
     } else {
-        let shown: Vec<String> = right_ones
-            .iter()
-            .map(|&i| format!("{}) {}", letters[i], options[i].0.trim()))
-            .collect();
+        let shown: Vec<String> =
+            right_ones.iter().map(|&i| format!("{}) {}", labels[i], options[i].0.trim())).collect();
         println!("{} the answer is {}", "Not quite:".red().bold(), shown.join(" and "));
     }
     explain(context);

@@ -1,13 +1,9 @@
 //! The quiz bank behind `cargo run --bin quiz`: the same `quizzes/*.toml` files that the book
-//! renders with mdbook-quiz, read with that format's own model (`mdbook-quiz-schema`), and the
-//! student's progress, kept outside the repository.
+//! renders with mdbook-quiz, read with that format's own model (`mdbook-quiz-schema`).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mdbook_quiz_schema::{MultipleChoiceAnswerFormat, Question};
-use serde::{Deserialize, Serialize};
-
 use shm_workbook::catalogue::LESSONS;
 
 /// One question, reduced to what the terminal runner needs.
@@ -59,17 +55,24 @@ pub struct QuizFile {
     pub items: Result<Vec<Item>, String>,
 }
 
-/// Where the quizzes are: `$SHM_WORKBOOK_QUIZZES` if set, else the repository's `quizzes/`.
+/// Where the quizzes are: `$SHM_WORKBOOK_QUIZZES` if set (and not empty), else the
+/// repository's `quizzes/`.
 pub fn quiz_dir() -> PathBuf {
     std::env::var_os("SHM_WORKBOOK_QUIZZES")
+        .filter(|dir| !dir.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../quizzes"))
 }
 
 /// Every `*.toml` in `dir`, lessons in catalogue order first, then the others (`interview`).
 pub fn load_all(dir: &Path) -> Result<Vec<QuizFile>, String> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|err| format!("cannot read the quiz folder {}: {err}", dir.display()))?;
+    let entries = std::fs::read_dir(dir).map_err(|err| {
+        format!(
+            "cannot read the quiz folder {}: {}",
+            crate::args::shown_path(dir),
+            crate::progress::reason(&err)
+        )
+    })?;
     let mut files: Vec<QuizFile> = entries
         .flatten()
         .map(|entry| entry.path())
@@ -156,75 +159,6 @@ fn convert(question: Question, place: &str) -> Result<Item, String> {
     }
 }
 
-/// What the student did last time with one quiz.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
-    /// Right answers in the last attempt.
-    pub right: u32,
-    /// Questions asked in the last attempt.
-    pub asked: u32,
-    /// Ids of the questions missed in the last attempt (what `--review` asks again).
-    pub missed: Vec<String>,
-}
-
-/// The progress file: one record per quiz name.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Progress {
-    /// Records by quiz name.
-    #[serde(default)]
-    pub quizzes: BTreeMap<String, Record>,
-}
-
-/// `$XDG_DATA_HOME/shm-workbook/progress.toml`, else `~/.local/share/shm-workbook/progress.toml`.
-pub fn progress_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .filter(|dir| !dir.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-        std::env::var_os("HOME").map(|home| Path::new(&home).join(".local/share"))
-    })?;
-    Some(base.join("shm-workbook").join("progress.toml"))
-}
-
-impl Progress {
-    /// Reads the progress file. A missing or unreadable file means starting fresh; the second
-    /// value is the one-line note to print in that case.
-    pub fn load(path: &Path) -> (Progress, Option<String>) {
-        match std::fs::read_to_string(path) {
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => (
-                Progress::default(),
-                Some(format!("note: no progress yet; it will be kept in {}", path.display())),
-            ),
-            Err(err) => (
-                Progress::default(),
-                Some(format!("note: cannot read {} ({err}); starting fresh", path.display())),
-            ),
-            Ok(text) => match toml::from_str(&text) {
-                Ok(progress) => (progress, None),
-                Err(_) => (
-                    Progress::default(),
-                    Some(format!(
-                        "note: {} is damaged; starting fresh (it will be rewritten)",
-                        path.display()
-                    )),
-                ),
-            },
-        }
-    }
-
-    /// Writes the progress file (creating its folder), through a temporary file and a rename,
-    /// so that an interrupted write never leaves a damaged file.
-    pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let text = toml::to_string(self).map_err(std::io::Error::other)?;
-        let temporary = path.with_extension("toml.tmp");
-        std::fs::write(&temporary, text)?;
-        std::fs::rename(&temporary, path)
-    }
-}
-
 /// Whether a typed short answer matches the model answer or an alternative (ignoring case,
 /// surrounding spaces and backticks).
 pub fn matches(typed: &str, answer: &str, alternatives: &[String]) -> bool {
@@ -268,27 +202,6 @@ mod tests {
         assert!(error.contains("broken.toml: question 2 (id b)"), "{error}");
         let not_toml = write(&dir, "nottoml.toml", "[[questions]\n");
         assert!(load(&not_toml).items.unwrap_err().contains("not valid TOML"));
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn progress_survives_a_round_trip_and_a_damaged_file_starts_fresh() {
-        let dir =
-            std::env::temp_dir().join(format!("shm-workbook-progress-unit-{}", std::process::id()));
-        let path = dir.join("shm-workbook").join("progress.toml");
-        let (fresh, note) = Progress::load(&path);
-        assert_eq!(fresh, Progress::default());
-        assert!(note.unwrap().contains("no progress yet"));
-        let mut progress = Progress::default();
-        progress
-            .quizzes
-            .insert("lesson01".into(), Record { right: 3, asked: 4, missed: vec!["q2".into()] });
-        progress.save(&path).unwrap();
-        assert_eq!(Progress::load(&path), (progress, None));
-        std::fs::write(&path, "quizzes = 7").unwrap();
-        let (fresh, note) = Progress::load(&path);
-        assert_eq!(fresh, Progress::default());
-        assert!(note.unwrap().contains("damaged"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
