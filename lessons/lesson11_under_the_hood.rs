@@ -1,23 +1,20 @@
 //! # Lesson 11: under the hood: mappings, addresses, pages
 //!
 //! What it shows: what `shmat` really does. The kernel keeps the segment's pages; attaching
-//! adds a *mapping* of them to the process's page tables, at whatever virtual address is free
-//! in that process. So:
-//! - Part 1: one segment is attached by a parent and a child at two different addresses, and
-//!   each sees the other's writes: the memory is shared, the address is not. (Right after
-//!   `fork()` the child would pick the parent's address, because it starts with a copy of the
-//!   parent's layout; the child maps something else first, and the addresses part.)
-//! - Part 2: the attachment's line in `/proc/self/maps`, column by column (for a System V
-//!   segment and for a POSIX object).
-//! - Part 3: `/proc/self/pagemap` in both processes: the same physical frame. As root the frame
-//!   numbers are visible; an ordinary user reads 0, on purpose.
+//! creates a *mapping* of them (a VMA) at whatever virtual address is free in the process, and
+//! the page-table entries that lead to the pages come later, page by page, at the first touch.
+//! - Part 1: a parent and a child attach one segment at two different addresses, and each sees
+//!   the other's writes: the memory is shared, the address is not. (Right after `fork()` the
+//!   child would pick the parent's address, as it starts with a copy of the parent's layout; it
+//!   maps something else first, and the addresses part.)
+//! - Part 2: the attachment's line in `/proc/self/maps`, column by column (System V and POSIX).
+//! - Part 3: `/proc/self/pagemap` in both processes: the same physical frame (visible as root;
+//!   an ordinary user reads 0, on purpose).
 //! - Part 4: pages arrive on first touch: the resident size before and after.
 //! - Part 5: one process attaches the same segment twice: two addresses, one memory.
 //!
 //! It reproduces the "how it works internally" section of the source documents (seed 003),
 //! which says all this in words; here the kernel shows it.
-//!
-//! Run it:
 //!
 //! ```text
 //! cargo run --bin lesson11             # the whole story
@@ -25,20 +22,19 @@
 //! sudo target/debug/lesson11           # as root: real physical frame numbers in Part 3
 //! ```
 //!
-//! Things to try: run it twice and compare the parent's addresses (ASLR moves them each run);
-//! at the `--step` pause, `grep SYSV /proc/<pid>/maps` for both pids; run it with
-//! `setarch -R` (no address randomization) and see which addresses stop changing.
+//! Things to try: run it twice and compare the parent's addresses (ASLR moves them); at the
+//! `--step` pause, `grep SYSV /proc/<pid>/maps` for both pids; run it under `setarch -R` (no
+//! address randomization) and see which addresses stop changing.
 
-use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use shm_workbook::process::{self, Child};
 use shm_workbook::procfs::{self, MapsLine, PagemapEntry};
 use shm_workbook::shm::Shareable;
+use shm_workbook::wait::{self, Partner, Policy};
 use shm_workbook::{
-    Attachment, Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, SharedObject, futex,
-    posix,
+    Attachment, Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, SharedObject, call,
+    posix, process,
 };
 
 /// Parts 1 to 3: a segment of four pages.
@@ -65,6 +61,14 @@ unsafe impl Shareable for Board {}
 /// Where the parent writes its greeting and the child its reply.
 const GREETING_AT: usize = 256;
 const REPLY_AT: usize = 1024;
+
+/// Gives the turn to the other process and sleeps until it gives the next one back. The futex
+/// works although the two addresses differ: the kernel keys shared futexes by the page behind
+/// the address. If the partner dies instead, the wait ends with an error naming it.
+fn take_turns(board: &Board, turn: u32, partner: Partner) -> Result<()> {
+    wait::publish(&board.turn, turn, Policy::DEFAULT)?;
+    wait::wait_while(&board.turn, turn, Policy::DEFAULT, partner).map(drop)
+}
 // ANCHOR_END: board
 
 fn main() -> Result<()> {
@@ -79,47 +83,35 @@ fn parent_and_child(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     lesson.part("Part 1: one segment, two processes, two addresses");
     let mut scratch = ScratchDir::new("lesson11")?;
-    let key_file = scratch.create_file("key", b"ftok reads this file's inode\n")?;
-    let key = Key::ftok(&key_file, b'U')?;
-    parent.typed_call_note(
-        format!("ftok(\"{}\", 'U')", key_file.display()),
-        key.hex(),
-        "a key of this run's own: Part 2 finds it in /proc/self/maps",
-    );
+    let key = Key::ftok(scratch.create_file("key", b"ftok reads this file's inode\n")?, b'U')?;
+    parent.call_note("85 is 'U'; a key of this run's own, which Part 2 finds in /proc/self/maps");
     let segment = Segment::create(key, SMALL, 0o600)?;
-    parent.typed_call(
-        format!("shmget({}, {SMALL}, IPC_CREAT|IPC_EXCL|0600)", key.hex()),
-        format!("shmid {}", segment.id()),
-    );
+    parent.call_note("the shmid, which Part 2 finds too");
     let child = process::spawn("child", |out| child_side(&segment, out))?;
-    parent.typed_call("fork()", format!("child {}", child.pid()));
+    parent.call();
     let memory = segment.attach()?;
-    parent.typed_call(format!("shmat({}, NULL, 0)", segment.id()), hex(memory.address()));
+    parent.call();
     let board: &Board = memory.view()?;
-    two_addresses(lesson, &segment, &memory, board, &child)?;
+    two_addresses(lesson, &segment, &memory, board, child.pid())?;
 
     lesson.pause_for(Duration::from_millis(600));
     lesson.part("Part 2: the mapping in /proc/self/maps");
     maps_columns(&parent, &segment, &memory)?;
-    hand_over(board, 3)?;
-    await_turn(board, 4, Some(&child))?;
+    take_turns(board, 3, Partner::Child(child.pid()))?; // the child prints its own line
     parent.explain("another range, the same device, inode and path: one object, mapped twice");
     posix_maps_line(&parent)?;
 
     lesson.pause_for(Duration::from_millis(600));
     lesson.part("Part 3: the same physical page, seen through /proc/self/pagemap");
-    same_frame(&parent, &memory, board, &child)?;
-    hand_over(board, 7)?;
+    same_frame(&parent, &memory, board, Partner::Child(child.pid()))?;
+    wait::publish(&board.turn, 7, Policy::DEFAULT)?; // the child may finish
     child.wait()?;
-    parent.typed_call("waitpid(child)", "exited with status 0");
-    let address = memory.address();
+    parent.call_note("the child exited with status 0");
     memory.detach()?;
-    parent.typed_call(format!("shmdt({})", hex(address)), 0);
-    let id = segment.id();
+    parent.call();
     segment.remove()?;
-    parent.typed_call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "segment removed");
-    drop(scratch);
-    Ok(())
+    parent.call_note("segment removed");
+    Ok(()) // dropping `scratch` removes the key file and its directory
 }
 
 /// Parts 4 and 5: a new segment, in this process only.
@@ -127,19 +119,15 @@ fn one_process(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     lesson.part("Part 4: pages arrive on first touch");
     let segment = Segment::create(Key::PRIVATE, LARGE, 0o600)?;
-    parent.typed_call(
-        format!("shmget(IPC_PRIVATE, {LARGE}, IPC_CREAT|0600)"),
-        format!("shmid {}", segment.id()),
-    );
+    parent.call();
     let memory = first_touch(lesson, &segment)?;
 
     lesson.pause_for(Duration::from_millis(600));
     lesson.part("Part 5: one process, two attachments, one memory");
     attached_twice(lesson, &segment, &memory)?;
     drop(memory);
-    let id = segment.id();
     segment.remove()?;
-    parent.typed_call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "segment removed");
+    parent.call_note("segment removed");
     Ok(())
 }
 
@@ -150,56 +138,35 @@ fn two_addresses(
     segment: &Segment,
     memory: &Attachment,
     board: &Board,
-    child: &Child,
+    child: nix::unistd::Pid,
 ) -> Result<()> {
     let parent = lesson.narrator("parent");
     board.parent_address.store(memory.address() as u64, Ordering::Relaxed);
-    let greeting = format!("hello from the parent, written at {}", hex(memory.address()));
+    let greeting = format!("hello from the parent, written at {:#x}", memory.address());
     memory.store_c_string(GREETING_AT, &greeting)?;
     parent.line().text("wrote ").value(format!("{greeting:?}")).print();
-    hand_over(board, 1)?;
-    await_turn(board, 2, Some(child))?;
-
+    take_turns(board, 1, Partner::Child(child))?;
     parent.say(format!("read: {:?}", memory.load_c_string(REPLY_AT)));
     let (mine, childs) = (memory.address(), board.child_address.load(Ordering::Relaxed) as usize);
     let verdict = if mine == childs { "the same address" } else { "different addresses" };
-    parent
-        .line()
-        .text("the segment is at ")
-        .value(hex(mine))
-        .text(" in the parent and at ")
-        .value(hex(childs))
-        .text(format!(" in the child: {verdict}, one memory"))
-        .print();
-    parent.explain("each process has its own page tables; shmat only added entries pointing at the segment's pages, wherever this process had room");
+    parent.say(format!(
+        "the segment is at {mine:#x} in the parent and at {childs:#x} in the child: {verdict}, one memory"
+    ));
+    parent.explain("each process has its own address space: shmat created a mapping of the segment (a VMA) wherever this process had room; page-table entries come only at the first touch (Part 4)");
     parent.explain("unrelated processes (started with exec) also get different layouts from ASLR: run the lesson twice and compare the parent's addresses");
-    if lesson.options().step {
-        lesson.step(
-            &parent,
-            &format!(
-                "Both processes are attached, at different addresses.\n\
-             In another terminal, run:\n  \
-             grep SYSV /proc/{me}/maps /proc/{child}/maps\n\
-             two lines, two ranges, the same inode ({shmid}) and path /SYSV{key:08x} (deleted).\n  \
-             ipcs -m -i {shmid}\n\
-             shows nattch 2: the kernel counts attachments, not addresses.",
-                me = parent.pid(),
-                child = child.pid(),
-                shmid = segment.id(),
-                key = segment.key().raw() as u32,
-            ),
-        );
-    }
+    let (me, shmid, key) = (parent.pid(), segment.id(), segment.key().raw() as u32);
+    lesson.step(&parent, &format!("Both processes are attached, at different addresses.\nIn another terminal, run:\n  grep SYSV /proc/{me}/maps /proc/{child}/maps\ntwo lines, two ranges, the same inode ({shmid}) and path /SYSV{key:08x} (deleted).\n  ipcs -m -i {shmid}\nshows nattch 2: the kernel counts attachments, not addresses."));
     Ok(())
 }
 
 /// Everything the child does, turn by turn. (If it fails, it exits with its error, and the
-/// parent, which checks that the child is alive while it waits, stops too.)
+/// parent's wait, which watches the child, ends with an error too.)
 fn child_side(segment: &Segment, out: &Narrator) -> Result<()> {
+    let parent = Partner::parent();
     // Attached right after fork(): the child's layout is still a copy of the parent's.
     let first = segment.attach()?;
-    out.typed_call(format!("shmat({}, NULL, 0)", segment.id()), hex(first.address()));
-    await_turn(first.view::<Board>()?, 1, None)?;
+    out.call();
+    wait::wait_while(&first.view::<Board>()?.turn, 0, Policy::DEFAULT, parent)?;
     let parents = first.view::<Board>()?.parent_address.load(Ordering::Relaxed) as usize;
     if first.address() == parents {
         out.explain("the parent's address too: after fork() the child has a copy of the parent's layout, so the search for a free range ends at the same place");
@@ -208,121 +175,51 @@ fn child_side(segment: &Segment, out: &Narrator) -> Result<()> {
     }
     let address = first.address();
     first.detach()?;
-    out.typed_call(format!("shmdt({})", hex(address)), 0);
-    // Something else, as big as the segment: the kernel puts it in the range just freed, the
-    // first free range it finds from the top, as it did for the segment.
-    let other = Anonymous::map(SMALL)?;
-    out.typed_call_note(
-        format!("mmap(NULL, {SMALL}, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)"),
-        hex(other.address()),
-        "other memory takes the range first",
-    );
+    out.call();
+    // Other memory, as big as the segment: the kernel puts it in the first free range it finds.
+    map_anonymous(SMALL)?;
+    out.call_note("other memory takes the range first");
     let memory = segment.attach()?;
-    let note = if memory.address() == address {
+    out.call_note(if memory.address() == address {
         "the same address again: the range was free after all"
     } else {
         "the same segment, at another address"
-    };
-    out.typed_call_note(format!("shmat({}, NULL, 0)", segment.id()), hex(memory.address()), note);
+    });
     let board: &Board = memory.view()?;
     out.say(format!("read: {:?}", memory.load_c_string(GREETING_AT)));
-    let reply = format!("hello from the child, written at {}", hex(memory.address()));
+    let reply = format!("hello from the child, written at {:#x}", memory.address());
     memory.store_c_string(REPLY_AT, &reply)?;
     out.line().text("wrote ").value(format!("{reply:?}")).print();
     board.child_address.store(memory.address() as u64, Ordering::Relaxed);
-    hand_over(board, 2)?;
+    take_turns(board, 2, parent)?;
 
-    await_turn(board, 3, None)?; // Part 2: the child's own line in /proc/self/maps
-    let line = procfs::maps_line(memory.address())?
-        .ok_or_else(|| Error::other("read(/proc/self/maps)", "no line holds the attachment"))?;
-    out.line().text("my line: ").value(&line.raw).print();
-    hand_over(board, 4)?;
+    // Part 2: the child's own line in /proc/self/maps.
+    out.line().text("my line: ").value(&find_line(memory.address())?.raw).print();
+    take_turns(board, 4, parent)?;
 
-    await_turn(board, 5, None)?; // Part 3: the child's pagemap entry for the first page
+    // Part 3: the child's pagemap entry for the first page.
     let entry = procfs::pagemap(memory.address())?;
     describe_entry(out, memory.address(), entry);
     board.child_pagemap.store(entry.0, Ordering::Relaxed);
-    hand_over(board, 6)?;
-
-    await_turn(board, 7, None)?;
-    Ok(()) // dropping `memory` detaches, dropping `other` unmaps the anonymous memory
+    take_turns(board, 6, parent)?;
+    Ok(()) // dropping `memory` detaches
 }
 // ANCHOR_END: two_addresses
-
-/// Passes the turn to the other process: a store, and a futex wake for whoever sleeps on it.
-/// The futex works although the two addresses differ: the kernel keys shared futexes by the
-/// page behind the address, not by the address.
-fn hand_over(board: &Board, turn: u32) -> Result<()> {
-    futex::store_and_wake(&board.turn, turn)
-}
-
-/// Waits until the turn reaches `turn`. The child sleeps on the futex; the parent sleeps in
-/// short slices and checks that the child is still alive, so that a child that failed cannot
-/// leave it waiting.
-fn await_turn(board: &Board, turn: u32, child: Option<&Child>) -> Result<()> {
-    loop {
-        let now = board.turn.load(Ordering::Acquire);
-        if now >= turn {
-            return Ok(());
-        }
-        match child {
-            None => shm_workbook::wait::wait_while(
-                &board.turn,
-                now,
-                shm_workbook::wait::Policy::DEFAULT,
-                shm_workbook::wait::Partner::parent(),
-            )?,
-            Some(child) => shm_workbook::wait::wait_while(
-                &board.turn,
-                now,
-                shm_workbook::wait::Policy::DEFAULT,
-                shm_workbook::wait::Partner::Child(child.pid()),
-            )?,
-        };
-    }
-}
 
 // ANCHOR: maps_columns
 /// The attachment's line in /proc/self/maps, column by column.
 fn maps_columns(parent: &Narrator, segment: &Segment, memory: &Attachment) -> Result<()> {
     let line = find_line(memory.address())?;
     parent.line().text("my line: ").value(&line.raw).print();
-    let key_path = format!("/SYSV{:08x} (deleted)", segment.key().raw() as u32);
+    let (shmid, key_path) =
+        (segment.id(), format!("/SYSV{:08x} (deleted)", segment.key().raw() as u32));
     let columns = [
-        (
-            "range ",
-            format!("{:x}-{:x}", line.start, line.end),
-            format!("{} bytes from shmat's address: the segment, in whole pages", line.len()),
-        ),
-        (
-            "perms ",
-            line.perms.clone(),
-            "read, write, no execute, s for shared: stores reach the segment; p would mean a private copy-on-write copy".into(),
-        ),
+        ("range ", format!("{:x}-{:x}", line.start, line.end), format!("{} bytes from shmat's address: the segment, in whole pages", line.len())),
+        ("perms ", line.perms.clone(), "read, write, no execute, s for shared: stores reach the segment; p would mean a private copy-on-write copy".into()),
         ("offset", format!("{:08x}", line.offset), "the mapping starts at byte 0 of the segment".into()),
-        (
-            "device",
-            line.device.clone(),
-            "the kernel's internal shm filesystem, which is never mounted anywhere".into(),
-        ),
-        (
-            "inode ",
-            line.inode.to_string(),
-            if line.inode == segment.id() as u64 {
-                "the shmid: the segment is a file of that hidden filesystem".into()
-            } else {
-                format!("(this kernel does not use the shmid {} here)", segment.id())
-            },
-        ),
-        (
-            "path  ",
-            line.path.clone(),
-            if line.path == key_path {
-                format!("SYSV and the key in hex ({}), deleted because no directory holds a name for it", segment.key().hex())
-            } else {
-                format!("(expected {key_path})")
-            },
-        ),
+        ("device", line.device.clone(), "the kernel's internal shm filesystem, which is never mounted anywhere".into()),
+        ("inode ", line.inode.to_string(), if line.inode == shmid as u64 { "the shmid: the segment is a file of that hidden filesystem".into() } else { format!("(this kernel does not use the shmid {shmid} here)") }),
+        ("path  ", line.path.clone(), if line.path == key_path { format!("SYSV and the key in hex ({}), deleted because no directory holds a name for it", segment.key().hex()) } else { format!("(expected {key_path})") }),
     ];
     for (column, value, meaning) in columns {
         parent.line().text(format!("  {column} ")).value(value).note(meaning).print();
@@ -332,19 +229,15 @@ fn maps_columns(parent: &Narrator, segment: &Segment, memory: &Attachment) -> Re
 
 /// The same for a POSIX object (lesson 08): its line names its file in /dev/shm.
 fn posix_maps_line(parent: &Narrator) -> Result<()> {
-    let name = posix::unique_name("maps");
-    let object = SharedObject::create(&name, 0o600)?;
-    parent.typed_call(format!("shm_open(\"{name}\", O_CREAT|O_EXCL|O_RDWR, 0600)"), "fd");
+    let object = SharedObject::create(&posix::unique_name("maps"), 0o600)?;
+    parent.call();
     let page = procfs::page_size();
     object.set_len(page as u64)?;
+    parent.call();
     let mapping = object.map(page)?;
-    parent.typed_call(
-        format!("mmap(NULL, {page}, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0)"),
-        hex(mapping.address()),
-    );
-    let inode = std::os::unix::fs::MetadataExt::ino(
-        &std::fs::metadata(object.path()).map_err(|err| Error::io("stat(/dev/shm/...)", err))?,
-    );
+    parent.call();
+    let stat = std::fs::metadata(object.path()).map_err(|err| Error::io(object.path(), err));
+    let inode = std::os::unix::fs::MetadataExt::ino(&stat?);
     let line = find_line(mapping.address())?;
     parent.line().text("its line: ").value(&line.raw).print();
     parent.explain(format!(
@@ -353,7 +246,7 @@ fn posix_maps_line(parent: &Narrator) -> Result<()> {
         object.path()
     ));
     object.unlink()?;
-    parent.typed_call(format!("shm_unlink(\"{name}\")"), 0);
+    parent.call();
     let line = find_line(mapping.address())?;
     parent.line().text("its line now: ").value(&line.raw).print();
     parent.explain("a mapping outlives the name: like the SysV segment, the file has no name left, and the kernel says (deleted)");
@@ -363,23 +256,18 @@ fn posix_maps_line(parent: &Narrator) -> Result<()> {
 
 // ANCHOR: same_frame
 /// Both processes look up the first page of their attachment in /proc/self/pagemap.
-fn same_frame(parent: &Narrator, memory: &Attachment, board: &Board, child: &Child) -> Result<()> {
+fn same_frame(parent: &Narrator, memory: &Attachment, board: &Board, child: Partner) -> Result<()> {
+    parent.explain(format!("pagemap holds 8 bytes per page of this process: the entry of address a is at byte (a / {}) * 8", procfs::page_size()));
     let mine = procfs::pagemap(memory.address())?;
     describe_entry(parent, memory.address(), mine);
-    hand_over(board, 5)?;
-    await_turn(board, 6, Some(child))?;
+    take_turns(board, 5, child)?; // the child reads its own entry
     let childs = PagemapEntry(board.child_pagemap.load(Ordering::Relaxed));
     if mine.shows_pfn() && childs.shows_pfn() {
-        let verdict =
-            if mine.pfn() == childs.pfn() { "the same physical frame" } else { "DIFFERENT frames" };
-        parent
-            .line()
-            .text("PFNs are visible: ")
-            .value(format!("{:#x}", mine.pfn()))
-            .text(" in the parent, ")
-            .value(format!("{:#x}", childs.pfn()))
-            .text(format!(" in the child: {verdict}"))
-            .print();
+        let (mine, childs) = (mine.pfn(), childs.pfn());
+        let verdict = if mine == childs { "the same physical frame" } else { "DIFFERENT frames" };
+        parent.say(format!(
+            "PFNs are visible: {mine:#x} in the parent, {childs:#x} in the child: {verdict}"
+        ));
         parent.explain("two virtual addresses, two page tables, one page of RAM: nothing is copied between the processes");
     } else {
         parent.line().text("PFNs are hidden: both processes read PFN ").value(0).print();
@@ -389,29 +277,22 @@ fn same_frame(parent: &Narrator, memory: &Attachment, board: &Board, child: &Chi
     Ok(())
 }
 
-/// One line about a pagemap entry.
+/// What the pagemap entry of the page holding `address` (at byte (a / page) * 8) says.
 fn describe_entry(out: &Narrator, address: usize, entry: PagemapEntry) {
-    let mut flags = vec![if entry.present() { "present" } else { "not present" }];
-    if entry.file_or_shared() {
-        flags.push("shared memory");
-    }
-    if entry.present() {
-        flags.push(if entry.exclusive() { "mapped once" } else { "mapped more than once" });
-    }
-    let pfn = if entry.shows_pfn() {
-        format!("PFN {:#x}", entry.pfn())
-    } else if entry.present() {
-        "PFN 0 (hidden from this user)".to_owned()
-    } else {
-        "no PFN".to_owned()
-    };
+    let mut words = vec![if entry.present() { "present" } else { "not present" }];
+    words.extend(entry.file_or_shared().then_some("shared memory"));
+    let mapped = if entry.exclusive() { "mapped once" } else { "mapped more than once" };
+    words.extend(entry.present().then_some(mapped));
+    let pfn = format!("PFN {:#x}", entry.pfn());
+    words.push(match (entry.shows_pfn(), entry.present()) {
+        (true, _) => &pfn,
+        (false, true) => "PFN 0 (hidden from this user)",
+        (false, false) => "no PFN",
+    });
+    let at = address / procfs::page_size() * 8;
     out.line()
-        .typed_call(format!(
-            "pread(pagemap_fd, &entry, 8, ({address:#x} / {}) * 8)",
-            procfs::page_size()
-        ))
-        .text(" = ")
-        .value(format!("{}, {pfn}", flags.join(", ")))
+        .text(format!("pagemap entry of {address:#x} (at byte {at:#x}): "))
+        .value(words.join(", "))
         .print();
 }
 // ANCHOR_END: same_frame
@@ -421,13 +302,12 @@ fn describe_entry(out: &Narrator, address: usize, entry: PagemapEntry) {
 fn first_touch(lesson: &Lesson, segment: &Segment) -> Result<Attachment> {
     let parent = lesson.narrator("parent");
     let memory = segment.attach()?;
-    parent.typed_call(format!("shmat({}, NULL, 0)", segment.id()), hex(memory.address()));
+    parent.call();
     resident(&parent, "after shmat", segment, &memory)?;
     let page = procfs::page_size();
     let last = memory.address() + LARGE - page;
     describe_entry(&parent, last, procfs::pagemap(last)?);
-    parent.explain("shmget and shmat reserved a size and an address range, not memory");
-
+    parent.explain("shmget reserved a size and shmat a range of addresses (a mapping), not memory: no page, no page-table entry yet");
     memory.store(0, b"x")?;
     parent.say("stored one byte in the first page");
     resident(&parent, "after one store", segment, &memory)?;
@@ -446,11 +326,8 @@ fn first_touch(lesson: &Lesson, segment: &Segment) -> Result<Attachment> {
 fn resident(out: &Narrator, when: &str, segment: &Segment, memory: &Attachment) -> Result<()> {
     let rss = procfs::rss_kib(memory.address())?.map_or("?".to_owned(), |kib| format!("{kib} kB"));
     let line = out.line().text(format!("{when}: Rss of this mapping ")).value(rss);
-    match procfs::segment_rss(segment.id())? {
-        Some(bytes) => line
-            .text(", the segment's rss in /proc/sysvipc/shm ")
-            .value(format!("{bytes} bytes"))
-            .print(),
+    match procfs::segment_rss(segment.id())?.map(|bytes| format!("{bytes} bytes")) {
+        Some(rss) => line.text(", the segment's rss in /proc/sysvipc/shm ").value(rss).print(),
         None => line.note("this kernel's /proc/sysvipc/shm has no rss column").print(),
     }
     Ok(())
@@ -462,17 +339,9 @@ fn resident(out: &Narrator, when: &str, segment: &Segment, memory: &Attachment) 
 fn attached_twice(lesson: &Lesson, segment: &Segment, first: &Attachment) -> Result<()> {
     let parent = lesson.narrator("parent");
     let second = segment.attach()?;
-    parent.typed_call_note(
-        format!("shmat({}, NULL, 0)", segment.id()),
-        hex(second.address()),
-        format!("again: the first attachment is at {}", hex(first.address())),
-    );
+    parent.call_note(format!("again: the first attachment is at {:#x}", first.address()));
     let stat = segment.stat()?;
-    parent.typed_call_note(
-        format!("shmctl({}, IPC_STAT, &ds)", segment.id()),
-        format!("shm_nattch {}", stat.attachments),
-        "two attachments, one process",
-    );
+    parent.call_note(format!("shm_nattch is {}: two attachments, one process", stat.attachments));
     for memory in [first, &second] {
         parent.line().text("maps: ").value(&find_line(memory.address())?.raw).print();
     }
@@ -481,96 +350,50 @@ fn attached_twice(lesson: &Lesson, segment: &Segment, first: &Attachment) -> Res
         "the segment's pages all exist, but none is in the second mapping's page-table entries yet",
     );
 
-    let text = format!("written through {}", hex(first.address()));
+    let text = format!("written through {:#x}", first.address());
     first.store_c_string(0, &text)?;
     parent.line().text("wrote ").value(format!("{text:?}")).text(" through the first").print();
-    parent.say(format!(
-        "read through the second ({}): {:?}",
-        hex(second.address()),
-        second.load_c_string(0)
-    ));
+    let read = second.load_c_string(0);
+    parent.say(format!("read through the second ({:#x}): {read:?}", second.address()));
     resident(&parent, "the second attachment, after one read", segment, &second)?;
     parent.explain("the read faulted the page into the second mapping without allocating anything: the page already existed");
 
-    for memory in [first, &second] {
-        describe_entry(&parent, memory.address(), procfs::pagemap(memory.address())?);
+    let entries = [procfs::pagemap(first.address())?, procfs::pagemap(second.address())?];
+    for (memory, entry) in [first, &second].into_iter().zip(entries) {
+        describe_entry(&parent, memory.address(), entry);
     }
-    let (one, two) = (procfs::pagemap(first.address())?, procfs::pagemap(second.address())?);
-    if one.shows_pfn() && two.shows_pfn() {
-        parent.explain(if one.pfn() == two.pfn() {
-            format!(
-                "PFN {:#x} behind both addresses: one frame, mapped twice by one process",
-                one.pfn()
-            )
-        } else {
-            "DIFFERENT frames: that would be a copy, which shmat never makes".to_owned()
-        });
-    } else {
-        parent.explain("PFNs hidden again; the flags say it: the page is now mapped more than once, by one process");
-    }
-    if lesson.options().step {
-        lesson.step(
-            &parent,
-            &format!(
-                "One process, two attachments of one segment.\n\
-             In another terminal, run:\n  \
-             grep SYSV /proc/{pid}/maps\n\
-             two lines with the same inode {shmid};  ipcs -m -i {shmid}  shows nattch 2.",
-                pid = parent.pid(),
-                shmid = segment.id(),
-            ),
-        );
-    }
-    let address = second.address();
+    let [one, two] = entries;
+    parent.explain(match (one.shows_pfn() && two.shows_pfn(), one.pfn() == two.pfn()) {
+        (true, true) => format!("PFN {:#x} behind both addresses: one frame, mapped twice by one process", one.pfn()),
+        (true, false) => "DIFFERENT frames: that would be a copy, which shmat never makes".to_owned(),
+        (false, _) => "PFNs hidden again; the flags say it: the page is now mapped more than once, by one process".to_owned(),
+    });
+    let (pid, shmid) = (parent.pid(), segment.id());
+    lesson.step(&parent, &format!("One process, two attachments of one segment.\nIn another terminal, run:\n  grep SYSV /proc/{pid}/maps\ntwo lines with the same inode {shmid};  ipcs -m -i {shmid}  shows nattch 2."));
     second.detach()?;
-    parent.typed_call(format!("shmdt({})", hex(address)), 0);
+    parent.call();
     Ok(())
 }
 // ANCHOR_END: attached_twice
 
 /// The maps line holding `address` (it must exist: the address is one of our mappings).
 fn find_line(address: usize) -> Result<MapsLine> {
-    procfs::maps_line(address)?.ok_or_else(|| {
-        Error::other("read(\"/proc/self/maps\")", format!("no line holds {}", hex(address)))
-    })
+    let missing = || Error::other("reading /proc/self/maps", format!("no line holds {address:#x}"));
+    procfs::maps_line(address)?.ok_or_else(missing)
 }
 
-fn hex(address: usize) -> String {
-    format!("{address:#x}")
-}
-
-/// Private anonymous memory, unmapped on drop: the "something else" the child maps first.
-struct Anonymous {
-    addr: std::ptr::NonNull<std::ffi::c_void>,
-    len: usize,
-}
-
-impl Anonymous {
-    fn map(len: usize) -> Result<Anonymous> {
-        let length = NonZeroUsize::new(len).ok_or_else(|| Error::other("mmap", "length 0"))?;
-        use nix::sys::mman::{MapFlags, ProtFlags};
-        // SAFETY: the kernel chooses the address (None), so no existing mapping is replaced;
-        // the memory is private to this process and never read or written here.
-        let addr = unsafe {
-            nix::sys::mman::mmap_anonymous(
-                None,
-                length,
-                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                MapFlags::MAP_PRIVATE,
-            )
-        }
-        .map_err(|errno| Error::sys(format!("mmap(NULL, {len}, ...)"), errno))?;
-        Ok(Anonymous { addr, len })
-    }
-
-    fn address(&self) -> usize {
-        self.addr.as_ptr() as usize
-    }
-}
-
-impl Drop for Anonymous {
-    fn drop(&mut self) {
-        // SAFETY: `addr` and `len` came from mmap above and are unmapped once, here.
-        let _ = unsafe { nix::sys::mman::munmap(self.addr, self.len) };
-    }
+/// Private anonymous memory, the "something else" the child maps first; it stays mapped until
+/// the child exits. (The library has no wrapper for it, so the call is recorded here.)
+fn map_anonymous(len: usize) -> Result<usize> {
+    use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous};
+    let made = call::make("mmap").arg("NULL").arg(len).arg("PROT_READ|PROT_WRITE");
+    let made = made.arg("MAP_PRIVATE|MAP_ANONYMOUS").arg(-1).arg(0);
+    let (length, private) = (std::num::NonZeroUsize::new(len), MapFlags::MAP_PRIVATE);
+    let prot = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
+    // SAFETY: the kernel chooses the address (None), so no existing mapping is replaced; the
+    // memory is private to this process and never read or written here.
+    let mapped = unsafe { mmap_anonymous(None, length.expect("a length"), prot, private) }
+        .map(|addr| addr.as_ptr() as usize);
+    let made = made.ended(mapped.map(|addr| format!("{addr:#x}")));
+    mapped.map_err(|_| made.error())
 }

@@ -8,6 +8,7 @@
 //! shared memory objects ([`posix`]), a child that becomes another user when the lesson runs as
 //! root ([`privilege`]), and readers of `/proc` that show where a process's memory lives
 //! ([`procfs`]).
+//! Lesson 10's failures provoked on purpose, each checked against the man page, are in [`failures`].
 //!
 //! The rules it keeps, so that a lesson keeps them too:
 //! - only the process that created an IPC object removes it (never a forked child), on drop or
@@ -22,6 +23,7 @@ pub mod call;
 pub mod catalogue;
 pub mod cleanup;
 pub mod error;
+pub mod failures;
 pub mod futex;
 pub mod jitter;
 pub mod json;

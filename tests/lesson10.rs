@@ -101,7 +101,7 @@ fn every_case_fails_with_the_expected_errno_and_nothing_is_left() {
     assert!(run.stderr.is_empty(), "nothing on stderr: {}", run.stderr);
     assert!(!run.stdout.contains('\x1b'), "NO_COLOR and a pipe mean no escape codes");
     run.assert_nothing_left();
-    assert_scratch_dir_gone(&run.stdout);
+    assert_scratch_dir_gone(&run);
 }
 
 #[test]
@@ -110,29 +110,90 @@ fn each_failure_shows_the_c_idiom_beside_our_error() {
     run.assert_success();
     let text = &run.stdout;
     for expected in [
-        // The C side: the sentinel, errno, and what perror prints.
-        "if (shmid == -1) perror(\"shmget\");",
-        "shmget returns -1 and sets errno = ENOENT (2); perror(\"shmget\") prints: shmget: No such file or directory",
-        "shmget returns -1 and sets errno = EEXIST (17); perror(\"shmget\") prints: shmget: File exists",
-        "shmget returns -1 and sets errno = EACCES (13); perror(\"shmget\") prints: shmget: Permission denied",
-        "if (addr == (void *) -1) perror(\"shmat\");",
-        "shmat returns (void *) -1 and sets errno = EINVAL (22); perror(\"shmat\") prints: shmat: Invalid argument",
-        "shm_open returns -1 and sets errno = ENOENT (2); perror(\"shm_open\") prints: shm_open: No such file or directory",
-        "ftok returns -1 and sets errno = ENOENT (2); perror(\"ftok\") prints: ftok: No such file or directory",
+        // The C side: the check, errno, and what perror prints.
+        "C:    if (shmid == -1) perror(\"shmget\");   errno = ENOENT (2), so perror prints: shmget: No such file or directory",
+        "errno = EEXIST (17), so perror prints: shmget: File exists",
+        "errno = EACCES (13), so perror prints: shmget: Permission denied",
+        "C:    if (addr == (void *) -1) perror(\"shmat\");   errno = EINVAL (22), so perror prints: shmat: Invalid argument",
+        "C:    if (fd == -1) perror(\"shm_open\");   errno = ENOENT (2), so perror prints: shm_open: No such file or directory",
+        "C:    if (key == -1) perror(\"ftok\");   errno = ENOENT (2), so perror prints: ftok: No such file or directory",
         // The unchecked ftok never calls perror.
-        "ftok returns -1 and sets errno = ENOENT (2); perror(\"ftok\") would print: ftok: No such file or directory",
-        // Our side: the Error's Display, call, errno, meaning, hint.
+        "not checked: the program goes on with key = -1;   errno = ENOENT (2), and perror would have printed: ftok: No such file or directory",
+        // No call at all: our check refuses the name first.
+        "C:    no call is made: the check refuses first",
+        // Our side: the Rust expression as written, and the Error's Display.
+        "Rust: Segment::open(key, SIZE) returns Err, whose Display is:",
         "failed: ENOENT (No such file or directory)",
         "what it means: no segment has this key, and IPC_CREAT was not given",
         "what to do:    start the program that creates the segment first, or pass IPC_CREAT",
         "what it means: a segment with this key exists, but its mode does not let you have the access you asked for",
         "what it means: a POSIX shared memory name must start with '/'",
         "what it means: the file does not exist (ftok needs an existing file",
-        // What the unchecked ftok leaves.
-        "shmget(0xffffffff, 1024, 0666|IPC_CREAT)",
+        // What the unchecked ftok leaves: -1 as a key.
+        "gets the -1 as its key: 0xffffffff",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
+    // The line after each case's heading is the call it made, exactly as the trace has it.
+    let lines: Vec<&str> = run.lines().collect();
+    let mut shown = 0;
+    for (at, line) in lines.iter().enumerate() {
+        if line.contains("] case ") && !lines[at + 1].contains("no call is made") {
+            let printed = lines[at + 1].split("]   ").nth(1).unwrap();
+            assert!(
+                run.calls.iter().any(|call| call.text == printed),
+                "not in the trace: {printed}"
+            );
+            shown += 1;
+        }
+    }
+    assert_eq!(shown, EXPECTED.len() - 2, "every case but the two name checks makes a call");
+}
+
+/// A test of a call's arguments.
+type Args<'a> = &'a dyn Fn(&[String]) -> bool;
+
+/// The trace holds each call the lesson teaches, made with the arguments the case is about and
+/// failing with the errno of the case.
+#[test]
+fn the_trace_has_each_failing_call_with_its_real_arguments() {
+    let run = run("lesson10", &["--fast"]);
+    run.assert_success();
+    let failed = |name: &str, errno: &str, args: &dyn Fn(&[String]) -> bool| {
+        run.calls_named(name).any(|call| call.errno.as_deref() == Some(errno) && args(&call.args))
+    };
+    let key = run.calls_named("ftok").next().unwrap().result.clone().unwrap();
+    let size_above_shmmax = |args: &[String]| args[1].parse::<u128>().unwrap() > 1 << 63;
+    let checks: [(&str, &str, Args); 10] = [
+        ("shmget", "ENOENT", &|a| a == [key.as_str(), "4096", "0"]),
+        ("shmget", "EEXIST", &|a| a == [key.as_str(), "4096", "IPC_CREAT|IPC_EXCL|0600"]),
+        ("shmget", "EINVAL", &|a| a[0] == "IPC_PRIVATE" && size_above_shmmax(a)),
+        ("shmget", "EINVAL", &|a| a == [key.as_str(), "8192", "0"]),
+        ("shmget", "EACCES", &|a| a == [key.as_str(), "0", "IPC_CREAT|0600"]),
+        ("shmat", "EACCES", &|a| a[1..] == ["NULL", "0"]),
+        ("shmat", "EINVAL", &|a| a == ["-1", "NULL", "0"]),
+        ("shm_open", "ENOENT", &|a| a[0].ends_with("-never-created\"") && a[1] == "O_RDWR"),
+        ("shm_open", "EEXIST", &|a| a[1].contains("O_CREAT") && a[1].contains("O_EXCL")),
+        ("shm_open", "EINVAL", &|a| a[0].ends_with("/inner\"")),
+    ];
+    for (name, errno, args) in checks {
+        assert!(
+            failed(name, errno, args),
+            "no {name} failing with {errno} as taught:\n{:#?}",
+            run.calls
+        );
+    }
+    assert_eq!(run.calls_named("ftok").filter(|c| c.errno.as_deref() == Some("ENOENT")).count(), 2);
+    if nix::unistd::geteuid().is_root() {
+        assert!(
+            run.calls_named("shmget")
+                .any(|c| c.role == "nobody" && c.errno.as_deref() == Some("EACCES"))
+        );
+    }
+    // The segment whose mode went to 0400: IPC_SET, as made.
+    assert!(
+        run.calls_named("shmctl").any(|c| c.args[1] == "IPC_SET" && c.args[2].contains("0400"))
+    );
 }
 
 #[test]
@@ -146,7 +207,11 @@ fn glibc_opens_a_name_without_its_slash_and_it_is_the_same_object() {
     let theirs = common::number_after(line, "its inode is ");
     let ours = common::number_after(line, "'s is ");
     assert_eq!(theirs, ours, "{line}");
-    assert!(run.stdout.contains("shm_open returns fd "), "{}", run.stdout);
+    let bare = run
+        .calls_named("shm_open")
+        .find(|call| !call.args[0].starts_with("\"/"))
+        .unwrap_or_else(|| panic!("no shm_open of a name without its slash: {:#?}", run.calls));
+    assert!(bare.result.as_deref().is_some_and(|fd| fd.parse::<i32>().is_ok()), "{bare:?}");
 }
 
 #[test]
@@ -161,7 +226,7 @@ fn the_permission_cases_fit_who_runs_them() {
             run.stdout
         );
         assert!(
-            nobody_lines.iter().any(|line| line.contains("setuid(")),
+            nobody_lines.iter().any(|line| line.contains("gave up root for good: now uid ")),
             "a child drops root:\n{}",
             run.stdout
         );
@@ -219,14 +284,13 @@ fn an_unprivileged_user_gets_the_same_errnos() {
     assert!(run.stdout.contains("its mode binds its owner too"), "{}", run.stdout);
     assert!(!run.stdout.contains("[nobody "), "no child needed:\n{}", run.stdout);
     run.assert_nothing_left();
-    assert_scratch_dir_gone(&run.stdout);
+    assert_scratch_dir_gone(&run);
 }
 
-/// The run's scratch directory (printed after `= ` on the keyfile line) no longer exists.
-fn assert_scratch_dir_gone(stdout: &str) {
-    let line =
-        stdout.lines().find(|line| line.contains("keyfile\", O_CREAT")).expect("a keyfile line");
-    let path = line.split(" = ").nth(1).unwrap().split_whitespace().next().unwrap();
+/// The run's scratch directory (where the key file of its first ftok was) no longer exists.
+fn assert_scratch_dir_gone(run: &Run) {
+    let ftok = run.calls_named("ftok").next().expect("an ftok call");
+    let path = ftok.args[0].trim_matches('"');
     let dir = std::path::Path::new(path).parent().unwrap();
     assert!(dir.starts_with(std::env::temp_dir()) || dir.starts_with("/tmp"), "{path}");
     assert!(!dir.exists(), "{} was left behind", dir.display());
@@ -251,7 +315,7 @@ fn ctrl_c_at_the_pause_removes_the_segment_and_the_key_file_and_exits_130() {
     assert!(stderr.contains("[SIGINT] stopping: removed 3 object(s)"), "{stderr}");
     assert!(!stdout.contains("== Summary =="), "{stdout}");
     run.assert_nothing_left();
-    assert_scratch_dir_gone(&stdout);
+    assert_scratch_dir_gone(&run);
 }
 
 #[test]
@@ -259,10 +323,10 @@ fn ctrl_c_in_the_middle_of_a_run_leaves_nothing() {
     // Without --fast each case is followed by a pause, so the signal lands mid-run.
     for marker in ["case 3:", "case 10:"] {
         let run = interrupt_when("lesson10", &[], marker, Signal::SIGINT);
-        let (code, stdout, stderr) = (run.code(), run.stdout.clone(), run.stderr.clone());
+        let (code, stderr) = (run.code(), run.stderr.clone());
         assert_eq!(code, Some(130), "{marker}: {stderr}");
         assert!(stderr.contains("[SIGINT] stopping: removed "), "{stderr}");
         run.assert_nothing_left();
-        assert_scratch_dir_gone(&stdout);
+        assert_scratch_dir_gone(&run);
     }
 }

@@ -80,7 +80,7 @@ fn one_segment_two_addresses_and_each_sees_the_others_writes() {
 fn the_maps_lines_name_the_segment_by_shmid_and_key() {
     let run = run("lesson11", &["--fast"]);
     run.assert_success();
-    let shmid = number_after(part(&run.stdout, "Part 1"), "shmid ");
+    let shmid = run.calls_named("shmget").next().unwrap().result.clone().unwrap();
     let key = hex_after(line_of(&run.stdout, "parent", "ftok("), "= ");
     let part2 = part(&run.stdout, "Part 2");
 
@@ -89,7 +89,7 @@ fn the_maps_lines_name_the_segment_by_shmid_and_key() {
     let (parent_range, parent_inode, parent_path) = maps_fields(parent_line, "my line: ");
     let (child_range, child_inode, child_path) = maps_fields(child_line, "my line: ");
     assert!(parent_line.contains(" rw-s 00000000 "), "shared, read-write, offset 0: {parent_line}");
-    assert_eq!(parent_inode, shmid.to_string(), "the inode is the shmid: {parent_line}");
+    assert_eq!(parent_inode, shmid, "the inode is the shmid: {parent_line}");
     assert_eq!(parent_path, format!("/SYSV{key:08x} (deleted)"), "{parent_line}");
     assert_eq!((child_inode, child_path), (parent_inode, parent_path), "one object");
     assert_ne!(child_range, parent_range, "two ranges");
@@ -111,10 +111,10 @@ fn pagemap_shows_one_frame_when_frame_numbers_are_visible_and_zero_otherwise() {
     let run = run("lesson11", &["--fast"]);
     run.assert_success();
     let part3 = part(&run.stdout, "Part 3");
-    let parent = line_of(part3, "parent", "pread(pagemap_fd");
-    let child = line_of(part3, "child", "pread(pagemap_fd");
+    let parent = line_of(part3, "parent", "pagemap entry of ");
+    let child = line_of(part3, "child", "pagemap entry of ");
     for entry in [parent, child] {
-        assert!(entry.contains("= present, shared memory, mapped more than once, "), "{entry}");
+        assert!(entry.contains("): present, shared memory, mapped more than once, "), "{entry}");
     }
     if part3.contains("PFNs are visible: ") {
         assert!(we_see_frame_numbers(), "the lesson saw frames this user cannot:\n{part3}");
@@ -150,14 +150,14 @@ fn pages_arrive_on_first_touch_and_a_second_attachment_maps_the_same_memory() {
         assert_eq!(segment_rss("after one store:"), after_one * 1024, "{part4}");
         assert_eq!(segment_rss("after touching all:"), 65536, "{part4}");
     }
-    let untouched = line_of(part4, "parent", "pread(pagemap_fd");
-    assert!(untouched.ends_with("= not present, no PFN"), "{untouched}");
+    let untouched = line_of(part4, "parent", "pagemap entry of ");
+    assert!(untouched.ends_with("): not present, no PFN"), "{untouched}");
 
     let part5 = part(&run.stdout, "Part 5");
     let first_at = hex_after(line_of(part5, "parent", "the first attachment is at"), "is at ");
     let second_at = hex_after(line_of(part5, "parent", "shmat("), "= ");
     assert_ne!(first_at, second_at);
-    assert!(part5.contains("= shm_nattch 2"), "{part5}");
+    assert!(part5.contains("IPC_STAT, &ds) = 0   (shm_nattch is 2:"), "{part5}");
     let written = format!("\"written through {first_at:#x}\"");
     let read = line_of(part5, "parent", "read through the second");
     assert!(read.contains(&format!("({second_at:#x}): {written}")), "{read}");
@@ -169,7 +169,7 @@ fn pages_arrive_on_first_touch_and_a_second_attachment_maps_the_same_memory() {
     let after_read = line_of(part5, "parent", "the second attachment, after one read");
     assert!(number_after(after_read, "Rss of this mapping ") >= 4, "{after_read}");
     let entries: Vec<&str> =
-        part5.lines().filter(|line| line.contains("pread(pagemap_fd")).collect();
+        part5.lines().filter(|line| line.contains("pagemap entry of ")).collect();
     assert_eq!(entries.len(), 2, "{part5}");
     if we_see_frame_numbers() {
         assert_eq!(hex_after(entries[0], "PFN "), hex_after(entries[1], "PFN "), "{part5}");
@@ -177,6 +177,82 @@ fn pages_arrive_on_first_touch_and_a_second_attachment_maps_the_same_memory() {
     } else {
         assert!(entries.iter().all(|e| e.contains("mapped more than once, PFN 0 (hidden")));
     }
+    run.assert_nothing_left();
+}
+
+/// The trace holds the calls the lesson teaches, with the arguments they were made with.
+#[test]
+fn the_trace_has_the_calls_taught_with_their_real_arguments() {
+    let run = run("lesson11", &["--fast"]);
+    run.assert_success();
+    let by = |role: &str, name: &str| -> Vec<&common::TraceCall> {
+        run.calls.iter().filter(|call| call.call == name && call.role == role).collect()
+    };
+    let ftok = by("parent", "ftok");
+    assert_eq!(ftok[0].args[1], "85", "ftok's project id is 'U'");
+    let key = ftok[0].result.clone().unwrap();
+    let shmget = by("parent", "shmget");
+    assert_eq!(shmget[0].args, [key.as_str(), "16384", "IPC_CREAT|IPC_EXCL|0600"]);
+    assert_eq!(shmget[1].args, ["IPC_PRIVATE", "65536", "IPC_CREAT|IPC_EXCL|0600"]);
+    let (first, second) = (shmget[0].result.clone().unwrap(), shmget[1].result.clone().unwrap());
+    let shmat = |role| by(role, "shmat").into_iter().map(|c| c.args.clone()).collect::<Vec<_>>();
+    let attach = |id: &str| vec![id.to_owned(), "NULL".to_owned(), "0".to_owned()];
+    assert_eq!(shmat("child"), [attach(&first), attach(&first)], "the child attaches twice");
+    assert_eq!(shmat("parent"), [attach(&first), attach(&second), attach(&second)]);
+    // The child's first address is freed, then taken by other memory.
+    let child_first = by("child", "shmat")[0].result.clone().unwrap();
+    assert_eq!(by("child", "shmdt")[0].args, [child_first.as_str()]);
+    let anonymous = &by("child", "mmap")[0];
+    assert_eq!(
+        anonymous.args,
+        ["NULL", "16384", "PROT_READ|PROT_WRITE", "MAP_PRIVATE|MAP_ANONYMOUS", "-1", "0"]
+    );
+    // The POSIX object, sized and mapped shared.
+    let fd = by("parent", "shm_open")[0].result.clone().unwrap();
+    assert_eq!(by("parent", "ftruncate")[0].args, [fd.as_str(), "4096"]);
+    assert_eq!(
+        by("parent", "mmap")[0].args,
+        ["NULL", "4096", "PROT_READ|PROT_WRITE", "MAP_SHARED", fd.as_str(), "0"]
+    );
+    // The turns: both sides sleep on the futex of the board and wake each other.
+    for role in ["parent", "child"] {
+        let futex = by(role, "futex");
+        assert!(futex.iter().any(|c| c.args[1] == "FUTEX_WAKE"), "{role} wakes the other");
+    }
+    assert_eq!(by("parent", "waitpid").len(), 1);
+    run.assert_nothing_left();
+}
+
+/// A child that dies while the parent waits for its turn ends the wait with an error naming
+/// the child, and the run still leaves nothing behind.
+#[test]
+fn a_dead_child_ends_the_parents_wait_with_an_error() {
+    use std::io::{BufRead, BufReader, Write};
+    let trace = common::TraceFile::new();
+    let mut lesson = common::lesson("lesson11")
+        .args(["--fast", "--step", "--trace", trace.path()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(lesson.stdout.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("[Enter] to continue") {
+        assert_ne!(stdout.read_line(&mut seen).unwrap(), 0, "no pause:\n{seen}");
+    }
+    // At the first pause the child waits for its next turn: kill it there.
+    let child: i32 = number_after(line_of(&seen, "parent", "fork() = "), "fork() = ") as i32;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGKILL).unwrap();
+    lesson.stdin.as_mut().unwrap().write_all(b"\n").unwrap();
+    let status = lesson.wait().unwrap();
+    std::io::Read::read_to_string(&mut stdout, &mut seen).unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut lesson.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{seen}\n{stderr}");
+    // The error names the child that died (the wording is the wait module's).
+    assert!(stderr.contains(&format!("child process {child} ")), "{stderr}");
+    let run = common::Run { stdout: seen, stderr, status, calls: trace.calls() };
     run.assert_nothing_left();
 }
 
