@@ -337,7 +337,7 @@ fn shmget_error(err: Error, key: Key, errno: Errno) -> Error {
         )),
         Errno::ENOENT => err.with_hint("start the program that creates the segment first, or pass IPC_CREAT"),
         Errno::EACCES => err.with_hint(format!(
-            "`ipcs -m -c` shows the owner and mode of the segment with key {}; use a key of your own",
+            "the segment with key {} is yours, but its mode does not give the access asked for (the mode bits in shmflg are a request: IPC_CREAT|0666 asks for read and write); ask for less, or change its mode with IPC_SET. `ipcs -m -c` shows its mode",
             key.hex()
         )),
         Errno::EINVAL => err.with_hint("compare the size with `cat /proc/sys/kernel/shmmax` and with the existing segment's size in `ipcs -m`"),

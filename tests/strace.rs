@@ -68,18 +68,29 @@ fn expected(call: &TraceCall) -> Option<Expected> {
         "msgrcv" => plain(&["msgrcv"], &[(0, 0), (2, 2), (3, 3)]),
         "msgctl" => plain(&["msgctl"], &[(0, 0), (1, 1)]),
         // glibc opens "/dev/shm/<name>" itself, adding O_NOFOLLOW|O_CLOEXEC.
-        "shm_open" => Expected {
-            syscalls: &["openat"],
-            same: vec![
-                (format!("\"/dev/shm{}", arg(0).trim_start_matches('"')), "#1".into()),
-                (flag_set(&arg(1)), "#flags1".into()),
-            ],
-            same_result: true,
-        },
+        // glibc strips the name's leading slashes; a name that is then empty or holds another
+        // '/' it refuses with EINVAL without any system call.
+        "shm_open" => {
+            let name = arg(0).trim_matches('"').trim_start_matches('/').to_owned();
+            if call.errno.as_deref() == Some("EINVAL") && (name.is_empty() || name.contains('/')) {
+                return Some(Expected { syscalls: &[], same: Vec::new(), same_result: false });
+            }
+            Expected {
+                syscalls: &["openat"],
+                same: vec![
+                    (format!("\"/dev/shm/{name}\""), "#1".into()),
+                    (flag_set(&arg(1)), "#flags1".into()),
+                ],
+                same_result: true,
+            }
+        }
         // glibc unlinks "/dev/shm/<name>".
         "shm_unlink" => Expected {
             syscalls: &["unlink"],
-            same: vec![(format!("\"/dev/shm{}", arg(0).trim_start_matches('"')), "#0".into())],
+            same: vec![(
+                format!("\"/dev/shm/{}\"", arg(0).trim_matches('"').trim_start_matches('/')),
+                "#0".into(),
+            )],
             same_result: true,
         },
         "ftruncate" => plain(&["ftruncate"], &[(0, 0), (1, 1)]),
@@ -377,9 +388,14 @@ fn check(bin: &str, args: &[&str]) {
     // 1. Every recorded call is a system call of the same process, in order.
     let mut cursor: BTreeMap<i32, usize> = BTreeMap::new();
     for call in &calls {
-        if expected(call).is_none() {
-            problems.push(format!("no strace rule for the recorded call {}", call.text));
-            continue;
+        match expected(call) {
+            None => {
+                problems.push(format!("no strace rule for the recorded call {}", call.text));
+                continue;
+            }
+            // A call the C library refused by itself: there is no system call to find.
+            Some(expected) if expected.syscalls.is_empty() => continue,
+            Some(_) => {}
         }
         let Some(made) = syscalls.get(&call.pid) else {
             problems.push(format!("process {} ({}) has no strace output", call.pid, call.role));
