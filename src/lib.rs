@@ -1,19 +1,34 @@
 //! # shm-workbook: the helper library
 //!
 //! The lessons in `lessons/` teach shared-memory IPC on Linux; this library keeps them short by
-//! holding the plumbing: safe wrappers over System V shared memory ([`shm`]) and semaphores
-//! ([`sem`]), forked children that cannot become zombies ([`process`]), the coloured
-//! per-process story ([`narrate`]), the flags every lesson takes ([`lesson`]), one error type
-//! that explains itself ([`error`]), the cleanup that runs on Ctrl-C ([`cleanup`]), POSIX
-//! shared memory objects ([`posix`]), a child that becomes another user when the lesson runs as
-//! root ([`privilege`]), and readers of `/proc` that show where a process's memory lives
-//! ([`procfs`]).
-//! Lesson 10's failures provoked on purpose, each checked against the man page, are in [`failures`].
+//! holding the plumbing, one job per module:
+//!
+//! | module | its job |
+//! |---|---|
+//! | [`shm`], [`sem`], [`msg`] | System V shared memory, semaphore sets, message queues |
+//! | [`posix`] | POSIX shared memory objects (`shm_open`, `ftruncate`, `mmap`, `shm_unlink`) |
+//! | [`region`] | shared memory in this process, attached or mapped; read-only is a type |
+//! | [`wait`], [`futex`] | how to wait for another process (spin, sleep, both) and notice it died |
+//! | [`pthread`] | a robust, process-shared pthread mutex |
+//! | [`call`] | the record of every call made, printed by the story and written by `--trace` |
+//! | [`narrate`], [`lesson`] | the coloured story, one line per `write(2)`; the flags every lesson takes |
+//! | [`process`] | forked children: no zombie, no orphan, a dead child is an error |
+//! | [`cleanup`], [`registry`] | nothing left behind: on Ctrl-C, and after a run killed outright |
+//! | [`error`] | one error type: the call, the errno, what it means here, what to do |
+//! | [`failures`] | lesson 10's failures provoked on purpose, each checked |
+//! | [`privilege`], [`procfs`], [`scratch`] | another user for a child; `/proc` readers; private temporary files |
+//! | [`jitter`] | random delays at every call, so a hidden race shows (the exercise checker) |
+//! | [`bench`], [`json`] | lesson 13's measurements and report |
+//! | [`catalogue`] | the one list of lessons |
 //!
 //! The rules it keeps, so that a lesson keeps them too:
+//! - what a lesson prints about a call comes from the call: its real arguments and result;
 //! - only the process that created an IPC object removes it (never a forked child), on drop or
-//!   on a signal: `ipcs` looks the same after a run as before;
-//! - memory that two processes touch at once is reached through atomics or under a semaphore;
+//!   on a signal, and the next run removes what a killed run left: `ipcs` looks the same after
+//!   a run as before;
+//! - memory that two processes touch at once is reached through atomics or under a semaphore,
+//!   and memory mapped read-only offers loads only;
+//! - every wait on another process ends if that process dies;
 //! - every failure names the call, the errno, what it means, and what to do.
 
 #![warn(missing_docs)]
