@@ -18,7 +18,7 @@
 //! | [`failures`] | lesson 10's failures provoked on purpose, each checked |
 //! | [`privilege`], [`procfs`], [`scratch`] | another user for a child; `/proc` readers; private temporary files |
 //! | [`jitter`] | random delays at every call, so a hidden race shows (the exercise checker) |
-//! | [`bench`], [`json`] | lesson 13's measurements and report |
+//! | [`bench`](mod@bench), [`json`] | lesson 13's measurements and report |
 //! | [`catalogue`] | the one list of lessons |
 //!
 //! The rules it keeps, so that a lesson keeps them too:
