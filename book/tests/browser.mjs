@@ -1,0 +1,376 @@
+// Opens the built book in headless Chromium, as a reader would, and checks it. `.ci/run` runs it
+// after `mdbook build`: `node book/tests/browser.mjs <built book folder>`.
+//
+// Checks, each failure naming its page:
+//   - every page loads without a JavaScript error, a failed request or a missing resource;
+//   - every quiz renders all its questions (each one is shown, answered and submitted, and the
+//     answer review lists them all);
+//   - every image loads;
+//   - code and transcripts fit the page at 1024x768 and 1280x800 (no sideways scrolling);
+//   - every diagram's smallest label is at least 12 px as displayed at both widths, and no
+//     diagram is a bright panel in the dark themes (coal, navy, ayu);
+//   - the race visualizer, played to the end with a fixed seed, shows at least one lost update
+//     without protection and none with the semaphore or the atomic; its keys work; it replays
+//     a trace file; it also starts from a file:// URL;
+//   - print.html holds every quiz question with its answer in its appendix, and every
+//     instructor note expanded.
+// It also saves screenshots in book/tests/out/ (1024x768 and 1280 wide, light and dark) for a
+// person to look at.
+//
+// Uses Debian's Chromium (/usr/bin/chromium, or $CHROMIUM) through playwright-core: no browser
+// download.
+
+import { chromium } from "playwright-core";
+import http from "node:http";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(process.argv[2] || path.join(here, "..", "book"));
+const outDir = path.join(here, "out");
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+const started = Date.now();
+
+if (!fs.existsSync(path.join(root, "index.html"))) {
+  console.error(`no built book in ${root}: run \`mdbook build book\` first`);
+  process.exit(2);
+}
+fs.mkdirSync(outDir, { recursive: true });
+
+let passed = 0;
+const failures = [];
+function check(ok, page, what) {
+  if (ok) passed += 1;
+  else failures.push(`${page}: ${what}`);
+  return ok;
+}
+
+// ---- a static server for the built book, on localhost ------------------------------------------
+
+const types = {
+  ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css",
+  ".svg": "image/svg+xml", ".png": "image/png", ".json": "application/json",
+  ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf", ".txt": "text/plain",
+};
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, "http://localhost");
+  // Browsers ask for /favicon.ico on pages that name no icon (toc.html, the sidebar's frame).
+  if (url.pathname === "/favicon.ico") {
+    res.writeHead(204).end();
+    return;
+  }
+  let file = path.join(root, decodeURIComponent(url.pathname));
+  if (!file.startsWith(root)) {
+    res.writeHead(403).end();
+    return;
+  }
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, "index.html");
+  fs.readFile(file, (err, data) => {
+    if (err) {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+      return;
+    }
+    res.writeHead(200, { "content-type": types[path.extname(file)] || "application/octet-stream" });
+    res.end(data);
+  });
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const base = `http://127.0.0.1:${server.address().port}/`;
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+
+// A fresh context per use: its own storage (quiz progress, theme), print() made harmless.
+async function newPage({ width = 1024, height = 768, theme = "light" } = {}) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  await context.addInitScript((t) => {
+    try {
+      localStorage.setItem("mdbook-theme", t);
+    } catch (e) {}
+    window.print = () => {};
+  }, theme);
+  const page = await context.newPage();
+  page.problems = [];
+  page.on("pageerror", (e) => page.problems.push(`JavaScript error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") page.problems.push(`console error: ${m.text()}`);
+  });
+  page.on("requestfailed", (r) => page.problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
+  page.on("response", (r) => {
+    if (r.status() >= 400 && r.url().startsWith(base)) page.problems.push(`HTTP ${r.status()} for ${r.url()}`);
+  });
+  return page;
+}
+
+async function open(page, name) {
+  await page.goto(base + name, { waitUntil: "load" });
+  await page.waitForFunction(() => document.fonts.status === "loaded").catch(() => {});
+}
+
+const pages = fs.readdirSync(root).filter((f) => f.endsWith(".html")).sort();
+
+// ---- every page: loads cleanly, its images load, its code fits, its diagrams are legible ------
+
+const diagramsSeen = new Map();
+for (const width of [1024, 1280]) {
+  const page = await newPage({ width, height: width === 1024 ? 768 : 800 });
+  for (const name of pages) {
+    page.problems = [];
+    await open(page, name);
+    await page.waitForTimeout(50);
+    if (width === 1024) {
+      check(page.problems.length === 0, name, page.problems.join("; "));
+      const images = await page.$$eval("img", (imgs) =>
+        imgs.map((img) => ({ src: img.getAttribute("src"), ok: img.complete && img.naturalWidth > 0 })));
+      for (const img of images) check(img.ok, name, `image ${img.src} did not load`);
+    }
+    if (name === "print.html" || name === "toc.html") continue;
+    // Code and transcripts: nothing to scroll sideways.
+    const wide = await page.$$eval("main pre", (blocks) =>
+      blocks.filter((pre) => pre.scrollWidth > pre.clientWidth + 1)
+        .map((pre) => pre.textContent.split("\n").find((l) => l.length > 60) || pre.textContent.slice(0, 60)));
+    check(wide.length === 0, name, `${wide.length} code block(s) scroll sideways at ${width} px, e.g. "${(wide[0] || "").slice(0, 70)}"`);
+    // Diagrams: the smallest label, as displayed.
+    const labels = await page.$$eval('main img[src*="img/"]:not(.img-wrapper > img)', async (imgs) => {
+      const out = [];
+      for (const img of imgs) {
+        const text = await (await fetch(img.src)).text();
+        const doc = new DOMParser().parseFromString(text, "image/svg+xml");
+        const svg = doc.documentElement;
+        const viewBox = (svg.getAttribute("viewBox") || "").split(/[\s,]+/).map(Number);
+        const vbWidth = viewBox.length === 4 ? viewBox[2] : Number(svg.getAttribute("width"));
+        // The font size of every text element, inherited from its ancestors.
+        let smallest = Infinity;
+        let smallestText = "";
+        for (const t of doc.querySelectorAll("text, tspan")) {
+          if (!t.textContent.trim()) continue;
+          let size = null;
+          for (let n = t; n && n.getAttribute && size === null; n = n.parentNode) {
+            const attr = n.getAttribute("font-size");
+            const style = /font-size:\s*([\d.]+)/.exec(n.getAttribute("style") || "");
+            size = style ? Number(style[1]) : attr ? Number(attr) : null;
+          }
+          if (size === null) size = 16;
+          if (size < smallest) {
+            smallest = size;
+            smallestText = t.textContent.trim();
+          }
+        }
+        out.push({ src: img.getAttribute("src"), px: smallest * img.clientWidth / vbWidth, text: smallestText });
+      }
+      return out;
+    });
+    for (const label of labels) {
+      diagramsSeen.set(label.src, name);
+      check(label.px >= 11.95, name, `diagram ${label.src}: label "${label.text}" is ${label.px.toFixed(1)} px at ${width} px (at least 12)`);
+    }
+  }
+  await page.context().close();
+}
+
+// ---- diagrams in the dark themes: no bright panel ------------------------------------------------
+
+for (const theme of ["coal", "navy", "ayu"]) {
+  const page = await newPage({ theme });
+  for (const [src, name] of diagramsSeen) {
+    await open(page, name);
+    const brightness = await page.$eval(`main img[src="${src}"]:not(.img-wrapper > img)`, async (img) => {
+      await img.decode().catch(() => {});
+      const canvas = document.createElement("canvas");
+      canvas.width = img.clientWidth;
+      canvas.height = img.clientHeight;
+      const ctx = canvas.getContext("2d");
+      ctx.filter = getComputedStyle(img).filter;
+      ctx.fillStyle = getComputedStyle(document.body).backgroundColor;
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+      ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+      const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      let sum = 0;
+      for (let i = 0; i < data.length; i += 4) sum += 0.2126 * data[i] + 0.7152 * data[i + 1] + 0.0722 * data[i + 2];
+      return sum / (data.length / 4) / 255;
+    });
+    check(brightness < 0.45, name, `diagram ${src} is a bright panel in the ${theme} theme (mean brightness ${brightness.toFixed(2)})`);
+  }
+  await page.context().close();
+}
+
+// ---- every quiz renders all its questions ----------------------------------------------------------
+
+let quizzes = 0;
+const allQuestions = [];
+for (const name of pages) {
+  if (name === "print.html") continue;
+  const page = await newPage();
+  await open(page, name);
+  const count = await page.locator(".quiz-placeholder").count();
+  for (let q = 0; q < count; q++) {
+    quizzes += 1;
+    const quiz = page.locator(".quiz-placeholder").nth(q);
+    const questions = JSON.parse(await quiz.getAttribute("data-quiz-questions")).questions;
+    questions.forEach((question) => allQuestions.push({ page: name, question }));
+    const start = quiz.locator("button").first();
+    if (!check(await start.count() > 0, name, `quiz ${q + 1} has no Start button (not rendered)`)) continue;
+    await start.click();
+    let shown = 0;
+    for (let k = 1; k <= questions.length; k++) {
+      const header = await quiz.locator("header").innerText().catch(() => "");
+      const prompt = await quiz.locator(".prompt").first().innerText().catch(() => "");
+      const expected = questions[k - 1].prompt.prompt.replace(/[`*]/g, "").trim().slice(0, 40);
+      if (!header.includes(`Question ${k} / ${questions.length}`) || !prompt.replace(/\s+/g, " ").includes(expected.replace(/\s+/g, " "))) {
+        check(false, name, `quiz ${q + 1}: question ${k} of ${questions.length} is not shown ("${expected}")`);
+        break;
+      }
+      shown += 1;
+      if (await quiz.locator("input[type=radio]").count()) await quiz.locator("input[type=radio]").first().check();
+      else await quiz.locator("input[type=text], textarea").first().fill("an answer");
+      await quiz.locator("input[type=submit]").click();
+    }
+    const reviewed = await quiz.locator(".answer-wrapper").count();
+    check(shown === questions.length && reviewed === questions.length, name,
+      `quiz ${q + 1} rendered ${shown} of ${questions.length} questions (${reviewed} in the answer review)`);
+  }
+  await page.context().close();
+}
+check(quizzes >= 15, "book", `${quizzes} quizzes found, expected at least 15`);
+
+// ---- the race visualizer ------------------------------------------------------------------------------
+
+{
+  const name = "race-visualizer.html";
+  const page = await newPage({ width: 1024, height: 768 });
+  await open(page, name);
+  const viz = page.locator(".race-visualizer").first();
+  async function play(mode, seed, processes) {
+    await viz.locator(`input[data-mode="${mode}"]`).check();
+    await viz.locator('select[data-control="processes"]').selectOption(String(processes));
+    await viz.locator('input[data-control="seed"]').fill(String(seed));
+    await viz.locator('input[data-control="seed"]').dispatchEvent("change");
+    await viz.locator('button[data-action="end"]').click();
+    return {
+      finished: await viz.getAttribute("data-finished"),
+      lost: Number(await viz.getAttribute("data-lost")),
+      expected: Number(await viz.getAttribute("data-expected")),
+      counted: Number(await viz.getAttribute("data-counted")),
+      marked: await viz.locator(".rv-log .rv-lost").count(),
+    };
+  }
+  for (const processes of [2, 3]) {
+    const none = await play("none", 7, processes);
+    check(none.finished === "true" && none.lost >= 1 && none.marked >= 1, name,
+      `seed 7, ${processes} workers, no protection: expected at least one lost update, got ${JSON.stringify(none)}`);
+    check(none.expected === processes * 3 && none.counted === none.expected - none.lost, name,
+      `no protection: expected ${processes * 3} increments and counted = expected - lost, got ${JSON.stringify(none)}`);
+    for (const mode of ["semaphore", "atomic"]) {
+      const safe = await play(mode, 7, processes);
+      check(safe.finished === "true" && safe.lost === 0 && safe.marked === 0 && safe.counted === processes * 3, name,
+        `seed 7, ${processes} workers, ${mode}: expected no lost update and ${processes * 3} counted, got ${JSON.stringify(safe)}`);
+    }
+  }
+  // The same seed gives the same run, and many seeds never lose an update when protected.
+  for (let seed = 1; seed <= 30; seed++) {
+    for (const mode of ["semaphore", "atomic"]) {
+      const r = await play(mode, seed, 3);
+      if (!check(r.lost === 0, name, `seed ${seed}, ${mode}: ${r.lost} lost updates`)) break;
+    }
+  }
+  const first = await play("none", 11, 3);
+  const again = await play("none", 11, 3);
+  check(JSON.stringify(first) === JSON.stringify(again), name, "the same seed played twice gave two different runs");
+
+  // The keyboard: 1, 2, 2, 2, 1, 1 loses worker 2's update; a blocked worker under the semaphore.
+  await viz.locator('input[data-mode="none"]').check();
+  await viz.locator('select[data-control="processes"]').selectOption("2");
+  await viz.focus();
+  for (const key of ["1", "2", "2", "2", "1", "1"]) await page.keyboard.press(key);
+  check(await viz.getAttribute("data-lost") === "1" && await viz.locator(".rv-lost-badge").count() === 1, name,
+    "keys 1 2 2 2 1 1 should mark one LOST UPDATE");
+  await page.keyboard.press("u");
+  check(await viz.getAttribute("data-lost") === "0", name, "U should undo the losing store");
+  await page.keyboard.press("m"); // semaphore
+  await page.keyboard.press("1");
+  await page.keyboard.press("2");
+  check(await viz.locator(".rv-lane.rv-blocked").count() === 1 && await viz.getAttribute("data-mode") === "semaphore", name,
+    "under the semaphore, worker 2's P while worker 1 holds it should show worker 2 blocked");
+  await page.screenshot({ path: path.join(outDir, "visualizer-semaphore-1024x768-light.png") });
+
+  // Replay of a recorded trace.
+  await viz.locator('input[data-control="trace-file"]').setInputFiles(path.join(here, "fixtures", "lesson04-trace.jsonl"));
+  await viz.locator('button[data-action="end"]').click();
+  const info = await viz.locator('[data-role="replay-info"]').innerText();
+  const replay = { mode: await viz.getAttribute("data-mode"), lost: Number(await viz.getAttribute("data-lost")), expected: Number(await viz.getAttribute("data-expected")), counted: Number(await viz.getAttribute("data-counted")) };
+  const fixture = fs.readFileSync(path.join(here, "fixtures", "lesson04-trace.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  const stores = fixture.filter((r) => r.kind === "event" && r.event === "store");
+  const last = stores.sort((a, b) => a.t_ns - b.t_ns).at(-1);
+  check(replay.mode === "replay" && replay.expected === stores.length && replay.counted === last.value && /events of \d+ processes/.test(info), name,
+    `replaying the fixture: expected ${stores.length} stores ending at ${last.value}, got ${JSON.stringify(replay)} (${info})`);
+  await page.screenshot({ path: path.join(outDir, "visualizer-replay-1024x768-light.png") });
+  check(page.problems.length === 0, name, page.problems.join("; "));
+  await page.context().close();
+
+  // From a file, without a server.
+  const local = await newPage({ width: 1280, height: 800, theme: "coal" });
+  await local.goto("file://" + path.join(root, name));
+  await local.locator(".race-visualizer").first().focus();
+  for (const key of ["1", "2", "2", "2", "1", "1"]) await local.keyboard.press(key);
+  check(await local.locator(".race-visualizer").getAttribute("data-lost") === "1" && local.problems.filter((p) => !p.includes("toc.html")).length === 0,
+    name + " (file://)", `the visualizer does not work from a file: ${local.problems.join("; ")}`);
+  await local.screenshot({ path: path.join(outDir, "visualizer-lost-1280x800-coal.png") });
+  await local.context().close();
+}
+
+// ---- print.html: every quiz question and answer, every instructor note ---------------------------
+
+{
+  const name = "print.html";
+  const page = await newPage({ width: 1024, height: 768 });
+  await open(page, name);
+  const appendix = page.locator('[data-role="quiz-appendix"]');
+  check(await appendix.count() === 1, name, "no quiz appendix");
+  const text = (await appendix.innerText()).replace(/\s+/g, " ");
+  const missing = allQuestions.filter(({ question }) => {
+    const prompt = question.prompt.prompt.replace(/[`*]/g, "").replace(/\s+/g, " ").trim().slice(0, 60);
+    const answer = String(Array.isArray(question.answer.answer) ? question.answer.answer[0] : question.answer.answer).replace(/[`*]/g, "").replace(/\s+/g, " ").trim().slice(0, 40);
+    return !text.includes(prompt) || !text.includes(answer);
+  });
+  check(missing.length === 0, name, `${missing.length} quiz questions or answers missing from the appendix, e.g. ${missing[0] ? `"${missing[0].question.prompt.prompt.slice(0, 60)}" (${missing[0].page})` : ""}`);
+  check(await appendix.locator(".wb-question").count() === allQuestions.length, name,
+    `the appendix holds ${await appendix.locator(".wb-question").count()} questions, the quizzes ${allQuestions.length}`);
+  const closed = await page.$$eval("main details", (all) => all.filter((d) => !d.open).length);
+  const notes = await page.$$eval("main details", (all) => all.length);
+  check(notes >= 14 && closed === 0, name, `${closed} of ${notes} instructor notes are collapsed`);
+  await page.emulateMedia({ media: "print" });
+  const pdf = await page.pdf({ format: "A4" }).catch(() => null);
+  if (pdf) fs.writeFileSync(path.join(outDir, "print.pdf"), pdf);
+  check(page.problems.length === 0, name, page.problems.join("; "));
+  await page.context().close();
+}
+
+// ---- screenshots for a person to look at --------------------------------------------------------------
+
+for (const [width, height] of [[1024, 768], [1280, 800]]) {
+  for (const theme of ["light", "coal"]) {
+    const page = await newPage({ width, height, theme });
+    for (const [name, anchor] of [["lesson04.html", "a-real-run"], ["lesson03.html", null], ["cheat-sheet.html", null], ["race-visualizer.html", null]]) {
+      await open(page, name + (anchor ? "#" + anchor : ""));
+      await page.waitForTimeout(100);
+      await page.screenshot({ path: path.join(outDir, `${name.replace(".html", "")}-${width}x${height}-${theme}.png`) });
+    }
+    await page.context().close();
+  }
+}
+
+await browser.close();
+server.close();
+
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+console.log(`book in the browser: ${pages.length} pages, ${quizzes} quizzes, ${allQuestions.length} questions, ${diagramsSeen.size} diagrams, in ${seconds} s (screenshots in ${path.relative(process.cwd(), outDir) || outDir})`);
+for (const failure of failures) console.log(`FAIL ${failure}`);
+console.log(`${passed} passed, ${failures.length} failed`);
+process.exit(failures.length ? 1 : 0);
