@@ -19,8 +19,12 @@
 //! cargo run --bin lesson02 -- --step   # pause to compare `ipcs -m` and `ls -i` with the key
 //! ```
 //!
-//! Things to try: delete and recreate a file, then call ftok on it again (a new inode, so a
-//! new key); compare the key with `ls -i` and `stat -c %d`.
+//! Part 4 deletes the key file and creates it again under the same name, then calls ftok again
+//! and says what this machine did: on ext4 the freed inode number usually comes back, so the
+//! "new" file has the old key and finds the old segment; on tmpfs the inode is new.
+//!
+//! Things to try: compare the key with `ls -i` and `stat -c %d`; run Part 4 with
+//! `TMPDIR=/dev/shm` (tmpfs) and with `TMPDIR=$HOME` (often ext4) and compare.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -54,6 +58,9 @@ fn main() -> Result<()> {
 
     lesson.part("Part 3: the document's program, parent writes and child reads");
     share_by_key(&lesson, key, &shmfile)?;
+
+    lesson.part("Part 4: the key file deleted and created again");
+    recreated_file(&lesson, &mut dir, key)?;
 
     let shown = dir.path().display().to_string();
     drop(dir);
@@ -175,3 +182,54 @@ fn share_by_key(lesson: &Lesson, key: Key, path: &Path) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: share_by_key
+
+// ANCHOR: recreated_file
+/// `rm shmfile; touch shmfile`: the same name, but is it the same key? ftok reads the inode
+/// number, and a file system may give a freed inode number to the next new file.
+fn recreated_file(lesson: &Lesson, dir: &mut ScratchDir, key: Key) -> Result<()> {
+    let parent = lesson.narrator("parent");
+    let old = Segment::create(key, SIZE, 0o600)?;
+    parent.call_note("a segment made with the old file's key, as a running program would hold");
+    let path = dir.path().join("shmfile");
+    let before = inode(&path)?;
+    std::fs::remove_file(&path)
+        .map_err(|err| Error::io(format!("removing {}", path.display()), err))?;
+    let path = dir.create_file("shmfile", b"a new file with the old name\n")?;
+    let after = inode(&path)?;
+    parent.explain(format!(
+        "deleted shmfile (inode {before}) and created it again: the new file's inode is {after}"
+    ));
+    let new_key = Key::ftok(&path, PROJECT_ID)?;
+    if new_key == key {
+        parent.call_note("the same key as before the delete");
+        let found = Segment::open(new_key, 0)?;
+        parent.call_note("the old segment: the new file names it");
+        parent.explain(if before == after {
+            "this file system gave the freed inode number back, so the recreated file has the old key"
+        } else {
+            "another inode, but with the same low 16 bits, the only ones ftok keeps: the same key"
+        });
+        parent.explain(format!(
+            "shmid {} is the segment made for the old file: a program that recreates its key file does not get a fresh segment, it silently shares the old one, with whatever data is in it",
+            found.id()
+        ));
+    } else {
+        parent.call_note("another key: the inode changed");
+        parent.explain(format!(
+            "this file system gave the new file another inode number, so the key changed: a program started now cannot find shmid {} by key, and it stays behind until removed",
+            old.id()
+        ));
+        parent.explain("on ext4 the freed number often comes back instead, and the old key then finds the old segment: never count on either");
+    }
+    old.remove()?;
+    parent.call_note("segment removed");
+    Ok(())
+}
+// ANCHOR_END: recreated_file
+
+/// The inode number of `path`, the part of its identity that ftok uses.
+fn inode(path: &Path) -> Result<u64> {
+    std::fs::metadata(path)
+        .map(|meta| meta.ino())
+        .map_err(|err| Error::io(format!("reading the inode of {}", path.display()), err))
+}

@@ -83,7 +83,7 @@ fn the_trace_holds_ftok_and_both_shmgets_with_their_real_arguments() {
     let run = run("lesson02", &["--fast"]);
     run.assert_success();
     let ftoks: Vec<_> = run.calls_named("ftok").filter(|call| call.args[1] == "65").collect();
-    assert_eq!(ftoks.len(), 3, "parent, missing file, child: {ftoks:?}");
+    assert_eq!(ftoks.len(), 4, "parent, missing file, child, recreated file: {ftoks:?}");
     let (parent, child) = (ftoks[0], ftoks[2]);
     assert!(parent.args[0].ends_with("/shmfile\""), "{}", parent.text);
     assert_eq!(child.args, parent.args, "the same file and id in both processes");
@@ -91,8 +91,7 @@ fn the_trace_holds_ftok_and_both_shmgets_with_their_real_arguments() {
     assert_ne!(child.pid, parent.pid);
     let key = parent.result.clone().expect("a key");
 
-    let shmgets: Vec<_> = run.calls_named("shmget").collect();
-    assert_eq!(shmgets.len(), 2, "{shmgets:?}");
+    let shmgets: Vec<_> = run.calls_named("shmget").take(2).collect();
     assert_eq!(shmgets[0].pid, parent.pid);
     assert_eq!(shmgets[0].args, [key.as_str(), "1024", "IPC_CREAT|IPC_EXCL|0600"]);
     assert_eq!(shmgets[1].pid, child.pid);
@@ -104,7 +103,8 @@ fn the_trace_holds_ftok_and_both_shmgets_with_their_real_arguments() {
     // Every call the story prints is one the trace recorded, in the process that printed it.
     let made: Vec<(i32, &str)> = run.calls.iter().map(|c| (c.pid, c.text.as_str())).collect();
     let printed: Vec<(i32, &str)> = run.lines().filter_map(printed_call).collect();
-    assert_eq!(printed.len(), 15, "{}", run.stdout);
+    // Part 4 prints 4 calls when the recreated file has the old key, 3 when it has another.
+    assert!((18..=19).contains(&printed.len()), "{} printed calls\n{}", printed.len(), run.stdout);
     for call in printed {
         assert!(made.contains(&call), "printed but not made: {call:?}");
     }
@@ -141,4 +141,61 @@ fn an_unusable_tmpdir_is_a_clear_error_not_a_panic() {
     );
     assert!(stderr.contains("what to do:    set TMPDIR"), "{stderr}");
     assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+}
+
+/// Part 4 in a run: the two inode numbers it printed, and its calls.
+fn part_four(run: &common::Run) -> (u64, u64) {
+    let line = run
+        .lines()
+        .find(|line| line.contains("deleted shmfile (inode "))
+        .unwrap_or_else(|| panic!("Part 4 prints the inodes:\n{}", run.stdout));
+    (common::number_after(line, "(inode "), common::number_after(line, "the new file's inode is "))
+}
+
+/// What the lesson says about the recreated file matches what the file system did: the same
+/// inode gives the same key and finds the old segment; another inode (in its low 16 bits)
+/// gives another key. `tmpdir` picks the file system.
+fn recreated_key_file_is_reported_as_it_happened(tmpdir: Option<&str>) -> (u64, u64) {
+    let mut command = common::lesson("lesson02");
+    command.arg("--fast");
+    if let Some(dir) = tmpdir {
+        command.env("TMPDIR", dir);
+    }
+    let run = common::run_command(command);
+    run.assert_success();
+    let (before, after) = part_four(&run);
+    let ftoks: Vec<_> = run.calls_named("ftok").filter(|call| call.result.is_some()).collect();
+    let (first, last) = (ftoks[0], ftoks[ftoks.len() - 1]);
+    assert_eq!(first.args, last.args, "the same path and id before and after");
+    let same_key = first.result == last.result;
+    assert_eq!(same_key, before & 0xffff == after & 0xffff, "ftok keeps the inode's low 16 bits");
+    let shmgets: Vec<_> = run.calls_named("shmget").skip(2).collect();
+    let created = shmgets[0].result.clone().expect("Part 4 creates a segment");
+    if same_key {
+        assert_eq!(shmgets.len(), 2, "{shmgets:?}");
+        assert_eq!(shmgets[1].args[1..], ["0", "0"]);
+        assert_eq!(shmgets[1].result.as_deref(), Some(created.as_str()), "the old segment");
+        assert!(run.stdout.contains("(the old segment: the new file names it)"));
+        if before == after {
+            assert!(run.stdout.contains("gave the freed inode number back"), "{}", run.stdout);
+        }
+    } else {
+        assert_eq!(shmgets.len(), 1, "nothing to find by the new key: {shmgets:?}");
+        assert!(run.stdout.contains("another key: the inode changed"), "{}", run.stdout);
+    }
+    let removed = run.calls_named("shmctl").filter(|c| c.args[1] == "IPC_RMID").last().unwrap();
+    assert_eq!(removed.args[0], created, "Part 4 removes its segment");
+    run.assert_nothing_left();
+    (before, after)
+}
+
+#[test]
+fn a_recreated_key_file_is_reported_as_the_file_system_handled_it() {
+    recreated_key_file_is_reported_as_it_happened(None);
+    // tmpfs numbers every new file afresh: the other branch, where the key changes.
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir() && std::fs::metadata(shm).is_ok_and(|m| !m.permissions().readonly()) {
+        let (before, after) = recreated_key_file_is_reported_as_it_happened(Some("/dev/shm"));
+        assert_ne!(before, after, "tmpfs gives a new file a new inode number");
+    }
 }
