@@ -222,7 +222,7 @@ for (const name of pages) {
     for (let k = 1; k <= questions.length; k++) {
       const header = await quiz.locator("header").innerText().catch(() => "");
       const prompt = await quiz.locator(".prompt").first().innerText().catch(() => "");
-      const expected = questions[k - 1].prompt.prompt.replace(/[`*]/g, "").trim().slice(0, 40);
+      const expected = questions[k - 1].prompt.prompt.replace(/`|\*\*/g, "").trim().slice(0, 40);
       if (!header.includes(`Question ${k} / ${questions.length}`) || !prompt.replace(/\s+/g, " ").includes(expected.replace(/\s+/g, " "))) {
         check(false, name, `quiz ${q + 1}: question ${k} of ${questions.length} is not shown ("${expected}")`);
         break;
@@ -335,8 +335,8 @@ check(quizzes >= 15, "book", `${quizzes} quizzes found, expected at least 15`);
   check(await appendix.count() === 1, name, "no quiz appendix");
   const text = (await appendix.innerText()).replace(/\s+/g, " ");
   const missing = allQuestions.filter(({ question }) => {
-    const prompt = question.prompt.prompt.replace(/[`*]/g, "").replace(/\s+/g, " ").trim().slice(0, 60);
-    const answer = String(Array.isArray(question.answer.answer) ? question.answer.answer[0] : question.answer.answer).replace(/[`*]/g, "").replace(/\s+/g, " ").trim().slice(0, 40);
+    const prompt = question.prompt.prompt.replace(/`|\*\*/g, "").replace(/\s+/g, " ").trim().slice(0, 60);
+    const answer = String(Array.isArray(question.answer.answer) ? question.answer.answer[0] : question.answer.answer).replace(/`|\*\*/g, "").replace(/\s+/g, " ").trim().slice(0, 40);
     return !text.includes(prompt) || !text.includes(answer);
   });
   check(missing.length === 0, name, `${missing.length} quiz questions or answers missing from the appendix, e.g. ${missing[0] ? `"${missing[0].question.prompt.prompt.slice(0, 60)}" (${missing[0].page})` : ""}`);
