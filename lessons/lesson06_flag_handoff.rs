@@ -15,6 +15,8 @@
 //!   busy-waits: its CPU time is printed against the wall time.
 //! - Part 3: a polite wait: spin briefly, then sleep in the kernel on the flag (futex), and
 //!   the CPU time drops to almost nothing.
+//! - Every wait names the process it waits for: if the other side dies, the wait ends with an
+//!   error instead of spinning for ever (as the document's producer does).
 //! - `--messages N` turns it into a stress run: N numbered messages, checked for loss,
 //!   duplication and order, with the rate.
 //!
@@ -31,7 +33,8 @@ use std::time::{Duration, Instant};
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Exit};
 use shm_workbook::shm::Shareable;
-use shm_workbook::{Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, futex};
+use shm_workbook::wait::{Partner, Policy, publish, wait_while};
+use shm_workbook::{Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, call};
 
 const FLAGS: &[LessonFlag] = &[LessonFlag::number(
     "--messages",
@@ -77,46 +80,6 @@ impl Mailbox {
 }
 // ANCHOR_END: mailbox
 
-/// How a side waits for the flag to change.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Waiting {
-    /// Spin until it changes: the document's way (with a correct, atomic flag).
-    Spin,
-    /// Spin a little, then sleep in the kernel until woken.
-    SpinThenSleep,
-}
-
-// ANCHOR: wait_and_set
-/// Waits while the flag is `current`, then returns (the flag has changed).
-fn wait_while(mailbox: &Mailbox, current: u32, how: Waiting) -> Result<()> {
-    match how {
-        Waiting::Spin => {
-            while mailbox.flag.load(Ordering::Acquire) == current {
-                std::hint::spin_loop();
-            }
-            Ok(())
-        }
-        Waiting::SpinThenSleep => {
-            while mailbox.flag.load(Ordering::Acquire) == current {
-                futex::wait(&mailbox.flag, current, None)?;
-            }
-            Ok(())
-        }
-    }
-}
-
-/// Sets the flag (Release: everything written before is visible to whoever sees the new value).
-fn set_flag(mailbox: &Mailbox, value: u32, how: Waiting) -> Result<()> {
-    match how {
-        Waiting::Spin => {
-            mailbox.flag.store(value, Ordering::Release);
-            Ok(())
-        }
-        Waiting::SpinThenSleep => futex::store_and_wake(&mailbox.flag, value),
-    }
-}
-// ANCHOR_END: wait_and_set
-
 fn main() -> Result<()> {
     let lesson = Lesson::start_with("lesson06", FLAGS);
     if lesson.options().extra.contains_key("--messages") {
@@ -128,10 +91,10 @@ fn main() -> Result<()> {
     consumer_before_segment(&lesson)?;
 
     lesson.part("Part 2: the protocol done right, still busy-waiting");
-    five_messages(&lesson, Waiting::Spin)?;
+    five_messages(&lesson, Policy::Spin)?;
 
     lesson.part("Part 3: a polite wait (spin briefly, then sleep on the flag)");
-    five_messages(&lesson, Waiting::SpinThenSleep)?;
+    five_messages(&lesson, Policy::DEFAULT)?;
     Ok(())
 }
 
@@ -142,56 +105,58 @@ fn consumer_before_segment(lesson: &Lesson) -> Result<()> {
     let mut dir = ScratchDir::new("lesson06")?;
     let key = Key::ftok(dir.create_file("shmfile", b"")?, 65)?;
     let consumer = process::spawn("consumer", |consumer| {
-        // shmget(key, sizeof(struct shm), 0666): no IPC_CREAT, as in the document
+        // No IPC_CREAT, as in the document: it only looks the key up.
         match Segment::open(key, std::mem::size_of::<Mailbox>()) {
-            Ok(_) => consumer.explain("found the segment: this time the producer was first"),
-            Err(err) => consumer.error(&err),
+            Ok(_) => consumer.call_note("found: this time the producer was first"),
+            Err(err) => {
+                consumer.call_note("no IPC_CREAT, as in the document: nobody has created it yet");
+                consumer.explain(err.meaning());
+            }
         }
         Ok(())
     })?;
+    parent.call_note("the consumer, forked before any segment exists, as in the document");
     consumer.wait_exit()?; // the document's producer would be slower than this, some of the time
-    let segment = Segment::create(key, std::mem::size_of::<Mailbox>(), 0o600)?;
-    parent.typed_call_note(
-        format!("shmget({key}, sizeof(record), IPC_CREAT|0600)"),
-        format!("shmid {}", segment.id()),
-        "too late: the consumer has given up",
-    );
+    let _segment = Segment::create_for::<Mailbox>(key, 0o600)?;
+    parent.call_note("too late: the consumer has given up");
     parent.explain("the document's producer would now write Message 1 and spin for ever, waiting for a consumer that is gone,");
     parent.explain(
-        "and its segment would stay behind. The fix: create the segment before fork(), as below.",
+        "and its segment would stay behind. The fix: create the segment before forking, as below.",
     );
     Ok(())
 }
 // ANCHOR_END: consumer_before_segment
 
 // ANCHOR: five_messages
-/// Five messages and END, with the consumer's wall and CPU time.
-fn five_messages(lesson: &Lesson, how: Waiting) -> Result<()> {
+/// Five messages and END, with the consumer's wall and CPU time. Each side waits for the
+/// other as `policy` says, and names the process it waits for: if that one dies, the wait ends
+/// with an error instead of lasting for ever.
+fn five_messages(lesson: &Lesson, policy: Policy) -> Result<()> {
     let producer = lesson.narrator("producer");
-    let segment = Segment::create(Key::PRIVATE, std::mem::size_of::<Mailbox>(), 0o600)?;
-    producer.typed_call(
-        "shmget(IPC_PRIVATE, sizeof(record), IPC_CREAT|0600)",
-        format!("shmid {}", segment.id()),
-    );
+    let segment = Segment::create_for::<Mailbox>(Key::PRIVATE, 0o600)?;
+    producer.call_note("the shmid, made before the fork: the consumer inherits it");
     let memory = segment.attach()?;
     let mailbox: &Mailbox = memory.view()?;
+    producer.explain(format!("both sides wait with the policy: {}", policy.name()));
 
     let consumer = process::spawn("consumer", |consumer| {
         let (wall, cpu) = (Instant::now(), process::cpu_time()?);
         loop {
-            wait_while(mailbox, EMPTY, how)?; // until a message is complete
+            // Until a message is complete (Acquire: its bytes are visible), or the producer dies.
+            wait_while(&mailbox.flag, EMPTY, policy, Partner::parent())?;
             let message = mailbox.read(); // safe: the producer does not touch it until EMPTY
             if message == "END" {
                 consumer.say("Consumer received END signal. Exiting...");
-                set_flag(mailbox, EMPTY, how)?;
+                publish(&mailbox.flag, EMPTY, policy)?;
                 break;
             }
             consumer.say(format!("Consumer read: {message}"));
-            set_flag(mailbox, EMPTY, how)?;
+            publish(&mailbox.flag, EMPTY, policy)?; // Release, and a wake-up if it may sleep
         }
         report_cpu(consumer, wall.elapsed(), process::cpu_time()? - cpu);
         Ok(())
     })?;
+    let the_consumer = Partner::Child(consumer.pid());
 
     let pause = if lesson.fast() { Duration::from_millis(5) } else { Duration::from_millis(300) };
     for n in 1..=5 {
@@ -199,16 +164,18 @@ fn five_messages(lesson: &Lesson, how: Waiting) -> Result<()> {
         let message = format!("Message {n}");
         mailbox.write(&message);
         producer.say(format!("Producer wrote: {message}"));
-        set_flag(mailbox, FULL, how)?;
-        wait_while(mailbox, FULL, how)?; // until the consumer has taken it
+        publish(&mailbox.flag, FULL, policy)?;
+        if n == 1 && policy != Policy::Spin {
+            producer.call_note("the wake-up: it returns how many sleepers it woke");
+        }
+        wait_while(&mailbox.flag, FULL, policy, the_consumer)?; // until the consumer has taken it
     }
     mailbox.write("END");
-    set_flag(mailbox, FULL, how)?;
+    publish(&mailbox.flag, FULL, policy)?;
     consumer.wait()?;
-    let id = segment.id();
     drop(memory);
     segment.remove()?;
-    producer.typed_call_note(format!("shmctl({id}, IPC_RMID, NULL)"), 0, "segment removed");
+    producer.call_note("segment removed");
     Ok(())
 }
 // ANCHOR_END: five_messages
@@ -226,40 +193,41 @@ fn report_cpu(out: &Narrator, wall: Duration, cpu: Duration) {
 }
 
 // ANCHOR: stress
-/// N numbered messages: the consumer checks that each is the one after the last.
+/// N numbered messages: the consumer checks that each is the one after the last. The loops
+/// are not recorded (a million futex calls in the trace would be measured too).
 fn stress(lesson: &Lesson, count: u64) -> Result<()> {
     let producer = lesson.narrator("producer");
-    let segment = Segment::create(Key::PRIVATE, std::mem::size_of::<Mailbox>(), 0o600)?;
-    producer.typed_call(
-        "shmget(IPC_PRIVATE, sizeof(record), IPC_CREAT|0600)",
-        format!("shmid {}", segment.id()),
-    );
+    let segment = Segment::create_for::<Mailbox>(Key::PRIVATE, 0o600)?;
+    producer.call();
     let memory = segment.attach()?;
     let mailbox: &Mailbox = memory.view()?;
-    let how = Waiting::SpinThenSleep;
+    let policy = Policy::DEFAULT;
+    producer.explain(format!("both sides wait with the policy: {}", policy.name()));
     let started = Instant::now();
 
     let consumer = process::spawn("consumer", |consumer| {
         let mut expected = 1;
-        loop {
-            wait_while(mailbox, EMPTY, how)?;
-            let message = mailbox.read();
-            set_flag(mailbox, EMPTY, how)?;
-            if message == "END" {
-                break;
+        call::unrecorded(|| {
+            loop {
+                wait_while(&mailbox.flag, EMPTY, policy, Partner::parent())?;
+                let message = mailbox.read();
+                publish(&mailbox.flag, EMPTY, policy)?;
+                if message == "END" {
+                    return Ok(());
+                }
+                let number: u64 =
+                    message.strip_prefix("Message ").and_then(|n| n.parse().ok()).unwrap_or(0);
+                if number != expected {
+                    return Err(Error::other(
+                        "consumer check",
+                        format!(
+                            "expected Message {expected}, got {message:?}: lost, duplicated or out of order"
+                        ),
+                    ));
+                }
+                expected += 1;
             }
-            let number: u64 =
-                message.strip_prefix("Message ").and_then(|n| n.parse().ok()).unwrap_or(0);
-            if number != expected {
-                return Err(Error::other(
-                    "consumer check",
-                    format!(
-                        "expected Message {expected}, got {message:?}: lost, duplicated or out of order"
-                    ),
-                ));
-            }
-            expected += 1;
-        }
+        })?;
         consumer
             .line()
             .text("received ")
@@ -268,14 +236,17 @@ fn stress(lesson: &Lesson, count: u64) -> Result<()> {
             .print();
         Ok(())
     })?;
+    let the_consumer = Partner::Child(consumer.pid());
 
-    for n in 1..=count {
-        mailbox.write(&format!("Message {n}"));
-        set_flag(mailbox, FULL, how)?;
-        wait_while(mailbox, FULL, how)?;
-    }
-    mailbox.write("END");
-    set_flag(mailbox, FULL, how)?;
+    call::unrecorded(|| {
+        for n in 1..=count {
+            mailbox.write(&format!("Message {n}"));
+            publish(&mailbox.flag, FULL, policy)?;
+            wait_while(&mailbox.flag, FULL, policy, the_consumer)?;
+        }
+        mailbox.write("END");
+        publish(&mailbox.flag, FULL, policy)
+    })?;
     let exit = consumer.wait_exit()?;
     let elapsed = started.elapsed();
     if exit != Exit::Code(0) {

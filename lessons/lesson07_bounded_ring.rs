@@ -27,7 +27,7 @@ use nix::sys::signal::Signal;
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Child, Exit};
 use shm_workbook::shm::Shareable;
-use shm_workbook::{Error, Key, Lesson, Narrator, Result, Segment, SemaphoreSet};
+use shm_workbook::{Error, Key, Lesson, Narrator, Result, Segment, SemaphoreSet, call};
 
 const FLAGS: &[LessonFlag] = &[
     LessonFlag::number("--producers", "P", "producer processes in Parts 3 and 4", 2, (1, 8)),
@@ -97,6 +97,11 @@ impl Shared<'_> {
     /// Waits for a free slot, fills it, and announces the item.
     fn put(&self, producer: u32, sequence: u64) -> Result<()> {
         self.semaphores.wait(FREE)?; // blocks while the ring is full: back-pressure
+        self.fill(producer, sequence)
+    }
+
+    /// Fills the free slot taken with `wait(FREE)`, and announces the item.
+    fn fill(&self, producer: u32, sequence: u64) -> Result<()> {
         let _claim = self.semaphores.lock(PRODUCERS_LOCK)?; // SEM_UNDO: a dead producer lets go
         let head = self.ring.head.load(Ordering::Relaxed);
         let slot = &self.ring.slots[(head % self.slots) as usize];
@@ -136,22 +141,30 @@ impl Shared<'_> {
 }
 // ANCHOR_END: put_take
 
-/// A ring of `slots` slots and its semaphore set, created by the calling process.
-fn create_ring(out: &Narrator, slots: u64) -> Result<(Segment, SemaphoreSet)> {
-    let segment = Segment::create(Key::PRIVATE, std::mem::size_of::<Ring>(), 0o600)?;
+/// A ring of `slots` slots and its semaphore set, created by the calling process; with
+/// `show_values`, each SETVAL is printed too.
+fn create_ring(out: &Narrator, slots: u64, show_values: bool) -> Result<(Segment, SemaphoreSet)> {
+    let segment = Segment::create_for::<Ring>(Key::PRIVATE, 0o600)?;
+    out.call_note("the ring");
     let semaphores = SemaphoreSet::create(Key::PRIVATE, 4, 0o600)?;
-    semaphores.set_value(FREE, slots as i32)?;
-    semaphores.set_value(FILLED, 0)?;
-    semaphores.set_value(PRODUCERS_LOCK, 1)?;
-    semaphores.set_value(CONSUMERS_LOCK, 1)?;
-    out.typed_call_note(
-        format!(
-            "shmget(IPC_PRIVATE, sizeof(ring), ...) = shmid {}; semget(IPC_PRIVATE, 4, ...)",
-            segment.id()
-        ),
-        format!("semid {}", semaphores.id()),
-        format!("FREE = {slots}, FILLED = 0, two locks = 1"),
-    );
+    out.call_note("four semaphores: FREE, FILLED and the two locks");
+    let values = [
+        (FREE, slots as i32, "FREE: every slot is empty"),
+        (FILLED, 0, "FILLED: no item yet"),
+        (PRODUCERS_LOCK, 1, "the producers' lock: open"),
+        (CONSUMERS_LOCK, 1, "the consumers' lock: open"),
+    ];
+    for (n, value, meaning) in values {
+        semaphores.set_value(n, value)?;
+        if show_values {
+            out.call_note(meaning);
+        }
+    }
+    if !show_values {
+        out.explain(format!(
+            "FREE = {slots}, FILLED = 0, the two locks = 1 (SETVAL, as in Part 1)"
+        ));
+    }
     Ok((segment, semaphores))
 }
 
@@ -182,20 +195,21 @@ fn main() -> Result<()> {
 // ANCHOR: back_pressure
 fn back_pressure(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
-    let (segment, semaphores) = create_ring(&parent, 4)?;
+    let (segment, semaphores) = create_ring(&parent, 4, true)?;
     let memory = segment.attach()?;
     let shared = Shared { ring: memory.view()?, slots: 4, semaphores: &semaphores };
-    let pause = if lesson.fast() { Duration::from_millis(2) } else { Duration::from_millis(150) };
+    let pause = if lesson.fast() { Duration::from_millis(20) } else { Duration::from_millis(150) };
 
     let producer = process::spawn("producer", |out| {
         for item in 1..=8 {
-            if semaphores.value(FREE)? == 0 {
-                out.line()
-                    .text(format!("ring full: item {item} waits in "))
-                    .typed_call("semop(FREE, -1)")
-                    .print();
+            let full = semaphores.value(FREE)? == 0;
+            semaphores.wait(FREE)?; // blocks while the ring is full
+            if full {
+                out.call_note(format!(
+                    "the ring was full: item {item} waited here for a free slot"
+                ));
             }
-            shared.put(1, item)?;
+            shared.fill(1, item)?;
             out.line()
                 .text(format!("put item {item}"))
                 .note(format!("free slots: {}", semaphores.value(FREE)?))
@@ -222,7 +236,7 @@ fn back_pressure(lesson: &Lesson) -> Result<()> {
 // ANCHOR: sleeping_consumer
 fn sleeping_consumer(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
-    let (segment, semaphores) = create_ring(&parent, 4)?;
+    let (segment, semaphores) = create_ring(&parent, 4, false)?;
     let memory = segment.attach()?;
     let shared = Shared { ring: memory.view()?, slots: 4, semaphores: &semaphores };
     let pause = if lesson.fast() { Duration::from_millis(5) } else { Duration::from_millis(200) };
@@ -249,11 +263,8 @@ fn sleeping_consumer(lesson: &Lesson) -> Result<()> {
     }
     // While the consumer waits, the kernel counts it.
     std::thread::sleep(pause / 2);
-    parent.typed_call_note(
-        format!("semctl({}, FILLED, GETNCNT)", semaphores.id()),
-        semaphores.waiting(FILLED)?,
-        "consumers asleep",
-    );
+    semaphores.waiting(FILLED)?;
+    parent.call_note("GETNCNT of FILLED: how many consumers sleep in semop, waiting for an item");
     shared.finish(1)?;
     consumer.wait()
 }
@@ -269,29 +280,32 @@ fn many(
     kill_one: bool,
 ) -> Result<()> {
     let parent = lesson.narrator("parent");
-    let (segment, semaphores) = create_ring(&parent, slots)?;
+    let (segment, semaphores) = create_ring(&parent, slots, false)?;
     let memory = segment.attach()?;
     let shared = Shared { ring: memory.view()?, slots, semaphores: &semaphores };
-    // One counter per item, in a segment of its own: how often was it consumed?
     let seen_segment = Segment::create(Key::PRIVATE, (producers * items) as usize, 0o600)?;
+    parent.call_note("one byte per item: how many times it was consumed");
     let seen_memory = seen_segment.attach()?;
     let seen = seen_memory.bytes();
     let started = Instant::now();
 
+    // The children's millions of semops are not recorded: the trace would slow them down.
     let mut consumer_children: Vec<Child> = Vec::new();
     for c in 1..=consumers {
         consumer_children.push(process::spawn(&format!("consumer {c}"), |_| {
-            while let Some((producer, sequence)) = shared.take()? {
-                let index = (u64::from(producer) - 1) * items + (sequence - 1);
-                seen[index as usize].fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(())
+            call::unrecorded(|| {
+                while let Some((producer, sequence)) = shared.take()? {
+                    let index = (u64::from(producer) - 1) * items + (sequence - 1);
+                    seen[index as usize].fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(())
+            })
         })?);
     }
     let mut producer_children: Vec<Child> = Vec::new();
     for p in 1..=producers {
         producer_children.push(process::spawn(&format!("producer {p}"), |_| {
-            (1..=items).try_for_each(|sequence| shared.put(p as u32, sequence))
+            call::unrecorded(|| (1..=items).try_for_each(|sequence| shared.put(p as u32, sequence)))
         })?);
     }
 
@@ -307,11 +321,7 @@ fn many(
         }
         let victim = &producer_children[0];
         victim.signal(Signal::SIGKILL)?;
-        parent.typed_call_note(
-            format!("kill({}, SIGKILL)", victim.pid()),
-            0,
-            "producer 1 dies, perhaps holding the producers' lock",
-        );
+        parent.call_note("producer 1 dies, perhaps holding the producers' lock");
         killed = Some(1);
     }
     for (p, child) in (1..=producers).zip(producer_children) {
@@ -320,7 +330,7 @@ fn many(
             Exit::Signal(Signal::SIGKILL) if killed == Some(p) => {}
             other => {
                 return Err(Error::other(
-                    format!("waitpid(producer {p})"),
+                    format!("waiting for producer {p}"),
                     format!("ended with {other:?}"),
                 ));
             }

@@ -28,7 +28,8 @@ use std::sync::atomic::AtomicU32;
 
 use shm_workbook::lesson::{LessonCommand, LessonFlag};
 use shm_workbook::posix::{self, ObjectStat};
-use shm_workbook::{Error, Lesson, Narrator, Result, SharedObject, futex, process};
+use shm_workbook::wait::{Partner, Policy, publish, wait_while};
+use shm_workbook::{Error, Lesson, Narrator, Result, SharedObject, process};
 
 /// The size of the object, as in the document.
 const SIZE: usize = 4096;
@@ -89,69 +90,55 @@ fn story(lesson: &Lesson) -> Result<()> {
 }
 
 // ANCHOR: two_processes
-/// The writer creates, sizes and maps the object; a reader process opens it by name.
+/// The writer creates, sizes and maps the object; a reader process opens it by name. Each
+/// waits for the other on the word at the start of the object, and stops if the other dies.
 fn two_processes(lesson: &Lesson) -> Result<()> {
     let writer = lesson.narrator("writer");
     let name = posix::unique_name("lesson08");
     let object = SharedObject::create(&name, 0o600)?;
-    writer.typed_call(format!("shm_open(\"{name}\", O_CREAT|O_EXCL|O_RDWR, 0600)"), fd_of(&object));
+    writer.call_note("the descriptor; a name of this user and run, new (O_EXCL), 0600");
     show_in_dev_shm(&writer, &object)?;
     writer.explain("a new object is empty: 0 bytes, nothing to map yet");
     object.set_len(SIZE as u64)?;
-    writer.typed_call(format!("ftruncate(fd, {SIZE})"), 0);
+    writer.call();
     show_in_dev_shm(&writer, &object)?;
-
     let memory = object.map(SIZE)?;
-    writer.typed_call(
-        format!("mmap(NULL, {SIZE}, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0)"),
-        format!("{:#x}", memory.address()),
-    );
+    writer.call();
     let ready: &AtomicU32 = memory.view()?;
 
     // The reader is another process that knows only the name: it opens and maps it itself.
     let reader = process::spawn("reader", |out| {
+        let (writer, policy) = (Partner::parent(), Policy::DEFAULT);
         let object = SharedObject::open(&name)?;
-        out.typed_call(format!("shm_open(\"{name}\", O_RDWR, 0)"), fd_of(&object));
+        out.call_note("the same name, opened by another process");
         let memory = object.map(SIZE)?;
-        out.typed_call(
-            format!("mmap(NULL, {SIZE}, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0)"),
-            format!("{:#x}", memory.address()),
-        );
-        drop(object); // close(fd): the mapping stays valid without the descriptor
-        out.typed_call_note("close(fd)", 0, "a mapping does not need its descriptor");
+        out.call_note("its own address, the same memory");
+        object.close()?;
+        out.call_note("a mapping does not need its descriptor");
         let ready: &AtomicU32 = memory.view()?;
-        futex::store_and_wake(ready, MAPPED)?;
-        shm_workbook::wait::wait_while(
-            ready,
-            MAPPED,
-            shm_workbook::wait::Policy::DEFAULT,
-            shm_workbook::wait::Partner::parent(),
-        )?; // sleeps until the writer has written
+        publish(ready, MAPPED, policy)?;
+        wait_while(ready, MAPPED, policy, writer)?; // sleeps until the writer has written
         out.say(format!("Reader read: {}", memory.load_c_string(TEXT_AT)));
-        futex::store_and_wake(ready, READ)?;
+        publish(ready, READ, policy)?;
         // The writer unlinks the name while we are still mapped; we answer after that.
-        shm_workbook::wait::wait_while(
-            ready,
-            READ,
-            shm_workbook::wait::Policy::DEFAULT,
-            shm_workbook::wait::Partner::parent(),
-        )?;
+        wait_while(ready, READ, policy, writer)?;
         memory.store_c_string(TEXT_AT, "reply written after shm_unlink")?;
-        futex::store_and_wake(ready, REPLIED)?;
+        publish(ready, REPLIED, policy)?;
         memory.detach()?;
-        out.typed_call(format!("munmap(addr, {SIZE})"), 0);
+        out.call();
         Ok(())
     })?;
+    let the_reader = |now| wait_while(ready, now, Policy::DEFAULT, Partner::Child(reader.pid()));
 
-    shm_workbook::wait::wait_while(
-        ready,
-        EMPTY,
-        shm_workbook::wait::Policy::DEFAULT,
-        shm_workbook::wait::Partner::Child(reader.pid()),
-    )?; // the reader has mapped it
+    the_reader(EMPTY)?; // the reader has mapped it
     memory.store_c_string(TEXT_AT, MESSAGE)?;
-    writer.line().text("sprintf(addr, ...): wrote ").value(format!("{MESSAGE:?}")).print();
-    futex::store_and_wake(ready, WRITTEN)?; // Release: the text is visible before the flag
+    writer
+        .line()
+        .text("wrote ")
+        .value(format!("{MESSAGE:?}"))
+        .note(format!("the document's sprintf, at {:#x} + {TEXT_AT}", memory.address()))
+        .print();
+    publish(ready, WRITTEN, Policy::DEFAULT)?; // Release: the text is visible before the flag
     lesson.step(
         &writer,
         &format!(
@@ -161,21 +148,11 @@ fn two_processes(lesson: &Lesson) -> Result<()> {
             pid = writer.pid()
         ),
     );
-    shm_workbook::wait::wait_while(
-        ready,
-        WRITTEN,
-        shm_workbook::wait::Policy::DEFAULT,
-        shm_workbook::wait::Partner::Child(reader.pid()),
-    )?; // the reader has read
+    the_reader(WRITTEN)?; // the reader has read
     lesson.pause_for(std::time::Duration::from_millis(300));
     unlink_while_mapped(lesson, &writer, object, &name)?;
-    futex::store_and_wake(ready, UNLINKED)?; // the reader may answer now
-    shm_workbook::wait::wait_while(
-        ready,
-        UNLINKED,
-        shm_workbook::wait::Policy::DEFAULT,
-        shm_workbook::wait::Partner::Child(reader.pid()),
-    )?;
+    publish(ready, UNLINKED, Policy::DEFAULT)?; // the reader may answer now
+    the_reader(UNLINKED)?;
     writer
         .line()
         .text("read the reply: ")
@@ -184,7 +161,7 @@ fn two_processes(lesson: &Lesson) -> Result<()> {
         .print();
     reader.wait()?;
     memory.detach()?;
-    writer.typed_call(format!("munmap(addr, {SIZE})"), 0);
+    writer.call();
     writer.explain("the last mapping is gone and the name was unlinked: the memory is freed");
     Ok(())
 }
@@ -199,27 +176,17 @@ fn unlink_while_mapped(
     name: &str,
 ) -> Result<()> {
     object.unlink()?;
-    writer.typed_call_note(
-        format!("shm_unlink(\"{name}\")"),
-        0,
-        "while both processes still map it",
-    );
+    writer.call_note("while both processes still map it");
     let path = format!("/dev/shm{name}");
     writer
         .line()
         .text(format!("{path} exists: "))
         .value(std::path::Path::new(&path).exists())
         .print();
-    match SharedObject::open(name) {
-        Err(err) => writer
-            .line()
-            .typed_call(format!("shm_open(\"{name}\", O_RDWR, 0)"))
-            .text(" = -1, ")
-            .value(errno_name(&err))
-            .note("the name is gone")
-            .print(),
-        Ok(_) => return Err(Error::other("shm_open", "the name still opens after shm_unlink")),
+    if SharedObject::open(name).is_ok() {
+        return Err(Error::other(name, "the name still opens after shm_unlink"));
     }
+    writer.call_note("the name is gone");
     lesson.step(
         writer,
         &format!(
@@ -259,16 +226,6 @@ fn permissions(mode: u32) -> String {
     text
 }
 
-/// `fd N`: the descriptor shm_open returned.
-fn fd_of(object: &SharedObject) -> String {
-    use std::os::fd::AsRawFd;
-    format!("fd {}", object.fd().as_raw_fd())
-}
-
-fn errno_name(err: &Error) -> String {
-    err.errno().map_or_else(|| "error".to_owned(), |errno| format!("{errno:?}"))
-}
-
 // ANCHOR: names
 /// A name is one leading slash and a file name: anything else is refused before the call.
 fn names(lesson: &Lesson) {
@@ -277,8 +234,8 @@ fn names(lesson: &Lesson) {
         match posix::check_name(name) {
             Err(err) => out
                 .line()
-                .typed_call(format!("shm_open(\"{name}\", ...)"))
-                .text(" refused: ")
+                .value(format!("{name:?}"))
+                .text(" refused before any call: ")
                 .value(err.meaning())
                 .print(),
             Ok(()) => out.line().text(format!("{name:?} accepted")).print(),
@@ -294,7 +251,7 @@ fn comparison(lesson: &Lesson) {
     let rows = [
         ("", "System V", "POSIX"),
         ("named by", "a number (key, from ftok)", "a name: \"/something\""),
-        ("created by", "shmget(key, size, IPC_CREAT)", "shm_open(name, O_CREAT) + ftruncate"),
+        ("created by", "shmget with IPC_CREAT", "shm_open with O_CREAT, then ftruncate"),
         ("size", "fixed at creation", "ftruncate, can change"),
         ("mapped by", "shmat / shmdt", "mmap / munmap"),
         ("lives until", "IPC_RMID and the last shmdt", "shm_unlink and the last munmap/close"),
@@ -336,26 +293,21 @@ fn write_command(lesson: &Lesson, text: &str) -> Result<()> {
     }
     let mut object = match SharedObject::create(&name, 0o600) {
         Ok(object) => {
-            out.typed_call(
-                format!("shm_open(\"{name}\", O_CREAT|O_EXCL|O_RDWR, 0600)"),
-                fd_of(&object),
-            );
+            out.call();
             object
         }
         Err(err) if err.errno() == Some(nix::errno::Errno::EEXIST) => {
+            out.call_note("it exists already");
             let object = SharedObject::open(&name)?;
-            out.typed_call_note(
-                format!("shm_open(\"{name}\", O_RDWR, 0)"),
-                fd_of(&object),
-                "it exists already: overwriting",
-            );
+            out.call_note("opened without O_CREAT: overwriting");
             object
         }
         Err(err) => return Err(err),
     };
     object.set_len(SIZE as u64)?;
-    out.typed_call(format!("ftruncate(fd, {SIZE})"), 0);
+    out.call();
     let memory = object.map(SIZE)?;
+    out.call();
     memory.store_c_string(0, text)?;
     out.line()
         .text("wrote ")
@@ -363,6 +315,7 @@ fn write_command(lesson: &Lesson, text: &str) -> Result<()> {
         .text(format!(" into {}", object.path()))
         .print();
     memory.detach()?;
+    out.call();
     object.disown(); // left on purpose, for `read` in another terminal
     out.explain(format!(
         "left in /dev/shm: now run `cargo run --bin lesson08 -- read{}`, and `-- unlink` when done",
@@ -376,13 +329,10 @@ fn read_command(lesson: &Lesson) -> Result<()> {
     let out = lesson.narrator("reader");
     let name = command_name(lesson)?;
     let object = SharedObject::open_read_only(&name).map_err(|err| missing_hint(err, lesson))?;
-    out.typed_call(format!("shm_open(\"{name}\", O_RDONLY, 0)"), fd_of(&object));
+    out.call();
     let len = object.stat()?.len;
     let memory = object.map_read_only(len as usize)?;
-    out.typed_call(
-        format!("mmap(NULL, {len}, PROT_READ, MAP_SHARED, fd, 0)"),
-        format!("{:#x}", memory.address()),
-    );
+    out.call_note("read-only: this memory offers loads only");
     out.say(format!("Reader read: {}", memory.load_c_string(0)));
     Ok(())
 }
@@ -392,7 +342,7 @@ fn unlink_command(lesson: &Lesson) -> Result<()> {
     let out = lesson.narrator("parent");
     let name = command_name(lesson)?;
     posix::unlink(&name).map_err(|err| missing_hint(err, lesson))?;
-    out.typed_call_note(format!("shm_unlink(\"{name}\")"), 0, "the name is gone from /dev/shm");
+    out.call_note("the name is gone from /dev/shm");
     Ok(())
 }
 // ANCHOR_END: commands

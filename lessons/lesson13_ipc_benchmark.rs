@@ -38,7 +38,6 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -51,9 +50,9 @@ use shm_workbook::lesson::LessonFlag;
 use shm_workbook::msg::{MessageBuffer, MessageQueue, PosixQueue};
 use shm_workbook::process;
 use shm_workbook::shm::Shareable;
-use shm_workbook::{
-    Attachment, Error, Key, Lesson, Narrator, Result, Segment, SemaphoreSet, futex, posix,
-};
+use shm_workbook::wait::{Partner, Policy, publish, wait_while};
+use shm_workbook::{Attachment, Error, Key, Lesson, Narrator, Result, Segment, SemaphoreSet};
+use shm_workbook::{call, posix};
 
 const FLAGS: &[LessonFlag] = &[
     LessonFlag::switch("--json", "print the results as JSON on stdout (the story goes to stderr)"),
@@ -106,7 +105,7 @@ fn main() -> Result<()> {
         let json = report::to_json(&plan, &throughput, &round_trips, &one_cpu, &targets, seconds);
         let mut out = File::from(fd);
         out.write_all(format!("{}\n", json.render()).as_bytes())
-            .map_err(|err| Error::io("write(stdout, json)", err))?;
+            .map_err(|err| Error::io("writing the JSON to stdout", err))?;
     }
     Ok(())
 }
@@ -146,7 +145,7 @@ fn check(message: &[u8], seq: u64, size: usize) -> Result<()> {
     match wrong {
         None => Ok(()),
         Some(what) => Err(Error::other(
-            format!("check(message {seq})"),
+            format!("checking message {seq}"),
             format!("the message received is not the one sent: {what}"),
         )
         .with_hint("a fast wrong answer is a failure: this is a bug in the transport's code")),
@@ -187,7 +186,7 @@ fn measure_throughput(lesson: &Lesson, plan: &Plan, bench: &mut Bench) -> Result
 /// The limit: one process copying each message into a buffer as large as the ring.
 fn memcpy_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
     out.explain(format!(
-        "memcpy(dst, msg, size) in one process, into a {} buffer like the ring's: no second process, no kernel",
+        "memcpy of each message in one process, into a {} buffer like the ring's: no second process, no kernel",
         bench::size_text(RING_BYTES)
     ));
     let mut message = pattern().to_vec();
@@ -238,6 +237,8 @@ const RING_DATA: usize = 128;
 struct RingEnd<'a> {
     indices: &'a RingIndices,
     data: *mut u8,
+    /// The process at the other end: if it dies, a wait ends with an error.
+    partner: Partner,
     /// Our own index (we are the only writer of it, so we keep a copy).
     mine: u64,
     /// The last value we read of the other side's index: reading the other cache line only
@@ -246,20 +247,20 @@ struct RingEnd<'a> {
 }
 
 impl<'a> RingEnd<'a> {
-    fn new(memory: &'a Attachment) -> Result<RingEnd<'a>> {
+    fn new(memory: &'a Attachment, partner: Partner) -> Result<RingEnd<'a>> {
         if memory.len() < RING_DATA + RING_BYTES {
             return Err(Error::other("RingEnd::new", "the segment is smaller than the ring"));
         }
         // SAFETY: RING_DATA < len, so the pointer stays inside the attachment.
         let data = unsafe { memory.as_mut_ptr().add(RING_DATA) };
-        Ok(RingEnd { indices: memory.view()?, data, mine: 0, theirs: 0 })
+        Ok(RingEnd { indices: memory.view()?, data, partner, mine: 0, theirs: 0 })
     }
 
     /// Producer: waits for room, copies `message` in, then publishes it by moving `head`.
     fn push(&mut self, message: &[u8]) -> Result<()> {
         let (start, offset) = place(self.mine, message.len())?;
         let end = start + message.len() as u64;
-        spin_until("the consumer to make room", || {
+        spin_until(self.partner, || {
             if end - self.theirs <= RING_BYTES as u64 {
                 return true;
             }
@@ -282,7 +283,7 @@ impl<'a> RingEnd<'a> {
     fn pop(&mut self, message: &mut [u8]) -> Result<()> {
         let (start, offset) = place(self.mine, message.len())?;
         let end = start + message.len() as u64;
-        spin_until("the producer to send", || {
+        spin_until(self.partner, || {
             if self.theirs >= end {
                 return true;
             }
@@ -327,19 +328,20 @@ fn touch_every_page(memory: &Attachment) -> bool {
 }
 
 // ANCHOR: spin_until
-/// Spins until `ready()` says yes. Spinning pays only while the other process runs on another
-/// CPU, so after a short burst (a few microseconds) each round also calls `sched_yield()`:
-/// if the other process waits for *our* CPU, it gets it. After 10 s without progress, an
-/// error rather than a hang.
-fn spin_until(what: &str, mut ready: impl FnMut() -> bool) -> Result<()> {
+/// Spins until `ready()` says yes. Not `wait::wait_while`: the ring waits for a 64-bit index
+/// to pass a point, and never sleeps (a wake-up per message would cost what a pipe costs).
+/// Spinning pays only while the other process runs on another CPU, so after a short burst (a
+/// few microseconds) each round also calls `sched_yield()`: if the other process waits for
+/// *our* CPU, it gets it. Every 1024 rounds it checks that `partner` lives: an error, not a
+/// hang, if it died.
+fn spin_until(partner: Partner, mut ready: impl FnMut() -> bool) -> Result<()> {
     for _ in 0..256 {
         if ready() {
             return Ok(());
         }
         std::hint::spin_loop();
     }
-    let deadline = bench::Deadline::after(Duration::from_secs(10));
-    loop {
+    for round in 1u32.. {
         for _ in 0..64 {
             if ready() {
                 return Ok(());
@@ -347,29 +349,27 @@ fn spin_until(what: &str, mut ready: impl FnMut() -> bool) -> Result<()> {
             std::hint::spin_loop();
         }
         std::thread::yield_now(); // sched_yield()
-        if deadline.passed() {
+        if round.is_multiple_of(1024) && partner.has_died() {
             return Err(Error::other(
-                format!("waiting for {what}"),
-                "no progress for 10 s: the other process is stuck or gone",
+                "waiting at the ring",
+                format!("the other end ({partner:?}) has died: no progress will come"),
             ));
         }
     }
+    unreachable!("2^32 rounds of spinning")
 }
 // ANCHOR_END: spin_until
 
 fn ring_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
     let segment = Segment::create(Key::PRIVATE, RING_DATA + RING_BYTES, 0o600)?;
-    out.typed_call_note(
-        format!("shmget(IPC_PRIVATE, {}, IPC_CREAT|0600)", RING_DATA + RING_BYTES),
-        format!("shmid {}", segment.id()),
-        format!(
-            "head and tail on their own cache lines, then a {} ring",
-            bench::size_text(RING_BYTES)
-        ),
-    );
+    out.call_note(format!(
+        "head and tail on their own cache lines, then a {} ring",
+        bench::size_text(RING_BYTES)
+    ));
     let memory = segment.attach()?;
     // ANCHOR: ring_loops
-    let mut producer = RingEnd::new(&memory)?;
+    // The producer's partner is this process, its parent once forked.
+    let mut producer = RingEnd::new(&memory, Partner::Parent(nix::unistd::getpid()))?;
     let mut warm = false;
     let mut sender = spawn_sender(out, "ring producer", |message| {
         if !warm {
@@ -378,7 +378,7 @@ fn ring_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
         producer.push(message)
     })?;
     touch_every_page(&memory);
-    let mut consumer = RingEnd::new(&memory)?;
+    let mut consumer = RingEnd::new(&memory, Partner::Child(sender.pid()))?;
     let mut buffer = vec![0u8; LARGEST];
     let mut rows = Vec::new();
     for size in SIZES {
@@ -398,7 +398,7 @@ fn ring_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
 fn pipe_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
     let (mut read_end, mut write_end) = pipe(Some(out))?;
     let mut sender = spawn_sender(out, "pipe writer", |message| {
-        write_end.write_all(message).map_err(|err| Error::io("write(fds[1], msg, size)", err))
+        write_end.write_all(message).map_err(|err| Error::io("writing to the pipe", err))
     })?;
     let mut buffer = vec![0u8; LARGEST];
     let mut rows = Vec::new();
@@ -408,7 +408,7 @@ fn pipe_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
             // A pipe is a byte stream: one read may return part of a message.
             read_end
                 .read_exact(&mut buffer[..size])
-                .map_err(|err| Error::io("read(fds[0], buf, size)", err))?;
+                .map_err(|err| Error::io("reading from the pipe", err))?;
             check(&buffer[..size], seq, size)
         })?;
         rows.push((size, Ok(sample)));
@@ -419,15 +419,10 @@ fn pipe_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
 // ANCHOR_END: pipe_loops
 
 fn socket_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
-    use std::os::fd::AsRawFd;
-    let (mut ours, mut theirs) = UnixStream::pair()
-        .map_err(|err| Error::io("socketpair(AF_UNIX, SOCK_STREAM, 0, sv)", err))?;
-    out.typed_call(
-        "socketpair(AF_UNIX, SOCK_STREAM, 0, sv)",
-        format!("[{}, {}]", ours.as_raw_fd(), theirs.as_raw_fd()),
-    );
+    let (mut ours, mut theirs) = bench::socket_pair()?;
+    out.call();
     let mut sender = spawn_sender(out, "socket writer", |message| {
-        theirs.write_all(message).map_err(|err| Error::io("send(sv[1], msg, size, 0)", err))
+        theirs.write_all(message).map_err(|err| Error::io("sending on the socket", err))
     })?;
     let mut buffer = vec![0u8; LARGEST];
     let mut rows = Vec::new();
@@ -435,7 +430,7 @@ fn socket_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
         let label = format!("Unix socket {}", bench::size_text(size));
         let sample = sender.measure(bench, &label, size, |seq| {
             ours.read_exact(&mut buffer[..size])
-                .map_err(|err| Error::io("recv(sv[0], buf, size, 0)", err))?;
+                .map_err(|err| Error::io("receiving from the socket", err))?;
             check(&buffer[..size], seq, size)
         })?;
         rows.push((size, Ok(sample)));
@@ -453,7 +448,7 @@ fn sysv_queue_throughput(
 ) -> Result<Vec<Row>> {
     let largest = SIZES.iter().copied().filter(|&s| plan.sysv_fits(s).is_ok()).max().unwrap_or(8);
     let queue = MessageQueue::create(0o600)?;
-    out.typed_call("msgget(IPC_PRIVATE, IPC_CREAT|0600)", format!("msqid {}", queue.id()));
+    out.call_note("the msqid");
     let mut sent = MessageBuffer::new(largest);
     let mut sender = spawn_sender(out, "queue sender", |message| {
         sent.text_mut()[..message.len()].copy_from_slice(message);
@@ -485,9 +480,8 @@ fn sysv_queue_throughput(
         rows.push((size, Ok(sample)));
     }
     sender.finish()?;
-    let id = queue.id();
     queue.remove()?;
-    out.typed_call(format!("msgctl({id}, IPC_RMID, NULL)"), 0);
+    out.call();
     Ok(rows)
 }
 
@@ -496,12 +490,7 @@ fn posix_queue_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Res
     let depth = plan.limits.posix_max_messages.clamp(1, 10);
     let name = posix::unique_name("lesson13-mq");
     let queue = PosixQueue::create(&name, 0o600, depth, largest)?;
-    out.typed_call(
-        format!(
-            "mq_open(\"{name}\", O_CREAT|O_EXCL|O_RDWR, 0600, {{mq_maxmsg {depth}, mq_msgsize {largest}}})"
-        ),
-        "mqd",
-    );
+    out.call_note("the queue's descriptor");
     let mut sender = spawn_sender(out, "mq sender", |message| queue.send(message))?;
     let mut buffer = vec![0u8; largest]; // mq_receive wants room for mq_msgsize bytes
     let mut rows = Vec::new();
@@ -519,7 +508,7 @@ fn posix_queue_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Res
     }
     sender.finish()?;
     queue.unlink()?;
-    out.typed_call(format!("mq_unlink(\"{name}\")"), 0);
+    out.call();
     Ok(rows)
 }
 // ANCHOR_END: queue_loops
@@ -532,9 +521,9 @@ const ROUND_TRIPS: [&str; 7] = [
     "pipe pair",
     "Unix socket",
     "SysV msg queue",
-    "shm spin",
-    "shm futex",
-    "shm spin, then futex",
+    WAYS_TO_WAIT[0].0,
+    WAYS_TO_WAIT[1].0,
+    WAYS_TO_WAIT[2].0,
     "SysV semaphores",
 ];
 
@@ -553,9 +542,6 @@ struct Board {
     ping: Word,
     /// The echo's answer.
     pong: Word,
-    /// Set while the child (or the parent) sleeps in FUTEX_WAIT on `ping` (or `pong`).
-    ping_sleeping: Word,
-    pong_sleeping: Word,
     /// The 8-byte messages of the semaphore round trip.
     ping64: CacheLine,
     pong64: CacheLine,
@@ -569,92 +555,29 @@ unsafe impl Shareable for Board {}
 // ANCHOR_END: board
 
 // ANCHOR: waiting
-/// How a process waits for the other one's word to change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Waiting {
-    /// Burn the CPU re-reading the word: no system call at all.
-    Spin,
-    /// Sleep in the kernel at once: FUTEX_WAIT, and the writer always calls FUTEX_WAKE.
-    Futex,
-    /// Spin a little (the answer often comes within a microsecond), then sleep; the writer
-    /// calls FUTEX_WAKE only if the waiter said it sleeps.
-    SpinThenFutex,
-}
-
-/// How many times spin-then-futex re-reads the word before it sleeps: a few microseconds,
-/// about what going to sleep and being woken would cost anyway.
-const SPINS_BEFORE_SLEEP: u32 = 200;
-
-/// Waits until `word` is no longer `old`, and returns its new value.
-fn wait_change(word: &Word, sleeping: &Word, old: u32, how: Waiting) -> Result<u32> {
-    let (word, sleeping) = (&word.0, &sleeping.0);
-    match how {
-        Waiting::Spin => {
-            spin_until("the other process", || word.load(Ordering::Acquire) != old)?;
-            Ok(word.load(Ordering::Acquire))
-        }
-        Waiting::Futex => loop {
-            let now = word.load(Ordering::Acquire);
-            if now != old {
-                break Ok(now);
-            }
-            futex::wait(word, old, None)?;
-        },
-        Waiting::SpinThenFutex => {
-            for _ in 0..SPINS_BEFORE_SLEEP {
-                let now = word.load(Ordering::Acquire);
-                if now != old {
-                    return Ok(now);
-                }
-                std::hint::spin_loop();
-            }
-            // Say we sleep, then look again (SeqCst on both sides: either the writer sees
-            // our flag, or we see its new value; never neither).
-            sleeping.store(1, Ordering::SeqCst);
-            let now = loop {
-                let now = word.load(Ordering::SeqCst);
-                if now != old {
-                    break now;
-                }
-                futex::wait(word, old, None)?; // returns at once if the word already changed
-            };
-            sleeping.store(0, Ordering::Relaxed);
-            Ok(now)
-        }
-    }
-}
-
-/// Publishes `value` in `word`, waking the other process if it may be asleep.
-fn publish(word: &Word, sleeping: &Word, value: u32, how: Waiting) -> Result<()> {
-    let (word, sleeping) = (&word.0, &sleeping.0);
-    match how {
-        Waiting::Spin => {
-            word.store(value, Ordering::Release);
-            Ok(())
-        }
-        Waiting::Futex => futex::store_and_wake(word, value),
-        Waiting::SpinThenFutex => {
-            word.store(value, Ordering::SeqCst);
-            if sleeping.load(Ordering::SeqCst) != 0 {
-                futex::wake(word, 1)?;
-            }
-            Ok(())
-        }
-    }
-}
+/// The ways to wait for the other process's word that Part 2 compares, as the workbook's wait
+/// module names them (`wait_while` to wait, `publish` to store and wake):
+/// - spin: re-read the word until it changes, no system call; publishing is a Release store;
+/// - sleep: `FUTEX_WAIT` at once; publishing stores and calls `FUTEX_WAKE`;
+/// - spin, then sleep: `SPIN_BUDGET` re-reads, then `FUTEX_WAIT`; publishing stores and calls
+///   `FUTEX_WAKE` (a system call per hand-off, even when nobody sleeps).
+const WAYS_TO_WAIT: [(&str, Policy); 3] = [
+    ("shm spin", Policy::Spin),
+    ("shm futex", Policy::Sleep),
+    ("shm spin, then futex", Policy::DEFAULT),
+];
 // ANCHOR_END: waiting
 
 fn measure_round_trips(lesson: &Lesson, bench: &mut Bench) -> Result<Vec<RoundTrip>> {
     let parent = lesson.narrator("parent");
     let mut results = Vec::new();
     for name in ROUND_TRIPS {
-        let sample = match name {
-            "pipe pair" => pipe_round_trip(&parent, bench)?,
-            "Unix socket" => socket_round_trip(&parent, bench)?,
-            "SysV msg queue" => queue_round_trip(&parent, bench)?,
-            "shm spin" => shm_round_trip(&parent, bench, name, Waiting::Spin)?,
-            "shm futex" => shm_round_trip(&parent, bench, name, Waiting::Futex)?,
-            "shm spin, then futex" => shm_round_trip(&parent, bench, name, Waiting::SpinThenFutex)?,
+        let policy = WAYS_TO_WAIT.iter().find(|(way, _)| *way == name).map(|&(_, policy)| policy);
+        let sample = match (name, policy) {
+            (_, Some(policy)) => shm_round_trip(&parent, bench, name, policy)?,
+            ("pipe pair", _) => pipe_round_trip(&parent, bench)?,
+            ("Unix socket", _) => socket_round_trip(&parent, bench)?,
+            ("SysV msg queue", _) => queue_round_trip(&parent, bench)?,
             _ => semaphore_round_trip(&parent, bench)?,
         };
         results.push(RoundTrip { name, sample });
@@ -668,71 +591,68 @@ fn pipe_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
     let (mut from_child, mut from_child_write) = pipe(Some(out))?;
     let child = process::spawn("echo", |_| {
         loop {
-            let value = read_u64(&mut to_child_read, "read(ping[0], &v, 8)")?;
+            let value = read_u64(&mut to_child_read, "reading a ping")?;
             if value == QUIT {
                 return Ok(());
             }
-            write_u64(&mut from_child_write, value, "write(pong[1], &v, 8)")?;
+            write_u64(&mut from_child_write, value, "writing an echo")?;
         }
     })?;
-    out.typed_call("fork() for the echo", format!("child {}", child.pid()));
+    out.call_note("the echo");
     let sample = time_round_trips(
         bench,
         "pipe pair",
-        |seq| write_u64(&mut to_child, seq, "write(ping[1], &seq, 8)"),
-        || read_u64(&mut from_child, "read(pong[0], &v, 8)"),
+        |seq| write_u64(&mut to_child, seq, "writing a ping"),
+        || read_u64(&mut from_child, "reading an echo"),
     )?;
-    write_u64(&mut to_child, QUIT, "write(ping[1], &QUIT, 8)")?;
+    write_u64(&mut to_child, QUIT, "writing the last ping")?;
     child.wait()?;
     Ok(sample)
 }
 // ANCHOR_END: pipe_round_trip
 
 fn socket_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
-    let (mut ours, mut theirs) = UnixStream::pair()
-        .map_err(|err| Error::io("socketpair(AF_UNIX, SOCK_STREAM, 0, sv)", err))?;
-    out.typed_call("socketpair(AF_UNIX, SOCK_STREAM, 0, sv)", "0");
+    let (mut ours, mut theirs) = bench::socket_pair()?;
+    out.call();
     let child = process::spawn("echo", |_| {
         loop {
-            let value = read_u64(&mut theirs, "recv(sv[1], &v, 8, 0)")?;
+            let value = read_u64(&mut theirs, "receiving a ping")?;
             if value == QUIT {
                 return Ok(());
             }
-            write_u64(&mut theirs, value, "send(sv[1], &v, 8, 0)")?;
+            write_u64(&mut theirs, value, "sending an echo")?;
         }
     })?;
-    out.typed_call("fork() for the echo", format!("child {}", child.pid()));
-    let mut ours_too = ours.try_clone().map_err(|err| Error::io("dup(sv[0])", err))?;
+    out.call_note("the echo");
+    let mut ours_too = ours.try_clone().map_err(|err| Error::io("duplicating the socket", err))?;
     let sample = time_round_trips(
         bench,
         "Unix socket",
-        |seq| write_u64(&mut ours, seq, "send(sv[0], &seq, 8, 0)"),
-        || read_u64(&mut ours_too, "recv(sv[0], &v, 8, 0)"),
+        |seq| write_u64(&mut ours, seq, "sending a ping"),
+        || read_u64(&mut ours_too, "receiving an echo"),
     )?;
-    write_u64(&mut ours, QUIT, "send(sv[0], &QUIT, 8, 0)")?;
+    write_u64(&mut ours, QUIT, "sending the last ping")?;
     child.wait()?;
     Ok(sample)
 }
 
 fn queue_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
     let queue = MessageQueue::create(0o600)?;
-    out.typed_call_note(
-        "msgget(IPC_PRIVATE, IPC_CREAT|0600)",
-        format!("msqid {}", queue.id()),
-        "one queue: type 1 carries pings, type 2 the echoes",
-    );
+    out.call_note("one queue: type 1 carries pings, type 2 the echoes");
     let child = process::spawn("echo", |_| {
         let mut buffer = MessageBuffer::new(8);
-        loop {
-            queue.receive(&mut buffer, 1)?;
-            let value = u64::from_le_bytes(buffer.text()[..8].try_into().expect("8 bytes"));
-            if value == QUIT {
-                return Ok(());
+        call::unrecorded(|| {
+            loop {
+                queue.receive(&mut buffer, 1)?;
+                let value = u64::from_le_bytes(buffer.text()[..8].try_into().expect("8 bytes"));
+                if value == QUIT {
+                    return Ok(());
+                }
+                queue.send(&mut buffer, 2, 8)?;
             }
-            queue.send(&mut buffer, 2, 8)?;
-        }
+        })
     })?;
-    out.typed_call("fork() for the echo", format!("child {}", child.pid()));
+    out.call_note("the echo");
     let (mut ping, mut pong) = (MessageBuffer::new(8), MessageBuffer::new(8));
     let sample = time_round_trips(
         bench,
@@ -749,50 +669,48 @@ fn queue_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
     ping.text_mut().copy_from_slice(&QUIT.to_le_bytes());
     queue.send(&mut ping, 1, 8)?;
     child.wait()?;
-    let id = queue.id();
     queue.remove()?;
-    out.typed_call(format!("msgctl({id}, IPC_RMID, NULL)"), 0);
+    out.call();
     Ok(sample)
 }
 
 /// A segment holding a [`Board`], created and attached by the caller.
 fn board_segment(out: &Narrator) -> Result<(Segment, Attachment)> {
-    let size = std::mem::size_of::<Board>();
-    let segment = Segment::create(Key::PRIVATE, size, 0o600)?;
-    out.typed_call(
-        format!("shmget(IPC_PRIVATE, {size}, IPC_CREAT|0600)"),
-        format!("shmid {}", segment.id()),
-    );
+    let segment = Segment::create_for::<Board>(Key::PRIVATE, 0o600)?;
+    out.call();
     let memory = segment.attach()?;
     Ok((segment, memory))
 }
 
 // ANCHOR: shm_round_trip
-fn shm_round_trip(out: &Narrator, bench: &mut Bench, name: &str, how: Waiting) -> Result<Sample> {
+fn shm_round_trip(out: &Narrator, bench: &mut Bench, name: &str, policy: Policy) -> Result<Sample> {
     let (_segment, memory) = board_segment(out)?;
     let board: &Board = memory.view()?;
+    let (ping, pong) = (&board.ping.0, &board.pong.0);
     let child = process::spawn("echo", |_| {
         let mut last = 0;
-        loop {
-            last = wait_change(&board.ping, &board.ping_sleeping, last, how)?;
-            if last == QUIT32 {
-                return Ok(());
+        call::unrecorded(|| {
+            loop {
+                last = wait_while(ping, last, policy, Partner::parent())?;
+                if last == QUIT32 {
+                    return Ok(());
+                }
+                publish(pong, last, policy)?;
             }
-            publish(&board.pong, &board.pong_sleeping, last, how)?;
-        }
+        })
     })?;
-    out.typed_call(format!("fork() for the echo ({how:?})"), format!("child {}", child.pid()));
-    let mut last_pong = 0;
+    out.call_note(format!("the echo; both wait with the policy: {}", policy.name()));
+    let (echo, mut last_pong) = (Partner::Child(child.pid()), 0);
     let sample = time_round_trips(
         bench,
         name,
-        |seq| publish(&board.ping, &board.ping_sleeping, seq as u32, how),
+        |seq| publish(ping, seq as u32, policy),
         || {
-            last_pong = wait_change(&board.pong, &board.pong_sleeping, last_pong, how)?;
+            last_pong = wait_while(pong, last_pong, policy, echo)?;
             Ok(u64::from(last_pong))
         },
     )?;
-    publish(&board.ping, &board.ping_sleeping, QUIT32, how)?;
+    publish(ping, QUIT32, policy)?;
     child.wait()?;
     Ok(sample)
 }
@@ -803,24 +721,22 @@ fn semaphore_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
     let (_segment, memory) = board_segment(out)?;
     let board: &Board = memory.view()?;
     let semaphores = SemaphoreSet::create(Key::PRIVATE, 2, 0o600)?;
-    out.typed_call_note(
-        "semget(IPC_PRIVATE, 2, IPC_CREAT|0600)",
-        format!("semid {}", semaphores.id()),
-        "semaphore 0: a ping is ready; 1: the echo is ready",
-    );
+    out.call_note("semaphore 0: a ping is ready; 1: the echo is ready");
     let (ping_ready, pong_ready) = (0, 1);
     let child = process::spawn("echo", |_| {
-        loop {
-            semaphores.wait(ping_ready)?; // semop(semid, {0, -1, 0}, 1)
-            let value = board.ping64.0.load(Ordering::Acquire);
-            if value == QUIT {
-                return Ok(());
+        call::unrecorded(|| {
+            loop {
+                semaphores.wait(ping_ready)?; // semop(semid, {0, -1, 0}, 1)
+                let value = board.ping64.0.load(Ordering::Acquire);
+                if value == QUIT {
+                    return Ok(());
+                }
+                board.pong64.0.store(value, Ordering::Release);
+                semaphores.post(pong_ready)?; // semop(semid, {1, +1, 0}, 1)
             }
-            board.pong64.0.store(value, Ordering::Release);
-            semaphores.post(pong_ready)?; // semop(semid, {1, +1, 0}, 1)
-        }
+        })
     })?;
-    out.typed_call("fork() for the echo", format!("child {}", child.pid()));
+    out.call_note("the echo");
     let sample = time_round_trips(
         bench,
         "SysV semaphores",
@@ -846,82 +762,61 @@ fn semaphore_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
 // ---------------------------------------------------------------------------------------------
 
 // ANCHOR: one_cpu
-/// The spinning round trip again, with both processes pinned to the same CPU. While the
-/// pinger spins, the echo cannot run at all: each answer waits for the scheduler to take the
-/// CPU away from the spinner (a time slice, milliseconds). A deadline bounds the damage.
+/// The round trip again, with both processes pinned to the same CPU. While the pinger spins,
+/// the echo cannot run at all: each answer waits for the scheduler to take the CPU away from
+/// the spinner (a time slice, milliseconds). A deadline, checked between round trips, bounds
+/// the damage.
 fn pinned_round_trips(
     out: &Narrator,
     cpu: usize,
-    how: Waiting,
+    policy: Policy,
     wanted: u64,
     limit: Duration,
 ) -> Result<(u64, f64)> {
     let (_segment, memory) = board_segment(out)?;
     let board: &Board = memory.view()?;
-    let deadline = bench::Deadline::after(limit);
+    let (ping, pong) = (&board.ping.0, &board.pong.0);
     // Affinity is inherited by fork(): each child pins itself, and the parent stays free.
     let echo = process::spawn("echo", |me| {
         bench::pin_to_cpu(cpu)?;
-        me.typed_call(format!("sched_setaffinity(0, sizeof set, {{CPU {cpu}}})"), 0);
-        let late = bench::Deadline::after(limit + Duration::from_secs(1));
+        me.call();
         let mut last = 0;
-        loop {
-            last = match how {
-                // Spin, but give up a second after the pinger's deadline.
-                Waiting::Spin => {
-                    let mut spins = 0u32;
-                    loop {
-                        let now = board.ping.0.load(Ordering::Acquire);
-                        if now != last {
-                            break now;
-                        }
-                        std::hint::spin_loop();
-                        spins = spins.wrapping_add(1);
-                        if spins.is_multiple_of(256) && late.passed() {
-                            return Ok(());
-                        }
-                    }
+        call::unrecorded(|| {
+            loop {
+                last = wait_while(ping, last, policy, Partner::parent())?;
+                if last == QUIT32 {
+                    return Ok(());
                 }
-                _ => wait_change(&board.ping, &board.ping_sleeping, last, how)?,
-            };
-            if last == QUIT32 {
-                return Ok(());
+                publish(pong, last, policy)?;
             }
-            publish(&board.pong, &board.pong_sleeping, last, how)?;
-        }
+        })
     })?;
+    out.call_note(format!("the echo; both wait with the policy: {}", policy.name()));
+    let the_echo = Partner::Other(echo.pid()); // the pinger's sibling
     let pinger = process::spawn("pinger", |me| {
         bench::pin_to_cpu(cpu)?;
-        me.typed_call(format!("sched_setaffinity(0, sizeof set, {{CPU {cpu}}})"), 0);
-        let start = Instant::now();
+        me.call();
+        let (start, deadline) = (Instant::now(), bench::Deadline::after(limit));
         let mut done = 0;
-        'trips: for seq in 1..=wanted as u32 {
-            publish(&board.ping, &board.ping_sleeping, seq, how)?;
-            if how == Waiting::Spin {
-                let mut spins = 0u32;
-                while board.pong.0.load(Ordering::Acquire) != seq {
-                    std::hint::spin_loop();
-                    spins = spins.wrapping_add(1);
-                    if spins.is_multiple_of(256) && deadline.passed() {
-                        break 'trips;
-                    }
-                }
-            } else {
-                let echo = wait_change(&board.pong, &board.pong_sleeping, seq - 1, how)?;
+        call::unrecorded(|| {
+            for seq in 1..=wanted as u32 {
+                publish(ping, seq, policy)?;
+                let echo = wait_while(pong, seq - 1, policy, the_echo)?;
                 if echo != seq {
                     return Err(Error::other("pinger", format!("echo {echo}, not {seq}")));
                 }
+                done = u64::from(seq);
+                if deadline.passed() {
+                    break;
+                }
             }
-            done = u64::from(seq);
-        }
+            Ok(())
+        })?;
         board.took_ns.0.store(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
         board.done.0.store(done, Ordering::Release);
-        publish(&board.ping, &board.ping_sleeping, QUIT32, how)
+        publish(ping, QUIT32, policy)
     })?;
-    out.typed_call(
-        format!("fork() twice ({how:?}, both pinned to CPU {cpu})"),
-        format!("echo {}, pinger {}", echo.pid(), pinger.pid()),
-    );
+    out.call_note(format!("the pinger, on CPU {cpu} too"));
     pinger.wait()?;
     echo.wait()?;
     let done = board.done.0.load(Ordering::Acquire);
@@ -938,10 +833,10 @@ fn on_one_cpu(lesson: &Lesson, plan: &Plan, round_trips: &[RoundTrip]) -> Result
     parent.explain(format!(
         "both processes pinned to CPU {cpu}; the spinning pair tries {spin_wanted} round trips and gives up after {limit:?}"
     ));
-    let (spin_done, spin_ns) = pinned_round_trips(&parent, cpu, Waiting::Spin, spin_wanted, limit)?;
+    let (spin_done, spin_ns) = pinned_round_trips(&parent, cpu, Policy::Spin, spin_wanted, limit)?;
     let futex_wanted = if plan.fast { 200 } else { 2000 };
     let (futex_done, futex_ns) =
-        pinned_round_trips(&parent, cpu, Waiting::Futex, futex_wanted, Duration::from_secs(10))?;
+        pinned_round_trips(&parent, cpu, Policy::Sleep, futex_wanted, Duration::from_secs(10))?;
     let one_cpu = OneCpu { cpu, spin_done, spin_wanted, spin_ns, futex_done, futex_ns };
     report::show_one_cpu(lesson, &one_cpu, round_trips);
     Ok(one_cpu)

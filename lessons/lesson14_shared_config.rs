@@ -10,6 +10,8 @@
 //! - Part 1: fields written and read one by one: count the torn reads, and show one.
 //! - Part 2: a sequence lock: the writer makes a counter odd while it writes and even when done;
 //!   a reader retries whenever the counter was odd or changed during its read. Zero torn reads.
+//! - A reader that waits for the writer names it: if the writer dies (even half-way through a
+//!   write, leaving the counter odd), the readers stop with an error instead of spinning.
 //!
 //! Run it:
 //!
@@ -23,7 +25,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Child};
 use shm_workbook::shm::Shareable;
-use shm_workbook::{Key, Lesson, Narrator, Result, Segment};
+use shm_workbook::wait::{Partner, Policy, publish, wait_while};
+use shm_workbook::{Error, Key, Lesson, Narrator, Result, Segment};
 
 const FLAGS: &[LessonFlag] = &[
     LessonFlag::number(
@@ -42,7 +45,9 @@ const FLAGS: &[LessonFlag] = &[
 #[repr(C)]
 struct Config {
     /// The sequence lock: odd while the writer is writing, even when the record is stable.
-    sequence: AtomicU64,
+    /// 32 bits, a futex word that the wait module can watch: 2 per update, so up to 2^31
+    /// updates before it wraps (more than --updates allows).
+    sequence: AtomicU32,
     version: AtomicU64,
     width: AtomicU64,
     height: AtomicU64,
@@ -76,6 +81,8 @@ impl Snapshot {
 #[repr(C)]
 struct Board {
     config: Config,
+    /// The writer's pid, published by the parent once it has forked the writer (0 before).
+    writer: AtomicU32,
     writer_done: AtomicU32,
     reads: AtomicU64,
     torn: AtomicU64,
@@ -107,31 +114,34 @@ fn read_plain(config: &Config) -> Snapshot {
 // ANCHOR_END: unprotected
 
 // ANCHOR: seqlock
-/// Part 2, the writer: odd sequence, write, even sequence. It never waits for anyone.
-fn write_seqlock(config: &Config, s: Snapshot) {
+/// Part 2, the writer: odd sequence, write, even sequence. It never waits for anyone, and
+/// wakes no one: readers spin (a write lasts nanoseconds), so the even store is only a store.
+fn write_seqlock(config: &Config, s: Snapshot) -> Result<()> {
     let sequence = config.sequence.load(Ordering::Relaxed);
     config.sequence.store(sequence + 1, Ordering::Relaxed); // odd: writing
     fence(Ordering::Release); // the odd value is visible before any field changes
     write_plain(config, s);
-    config.sequence.store(sequence + 2, Ordering::Release); // even: stable, fields visible
+    publish(&config.sequence, sequence + 2, Policy::Spin) // even (Release): fields visible
 }
 
 /// Part 2, a reader: read the fields between two loads of the sequence; if the sequence was
-/// odd, or changed in between, the writer was busy: try again. Returns the snapshot and the
-/// number of retries.
-fn read_seqlock(config: &Config) -> (Snapshot, u64) {
+/// odd, wait (spinning) for the writer to finish; if it changed in between, try again.
+/// Returns the snapshot and the number of retries; an error if the writer dies meanwhile.
+fn read_seqlock(config: &Config, writer: Partner) -> Result<(Snapshot, u64)> {
     let mut retries = 0;
+    let mut before = config.sequence.load(Ordering::Acquire);
     loop {
-        let before = config.sequence.load(Ordering::Acquire);
         if before.is_multiple_of(2) {
             let snapshot = read_plain(config);
             fence(Ordering::Acquire); // the field loads happen before the second sequence load
             if config.sequence.load(Ordering::Relaxed) == before {
-                return (snapshot, retries);
+                return Ok((snapshot, retries));
             }
+            before = config.sequence.load(Ordering::Acquire);
+        } else {
+            before = wait_while(&config.sequence, before, Policy::Spin, writer)?;
         }
         retries += 1;
-        std::hint::spin_loop();
     }
 }
 // ANCHOR_END: seqlock
@@ -154,11 +164,8 @@ fn main() -> Result<()> {
 // ANCHOR: run
 fn run(lesson: &Lesson, updates: u64, readers: u64, seqlock: bool) -> Result<()> {
     let parent = lesson.narrator("parent");
-    let segment = Segment::create(Key::PRIVATE, std::mem::size_of::<Board>(), 0o600)?;
-    parent.typed_call(
-        "shmget(IPC_PRIVATE, sizeof(board), IPC_CREAT|0600)",
-        format!("shmid {}", segment.id()),
-    );
+    let segment = Segment::create_for::<Board>(Key::PRIVATE, 0o600)?;
+    parent.call_note("the configuration, and the readers' counts");
     let memory = segment.attach()?;
     let board: &Board = memory.view()?;
     write_plain(&board.config, Snapshot::of_version(0));
@@ -168,14 +175,18 @@ fn run(lesson: &Lesson, updates: u64, readers: u64, seqlock: bool) -> Result<()>
         children.push(process::spawn(&format!("reader {r}"), |_| {
             let (mut reads, mut torn, mut retries) = (0u64, 0u64, 0u64);
             while board.writer_done.load(Ordering::Acquire) == 0 {
+                let writer = writer_of(board);
                 let snapshot = if seqlock {
-                    let (snapshot, tries) = read_seqlock(&board.config);
+                    let (snapshot, tries) = read_seqlock(&board.config, writer)?;
                     retries += tries;
                     snapshot
                 } else {
                     read_plain(&board.config)
                 };
                 reads += 1;
+                if reads.is_multiple_of(1 << 16) {
+                    check_alive(board, writer)?; // a dead writer never says it is done
+                }
                 if !snapshot.is_consistent() {
                     if torn == 0 {
                         let fields =
@@ -196,12 +207,12 @@ fn run(lesson: &Lesson, updates: u64, readers: u64, seqlock: bool) -> Result<()>
     children.push(process::spawn("writer", |out| {
         for v in 1..=updates {
             if seqlock {
-                write_seqlock(&board.config, Snapshot::of_version(v))
+                write_seqlock(&board.config, Snapshot::of_version(v))?;
             } else {
-                write_plain(&board.config, Snapshot::of_version(v))
+                write_plain(&board.config, Snapshot::of_version(v));
             }
         }
-        board.writer_done.store(1, Ordering::Release);
+        publish(&board.writer_done, 1, Policy::Spin)?;
         out.line()
             .text("wrote ")
             .value(updates)
@@ -210,6 +221,8 @@ fn run(lesson: &Lesson, updates: u64, readers: u64, seqlock: bool) -> Result<()>
             .print();
         Ok(())
     })?);
+    parent.call_note("the writer; the readers learn its pid, to notice if it dies");
+    publish(&board.writer, children[children.len() - 1].pid().as_raw() as u32, Policy::Spin)?;
     for child in children {
         child.wait()?;
     }
@@ -217,6 +230,26 @@ fn run(lesson: &Lesson, updates: u64, readers: u64, seqlock: bool) -> Result<()>
     Ok(())
 }
 // ANCHOR_END: run
+
+/// The process a reader depends on: the writer once its pid is known, the parent before.
+fn writer_of(board: &Board) -> Partner {
+    match board.writer.load(Ordering::Acquire) {
+        0 => Partner::parent(),
+        pid => Partner::Other(nix::unistd::Pid::from_raw(pid as i32)),
+    }
+}
+
+/// An error if the writer has died: it will never set `writer_done`.
+fn check_alive(board: &Board, writer: Partner) -> Result<()> {
+    if !writer.has_died() {
+        return Ok(());
+    }
+    let pid = board.writer.load(Ordering::Relaxed);
+    Err(Error::other(
+        "reading the configuration",
+        format!("the writer process {pid} ended before it said it was done"),
+    ))
+}
 
 fn report(out: &Narrator, board: &Board, seqlock: bool) {
     let (reads, torn) = (board.reads.load(Ordering::Relaxed), board.torn.load(Ordering::Relaxed));

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
+use crate::call;
 use crate::error::{Error, Result};
 pub use crate::json::Json;
 
@@ -130,6 +131,7 @@ impl Bench {
 
 /// Times round trips with `bench`: for each, `ping(seq)` sends the number `seq` (counting
 /// from 1 across repetitions) and `pong()` waits for the echo, which must be the same number.
+/// The calls they make are not recorded (the trace would be measured too).
 pub fn time_round_trips(
     bench: &mut Bench,
     label: &str,
@@ -137,21 +139,40 @@ pub fn time_round_trips(
     mut pong: impl FnMut() -> Result<u64>,
 ) -> Result<Sample> {
     let mut seq = 0u64;
-    bench.measure(label, |count| {
-        let start = Instant::now();
-        for _ in 0..count {
-            seq += 1;
-            ping(seq)?;
-            let echo = pong()?;
-            if echo != seq {
-                return Err(Error::other(
-                    format!("{label}: round trip {seq}"),
-                    format!("the echo is {echo}, not {seq}"),
-                ));
+    call::unrecorded(|| {
+        bench.measure(label, |count| {
+            let start = Instant::now();
+            for _ in 0..count {
+                seq += 1;
+                ping(seq)?;
+                let echo = pong()?;
+                if echo != seq {
+                    return Err(Error::other(
+                        format!("{label}: round trip {seq}"),
+                        format!("the echo is {echo}, not {seq}"),
+                    ));
+                }
             }
-        }
-        Ok(start.elapsed())
+            Ok(start.elapsed())
+        })
     })
+}
+
+/// `socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0, sv)`: two connected Unix stream sockets,
+/// the call recorded as made (`... [4, 5]) = 0`).
+pub fn socket_pair() -> Result<(std::os::unix::net::UnixStream, std::os::unix::net::UnixStream)> {
+    let mut sv = [-1; 2];
+    let made = call::make("socketpair").arg("AF_UNIX").arg("SOCK_STREAM|SOCK_CLOEXEC").arg(0);
+    // SAFETY: `sv` has room for the two descriptors socketpair writes.
+    let status = unsafe {
+        libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, sv.as_mut_ptr())
+    };
+    if status == -1 {
+        return Err(made.arg("sv").failed(Errno::last()).error());
+    }
+    made.arg(format!("[{}, {}]", sv[0], sv[1])).returned(0);
+    // SAFETY: the call succeeded: both descriptors are new, open and owned by nobody else.
+    Ok(unsafe { (FromRawFd::from_raw_fd(sv[0]), FromRawFd::from_raw_fd(sv[1])) })
 }
 
 /// Reads one little-endian `u64` (8 bytes) from `file`; `call` names the call in an error.
@@ -396,23 +417,29 @@ pub fn allowed_cpus() -> Result<Vec<usize>> {
         .collect())
 }
 
-/// `sched_setaffinity(0, {cpu})`: from now on this process runs only on `cpu`. A forked
-/// child inherits the setting, so pin inside the child, not before forking.
+/// `sched_setaffinity(0, sizeof(cpu_set_t), {cpu})`: from now on this process runs only on
+/// `cpu`. A forked child inherits the setting, so pin inside the child, not before forking.
+/// The call is recorded as strace shows it: `sched_setaffinity(0, 128, [1]) = 0`.
 pub fn pin_to_cpu(cpu: usize) -> Result<()> {
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return Err(Error::other(
+            "pin_to_cpu",
+            format!("CPU {cpu} is beyond CPU_SETSIZE (not called)"),
+        ));
+    }
+    let made = call::make("sched_setaffinity")
+        .arg(0)
+        .arg_with(call::size_of::<libc::cpu_set_t>())
+        .arg(format!("[{cpu}]"));
     // SAFETY: as in `allowed_cpus`: a zeroed cpu_set_t is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: CPU_SET writes one bit of `set`; `cpu` is checked against CPU_SETSIZE first.
-    if cpu >= libc::CPU_SETSIZE as usize {
-        return Err(Error::sys(format!("sched_setaffinity(0, {{cpu {cpu}}})"), Errno::EINVAL));
-    }
+    // SAFETY: CPU_SET writes one bit of `set`; `cpu` was checked against CPU_SETSIZE above.
     unsafe { libc::CPU_SET(cpu, &mut set) };
     // SAFETY: `set` is a valid cpu_set_t of the size passed; the kernel only reads it.
     if unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) } == -1 {
-        return Err(Error::sys(
-            format!("sched_setaffinity(0, sizeof set, {{cpu {cpu}}})"),
-            Errno::last(),
-        ));
+        return Err(made.failed(Errno::last()).error());
     }
+    made.returned(0);
     Ok(())
 }
 

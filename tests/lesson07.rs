@@ -42,7 +42,7 @@ fn a_full_ring_makes_the_producer_wait_and_an_empty_one_puts_the_consumer_to_sle
     let run = run("lesson07", &["--fast"]);
     run.assert_success();
     let part1 = run.stdout.split("Part 2").next().unwrap();
-    assert!(part1.contains("ring full: item 5 waits in semop(FREE, -1)"), "{part1}");
+    assert!(part1.contains("(the ring was full: item 5 waited here for a free slot)"), "{part1}");
     let took: Vec<u64> = part1
         .lines()
         .filter(|l| l.contains("] took item "))
@@ -53,6 +53,56 @@ fn a_full_ring_makes_the_producer_wait_and_an_empty_one_puts_the_consumer_to_sle
     // GETNCNT is printed but not checked: whether the consumer is back asleep is timing.
     assert!(part2.contains("GETNCNT) = "), "{part2}");
     assert!(part2.contains("of CPU"), "{part2}");
+}
+
+#[test]
+fn the_trace_holds_the_ring_its_semaphores_and_the_waits() {
+    let run = run("lesson07", &["--fast"]);
+    run.assert_success();
+    run.assert_printed_calls_were_made();
+    let parent =
+        |name: &'static str| run.calls.iter().filter(move |c| c.role == "parent" && c.call == name);
+    let rings: Vec<_> = parent("shmget").filter(|c| c.args[1] == "1048").collect();
+    assert_eq!(rings.len(), 4, "one ring per part");
+    for ring in rings {
+        assert_eq!(ring.args, ["IPC_PRIVATE", "1048", "IPC_CREAT|IPC_EXCL|0600"], "{}", ring.text);
+    }
+    let sets: Vec<_> = parent("semget").collect();
+    assert_eq!(sets.len(), 4, "one set per part");
+    for set in &sets {
+        assert_eq!(set.args, ["IPC_PRIVATE", "4", "IPC_CREAT|IPC_EXCL|0600"], "{}", set.text);
+        let id = set.result.as_deref().unwrap();
+        let setvals: Vec<String> = parent("semctl")
+            .filter(|c| c.args[0] == id && c.args[2] == "SETVAL")
+            .map(|c| c.args[1..].join(" "))
+            .collect();
+        assert_eq!(setvals[1..], ["1 SETVAL 0", "2 SETVAL 1", "3 SETVAL 1"], "{}", set.text);
+    }
+    assert_eq!(run.calls.iter().filter(|c| c.text.contains(", 0, SETVAL, 4) = 0")).count(), 2);
+    // Part 1: the producer's wait for a free slot, on semaphore 0 (FREE), as printed.
+    let first_set = sets[0].result.as_deref().unwrap();
+    let waits: Vec<_> = run
+        .calls
+        .iter()
+        .filter(|c| c.role == "producer" && c.call == "semop" && c.args[0] == first_set)
+        .filter(|c| c.args[1] == "{0, -1, 0}")
+        .collect();
+    assert_eq!(waits.len(), 8, "one wait for a free slot per item");
+    let printed: Vec<&str> =
+        run.lines().filter(|l| l.contains("(the ring was full: item ")).collect();
+    assert!(!printed.is_empty(), "{}", run.stdout);
+    for line in printed {
+        assert!(line.contains(&waits[0].text), "the wait printed is the one made: {line}");
+    }
+    // Part 4: the kill, with its real pid and result.
+    let kill = parent("kill").next().expect("a kill");
+    assert_eq!(kill.args[1], "SIGKILL");
+    assert_eq!(kill.result.as_deref(), Some("0"));
+    assert!(
+        run.calls
+            .iter()
+            .any(|c| c.call == "fork" && c.result.as_deref() == Some(&kill.args[0][..]))
+    );
 }
 
 #[test]

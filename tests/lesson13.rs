@@ -124,7 +124,7 @@ fn the_story_shows_every_table_and_checks_the_targets() {
     if msgmax < 1 << 20 {
         assert!(out.contains("does not fit: msgmax is"), "the 1 MiB table says so:\n{out}");
     }
-    assert!(out.contains("sched_setaffinity(0, sizeof set, {CPU"), "{out}");
+    assert!(out.contains("] sched_setaffinity(0, 128 /* sizeof(cpu_set_t) */, ["), "{out}");
     assert!(out.contains("shm spin, one CPU ("), "{out}");
     for target in TARGETS {
         let line = run
@@ -142,6 +142,60 @@ fn the_story_shows_every_table_and_checks_the_targets() {
         run.stderr
     );
     run.assert_nothing_left();
+}
+
+#[test]
+fn the_trace_holds_every_object_and_fork_and_no_measured_call() {
+    let run = run("lesson13", &["--fast"]);
+    run.assert_success();
+    run.assert_printed_calls_were_made();
+    let parent =
+        |name: &'static str| run.calls.iter().filter(move |c| c.role == "parent" && c.call == name);
+    let ring = parent("shmget").next().expect("the ring's shmget");
+    assert_eq!(ring.args, ["IPC_PRIVATE", "4194432", "IPC_CREAT|IPC_EXCL|0600"], "{}", ring.text);
+    for board in parent("shmget").skip(1) {
+        assert_eq!(board.args, ["IPC_PRIVATE", "384", "IPC_CREAT|IPC_EXCL|0600"], "{}", board.text);
+    }
+    for pair in parent("socketpair") {
+        assert_eq!(pair.args[..3], ["AF_UNIX", "SOCK_STREAM|SOCK_CLOEXEC", "0"], "{}", pair.text);
+        assert_eq!(pair.result.as_deref(), Some("0"));
+    }
+    assert_eq!(parent("socketpair").count(), 2);
+    assert!(parent("pipe").count() >= 3, "the pipe of Part 1 and the two of Part 2");
+    for queue in parent("msgget") {
+        assert_eq!(queue.args, ["IPC_PRIVATE", "IPC_CREAT|0600"], "{}", queue.text);
+        let msqid = queue.result.as_deref().unwrap();
+        assert!(parent("msgctl").any(|c| c.args == [msqid, "IPC_RMID", "NULL"]), "{msqid}");
+    }
+    let mq = parent("mq_open").next().expect("the POSIX queue");
+    assert_eq!(mq.args[1..3], ["O_RDWR|O_CREAT|O_EXCL", "0600"], "{}", mq.text);
+    assert!(parent("mq_unlink").any(|c| c.args[0] == mq.args[0]), "{}", mq.text);
+    let sets: Vec<_> = parent("semget").collect();
+    assert_eq!(sets.len(), 1);
+    assert_eq!(sets[0].args, ["IPC_PRIVATE", "2", "IPC_CREAT|IPC_EXCL|0600"]);
+    let pins: Vec<_> = run.calls_named("sched_setaffinity").collect();
+    assert_eq!(pins.len(), 4, "an echo and a pinger, twice");
+    for pin in pins {
+        assert!(pin.role == "echo" || pin.role == "pinger", "{}", pin.text);
+        assert_eq!(pin.args[..2], ["0", "128"], "{}", pin.text);
+        assert_eq!(pin.result.as_deref(), Some("0"));
+    }
+    // Every fork is printed with its pid; and the measured loops are not in the trace.
+    for fork in parent("fork") {
+        assert!(run.stdout.contains(&format!("{}   (the ", fork.text)), "{}", fork.text);
+    }
+    assert_eq!(parent("fork").count(), 16, "5 senders, 7 echoes, 2 echoes and 2 pingers");
+    assert!(
+        run.calls.len() < 200,
+        "{} calls recorded: a measured loop was recorded",
+        run.calls.len()
+    );
+    for measured in ["msgsnd", "msgrcv", "mq_send", "mq_receive", "semop"] {
+        assert!(
+            run.calls_named(measured).count() <= 2,
+            "{measured} inside a measurement was recorded"
+        );
+    }
 }
 
 #[test]
@@ -163,8 +217,10 @@ fn ctrl_c_while_the_system_v_queue_exists_removes_it() {
     let (code, stdout, stderr) = (run.code(), run.stdout.clone(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stdout.contains("run:  ipcs -q"), "the pause says what to look at:\n{stdout}");
-    let queues = numbers_after(&stdout, "msqid ");
+    let queues: Vec<_> = run.calls_named("msgget").collect();
     assert_eq!(queues.len(), 1, "the pause comes while one queue exists:\n{stdout}");
+    let msqid = queues[0].result.clone().expect("a msqid");
+    assert!(stdout.contains(&format!("You will see msqid {msqid} ")), "{stdout}");
     assert!(stderr.contains("[SIGINT] stopping: removed 1 object(s)"), "{stderr}");
     assert!(stderr.contains("reaped 1 child"), "the queue's sender: {stderr}");
     run.assert_nothing_left();
@@ -182,21 +238,15 @@ fn ctrl_c_mid_run_at_the_posix_queue_leaves_nothing() {
 
 #[test]
 fn sigterm_mid_run_cleans_up_and_exits_143() {
-    let run =
-        interrupt_when("lesson13", &["--fast"], "fork() for the echo (Spin)", Signal::SIGTERM);
+    let run = interrupt_when(
+        "lesson13",
+        &["--fast"],
+        "(the echo; both wait with the policy: spin)",
+        Signal::SIGTERM,
+    );
     let (code, stderr) = (run.code(), run.stderr.clone());
     assert_eq!(code, Some(143), "{stderr}");
     run.assert_nothing_left();
-}
-
-fn numbers_after(text: &str, label: &str) -> BTreeSet<i32> {
-    text.match_indices(label)
-        .filter_map(|(at, _)| {
-            let digits: String =
-                text[at + label.len()..].chars().take_while(char::is_ascii_digit).collect();
-            digits.parse().ok()
-        })
-        .collect()
 }
 
 fn mq_names(text: &str) -> BTreeSet<String> {

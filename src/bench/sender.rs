@@ -12,6 +12,7 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
+use crate::call;
 use crate::error::{Error, Result};
 use crate::narrate::Narrator;
 use crate::process::{self, Child};
@@ -79,11 +80,16 @@ pub fn serve_orders(
     }
 }
 
-/// `pipe(fds)` as two files: (read end, write end); the call is narrated by `out` if given.
+/// `pipe(fds)` as two files: (read end, write end). The call is recorded (as strace shows it:
+/// `pipe([4, 5]) = 0`) and printed by `out` if given.
 pub fn pipe(out: Option<&Narrator>) -> Result<(File, File)> {
-    let (read, write) = nix::unistd::pipe().map_err(|errno| Error::sys("pipe(fds)", errno))?;
+    let (read, write) = match nix::unistd::pipe() {
+        Ok(ends) => ends,
+        Err(errno) => return Err(call::make("pipe").arg("fds").failed(errno).error()),
+    };
+    call::make("pipe").arg(format!("[{}, {}]", read.as_raw_fd(), write.as_raw_fd())).returned(0);
     if let Some(out) = out {
-        out.typed_call("pipe(fds)", format!("[{}, {}]", read.as_raw_fd(), write.as_raw_fd()));
+        out.call();
     }
     Ok((File::from(read), File::from(write)))
 }
@@ -97,8 +103,9 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// Forks a child (narrated by `out` as `role`) that runs [`serve_orders`] with `template`,
-    /// `stamp` and `send` for every message the parent orders.
+    /// Forks a child (its `fork` printed by `out`, with `role` as the note) that runs
+    /// [`serve_orders`] with `template`, `stamp` and `send` for every message the parent
+    /// orders. The messages' calls are not recorded: the trace would be measured too.
     pub fn spawn(
         out: &Narrator,
         role: &str,
@@ -107,13 +114,20 @@ impl Sender {
         send: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<Sender> {
         let (control_read, control) = pipe(None)?;
-        let child = process::spawn(role, |_| serve_orders(control_read, template, stamp, send))?;
-        out.typed_call(format!("fork() for the {role}"), format!("child {}", child.pid()));
+        let child = process::spawn(role, |_| {
+            call::unrecorded(|| serve_orders(control_read, template, stamp, send))
+        })?;
+        out.call_note(format!("the {role}"));
         Ok(Sender { child, control, next_seq: 0 })
     }
 
+    /// The sender's pid.
+    pub fn pid(&self) -> nix::unistd::Pid {
+        self.child.pid()
+    }
+
     /// Times `count` messages of `size` bytes, each received (and checked) by `receive`,
-    /// which gets the message's sequence number.
+    /// which gets the message's sequence number. Its calls are not recorded.
     pub fn measure(
         &mut self,
         bench: &mut Bench,
@@ -121,15 +135,17 @@ impl Sender {
         size: usize,
         mut receive: impl FnMut(u64) -> Result<()>,
     ) -> Result<Sample> {
-        bench.measure(label, |count| {
-            let first = self.next_seq;
-            self.next_seq += count;
-            let start = Instant::now();
-            Order { size, count, first }.send(&mut self.control)?;
-            for seq in first..first + count {
-                receive(seq)?;
-            }
-            Ok(start.elapsed())
+        call::unrecorded(|| {
+            bench.measure(label, |count| {
+                let first = self.next_seq;
+                self.next_seq += count;
+                let start = Instant::now();
+                Order { size, count, first }.send(&mut self.control)?;
+                for seq in first..first + count {
+                    receive(seq)?;
+                }
+                Ok(start.elapsed())
+            })
         })
     }
 
