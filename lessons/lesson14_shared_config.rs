@@ -139,7 +139,9 @@ fn read_seqlock(config: &Config, writer: Partner) -> Result<(Snapshot, u64)> {
             }
             before = config.sequence.load(Ordering::Acquire);
         } else {
-            before = wait_while(&config.sequence, before, Policy::Spin, writer)?;
+            // (If the wait reports the writer gone, see whether it finished this write first.)
+            before = wait_while(&config.sequence, before, Policy::Spin, writer)
+                .or_else(|err| moved_on(config, before).ok_or(err))?;
         }
         retries += 1;
     }
@@ -239,9 +241,15 @@ fn writer_of(board: &Board) -> Partner {
     }
 }
 
-/// An error if the writer has died: it will never set `writer_done`.
+/// The sequence, if it has moved on from `before` (a writer may finish a write and then exit).
+fn moved_on(config: &Config, before: u32) -> Option<u32> {
+    Some(config.sequence.load(Ordering::Acquire)).filter(|&now| now != before)
+}
+
+/// An error if the writer has died without setting `writer_done` (it may have set it, and
+/// exited, since this reader last looked).
 fn check_alive(board: &Board, writer: Partner) -> Result<()> {
-    if !writer.has_died() {
+    if !writer.has_died() || board.writer_done.load(Ordering::Acquire) == 1 {
         return Ok(());
     }
     let pid = board.writer.load(Ordering::Relaxed);
