@@ -29,6 +29,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use shm_workbook::shm::FreeKey;
 use shm_workbook::{Error, Key, Lesson, Result, ScratchDir, Segment, SemaphoreSet, process};
 
 /// The document's project id: 65 is the character 'A'.
@@ -51,16 +52,17 @@ fn main() -> Result<()> {
     let shmfile =
         dir.create_file("shmfile", b"ftok reads this file's inode, never its contents\n")?;
     parent.line().text("created the key file ").value(shmfile.display()).note("mode 0600").print();
-    let key = key_from_file(&lesson, &shmfile)?;
+    let chosen = key_from_file(&lesson, &shmfile)?;
+    let key = chosen.key();
 
     lesson.part("Part 2: what the document's program does when the file is missing");
     missing_file(&lesson, &dir.path().join("no-such-file"));
 
     lesson.part("Part 3: the document's program, parent writes and child reads");
-    share_by_key(&lesson, key, &shmfile)?;
+    share_by_key(&lesson, key, chosen.proj_id(), &shmfile)?;
 
     lesson.part("Part 4: the key file deleted and created again");
-    recreated_file(&lesson, &mut dir, key)?;
+    recreated_file(&lesson, &mut dir, key, chosen.proj_id())?;
 
     let shown = dir.path().display().to_string();
     drop(dir);
@@ -75,18 +77,21 @@ fn main() -> Result<()> {
 
 // ANCHOR: key_from_file
 /// `ftok` packs three numbers into the key; show them, then show that the id matters.
-fn key_from_file(lesson: &Lesson, path: &Path) -> Result<Key> {
+/// (If another segment already holds the key, ftok_unused says whose and takes the next id.)
+fn key_from_file(lesson: &Lesson, path: &Path) -> Result<FreeKey> {
     let parent = lesson.narrator("parent");
-    let key = Key::ftok(path, PROJECT_ID)?;
+    let chosen = Key::ftok_unused(path, PROJECT_ID)?;
+    chosen.explain_to(&parent);
     parent.call();
+    let id = chosen.proj_id();
 
     let meta = std::fs::metadata(path)
         .map_err(|err| Error::io(format!("reading the inode of {}", path.display()), err))?;
-    let expected = (u32::from(PROJECT_ID) << 24)
-        | ((meta.dev() as u32 & 0xff) << 16)
-        | (meta.ino() as u32 & 0xffff);
+    let expected =
+        (u32::from(id) << 24) | ((meta.dev() as u32 & 0xff) << 16) | (meta.ino() as u32 & 0xffff);
     parent.explain(format!(
-        "the key is the project id {PROJECT_ID:#04x} ('A'), the low 8 bits of the device {:#04x} and the low 16 bits of the inode {:#06x}",
+        "the key is the project id {id:#04x}{}, the low 8 bits of the device {:#04x} and the low 16 bits of the inode {:#06x}",
+        if id == PROJECT_ID { " ('A')" } else { "" },
         meta.dev() & 0xff,
         meta.ino() & 0xffff
     ));
@@ -97,10 +102,10 @@ fn key_from_file(lesson: &Lesson, path: &Path) -> Result<Key> {
         .note("the same number")
         .print();
 
-    Key::ftok(path, PROJECT_ID + 1)?;
+    Key::ftok(path, id.checked_add(1).unwrap_or(1))?;
     parent.call_note("another id, another key: one file can name several objects");
     parent.explain("only low bits are used, so two different files can give the same key: that is why we create with IPC_EXCL");
-    Ok(key)
+    Ok(chosen)
 }
 // ANCHOR_END: key_from_file
 
@@ -131,7 +136,7 @@ fn missing_file(lesson: &Lesson, missing: &Path) {
 
 // ANCHOR: share_by_key
 /// The document's program: create by key, attach before fork, the parent writes, the child reads.
-fn share_by_key(lesson: &Lesson, key: Key, path: &Path) -> Result<()> {
+fn share_by_key(lesson: &Lesson, key: Key, proj_id: u8, path: &Path) -> Result<()> {
     let parent = lesson.narrator("parent");
     let segment = Segment::create(key, SIZE, 0o600)?;
     parent.call_note(
@@ -144,7 +149,7 @@ fn share_by_key(lesson: &Lesson, key: Key, path: &Path) -> Result<()> {
 
     let child = process::spawn("child", |child| {
         // An unrelated process would do exactly this: same file, same id, same key.
-        let my_key = Key::ftok(path, PROJECT_ID)?;
+        let my_key = Key::ftok(path, proj_id)?;
         child.call_note("the parent's key");
         Segment::open(my_key, 0)?;
         child.call_note("found by key: the parent's shmid, the same segment");
@@ -186,7 +191,7 @@ fn share_by_key(lesson: &Lesson, key: Key, path: &Path) -> Result<()> {
 // ANCHOR: recreated_file
 /// `rm shmfile; touch shmfile`: the same name, but is it the same key? ftok reads the inode
 /// number, and a file system may give a freed inode number to the next new file.
-fn recreated_file(lesson: &Lesson, dir: &mut ScratchDir, key: Key) -> Result<()> {
+fn recreated_file(lesson: &Lesson, dir: &mut ScratchDir, key: Key, proj_id: u8) -> Result<()> {
     let parent = lesson.narrator("parent");
     let old = Segment::create(key, SIZE, 0o600)?;
     parent.call_note("a segment made with the old file's key, as a running program would hold");
@@ -199,7 +204,7 @@ fn recreated_file(lesson: &Lesson, dir: &mut ScratchDir, key: Key) -> Result<()>
     parent.explain(format!(
         "deleted shmfile (inode {before}) and created it again: the new file's inode is {after}"
     ));
-    let new_key = Key::ftok(&path, PROJECT_ID)?;
+    let new_key = Key::ftok(&path, proj_id)?;
     if new_key == key {
         parent.call_note("the same key as before the delete");
         let found = Segment::open(new_key, 0)?;

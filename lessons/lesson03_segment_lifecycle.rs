@@ -38,23 +38,26 @@ fn main() -> Result<()> {
     let lesson = Lesson::start("lesson03");
     let parent = lesson.narrator("parent");
 
-    // Keys come from a file of our own, so that they are unique to this run.
+    // Keys come from a file of our own, so that they are unique to this run; a key that a
+    // segment holds all the same (another user's, whose file had the same inode bits) is
+    // passed over, with a sentence saying whose it is.
     let mut dir = ScratchDir::new("lesson03")?;
     let key_file = dir.create_file("keyfile", b"ftok reads this file's inode\n")?;
+    let key = |id: u8| Key::ftok_unused(&key_file, id).map(|chosen| chosen.explain_to(&parent));
 
     lesson.part("Part 1: what the kernel records, stage by stage");
-    stage_by_stage(&lesson, Key::ftok(&key_file, b'1')?)?;
+    stage_by_stage(&lesson, key(b'1')?)?;
 
     lesson.part("Part 2: a segment outlives its creator");
-    outlives_its_creator(&lesson, Key::ftok(&key_file, b'2')?)?;
+    outlives_its_creator(&lesson, key(b'2')?)?;
 
     lesson.part("Part 3: IPC_RMID while attached marks; the last detach frees");
-    removed_while_attached(&lesson, Key::ftok(&key_file, b'3')?)?;
+    removed_while_attached(&lesson, key(b'3')?)?;
     anyone_with_permission_may_remove(&lesson)?;
 
     lesson.part("Part 4: this machine's limits, and ipcrm");
     limits(&lesson)?;
-    ipcrm(&lesson, Key::ftok(&key_file, b'4')?)?;
+    ipcrm(&lesson, key(b'4')?)?;
 
     drop(dir);
     parent.explain(

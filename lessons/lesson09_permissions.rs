@@ -204,7 +204,7 @@ fn the_owner_is_checked_too(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let mut dir = ScratchDir::new("lesson09")?;
     let path = dir.create_file("keyfile", b"ftok reads this file's inode, never its contents\n")?;
-    let key = Key::ftok(&path, 9)?;
+    let key = Key::ftok_unused(&path, 9)?.explain_to(&parent);
     let segment = Segment::create(key, SIZE, 0o400)?;
     parent.call_note(privilege::who_may(0o400));
 

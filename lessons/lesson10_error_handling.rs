@@ -60,7 +60,7 @@ fn main() -> Result<()> {
 
     let mut dir = ScratchDir::new("lesson10")?;
     let keyfile = dir.create_file("keyfile", b"ftok reads this file's inode\n")?;
-    let key = Key::ftok(&keyfile, PROJECT_ID)?;
+    let key = Key::ftok_unused(&keyfile, PROJECT_ID)?.explain_to(&parent);
     parent.call_note("a key of our own: the file is in a directory made for this run");
 
     lesson.part("Part 1: shmget");

@@ -19,6 +19,7 @@
 //! ```text
 //! cargo run --bin lesson12
 //! cargo run --bin lesson12 -- --workers 6 --inside 3
+//! cargo run --bin lesson12 -- --step   # pause to look at the semaphores with ipcs -s
 //! ```
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -127,6 +128,15 @@ fn binary_semaphore(lesson: &Lesson, board: &Board, workers: u32) -> Result<()> 
     parent.call_note("the semid");
     mutex.set_value(0, 1)?;
     parent.call_note("1 = unlocked");
+    lesson.step(
+        &parent,
+        &format!(
+            "In another terminal, run:  ipcs -s\n\
+             The set {semid} has nsems 1. `ipcs -s -i {semid}` shows its one semaphore: semval 1, unlocked.\n\
+             Then:  ipcs -m   the board's segment, nattch 1: each worker inherits the attachment at fork().",
+            semid = mutex.id()
+        ),
+    );
     let rounds = 20;
     let mut children = Vec::new();
     for worker in 1..=workers {
@@ -177,6 +187,15 @@ fn robust_mutex(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<(
     })?;
     // Wait until the owner says it holds the mutex (an error if it dies first), then kill it.
     wait::wait_while(&board.inside, 0, Policy::DEFAULT, Partner::Child(doomed.pid()))?;
+    lesson.step(
+        &parent,
+        &format!(
+            "The owner, pid {owner}, holds the mutex and sleeps. In another terminal, run:  ipcs -m\n\
+             nattch 2: this process and the owner. The mutex itself lives in the segment, at offset 2048: no ipcs shows it.\n\
+             Then:  ps -o pid,stat,cmd -p {owner}   the owner, about to be killed with SIGKILL.",
+            owner = doomed.pid()
+        ),
+    );
     doomed.signal(Signal::SIGKILL)?;
     parent.call_note("the owner dies holding the mutex");
     if doomed.wait_exit()? != Exit::Signal(Signal::SIGKILL) {
@@ -239,6 +258,14 @@ fn counting_semaphore(lesson: &Lesson, board: &Board, workers: u32, allowed: u32
     parent.call_note("the semid");
     gate.set_value(0, allowed as i32)?;
     parent.call_note(format!("{allowed} places"));
+    lesson.step(
+        &parent,
+        &format!(
+            "In another terminal, run:  ipcs -s -i {}\n\
+             semval {allowed}: the places left. Each worker takes one with semop -1 and gives it back with +1.",
+            gate.id()
+        ),
+    );
     let mut children = Vec::new();
     for worker in 1..=workers {
         children.push(process::spawn(&format!("worker {worker}"), |out| {

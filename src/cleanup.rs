@@ -96,8 +96,25 @@ pub(crate) fn track(kind: Kind, id: i32, path: Option<&[u8]>) -> Option<Tracked>
 
 /// Forgets a row: the object was removed, or its ownership passed to someone else.
 pub(crate) fn forget(tracked: Tracked) {
-    OBJECTS[tracked.0].owner.store(FREE, Ordering::Release);
-    crate::registry::forgot();
+    let slot = &OBJECTS[tracked.0];
+    let kind = match slot.kind.load(Ordering::Relaxed) {
+        1 => Kind::SharedMemory,
+        2 => Kind::SemaphoreSet,
+        3 => Kind::PosixShm,
+        4 => Kind::TempFile,
+        5 => Kind::TempDir,
+        6 => Kind::MessageQueue,
+        _ => Kind::PosixMessageQueue,
+    };
+    let id = slot.id.load(Ordering::Relaxed);
+    let path: Vec<u8> = slot
+        .path
+        .iter()
+        .map(|cell| cell.load(Ordering::Relaxed))
+        .take_while(|&byte| byte != 0)
+        .collect();
+    slot.owner.store(FREE, Ordering::Release);
+    crate::registry::forgot(kind, id, (!path.is_empty()).then_some(path.as_slice()));
 }
 
 /// Who removes an IPC object: the process that created it, on drop or from the signal handler,

@@ -68,9 +68,85 @@ pub fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// A name that no other run, and no other user, will pick: `/shm-workbook-<uid>-<pid>-<what>`.
+/// A name that no other run, and no other user, will pick:
+/// `/shm-workbook-<uid>-<pid>-<random>-<what>`. The user id and the process id say whose it
+/// is; the 8 random hex digits make it new even when the pid is a recycled one whose earlier
+/// process left its object behind, and keep another user from guessing it in advance (to
+/// create it first, and read what is written into it).
 pub fn unique_name(what: &str) -> String {
-    format!("/shm-workbook-{}-{}-{what}", nix::unistd::getuid(), getpid())
+    format!("/shm-workbook-{}-{}-{:08x}-{what}", nix::unistd::getuid(), getpid(), random_u32())
+}
+
+/// 32 bits from the operating system's random source (or, without one, from the clock).
+fn random_u32() -> u32 {
+    use rand::TryRng;
+    rand::rngs::SysRng.try_next_u32().unwrap_or_else(|_| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        now.map(|d| d.subsec_nanos() ^ d.as_secs() as u32).unwrap_or(0) ^ std::process::id()
+    })
+}
+
+/// A name that several runs of the user must agree on (two terminals, `write` then `read`),
+/// so it cannot be random: `base`, or if another user holds `base` in `/dev/shm`, `base-2`,
+/// `base-3`, ... up to `base-9`: the first that does not exist or is this user's own. Both
+/// terminals walk the same list and stop at the same name. Makes no call: it only looks at
+/// `/dev/shm`, as `ls -l` does (opening the object checks its owner again).
+pub fn own_name(base: &str) -> Result<OwnName> {
+    check_name(base)?;
+    let me = nix::unistd::geteuid().as_raw();
+    let mut passed_over = Vec::new();
+    for n in 1..=9 {
+        let name = if n == 1 { base.to_owned() } else { format!("{base}-{n}") };
+        let owner = std::fs::symlink_metadata(format!("/dev/shm{name}"))
+            .ok()
+            .map(|meta| std::os::unix::fs::MetadataExt::uid(&meta));
+        match owner {
+            Some(uid) if uid != me => passed_over.push((name, uid)),
+            _ => return Ok(OwnName { name, passed_over }),
+        }
+    }
+    Err(Error::other(
+        format!("choosing a name from {base}"),
+        format!("{base} and {base}-2 to {base}-9 all belong to other users"),
+    )
+    .with_hint("pass a name of your own with --name /something-else"))
+}
+
+/// A name [`own_name`] chose, and the names it passed over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnName {
+    name: String,
+    passed_over: Vec<(String, u32)>,
+}
+
+impl OwnName {
+    /// The name to use.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The names that belong to other users, with their owners' uids.
+    pub fn passed_over(&self) -> &[(String, u32)] {
+        &self.passed_over
+    }
+
+    /// One sentence when a name was passed over, `None` otherwise.
+    pub fn sentence(&self) -> Option<String> {
+        let (first, owner) = self.passed_over.first()?;
+        let held = if self.passed_over.len() == 1 {
+            format!("/dev/shm{first} belongs to {}", crate::procfs::user_called(*owner))
+        } else {
+            format!(
+                "/dev/shm{first} and {} more names after it belong to other users (the first to {})",
+                self.passed_over.len() - 1,
+                crate::procfs::user_called(*owner)
+            )
+        };
+        Some(format!(
+            "{held}, not to you: the workbook leaves it alone and uses {} instead",
+            self.name
+        ))
+    }
 }
 
 /// A POSIX shared memory object, open in this process.
@@ -435,6 +511,34 @@ mod tests {
         assert!(!std::path::Path::new(&format!("/dev/shm{name}")).exists());
         assert_eq!(reader.load_c_string(0), "hello", "mappings outlive the name");
         assert_eq!(SharedObject::open(&name).unwrap_err().errno(), Some(Errno::ENOENT));
+    }
+
+    #[test]
+    fn unique_names_differ_even_in_one_process() {
+        let (a, b) = (unique_name("x"), unique_name("x"));
+        assert_ne!(a, b, "a random part: a recycled pid cannot meet its predecessor's name");
+        let prefix = format!("/shm-workbook-{}-{}-", nix::unistd::getuid(), getpid());
+        assert!(a.starts_with(&prefix) && a.ends_with("-x"), "{a}");
+        assert!(check_name(&a).is_ok());
+    }
+
+    #[test]
+    fn own_name_passes_over_another_users_name() {
+        let base = unique_name("unit-own");
+        let chosen = own_name(&base).unwrap();
+        assert_eq!((chosen.name(), chosen.sentence()), (base.as_str(), None));
+        let object = SharedObject::create(&base, 0o600).unwrap();
+        assert_eq!(own_name(&base).unwrap().name(), base, "our own object is the one to use");
+        if nix::unistd::geteuid().is_root() {
+            nix::unistd::fchown(&object.fd, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+            let chosen = own_name(&base).unwrap();
+            assert_eq!(chosen.name(), format!("{base}-2"));
+            let sentence = chosen.sentence().unwrap();
+            assert!(
+                sentence.contains("uid 65534") && sentence.ends_with("-2 instead"),
+                "{sentence}"
+            );
+        }
     }
 
     #[test]

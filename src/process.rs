@@ -216,7 +216,7 @@ impl Child {
             )),
             Exit::Signal(signal) => Err(Error::other(
                 format!("waitpid({pid}) for the {role}"),
-                format!("the {role} was killed by {signal}"),
+                format!("the {role} was killed by {signal}{}", left_over_sentence(pid)),
             )),
         }
     }
@@ -257,6 +257,12 @@ fn reap(pid: Pid) -> Result<Exit> {
             Ok(WaitStatus::Signaled(_, signal, _)) => {
                 made.returned(pid);
                 cleanup::forget_child(pid.as_raw());
+                // A signal ran no cleanup in the child (SIGKILL cannot be caught): remove what
+                // it had created and written down, now that it is surely gone.
+                let swept = crate::registry::sweep_process(pid.as_raw());
+                if !swept.removed.is_empty() {
+                    LEFT_OVER.with(|left| left.borrow_mut().push((pid.as_raw(), swept.removed)));
+                }
                 return Ok(Exit::Signal(signal));
             }
             Ok(_) => {
@@ -268,6 +274,26 @@ fn reap(pid: Pid) -> Result<Exit> {
             Err(errno) => return Err(made.failed(errno).error()),
         }
     }
+}
+
+thread_local! {
+    /// What the sweep after a killed child removed, by pid, for its error message.
+    static LEFT_OVER: std::cell::RefCell<Vec<(i32, Vec<String>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `"; what it had created is removed: segment 42"`, once, for a killed child whose leftovers
+/// the parent removed; empty otherwise.
+fn left_over_sentence(pid: Pid) -> String {
+    LEFT_OVER.with(|left| {
+        let mut left = left.borrow_mut();
+        match left.iter().position(|(child, _)| *child == pid.as_raw()) {
+            Some(at) => {
+                format!("; what it had created is removed: {}", left.swap_remove(at).1.join(", "))
+            }
+            None => String::new(),
+        }
+    })
 }
 
 impl Drop for Child {

@@ -104,9 +104,10 @@ pub(crate) fn note(kind: Kind, id: i32, path: Option<&[u8]>) {
     }
 }
 
-/// This process no longer owns one of the objects it wrote down (removed, or given away):
-/// when it owns none, its run file goes.
-pub(crate) fn forgot() {
+/// This process no longer owns one of the objects it wrote down (removed, or given away to
+/// another process): when it owns none, its run file goes; otherwise a `gone` line tells a
+/// later sweep to leave that object alone (another process may own it now).
+pub(crate) fn forgot(kind: Kind, id: i32, path: Option<&[u8]>) {
     if RUN_FILE_PID.load(Ordering::Acquire) != nix::unistd::getpid().as_raw() {
         return;
     }
@@ -115,10 +116,16 @@ pub(crate) fn forgot() {
     else {
         return;
     };
-    if before == 1
-        && let Some(file) = run_file()
-    {
+    let Some(file) = run_file() else { return };
+    if before == 1 {
         let _ = std::fs::remove_file(file);
+    } else {
+        let name = path.map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default();
+        let line = format!("gone {} {id} {name}\n", code(kind));
+        let _ = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&file)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
     }
 }
 
@@ -177,6 +184,17 @@ impl Swept {
 
 /// Removes what this user's dead runs left behind and forgets those runs.
 pub fn sweep() -> Swept {
+    sweep_runs(|_| true)
+}
+
+/// Removes what one process of this run, now dead, left behind: a child killed by SIGKILL
+/// (which runs no cleanup), just reaped by its parent. Its parent calls it, so the run ends
+/// with nothing left even though the child could not clean up.
+pub fn sweep_process(pid: i32) -> Swept {
+    sweep_runs(|run| run == pid)
+}
+
+fn sweep_runs(wanted: impl Fn(i32) -> bool) -> Swept {
     let mut swept = Swept::default();
     let Some(dir) = directory() else { return swept };
     let Ok(entries) = std::fs::read_dir(&dir) else { return swept };
@@ -190,13 +208,14 @@ pub fn sweep() -> Swept {
         else {
             continue;
         };
-        if start_time(pid) == Some(start) {
-            continue; // still running
+        if !wanted(pid) || start_time(pid) == Some(start) {
+            continue; // another process's, or still running
         }
         let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        let gone: Vec<&str> = text.lines().filter_map(|line| line.strip_prefix("gone ")).collect();
         let mut removed_any = false;
         // Newest first: files before the directory that holds them.
-        for line in text.lines().rev() {
+        for line in text.lines().rev().filter(|line| !gone.contains(line)) {
             if let Some(what) = remove_left_over(line, pid, uid) {
                 swept.removed.push(what);
                 removed_any = true;
@@ -296,7 +315,7 @@ mod tests {
         assert!(crate::shm::stat(id).is_err(), "the segment is gone");
         assert!(swept.sentence().unwrap().contains(&format!("pid {me}")));
         std::mem::forget(segment); // already removed by the sweep
-        crate::registry::forgot();
+        crate::registry::forgot(Kind::SharedMemory, id, None);
         // A live run (our real start time) is left alone.
         let live = crate::Segment::create(crate::Key::PRIVATE, 64, 0o600).unwrap();
         let start = start_time(me).unwrap();
@@ -306,5 +325,18 @@ mod tests {
         assert!(live.stat().is_ok());
         drop(live);
         let _ = file;
+    }
+
+    #[test]
+    fn an_object_given_away_is_not_swept_with_its_dead_creator() {
+        let dir = directory().unwrap();
+        let given = crate::Segment::create(crate::Key::PRIVATE, 64, 0o600).unwrap();
+        let me = nix::unistd::getpid().as_raw();
+        let file = dir.join(format!("run-{me}-2"));
+        std::fs::write(&file, format!("shm {} \ngone shm {} \n", given.id(), given.id())).unwrap();
+        let swept = sweep_process(me);
+        assert!(swept.removed.is_empty(), "{swept:?}");
+        assert!(given.stat().is_ok(), "another process owns it now");
+        assert!(!file.exists(), "the dead run is forgotten");
     }
 }

@@ -66,6 +66,37 @@ impl Key {
         Ok(Key(key))
     }
 
+    /// A key for a new segment: `ftok(path, proj_id)`, and while a segment already holds the
+    /// key it gives (another user's, or one that an earlier program left), `ftok` again with
+    /// the next project ids (up to 255, then from 1), until one gives a key that no segment
+    /// holds. Nothing of anyone else's is touched. Every `ftok` made is recorded, so
+    /// [`Narrator::call`](crate::Narrator::call) prints the last one, the key chosen; and
+    /// [`FreeKey::sentence`] says which keys were passed over, and whose they are.
+    ///
+    /// The check reads `/proc/sysvipc/shm`, as `ipcs -m` does; a segment made with the key
+    /// between the check and the `shmget` still makes `shmget(IPC_EXCL)` fail with EEXIST,
+    /// whose hint names the holder.
+    pub fn ftok_unused(path: impl AsRef<Path>, proj_id: u8) -> Result<FreeKey> {
+        let path = path.as_ref();
+        let first = proj_id.max(1);
+        let mut passed_over = Vec::new();
+        // proj_id, proj_id + 1, ..., 255, 1, ..., proj_id - 1: ftok ignores an id of 0.
+        for id in (first..=u8::MAX).chain(1..first) {
+            let key = Key::ftok(path, id)?;
+            match crate::procfs::sysvipc_owner("shm", key.raw()) {
+                None => return Ok(FreeKey { key, proj_id: id, passed_over }),
+                Some(owner) => passed_over.push(TakenKey { key, proj_id: id, owner }),
+            }
+        }
+        Err(Error::other(
+            format!("choosing a key for a segment from {}", path.display()),
+            "segments already hold the keys of all 255 project ids for this file",
+        )
+        .with_hint(
+            "use another file for ftok, or IPC_PRIVATE if only related processes share the segment",
+        ))
+    }
+
     /// A key given as a number (avoid fixed numbers in real programs: they collide).
     pub const fn from_raw(raw: libc::key_t) -> Key {
         Key(raw)
@@ -96,6 +127,86 @@ impl fmt::Display for Key {
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
+    }
+}
+
+/// A key that [`Key::ftok_unused`] chose: no segment held it when it was chosen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FreeKey {
+    key: Key,
+    proj_id: u8,
+    passed_over: Vec<TakenKey>,
+}
+
+/// A key that was passed over because a segment already held it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TakenKey {
+    /// The key.
+    pub key: Key,
+    /// The project id that gave it.
+    pub proj_id: u8,
+    /// The uid of the segment's owner.
+    pub owner: u32,
+}
+
+impl FreeKey {
+    /// The key to use.
+    pub fn key(&self) -> Key {
+        self.key
+    }
+
+    /// The project id that gave it: another process finds the segment with
+    /// `ftok(path, proj_id)`, this id, not necessarily the one first asked for.
+    pub fn proj_id(&self) -> u8 {
+        self.proj_id
+    }
+
+    /// The keys passed over, in the order they were tried.
+    pub fn passed_over(&self) -> &[TakenKey] {
+        &self.passed_over
+    }
+
+    /// One sentence for the student when a key was passed over: whose segment holds it, and
+    /// which project id and key are used instead. `None` if the first key was free.
+    pub fn sentence(&self) -> Option<String> {
+        let first = self.passed_over.first()?;
+        let me = nix::unistd::geteuid().as_raw();
+        let whose = |owner: u32| {
+            if owner == me {
+                "a segment of yours (left by another program or run: `ipcs -m` lists it)".to_owned()
+            } else {
+                format!("a segment of {}", crate::procfs::user_called(owner))
+            }
+        };
+        let held = match self.passed_over.as_slice() {
+            [only] => format!(
+                "the key {} (project id {}) is held by {}",
+                only.key.hex(),
+                only.proj_id,
+                whose(only.owner)
+            ),
+            [.., last] => format!(
+                "the keys of project ids {} to {} are held by segments that are not this run's (the first, {}, by {})",
+                first.proj_id,
+                last.proj_id,
+                first.key.hex(),
+                whose(first.owner)
+            ),
+            [] => return None,
+        };
+        Some(format!(
+            "{held}: the workbook leaves it alone and uses project id {} instead, the key {}",
+            self.proj_id,
+            self.key.hex()
+        ))
+    }
+
+    /// Prints [`sentence`](Self::sentence), if there is one, as an explanation; returns the key.
+    pub fn explain_to(&self, out: &crate::Narrator) -> Key {
+        if let Some(sentence) = self.sentence() {
+            out.explain(sentence);
+        }
+        self.key
     }
 }
 
@@ -644,6 +755,57 @@ mod tests {
         let opened = Segment::open(key, 0).unwrap();
         assert_eq!(opened.id(), first.id());
         assert!(!opened.removes_on_drop());
+    }
+
+    #[test]
+    fn ftok_unused_passes_over_keys_that_segments_hold() {
+        let mut dir = crate::ScratchDir::new("shm-unit").unwrap();
+        let file = dir.create_file("keyfile", b"").unwrap();
+        let free = Key::ftok_unused(&file, 211).unwrap();
+        assert_eq!((free.proj_id(), free.sentence()), (211, None), "{free:?}");
+        assert_eq!(free.key(), Key::ftok(&file, 211).unwrap());
+        // Our own segment holds the key of id 211; root also plants one of nobody's at 212.
+        let ours = Segment::create(free.key(), 64, 0o600).unwrap();
+        let theirs = Segment::create(Key::ftok(&file, 212).unwrap(), 64, 0o600).unwrap();
+        let as_root = nix::unistd::geteuid().is_root();
+        if as_root {
+            let mut ds = stat_raw(theirs.id(), true).unwrap();
+            ds.shm_perm.uid = 65534;
+            // SAFETY: IPC_SET reads the valid structure `ds` points to.
+            assert_eq!(unsafe { libc::shmctl(theirs.id(), libc::IPC_SET, &mut ds) }, 0);
+        }
+        let free = Key::ftok_unused(&file, 211).unwrap();
+        assert_eq!(free.proj_id(), 213, "{free:?}");
+        assert_eq!(
+            call::last().unwrap().to_string(),
+            format!("ftok({:?}, 213) = {}", file.display().to_string(), free.key().hex()),
+            "the last call recorded is the key chosen"
+        );
+        let taken: Vec<u8> = free.passed_over().iter().map(|t| t.proj_id).collect();
+        assert_eq!(taken, [211, 212]);
+        let sentence = free.sentence().unwrap();
+        assert!(sentence.contains("project ids 211 to 212"), "{sentence}");
+        assert!(sentence.contains("uses project id 213 instead"), "{sentence}");
+        drop(ours);
+        let free = Key::ftok_unused(&file, 212).unwrap();
+        let sentence = free.sentence().unwrap();
+        assert!(
+            sentence.starts_with(&format!(
+                "the key {} (project id 212) is held by",
+                Key::ftok(&file, 212).unwrap().hex()
+            )),
+            "{sentence}"
+        );
+        if as_root {
+            assert!(sentence.contains("uid 65534"), "{sentence}");
+        } else {
+            assert!(sentence.contains("of yours"), "{sentence}");
+        }
+        assert!(!sentence.contains("ipcrm"), "never tell a student to remove another's segment");
+        // Wrapping past 255 skips the id 0, which ftok would ignore.
+        let free = Key::ftok_unused(&file, 255).unwrap();
+        assert_eq!(free.proj_id(), 255);
+        drop(theirs); // root removes even nobody's segment (test cleanup)
     }
 
     #[test]

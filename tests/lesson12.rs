@@ -120,3 +120,34 @@ fn ctrl_c_in_the_middle_leaves_nothing() {
     assert!(stderr.contains("[SIGINT] stopping: removed"), "{stderr}");
     run.assert_nothing_left();
 }
+
+#[test]
+fn step_pauses_where_ipcs_shows_the_tools_and_ctrl_c_there_leaves_nothing() {
+    use nix::sys::signal::Signal;
+    // The first pause: the mutex's semaphore set exists, no worker yet.
+    let run = common::interrupt_at_the_pause("lesson12", Signal::SIGINT);
+    assert_eq!(run.code(), Some(130), "{}", run.stderr);
+    assert!(run.stdout.contains("ipcs -s -i "), "{}", run.stdout);
+    run.assert_nothing_left();
+    // The second: the robust mutex's owner holds it and sleeps; Ctrl-C stops it too.
+    let run = common::interrupt_when_after_pauses(
+        "lesson12",
+        &["--fast", "--step"],
+        1,
+        "holds the mutex and sleeps",
+        Signal::SIGINT,
+    );
+    assert_eq!(run.code(), Some(130), "{}", run.stderr);
+    assert!(run.stderr.contains("reaped 1 child"), "{}", run.stderr);
+    run.assert_nothing_left();
+    // Answering every pause with Enter, the lesson pauses three times and ends well.
+    let run = common::interrupt_when_after_pauses(
+        "lesson12",
+        &["--fast", "--step"],
+        3,
+        "== 5. A barrier",
+        Signal::SIGINT,
+    );
+    assert_eq!(run.stdout.matches("[Enter] to continue").count(), 3, "{}", run.stdout);
+    run.assert_nothing_left();
+}
