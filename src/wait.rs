@@ -135,7 +135,12 @@ pub fn wait_while(word: &AtomicU32, current: u32, policy: Policy, partner: Partn
         }
         if spun < spins {
             spun += 1;
-            if spun.is_multiple_of(SPINS_PER_LIVENESS_CHECK) && partner.has_died() {
+            // Re-read the word after learning the partner ended: it may have written it and
+            // then exited normally, which is not a death to report.
+            if spun.is_multiple_of(SPINS_PER_LIVENESS_CHECK)
+                && partner.has_died()
+                && word.load(Ordering::Acquire) == current
+            {
                 return Err(partner.died(word, current));
             }
             if policy == Policy::Spin && spun == u32::MAX {
@@ -153,7 +158,7 @@ pub fn wait_while(word: &AtomicU32, current: u32, policy: Policy, partner: Partn
                 }
             }
             futex::Woke::TimedOut => {
-                if word.load(Ordering::Acquire) == current && partner.has_died() {
+                if partner.has_died() && word.load(Ordering::Acquire) == current {
                     return Err(partner.died(word, current));
                 }
             }

@@ -18,7 +18,8 @@ use common::{TraceCall, TraceFile, printed_call};
 /// The system calls strace watches: those the recorded calls become.
 const SYSCALLS: &str = "shmget,shmat,shmdt,shmctl,semget,semop,semtimedop,semctl,msgget,msgsnd,\
     msgrcv,msgctl,openat,close,unlink,ftruncate,fstat,newfstatat,statx,stat,mmap,munmap,mq_open,\
-    mq_unlink,mq_timedsend,mq_timedreceive,clone,clone3,fork,vfork,wait4,kill,futex";
+    mq_unlink,mq_timedsend,mq_timedreceive,clone,clone3,fork,vfork,wait4,kill,futex,pipe,pipe2,\
+    socketpair,sched_setaffinity";
 
 /// One system call as strace printed it.
 #[derive(Clone, Debug)]
@@ -95,6 +96,10 @@ fn expected(call: &TraceCall) -> Option<Expected> {
         },
         "ftruncate" => plain(&["ftruncate"], &[(0, 0), (1, 1)]),
         "close" => plain(&["close"], &[(0, 0)]),
+        // glibc's pipe is pipe2(fds, 0).
+        "pipe" => plain(&["pipe", "pipe2"], &[(0, 0)]),
+        "socketpair" => plain(&["socketpair"], &[(0, 0), (1, 1), (2, 2), (3, 3)]),
+        "sched_setaffinity" => plain(&["sched_setaffinity"], &[(0, 0), (1, 1), (2, 2)]),
         // glibc's fstat is newfstatat(fd, "", &st, AT_EMPTY_PATH).
         "fstat" => plain(&["fstat", "newfstatat"], &[(0, 0)]),
         "mmap" => plain(&["mmap"], &[(1, 1), (2, 2), (3, 3), (4, 4)]),

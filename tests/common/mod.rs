@@ -59,6 +59,9 @@ pub const CALL_NAMES: &[&str] = &[
     "wait",
     "kill",
     "futex",
+    "pipe",
+    "socketpair",
+    "sched_setaffinity",
 ];
 
 /// The call a line of the story prints, if it prints one: the text after the `[role pid]`
