@@ -99,15 +99,6 @@ impl Narrator {
         self.line().last_call().note(note).print();
     }
 
-    /// A call typed by hand, during the move to [`call`](Self::call). Not for new code.
-    pub fn typed_call(&self, call: impl Display, result: impl Display) {
-        self.line().typed_call(call).text(" = ").value(result).print();
-    }
-
-    /// A call typed by hand, with a note, during the move to [`call_note`](Self::call_note).
-    pub fn typed_call_note(&self, call: impl Display, result: impl Display, note: impl Display) {
-        self.line().typed_call(call).text(" = ").value(result).note(note).print();
-    }
 
     /// A line of the program's own output, unstyled, such as `Child read: Hello from parent!`.
     pub fn say(&self, text: impl Display) {
@@ -176,12 +167,6 @@ impl Line<'_> {
                 self
             }
         }
-    }
-
-    /// The C text of a call typed by hand. Not for new code: see [`last_call`](Self::last_call).
-    pub fn typed_call(self, call: impl Display) -> Self {
-        let styled = call.to_string().bold();
-        self.styled(styled)
     }
 
     /// A value: an id, an address, a count.

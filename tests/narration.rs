@@ -129,6 +129,8 @@ fn no_lesson_types_a_call_by_hand() {
         let source = std::fs::read_to_string(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         for method in ["typed_call", "typed_call_note"] {
+            // Removed from the library; a lesson that still calls them would not compile, but a
+            // revived helper of the same kind would be caught here.
             for (n, line) in source.lines().enumerate() {
                 if line.contains(&format!(".{method}(")) {
                     problems.push(format!("{name}:{}: uses {method}", n + 1));
