@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use shm_workbook::call;
+use shm_workbook::json::Json;
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Child};
 use shm_workbook::shm::Shareable;
@@ -172,10 +173,15 @@ fn traced_race(lesson: &Lesson, processes: u64) -> Result<()> {
                 let delay = Duration::from_micros(rng.random_range(0..500));
                 let written = racy_increment(
                     &shared.counter,
-                    |seen| shared.record(worker as u32, false, seen),
+                    |seen| {
+                        shared.record(worker as u32, false, seen);
+                        replay_step("load", seen);
+                        replay_step("add", seen + 1);
+                    },
                     || std::thread::sleep(delay),
                 );
                 shared.record(worker as u32, true, written);
+                replay_step("store", written);
                 std::thread::sleep(Duration::from_micros(rng.random_range(0..500)));
             }
             Ok(())
@@ -213,6 +219,15 @@ fn traced_race(lesson: &Lesson, processes: u64) -> Result<()> {
         shared.counter.load(Ordering::Relaxed),
     );
     Ok(())
+}
+
+/// With `--trace FILE`, one line per step of the traced race (`"kind":"event"`, the worker's role,
+/// the value loaded, computed or stored), which the book's race visualizer replays. Nothing
+/// without `--trace`.
+fn replay_step(step: &str, value: u64) {
+    if call::tracing() {
+        call::event(step, &[("value", Json::from(value))]);
+    }
 }
 
 /// The three ways of adding one.
