@@ -1,4 +1,6 @@
-//! Every quiz file parses with mdbook-quiz's own schema, and every question is usable.
+//! Every quiz file parses with mdbook-quiz's own schema, every question is usable, and the
+//! quizzes test understanding: picking the longest option does not pass, and each quiz asks at
+//! least one question that needs a lesson's printed output to answer.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -96,4 +98,104 @@ fn the_interview_bank_holds_the_seven_source_questions_and_at_least_twenty_more(
         short >= 5 && choice >= 10,
         "a mix of explanations and crisp choices: {short} short, {choice} choice"
     );
+}
+
+/// What a reader sees of an option: Markdown's backticks and emphasis marks do not show.
+fn shown_length(text: &str) -> usize {
+    text.trim().chars().filter(|c| !matches!(c, '`' | '*')).count()
+}
+
+/// The multiple-choice questions of a quiz, and how many of them have a right option at least
+/// as long as every wrong one (a tie counts: "pick the longest" would not lose on it).
+fn longest_is_right(quiz: &Quiz) -> (usize, usize) {
+    let mut choice = 0;
+    let mut longest = 0;
+    for question in &quiz.questions {
+        let Question::MultipleChoice(mc) = question else { continue };
+        let fields = &mc.0;
+        let answers: Vec<&str> = match &fields.answer.answer {
+            MultipleChoiceAnswerFormat::Single(answer) => vec![&answer.0],
+            MultipleChoiceAnswerFormat::Multi(answers) => answers.iter().map(|a| &*a.0).collect(),
+        };
+        let right = answers.iter().map(|a| shown_length(a)).max().unwrap_or(0);
+        let wrong = fields.prompt.distractors.iter().map(|d| shown_length(&d.0)).max().unwrap_or(0);
+        choice += 1;
+        if right >= wrong {
+            longest += 1;
+        }
+    }
+    (choice, longest)
+}
+
+#[test]
+fn picking_the_longest_option_fails_every_quiz() {
+    let mut report = Vec::new();
+    let mut failing = Vec::new();
+    for path in quiz_files() {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let quiz: Quiz = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let (choice, longest) = longest_is_right(&quiz);
+        report.push(format!("{name}: {longest} of {choice}"));
+        if longest * 3 > choice {
+            failing.push(format!(
+                "{name}: the right option is the longest in {longest} of {choice} \
+                 multiple-choice questions (at most {} allowed)",
+                choice / 3
+            ));
+        }
+    }
+    assert!(
+        failing.is_empty(),
+        "make a wrong option the longest (a real misconception, spelled out) or shorten the \
+         right one:\n{}\n\nall quizzes: {}",
+        failing.join("\n"),
+        report.join(", ")
+    );
+}
+
+#[test]
+fn the_balance_count_sees_the_longest_option_and_ignores_markup() {
+    let quiz: Quiz = toml::from_str(
+        r#"
+[[questions]]
+type = "MultipleChoice"
+prompt.prompt = "q"
+prompt.distractors = ["short", "`a`"]
+answer.answer = "the longest"
+
+[[questions]]
+type = "MultipleChoice"
+prompt.prompt = "q"
+prompt.distractors = ["a much longer wrong option", "x"]
+answer.answer = "right"
+
+[[questions]]
+type = "MultipleChoice"
+prompt.prompt = "q"
+prompt.distractors = ["`abcd`", "**ab**"]
+answer.answer = "abcd"
+"#,
+    )
+    .unwrap();
+    assert_eq!(longest_is_right(&quiz), (3, 2), "a tie counts as longest; backticks do not count");
+}
+
+#[test]
+fn every_quiz_asks_about_a_real_run() {
+    // A question about a run quotes it: a ```text block in the prompt, copied from a run of
+    // the lesson (`cargo run --bin lessonNN -- --fast --no-color`).
+    for path in quiz_files() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let quiz: Quiz = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let quoting = quiz
+            .questions
+            .iter()
+            .filter(|question| match question {
+                Question::MultipleChoice(mc) => mc.0.prompt.prompt.0.contains("```text"),
+                Question::ShortAnswer(sa) => sa.0.prompt.prompt.0.contains("```text"),
+                Question::Tracing(_) => false,
+            })
+            .count();
+        assert!(quoting >= 1, "{name} asks nothing about a run's output (quote it in ```text)");
+    }
 }
