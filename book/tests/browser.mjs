@@ -336,6 +336,15 @@ check(quizzes >= 15, "book", `${quizzes} quizzes found, expected at least 15`);
   check(replay.mode === "replay" && replay.expected === stores.length && replay.counted === last.value && /events of \d+ processes/.test(info), name,
     `replaying the fixture: expected ${stores.length} stores ending at ${last.value}, got ${JSON.stringify(replay)} (${info})`);
   await page.screenshot({ path: path.join(outDir, "visualizer-replay-1024x768-light.png") });
+  // The page's own recorded run is the fixture, and replays the same way.
+  const sample = await page.evaluate(() => window.RACE_VISUALIZER_SAMPLE && window.RACE_VISUALIZER_SAMPLE.text);
+  check(sample === fs.readFileSync(path.join(here, "fixtures", "lesson04-trace.jsonl"), "utf8"), name,
+    "race-visualizer-sample.js does not hold book/tests/fixtures/lesson04-trace.jsonl");
+  await viz.locator('button[data-action="leave-replay"]').click();
+  await viz.locator('button[data-action="replay-sample"]').click();
+  await viz.locator('button[data-action="end"]').click();
+  check(await viz.getAttribute("data-mode") === "replay" && Number(await viz.getAttribute("data-counted")) === last.value &&
+    Number(await viz.getAttribute("data-expected")) === stores.length, name, "the recorded run's button does not replay it");
   check(page.problems.length === 0, name, page.problems.join("; "));
   await page.context().close();
 

@@ -120,7 +120,7 @@
       return false;
     }
     if (p.blocked) {
-      addLog(state, i, "P", "is blocked in semop: it sleeps until the holder does V", "", "blocked");
+      addLog(state, i, "P", "is blocked in semop: it sleeps until the holder does V", "", "info");
       return false;
     }
     state.procs.forEach(function (q) {
@@ -438,14 +438,24 @@
     });
     fileLabel.appendChild(this.fileInput);
     replay.appendChild(fileLabel);
+    var sample = window.RACE_VISUALIZER_SAMPLE;
+    if (sample && sample.text) {
+      var sampleButton = el("button", { type: "button", "data-action": "replay-sample" }, "Replay a recorded run (" + sample.name + ")");
+      sampleButton.addEventListener("click", function () {
+        self.loadTrace(sample.text, sample.name);
+      });
+      replay.appendChild(document.createTextNode(" "));
+      replay.appendChild(sampleButton);
+    }
     this.leaveButton = el("button", { type: "button", "data-action": "leave-replay", hidden: "" }, "Back to the simulation");
     this.leaveButton.addEventListener("click", function () {
       self.leaveReplay();
       self.reset();
     });
     replay.appendChild(this.leaveButton);
+    // Shown at the top, in place of the settings, while a run is replayed.
     this.replayInfo = el("p", { class: "rv-replay-info", "data-role": "replay-info" });
-    replay.appendChild(this.replayInfo);
+    controls.insertBefore(this.replayInfo, controls.firstChild);
     this.replayRow = replay;
 
     root.appendChild(controls);
@@ -739,7 +749,14 @@
     var laneTop = 185;
     var row = compact ? 26 : 31;
     var laneHeight = 104 + program.length * row + 36;
-    var height = laneTop + laneHeight + 10;
+    // The timeline: one row per worker, one column per step, each lost update in red where it
+    // happened.
+    var steps = state.log.filter(function (entry) {
+      return entry.kind !== "info";
+    });
+    var tlTop = laneTop + laneHeight + 16;
+    var tlRow = 26;
+    var height = tlTop + 26 + n * tlRow + 8;
     g.textContent = "";
     g.setAttribute("viewBox", "0 0 " + width + " " + height);
 
@@ -765,7 +782,7 @@
       var lane = svg("g", { class: cls, "data-worker": String(i + 1) });
       lane.appendChild(svg("rect", { x: x + 6, y: laneTop, width: laneWidth - 12, height: laneHeight, rx: 10, class: "rv-lane-box" }));
       lane.appendChild(svg("text", { x: cx, y: laneTop + 28, "text-anchor": "middle", class: "rv-lane-name" },
-        p.name + "  " + p.done + (this.trace ? "" : "/" + state.settings.increments)));
+        p.name + " (" + p.done + (this.trace ? "" : "/" + state.settings.increments) + ")"));
       var stateText = p.finished ? "finished" : p.blocked ? "BLOCKED in semop" : state.holder === i ? "in critical section" : "ready";
       lane.appendChild(svg("text", { x: cx, y: laneTop + 52, "text-anchor": "middle", class: "rv-lane-state" }, stateText));
       var reg = mode === "atomic" ? "no register: one instruction" : p.seen === null ? "seen: –" : "seen: " + p.seen + (p.sum !== null ? "  →  " + p.sum : "");
@@ -800,6 +817,27 @@
           last.op === "load" ? "load " + p.seen : last.op === "store" ? "store " + p.sum : "fetch_add"));
       }
     }, this);
+
+    g.appendChild(svg("text", { x: 10, y: tlTop + 16, class: "rv-small" },
+      steps.length ? "timeline, step by step (L load, A add, S store" + (mode === "semaphore" ? ", P and V" : "") +
+        (mode === "atomic" ? ", F fetch_add" : "") + "; red: lost update)" : "timeline: no step yet"));
+    var cell = Math.min(28, (width - 70) / Math.max(steps.length, 1));
+    var letters = { load: "L", add: "A", store: "S", P: "P", V: "V", fetch_add: "F" };
+    state.procs.forEach(function (p, i) {
+      var y = tlTop + 26 + i * tlRow;
+      g.appendChild(svg("text", { x: 10, y: y + 18, class: "rv-small rv-tl-label rv-w" + (i % 6) }, "w" + (i + 1)));
+      g.appendChild(svg("line", { x1: 60, y1: y + tlRow / 2, x2: width - 8, y2: y + tlRow / 2, class: "rv-tl-track" }));
+    });
+    steps.forEach(function (entry, k) {
+      var x = 60 + k * cell;
+      var y = tlTop + 26 + entry.who * tlRow;
+      var cls = "rv-tl rv-w" + (entry.who % 6) + (entry.kind === "lost" ? " rv-tl-lost" : "") + (entry.kind === "blocked" ? " rv-tl-blocked" : "");
+      g.appendChild(svg("rect", { x: x + 1, y: y + 2, width: Math.max(cell - 2, 2), height: tlRow - 4, rx: 3, class: cls, "data-step": String(k + 1) }));
+      if (cell >= 13) {
+        g.appendChild(svg("text", { x: x + cell / 2, y: y + tlRow - 8, "text-anchor": "middle", class: "rv-tl-letter" + (entry.kind === "lost" ? " rv-tl-lost-letter" : "") },
+          entry.kind === "lost" ? "✗" : letters[entry.op] || "?"));
+      }
+    });
 
     var defs = svg("defs");
     var marker = svg("marker", { id: "rv-head-" + this.id, viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "8", markerHeight: "8", orient: "auto-start-reverse" });
