@@ -199,3 +199,117 @@ fn every_quiz_asks_about_a_real_run() {
         assert!(quoting >= 1, "{name} asks nothing about a run's output (quote it in ```text)");
     }
 }
+
+// ---- The interview page of the book -------------------------------------------------------------
+//
+// The interview bank's explanation questions ("Explain shared memory and give three situations
+// ...") have a model answer, not a string to match, and the book grades a short answer by exact
+// string: a good explanation would be marked wrong. So the book shows them in interview.md as
+// prompts whose model answer the reader reveals, and renders only the other questions, from
+// book/src/interview-bank.toml. The terminal runner asks every question of
+// quizzes/interview.toml, the explanations self-marked. Both parts of the book are made from
+// quizzes/interview.toml, the one file to edit: `SHM_WORKBOOK_REGENERATE=1 cargo test --test
+// quizzes` rewrites them, and this test fails when they differ.
+
+const ESSAYS_BEGIN: &str = "<!-- BEGIN explanation questions: made from quizzes/interview.toml by `SHM_WORKBOOK_REGENERATE=1 cargo test --test quizzes`; edit that file, not this section -->";
+const ESSAYS_END: &str = "<!-- END explanation questions -->";
+const BANK_HEADER: &str = "# Made from quizzes/interview.toml by `SHM_WORKBOOK_REGENERATE=1 cargo test --test quizzes`:\n# the bank without its explanation questions, which book/src/interview.md shows with a model\n# answer to reveal (the book grades a typed answer by exact string). Edit quizzes/interview.toml.\n\n";
+const MODEL_ANSWER: &str = "**Model answer.**";
+
+/// The `[[questions]]` blocks of a quiz file, each as written (without the header line).
+fn question_blocks(text: &str) -> Vec<&str> {
+    text.split("[[questions]]\n").skip(1).collect()
+}
+
+/// A question to explain in words: a short answer whose context is a model answer.
+fn is_explanation(block: &str) -> bool {
+    let table: toml::Table = block.parse().unwrap_or_else(|err| panic!("{err}\n{block}"));
+    let context = table.get("context").and_then(toml::Value::as_str).unwrap_or_default();
+    table.get("type").and_then(toml::Value::as_str) == Some("ShortAnswer")
+        && context.trim_start().starts_with(MODEL_ANSWER)
+}
+
+/// book/src/interview-bank.toml as it must be: the bank's questions but the explanations.
+fn expected_bank(bank: &str) -> String {
+    let mut text = BANK_HEADER.to_owned();
+    for block in question_blocks(bank).into_iter().filter(|block| !is_explanation(block)) {
+        text.push_str("[[questions]]\n");
+        text.push_str(block);
+    }
+    text
+}
+
+/// The section of interview.md between the markers, as it must be.
+fn expected_essays(bank: &str) -> String {
+    let mut text = String::new();
+    let explanations = question_blocks(bank).into_iter().filter(|block| is_explanation(block));
+    for (number, block) in explanations.enumerate() {
+        let table: toml::Table = block.parse().unwrap();
+        let prompt = table["prompt"]["prompt"].as_str().unwrap().trim();
+        let context = table["context"].as_str().unwrap().trim();
+        // "**(From the source document.)** Explain ..." becomes a heading and a note.
+        let (source, question) = match prompt.strip_prefix("**(").and_then(|p| p.split_once(")** "))
+        {
+            Some((source, question)) => (Some(source.trim_end_matches('.')), question),
+            None => (None, prompt),
+        };
+        text.push_str(&format!("\n### {}. {question}\n\n", number + 1));
+        if let Some(source) = source {
+            text.push_str(&format!("*{source}.*\n\n"));
+        }
+        let answer = context.strip_prefix(MODEL_ANSWER).unwrap().trim();
+        text.push_str(&format!(
+            "<details>\n<summary>Model answer</summary>\n\n{answer}\n\n</details>\n"
+        ));
+    }
+    text.push('\n');
+    text
+}
+
+#[test]
+fn the_books_interview_page_is_made_from_the_bank() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bank = std::fs::read_to_string(root.join("quizzes/interview.toml")).unwrap();
+    let explanations = question_blocks(&bank).into_iter().filter(|b| is_explanation(b)).count();
+    assert!(explanations >= 7, "the seven source questions are explanations: {explanations}");
+
+    let bank_path = root.join("book/src/interview-bank.toml");
+    let page_path = root.join("book/src/interview.md");
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    let (before, rest) = page.split_once(ESSAYS_BEGIN).expect("interview.md has the BEGIN marker");
+    let (section, after) = rest.split_once(ESSAYS_END).expect("interview.md has the END marker");
+    let (bank_now, essays_now) = (expected_bank(&bank), expected_essays(&bank));
+    if std::env::var_os("SHM_WORKBOOK_REGENERATE").is_some() {
+        std::fs::write(&bank_path, &bank_now).unwrap();
+        std::fs::write(
+            &page_path,
+            format!("{before}{ESSAYS_BEGIN}{essays_now}{ESSAYS_END}{after}"),
+        )
+        .unwrap();
+        return;
+    }
+    let stale = "is stale: run `SHM_WORKBOOK_REGENERATE=1 cargo test --test quizzes`";
+    assert_eq!(
+        std::fs::read_to_string(&bank_path).ok().as_deref(),
+        Some(bank_now.as_str()),
+        "book/src/interview-bank.toml {stale}"
+    );
+    assert_eq!(section, essays_now, "the explanation questions in book/src/interview.md {stale}");
+    assert!(
+        page.contains("{{#quiz interview-bank.toml}}")
+            && !page.contains("quizzes/interview.toml}}"),
+        "interview.md renders book/src/interview-bank.toml, not the whole bank"
+    );
+
+    // The book's quiz grades every question it shows: no short answer there needs a sentence.
+    let book_quiz: Quiz = toml::from_str(&bank_now).unwrap();
+    for question in &book_quiz.questions {
+        if let Question::ShortAnswer(sa) = question {
+            let answer = &sa.0.answer.answer;
+            assert!(
+                answer.split_whitespace().count() <= 3,
+                "a short answer the book cannot grade: {answer}"
+            );
+        }
+    }
+}
