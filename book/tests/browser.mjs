@@ -108,7 +108,12 @@ async function newPage({ width = 1024, height = 768, theme = "light" } = {}) {
   page.on("console", (m) => {
     if (m.type() === "error") page.problems.push(`console error: ${m.text()}`);
   });
-  page.on("requestfailed", (r) => page.problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
+  page.on("requestfailed", (r) => {
+    // A request cancelled because the test moved on (ERR_ABORTED) failed nothing; a missing
+    // file shows as an HTTP 404 below.
+    const error = r.failure()?.errorText || "";
+    if (!error.includes("ERR_ABORTED")) page.problems.push(`request failed: ${r.url()} (${error})`);
+  });
   page.on("response", (r) => {
     if (r.status() >= 400 && r.url().startsWith(base)) page.problems.push(`HTTP ${r.status()} for ${r.url()}`);
   });
