@@ -38,6 +38,16 @@ if (!fs.existsSync(path.join(root, "index.html"))) {
 }
 fs.mkdirSync(outDir, { recursive: true });
 
+// How long each part takes, for CI's budget.
+const laps = [];
+let lapStarted = Date.now();
+function lap(next) {
+  const now = Date.now();
+  if (laps.length) laps[laps.length - 1].seconds = (now - lapStarted) / 1000;
+  laps.push({ name: next, seconds: 0 });
+  lapStarted = now;
+}
+
 let passed = 0;
 const failures = [];
 // Text as read on the page, to compare markdown with its rendering: no `code` or *emphasis*
@@ -127,6 +137,7 @@ async function open(page, name) {
 
 const pages = fs.readdirSync(root).filter((f) => f.endsWith(".html")).sort();
 
+lap("links");
 // ---- every link inside the book leads to a page and an anchor that exist ----------------------
 
 for (const name of pages) {
@@ -143,6 +154,7 @@ for (const name of pages) {
   }
 }
 
+lap("pages");
 // ---- every page: loads cleanly, its images load, its code fits, its diagrams are legible ------
 
 const diagramsSeen = new Map();
@@ -205,6 +217,7 @@ for (const width of [1024, 1280]) {
   await page.context().close();
 }
 
+lap("dark themes");
 // ---- diagrams in the dark themes: no bright panel ------------------------------------------------
 
 for (const theme of ["coal", "navy", "ayu"]) {
@@ -231,6 +244,7 @@ for (const theme of ["coal", "navy", "ayu"]) {
   await page.context().close();
 }
 
+lap("quizzes");
 // ---- every quiz renders all its questions ----------------------------------------------------------
 
 let quizzes = 0;
@@ -270,6 +284,7 @@ for (const name of pages) {
 }
 check(quizzes >= 15, "book", `${quizzes} quizzes found, expected at least 15`);
 
+lap("visualizer");
 // ---- the race visualizer ------------------------------------------------------------------------------
 
 {
@@ -364,6 +379,7 @@ check(quizzes >= 15, "book", `${quizzes} quizzes found, expected at least 15`);
   await local.context().close();
 }
 
+lap("print");
 // ---- print.html: every quiz question and answer, every instructor note ---------------------------
 
 {
@@ -391,6 +407,7 @@ check(quizzes >= 15, "book", `${quizzes} quizzes found, expected at least 15`);
   await page.context().close();
 }
 
+lap("screenshots");
 // ---- screenshots for a person to look at --------------------------------------------------------------
 
 for (const [width, height] of [[1024, 768], [1280, 800]]) {
@@ -407,9 +424,12 @@ for (const [width, height] of [[1024, 768], [1280, 800]]) {
 
 await browser.close();
 server.close();
+lap("end");
+laps.pop();
 
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 console.log(`book in the browser: ${pages.length} pages, ${quizzes} quizzes, ${allQuestions.length} questions, ${diagramsSeen.size} diagrams, in ${seconds} s (screenshots in ${path.relative(process.cwd(), outDir) || outDir})`);
+console.log("time: " + laps.map((l) => `${l.name} ${l.seconds.toFixed(1)} s`).join(", "));
 for (const failure of failures) console.log(`FAIL ${failure}`);
 console.log(`${passed} passed, ${failures.length} failed`);
 process.exit(failures.length ? 1 : 0);
