@@ -488,6 +488,8 @@
     var typing = target && (target.tagName === "INPUT" && target.type !== "radio" || target.tagName === "SELECT");
     if (typing) return;
     var k = event.key;
+    // Space and Enter on a focused button press that button.
+    if (target && target.tagName === "BUTTON" && (k === " " || k === "Enter")) return;
     var handled = true;
     if (k === "1" || k === "2" || k === "3") this.stepProcess(Number(k) - 1);
     else if (k === "n" || k === "N") this.randomStep();
