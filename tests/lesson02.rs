@@ -35,14 +35,35 @@ fn key_after(stdout: &str, role: &str, call: &str) -> String {
     line.split(" = ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned()
 }
 
+/// The project id the run's key is made with: 65, unless another segment on the machine
+/// already held that key (then `Key::ftok_unused` said whose, and took the next id). It is the
+/// id of the first ftok call the parent printed.
+fn chosen_id(run: &common::Run) -> String {
+    let line = run
+        .lines()
+        .find(|line| line.starts_with("[parent ") && line.contains("/shmfile\", "))
+        .unwrap_or_else(|| panic!("no ftok of shmfile printed:\n{}", run.stdout));
+    line.split("/shmfile\", ").nth(1).unwrap().split(')').next().unwrap().to_owned()
+}
+
 #[test]
 fn the_same_file_and_id_give_the_same_key_in_both_processes_and_another_id_another_key() {
     let run = run("lesson02", &["--fast"]);
     run.assert_success();
-    let parent_key = key_after(&run.stdout, "parent", ", 65) = ");
-    let child_key = key_after(&run.stdout, "child", ", 65) = ");
-    let other_key = key_after(&run.stdout, "parent", ", 66) = ");
-    assert!(parent_key.starts_with("0x41"), "project id 65 is the top byte: {parent_key}");
+    let id = chosen_id(&run);
+    let number: u8 = id.parse().unwrap();
+    let parent_key = key_after(&run.stdout, "parent", &format!(", {id}) = "));
+    let child_key = key_after(&run.stdout, "child", &format!(", {id}) = "));
+    let other_key = key_after(&run.stdout, "parent", &format!(", {}) = ", number + 1));
+    let top = format!("0x{number:02x}");
+    assert!(parent_key.starts_with(&top), "project id {id} is the top byte: {parent_key}");
+    if id != "65" {
+        assert!(
+            run.stdout.contains(&format!("uses project id {id} instead")),
+            "the run says why it passed over project id 65:\n{}",
+            run.stdout
+        );
+    }
     assert_eq!(parent_key, child_key);
     assert_ne!(parent_key, other_key);
     let packed_line = run.lines().find(|l| l.contains("packed by hand: ")).unwrap();
@@ -82,9 +103,13 @@ fn printed_call(line: &str) -> Option<(i32, &str)> {
 fn the_trace_holds_ftok_and_both_shmgets_with_their_real_arguments() {
     let run = run("lesson02", &["--fast"]);
     run.assert_success();
-    let ftoks: Vec<_> = run.calls_named("ftok").filter(|call| call.args[1] == "65").collect();
-    assert_eq!(ftoks.len(), 4, "parent, missing file, child, recreated file: {ftoks:?}");
-    let (parent, child) = (ftoks[0], ftoks[2]);
+    let id = chosen_id(&run);
+    let ftoks: Vec<_> = run
+        .calls_named("ftok")
+        .filter(|call| call.args[0].ends_with("/shmfile\"") && call.args[1] == id)
+        .collect();
+    assert_eq!(ftoks.len(), 3, "parent, child, recreated file: {ftoks:?}");
+    let (parent, child) = (ftoks[0], ftoks[1]);
     assert!(parent.args[0].ends_with("/shmfile\""), "{}", parent.text);
     assert_eq!(child.args, parent.args, "the same file and id in both processes");
     assert_eq!(child.result, parent.result, "the same key");
@@ -164,7 +189,8 @@ fn recreated_key_file_is_reported_as_it_happened(tmpdir: Option<&str>) -> (u64, 
     let run = common::run_command(command);
     run.assert_success();
     let (before, after) = part_four(&run);
-    let ftoks: Vec<_> = run.calls_named("ftok").filter(|call| call.result.is_some()).collect();
+    let id = chosen_id(&run);
+    let ftoks: Vec<_> = run.calls_named("ftok").filter(|call| call.args[1] == id).collect();
     let (first, last) = (ftoks[0], ftoks[ftoks.len() - 1]);
     assert_eq!(first.args, last.args, "the same path and id before and after");
     let same_key = first.result == last.result;
