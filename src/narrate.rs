@@ -99,7 +99,6 @@ impl Narrator {
         self.line().last_call().note(note).print();
     }
 
-
     /// A line of the program's own output, unstyled, such as `Child read: Hello from parent!`.
     pub fn say(&self, text: impl Display) {
         self.line().text(text).print();
