@@ -48,6 +48,14 @@ function lap(next) {
   lapStarted = now;
 }
 
+// Runs `work` on every item, `n` at a time (the browser has processes to spare).
+async function inParallel(items, n, work) {
+  const queue = items.slice();
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (queue.length) await work(queue.shift());
+  }));
+}
+
 let passed = 0;
 const failures = [];
 // Text as read on the page, to compare markdown with its rendering: no `code` or *emphasis*
@@ -158,7 +166,7 @@ lap("pages");
 // ---- every page: loads cleanly, its images load, its code fits, its diagrams are legible ------
 
 const diagramsSeen = new Map();
-for (const width of [1024, 1280]) {
+await inParallel([1024, 1280], 2, async (width) => {
   const page = await newPage({ width, height: width === 1024 ? 768 : 800 });
   for (const name of pages) {
     page.problems = [];
@@ -215,12 +223,12 @@ for (const width of [1024, 1280]) {
     }
   }
   await page.context().close();
-}
+});
 
 lap("dark themes");
 // ---- diagrams in the dark themes: no bright panel ------------------------------------------------
 
-for (const theme of ["coal", "navy", "ayu"]) {
+await inParallel(["coal", "navy", "ayu"], 3, async (theme) => {
   const page = await newPage({ theme });
   for (const [src, name] of diagramsSeen) {
     await open(page, name);
@@ -242,15 +250,14 @@ for (const theme of ["coal", "navy", "ayu"]) {
     check(brightness < 0.45, name, `diagram ${src} is a bright panel in the ${theme} theme (mean brightness ${brightness.toFixed(2)})`);
   }
   await page.context().close();
-}
+});
 
 lap("quizzes");
 // ---- every quiz renders all its questions ----------------------------------------------------------
 
 let quizzes = 0;
 const allQuestions = [];
-for (const name of pages) {
-  if (name === "print.html") continue;
+await inParallel(pages.filter((name) => name !== "print.html"), 3, async (name) => {
   const page = await newPage();
   await open(page, name);
   const count = await page.locator(".quiz-placeholder").count();
@@ -264,6 +271,8 @@ for (const name of pages) {
     await start.click();
     let shown = 0;
     for (let k = 1; k <= questions.length; k++) {
+      // The quiz renders each question after the previous one's submit: wait for it.
+      await quiz.locator("header", { hasText: `Question ${k} / ${questions.length}` }).waitFor({ timeout: 5000 }).catch(() => {});
       const header = await quiz.locator("header").innerText().catch(() => "");
       const prompt = plain(await quiz.locator(".prompt").first().innerText().catch(() => ""));
       const expected = plain(questions[k - 1].prompt.prompt).slice(0, 40);
@@ -276,12 +285,13 @@ for (const name of pages) {
       else await quiz.locator("input[type=text], textarea").first().fill("an answer");
       await quiz.locator("input[type=submit]").click();
     }
+    if (shown === questions.length) await quiz.locator(".answer-wrapper").first().waitFor({ timeout: 5000 }).catch(() => {});
     const reviewed = await quiz.locator(".answer-wrapper").count();
     check(shown === questions.length && reviewed === questions.length, name,
       `quiz ${q + 1} rendered ${shown} of ${questions.length} questions (${reviewed} in the answer review)`);
   }
   await page.context().close();
-}
+});
 check(quizzes >= 15, "book", `${quizzes} quizzes found, expected at least 15`);
 
 lap("visualizer");
