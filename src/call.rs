@@ -324,10 +324,14 @@ fn trace_from_environment() {
         }
         let Some(path) = std::env::var_os(TRACE_VARIABLE) else { return };
         use std::os::unix::fs::OpenOptionsExt;
-        if let Ok(file) =
-            std::fs::OpenOptions::new().append(true).create(true).mode(0o600).open(path)
+        if let Ok(fd) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(path)
+            .and_then(out_of_the_way)
         {
-            TRACE_FD.store(std::os::fd::IntoRawFd::into_raw_fd(file), Ordering::Relaxed);
+            TRACE_FD.store(fd, Ordering::Relaxed);
         }
     });
 }
@@ -469,9 +473,21 @@ pub fn trace_to(path: &std::path::Path) -> std::io::Result<()> {
     // overwrite each other.
     nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_APPEND))
         .map_err(std::io::Error::from)?;
-    let fd = std::os::fd::IntoRawFd::into_raw_fd(file);
-    TRACE_FD.store(fd, Ordering::Relaxed);
+    TRACE_FD.store(out_of_the_way(file)?, Ordering::Relaxed);
     Ok(())
+}
+
+/// Moves the trace's descriptor to a high number, so that tracing a run does not change the
+/// descriptors the lesson's own calls get (its `shm_open` still returns 3, as without
+/// `--trace`).
+fn out_of_the_way(file: std::fs::File) -> std::io::Result<i32> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: F_DUPFD_CLOEXEC duplicates an open descriptor of ours; no memory is passed.
+    let high = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 900) };
+    if high == -1 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(high) // `file` closes its low descriptor when dropped here
 }
 
 /// How many calls this process has recorded so far.
