@@ -255,7 +255,11 @@ pub fn sysvipc_columns_in(table: &str, ids: &[i32], columns: &[&str]) -> Vec<Str
     let at: Vec<usize> =
         columns.iter().filter_map(|c| header.iter().position(|h| h == c)).collect();
     let id_column = header.iter().position(|&h| h == "shmid");
-    let row = |fields: &[&str]| fields.iter().map(|f| format!("{f:>8}")).collect::<String>();
+    // Right-aligned in 8 characters, and always a space apart, so a wide id never runs into
+    // the key before it.
+    let row = |fields: &[&str]| {
+        fields.iter().map(|f| format!("{f:>8}")).collect::<Vec<_>>().join(" ")
+    };
     let mut rows = vec![row(columns)];
     for line in lines {
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -343,6 +347,9 @@ mod tests {
     fn the_sysvipc_table_gives_chosen_columns_of_chosen_segments() {
         let table = "  key shmid perms  size\n    0    42   600  4096\n    0    43   666  8192\n";
         let rows = sysvipc_columns_in(table, &[43], &["shmid", "perms"]);
-        assert_eq!(rows, ["   shmid   perms", "      43     666"]);
+        assert_eq!(rows, ["   shmid    perms", "      43      666"]);
+        let wide = "  key shmid perms\n    0 10059839   600\n";
+        let rows = sysvipc_columns_in(wide, &[10059839], &["key", "shmid"]);
+        assert_eq!(rows[1], "       0 10059839", "a wide id stays apart from the key");
     }
 }
