@@ -4,12 +4,19 @@
 //!
 //! Off unless the environment variable `SHM_WORKBOOK_JITTER` holds a seed (the exercise checker
 //! sets it, and prints the seed so that a failing run can be repeated). Each process draws from
-//! its own stream, made from the seed and its pid, so a run with the same seed and the same
-//! pids delays the same places. When it is off, a jitter point costs one relaxed load.
+//! its own stream: the first process from the seed, a forked child from its parent's stream as
+//! it was at the fork, so a run with the same seed delays the same places in the same processes,
+//! whatever pids they get. When it is off, a jitter point costs one relaxed load.
+//!
+//! Now and then (a few times per process at most) a point lets the other processes of the process
+//! group run first: it waits while any of them is runnable (a few milliseconds at most) or asleep
+//! on a timer (`nanosleep`, up to a few seconds), as a busy machine may hold a process back at
+//! any point for as long as it likes. A program that sleeps to let its partner go first loses
+//! that bet here, every time the point falls before the partner's work.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
@@ -24,8 +31,9 @@ const ON: u8 = 2;
 static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
 
 thread_local! {
-    /// (pid the stream belongs to, the stream).
-    static STREAM: RefCell<Option<(i32, SmallRng)>> = const { RefCell::new(None) };
+    /// (pid the stream belongs to, the stream, how many more times it may let the others run
+    /// first).
+    static STREAM: RefCell<Option<(i32, SmallRng, u32)>> = const { RefCell::new(None) };
 }
 
 fn seed() -> Option<u64> {
@@ -45,8 +53,22 @@ pub fn enabled() -> bool {
     }
 }
 
+/// What a point does.
+enum Pause {
+    Yield,
+    Sleep(Duration),
+    OthersFirst,
+}
+
+/// How many times a process lets the others run first, at most: enough to upset the order of
+/// what a program does early (its first calls after a fork), and cheap for a long run.
+const OTHERS_FIRST_PER_PROCESS: u32 = 3;
+
+/// Mixed into a parent's next draw to seed a forked child's stream.
+const CHILD: u64 = 0x9e37_79b9_7f4a_7c15;
+
 /// A place where another process could get in: sometimes yields the CPU, sometimes sleeps a
-/// few tens of microseconds, usually does nothing.
+/// few tens of microseconds, rarely lets the others run first, usually does nothing.
 pub fn point() {
     if !enabled() {
         return;
@@ -54,22 +76,111 @@ pub fn point() {
     let pid = nix::unistd::getpid().as_raw();
     let pause = STREAM.with(|stream| {
         let mut stream = stream.borrow_mut();
-        if stream.as_ref().is_none_or(|(owner, _)| *owner != pid) {
-            let seed = seed().unwrap_or(0) ^ (u64::from(pid.unsigned_abs()) << 32);
-            *stream = Some((pid, SmallRng::seed_from_u64(seed)));
+        let seed = match stream.as_mut() {
+            Some((owner, _, _)) if *owner == pid => None,
+            // A forked child: its stream follows from its parent's at the fork.
+            Some((_, inherited, _)) => Some(inherited.random::<u64>() ^ CHILD),
+            None => Some(seed().unwrap_or(0)),
+        };
+        if let Some(seed) = seed {
+            *stream = Some((pid, SmallRng::seed_from_u64(seed), OTHERS_FIRST_PER_PROCESS));
         }
-        let (_, rng) = stream.as_mut().expect("just made");
-        match rng.random_range(0..16u32) {
-            0..=3 => Some(Duration::ZERO),
-            4..=5 => Some(Duration::from_micros(rng.random_range(1..200))),
+        let (_, rng, others_first) = stream.as_mut().expect("just made");
+        match rng.random_range(0..64u32) {
+            0..=7 => Some(Pause::Yield),
+            8..=11 => Some(Pause::Sleep(Duration::from_micros(rng.random_range(1..200)))),
+            24..=25 if *others_first > 0 => {
+                *others_first -= 1;
+                Some(Pause::OthersFirst)
+            }
             _ => None,
         }
     });
     match pause {
-        Some(Duration::ZERO) => std::thread::yield_now(),
-        Some(pause) => std::thread::sleep(pause),
+        Some(Pause::Yield) => std::thread::yield_now(),
+        Some(Pause::Sleep(pause)) => std::thread::sleep(pause),
+        Some(Pause::OthersFirst) => let_the_others_run(pid),
         None => {}
     }
+}
+
+/// How long [`let_the_others_run`] waits for runnable processes to block or end (counted from
+/// the last time one of them was still asleep on a timer).
+const RUNNABLE_WAIT: Duration = Duration::from_millis(5);
+/// How long it waits, in all, for processes asleep on a timer to wake up and go on.
+const TIMER_WAIT: Duration = Duration::from_secs(3);
+
+/// Waits while another process of this process group is runnable or asleep in `nanosleep`:
+/// those may go on without us, so they go first. A process blocked on anything else (a
+/// semaphore, a futex, a pipe, `waitpid`) waits for someone, perhaps for us: then we go on. A
+/// process that sleeps on a timer again after waking up polls: it is waited for once.
+fn let_the_others_run(me: i32) {
+    // SAFETY: getpgrp takes no arguments and cannot fail.
+    let group = unsafe { libc::getpgrp() };
+    let start = Instant::now();
+    let mut others = group_members(group, me);
+    let (mut scanned, mut timer_seen) = (start, start);
+    let (mut asleep, mut woke): (Vec<i32>, Vec<i32>) = (Vec::new(), Vec::new());
+    loop {
+        let (mut runnable, mut on_a_timer) = (false, false);
+        for &pid in &others {
+            let state = process_state(pid);
+            runnable |= state == Some('R');
+            if woke.contains(&pid) {
+                continue;
+            }
+            if state == Some('S') && asleep_on_a_timer(pid) {
+                on_a_timer = true;
+                if !asleep.contains(&pid) {
+                    asleep.push(pid);
+                }
+            } else if asleep.contains(&pid) {
+                woke.push(pid);
+                timer_seen = Instant::now(); // it goes on now: give it time to do its work
+            }
+        }
+        if on_a_timer {
+            timer_seen = Instant::now();
+        }
+        let wait = (on_a_timer && start.elapsed() < TIMER_WAIT)
+            || (runnable && timer_seen.elapsed() < RUNNABLE_WAIT);
+        if !wait {
+            return;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+        if scanned.elapsed() > Duration::from_millis(10) {
+            others = group_members(group, me); // a child may have been forked meanwhile
+            scanned = Instant::now();
+        }
+    }
+}
+
+/// The other processes whose process group is `group`.
+fn group_members(group: i32, me: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me && stat_field(pid, 2).and_then(|g| g.parse().ok()) == Some(group))
+        .collect()
+}
+
+/// Field `n` after the command name in `/proc/<pid>/stat` (0 is the state, 2 the process group).
+fn stat_field(pid: i32, n: usize) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(n).map(str::to_owned)
+}
+
+fn process_state(pid: i32) -> Option<char> {
+    stat_field(pid, 0)?.chars().next()
+}
+
+/// Whether the process sleeps in `nanosleep` or `clock_nanosleep` (its wait channel, readable
+/// by any process of the same user, unlike `/proc/<pid>/syscall`).
+fn asleep_on_a_timer(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/wchan"))
+        .is_ok_and(|wchan| wchan.contains("nanosleep"))
 }
 
 #[cfg(test)]

@@ -95,6 +95,14 @@ impl SemaphoreSet {
         Ok(set)
     }
 
+    /// The set with this id (as `ipcs -s` lists it), its size found with `IPC_STAT`. Never
+    /// removed on drop (call [`remove`](Self::remove) to remove it).
+    pub fn from_id(id: i32) -> Result<SemaphoreSet> {
+        let mut set = SemaphoreSet { id, count: 0, ownership: Ownership::none() };
+        set.count = set.stat_count()?;
+        Ok(set)
+    }
+
     fn stat_count(&self) -> Result<usize> {
         let made = call::make("semctl").arg(self.id).arg(0).arg("IPC_STAT").arg("&ds").helper();
         let mut ds = std::mem::MaybeUninit::<libc::semid_ds>::zeroed();
