@@ -1,0 +1,60 @@
+//! # Exercise 11: a POSIX reader of its own
+//!
+//! Goal: the writer creates a POSIX shared memory object, writes a message into it, and a
+//! *separate program*, the reader, opens the object by its name, maps it and prints the message.
+//! The document's POSIX example is one process that writes and reads back its own mapping: it
+//! shows no communication at all, and neither does this program yet. Start the reader as a
+//! program of its own, which inherits nothing (no descriptor, no mapping, only the name on its
+//! command line), and write it.
+//!
+//! Follows lesson 08 (`cargo run --bin lesson08`).
+//!
+//! What the checker does: runs the program 50 times with jitter and reads the trace: the line
+//! `Reader read: Hello through /dev/shm!` must come from a process other than the writer, one
+//! that opened the object by name itself (`shm_open` without O_CREAT) and mapped it. Nothing may
+//! be left in `/dev/shm`.
+//!
+//! Run it: `cargo run --bin workbook -- check ex11`; by hand: `cargo run --bin ex11`.
+
+use shm_workbook::{Error, Narrator, Result, SharedObject, cleanup, posix};
+
+const SIZE: usize = 4096;
+const MESSAGE: &str = "Hello through /dev/shm!";
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [] => writer(),
+        [command, name] if command == "read" => reader(name),
+        _ => Err(Error::other("ex11", "usage: ex11 [read NAME]")),
+    }
+}
+
+fn writer() -> Result<()> {
+    let out = Narrator::new("writer");
+    let name = posix::unique_name("ex11");
+    let object = SharedObject::create(&name, 0o600)?;
+    out.call();
+    object.set_len(SIZE as u64)?;
+    let memory = object.map(SIZE)?;
+    memory.store_c_string(0, MESSAGE)?;
+    out.say(format!("wrote {MESSAGE:?} into {name}"));
+
+    // TODO: start the reader as a program of its own and wait for it:
+    // std::process::Command::new(std::env::current_exe()...).args(["read", &name]).status()
+    // (and fail if it fails). The two lines below are the document's: reading back our own
+    // mapping, in our own process.
+    let text = memory.load_c_string(0);
+    out.say(format!("Reader read: {text}"));
+    Ok(()) // dropping `object` unlinks the name: shm_unlink
+}
+
+/// `ex11 read NAME`: the reader, a process that knows only the name.
+fn reader(name: &str) -> Result<()> {
+    let out = Narrator::new("reader");
+    // TODO: open the object named `name` (the writer made it), map SIZE bytes read-only and
+    // print "Reader read: <the text>".
+    out.say(format!("should read {name}"));
+    Err(Error::other("reader", "not written yet"))
+}

@@ -1,0 +1,677 @@
+//! Judging a run: each exercise's own look at what it printed, traced and left, then the
+//! checks every exercise gets (a run that did not end, a crash, objects or processes left
+//! behind). A failure has a kind (`lost update`, `deadlock on FILLED`), the evidence, and a hint.
+
+use std::fmt::Write as _;
+
+use crate::catalogue::Exercise;
+use crate::kernel::Stuck;
+use crate::runner::{Copy, Ending, StrayHow, Trial};
+use crate::trace::Call;
+
+/// Why a run failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// What kind of failure: `lost update`, `leaked segment`, `deadlock on LOCK`.
+    pub kind: String,
+    /// What shows it: values, calls, processes, in a sentence or two.
+    pub evidence: String,
+    /// What to do about it, when the failure itself suggests it (else the exercise's hint).
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    /// A failure of `kind`, shown by `evidence`.
+    pub fn new(kind: impl Into<String>, evidence: impl Into<String>) -> Failure {
+        Failure { kind: kind.into(), evidence: evidence.into(), hint: None }
+    }
+
+    /// With a hint of its own.
+    pub fn hint(mut self, hint: impl Into<String>) -> Failure {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Judges one run: the exercise's own judge first, then the common checks.
+pub fn judge(exercise: &Exercise, trial: &Trial) -> Option<Failure> {
+    (exercise.judge)(trial).or_else(|| common(exercise, trial))
+}
+
+/// Whether every copy ended by itself, in time.
+fn completed(trial: &Trial) -> bool {
+    trial.stuck.is_none()
+        && trial.copies.iter().all(|c| {
+            !matches!(c.ending, Ending::TimedOut | Ending::TooManyProcesses | Ending::TooMuchOutput)
+        })
+}
+
+/// Whether every copy ended by itself with status 0 (and no fault was injected).
+fn clean(trial: &Trial) -> bool {
+    completed(trial) && trial.copies.iter().all(|c| c.ending == Ending::Exited(0))
+}
+
+/// The checks every exercise gets.
+pub fn common(exercise: &Exercise, trial: &Trial) -> Option<Failure> {
+    if let Some(copy) = trial.copies.iter().find(|c| c.ending == Ending::TooManyProcesses) {
+        return Some(
+            Failure::new(
+                "forks without end",
+                format!(
+                    "the run (main process {}) had more than {} processes after {} ms, and kept forking; the checker killed them all",
+                    copy.pid,
+                    crate::runner::PROCESS_LIMIT,
+                    trial.elapsed.as_millis()
+                ),
+            )
+            .hint("a fork() in a loop, or in a child that goes on looping: each child must leave (return from its closure, or exit) instead of going round again"),
+        );
+    }
+    if let Some(copy) = trial.copies.iter().find(|c| c.ending == Ending::TooMuchOutput) {
+        return Some(
+            Failure::new(
+                "prints without end",
+                format!(
+                    "the run (main process {}) printed more than {} MiB in {} ms; the checker stopped it. Its first line: {}",
+                    copy.pid,
+                    crate::runner::PRINT_LIMIT >> 20,
+                    trial.elapsed.as_millis(),
+                    copy.stdout.lines().next().unwrap_or("")
+                ),
+            )
+            .hint("a loop that prints, and never ends: what should end it?"),
+        );
+    }
+    if let Some(stuck) = &trial.stuck {
+        return Some(stuck_failure(exercise, trial, stuck));
+    }
+    if trial.fault_done.is_none() {
+        for copy in &trial.copies {
+            if let Some(failure) = ending_failure(copy) {
+                return Some(failure);
+            }
+        }
+    }
+    if let Some(first) = trial.leftovers.first() {
+        let interrupted = trial.fault_done.as_deref().is_some_and(|f| f.starts_with("Ctrl-C"));
+        let kind = if interrupted {
+            "left behind after Ctrl-C".to_owned()
+        } else {
+            format!("leaked {}", first.noun())
+        };
+        let mut evidence = match &trial.fault_done {
+            Some(fault) if interrupted => format!("after {fault}, the run left "),
+            _ => "the run left ".to_owned(),
+        };
+        for (i, leftover) in trial.leftovers.iter().enumerate() {
+            let _ = write!(
+                evidence,
+                "{}{}, made by {}{}",
+                if i == 0 { "" } else { "; and " },
+                leftover.what,
+                leftover.made_by,
+                if leftover.removed {
+                    " (the checker removed it)"
+                } else {
+                    " (the checker could not remove it)"
+                }
+            );
+        }
+        let hint = if interrupted {
+            "a signal ends the process before any destructor runs: install a handler that removes what the run created (shm_workbook::cleanup::install_signal_handlers)"
+        } else {
+            "an object stays until IPC_RMID (or shm_unlink) removes it, long after every process has gone: the last process that needs it must remove it"
+        };
+        return Some(Failure::new(kind, evidence).hint(hint));
+    }
+    if let Some(stray) = trial.strays.first() {
+        let (kind, what, hint) = match stray.how {
+            StrayHow::StillRunning => (
+                "process left running",
+                "was still running after the main process had ended (the checker killed it)",
+                "wait for every child you start (Child::wait, process::wait_all) before main returns",
+            ),
+            StrayHow::NeverWaitedFor => (
+                "zombie",
+                "had exited, but its parent never waited for it: a zombie until the checker reaped it",
+                "wait for every child (waitpid: Child::wait, process::wait_all), or its exit status stays in the process table",
+            ),
+            StrayHow::KilledWithParent => (
+                "child not waited for",
+                "was still running when its parent ended, and the kernel killed it with its parent",
+                "the parent must wait for its children (Child::wait, process::wait_all) before it ends",
+            ),
+        };
+        return Some(Failure::new(kind, format!("{} {} {what}", stray.role, stray.pid)).hint(hint));
+    }
+    None
+}
+
+/// A run that did not end in time: a deadlock (every process blocked), or a hang (some process
+/// spinning), as the kernel showed it.
+fn stuck_failure(exercise: &Exercise, trial: &Trial, stuck: &Stuck) -> Failure {
+    let evidence = stuck.describe(exercise.semaphores, &|pid| trial.role_of(pid));
+    let awaited = stuck.awaited();
+    let spinning = stuck.spinning();
+    if !awaited.is_empty() {
+        let names: Vec<String> = awaited
+            .iter()
+            .map(|(_, n)| {
+                exercise
+                    .semaphores
+                    .get(usize::from(*n))
+                    .map_or(format!("semaphore {n}"), |s| (*s).to_owned())
+            })
+            .collect();
+        return Failure::new(format!("deadlock on {}", names.join(" and ")), evidence).hint(
+            "each waiting process waits for a post that only a blocked (or dead) process could make: look at who holds what, and at the order in which things are taken",
+        );
+    }
+    if !spinning.is_empty() {
+        return Failure::new("hang (spinning)", evidence).hint(
+            "a loop that checks a flag again and again never ends if the partner that should change it is gone or waits for you: wait with shm_workbook::wait::wait_while, which notices a dead partner",
+        );
+    }
+    Failure::new("stuck", evidence)
+        .hint("every process waits for another: find the wait that can never end, and who should have ended it")
+}
+
+/// How a copy's main process ended, if that is a failure.
+fn ending_failure(copy: &Copy) -> Option<Failure> {
+    let said = error_lines(copy);
+    match copy.ending {
+        Ending::Exited(0) | Ending::TimedOut | Ending::TooManyProcesses | Ending::TooMuchOutput => {
+            None
+        }
+        Ending::Exited(101) => Some(
+            Failure::new("panicked", format!("the program panicked: {said}"))
+                .hint("the panic message says where; a panic in a child ends that child with status 101"),
+        ),
+        Ending::Exited(code) => Some(
+            Failure::new("error", format!("the program exited with status {code}: {said}"))
+                .hint("its own message says which call failed, with which errno, and what that means here"),
+        ),
+        Ending::Signaled(signal) => Some(Failure::new(
+            format!("killed by {signal}"),
+            format!("the main process {} was killed by {signal}. {said}", copy.pid),
+        )),
+    }
+}
+
+/// The lines that say what went wrong: a panic's message, `failed`, `Error:` and what follows.
+fn error_lines(copy: &Copy) -> String {
+    let all: Vec<&str> = copy.stderr.lines().chain(copy.stdout.lines()).collect();
+    if let Some(at) = all.iter().position(|line| line.contains("panicked at")) {
+        let place = all[at].split("panicked at").nth(1).unwrap_or("").trim().trim_end_matches(':');
+        let message = all.get(at + 1).map_or("", |m| m.trim());
+        return format!("`{message}`, at {place}");
+    }
+    let lines: Vec<&str> = all
+        .iter()
+        .filter(|line| {
+            ["failed", "Error", "error", "what it means"].iter().any(|w| line.contains(w))
+        })
+        .take(3)
+        .map(|line| line.trim())
+        .collect();
+    if lines.is_empty() { copy.tail(3) } else { lines.join(" / ") }
+}
+
+/// A line of the story, shown quoted.
+fn quoted(text: &str) -> String {
+    format!("`{text}`")
+}
+
+/// The first copy's lines by `role`.
+fn lines<'a>(trial: &'a Trial, role: &'a str) -> Vec<&'a str> {
+    trial.copies[0].said_by(role).collect()
+}
+
+/// The calls named `name` that the run made (not the library's helper calls).
+fn calls_named<'a>(trial: &'a Trial, name: &'a str) -> impl Iterator<Item = &'a Call> + 'a {
+    trial.calls().filter(move |call| call.name == name && !call.helper)
+}
+
+/// Exercise 01: the child must read the message.
+pub fn ex01(trial: &Trial) -> Option<Failure> {
+    if !clean(trial) {
+        return None;
+    }
+    let read: Vec<&str> =
+        lines(trial, "child").into_iter().filter(|l| l.starts_with("Child read:")).collect();
+    match read.as_slice() {
+        ["Child read: Hello from parent!"] => None,
+        [line] => {
+            let stdout = &trial.copies[0].stdout;
+            let before = stdout.find(line).zip(stdout.find("wrote \"Hello"));
+            let order = match before {
+                Some((read_at, wrote_at)) if read_at < wrote_at => {
+                    ", and its line came before the parent's `wrote` line"
+                }
+                _ => "",
+            };
+            Some(Failure::new(
+                "read before write",
+                format!(
+                    "the child printed {}: it read the segment before the parent wrote into it{order}. The checker held the parent back until the child had woken up, as a busy machine may",
+                    quoted(line)
+                ),
+            ).hint("a sleep makes the wrong order unlikely, never impossible: make the child wait for something the parent does after writing (a semaphore at 0: wait in the child, post in the parent after the store)"))
+        }
+        _ => Some(Failure::new(
+            "wrong output",
+            format!(
+                "expected one line `Child read: Hello from parent!` from the child, got {}",
+                read.len()
+            ),
+        )),
+    }
+}
+
+/// Exercise 02: each copy's child reads its own parent's message.
+pub fn ex02(trial: &Trial) -> Option<Failure> {
+    if !completed(trial) {
+        return None;
+    }
+    let keys: Vec<Option<&str>> = trial
+        .copies
+        .iter()
+        .map(|copy| {
+            copy.calls
+                .iter()
+                .find(|c| c.name == "shmget" && c.args[0] != "IPC_PRIVATE")
+                .map(|c| c.args[0].as_str())
+        })
+        .collect();
+    let shared_key = match keys.as_slice() {
+        [Some(a), Some(b)] if a == b => Some(*a),
+        _ => None,
+    };
+    for copy in &trial.copies {
+        let expected = format!("Child read: greetings from process {}", copy.pid);
+        let read: Vec<&str> =
+            copy.said_by("child").filter(|l| l.starts_with("Child read")).collect();
+        let problem = match (copy.ending, read.as_slice()) {
+            (Ending::Exited(0), [line]) if *line == expected => continue,
+            (Ending::Exited(0), [line]) => {
+                format!("the child of copy {} printed {}", copy.pid, quoted(line))
+            }
+            (_, _) => format!("copy {} failed: {}", copy.pid, error_lines(copy)),
+        };
+        return Some(match shared_key {
+            Some(key) => Failure::new(
+                "key collision",
+                format!(
+                    "{problem}. Both copies used the key {key}, so they met in one segment (each made `shmget({key}, ...)`); two students on one server would too"
+                ),
+            ),
+            None => {
+                Failure::new("wrong message", format!("{problem}; expected {}", quoted(&expected)))
+            }
+        });
+    }
+    None
+}
+
+/// Exercise 03: the reader reads the message (the leak is a common check).
+pub fn ex03(trial: &Trial) -> Option<Failure> {
+    if !clean(trial) {
+        return None;
+    }
+    let read = lines(trial, "reader");
+    if read.contains(&"Reader read: the meeting moved to room 42") {
+        return None;
+    }
+    Some(Failure::new(
+        "message lost",
+        format!("the reader did not print `Reader read: the meeting moved to room 42`; the run printed: {}", trial.copies[0].tail(4)),
+    ).hint("the segment must outlive the publisher (it disowns it) and be removed only once the reader has read it"))
+}
+
+/// Exercise 04: Ctrl-C must stop the service (leftovers are a common check).
+pub fn ex04(trial: &Trial) -> Option<Failure> {
+    let stuck = trial.stuck.as_ref()?;
+    let fault = trial.fault_done.clone().unwrap_or_else(|| "Ctrl-C".to_owned());
+    Some(Failure::new(
+        "did not stop on Ctrl-C",
+        format!("after {fault}, {}", stuck.describe(&["LOCK"], &|pid| trial.role_of(pid))),
+    ).hint("the handler must end the process (and the worker): after cleaning up, exit, or return from main"))
+}
+
+/// Exercise 05: the counter must be exact, and guarded by a semaphore.
+pub fn ex05(trial: &Trial) -> Option<Failure> {
+    if !clean(trial) {
+        return None;
+    }
+    let line = lines(trial, "parent").into_iter().find(|l| l.starts_with("counter: "))?;
+    let numbers: Vec<u64> =
+        line.split(|c: char| !c.is_ascii_digit()).filter_map(|w| w.parse().ok()).collect();
+    if let [counter, expected] = numbers.as_slice()
+        && counter != expected
+    {
+        return Some(Failure::new(
+            "lost update",
+            format!(
+                "the counter ended at {counter}, not {expected}: {} increments vanished. Two workers loaded the same value, and both stored value + 1",
+                expected - counter
+            ),
+        ));
+    }
+    if calls_named(trial, "semget").next().is_none() {
+        return Some(Failure::new(
+            "no semaphore",
+            "the counter is right, but the trace shows no semget: this exercise asks for a semaphore (exercise 06 does it with an atomic)",
+        ));
+    }
+    None
+}
+
+/// Exercise 06: every ticket exactly once, without a semaphore.
+pub fn ex06(trial: &Trial) -> Option<Failure> {
+    if !clean(trial) {
+        return None;
+    }
+    let line = lines(trial, "parent").into_iter().find(|l| l.starts_with("tickets: "))?;
+    let numbers: Vec<u64> =
+        line.split(|c: char| !c.is_ascii_digit()).filter_map(|w| w.parse().ok()).collect();
+    if let [taken, twice, never] = numbers.as_slice()
+        && (*twice > 0 || *never > 0)
+    {
+        return Some(Failure::new(
+            "lost update",
+            format!(
+                "of {taken} tickets, {twice} went to two workers or more and {never} were never handed out: two workers loaded the same number and both took that ticket"
+            ),
+        ));
+    }
+    if let Some(call) = calls_named(trial, "semget").next() {
+        return Some(Failure::new(
+            "semaphore used",
+            format!(
+                "the tickets are right, but the trace shows {}: this exercise asks for fetch_add, which needs no lock and no system call",
+                call.text
+            ),
+        ));
+    }
+    None
+}
+
+/// Exercise 07: one line per writer survives.
+pub fn ex07(trial: &Trial) -> Option<Failure> {
+    if !clean(trial) {
+        return None;
+    }
+    let copy = &trial.copies[0];
+    let writers: Vec<(String, i32)> = copy
+        .stdout
+        .lines()
+        .filter_map(crate::runner::story_line)
+        .filter(|(role, _, text)| role.starts_with("writer") && *text == "wrote my line")
+        .map(|(role, pid, _)| (role.to_owned(), pid))
+        .collect();
+    let kept: Vec<&str> = copy.said_by("parent").filter_map(|l| l.strip_prefix("  ")).collect();
+    let mut lost = Vec::new();
+    for (role, pid) in &writers {
+        let line = format!("Process {pid} writing to shared memory.");
+        if kept.iter().filter(|k| **k == line).count() != 1 {
+            lost.push(format!("{role} ({pid})"));
+        }
+    }
+    if lost.is_empty() && writers.len() == 3 {
+        return None;
+    }
+    Some(Failure::new(
+        "lost message",
+        format!(
+            "the segment holds {} line(s) at the end, {}; the line of {} is not there (once each): every writer copied its line to offset 0, over the one before",
+            kept.len(),
+            kept.iter().map(|k| quoted(k)).collect::<Vec<_>>().join(", "),
+            lost.join(" and ")
+        ),
+    ))
+}
+
+/// Exercise 08: the crash stays, and the others get their turn.
+pub fn ex08(trial: &Trial) -> Option<Failure> {
+    let copy = &trial.copies[0];
+    let crashed = copy.said_by("parent").any(|l| l.starts_with("writer 1 crashed"));
+    if completed(trial) && !crashed {
+        return Some(Failure::new(
+            "crash removed",
+            "writer 1 did not crash: the crash is the test, leave it where it is and make LOCK survive it",
+        ));
+    }
+    None
+}
+
+/// Exercise 09: fork before create, a spin that outlives its partner, five messages in order.
+pub fn ex09(trial: &Trial) -> Option<Failure> {
+    if let Some(failed) = trial
+        .calls()
+        .find(|c| c.name == "shmget" && c.role == "consumer" && c.failed_with("ENOENT"))
+    {
+        let created = calls_named(trial, "shmget").find(|c| {
+            c.role == "producer" && c.args.get(2).is_some_and(|f| f.contains("IPC_CREAT"))
+        });
+        let after = match created {
+            Some(created) if created.t_ns > failed.t_ns => format!(
+                "; the producer's `{}` came {} µs later",
+                created.text,
+                (created.t_ns - failed.t_ns) / 1000
+            ),
+            _ => String::new(),
+        };
+        let then = if trial.stuck.is_some() {
+            ", and then the producer spun for ever on a flag that nobody would ever clear"
+        } else {
+            ""
+        };
+        return Some(
+            Failure::new(
+                "fork before create",
+                format!(
+                    "the consumer ran first after the fork: its `{}` found no segment{after}{then}",
+                    failed.text
+                ),
+            )
+            .hint("create the segment before fork(): then it exists whichever process runs first"),
+        );
+    }
+    if let (Some(stuck), Some(fault)) = (&trial.stuck, &trial.fault_done) {
+        return Some(Failure::new(
+            "spins after its partner died",
+            format!("after {fault}, {}", stuck.describe(&[], &|pid| trial.role_of(pid))),
+        ).hint("wait with shm_workbook::wait::wait_while and the partner it waits for (Partner::Child, Partner::parent()): it ends with an error when the partner dies"));
+    }
+    if !clean(trial) {
+        return None;
+    }
+    let consumed: Vec<&str> =
+        lines(trial, "consumer").into_iter().filter_map(|l| l.strip_prefix("consumed: ")).collect();
+    let expected: Vec<String> = (1..=5).map(|n| format!("message {n}")).collect();
+    if consumed != expected {
+        return Some(Failure::new(
+            "lost message",
+            format!(
+                "the consumer printed {consumed:?}, expected message 1 to message 5, each once and in order"
+            ),
+        ));
+    }
+    None
+}
+
+/// Exercise 10: twenty items in order (a deadlock is a common check).
+pub fn ex10(trial: &Trial) -> Option<Failure> {
+    if !clean(trial) {
+        return None;
+    }
+    let took: Vec<&str> =
+        lines(trial, "consumer").into_iter().filter_map(|l| l.strip_prefix("took item ")).collect();
+    let expected: Vec<String> = (1..=20).map(|n| n.to_string()).collect();
+    if took != expected {
+        return Some(Failure::new(
+            "lost item",
+            format!(
+                "the consumer took items {}, expected 1 to 20, each once and in order",
+                took.join(", ")
+            ),
+        ));
+    }
+    None
+}
+
+/// Exercise 11: another process opened the object by name and read the message.
+pub fn ex11(trial: &Trial) -> Option<Failure> {
+    if !clean(trial) {
+        return None;
+    }
+    let copy = &trial.copies[0];
+    let created = calls_named(trial, "shm_open")
+        .find(|c| c.args.get(1).is_some_and(|f| f.contains("O_CREAT")));
+    let read = copy
+        .stdout
+        .lines()
+        .filter_map(crate::runner::story_line)
+        .find(|(_, _, text)| text.starts_with("Reader read:"));
+    let Some((_, reader, text)) = read else {
+        return Some(Failure::new(
+            "no reader",
+            format!("no process printed `Reader read: ...`; the run printed: {}", copy.tail(4)),
+        ));
+    };
+    if text != "Reader read: Hello through /dev/shm!" {
+        return Some(Failure::new("wrong message", format!("the reader printed {}", quoted(text))));
+    }
+    let writer = created.map_or(copy.pid, |c| c.pid);
+    if reader == writer {
+        return Some(Failure::new(
+            "no communication",
+            format!("`Reader read: ...` came from the writer itself ({reader}), which created the object and reads back its own mapping, as the document's one-process example does: that shows no communication at all"),
+        ).hint("start the reader as a program of its own (std::process::Command with the arguments `read` and the name) and let it open the object by name"));
+    }
+    let name = created.and_then(|c| c.args.first()).cloned().unwrap_or_default();
+    let opened = trial.calls().any(|c| {
+        c.pid == reader
+            && c.name == "shm_open"
+            && c.args.first() == Some(&name)
+            && c.args.get(1).is_some_and(|f| !f.contains("O_CREAT"))
+            && c.result.is_some()
+    });
+    let mapped = trial.calls().any(|c| c.pid == reader && c.name == "mmap" && c.result.is_some());
+    if !opened || !mapped {
+        return Some(Failure::new(
+            "reader did not open the object",
+            format!("process {reader} printed the message without opening {name} itself (its trace has no shm_open of that name without O_CREAT, and an mmap): it used what it inherited from the writer"),
+        ).hint("the reader must be a program that knows only the name: shm_open it (SharedObject::open_read_only), then mmap it (map_read_only)"));
+    }
+    None
+}
+
+/// Exercise 12: no segment open to others; the helper attaches read-only.
+pub fn ex12(trial: &Trial) -> Option<Failure> {
+    for call in calls_named(trial, "shmget") {
+        let mode = call
+            .args
+            .get(2)
+            .and_then(|flags| flags.rsplit('|').next())
+            .and_then(|m| u32::from_str_radix(m, 8).ok());
+        if let Some(mode) = mode
+            && mode & 0o077 != 0
+        {
+            return Some(Failure::new(
+                "open to others",
+                format!(
+                    "`{}` by the {}: mode {mode:04o} lets other users attach the segment (`ipcs -m` shows its id to everyone) and read or change the token",
+                    call.text, call.role
+                ),
+            ));
+        }
+    }
+    if let Some(call) = calls_named(trial, "shmat")
+        .find(|c| c.role == "helper" && c.args.get(2).is_some_and(|f| f != "SHM_RDONLY"))
+    {
+        return Some(Failure::new(
+            "helper attached read-write",
+            format!("the helper only reads, but attached with `{}`: a bug in it could change the token", call.text),
+        ).hint("segment.attach_read_only() makes shmat(..., SHM_RDONLY): the region then offers loads only"));
+    }
+    if clean(trial) && !lines(trial, "helper").contains(&"helper sees a token of 32 characters") {
+        return Some(Failure::new(
+            "wrong output",
+            format!(
+                "expected `helper sees a token of 32 characters`; the run printed: {}",
+                trial.copies[0].tail(4)
+            ),
+        ));
+    }
+    None
+}
+
+/// Exercise 13: the mutex made consistent and the accounts repaired.
+pub fn ex13(trial: &Trial) -> Option<Failure> {
+    let copy = &trial.copies[0];
+    if let Some(line) =
+        copy.stdout.lines().chain(copy.stderr.lines()).find(|l| l.contains("ENOTRECOVERABLE"))
+    {
+        return Some(Failure::new(
+            "mutex not made consistent",
+            format!(
+                "the mutex was unlocked after EOWNERDEAD without pthread_mutex_consistent, so the next lock failed: {}",
+                line.trim()
+            ),
+        ));
+    }
+    if !clean(trial) {
+        return None;
+    }
+    if !copy.said_by("parent").any(|l| l.starts_with("the owner crashed")) {
+        return Some(Failure::new(
+            "crash removed",
+            "the owner did not crash: the crash is the test, leave it where it is",
+        ));
+    }
+    let result = copy.said_by("parent").find(|l| l.starts_with("a = "));
+    match result {
+        Some("a = 85, b = 15, total = 100") => None,
+        Some(line) => Some(Failure::new(
+            "half-updated data",
+            format!("the parent printed {}: the 10 the owner took from a never reached b, because nobody repaired the accounts after EOWNERDEAD", quoted(line)),
+        ).hint("on Locked::OwnerDied, restore the invariant a + b = 100 before make_consistent")),
+        None => Some(Failure::new("wrong output", format!("no `a = ..., b = ..., total = ...` line; the run printed: {}", copy.tail(4)))),
+    }
+}
+
+/// Exercise 14: no reader sees a torn configuration.
+pub fn ex14(trial: &Trial) -> Option<Failure> {
+    if !clean(trial) {
+        return None;
+    }
+    let copy = &trial.copies[0];
+    for (role, _, text) in copy.stdout.lines().filter_map(crate::runner::story_line) {
+        if !role.starts_with("reader") {
+            continue;
+        }
+        let numbers: Vec<u64> =
+            text.split(|c: char| !c.is_ascii_digit()).filter_map(|w| w.parse().ok()).collect();
+        if let [reads, torn] = numbers.as_slice()
+            && *torn > 0
+        {
+            return Some(Failure::new(
+                "torn read",
+                format!(
+                    "{role} saw {torn} of its {reads} readings torn: fields of two versions at once, read while the writer was in the middle of an update"
+                ),
+            ));
+        }
+    }
+    if !copy.said_by("parent").any(|l| l == "final: version 200, 840 x 680, area 571200") {
+        return Some(Failure::new(
+            "wrong output",
+            format!(
+                "expected `final: version 200, 840 x 680, area 571200`; the run printed: {}",
+                copy.tail(4)
+            ),
+        ));
+    }
+    None
+}

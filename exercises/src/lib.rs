@@ -1,0 +1,198 @@
+//! The exercises' checker, as a library for its command (`src/main.rs`) and its tests.
+//!
+//! A check builds an exercise ([`compile`]), runs it many times with the library's jitter, each
+//! run in a process group of its own and watched from outside ([`runner`]), reads what each run
+//! printed and traced ([`trace`]) and what it left in the kernel's tables ([`kernel`]), judges it
+//! ([`judge`], with each exercise's own judge in [`catalogue`]), and gives a verdict in one
+//! paragraph ([`check`]). [`watch`] is the rustlings-like mode; [`progress`] remembers what was
+//! solved.
+
+pub mod catalogue;
+pub mod check;
+pub mod compile;
+pub mod judge;
+pub mod kernel;
+pub mod progress;
+pub mod runner;
+pub mod trace;
+pub mod watch;
+
+use std::path::{Path, PathBuf};
+
+use catalogue::{EXERCISES, Exercise};
+use colored::Colorize;
+use runner::{Program, Workdir};
+
+/// How many runs a check makes unless told otherwise.
+pub const DEFAULT_RUNS: usize = 50;
+
+/// Where the exercises are: `$SHM_WORKBOOK_EXERCISES`, else the folder of this package.
+pub fn exercises_dir() -> PathBuf {
+    std::env::var_os("SHM_WORKBOOK_EXERCISES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// The file a student edits, for messages: `exercises/ex01_sleep.rs`.
+pub fn shown_file(exercise: &Exercise) -> String {
+    let dir = exercises_dir();
+    let name = dir.file_name().map_or("exercises".into(), |n| n.to_string_lossy().into_owned());
+    format!("{name}/{}", exercise.file)
+}
+
+/// Everything a check needs that outlives one check.
+pub struct Session {
+    /// Where trace files go.
+    pub workdir: Workdir,
+}
+
+impl Session {
+    /// Sweeps what earlier, killed runs left, becomes a subreaper, makes the work folder.
+    pub fn start() -> Session {
+        if let Some(sentence) = shm_workbook::registry::sweep().sentence() {
+            println!("{}", sentence.italic());
+        }
+        runner::become_subreaper();
+        let workdir = Workdir::new().unwrap_or_else(|err| {
+            eprintln!("workbook: cannot make a folder for the runs' traces: {err}");
+            std::process::exit(1);
+        });
+        Session { workdir }
+    }
+}
+
+/// Builds the program to check: the student's file, the solution, or a given program.
+pub fn program_for(
+    exercise: &Exercise,
+    solution: bool,
+    given: Option<&Path>,
+) -> Result<Program, i32> {
+    if let Some(path) = given {
+        return Ok(Program { path: path.to_owned(), args: Vec::new() });
+    }
+    let bin =
+        if solution { format!("{}-solution", exercise.name) } else { exercise.name.to_owned() };
+    println!("building {bin}...");
+    match compile::build(&exercises_dir().join("Cargo.toml"), &bin) {
+        Ok(path) => Ok(Program { path, args: Vec::new() }),
+        Err(compile::BuildError::Compiler(message)) => {
+            eprint!("{message}");
+            let text = format!(
+                "✗ {} does not compile: the compiler's message is above. Fix the first error in {}, save, and check again.",
+                exercise.name,
+                shown_file(exercise)
+            );
+            println!("{}", check::wrap(&text, 100).red().bold());
+            Err(1)
+        }
+        Err(compile::BuildError::Cargo(message)) => {
+            eprintln!("workbook: {message}");
+            Err(1)
+        }
+        Err(compile::BuildError::Interrupted) => {
+            println!("interrupted: the build was stopped.");
+            Err(130)
+        }
+    }
+}
+
+/// Runs and reports one check.
+pub fn run_check(
+    exercise: &Exercise,
+    program: &Program,
+    options: &check::Options,
+    session: &Session,
+) -> check::Outcome {
+    println!(
+        "checking {} ({}): {} runs with jitter, seed {}",
+        exercise.name.bold(),
+        exercise.title,
+        options.runs,
+        options.seed
+    );
+    let outcome = check::check(exercise, program, options, &session.workdir);
+    check::report(exercise, options, &outcome);
+    outcome
+}
+
+/// Saves progress (for the student's own file) and gives the exit status.
+pub fn finish(
+    exercise: &Exercise,
+    options: &check::Options,
+    outcome: &check::Outcome,
+    mine: bool,
+) -> i32 {
+    let solved = match outcome {
+        check::Outcome::Passed { .. } => true,
+        check::Outcome::Failed { .. } => false,
+        check::Outcome::Interrupted { .. } => return 130,
+    };
+    if mine && let Err(code) = save_progress(exercise, solved, options) {
+        return code;
+    }
+    if solved { 0 } else { 1 }
+}
+
+/// Records a check's result; an error (printed) gives exit status 3.
+pub fn save_progress(
+    exercise: &Exercise,
+    solved: bool,
+    options: &check::Options,
+) -> Result<(), i32> {
+    let Some(path) = progress::path() else {
+        eprintln!("workbook: progress not saved: neither XDG_DATA_HOME nor HOME is set");
+        return Err(3);
+    };
+    match progress::save(&path, exercise.name, solved, options.runs, options.seed) {
+        Ok(note) => {
+            if let Some(note) = note {
+                eprintln!("{note}");
+            }
+            Ok(())
+        }
+        Err(err) => {
+            eprintln!("workbook: progress not saved: {err}");
+            Err(3)
+        }
+    }
+}
+
+/// `list`: every exercise, solved or not.
+pub fn list() {
+    let progress = progress::path().map(|path| progress::read(&path)).unwrap_or_default();
+    let width = EXERCISES.iter().map(|e| e.title.len()).max().unwrap_or(0);
+    for exercise in EXERCISES {
+        let mark = if progress.solved(exercise.name) {
+            "✓".green().bold()
+        } else if progress.checked(exercise.name) {
+            "✗".red().bold()
+        } else {
+            "·".normal()
+        };
+        println!(
+            "  {mark} {}  {:width$}  {}  {}",
+            exercise.name.bold(),
+            exercise.title,
+            exercise.lesson,
+            shown_file(exercise).dimmed()
+        );
+    }
+    let solved = EXERCISES.iter().filter(|e| progress.solved(e.name)).count();
+    let next = EXERCISES.iter().find(|e| !progress.solved(e.name));
+    match next {
+        Some(next) => println!(
+            "{solved} of {} solved; next: {} (`cargo run --bin workbook`)",
+            EXERCISES.len(),
+            next.name
+        ),
+        None => println!("all {} solved.", EXERCISES.len()),
+    }
+}
+
+/// `hint exNN`: all its hints.
+pub fn hints(exercise: &Exercise) {
+    println!("{} {}: {}", "hints for".bold(), exercise.name.bold(), exercise.title);
+    for (i, hint) in exercise.hints.iter().enumerate() {
+        println!("{}", check::wrap(&format!("{}. {hint}", i + 1), 100));
+    }
+}

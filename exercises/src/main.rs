@@ -1,0 +1,311 @@
+//! `cargo run --bin workbook`: the exercises, checked against the kernel.
+//!
+//! With no command it works like rustlings: it shows the next exercise you have not solved,
+//! checks it, and checks it again each time you save the file. The commands `list`,
+//! `check exNN`, `hint exNN` and `reset exNN` do one thing and exit.
+//!
+//! A check builds the exercise, runs it many times with the library's jitter (random delays at
+//! every shared-memory call, from a printed seed), judges what each run printed, traced and
+//! left in the kernel's tables, and says in one paragraph what failed, the evidence, a hint,
+//! and how to repeat it. See `check`, `runner`, `kernel` and `judge`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use shm_workbook_exercises::catalogue::{self, EXERCISES, Exercise};
+use shm_workbook_exercises::{
+    DEFAULT_RUNS, Session, check, exercises_dir, finish, hints, list, program_for, progress,
+    run_check, runner, shown_file, watch,
+};
+
+const USAGE: &str = "\
+usage: cargo run --bin workbook [-- COMMAND]
+
+  (no command)          the next exercise you have not solved: checked now, and again each
+                        time you save its file; type h (hint), c (check), l (list),
+                        n (next), q (quit), then Enter
+  list                  every exercise, and which you have solved
+  check exNN            check one exercise and exit (0: passed, 1: failed)
+  hint exNN             its hints, from a nudge to nearly the answer
+  reset exNN            put the exercise's file back as it was given (yours is kept in a backup)
+
+flags of check (and of the watch mode, for --runs and --timeout):
+  --runs N              how many runs (default 50); the check stops at the first failure
+  --seed N              repeat a check: the same jitter in the same runs
+  --timeout SECONDS     how long a run may last (default: the exercise's own, 3 to 10 s)
+  --solution            check the solution in exercises/solutions/ instead of your file
+  --program PATH        check this program as the exercise (for instructors and tests)
+
+Progress is kept in $XDG_DATA_HOME/shm-workbook/exercises.toml (or
+~/.local/share/shm-workbook/), beside the quiz runner's.
+";
+
+/// The command line, read.
+#[derive(Debug, Default)]
+struct Args {
+    command: Option<String>,
+    exercise: Option<String>,
+    runs: Option<usize>,
+    seed: Option<u64>,
+    timeout: Option<Duration>,
+    solution: bool,
+    program: Option<PathBuf>,
+}
+
+fn usage_error(problem: &str) -> ! {
+    eprintln!("workbook: {problem}\n\n{USAGE}");
+    std::process::exit(2);
+}
+
+fn parse_args(raw: Vec<OsString>) -> Args {
+    let mut args = Args::default();
+    let mut words = Vec::new();
+    let mut iter = raw.into_iter().enumerate();
+    while let Some((i, arg)) = iter.next() {
+        let Some(arg) = arg.to_str().map(str::to_owned) else {
+            usage_error(&format!("argument {} is not valid UTF-8", i + 1));
+        };
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = |what: &str| -> String {
+            inline
+                .clone()
+                .or_else(|| iter.next().and_then(|(_, v)| v.into_string().ok()))
+                .unwrap_or_else(|| {
+                    usage_error(&format!(
+                        "{flag} needs {what}, as in {flag} {}",
+                        if what == "a path" { "target/debug/ex01" } else { "42" }
+                    ))
+                })
+        };
+        let number = |text: String, flag: &str| -> u64 {
+            text.parse().unwrap_or_else(|_| {
+                usage_error(&format!("{flag} needs a whole number, not `{}`", short(&text)))
+            })
+        };
+        match flag.as_str() {
+            "--help" | "-h" | "help" if inline.is_none() => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            "--runs" => {
+                let runs = number(value("a number"), "--runs");
+                if !(1..=100_000).contains(&runs) {
+                    usage_error("--runs needs a whole number from 1 to 100000");
+                }
+                args.runs = Some(runs as usize);
+            }
+            "--seed" => args.seed = Some(number(value("a number"), "--seed")),
+            "--timeout" => {
+                let seconds = number(value("a number"), "--timeout");
+                if !(1..=3600).contains(&seconds) {
+                    usage_error("--timeout needs a whole number of seconds from 1 to 3600");
+                }
+                args.timeout = Some(Duration::from_secs(seconds));
+            }
+            "--solution" if inline.is_none() => args.solution = true,
+            "--program" => args.program = Some(PathBuf::from(value("a path"))),
+            "--solution" | "--help" => {
+                usage_error(&format!("{flag} is a switch and takes no value"))
+            }
+            _ if arg.starts_with('-') => usage_error(&format!("unknown flag {}", short(&arg))),
+            _ => words.push(arg),
+        }
+    }
+    let mut words = words.into_iter();
+    args.command = words.next();
+    args.exercise = words.next();
+    if let Some(extra) = words.next() {
+        usage_error(&format!("unexpected argument {}", short(&extra)));
+    }
+    args
+}
+
+/// A word of the command line, quoted and cut short if it is long.
+fn short(word: &str) -> String {
+    let shown: String = word.chars().take(40).flat_map(char::escape_debug).collect();
+    if word.chars().count() > 40 {
+        format!("`{shown}...` ({} bytes)", word.len())
+    } else {
+        format!("`{shown}`")
+    }
+}
+
+/// The exercise a command names, or a usage error listing them.
+fn exercise_named(name: Option<&str>, command: &str) -> &'static Exercise {
+    let Some(name) = name else {
+        usage_error(&format!("`{command}` needs an exercise, as in `{command} ex01`"));
+    };
+    catalogue::find(name).unwrap_or_else(|| {
+        let names: Vec<&str> = EXERCISES.iter().map(|e| e.name).collect();
+        usage_error(&format!(
+            "there is no exercise {}; there are {}",
+            short(name),
+            names.join(", ")
+        ))
+    })
+}
+
+/// A random seed (the check prints it, so that it can be repeated).
+fn random_seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    // SAFETY: getrandom writes at most `bytes.len()` bytes into `bytes`.
+    unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    u64::from_ne_bytes(bytes) % 1_000_000_000
+}
+
+/// SIGINT, SIGTERM and SIGHUP set a flag that the checker's loops watch: the run in progress is
+/// stopped and cleaned up before the checker exits.
+fn install_interrupt_handler() {
+    extern "C" fn on_signal(_: libc::c_int) {
+        runner::INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::empty(), SigSet::empty());
+    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        let _ = unsafe { sigaction(signal, &action) };
+    }
+}
+
+fn main() {
+    let args = parse_args(std::env::args_os().skip(1).collect());
+    colored::control::set_override(
+        std::io::IsTerminal::is_terminal(&std::io::stdout())
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    );
+    // The checker's own process is never jittered nor traced: only the runs it starts are.
+    // SAFETY: nothing else runs yet (no thread reads the environment).
+    unsafe {
+        std::env::remove_var(shm_workbook::jitter::VARIABLE);
+        std::env::remove_var(shm_workbook::call::TRACE_VARIABLE);
+    }
+    install_interrupt_handler();
+    let code = match args.command.as_deref() {
+        None => watch::watch(args_runs(&args), args.timeout),
+        Some("list") => {
+            no_exercise(&args, "list");
+            list();
+            0
+        }
+        Some("hint") => {
+            let exercise = exercise_named(args.exercise.as_deref(), "hint");
+            hints(exercise);
+            0
+        }
+        Some("reset") => reset(exercise_named(args.exercise.as_deref(), "reset")),
+        Some("check") => {
+            let exercise = exercise_named(args.exercise.as_deref(), "check");
+            check_command(exercise, &args)
+        }
+        Some(other) => usage_error(&format!("unknown command {}", short(other))),
+    };
+    std::process::exit(code);
+}
+
+fn args_runs(args: &Args) -> usize {
+    args.runs.unwrap_or(DEFAULT_RUNS)
+}
+
+fn no_exercise(args: &Args, command: &str) {
+    if let Some(extra) = &args.exercise {
+        usage_error(&format!("`{command}` takes no exercise, not {}", short(extra)));
+    }
+}
+
+fn check_command(exercise: &'static Exercise, args: &Args) -> i32 {
+    let session = Session::start();
+    let program = match program_for(exercise, args.solution, args.program.as_deref()) {
+        Ok(program) => program,
+        Err(code) => return code,
+    };
+    let runs = args_runs(args);
+    let seed = args.seed.unwrap_or_else(random_seed);
+    let mut repeat = format!("cargo run --bin workbook -- check {} --seed {seed}", exercise.name);
+    if runs != DEFAULT_RUNS {
+        repeat.push_str(&format!(" --runs {runs}"));
+    }
+    if args.solution {
+        repeat.push_str(" --solution");
+    }
+    if let Some(path) = &args.program {
+        repeat.push_str(&format!(" --program {}", path.display()));
+    }
+    let options = check::Options { runs, seed, timeout: args.timeout, repeat };
+    let outcome = run_check(exercise, &program, &options, &session);
+    let mine = !args.solution && args.program.is_none();
+    finish(exercise, &options, &outcome, mine)
+}
+
+/// `reset exNN`: the pristine copy back in place; the student's version kept in a backup.
+fn reset(exercise: &Exercise) -> i32 {
+    let dir = exercises_dir();
+    let file = dir.join(exercise.file);
+    let pristine = match std::fs::read(dir.join("pristine").join(exercise.file)) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            eprintln!("workbook: cannot read the pristine copy of {}: {err}", exercise.name);
+            return 1;
+        }
+    };
+    let current = std::fs::read(&file).ok();
+    if current.as_deref() == Some(pristine.as_slice()) {
+        println!("{} is already as it was given.", shown_file(exercise));
+        return 0;
+    }
+    let mut kept = String::new();
+    if let (Some(current), Some(data)) = (&current, progress::path()) {
+        let backups = data.with_file_name("exercise-backups");
+        let stamp = progress::utc_stamp(std::time::SystemTime::now());
+        let backup = backups.join(format!("{}.{stamp}", exercise.file));
+        if let Err(err) =
+            std::fs::create_dir_all(&backups).and_then(|()| std::fs::write(&backup, current))
+        {
+            eprintln!(
+                "workbook: not reset: your version could not be kept in {} ({err})",
+                backup.display()
+            );
+            return 1;
+        }
+        kept = format!("; your version is kept as {}", backup.display());
+    }
+    let temporary = dir.join(format!(".{}.reset-{}", exercise.file, std::process::id()));
+    let written =
+        std::fs::write(&temporary, &pristine).and_then(|()| std::fs::rename(&temporary, &file));
+    if let Err(err) = written {
+        let _ = std::fs::remove_file(&temporary);
+        eprintln!("workbook: cannot write {}: {err}", file.display());
+        return 1;
+    }
+    println!("{} is as it was given again{kept}.", shown_file(exercise));
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(words: &[&str]) -> Args {
+        parse_args(words.iter().map(OsString::from).collect())
+    }
+
+    #[test]
+    fn commands_and_flags_parse() {
+        let args = parsed(&["check", "ex05", "--runs", "10", "--seed=42", "--solution"]);
+        assert_eq!(args.command.as_deref(), Some("check"));
+        assert_eq!(args.exercise.as_deref(), Some("ex05"));
+        assert_eq!((args.runs, args.seed, args.solution), (Some(10), Some(42), true));
+        assert!(parsed(&[]).command.is_none());
+    }
+
+    #[test]
+    fn long_words_are_shown_short() {
+        assert_eq!(short("ex99"), "`ex99`");
+        assert!(short(&"x".repeat(1000)).ends_with("(1000 bytes)"));
+    }
+}

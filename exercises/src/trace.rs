@@ -1,0 +1,114 @@
+//! What a run did, as the library recorded it: the JSON lines that `SHM_WORKBOOK_TRACE` makes
+//! every process of the run append to one file (see `shm_workbook::call`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One recorded call.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Call {
+    /// The process that made it.
+    pub pid: i32,
+    /// Its role (`parent`, `writer 2`), or `process` if it named none.
+    pub role: String,
+    /// The call's name, as in C: `shmget`.
+    pub name: String,
+    /// Each argument's value, as `strace` would show it.
+    pub args: Vec<String>,
+    /// What it returned, or `None` if it failed.
+    pub result: Option<String>,
+    /// The errno's name (`ENOENT`) if it failed.
+    pub errno: Option<String>,
+    /// The call as C text with its result: `shmget(IPC_PRIVATE, 8, IPC_CREAT|IPC_EXCL|0600) = 5`.
+    pub text: String,
+    /// When it ended (CLOCK_MONOTONIC, comparable between the processes of a run).
+    pub t_ns: u64,
+    /// A call the library made on the way to another (not one the program asked for).
+    pub helper: bool,
+}
+
+impl Call {
+    /// The result as a number, if it returned one.
+    pub fn returned(&self) -> Option<i64> {
+        self.result.as_deref()?.parse().ok()
+    }
+
+    /// Whether it failed with `errno`.
+    pub fn failed_with(&self, errno: &str) -> bool {
+        self.errno.as_deref() == Some(errno)
+    }
+}
+
+/// A trace file, read.
+#[derive(Clone, Debug, Default)]
+pub struct Trace {
+    /// Its calls, in the order written.
+    pub calls: Vec<Call>,
+    /// The role each process gave itself, from any of its lines (calls, and the `spawned`
+    /// event of a forked child, which names it even if it never finishes a call).
+    pub roles: BTreeMap<i32, String>,
+}
+
+/// Reads a trace file; a line cut short by a killed process is skipped.
+pub fn read(path: &Path) -> Trace {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let mut trace = Trace::default();
+    for line in text.lines() {
+        if let Some(call) = parse_line(line) {
+            trace.roles.entry(call.pid).or_insert_with(|| call.role.clone());
+            trace.calls.push(call);
+        } else if let Ok(value) = serde_json::from_str::<serde_json::Value>(line)
+            && let (Some(pid), Some(role)) = (
+                value.get("pid").and_then(|v| v.as_i64()),
+                value.get("role").and_then(|v| v.as_str()),
+            )
+        {
+            trace.roles.entry(pid as i32).or_insert_with(|| role.to_owned());
+        }
+    }
+    trace
+}
+
+/// One line of the trace, if it is a call.
+pub fn parse_line(line: &str) -> Option<Call> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    if value.get("kind")?.as_str()? != "call" {
+        return None;
+    }
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    Some(Call {
+        pid: value.get("pid")?.as_i64()? as i32,
+        role: text("role").unwrap_or_default(),
+        name: text("call")?,
+        args: value
+            .get("args")?
+            .as_array()?
+            .iter()
+            .map(|arg| arg.as_str().unwrap_or_default().to_owned())
+            .collect(),
+        result: text("result"),
+        errno: text("errno"),
+        text: text("text").unwrap_or_default(),
+        t_ns: value.get("t_ns").and_then(|v| v.as_u64()).unwrap_or(0),
+        helper: value.get("helper").and_then(|v| v.as_bool()).unwrap_or(false),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_line_is_read_and_other_lines_are_skipped() {
+        let line = r#"{"kind":"call","seq":4,"t_ns":81234567890,"pid":4242,"role":"parent","call":"shmget","args":["IPC_PRIVATE","1024","IPC_CREAT|IPC_EXCL|0600"],"result":"32769","errno":null,"helper":false,"text":"shmget(IPC_PRIVATE, 1024, IPC_CREAT|IPC_EXCL|0600) = 32769"}"#;
+        let call = parse_line(line).unwrap();
+        assert_eq!((call.pid, call.role.as_str(), call.name.as_str()), (4242, "parent", "shmget"));
+        assert_eq!(call.args[2], "IPC_CREAT|IPC_EXCL|0600");
+        assert_eq!(call.returned(), Some(32769));
+        let failed = r#"{"kind":"call","pid":7,"role":"child","call":"shmget","args":["0x1","0","0"],"result":null,"errno":"ENOENT","text":"x"}"#;
+        assert!(parse_line(failed).unwrap().failed_with("ENOENT"));
+        assert!(parse_line(r#"{"kind":"event","event":"load"}"#).is_none());
+        assert!(parse_line(r#"{"kind":"call","pid":7,"ro"#).is_none(), "a line cut short");
+    }
+}
