@@ -1,4 +1,4 @@
-//! # Exercise 02: a key of your own
+//! # Exercise 02: A key of your own
 //!
 //! Goal: two copies of this program started at the same moment (two students on one lab
 //! server, or one student in two terminals) must never meet in the same segment. Today both use

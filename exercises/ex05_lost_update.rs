@@ -1,4 +1,4 @@
-//! # Exercise 05: a lost update, fixed with a semaphore
+//! # Exercise 05: A lost update, fixed with a semaphore
 //!
 //! Goal: three workers each add one to a shared counter 200 times; the counter must end at
 //! exactly 600. Each increment is two steps, a load and then a store: when two workers load the

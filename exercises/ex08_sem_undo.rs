@@ -1,4 +1,4 @@
-//! # Exercise 08: a writer dies holding the semaphore
+//! # Exercise 08: A writer dies holding the semaphore
 //!
 //! Goal: three writers take turns under a semaphore. Writer 1 crashes while it holds it, as
 //! programs do. The document takes its semaphore without SEM_UNDO, so nobody ever gives it

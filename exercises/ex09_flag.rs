@@ -1,4 +1,4 @@
-//! # Exercise 09: a flag, a fork, and a partner that never comes
+//! # Exercise 09: A flag, a fork, and a partner that never comes
 //!
 //! Goal: a producer hands five messages to a consumer through a one-slot mailbox: a flag says
 //! whether the slot is EMPTY or FULL. This is the document's producer/consumer (002), and it has

@@ -1,4 +1,4 @@
-//! # Exercise 10: a bounded ring that deadlocks
+//! # Exercise 10: A bounded ring that deadlocks
 //!
 //! Goal: a producer puts 20 numbered items into a ring of 4 slots and a consumer takes them
 //! out, in order. Three semaphores keep them in step: FREE counts the empty slots, FILLED the

@@ -1,4 +1,4 @@
-//! # Exercise 14: a sequence lock's reader must retry
+//! # Exercise 14: A sequence lock's reader must retry
 //!
 //! Goal: a writer updates a shared configuration (a window's width, height and area, and the
 //! version they belong to) 200 times, while two readers read it over and over; no reader may

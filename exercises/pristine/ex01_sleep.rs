@@ -1,4 +1,4 @@
-//! # Exercise 01: sleeping is not waiting
+//! # Exercise 01: Sleeping is not waiting
 //!
 //! Goal: the child prints the parent's message, `Child read: Hello from parent!`, on every run.
 //! Today it does what the Chapter 7 program does: it sleeps, and hopes that the parent has

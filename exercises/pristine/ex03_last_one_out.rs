@@ -1,4 +1,4 @@
-//! # Exercise 03: the last one out removes the segment
+//! # Exercise 03: The last one out removes the segment
 //!
 //! Goal: a publisher leaves a message in a segment and exits; a reader, started after it,
 //! reads the message. Then nobody removes the segment: it stays in `ipcs -m` until the machine

@@ -1,4 +1,4 @@
-//! # Exercise 06: one ticket each, with `fetch_add`
+//! # Exercise 06: One ticket each, with fetch_add
 //!
 //! Goal: three workers take 100 numbered tickets each from a shared dispenser; each of the 300
 //! tickets must go to exactly one worker. Today a worker loads the next number, then stores

@@ -1,4 +1,4 @@
-//! # Exercise 07: three writers, three lines
+//! # Exercise 07: Three writers, three lines
 //!
 //! Goal: three writers take turns under a semaphore, as in the document's three-writer program,
 //! and each leaves the line `Process <pid> writing to shared memory.` in the segment. At the

@@ -1,4 +1,4 @@
-//! # Exercise 11: a POSIX reader of its own
+//! # Exercise 11: A POSIX reader of its own
 //!
 //! Goal: the writer creates a POSIX shared memory object, writes a message into it, and a
 //! *separate program*, the reader, opens the object by its name, maps it and prints the message.

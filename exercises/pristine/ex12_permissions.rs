@@ -1,4 +1,4 @@
-//! # Exercise 12: a token only you can read
+//! # Exercise 12: A token only you can read
 //!
 //! Goal: a login service keeps a session token in a segment that its helper process reads. The
 //! document creates every object with mode 0666: any user of the machine may then attach the

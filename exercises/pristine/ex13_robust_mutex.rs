@@ -1,4 +1,4 @@
-//! # Exercise 13: the mutex's owner died
+//! # Exercise 13: The mutex's owner died
 //!
 //! Goal: two accounts in shared memory hold 100 together, and a process-shared, *robust*
 //! pthread mutex guards every transfer between them. A process takes the mutex, takes 10 from

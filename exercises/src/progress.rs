@@ -97,7 +97,10 @@ pub fn read(path: &Path) -> Progress {
         Err(err) => return unreadable(reason(&err)),
         Ok(meta) if !meta.is_file() => return unreadable("it is not a regular file".into()),
         Ok(meta) if meta.len() > LARGEST => {
-            return unreadable(format!("it is {} bytes, too large for a progress file", meta.len()));
+            return unreadable(format!(
+                "it is {} bytes, too large for a progress file",
+                meta.len()
+            ));
         }
         Ok(_) => {}
     }

@@ -21,6 +21,16 @@ pub struct Checked {
     pub output: String,
     pub code: Option<i32>,
     pub program: PathBuf,
+    /// The value of `SHM_WORKBOOK_TEST_MARK` in the checked processes' environment, which tells
+    /// them from those of the tests running beside this one.
+    pub mark: String,
+}
+
+/// A value for `SHM_WORKBOOK_TEST_MARK` that no other check of this test run uses.
+pub fn new_mark() -> String {
+    static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{n}", std::process::id())
 }
 
 impl Checked {
@@ -48,11 +58,16 @@ impl Checked {
     /// No process of the checked program is left running.
     pub fn assert_nothing_left(&self) {
         let exe = self.program.canonicalize().unwrap_or(self.program.clone());
+        let mark = format!("SHM_WORKBOOK_TEST_MARK={}\0", self.mark);
         let left: Vec<i32> = std::fs::read_dir("/proc")
             .unwrap()
             .flatten()
             .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
             .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == exe))
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| String::from_utf8_lossy(&env).contains(&mark))
+            })
             .collect();
         assert!(left.is_empty(), "processes of {} still running: {left:?}", exe.display());
         assert!(!self.output.contains("could not remove"), "{}", self.output);
@@ -62,7 +77,9 @@ impl Checked {
 /// `workbook check NAME --program PROGRAM --runs RUNS --seed SEED [extra...]`.
 pub fn check(name: &str, program_name: &str, runs: usize, seed: u64, extra: &[&str]) -> Checked {
     let program = program(program_name);
+    let mark = new_mark();
     let output = workbook()
+        .env("SHM_WORKBOOK_TEST_MARK", &mark)
         .args([
             "check",
             name,
@@ -84,5 +101,58 @@ pub fn check(name: &str, program_name: &str, runs: usize, seed: u64, extra: &[&s
         ),
         code: output.status.code(),
         program,
+        mark,
+    }
+}
+
+/// A stand-in for the exercises folder: a tiny cargo project (no dependencies, quick to build)
+/// whose bins carry the exercises' names, and a progress folder of its own.
+pub struct Project {
+    pub dir: PathBuf,
+}
+
+impl Project {
+    pub fn new(name: &str) -> Project {
+        let dir = std::env::temp_dir().join(format!("workbook-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("pristine")).unwrap();
+        let mut manifest = format!(
+            "[package]\nname = \"workbook-test-{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\nautobins = false\n\n[workspace]\n"
+        );
+        for exercise in shm_workbook_exercises::catalogue::EXERCISES {
+            manifest.push_str(&format!(
+                "\n[[bin]]\nname = \"{}\"\npath = \"{}\"\n",
+                exercise.name, exercise.file
+            ));
+            std::fs::write(dir.join(exercise.file), "fn main() {}\n").unwrap();
+        }
+        std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+        Project { dir }
+    }
+
+    pub fn write(&self, file: &str, text: &str) {
+        std::fs::write(self.dir.join(file), text).unwrap();
+    }
+
+    /// The checker, pointed at this project, with its own progress folder and target folder.
+    pub fn workbook(&self, args: &[&str]) -> Command {
+        let mut command = workbook();
+        command
+            .args(args)
+            .env("SHM_WORKBOOK_EXERCISES", &self.dir)
+            .env("XDG_DATA_HOME", self.dir.join("data"))
+            .env("CARGO_TARGET_DIR", self.dir.join("target"));
+        command
+    }
+
+    pub fn progress(&self) -> String {
+        std::fs::read_to_string(self.dir.join("data/shm-workbook/exercises.toml"))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -1,0 +1,165 @@
+//! Programs that misbehave: each is stopped, its processes killed and its objects removed, and
+//! the verdict says what happened. And the checker, interrupted itself, leaves nothing behind.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Checked, program, workbook};
+
+/// Checks the misbehaving fixture, in `mode`, as exercise 01.
+fn misbehave(mode: &str) -> Checked {
+    let fixture = program("workbook-misbehave");
+    let mark = common::new_mark();
+    let output = workbook()
+        .env("SHM_WORKBOOK_TEST_MARK", &mark)
+        .args(["check", "ex01", "--runs", "3", "--seed", "1", "--timeout", "10", "--program"])
+        .arg(&fixture)
+        .env("SHM_WORKBOOK_MISBEHAVE", mode)
+        .output()
+        .expect("the checker runs");
+    Checked {
+        output: format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        code: output.status.code(),
+        program: fixture,
+        mark,
+    }
+}
+
+fn assert_fails(checked: &Checked, kind: &str, evidence: &[&str]) {
+    assert_eq!(checked.kind().as_deref(), Some(kind), "{}", checked.output);
+    let verdict = checked.verdict();
+    for shown in evidence {
+        assert!(verdict.contains(shown), "the verdict shows {shown:?}: {verdict}");
+    }
+    checked.assert_nothing_left();
+}
+
+/// The ids in a `/proc/sysvipc` table.
+fn ids(table: &str) -> Vec<String> {
+    std::fs::read_to_string(format!("/proc/sysvipc/{table}"))
+        .unwrap_or_default()
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().nth(1).map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn a_panic_is_reported_with_its_message() {
+    let checked = misbehave("panic");
+    assert_fails(&checked, "panicked", &["misbehaving on purpose", "misbehave.rs"]);
+}
+
+#[test]
+fn an_error_exit_is_reported_with_its_message() {
+    let checked = misbehave("exit");
+    assert_fails(&checked, "error", &["status 3", "shmat(7, NULL, 0) failed: EINVAL"]);
+}
+
+#[test]
+fn a_busy_loop_is_stopped_and_reported_as_a_hang() {
+    let start = Instant::now();
+    let checked = misbehave("loop");
+    assert_fails(&checked, "hang (spinning)", &["is running, outside any system call"]);
+    assert!(start.elapsed() < Duration::from_secs(15), "stopped within seconds");
+}
+
+#[test]
+fn a_fork_without_end_is_stopped_and_every_process_killed() {
+    let checked = misbehave("fork-bomb");
+    assert_fails(&checked, "forks without end", &["the checker killed them all"]);
+}
+
+#[test]
+fn output_without_end_is_stopped() {
+    let checked = misbehave("flood");
+    assert_fails(&checked, "prints without end", &["again and again"]);
+}
+
+#[test]
+fn leaked_objects_are_named_with_their_calls_and_removed() {
+    let checked = misbehave("leak");
+    assert_fails(
+        &checked,
+        "leaked segment",
+        &[
+            "shmget(IPC_PRIVATE, 4096,",
+            "semget(IPC_PRIVATE, 2,",
+            "shm_open(\"/shm-workbook-",
+            "(the checker removed it)",
+        ],
+    );
+    let verdict = checked.verdict();
+    let named = |noun: &str| -> String {
+        let at = verdict.find(noun).expect("named") + noun.len();
+        verdict[at..].split_whitespace().next().unwrap().trim_end_matches(',').to_owned()
+    };
+    assert!(!ids("shm").contains(&named("segment ")), "the segment is gone");
+    assert!(!ids("sem").contains(&named("semaphore set ")), "the set is gone");
+    let object = named("POSIX object ");
+    assert!(!std::path::Path::new(&format!("/dev/shm{object}")).exists(), "{object} is gone");
+}
+
+#[test]
+fn a_process_left_running_is_reported_and_killed() {
+    let checked = misbehave("orphan");
+    assert_fails(&checked, "process left running", &["the checker killed it"]);
+}
+
+#[test]
+fn a_child_never_waited_for_is_reported() {
+    let checked = misbehave("zombie");
+    assert_fails(&checked, "zombie", &["its parent never waited for it"]);
+}
+
+#[test]
+fn the_checker_interrupted_stops_the_run_and_removes_what_it_left() {
+    let pristine = program("ex08-pristine");
+    let mark = common::new_mark();
+    let checker = workbook()
+        .env("SHM_WORKBOOK_TEST_MARK", &mark)
+        .args(["check", "ex08", "--runs", "3", "--seed", "1", "--program"])
+        .arg(&pristine)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first run hangs (writer 1 dies holding LOCK); the checker would report it after two
+    // quiet seconds. Interrupt it before that, as Ctrl-C would.
+    std::thread::sleep(Duration::from_millis(1000));
+    let pid = nix::unistd::Pid::from_raw(checker.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let output = checker.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(130), "{text}");
+    assert!(text.contains("interrupted: the run in progress was stopped"), "{text}");
+    let set = text
+        .split("semaphore set ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the set it removed is named: {text}"));
+    assert!(!ids("sem").contains(&set.to_owned()), "set {set} is gone");
+    Checked { output: text, code: Some(130), program: pristine, mark }.assert_nothing_left();
+}
+
+#[test]
+fn an_exercise_that_does_not_compile_shows_the_compilers_message() {
+    let project = common::Project::new("broken");
+    project.write("ex01_sleep.rs", "fn main() {\n    let message = ;\n}\n");
+    let output = project.workbook(&["check", "ex01"]).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("error: expected expression"), "the compiler's own message: {text}");
+    assert!(text.contains("ex01_sleep.rs:2"), "where: {text}");
+    assert!(text.contains("ex01 does not compile"), "{text}");
+    assert!(!text.contains("run 1 of"), "nothing runs: {text}");
+}

@@ -1,0 +1,176 @@
+//! The catalogue of exercises (src/catalogue.rs) is the one list: Cargo.toml's bins, the files in
+//! exercises/, pristine/ and solutions/, the book's pages and SUMMARY.md must all agree with it,
+//! as rustlings' dev check keeps its exercises honest.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use shm_workbook_exercises::catalogue::EXERCISES;
+
+fn here() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: impl AsRef<Path>) -> String {
+    let path = path.as_ref();
+    std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+fn book(page: &str) -> PathBuf {
+    here().join("../book/src").join(page)
+}
+
+#[test]
+fn cargo_toml_has_three_bins_per_exercise_and_nothing_else() {
+    let manifest: toml::Table = read(here().join("Cargo.toml")).parse().unwrap();
+    let bins: BTreeSet<(String, String)> = manifest["bin"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|bin| {
+            (bin["name"].as_str().unwrap().to_owned(), bin["path"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let mut expected: BTreeSet<(String, String)> = BTreeSet::from([
+        ("workbook".to_owned(), "src/main.rs".to_owned()),
+        ("workbook-misbehave".to_owned(), "fixtures/misbehave.rs".to_owned()),
+    ]);
+    for exercise in EXERCISES {
+        expected.insert((exercise.name.to_owned(), exercise.file.to_owned()));
+        expected
+            .insert((format!("{}-pristine", exercise.name), format!("pristine/{}", exercise.file)));
+        expected.insert((
+            format!("{}-solution", exercise.name),
+            format!("solutions/{}", exercise.file),
+        ));
+    }
+    assert_eq!(bins, expected);
+}
+
+#[test]
+fn names_follow_the_order_and_files_their_names() {
+    for (i, exercise) in EXERCISES.iter().enumerate() {
+        assert_eq!(exercise.name, format!("ex{:02}", i + 1));
+        assert!(exercise.file.starts_with(&format!("{}_", exercise.name)), "{}", exercise.file);
+        assert!(!exercise.failures.is_empty() && exercise.hints.len() >= 2, "{}", exercise.name);
+        let lesson = shm_workbook::catalogue::find(exercise.lesson);
+        assert!(
+            lesson.is_some(),
+            "{} follows {}, which is no lesson",
+            exercise.name,
+            exercise.lesson
+        );
+    }
+    for dir in [".", "pristine", "solutions"] {
+        let files: BTreeSet<String> = std::fs::read_dir(here().join(dir))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("ex") && name.ends_with(".rs"))
+            .collect();
+        let listed: BTreeSet<String> = EXERCISES.iter().map(|e| e.file.to_owned()).collect();
+        assert_eq!(files, listed, "the exercises in {dir}/");
+    }
+}
+
+#[test]
+fn each_exercise_has_a_header_todos_and_a_size_to_read_in_one_sitting() {
+    for exercise in EXERCISES {
+        let given = read(here().join("pristine").join(exercise.file));
+        let lines = given.lines().count();
+        assert!((30..=120).contains(&lines), "{} has {lines} lines", exercise.file);
+        let number = &exercise.name[2..];
+        let title = format!("//! # Exercise {number}: {}\n", exercise.title);
+        assert!(given.starts_with(&title), "{} starts with {title}", exercise.file);
+        for part in [
+            "Goal:",
+            "What the checker does:",
+            "Run it:",
+            &format!("lesson {}", &exercise.lesson[6..]),
+        ] {
+            assert!(given.contains(part), "{}'s header says {part}", exercise.file);
+        }
+        assert!(given.contains("// TODO"), "{} marks what to change", exercise.file);
+        let solution = read(here().join("solutions").join(exercise.file));
+        assert!(!solution.contains("TODO"), "the solution {} has no TODO left", exercise.file);
+        assert!(
+            solution.starts_with(&format!("//! # Exercise {number}, solved")),
+            "{}",
+            exercise.file
+        );
+    }
+}
+
+#[test]
+fn the_given_files_are_their_pristine_copies_in_the_repository() {
+    // The file a student edits starts as its pristine copy. A student's own edits are not
+    // checked here: only what is committed (when git is there to ask).
+    for exercise in EXERCISES {
+        let committed = std::process::Command::new("git")
+            .args(["show", &format!("HEAD:exercises/{}", exercise.file)])
+            .current_dir(here())
+            .output();
+        let Some(committed) = committed.ok().filter(|o| o.status.success()) else { continue };
+        let pristine = std::process::Command::new("git")
+            .args(["show", &format!("HEAD:exercises/pristine/{}", exercise.file)])
+            .current_dir(here())
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&committed.stdout),
+            String::from_utf8_lossy(&pristine.stdout),
+            "the committed exercises/{} differs from its pristine copy",
+            exercise.file
+        );
+    }
+}
+
+#[test]
+fn the_book_has_a_page_per_exercise_with_its_hints_and_summary_lists_them() {
+    let summary = read(book("SUMMARY.md"));
+    let part = summary.split("# Exercises").nth(1).expect("an Exercises part in SUMMARY.md");
+    assert!(part.contains("](exercises.md)"), "the part's first page");
+    let intro = read(book("exercises.md"));
+    for exercise in EXERCISES {
+        let number = &exercise.name[2..];
+        let entry = format!("- [Exercise {number}: {}]({})", exercise.title, exercise.page());
+        assert!(part.contains(&entry), "SUMMARY.md lists {entry}");
+        assert!(
+            intro.contains(&format!("]({})", exercise.page())),
+            "exercises.md links {}",
+            exercise.name
+        );
+        let page = read(book(&exercise.page()));
+        assert!(
+            page.starts_with(&format!("# Exercise {number}: {}", exercise.title)),
+            "{}",
+            exercise.page()
+        );
+        assert!(
+            page.contains(&format!("](../{}.md)", exercise.lesson)),
+            "{} links its lesson",
+            exercise.page()
+        );
+        assert!(
+            page.contains(&format!(
+                "{{{{#include ../../../exercises/pristine/{}}}}}",
+                exercise.file
+            ))
+        );
+        for (i, hint) in exercise.hints.iter().enumerate() {
+            assert!(
+                page.contains(&format!("<summary>Hint {}</summary>\n\n{hint}\n", i + 1)),
+                "{} shows hint {}",
+                exercise.page(),
+                i + 1
+            );
+        }
+        for failure in exercise.failures {
+            assert!(
+                page.contains(&format!("**{failure}**")),
+                "{} names the failure {failure}",
+                exercise.page()
+            );
+        }
+    }
+}

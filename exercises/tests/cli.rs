@@ -1,0 +1,175 @@
+//! The checker's commands, as a student types them: list, hint, reset, check with progress kept
+//! in the XDG folder, the watch mode, and wrong command lines.
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+
+use common::{Project, workbook};
+
+fn text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// An ex01 that passes the check: it prints the line the check expects, and makes nothing.
+const PASSING_EX01: &str = "fn main() {\n    println!(\"[child {}] Child read: Hello from parent!\", std::process::id());\n}\n";
+
+#[test]
+fn list_shows_every_exercise_and_what_is_solved() {
+    let project = Project::new("list");
+    let output = project.workbook(&["list"]).output().unwrap();
+    let shown = text(&output);
+    assert!(output.status.success(), "{shown}");
+    for exercise in shm_workbook_exercises::catalogue::EXERCISES {
+        assert!(shown.contains(exercise.name) && shown.contains(exercise.title), "{shown}");
+    }
+    assert!(shown.contains("0 of 14 solved; next: ex01"), "{shown}");
+}
+
+#[test]
+fn hint_prints_the_hints_in_order() {
+    let output = workbook().args(["hint", "ex08"]).output().unwrap();
+    let shown = text(&output);
+    assert!(output.status.success());
+    assert!(
+        shown.contains("1. ") && shown.contains("3. ") && shown.contains("SEM_UNDO"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_passing_check_is_saved_as_progress_and_a_failing_one_too() {
+    let project = Project::new("progress");
+    project.write("ex01_sleep.rs", PASSING_EX01);
+    let output = project.workbook(&["check", "ex01", "--runs", "3"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(text(&output).contains("✓ ex01 passed: 3 runs"), "{}", text(&output));
+    let progress = project.progress();
+    assert!(
+        progress.contains("[exercises.ex01]") && progress.contains("solved = true"),
+        "{progress}"
+    );
+    let listed = text(&project.workbook(&["list"]).output().unwrap());
+    assert!(listed.contains("1 of 14 solved; next: ex02"), "{listed}");
+
+    // ex02 as given in this project prints nothing: a failed check, saved as not solved.
+    let output = project.workbook(&["check", "ex02", "--runs", "2"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let progress = project.progress();
+    assert!(
+        progress.contains("[exercises.ex02]") && progress.contains("solved = false"),
+        "{progress}"
+    );
+    assert!(progress.contains("solved = true"), "ex01's record is kept: {progress}");
+}
+
+#[test]
+fn a_damaged_progress_file_is_kept_aside_and_its_records_carried_over() {
+    let project = Project::new("damaged");
+    project.write("ex01_sleep.rs", PASSING_EX01);
+    let folder = project.dir.join("data/shm-workbook");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("exercises.toml"),
+        "[exercises.ex05]\nsolved = true\nnot toml at all\n[exercises.ex06]\nsolved = true\n",
+    )
+    .unwrap();
+    let output = project.workbook(&["check", "ex01", "--runs", "2"]).output().unwrap();
+    let shown = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("could not be read in full") && shown.contains("damaged-"), "{shown}");
+    let progress = project.progress();
+    for kept in ["[exercises.ex01]", "[exercises.ex06]"] {
+        assert!(progress.contains(kept), "{kept}: {progress}");
+    }
+    let aside = std::fs::read_dir(&folder)
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().contains("damaged"));
+    assert!(aside, "the damaged file is kept beside it");
+}
+
+#[test]
+fn a_progress_folder_that_cannot_be_written_fails_the_command() {
+    let project = Project::new("unwritable");
+    project.write("ex01_sleep.rs", PASSING_EX01);
+    std::fs::write(project.dir.join("data"), "a file where the folder should be").unwrap();
+    let output = project.workbook(&["check", "ex01", "--runs", "1"]).output().unwrap();
+    let shown = text(&output);
+    assert_eq!(output.status.code(), Some(3), "{shown}");
+    assert!(shown.contains("progress not saved") && shown.contains("XDG_DATA_HOME"), "{shown}");
+}
+
+#[test]
+fn reset_puts_the_pristine_copy_back_and_keeps_a_backup() {
+    let project = Project::new("reset");
+    project.write("pristine/ex03_last_one_out.rs", "// as given\n");
+    project.write("ex03_last_one_out.rs", "// my attempt\n");
+    let output = project.workbook(&["reset", "ex03"]).output().unwrap();
+    let shown = text(&output);
+    assert!(output.status.success(), "{shown}");
+    assert_eq!(
+        std::fs::read_to_string(project.dir.join("ex03_last_one_out.rs")).unwrap(),
+        "// as given\n"
+    );
+    let backups = project.dir.join("data/shm-workbook/exercise-backups");
+    let kept: Vec<_> = std::fs::read_dir(&backups).unwrap().flatten().collect();
+    assert_eq!(kept.len(), 1, "{shown}");
+    assert_eq!(std::fs::read_to_string(kept[0].path()).unwrap(), "// my attempt\n");
+    assert!(shown.contains("your version is kept as"), "{shown}");
+    let again = text(&project.workbook(&["reset", "ex03"]).output().unwrap());
+    assert!(again.contains("already as it was given"), "{again}");
+}
+
+#[test]
+fn the_watch_mode_checks_the_next_exercise_moves_on_when_it_passes_and_quits_on_q() {
+    let project = Project::new("watch");
+    project.write("ex01_sleep.rs", PASSING_EX01);
+    project.write("pristine/ex01_sleep.rs", "//! # Exercise 01\n//!\n//! Goal: print the line.\n");
+    let mut watch = project
+        .workbook(&["--runs", "2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    watch.stdin.take().unwrap().write_all(b"h\nq\n").unwrap();
+    let output = watch.wait_with_output().unwrap();
+    let shown = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("Exercise ex01") && shown.contains("Goal: print the line."), "{shown}");
+    assert!(shown.contains("✓ ex01 passed"), "{shown}");
+    assert!(shown.contains("next: ex02") && shown.contains("Exercise ex02"), "{shown}");
+    assert!(shown.contains("Save ") && shown.contains("to check again"), "{shown}");
+    assert!(project.progress().contains("[exercises.ex01]"));
+}
+
+#[test]
+fn wrong_command_lines_get_the_usage_and_status_2() {
+    for args in [
+        &["check"][..],
+        &["check", "ex99"],
+        &["frobnicate"],
+        &["check", "ex01", "--runs", "many"],
+        &["check", "ex01", "--runs", "0"],
+        &["check", "ex01", "--solution=yes"],
+        &["list", "ex01"],
+        &["check", "ex01", "--fast"],
+    ] {
+        let output = workbook().args(args).output().unwrap();
+        let shown = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {shown}");
+        assert!(shown.contains("usage: cargo run --bin workbook"), "{args:?}: {shown}");
+    }
+    use std::os::unix::ffi::OsStringExt;
+    let output = workbook().arg(std::ffi::OsString::from_vec(vec![0xff])).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output).contains("not valid UTF-8"));
+    let help = workbook().arg("--help").output().unwrap();
+    assert!(help.status.success() && text(&help).contains("--seed N"));
+}
