@@ -8,20 +8,30 @@
 //! the median time per operation, which a single slow repetition (a context switch, another
 //! program) cannot drag around the way it drags a mean.
 //!
-//! What lesson 13 decides before it measures is in [`plan`]; how its parent orders a sender
-//! process to stream messages is in [`sender`]; the figures it collects, the tables, the
-//! targets and the JSON it makes of them are in [`report`].
+//! What lesson 13 decides before it measures is in [`plan`]; its self-checking messages in
+//! [`message`]; how its parent orders a sender process to stream messages is in [`sender`];
+//! the mechanisms that are not shared memory (memcpy, pipes, sockets, queues) in [`kernel`];
+//! what the machine was doing meanwhile (CPU waits, load, an unoptimised build) in
+//! [`machine`]; the figures it collects, the tables, the story's conclusions, the targets and
+//! the JSON it makes of them in [`report`]; the SVG chart drawn from a `--json` report in
+//! [`chart`].
 
 use std::io::IsTerminal;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::unistd::Pid;
 
 use crate::call;
 use crate::error::{Error, Result};
 pub use crate::json::Json;
+use crate::lesson::{Lesson, LessonFlag};
 
+pub mod chart;
+pub mod kernel;
+pub mod machine;
+pub mod message;
 pub mod plan;
 pub mod report;
 pub mod sender;
@@ -48,9 +58,33 @@ pub struct Sample {
     pub total_ops: u64,
     /// Nanoseconds per operation of each repetition, in the order they ran.
     pub reps_ns_per_op: Vec<f64>,
+    /// The largest share of the timed repetitions that one of the processes involved spent
+    /// waiting for a CPU (run-queue delay; NaN if the kernel does not say).
+    pub cpu_wait: f64,
+    /// How far apart the CPUs of the processes were, where it was probed (the ring's): the
+    /// farther of a probe just before and one just after the measurement.
+    pub distance: Option<machine::Distance>,
 }
 
 impl Sample {
+    /// A sample of repetitions that took `reps_ns_per_op` each, `ops_per_rep` operations per
+    /// repetition, `total_ops` in all, with `cpu_wait` (see the field).
+    pub fn new(
+        reps_ns_per_op: Vec<f64>,
+        ops_per_rep: u64,
+        total_ops: u64,
+        cpu_wait: f64,
+    ) -> Sample {
+        Sample {
+            ns_per_op: median(&reps_ns_per_op),
+            ops_per_rep,
+            total_ops,
+            reps_ns_per_op,
+            cpu_wait,
+            distance: None,
+        }
+    }
+
     /// Operations per second at the median.
     pub fn ops_per_s(&self) -> f64 {
         1e9 / self.ns_per_op
@@ -79,44 +113,79 @@ impl Bench {
 
     /// Calibrates, then times `self.reps` repetitions of `run(n)`, which must perform and
     /// verify `n` operations and return the time they took. An error from `run` (a mismatch,
-    /// a failed call) ends the measurement.
+    /// a failed call) ends the measurement. `partners` are the other processes taking part:
+    /// how long they and this one waited for a CPU is measured too.
     pub fn measure(
         &mut self,
         label: &str,
+        partners: &[Pid],
         mut run: impl FnMut(u64) -> Result<Duration>,
     ) -> Result<Sample> {
         self.progress.start(label);
         let result = (|| {
-            // Calibration: grow n tenfold until one run takes a quarter of the wanted time
-            // (shorter runs are dominated by the fixed cost of starting one: a wake-up).
-            let mut n = 1u64;
-            let mut total_ops = 0u64;
-            let took = loop {
-                let took = run(n)?;
-                total_ops += n;
-                if took >= self.rep_time / 4 || n >= 1 << 40 {
-                    break took;
-                }
-                n = n.saturating_mul(10);
-            };
-            let scale = self.rep_time.as_secs_f64() / took.as_secs_f64().max(1e-9);
-            let n = ((n as f64 * scale) as u64).max(1);
+            let (n, mut total_ops) = self.calibrate(&mut run)?;
             let mut reps_ns_per_op = Vec::with_capacity(self.reps);
+            let cpu_wait = machine::CpuWait::start(partners);
             for rep in 0..self.reps {
                 self.progress.show(&format!("{label}: repetition {}/{}", rep + 1, self.reps));
                 let took = run(n)?;
                 total_ops += n;
                 reps_ns_per_op.push(took.as_nanos() as f64 / n as f64);
             }
-            Ok(Sample {
-                ns_per_op: median(&reps_ns_per_op),
-                ops_per_rep: n,
-                total_ops,
-                reps_ns_per_op,
-            })
+            Ok(Sample::new(reps_ns_per_op, n, total_ops, cpu_wait.share()))
         })();
         self.progress.finish();
         result
+    }
+
+    /// Two measurements side by side, as [`measure`](Self::measure) makes one: each is
+    /// calibrated alone, then their repetitions alternate (A, B, A, B, ...), so that both meet
+    /// the same machine (a CPU slowed down, another program, a host that moved its CPUs) and
+    /// their ratio compares like with like. The CPU wait of both is that of the whole stretch.
+    /// Counts as two steps of the progress line.
+    pub fn measure_beside(
+        &mut self,
+        label: &str,
+        partners: &[Pid],
+        mut a: impl FnMut(u64) -> Result<Duration>,
+        mut b: impl FnMut(u64) -> Result<Duration>,
+    ) -> Result<(Sample, Sample)> {
+        self.progress.start(label);
+        let result = (|| {
+            let (n_a, mut ops_a) = self.calibrate(&mut a)?;
+            let (n_b, mut ops_b) = self.calibrate(&mut b)?;
+            let (mut reps_a, mut reps_b) = (Vec::new(), Vec::new());
+            let cpu_wait = machine::CpuWait::start(partners);
+            for rep in 0..self.reps {
+                self.progress.show(&format!("{label}: repetition {}/{}", rep + 1, self.reps));
+                reps_a.push(a(n_a)?.as_nanos() as f64 / n_a as f64);
+                reps_b.push(b(n_b)?.as_nanos() as f64 / n_b as f64);
+                (ops_a, ops_b) = (ops_a + n_a, ops_b + n_b);
+            }
+            let wait = cpu_wait.share();
+            Ok((Sample::new(reps_a, n_a, ops_a, wait), Sample::new(reps_b, n_b, ops_b, wait)))
+        })();
+        self.progress.finish();
+        self.progress.finish();
+        result
+    }
+
+    /// Finds an `n` for which `run(n)` takes about the wanted time of a repetition: grows `n`
+    /// tenfold until one run takes a quarter of it (shorter runs are dominated by the fixed
+    /// cost of starting one: a wake-up), then scales. Returns `n` and the operations done.
+    fn calibrate(&self, run: &mut impl FnMut(u64) -> Result<Duration>) -> Result<(u64, u64)> {
+        let mut n = 1u64;
+        let mut total_ops = 0u64;
+        let took = loop {
+            let took = run(n)?;
+            total_ops += n;
+            if took >= self.rep_time / 4 || n >= 1 << 40 {
+                break took;
+            }
+            n = n.saturating_mul(10);
+        };
+        let scale = self.rep_time.as_secs_f64() / took.as_secs_f64().max(1e-9);
+        Ok((((n as f64 * scale) as u64).max(1), total_ops))
     }
 
     /// Shows `label` on the progress line for a step that is not a [`measure`](Self::measure)
@@ -131,16 +200,18 @@ impl Bench {
 
 /// Times round trips with `bench`: for each, `ping(seq)` sends the number `seq` (counting
 /// from 1 across repetitions) and `pong()` waits for the echo, which must be the same number.
-/// The calls they make are not recorded (the trace would be measured too).
+/// The calls they make are not recorded (the trace would be measured too). `echo` is the
+/// process that answers.
 pub fn time_round_trips(
     bench: &mut Bench,
     label: &str,
+    echo: Pid,
     mut ping: impl FnMut(u64) -> Result<()>,
     mut pong: impl FnMut() -> Result<u64>,
 ) -> Result<Sample> {
     let mut seq = 0u64;
     call::unrecorded(|| {
-        bench.measure(label, |count| {
+        bench.measure(label, &[echo], |count| {
             let start = Instant::now();
             for _ in 0..count {
                 seq += 1;
@@ -443,10 +514,55 @@ pub fn pin_to_cpu(cpu: usize) -> Result<()> {
     Ok(())
 }
 
-/// Whether this binary was built without optimisations (`cargo run` without `--release`):
-/// its figures are several times lower than a release build's.
-pub fn debug_build() -> bool {
-    cfg!(debug_assertions)
+/// An atomic 64-bit word alone on its cache line (64 bytes), so that two words written by
+/// different processes do not bounce one line between their CPUs (false sharing).
+#[repr(C, align(64))]
+#[derive(Debug, Default)]
+pub struct CacheLine(pub std::sync::atomic::AtomicU64);
+
+/// Reads one byte of every page of `memory`, so that the page faults of a fresh mapping (one
+/// per 4 KiB page, in each process) happen before the clock runs rather than during the first
+/// figures. Returns true.
+pub fn touch_every_page(memory: &crate::Attachment) -> bool {
+    use std::sync::atomic::Ordering;
+    let bytes = memory.bytes();
+    let sum = (0..bytes.len()).step_by(4096).map(|i| u64::from(bytes[i].load(Ordering::Relaxed)));
+    std::hint::black_box(sum.sum::<u64>());
+    true
+}
+
+/// Starts lesson 13 with the common flag parser. With `--json` (or `--chart`), the real stdout
+/// is kept for the document (returned) and everything else the lesson prints, its title
+/// included, goes to stderr: the flags are parsed once before the lesson starts to know where
+/// stdout goes, and once by [`Lesson::start_with`], which reports any mistake in them.
+pub fn start(bin: &str, flags: &'static [LessonFlag]) -> Result<(Lesson, Option<std::fs::File>)> {
+    let json = crate::lesson::os_args_as_text(std::env::args_os().skip(1))
+        .ok()
+        .and_then(|args| crate::lesson::parse_args(&args, flags).ok())
+        .is_some_and(|options| {
+            let document =
+                options.extra.contains_key("--json") || options.texts.contains_key("--chart");
+            document && !options.help
+        });
+    let stdout = if json { Some(std::fs::File::from(stdout_for_json()?)) } else { None };
+    Ok((Lesson::start_with(bin, flags), stdout))
+}
+
+/// `sched_setaffinity(0, sizeof(cpu_set_t), cpus)`, not recorded: gives this process back
+/// the CPUs it was allowed before [`pin_to_cpu`] (Part 1 of lesson 13 pins its parent for the
+/// ring, then lets it go).
+pub fn unpin(cpus: &[usize]) -> Result<()> {
+    // SAFETY: as in `allowed_cpus`: a zeroed cpu_set_t is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &cpu in cpus.iter().filter(|&&cpu| cpu < libc::CPU_SETSIZE as usize) {
+        // SAFETY: CPU_SET writes one bit of `set`; `cpu` is below CPU_SETSIZE.
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
+    // SAFETY: `set` is a valid cpu_set_t of the size passed; the kernel only reads it.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) } == -1 {
+        return Err(Error::sys("sched_setaffinity(0, sizeof set, &allowed)", Errno::last()));
+    }
+    Ok(())
 }
 
 /// A deadline that a spinning loop checks now and then, so that a stuck partner becomes an
@@ -500,7 +616,7 @@ mod tests {
         let mut bench = Bench::new(3, Duration::from_millis(2), 1);
         let mut calls = Vec::new();
         let sample = bench
-            .measure("test", |n| {
+            .measure("test", &[], |n| {
                 calls.push(n);
                 Ok(Duration::from_micros(n)) // one microsecond per operation
             })
@@ -509,8 +625,30 @@ mod tests {
         assert_eq!(sample.reps_ns_per_op.len(), 3);
         assert_eq!(sample.ops_per_rep, 2000, "2 ms at 1 µs each");
         assert_eq!(sample.total_ops, calls.iter().sum::<u64>());
-        let failing = bench.measure("fails", |_| Err(Error::other("check", "mismatch")));
+        let failing = bench.measure("fails", &[], |_| Err(Error::other("check", "mismatch")));
         assert!(failing.is_err(), "an error is not a number");
+    }
+
+    #[test]
+    fn side_by_side_measurements_alternate() {
+        let mut bench = Bench::new(3, Duration::from_millis(2), 2);
+        let order = std::cell::RefCell::new(String::new());
+        let (a, b) = bench
+            .measure_beside(
+                "pair",
+                &[],
+                |n| {
+                    order.borrow_mut().push('a');
+                    Ok(Duration::from_micros(n))
+                },
+                |n| {
+                    order.borrow_mut().push('b');
+                    Ok(Duration::from_micros(2 * n))
+                },
+            )
+            .unwrap();
+        assert_eq!((a.ns_per_op, b.ns_per_op), (1000.0, 2000.0));
+        assert!(order.borrow().ends_with("ababab"), "{}", order.borrow());
     }
 
     #[test]
@@ -561,8 +699,9 @@ mod tests {
             last.set(seq);
             Ok(())
         };
-        assert!(time_round_trips(&mut bench, "echo", ping, || Ok(last.get())).is_ok());
-        let wrong = time_round_trips(&mut bench, "off by one", ping, || Ok(last.get() + 1));
+        let me = nix::unistd::getpid();
+        assert!(time_round_trips(&mut bench, "echo", me, ping, || Ok(last.get())).is_ok());
+        let wrong = time_round_trips(&mut bench, "off by one", me, ping, || Ok(last.get() + 1));
         assert!(wrong.is_err(), "a wrong echo is an error");
     }
 

@@ -1,6 +1,8 @@
-//! lesson13 as a student and a script run it: the tables and targets of the story, the shape
-//! of `--json`, every transfer verified, and nothing left behind, message queues included.
-//! Speed is never asserted: a loaded machine must not fail these tests.
+//! lesson13 as a student and a script run it: the tables and conclusions of the story, the
+//! shape of `--json` (targets included), the chart drawn from it, every transfer verified, and
+//! nothing left behind, message queues included. Speed is never asserted: a loaded machine
+//! must not fail these tests (the workbook's own targets are checked by its benchmark,
+//! `lesson13 --targets`, never by a test).
 
 mod common;
 
@@ -84,6 +86,7 @@ fn json_holds_every_measurement_verified_and_the_five_targets() {
     assert_eq!(names, ROUND_TRIPS);
     for entry in round_trips {
         assert_eq!(entry["verified"], Json::Bool(true), "{entry:?}");
+        assert!(matches!(entry["cpu_wait"], Json::Number(_) | Json::Null), "{entry:?}");
         assert!(entry["messages_verified"].num() >= 1.0 && entry["ns"].num() > 0.0, "{entry:?}");
     }
 
@@ -100,9 +103,31 @@ fn json_holds_every_measurement_verified_and_the_five_targets() {
         assert!(matches!(target["value"], Json::Number(_)), "{target:?}");
     }
 
+    let machine = &json["machine"];
+    assert!(machine["cpus_allowed"].num() >= 1.0, "{machine:?}");
+    assert_eq!(
+        machine["optimized_build"],
+        Json::Bool(machine["unoptimised_slowdown"].num() < 4.0),
+        "{machine:?}"
+    );
+
     // The story went to stderr; from it, check that nothing is left behind.
     assert!(run.stderr.contains("== Part 4"), "the story is on stderr:\n{}", run.stderr);
     run.assert_nothing_left();
+
+    // The chart is drawn from the report, and says what it shows.
+    let report = std::env::temp_dir().join(format!("lesson13-{}.json", std::process::id()));
+    std::fs::write(&report, &run.stdout).unwrap();
+    let chart = common::run("lesson13", &["--chart", report.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&report);
+    chart.assert_success();
+    assert!(chart.stdout.starts_with("<svg ") && chart.stdout.ends_with("</svg>\n"));
+    assert!(chart.stdout.contains("medians of 3 repetitions, --fast"), "{}", chart.stdout);
+    for name in ["shm ring", "memcpy, one process", "pipe pair", "shm spin, then futex"] {
+        assert!(chart.stdout.contains(&format!("<title>{name}")), "{name}:\n{}", chart.stdout);
+    }
+    let missing = common::run("lesson13", &["--chart", "/nonexistent/results.json"]);
+    assert_eq!(missing.code(), Some(1), "{}", missing.stderr);
 }
 
 #[test]
@@ -126,14 +151,20 @@ fn the_story_shows_every_table_and_checks_the_targets() {
     }
     assert!(out.contains("] sched_setaffinity(0, 128 /* sizeof(cpu_set_t) */, ["), "{out}");
     assert!(out.contains("shm spin, one CPU ("), "{out}");
-    for target in TARGETS {
-        let line = run
-            .lines()
-            .find(|line| line.contains(&format!("target {target}: goal ")))
-            .unwrap_or_else(|| panic!("no line for target {target}:\n{out}"));
-        assert!(line.contains(": met") || line.contains(": NOT met"), "{line}");
+    // The story reports what this machine showed; the workbook's targets are not its business.
+    assert!(!out.contains("target"), "targets only with --targets or --json:\n{out}");
+    assert!(!out.contains("NOT met"), "{out}");
+    assert!(out.contains("CPU wait: the largest share of the measured time"), "{out}");
+    let part4 = &out[out.find("== Part 4: what this machine showed ==").expect("Part 4")..];
+    if cfg!(debug_assertions) && out.contains("this build is not optimised") {
+        assert!(part4.contains("no conclusion from this run: it was not optimised"), "{part4}");
+        assert!(part4.contains("cargo run --release --bin lesson13"), "{part4}");
+    } else {
+        for said in ["bulk data: at 64 KiB the ring moved", "a request and its answer: "] {
+            assert!(part4.contains(said), "{said}:\n{part4}");
+        }
+        assert!(out.contains("here spinning took "), "{out}");
     }
-    assert!(out.contains("this is a debug build") || !cfg!(debug_assertions));
     assert!(!out.contains("\"targets\""), "no JSON without --json");
     assert!(!out.contains('\x1b'), "NO_COLOR and a pipe mean no escape codes");
     assert!(
@@ -152,9 +183,18 @@ fn the_trace_holds_every_object_and_fork_and_no_measured_call() {
     let parent =
         |name: &'static str| run.calls.iter().filter(move |c| c.role == "parent" && c.call == name);
     let ring = parent("shmget").next().expect("the ring's shmget");
-    assert_eq!(ring.args, ["IPC_PRIVATE", "4194432", "IPC_CREAT|IPC_EXCL|0600"], "{}", ring.text);
+    assert_eq!(ring.args[0], "IPC_PRIVATE", "{}", ring.text);
+    assert_eq!(ring.args[2], "IPC_CREAT|IPC_EXCL|0600", "{}", ring.text);
+    let ring_bytes: usize = ring.args[1].parse().unwrap();
+    assert!(ring_bytes > 2 << 20, "room for two 1 MiB messages: {}", ring.text);
     for board in parent("shmget").skip(1) {
-        assert_eq!(board.args, ["IPC_PRIVATE", "384", "IPC_CREAT|IPC_EXCL|0600"], "{}", board.text);
+        let size = board.args[1].as_str();
+        assert!(
+            size == "256" || size == "128",
+            "a Board or the semaphores' Mailbox: {}",
+            board.text
+        );
+        assert_eq!(board.args[2], "IPC_CREAT|IPC_EXCL|0600", "{}", board.text);
     }
     for pair in parent("socketpair") {
         assert_eq!(pair.args[..3], ["AF_UNIX", "SOCK_STREAM|SOCK_CLOEXEC", "0"], "{}", pair.text);
@@ -174,9 +214,10 @@ fn the_trace_holds_every_object_and_fork_and_no_measured_call() {
     assert_eq!(sets.len(), 1);
     assert_eq!(sets[0].args, ["IPC_PRIVATE", "2", "IPC_CREAT|IPC_EXCL|0600"]);
     let pins: Vec<_> = run.calls_named("sched_setaffinity").collect();
-    assert_eq!(pins.len(), 4, "an echo and a pinger, twice");
+    assert_eq!(pins.len(), 6, "the ring's two ends, and an echo and a pinger, twice");
     for pin in pins {
-        assert!(pin.role == "echo" || pin.role == "pinger", "{}", pin.text);
+        let roles = ["parent", "ring producer", "echo", "pinger"];
+        assert!(roles.contains(&pin.role.as_str()), "{}", pin.text);
         assert_eq!(pin.args[..2], ["0", "128"], "{}", pin.text);
         assert_eq!(pin.result.as_deref(), Some("0"));
     }
@@ -185,6 +226,9 @@ fn the_trace_holds_every_object_and_fork_and_no_measured_call() {
         assert!(run.stdout.contains(&format!("{}   (the ", fork.text)), "{}", fork.text);
     }
     assert_eq!(parent("fork").count(), 16, "5 senders, 7 echoes, 2 echoes and 2 pingers");
+    let ends: Vec<_> = run.calls_named("sched_setaffinity").take(2).collect();
+    assert_eq!((ends[0].role.as_str(), ends[1].role.as_str()), ("parent", "ring producer"));
+    assert_ne!(ends[0].args[2], ends[1].args[2], "the ring's ends on two CPUs");
     assert!(
         run.calls.len() < 200,
         "{} calls recorded: a measured loop was recorded",
@@ -199,6 +243,23 @@ fn the_trace_holds_every_object_and_fork_and_no_measured_call() {
 }
 
 #[test]
+fn targets_are_the_benchmarks_business_and_go_to_stderr() {
+    let run = run("lesson13", &["--fast", "--targets"]);
+    for target in TARGETS {
+        let line = run
+            .stderr
+            .lines()
+            .find(|line| line.starts_with(&format!("target {target}: goal ")))
+            .unwrap_or_else(|| panic!("no line for target {target}:\n{}", run.stderr));
+        assert!(line.contains(": met") || line.contains(": NOT met"), "{line}");
+    }
+    let missed = run.stderr.contains(": NOT met");
+    assert_eq!(run.code(), Some(if missed { 1 } else { 0 }), "{}", run.stderr);
+    assert!(!run.stdout.contains("target "), "the story has no targets:\n{}", run.stdout);
+    run.assert_nothing_left();
+}
+
+#[test]
 fn an_unknown_flag_prints_usage_and_exits_2() {
     let run = run("lesson13", &["--jsn"]);
     assert_eq!(run.code(), Some(2));
@@ -208,7 +269,9 @@ fn an_unknown_flag_prints_usage_and_exits_2() {
     assert!(run.stderr.contains("--reps needs a whole number from 1 to 99"), "{}", run.stderr);
     let help = common::run("lesson13", &["--help"]);
     help.assert_success();
-    assert!(help.stdout.contains("--json") && help.stdout.contains("--reps N"), "{}", help.stdout);
+    for flag in ["--json", "--reps N", "--chart FILE", "--targets"] {
+        assert!(help.stdout.contains(flag), "{flag}: {}", help.stdout);
+    }
 }
 
 #[test]

@@ -8,7 +8,9 @@ use crate::error::Result;
 use crate::lesson::Lesson;
 use crate::msg;
 
-use super::{allowed_cpus, debug_build, size_text};
+use super::machine;
+use super::message::SIZES;
+use super::{allowed_cpus, size_text};
 
 /// What this run will do, decided once from the flags and the machine.
 #[derive(Clone, Debug)]
@@ -29,17 +31,19 @@ pub struct Plan {
     pub cpus: Vec<usize>,
     /// Whether `--fast` asked for a quick, rough pass.
     pub fast: bool,
+    /// How many times slower a plain Rust copy loop ran than `memcpy`: about 1 in an
+    /// optimised build ([`machine::unoptimised_slowdown`]).
+    pub slowdown: f64,
+    /// The load average when the run began.
+    pub load: Option<f64>,
+    /// The share of the last 10 s in which some process waited for a CPU, when the run began.
+    pub pressure: Option<f64>,
 }
 
 impl Plan {
-    /// The plan for `lesson`'s flags: messages of `sizes` bytes, a ring of `ring_bytes`, and
+    /// The plan for `lesson`'s flags: messages of [`SIZES`], a ring of `ring_bytes`, and
     /// `round_trips` round-trip mechanisms.
-    pub fn new(
-        lesson: &Lesson,
-        sizes: &[usize],
-        ring_bytes: usize,
-        round_trips: usize,
-    ) -> Result<Plan> {
+    pub fn new(lesson: &Lesson, ring_bytes: usize, round_trips: usize) -> Result<Plan> {
         let fast = lesson.fast();
         let reps = match lesson.options().extra.get("--reps") {
             Some(&reps) => reps as usize,
@@ -50,12 +54,15 @@ impl Plan {
         Ok(Plan {
             reps,
             rep_time,
-            sizes: sizes.to_vec(),
+            sizes: SIZES.to_vec(),
             ring_bytes,
             round_trips,
             limits: msg::limits()?,
             cpus: allowed_cpus()?,
             fast,
+            slowdown: machine::unoptimised_slowdown(),
+            load: machine::load_average(),
+            pressure: machine::cpu_pressure(),
         })
     }
 
@@ -115,16 +122,94 @@ impl Plan {
             self.rep_time.as_millis(),
             if self.fast { " (--fast: rough figures)" } else { "" }
         ));
-        if debug_build() {
-            parent.explain(
-                "this is a debug build: its figures are several times lower than a release build's; measure with `cargo run --release --bin lesson13`",
-            );
+        if !self.optimised() {
+            parent.explain(format!(
+                "this build is not optimised: a plain Rust copy loop ran {:.0}× slower than memcpy here, so the figures below measure unoptimised Rust, not IPC. They are shown, but no conclusion is drawn from them. Measure with:  cargo run --release --bin lesson13",
+                self.slowdown
+            ));
         }
         if self.cpus.len() < 2 {
             parent.explain(
                 "only one CPU is available: every spinning figure below is a one-CPU figure (Part 3)",
             );
+        } else if self.busy() {
+            parent.explain(format!(
+                "the machine is busy: {}. A figure that needs a CPU of its own (spinning, the ring) shows it, and the lesson says where",
+                self.load_text()
+            ));
         }
+    }
+
+    /// The CPUs for the ring's two ends: the one this process runs on now for the consumer,
+    /// another for the producer; `None` with a single CPU.
+    pub fn ring_cpus(&self) -> Option<(usize, usize)> {
+        // SAFETY: sched_getcpu takes nothing and returns a CPU number (or -1).
+        let now = usize::try_from(unsafe { libc::sched_getcpu() }).ok();
+        let consumer = now.filter(|cpu| self.cpus.contains(cpu)).or(self.cpus.first().copied())?;
+        let producer = self.cpus.iter().copied().find(|&cpu| cpu != consumer)?;
+        Some((consumer, producer))
+    }
+
+    /// The CPU Part 3 pins both of its processes to: the last one allowed.
+    pub fn one_cpu(&self) -> usize {
+        *self.cpus.last().unwrap_or(&0)
+    }
+
+    /// How many round trips Part 3 tries on one CPU, and for how long at most.
+    pub fn one_cpu_tries(&self) -> OneCpuTries {
+        let (spin, futex, ms) = if self.fast { (5, 200, 300) } else { (20, 2000, 2000) };
+        OneCpuTries {
+            spin: (spin, Duration::from_millis(ms)),
+            futex: (futex, Duration::from_secs(10)),
+        }
+    }
+
+    /// Whether the measured code was optimised.
+    pub fn optimised(&self) -> bool {
+        machine::optimised(self.slowdown)
+    }
+
+    /// Whether other programs kept the CPUs busy when the run began: a load average of at
+    /// least one per CPU allowed, less half a CPU, or a process waiting for a CPU a fifth of
+    /// the time.
+    pub fn busy(&self) -> bool {
+        let cpus = self.cpus.len() as f64;
+        self.load.is_some_and(|load| load >= cpus - 0.5) || self.pressure.is_some_and(|p| p >= 0.2)
+    }
+
+    /// `load average 2.31 with 2 CPUs allowed; some process waited for a CPU 35% of the last 10 s`.
+    pub fn load_text(&self) -> String {
+        let mut text = match self.load {
+            Some(load) => format!("load average {load:.2} with {} CPUs allowed", self.cpus.len()),
+            None => format!("{} CPUs allowed", self.cpus.len()),
+        };
+        if let Some(pressure) = self.pressure {
+            text.push_str(&format!(
+                "; some process waited for a CPU {:.0}% of the last 10 s",
+                pressure * 100.0
+            ));
+        }
+        text
+    }
+}
+
+/// How many round trips Part 3 tries with both processes on one CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OneCpuTries {
+    /// Spinning round trips (slow on purpose: milliseconds each), and no new one after how
+    /// long.
+    pub spin: (u32, Duration),
+    /// Futex round trips, and no new one after how long.
+    pub futex: (u32, Duration),
+}
+
+impl OneCpuTries {
+    /// What Part 3 is about to do, for the story.
+    pub fn describe(&self, cpu: usize) -> String {
+        format!(
+            "both processes pinned to CPU {cpu}; the spinning pair tries {} round trips and gives up after {:?}",
+            self.spin.0, self.spin.1
+        )
     }
 }
 
@@ -147,6 +232,9 @@ mod tests {
             },
             cpus: vec![0, 1],
             fast: true,
+            slowdown: 1.0,
+            load: Some(0.1),
+            pressure: Some(0.0),
         }
     }
 
@@ -159,6 +247,23 @@ mod tests {
         assert!(plan.posix_fits(1 << 20).unwrap_err().contains("fs.mqueue.msgsize_max"));
         // msgmnb (16 KiB) bounds a System V message too.
         assert!(self::plan(1 << 20, 8192).sysv_fits(64 << 10).is_err());
+    }
+
+    #[test]
+    fn a_busy_machine_is_noticed() {
+        let mut plan = plan(8192, 8192);
+        assert!(!plan.busy());
+        plan.load = Some(1.6);
+        assert!(plan.busy(), "1.6 on 2 CPUs");
+        plan.load = None;
+        plan.pressure = Some(0.35);
+        assert!(plan.busy());
+        assert_eq!(
+            plan.load_text(),
+            "2 CPUs allowed; some process waited for a CPU 35% of the last 10 s"
+        );
+        plan.slowdown = 25.0;
+        assert!(!plan.optimised());
     }
 
     #[test]

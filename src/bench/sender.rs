@@ -17,7 +17,8 @@ use crate::error::{Error, Result};
 use crate::narrate::Narrator;
 use crate::process::{self, Child};
 
-use super::{Bench, Sample};
+use super::machine::{self, Distance};
+use super::{Bench, Sample, message};
 
 /// An order from the parent to a sender: `count` messages of `size` bytes, numbered from
 /// `first`. A count of 0 means: stop.
@@ -104,18 +105,35 @@ pub struct Sender {
 
 impl Sender {
     /// Forks a child (its `fork` printed by `out`, with `role` as the note) that runs
-    /// [`serve_orders`] with `template`, `stamp` and `send` for every message the parent
-    /// orders. The messages' calls are not recorded: the trace would be measured too.
+    /// [`serve_orders`] with lesson 13's messages ([`message::pattern`], stamped by
+    /// [`message::stamp`]) and `send` for every message the parent orders. The messages' calls
+    /// are not recorded: the trace would be measured too. `send` is dropped in the parent, so
+    /// what it owns (a pipe's write end, say) stays open only in the child.
     pub fn spawn(
         out: &Narrator,
         role: &str,
-        template: &[u8],
-        stamp: fn(&mut [u8], u64),
+        send: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<Sender> {
+        Sender::spawn_on(out, role, None, send)
+    }
+
+    /// Like [`spawn`](Self::spawn); with `cpu`, the sender first pins itself to that CPU
+    /// ([`super::pin_to_cpu`], its call printed by the sender).
+    pub fn spawn_on(
+        out: &Narrator,
+        role: &str,
+        cpu: Option<usize>,
         send: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<Sender> {
         let (control_read, control) = pipe(None)?;
-        let child = process::spawn(role, |_| {
-            call::unrecorded(|| serve_orders(control_read, template, stamp, send))
+        let child = process::spawn(role, |me| {
+            if let Some(cpu) = cpu {
+                super::pin_to_cpu(cpu)?;
+                me.call();
+            }
+            call::unrecorded(|| {
+                serve_orders(control_read, message::pattern(), message::stamp, send)
+            })
         })?;
         out.call_note(format!("the {role}"));
         Ok(Sender { child, control, next_seq: 0 })
@@ -136,7 +154,8 @@ impl Sender {
         mut receive: impl FnMut(u64) -> Result<()>,
     ) -> Result<Sample> {
         call::unrecorded(|| {
-            bench.measure(label, |count| {
+            let sender = self.child.pid();
+            bench.measure(label, &[sender], |count| {
                 let first = self.next_seq;
                 self.next_seq += count;
                 let start = Instant::now();
@@ -147,6 +166,40 @@ impl Sender {
                 Ok(start.elapsed())
             })
         })
+    }
+
+    /// Like [`measure`](Self::measure), side by side with `other` (a measurement in this
+    /// process, `memcpy`'s): their repetitions alternate ([`Bench::measure_beside`]). Returns
+    /// `other`'s sample, then this one's, with the [`machine::Distance`] between the two
+    /// CPUs (the farther of a probe just before and one just after) and the CPUs this process
+    /// and the sender last ran on.
+    pub fn measure_beside(
+        &mut self,
+        bench: &mut Bench,
+        label: &str,
+        size: usize,
+        other: impl FnMut(u64) -> Result<std::time::Duration>,
+        mut receive: impl FnMut(u64) -> Result<()>,
+    ) -> Result<(Sample, Sample)> {
+        let before = machine::distance()?;
+        let (other, mut this) = call::unrecorded(|| {
+            let sender = self.child.pid();
+            let (control, next_seq) = (&mut self.control, &mut self.next_seq);
+            bench.measure_beside(label, &[sender], other, |count| {
+                let first = *next_seq;
+                *next_seq += count;
+                let start = Instant::now();
+                Order { size, count, first }.send(control)?;
+                for seq in first..first + count {
+                    receive(seq)?;
+                }
+                Ok(start.elapsed())
+            })
+        })?;
+        let cpus = (machine::last_cpu(nix::unistd::getpid()), machine::last_cpu(self.pid()));
+        let cpus = (cpus.0.unwrap_or(-1), cpus.1.unwrap_or(-1));
+        this.distance = Some(Distance { cpus, ..before.farther(machine::distance()?) });
+        Ok((other, this))
     }
 
     /// Tells the sender to stop, and waits for it.

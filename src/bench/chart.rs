@@ -1,0 +1,397 @@
+//! Lesson 13's figures as an SVG chart, drawn from a `--json` report (`lesson13 --chart
+//! results.json > chart.svg`): throughput at each message size on a logarithmic scale, one bar
+//! per mechanism, and the round trips beside it. The book's chart is regenerated this way from
+//! a real run.
+
+use crate::error::{Error, Result};
+
+use super::{rate_text, size_text, time_text};
+
+/// A JSON value, as read back from a report.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number.
+    Number(f64),
+    /// A string.
+    Text(String),
+    /// An array.
+    Array(Vec<Value>),
+    /// An object, its keys in order.
+    Object(Vec<(String, Value)>),
+}
+
+static NULL: Value = Value::Null;
+
+impl Value {
+    /// The member `key` of an object (`null` if absent or not an object).
+    pub fn get(&self, key: &str) -> &Value {
+        match self {
+            Value::Object(pairs) => pairs.iter().find(|(k, _)| k == key).map_or(&NULL, |(_, v)| v),
+            _ => &NULL,
+        }
+    }
+
+    /// The number, or NaN.
+    pub fn num(&self) -> f64 {
+        if let Value::Number(n) = self { *n } else { f64::NAN }
+    }
+
+    /// The text, or "".
+    pub fn text(&self) -> &str {
+        if let Value::Text(t) = self { t } else { "" }
+    }
+
+    /// The items of an array (none if not an array).
+    pub fn items(&self) -> &[Value] {
+        if let Value::Array(items) = self { items } else { &[] }
+    }
+}
+
+/// Parses a JSON document (what [`crate::json::Json::render`] writes, and any other).
+pub fn parse(text: &str) -> std::result::Result<Value, String> {
+    let mut reader = Reader { bytes: text.as_bytes(), at: 0 };
+    let value = reader.value()?;
+    reader.space();
+    if reader.at != reader.bytes.len() {
+        return Err(format!("text after the document at byte {}", reader.at));
+    }
+    Ok(value)
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn space(&mut self) {
+        while self.bytes.get(self.at).is_some_and(u8::is_ascii_whitespace) {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, word: &str) -> bool {
+        self.space();
+        let found = self.bytes[self.at..].starts_with(word.as_bytes());
+        if found {
+            self.at += word.len();
+        }
+        found
+    }
+
+    fn value(&mut self) -> std::result::Result<Value, String> {
+        self.space();
+        let at = self.at;
+        match self.bytes.get(at) {
+            _ if self.eat("null") => Ok(Value::Null),
+            _ if self.eat("true") => Ok(Value::Bool(true)),
+            _ if self.eat("false") => Ok(Value::Bool(false)),
+            Some(b'"') => self.string().map(Value::Text),
+            Some(b'[') => {
+                self.at += 1;
+                let mut items = Vec::new();
+                while !self.eat("]") {
+                    if !items.is_empty() && !self.eat(",") {
+                        return Err(format!("expected , or ] at byte {}", self.at));
+                    }
+                    items.push(self.value()?);
+                }
+                Ok(Value::Array(items))
+            }
+            Some(b'{') => {
+                self.at += 1;
+                let mut pairs = Vec::new();
+                while !self.eat("}") {
+                    if !pairs.is_empty() && !self.eat(",") {
+                        return Err(format!("expected , or }} at byte {}", self.at));
+                    }
+                    self.space();
+                    let key = self.string()?;
+                    if !self.eat(":") {
+                        return Err(format!("expected : at byte {}", self.at));
+                    }
+                    pairs.push((key, self.value()?));
+                }
+                Ok(Value::Object(pairs))
+            }
+            Some(_) => {
+                let end = self.bytes[at..]
+                    .iter()
+                    .position(|b| !(b.is_ascii_digit() || b"+-.eE".contains(b)))
+                    .map_or(self.bytes.len(), |n| at + n);
+                let number = std::str::from_utf8(&self.bytes[at..end]).unwrap_or("");
+                self.at = end;
+                number.parse().map(Value::Number).map_err(|_| format!("no value at byte {at}"))
+            }
+            None => Err("the document ends early".to_owned()),
+        }
+    }
+
+    fn string(&mut self) -> std::result::Result<String, String> {
+        if self.bytes.get(self.at) != Some(&b'"') {
+            return Err(format!("expected a string at byte {}", self.at));
+        }
+        self.at += 1;
+        let mut out = Vec::new();
+        while let Some(&byte) = self.bytes.get(self.at) {
+            self.at += 1;
+            match byte {
+                b'"' => return String::from_utf8(out).map_err(|_| "a string is not UTF-8".into()),
+                b'\\' => {
+                    let escaped = *self.bytes.get(self.at).ok_or("the document ends early")?;
+                    self.at += 1;
+                    match escaped {
+                        b'n' => out.push(b'\n'),
+                        b't' => out.push(b'\t'),
+                        b'r' => out.push(b'\r'),
+                        b'u' => {
+                            let hex = self.bytes.get(self.at..self.at + 4).ok_or("short \\u")?;
+                            let code =
+                                u32::from_str_radix(std::str::from_utf8(hex).unwrap_or(""), 16)
+                                    .map_err(|_| "a bad \\u escape")?;
+                            self.at += 4;
+                            let c = char::from_u32(code).unwrap_or('\u{fffd}');
+                            out.extend_from_slice(c.to_string().as_bytes());
+                        }
+                        other => out.push(other),
+                    }
+                }
+                other => out.push(other),
+            }
+        }
+        Err("a string does not end".to_owned())
+    }
+}
+
+/// The mechanisms of the throughput panel: JSON key, label, colour.
+const THROUGHPUT: [(&str, &str, &str); 6] = [
+    ("memcpy", "memcpy, one process", "#7f7f7f"),
+    ("shm_ring", "shm ring", "#d62728"),
+    ("pipe", "pipe", "#1f77b4"),
+    ("unix_socket", "Unix socket", "#2ca02c"),
+    ("sysv_msg_queue", "SysV msg queue", "#9467bd"),
+    ("posix_mq", "POSIX mq", "#ff7f0e"),
+];
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Where `value` falls on a logarithmic axis from `low` to `high`, as a share of its length.
+fn log_position(value: f64, low: f64, high: f64) -> f64 {
+    ((value.max(low).log10() - low.log10()) / (high.log10() - low.log10())).clamp(0.0, 1.0)
+}
+
+/// Powers of ten from `low` to `high`.
+fn decades(low: f64, high: f64) -> Vec<f64> {
+    let mut ticks = Vec::new();
+    let mut tick = 10f64.powf(low.log10().ceil());
+    while tick <= high * 1.0001 {
+        ticks.push(tick);
+        tick *= 10.0;
+    }
+    ticks
+}
+
+/// The SVG chart of a `--json` report.
+pub fn svg(report: &Value) -> Result<String> {
+    let bad = |what: &str| Error::other("drawing the chart", format!("the report has no {what}"));
+    if report.get("lesson").text() != "lesson13" {
+        return Err(bad("\"lesson\": \"lesson13\" (is it lesson13's --json output?)"));
+    }
+    let sizes: Vec<f64> = report.get("sizes").items().iter().map(Value::num).collect();
+    let throughput = report.get("throughput").items();
+    let round_trips = report.get("round_trip").items();
+    if sizes.is_empty() || throughput.is_empty() || round_trips.is_empty() {
+        return Err(bad("sizes, throughput or round_trip figures"));
+    }
+    let (width, font) = (960.0, 14.0);
+    let mut out = String::new();
+    let mut put = |text: String| out.push_str(&text);
+    // Panel 1: throughput, grouped by size, log scale from 10 MB/s to 100 GB/s.
+    let (left, top, plot_w, plot_h) = (70.0, 56.0, 500.0, 300.0);
+    let (low, high) = (1e7, 1e11);
+    put(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} 440\" width=\"{width}\" height=\"440\" font-family=\"sans-serif\" font-size=\"{font}\">\n"
+    ));
+    put("<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n".to_owned());
+    let optimised = report.get("machine").get("optimized_build") == &Value::Bool(true);
+    let title = format!(
+        "lesson13 --json: medians of {} repetitions{}{}",
+        report.get("repetitions").num(),
+        if report.get("fast") == &Value::Bool(true) { ", --fast" } else { "" },
+        if optimised { "" } else { ", UNOPTIMISED build" }
+    );
+    put(format!("<text x=\"{left}\" y=\"22\" font-weight=\"bold\">{}</text>\n", escape(&title)));
+    put(format!("<text x=\"{left}\" y=\"44\">Throughput (log scale)</text>\n"));
+    for tick in decades(low, high) {
+        let y = top + plot_h * (1.0 - log_position(tick, low, high));
+        put(format!(
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#dddddd\"/>\n<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
+            left + plot_w,
+            left - 6.0,
+            y + 5.0,
+            escape(&rate_text(tick).replace(".00", "").replace(".0", ""))
+        ));
+    }
+    let group = plot_w / sizes.len() as f64;
+    let bar = (group - 16.0) / THROUGHPUT.len() as f64;
+    for (i, &size) in sizes.iter().enumerate() {
+        let x0 = left + group * i as f64 + 8.0;
+        for (j, (key, label, colour)) in THROUGHPUT.iter().enumerate() {
+            let cell = throughput
+                .iter()
+                .find(|c| c.get("mechanism").text() == *key && c.get("size").num() == size);
+            let rate = cell.map_or(f64::NAN, |c| c.get("bytes_per_s").num());
+            let x = x0 + bar * j as f64;
+            if rate.is_finite() && rate > 0.0 {
+                let h = plot_h * log_position(rate, low, high);
+                put(format!(
+                    "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{colour}\"><title>{} {}: {}</title></rect>\n",
+                    top + plot_h - h,
+                    bar - 2.0,
+                    escape(label),
+                    escape(&size_text(size as usize)),
+                    escape(&rate_text(rate))
+                ));
+            } else {
+                put(format!(
+                    "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#555555\">×</text>\n",
+                    x + bar / 2.0,
+                    top + plot_h - 4.0
+                ));
+            }
+        }
+        put(format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
+            x0 + (group - 16.0) / 2.0,
+            top + plot_h + 20.0,
+            escape(&size_text(size as usize))
+        ));
+    }
+    for (j, (_, label, colour)) in THROUGHPUT.iter().enumerate() {
+        let (x, y) = (left + 170.0 * (j % 3) as f64, top + plot_h + 44.0 + 20.0 * (j / 3) as f64);
+        put(format!(
+            "<rect x=\"{x}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{colour}\"/><text x=\"{}\" y=\"{y}\">{}</text>\n",
+            y - 11.0,
+            x + 17.0,
+            escape(label)
+        ));
+    }
+    put(format!(
+        "<text x=\"{left}\" y=\"{}\" font-size=\"12\" fill=\"#555555\">× : the size does not fit the queue</text>\n",
+        top + plot_h + 84.0
+    ));
+    // Panel 2: round trips, horizontal bars, log scale from 100 ns to 1 ms.
+    let (left2, plot_w2) = (width - 340.0 + 130.0, 190.0);
+    let (low2, high2) = (1e2, 1e5);
+    put(format!(
+        "<text x=\"{}\" y=\"44\">Round trip of 8 bytes (log scale)</text>\n",
+        width - 340.0
+    ));
+    let row = plot_h / round_trips.len() as f64;
+    for tick in decades(low2, high2) {
+        let x = left2 + plot_w2 * log_position(tick, low2, high2);
+        put(format!(
+            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{top}\" y2=\"{}\" stroke=\"#dddddd\"/>\n<text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\">{}</text>\n",
+            top + plot_h,
+            top + plot_h + 20.0,
+            escape(&time_text(tick).replace(".00", ""))
+        ));
+    }
+    for (i, trip) in round_trips.iter().enumerate() {
+        let (name, ns) = (trip.get("mechanism").text(), trip.get("ns").num());
+        let y = top + row * i as f64;
+        let colour = if name.starts_with("shm") { "#d62728" } else { "#1f77b4" };
+        put(format!(
+            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
+            left2 - 6.0,
+            y + row / 2.0 + 5.0,
+            escape(name)
+        ));
+        if ns.is_finite() {
+            let w = plot_w2 * log_position(ns, low2, high2);
+            put(format!(
+                "<rect x=\"{left2}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{colour}\"><title>{}: {}</title></rect>\n<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{}</text>\n",
+                y + 6.0,
+                row - 12.0,
+                escape(name),
+                escape(&time_text(ns)),
+                left2 + w + 4.0,
+                y + row / 2.0 + 5.0,
+                escape(&time_text(ns))
+            ));
+        }
+    }
+    put("</svg>\n".to_owned());
+    Ok(out)
+}
+
+/// Reads the report at `path` and returns its chart.
+pub fn svg_from_file(path: &str) -> Result<String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| Error::io(format!("reading the report {path}"), err))?;
+    let report = parse(&text).map_err(|why| {
+        Error::other(format!("reading the report {path}"), format!("it is not JSON: {why}"))
+            .with_hint(
+                "make one with:  cargo run --release --bin lesson13 -- --json > results.json",
+            )
+    })?;
+    svg(&report)
+}
+
+/// `--chart FILE`: reads the report at `path` and writes its chart to `stdout`.
+pub fn write(path: &str, mut stdout: &std::fs::File) -> Result<()> {
+    use std::io::Write;
+    let svg = svg_from_file(path)?;
+    stdout.write_all(svg.as_bytes()).map_err(|err| Error::io("writing the chart to stdout", err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_reads_back_what_the_library_writes() {
+        use crate::json::Json;
+        let written = Json::object([
+            ("lesson", Json::from("lesson13")),
+            ("text", Json::from("a \"b\"\n\u{1}")),
+            ("list", Json::Array(vec![Json::Number(1.5), Json::Null, Json::Bool(false)])),
+            ("empty", Json::Array(vec![])),
+            ("nested", Json::object([("x", Json::Number(-2e-3))])),
+        ])
+        .render();
+        let value = parse(&written).unwrap();
+        assert_eq!(value.get("lesson").text(), "lesson13");
+        assert_eq!(value.get("text").text(), "a \"b\"\n\u{1}");
+        assert_eq!(value.get("list").items().len(), 3);
+        assert_eq!(value.get("nested").get("x").num(), -2e-3);
+        assert!(value.get("empty").items().is_empty());
+        assert!(parse("{\"a\": 1,}").is_err() && parse("[1 2]").is_err() && parse("{} x").is_err());
+    }
+
+    #[test]
+    fn the_chart_draws_every_figure_and_refuses_other_documents() {
+        let report = parse(
+            r#"{"lesson": "lesson13", "repetitions": 7, "fast": false,
+                "machine": {"optimized_build": true}, "sizes": [64, 4096],
+                "throughput": [
+                  {"mechanism": "shm_ring", "size": 64, "bytes_per_s": 4e9},
+                  {"mechanism": "pipe", "size": 4096, "bytes_per_s": 2e9},
+                  {"mechanism": "posix_mq", "size": 4096, "fits": false}],
+                "round_trip": [{"mechanism": "shm spin", "ns": 350}, {"mechanism": "pipe pair", "ns": 9000}]}"#,
+        )
+        .unwrap();
+        let drawn = svg(&report).unwrap();
+        assert!(drawn.starts_with("<svg ") && drawn.ends_with("</svg>\n"), "{drawn}");
+        assert!(drawn.contains("<title>shm ring 64 B: 4.00 GB/s</title>"), "{drawn}");
+        assert!(drawn.contains("<title>pipe pair: 9.00 µs</title>"), "{drawn}");
+        assert!(drawn.contains("medians of 7 repetitions"), "{drawn}");
+        assert!(svg(&parse(r#"{"lesson": "lesson12"}"#).unwrap()).is_err());
+    }
+}
