@@ -1,6 +1,6 @@
 //! # Exercise 06: One ticket each, with fetch_add
 //!
-//! Goal: three workers take 100 numbered tickets each from a shared dispenser; each of the 300
+//! Goal: three workers take 5000 numbered tickets each from a shared dispenser; each of the 15000
 //! tickets must go to exactly one worker. Today a worker loads the next number, then stores
 //! number + 1: two workers that load the same number both get that ticket, and the dispenser
 //! loses a step. Make the load and the store one atomic instruction, `fetch_add`, which returns
@@ -9,7 +9,7 @@
 //! Follows lesson 04 (`cargo run --bin lesson04`), Part 3, and lesson 12's atomic counter.
 //!
 //! What the checker does: runs the program 50 times with jitter and expects
-//! `tickets: 300 taken, 0 twice, 0 never`, no semaphore set in the trace (the point is to need
+//! `tickets: 15000 taken, 0 twice, 0 never`, no semaphore set in the trace (the point is to need
 //! none), and nothing left behind.
 //!
 //! Run it: `cargo run --bin workbook -- check ex06`; by hand: `cargo run --bin ex06`.
@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering;
 use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
 
 const WORKERS: usize = 3;
-const TICKETS: usize = 100;
+const TICKETS: usize = 5000;
 /// Where the tally starts: one byte per ticket, after the 8 bytes of the dispenser.
 const TALLY: usize = 8;
 

@@ -1,7 +1,7 @@
 //! # Exercise 14: A sequence lock's reader must retry
 //!
 //! Goal: a writer updates a shared configuration (a window's width, height and area, and the
-//! version they belong to) 200 times, while two readers read it over and over; no reader may
+//! version they belong to) 100 times, while two readers read it over and over; no reader may
 //! ever see fields from two different versions (a *torn read*). The writer uses a sequence
 //! lock, which never blocks it: it makes the sequence odd, writes the fields, and makes it even
 //! again. The reader loads the sequence before and after reading the fields, and then ignores
@@ -12,7 +12,7 @@
 //!
 //! What the checker does: runs the program 50 times with jitter (which pauses the writer in the
 //! middle of its updates) and expects each reader to print `... reads, 0 torn` and the parent
-//! `final: version 200, 840 x 680, area 571200`, with nothing left behind.
+//! `final: version 100, 740 x 580, area 429200`, with nothing left behind.
 //!
 //! Run it: `cargo run --bin workbook -- check ex14`; by hand: `cargo run --bin ex14`.
 
@@ -22,7 +22,7 @@ use std::time::Duration;
 use shm_workbook::shm::Shareable;
 use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
 
-const UPDATES: u64 = 200;
+const UPDATES: u64 = 100;
 const READERS: usize = 2;
 const FIELDS_AT: usize = 64; // version, width, height, area: 8 bytes each, after the header
 

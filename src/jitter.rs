@@ -89,7 +89,7 @@ pub fn point() {
         match rng.random_range(0..64u32) {
             0..=7 => Some(Pause::Yield),
             8..=11 => Some(Pause::Sleep(Duration::from_micros(rng.random_range(1..200)))),
-            24..=25 if *others_first > 0 => {
+            24..=27 if *others_first > 0 => {
                 *others_first -= 1;
                 Some(Pause::OthersFirst)
             }

@@ -1,14 +1,14 @@
 //! # Exercise 05: A lost update, fixed with a semaphore
 //!
-//! Goal: three workers each add one to a shared counter 200 times; the counter must end at
-//! exactly 600. Each increment is two steps, a load and then a store: when two workers load the
+//! Goal: three workers each add one to a shared counter 100 times; the counter must end at
+//! exactly 300. Each increment is two steps, a load and then a store: when two workers load the
 //! same value, both store value + 1, and one increment vanishes (a *lost update*). Make the load
 //! and the store one step that no other worker can cut in two: hold a semaphore around them.
 //!
 //! Follows lesson 04 (`cargo run --bin lesson04`), Part 3.
 //!
 //! What the checker does: runs the program 50 times with jitter (which widens the gap between
-//! the load and the store) and expects `counter: 600 (expected 600)` every time, a semaphore
+//! the load and the store) and expects `counter: 300 (expected 300)` every time, a semaphore
 //! set in the trace (this exercise is about the semaphore; exercise 06 uses an atomic), and
 //! nothing left behind.
 //!
@@ -17,7 +17,7 @@
 use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
 
 const WORKERS: u64 = 3;
-const INCREMENTS: u64 = 200;
+const INCREMENTS: u64 = 100;
 
 /// The counter: the first 8 bytes of the segment.
 fn load_counter(memory: &Region) -> u64 {

@@ -7,7 +7,7 @@
 use shm_workbook::{Key, Narrator, Region, Result, Segment, SemaphoreSet, cleanup, process};
 
 const WORKERS: u64 = 3;
-const INCREMENTS: u64 = 200;
+const INCREMENTS: u64 = 100;
 
 /// The counter: the first 8 bytes of the segment.
 fn load_counter(memory: &Region) -> u64 {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
 
 const WORKERS: usize = 3;
-const TICKETS: usize = 100;
+const TICKETS: usize = 5000;
 /// Where the tally starts: one byte per ticket, after the 8 bytes of the dispenser.
 const TALLY: usize = 8;
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use shm_workbook::shm::Shareable;
 use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
 
-const UPDATES: u64 = 200;
+const UPDATES: u64 = 100;
 const READERS: usize = 2;
 const FIELDS_AT: usize = 64; // version, width, height, area: 8 bytes each, after the header
 

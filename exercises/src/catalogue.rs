@@ -212,7 +212,7 @@ pub const EXERCISES: &[Exercise] = &[
         file: "ex09_flag.rs",
         title: "A flag, a fork, and a partner that never comes",
         lesson: "lesson06",
-        failures: &["fork before create", "spins after its partner died"],
+        failures: &["fork before create", "hangs after its partner died"],
         copies: 1,
         fault: FaultPlan::KillAfterLine { every: 4, role: "consumer", text: "consumed: message 2" },
         timeout: seconds(20),

@@ -87,9 +87,14 @@ pub fn snapshot() -> Snapshot {
             objects.insert((table, object.id), object);
         }
     }
+    // Only files: a folder there (the library keeps its run records in one) is no object.
     let posix = std::fs::read_dir("/dev/shm")
         .map(|entries| {
-            entries.flatten().map(|e| format!("/{}", e.file_name().to_string_lossy())).collect()
+            entries
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .map(|e| format!("/{}", e.file_name().to_string_lossy()))
+                .collect()
         })
         .unwrap_or_default();
     Snapshot { objects, posix }

@@ -30,6 +30,10 @@ pub const PROCESS_LIMIT: usize = 64;
 /// then, without waiting for the time limit.
 pub const PATIENCE: Duration = Duration::from_secs(2);
 
+/// How long a run may go on after a fault was injected (Ctrl-C, a process killed): a program
+/// that handles it ends within this time.
+pub const AFTER_FAULT: Duration = Duration::from_secs(3);
+
 /// How much of each output stream is kept.
 const OUTPUT_LIMIT: usize = 256 * 1024;
 
@@ -281,6 +285,7 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
     let mut pids: BTreeSet<i32> = groups.iter().copied().collect();
     let mut others: BTreeMap<i32, Ending> = BTreeMap::new(); // non-main processes we reaped
     let mut fault_done = None;
+    let mut fault_at: Option<Instant> = None;
     let mut stuck = None;
     let mut scanned = start;
     let mut too_many = None;
@@ -305,6 +310,9 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
         }
         if fault_done.is_none() {
             fault_done = inject(settings.fault, &copies, start.elapsed());
+            if fault_done.is_some() {
+                fault_at = Some(Instant::now());
+            }
         }
         if scanned.elapsed() >= Duration::from_millis(20) {
             scanned = Instant::now();
@@ -321,7 +329,9 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
             watch.look(&copies, &now);
         }
         let quiet = watch.stuck_for();
-        if start.elapsed() >= settings.timeout || quiet.is_some() {
+        let too_long = start.elapsed() >= settings.timeout
+            || fault_at.is_some_and(|at| at.elapsed() >= AFTER_FAULT);
+        if too_long || quiet.is_some() {
             let mut roles = BTreeMap::new();
             for copy in &copies {
                 roles.extend(trace::read(&copy.trace).roles);

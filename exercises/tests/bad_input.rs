@@ -49,6 +49,20 @@ fn ids(table: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether a process of the check marked `mark` is blocked in `semop`.
+fn blocked_in_semop(mark: &str) -> bool {
+    let mark = format!("SHM_WORKBOOK_TEST_MARK={mark}\0");
+    std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+        let dir = entry.path();
+        std::fs::read(dir.join("environ"))
+            .is_ok_and(|env| String::from_utf8_lossy(&env).contains(&mark))
+            && std::fs::read_to_string(dir.join("syscall")).is_ok_and(|call| {
+                let nr = call.split_whitespace().next().and_then(|n| n.parse::<i64>().ok());
+                nr == Some(libc::SYS_semop) || nr == Some(libc::SYS_semtimedop)
+            })
+    })
+}
+
 #[test]
 fn a_panic_is_reported_with_its_message() {
     let checked = misbehave("panic");
@@ -130,8 +144,12 @@ fn the_checker_interrupted_stops_the_run_and_removes_what_it_left() {
         .spawn()
         .unwrap();
     // The first run hangs (writer 1 dies holding LOCK); the checker would report it after two
-    // quiet seconds. Interrupt it before that, as Ctrl-C would.
-    std::thread::sleep(Duration::from_millis(1000));
+    // quiet seconds. Interrupt it before that, as Ctrl-C would, once a writer waits in semop.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !blocked_in_semop(&mark) {
+        assert!(Instant::now() < deadline, "no writer of the run ever waited in semop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let pid = nix::unistd::Pid::from_raw(checker.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
     let output = checker.wait_with_output().unwrap();
