@@ -72,9 +72,10 @@ pub fn common(exercise: &Exercise, trial: &Trial) -> Option<Failure> {
             Failure::new(
                 "prints without end",
                 format!(
-                    "the run (main process {}) printed more than {} MiB in {} ms; the checker stopped it. Its first line: {}",
+                    "the run (main process {}) printed more than {} MiB, or recorded more than {} MiB of calls, in {} ms; the checker stopped it. Its first line: {}",
                     copy.pid,
                     crate::runner::PRINT_LIMIT >> 20,
+                    crate::trace::LIMIT >> 20,
                     trial.elapsed.as_millis(),
                     copy.stdout.lines().next().unwrap_or("")
                 ),

@@ -322,7 +322,13 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
                 too_many = Some(Ending::TooManyProcesses);
                 break;
             }
-            if copies.iter().map(|c| c.printed).sum::<u64>() > PRINT_LIMIT {
+            let traced: u64 = copies
+                .iter()
+                .filter_map(|c| std::fs::metadata(&c.trace).ok())
+                .map(|m| m.len())
+                .sum();
+            if copies.iter().map(|c| c.printed).sum::<u64>() > PRINT_LIMIT || traced > trace::LIMIT
+            {
                 too_many = Some(Ending::TooMuchOutput);
                 break;
             }
