@@ -26,8 +26,12 @@ pub fn watch(runs: usize, timeout: Option<Duration>) -> i32 {
         }
     };
     let mut hint = 0;
+    let mut introduced = "";
     loop {
-        introduce(current);
+        if introduced != current.name {
+            introduce(current);
+            introduced = current.name;
+        }
         let passed = match check_once(current, runs, timeout, &session) {
             Ok(passed) => passed,
             Err(code) => return code,
