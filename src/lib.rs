@@ -19,6 +19,7 @@
 //! | [`privilege`], [`procfs`], [`scratch`] | another user for a child; `/proc` readers; private temporary files |
 //! | [`jitter`] | random delays at every call, so a hidden race shows (the exercise checker) |
 //! | [`bench`](mod@bench), [`json`] | lesson 13's measurements and report |
+//! | [`cdemo`] | a C program built with the student's `cc` and run with a timeout (lesson 06) |
 //! | [`catalogue`] | the one list of lessons |
 //!
 //! The rules it keeps, so that a lesson keeps them too:
@@ -36,6 +37,7 @@
 pub mod bench;
 pub mod call;
 pub mod catalogue;
+pub mod cdemo;
 pub mod cleanup;
 pub mod error;
 pub mod failures;

@@ -80,6 +80,22 @@ impl ScratchDir {
         self.files.push(path.clone());
         Ok(path)
     }
+
+    /// A path inside the directory for a file that another program will write (a compiler's
+    /// output): written down now, so that it is removed with the directory, by drop or by the
+    /// signal handler, whether or not the file was ever made.
+    pub fn reserve(&mut self, name: &str) -> Result<PathBuf> {
+        let path = self.path.join(name);
+        let c_path: CString = cleanup::c_path(&path).ok_or_else(|| {
+            Error::other(format!("reserving {}", path.display()), "the path contains a NUL byte")
+        })?;
+        let tracked = cleanup::with_signals_held(|| {
+            cleanup::track(Kind::TempFile, 0, Some(c_path.as_bytes()))
+        });
+        self.tracked.extend(tracked);
+        self.files.push(path.clone());
+        Ok(path)
+    }
 }
 
 impl Drop for ScratchDir {
