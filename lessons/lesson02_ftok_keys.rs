@@ -23,12 +23,20 @@
 //! and says what this machine did: on ext4 the freed inode number usually comes back, so the
 //! "new" file has the old key and finds the old segment; on tmpfs the inode is new.
 //!
+//! Part 5 does what the documents' other programs do: a fixed key (1234, 2345 or 12345).
+//! Program A creates a segment with it (first checking that no segment on the machine holds
+//! it: a fixed key may really be someone else's), and program B, which shares nothing with A
+//! but the number, opens A's segment without an error and overwrites A's data; with a larger
+//! size it gets EINVAL instead.
+//!
 //! Things to try: compare the key with `ls -i` and `stat -c %d`; run Part 4 with
 //! `TMPDIR=/dev/shm` (tmpfs) and with `TMPDIR=$HOME` (often ext4) and compare.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use nix::errno::Errno;
+use shm_workbook::procfs::{sysvipc_owner, user_called};
 use shm_workbook::shm::FreeKey;
 use shm_workbook::{Error, Key, Lesson, Result, ScratchDir, Segment, SemaphoreSet, process};
 
@@ -36,6 +44,8 @@ use shm_workbook::{Error, Key, Lesson, Result, ScratchDir, Segment, SemaphoreSet
 const PROJECT_ID: u8 = 65;
 const SIZE: usize = 1024;
 const MESSAGE: &str = "Hello from parent via shared memory";
+/// The fixed keys of the source documents' other programs.
+const FIXED_KEYS: [libc::key_t; 3] = [1234, 2345, 12345];
 
 fn main() -> Result<()> {
     let lesson = Lesson::start("lesson02");
@@ -63,6 +73,9 @@ fn main() -> Result<()> {
 
     lesson.part("Part 4: the key file deleted and created again");
     recreated_file(&lesson, &mut dir, key, chosen.proj_id())?;
+
+    lesson.part("Part 5: a fixed key, as in the documents' other programs");
+    fixed_key(&lesson)?;
 
     let shown = dir.path().display().to_string();
     drop(dir);
@@ -231,6 +244,74 @@ fn recreated_file(lesson: &Lesson, dir: &mut ScratchDir, key: Key, proj_id: u8) 
     Ok(())
 }
 // ANCHOR_END: recreated_file
+
+// ANCHOR: fixed_key
+/// The documents' other programs name their segments with fixed numbers. Two programs that
+/// picked the same number share one segment, and neither is told.
+fn fixed_key(lesson: &Lesson) -> Result<()> {
+    let a = lesson.narrator("program A");
+    // A fixed key may really be in use on this machine: take the first that no segment holds,
+    // and let IPC_EXCL prove it (it fails with EEXIST if one appeared meanwhile).
+    let mut held = Vec::new();
+    let mut candidates = FIXED_KEYS.into_iter().chain(12346..);
+    let segment = loop {
+        let key = Key::from_raw(candidates.next().unwrap_or(libc::IPC_PRIVATE));
+        if let Some(owner) = sysvipc_owner("shm", key.raw()) {
+            held.push(format!("{} ({}) by {}", key.raw(), key.hex(), user_called(owner)));
+            continue;
+        }
+        match Segment::create(key, SIZE, 0o600) {
+            Err(err) if err.errno() == Some(Errno::EEXIST) => {
+                held.push(format!("{} ({}), made meanwhile", key.raw(), key.hex()));
+            }
+            made => break made?,
+        }
+    };
+    let key = segment.key();
+    if !held.is_empty() {
+        let more = held.len().saturating_sub(3);
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        a.explain(format!(
+            "held on this machine, so left alone: {}{more}",
+            held[..held.len().min(3)].join(", ")
+        ));
+    }
+    a.call_note(format!(
+        "the key {}: /proc/sysvipc/shm listed no segment with it, and IPC_EXCL proves it was free",
+        key.raw()
+    ));
+    let memory = segment.attach()?;
+    a.call();
+    memory.store_c_string(0, "program A's data: balance 100")?;
+    a.say("program A stores: program A's data: balance 100");
+
+    let b = process::spawn("program B", |b| {
+        // Another program, by someone else, sharing nothing with A but the number in its source.
+        let theirs = Segment::create_or_open(key, SIZE, 0o600)?;
+        b.call_note("the documents' IPC_CREAT without IPC_EXCL: no error, and not a new segment");
+        let memory = theirs.attach()?;
+        b.call();
+        b.say(format!("program B finds: {}", memory.load_c_string(0)));
+        memory.store_c_string(0, "program B's data: 7 rows")?;
+        b.say("program B stores: program B's data: 7 rows");
+        if let Err(err) = Segment::create_or_open(key, 4 * SIZE, 0o600) {
+            b.call_note("had B's record been larger: the segment with this key is too small");
+            b.explain(format!("  what it means: {}", err.meaning()));
+        }
+        Ok(())
+    })?;
+    a.call_note("program B: it inherits nothing from A, and computes the same key from its source");
+    b.wait()?;
+    a.call_note("program B has finished");
+    a.say(format!("program A reads back: {}", memory.load_c_string(0)));
+    a.explain("A's data is gone and neither program got an error: the kernel cannot tell two programs that picked the same number apart. With the documents' mode 0666 the other program may be another user's");
+    memory.detach()?;
+    a.call();
+    segment.remove()?;
+    a.call_note("segment removed: the fixed key is free again");
+    Ok(())
+}
+// ANCHOR_END: fixed_key
 
 /// The inode number of `path`, the part of its identity that ftok uses.
 fn inode(path: &Path) -> Result<u64> {

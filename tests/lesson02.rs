@@ -128,8 +128,10 @@ fn the_trace_holds_ftok_and_both_shmgets_with_their_real_arguments() {
     // Every call the story prints is one the trace recorded, in the process that printed it.
     let made: Vec<(i32, &str)> = run.calls.iter().map(|c| (c.pid, c.text.as_str())).collect();
     let printed: Vec<(i32, &str)> = run.lines().filter_map(printed_call).collect();
+    let before_part5 = run.stdout.split("== Part 5").next().unwrap();
+    let counted = before_part5.lines().filter_map(printed_call).count();
     // Part 4 prints 4 calls when the recreated file has the old key, 3 when it has another.
-    assert!((18..=19).contains(&printed.len()), "{} printed calls\n{}", printed.len(), run.stdout);
+    assert!((18..=19).contains(&counted), "{counted} printed calls\n{}", run.stdout);
     for call in printed {
         assert!(made.contains(&call), "printed but not made: {call:?}");
     }
@@ -195,7 +197,10 @@ fn recreated_key_file_is_reported_as_it_happened(tmpdir: Option<&str>) -> (u64, 
     assert_eq!(first.args, last.args, "the same path and id before and after");
     let same_key = first.result == last.result;
     assert_eq!(same_key, before & 0xffff == after & 0xffff, "ftok keeps the inode's low 16 bits");
-    let shmgets: Vec<_> = run.calls_named("shmget").skip(2).collect();
+    // Part 4's shmgets: made with the file's key, after Part 3's two.
+    let key = first.result.clone().expect("a key");
+    let shmgets: Vec<_> =
+        run.calls_named("shmget").filter(|call| call.args[0] == key).skip(2).collect();
     let created = shmgets[0].result.clone().expect("Part 4 creates a segment");
     if same_key {
         assert_eq!(shmgets.len(), 2, "{shmgets:?}");
@@ -209,8 +214,8 @@ fn recreated_key_file_is_reported_as_it_happened(tmpdir: Option<&str>) -> (u64, 
         assert_eq!(shmgets.len(), 1, "nothing to find by the new key: {shmgets:?}");
         assert!(run.stdout.contains("another key: the inode changed"), "{}", run.stdout);
     }
-    let removed = run.calls_named("shmctl").filter(|c| c.args[1] == "IPC_RMID").last().unwrap();
-    assert_eq!(removed.args[0], created, "Part 4 removes its segment");
+    let removed = run.calls_named("shmctl").filter(|c| c.args[1] == "IPC_RMID");
+    assert!(removed.into_iter().any(|c| c.args[0] == created), "Part 4 removes its segment");
     run.assert_nothing_left();
     (before, after)
 }
@@ -224,4 +229,124 @@ fn a_recreated_key_file_is_reported_as_the_file_system_handled_it() {
         let (before, after) = recreated_key_file_is_reported_as_it_happened(Some("/dev/shm"));
         assert_ne!(before, after, "tmpfs gives a new file a new inode number");
     }
+}
+
+/// Part 5: the key program A chose, its segment, and what program B's two shmgets returned.
+struct FixedKey<'a> {
+    key: String,
+    created: &'a common::TraceCall,
+    opened: &'a common::TraceCall,
+    larger: &'a common::TraceCall,
+}
+
+fn part_five(run: &common::Run) -> FixedKey<'_> {
+    // A fixed key is a small number; an ftok key has the project id in its top byte.
+    let fixed = |arg: &str| {
+        u32::from_str_radix(arg.trim_start_matches("0x"), 16).is_ok_and(|k| k > 0 && k < 1 << 24)
+    };
+    let created = run
+        .calls_named("shmget")
+        .find(|c| fixed(&c.args[0]) && c.args[2] == "IPC_CREAT|IPC_EXCL|0600" && c.errno.is_none())
+        .unwrap_or_else(|| panic!("program A creates a segment with a fixed key:\n{}", run.stdout));
+    let key = created.args[0].clone();
+    let by_b: Vec<_> =
+        run.calls_named("shmget").filter(|c| c.role == "program B" && c.args[0] == key).collect();
+    assert_eq!(by_b.len(), 2, "program B's shmgets: {by_b:?}");
+    FixedKey { key, created, opened: by_b[0], larger: by_b[1] }
+}
+
+#[test]
+fn two_programs_with_one_fixed_key_share_one_segment_and_a_larger_size_is_einval() {
+    let run = run("lesson02", &["--fast"]);
+    run.assert_success();
+    run.assert_printed_calls_were_made();
+    let part = part_five(&run);
+    let raw = u32::from_str_radix(part.key.trim_start_matches("0x"), 16).unwrap();
+    if raw != 1234 {
+        // Someone's segment held the documents' first key: the run said so and left it alone.
+        assert!(
+            run.stdout.contains("held on this machine, so left alone: 1234 "),
+            "{}",
+            run.stdout
+        );
+    }
+    assert!(run.stdout.contains(&format!("(the key {raw}: /proc/sysvipc/shm listed no segment")));
+    // B, which inherited no id, gets A's segment by the number alone; a larger size fails.
+    assert_eq!(part.opened.args[1..], ["1024", "IPC_CREAT|0600"], "{}", part.opened.text);
+    assert_eq!(part.opened.result, part.created.result, "B opens A's segment");
+    assert_ne!(part.opened.pid, part.created.pid);
+    assert_eq!(part.larger.args[1..], ["4096", "IPC_CREAT|0600"], "{}", part.larger.text);
+    assert_eq!(part.larger.errno.as_deref(), Some("EINVAL"), "{}", part.larger.text);
+    // And B's data replaced A's.
+    assert!(run.stdout.contains("] program B finds: program A's data: balance 100\n"));
+    assert!(run.stdout.contains("] program A reads back: program B's data: 7 rows\n"));
+    let id = part.created.result.clone().unwrap();
+    let removed = format!("shmctl({id}, IPC_RMID, NULL) = 0");
+    assert!(run.calls.iter().any(|c| c.pid == part.created.pid && c.text == removed), "{removed}");
+    run.assert_nothing_left();
+}
+
+/// `shmctl(IPC_SET)` giving a segment of ours to `uid` (root only).
+fn give_away(id: i32, uid: u32) {
+    let mut ds = std::mem::MaybeUninit::<libc::shmid_ds>::zeroed();
+    // SAFETY: IPC_STAT fills the structure, IPC_SET reads it back; both are ours.
+    unsafe {
+        assert_eq!(libc::shmctl(id, libc::IPC_STAT, ds.as_mut_ptr()), 0);
+        let mut ds = ds.assume_init();
+        ds.shm_perm.uid = uid;
+        assert_eq!(libc::shmctl(id, libc::IPC_SET, &mut ds), 0);
+    }
+}
+
+#[test]
+fn a_fixed_key_already_held_is_left_alone() {
+    use shm_workbook::{Key, Segment};
+    // Hold the documents' key 1234 ourselves (another lesson02 run of this binary may hold it
+    // for a moment), and as root give it to nobody: someone else's segment.
+    let key = Key::from_raw(1234);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut holder = None;
+    while holder.is_none() && std::time::Instant::now() < deadline {
+        match shm_workbook::procfs::sysvipc_owner("shm", key.raw()) {
+            None => holder = Segment::create(key, 64, 0o600).ok(),
+            Some(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+        }
+    }
+    let Some(holder) = holder else {
+        // Held all along by a segment that is not ours: the run must still leave it alone.
+        eprintln!("the key 1234 is held by another segment on this machine: checking only that");
+        let run = run("lesson02", &["--fast"]);
+        run.assert_success();
+        assert!(!run.calls.iter().any(|c| c.args.first().is_some_and(|a| a == "0x000004d2")));
+        return;
+    };
+    let root = nix::unistd::geteuid().is_root();
+    if root {
+        give_away(holder.id(), 65534);
+    }
+    let run = run("lesson02", &["--fast"]);
+    run.assert_success();
+    let whose = if root {
+        "nobody (uid 65534)".to_owned()
+    } else {
+        format!("(uid {})", nix::unistd::geteuid())
+    };
+    let said = run
+        .lines()
+        .find(|l| l.contains("held on this machine, so left alone: 1234 (0x000004d2) by user"));
+    let said = said.unwrap_or_else(|| panic!("the run says it left 1234 alone:\n{}", run.stdout));
+    assert!(said.contains(&whose), "{said}");
+    // Not one call on the key or on the holder's id, and the holder is as it was.
+    let id = holder.id().to_string();
+    let touched: Vec<_> = run
+        .calls
+        .iter()
+        .filter(|c| c.args.first().is_some_and(|a| *a == id || a == "0x000004d2"))
+        .collect();
+    assert!(touched.is_empty(), "the run touched the holder: {touched:?}");
+    assert_ne!(part_five(&run).key, "0x000004d2");
+    let stat = holder.stat().expect("the holder is still there");
+    assert_eq!((stat.key, stat.attachments), (key, 0));
+    run.assert_nothing_left();
+    holder.remove().unwrap();
 }
