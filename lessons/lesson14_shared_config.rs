@@ -7,7 +7,8 @@
 //!
 //! The source documents name configuration sharing as a use case of shared memory (seed 000)
 //! without showing how to do it safely; this lesson does.
-//! - Part 1: fields written and read one by one: count the torn reads, and show one.
+//! - Part 1: fields written and read one by one: count the torn reads, and show one. How many
+//!   varies from run to run, and can be 0 when the readers and the writer never overlap.
 //! - Part 2: a sequence lock: the writer makes a counter odd while it writes and even when done;
 //!   a reader retries whenever the counter was odd or changed during its read. Zero torn reads.
 //! - A reader that waits for the writer names it: if the writer dies (even half-way through a
@@ -270,6 +271,9 @@ fn report(out: &Narrator, board: &Board, seqlock: bool) {
         .print();
     } else {
         line.print();
+    }
+    if torn == 0 && !seqlock {
+        out.explain("no torn reading this time: none of the reads fell between two of the writer's stores (a busy machine or a single core can keep the writer and the readers from running at once). That is luck, not a protocol: run it again, or with --updates 1000000");
     }
     if torn > 0 {
         let [version, width, height, area] =

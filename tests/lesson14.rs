@@ -1,5 +1,6 @@
 //! lesson14: with the sequence lock no reader ever sees a torn record; without it the report
-//! is at least consistent. (Whether torn reads happen without the protocol is not asserted.)
+//! is at least consistent, and a run without torn reads says why. (Whether torn reads happen
+//! without the protocol is not asserted: it varies, and can be 0.)
 
 mod common;
 
@@ -118,5 +119,24 @@ fn ctrl_c_mid_run_leaves_nothing() {
     );
     let (code, stderr) = (run.code(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
+    run.assert_nothing_left();
+}
+
+#[test]
+fn part_one_explains_a_run_without_torn_reads_and_shows_one_otherwise() {
+    // One update: the reader almost never reads during it, but either outcome must be told.
+    let run = run("lesson14", &["--fast", "--updates", "1", "--readers", "1"]);
+    run.assert_success();
+    let part1 = run.stdout.split("Part 2").next().unwrap();
+    let report = part1.lines().find(|l| l.contains("readers made ")).unwrap();
+    if number_after(report, "torn: ") == 0 {
+        assert!(part1.contains("no torn reading this time"), "{part1}");
+        assert!(!part1.contains("for example: "), "{part1}");
+    } else {
+        assert!(part1.contains("for example: version "), "{part1}");
+        assert!(!part1.contains("no torn reading this time"), "{part1}");
+    }
+    let part2 = run.stdout.split("Part 2").nth(1).unwrap();
+    assert!(!part2.contains("no torn reading this time"), "only Part 1 explains a zero:\n{part2}");
     run.assert_nothing_left();
 }
