@@ -257,9 +257,8 @@ pub fn sysvipc_columns_in(table: &str, ids: &[i32], columns: &[&str]) -> Vec<Str
     let id_column = header.iter().position(|&h| h == "shmid");
     // Right-aligned in 8 characters, and always a space apart, so a wide id never runs into
     // the key before it.
-    let row = |fields: &[&str]| {
-        fields.iter().map(|f| format!("{f:>8}")).collect::<Vec<_>>().join(" ")
-    };
+    let row =
+        |fields: &[&str]| fields.iter().map(|f| format!("{f:>8}")).collect::<Vec<_>>().join(" ");
     let mut rows = vec![row(columns)];
     for line in lines {
         let fields: Vec<&str> = line.split_whitespace().collect();
