@@ -259,16 +259,19 @@ pub fn sysvipc_columns_in(table: &str, ids: &[i32], columns: &[&str]) -> Vec<Str
     // the key before it.
     let row =
         |fields: &[&str]| fields.iter().map(|f| format!("{f:>8}")).collect::<Vec<_>>().join(" ");
-    let mut rows = vec![row(columns)];
+    let mut found: Vec<(usize, String)> = Vec::new();
     for line in lines {
         let fields: Vec<&str> = line.split_whitespace().collect();
         let id = id_column.and_then(|i| fields.get(i)?.parse::<i32>().ok());
-        if id.is_some_and(|id| ids.contains(&id)) {
+        if let Some(order) = id.and_then(|id| ids.iter().position(|&wanted| wanted == id)) {
             let picked: Vec<&str> = at.iter().filter_map(|&i| fields.get(i).copied()).collect();
-            rows.push(row(&picked));
+            found.push((order, row(&picked)));
         }
     }
-    rows
+    // In the order of `ids` (the order the lesson made them), not the table's, which follows
+    // the kernel's reuse of ids and changes from run to run.
+    found.sort_by_key(|(order, _)| *order);
+    std::iter::once(row(columns)).chain(found.into_iter().map(|(_, row)| row)).collect()
 }
 
 fn read_sysvipc() -> Result<String> {
@@ -345,6 +348,8 @@ mod tests {
     #[test]
     fn the_sysvipc_table_gives_chosen_columns_of_chosen_segments() {
         let table = "  key shmid perms  size\n    0    42   600  4096\n    0    43   666  8192\n";
+        let rows = sysvipc_columns_in(table, &[43, 42], &["shmid", "perms"]);
+        assert_eq!(rows[1..], ["      43      666", "      42      600"], "in the order asked");
         let rows = sysvipc_columns_in(table, &[43], &["shmid", "perms"]);
         assert_eq!(rows, ["   shmid    perms", "      43      666"]);
         let wide = "  key shmid perms\n    0 10059839   600\n";
