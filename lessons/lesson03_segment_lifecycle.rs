@@ -178,12 +178,17 @@ fn outlives_its_creator(lesson: &Lesson, key: Key) -> Result<()> {
             child.line().text("wrote ").value(format!("{text:?}")).print();
             memory.detach()?;
             child.call();
-            segment.disown(); // leave it behind on purpose
+            segment.hand_over(); // leave it behind on purpose, for the parent to take over
             child.explain("exits without IPC_RMID");
             Ok(())
         })?;
         let creator = child.pid().as_raw();
-        child.wait()?;
+        if let Err(err) = child.wait() {
+            // Killed after it gave the segment up, it left it to nobody: take it over, so
+            // that dropping it here removes it.
+            drop(Segment::adopt(key));
+            return Err(err);
+        }
         parent.call_note(format!("process {creator} has exited"));
         Ok((Segment::adopt(key)?, creator))
     })?;

@@ -96,25 +96,8 @@ pub(crate) fn track(kind: Kind, id: i32, path: Option<&[u8]>) -> Option<Tracked>
 
 /// Forgets a row: the object was removed, or its ownership passed to someone else.
 pub(crate) fn forget(tracked: Tracked) {
-    let slot = &OBJECTS[tracked.0];
-    let kind = match slot.kind.load(Ordering::Relaxed) {
-        1 => Kind::SharedMemory,
-        2 => Kind::SemaphoreSet,
-        3 => Kind::PosixShm,
-        4 => Kind::TempFile,
-        5 => Kind::TempDir,
-        6 => Kind::MessageQueue,
-        _ => Kind::PosixMessageQueue,
-    };
-    let id = slot.id.load(Ordering::Relaxed);
-    let path: Vec<u8> = slot
-        .path
-        .iter()
-        .map(|cell| cell.load(Ordering::Relaxed))
-        .take_while(|&byte| byte != 0)
-        .collect();
-    slot.owner.store(FREE, Ordering::Release);
-    crate::registry::forgot(kind, id, (!path.is_empty()).then_some(path.as_slice()));
+    OBJECTS[tracked.0].owner.store(FREE, Ordering::Release);
+    crate::registry::forgot();
 }
 
 /// Who removes an IPC object: the process that created it, on drop or from the signal handler,
@@ -148,6 +131,15 @@ impl Ownership {
         self.owner = None;
         if let Some(tracked) = self.tracked.take() {
             forget(tracked);
+        }
+    }
+
+    /// Gives up the removal but stays written down (see [`crate::registry`]): the object
+    /// outlives this process, and if nobody takes it over, the run after this one removes it.
+    pub(crate) fn hand_over(&mut self) {
+        self.owner = None;
+        if let Some(tracked) = self.tracked.take() {
+            OBJECTS[tracked.0].owner.store(FREE, Ordering::Release);
         }
     }
 }
@@ -334,7 +326,7 @@ pub(crate) fn mark_forked_child() {
     FORKED_CHILD.store(1, Ordering::Relaxed);
 }
 
-fn is_forked_child() -> bool {
+pub(crate) fn is_forked_child() -> bool {
     FORKED_CHILD.load(Ordering::Relaxed) == 1
 }
 

@@ -105,18 +105,32 @@ where
 static WATCHING: std::sync::Once = std::sync::Once::new();
 
 /// Makes a child's death interrupt whatever this process is blocked in: a SIGCHLD handler
-/// that does nothing, installed without `SA_RESTART`, so that `semop`, `msgrcv`, `mq_receive`
-/// and `futex` return `EINTR` when a child ends. The library's waits then ask
+/// installed without `SA_RESTART`, so that `semop`, `msgrcv`, `mq_receive`, `futex` and
+/// `waitpid` return `EINTR` when a child ends. The library's waits then ask
 /// [`child_failure`] whether a child died abnormally, and end with an error instead of
 /// waiting for ever for a partner that is gone.
+///
+/// A child that dies just *before* the parent starts to wait interrupts nothing: its SIGCHLD
+/// came too early, and the wait would last for ever. So the handler also sets an alarm one
+/// second ahead (`alarm(1)`); the SIGALRM, handled the same way, interrupts whatever wait
+/// began in between, and that wait then finds the dead child. A wait costs at most one
+/// spurious `EINTR`, a second after a child ended, which every wait of the library retries.
 fn watch_children() {
-    extern "C" fn on_child(_: libc::c_int) {}
+    extern "C" fn on_child(_: libc::c_int) {
+        // SAFETY: alarm is async-signal-safe (POSIX lists it) and takes an integer.
+        unsafe { libc::alarm(1) };
+    }
+    extern "C" fn on_alarm(_: libc::c_int) {}
     WATCHING.call_once(|| {
         use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, sigaction};
         let action =
             SigAction::new(SigHandler::Handler(on_child), SaFlags::SA_NOCLDSTOP, SigSet::empty());
-        // SAFETY: the handler does nothing at all, which is async-signal-safe.
+        // SAFETY: the handler only calls alarm, which is async-signal-safe.
         let _ = unsafe { sigaction(Signal::SIGCHLD, &action) };
+        let alarm =
+            SigAction::new(SigHandler::Handler(on_alarm), SaFlags::empty(), SigSet::empty());
+        // SAFETY: the handler does nothing at all.
+        let _ = unsafe { sigaction(Signal::SIGALRM, &alarm) };
     });
 }
 
@@ -124,9 +138,14 @@ fn watch_children() {
 /// as an error that names it; `None` while every child is alive or ended well. Called by the
 /// library's blocking waits when a signal interrupts them.
 pub fn child_failure() -> Option<Error> {
+    failure_among(|_| true)
+}
+
+/// [`child_failure`] among the children for which `which` holds.
+fn failure_among(which: impl Fn(i32) -> bool) -> Option<Error> {
     use nix::sys::wait::{Id, WaitPidFlag, waitid};
     let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-    cleanup::children().into_iter().find_map(|pid| {
+    cleanup::children().into_iter().filter(|&pid| which(pid)).find_map(|pid| {
         let how = match waitid(Id::Pid(Pid::from_raw(pid)), flags) {
             Ok(WaitStatus::Signaled(_, signal, _)) => format!("was killed by {signal}"),
             Ok(WaitStatus::Exited(_, code)) if code != 0 => format!("exited with status {code}"),
@@ -167,7 +186,7 @@ pub fn wait_all(children: Vec<Child>) -> Result<()> {
                 if !other.has_ended() {
                     let _ = other.signal(Signal::SIGKILL);
                 }
-                let _ = reap(other.pid);
+                let _ = reap(other.pid, None);
                 other.reaped = true;
             }
             return Err(err.with_hint(format!(
@@ -233,7 +252,7 @@ impl Child {
 
     /// Waits for the child and reports how it ended, whatever that was.
     pub fn wait_exit(mut self) -> Result<Exit> {
-        let exit = reap(self.pid)?;
+        let exit = reap(self.pid, Some(&self.role))?;
         self.reaped = true;
         Ok(exit)
     }
@@ -246,8 +265,17 @@ impl Child {
     }
 }
 
-/// `waitpid(pid, &status, 0)` until the child has ended; each call is recorded.
-fn reap(pid: Pid) -> Result<Exit> {
+/// How long a child awaited by the lesson may take to notice, by itself, that another child
+/// has failed (and end, with its own message), before the wait gives up on it.
+const GRACE: std::time::Duration = std::time::Duration::from_millis(900);
+
+/// `waitpid(pid, &status, 0)` until the child has ended; each call is recorded. With a
+/// `role` (a wait the lesson asked for), the wait ends with an error if *another* child has
+/// failed and the awaited one has not ended [`GRACE`] later: it may be blocked for ever on
+/// what the dead one held or was to send (a producer on a consumer), and dropping it then
+/// stops it.
+fn reap(pid: Pid, role: Option<&str>) -> Result<Exit> {
+    let mut noticed: Option<std::time::Instant> = None;
     loop {
         let result = waitpid(pid, None);
         let made = call::make("waitpid").arg(pid).arg("&status").arg(0);
@@ -273,6 +301,18 @@ fn reap(pid: Pid) -> Result<Exit> {
             }
             Err(Errno::EINTR) => {
                 made.failed(Errno::EINTR);
+                if let Some(role) = role
+                    && let Some(err) = failure_among(|other| other != pid.as_raw())
+                {
+                    if noticed.is_some_and(|at| at.elapsed() >= GRACE) {
+                        return Err(err.with_hint(format!(
+                            "the {role} (pid {pid}), which this process was waiting for, is stopped too: it could wait for ever on what the dead one held or was to send; run the lesson again"
+                        )));
+                    }
+                    noticed.get_or_insert_with(std::time::Instant::now);
+                    // SAFETY: alarm takes an integer: a SIGALRM interrupts this wait again.
+                    unsafe { libc::alarm(1) };
+                }
             }
             Err(errno) => return Err(made.failed(errno).error()),
         }
@@ -303,7 +343,7 @@ impl Drop for Child {
     fn drop(&mut self) {
         if !self.reaped {
             let _ = self.signal(Signal::SIGTERM);
-            let _ = reap(self.pid);
+            let _ = reap(self.pid, None);
         }
     }
 }
@@ -345,6 +385,87 @@ mod tests {
         for pid in pids {
             assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "{pid} is gone");
         }
+    }
+
+    #[test]
+    fn what_a_killed_child_created_is_removed_when_it_is_reaped() {
+        use crate::Segment;
+        use std::sync::atomic::{AtomicI32, Ordering};
+        let board = Segment::create(Key::PRIVATE, 64, 0o600).unwrap();
+        let memory = board.attach().unwrap();
+        let told: &AtomicI32 = memory.view().unwrap();
+        let child = spawn("creator", |_| {
+            let segment = Segment::create(Key::PRIVATE, 64, 0o600)?;
+            told.store(segment.id(), Ordering::Release); // tell the parent which one
+            std::thread::sleep(std::time::Duration::from_secs(60)); // killed here
+            Ok(())
+        })
+        .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while told.load(Ordering::Acquire) == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let id = told.load(Ordering::Acquire);
+        child.signal(Signal::SIGKILL).unwrap();
+        let err = child.wait().unwrap_err();
+        assert!(err.meaning().contains("killed by SIGKILL"), "{err}");
+        assert!(
+            err.meaning().contains(&format!("what it had created is removed: segment {id}")),
+            "{err}"
+        );
+        assert!(crate::shm::stat(id).is_err(), "segment {id} is gone");
+    }
+
+    #[test]
+    fn a_child_that_died_before_the_wait_began_still_ends_it() {
+        // In a child of the test (one thread, so the signals reach the waiting thread).
+        let scenario = spawn("scenario", |_| {
+            let set = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
+            let poster = spawn("poster", |_| Err(Error::other("posting", "it failed")))?;
+            // The poster is dead, and its SIGCHLD handled, before the wait begins.
+            while !poster.has_ended() {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let err = set.wait(0).expect_err("the wait must end: the poster is dead");
+            assert!(err.meaning().contains("exited with status 1"), "{err}");
+            poster.wait().expect_err("it failed");
+            Ok(())
+        })
+        .unwrap();
+        scenario.wait().unwrap();
+    }
+
+    #[test]
+    fn waiting_for_one_child_ends_when_another_fails() {
+        let scenario = spawn("scenario", |_| {
+            let set = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
+            let producer = spawn("producer", |_| set.wait(0))?; // waits for a post that never comes
+            let producer_pid = producer.pid();
+            let consumer = spawn("consumer", |_| {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                Err(Error::other("consuming", "it failed"))
+            })?;
+            let consumer_pid = consumer.pid();
+            let err = producer.wait().expect_err("the consumer failed");
+            assert!(
+                err.meaning()
+                    .contains(&format!("child process {consumer_pid} exited with status 1")),
+                "{err}"
+            );
+            assert!(
+                err.hint().unwrap().contains(&format!("the producer (pid {producer_pid})")),
+                "{err}"
+            );
+            assert!(
+                !std::path::Path::new(&format!("/proc/{producer_pid}")).exists(),
+                "stopped and reaped"
+            );
+            consumer.wait().expect_err("it failed");
+            Ok(())
+        })
+        .unwrap();
+        scenario.wait().unwrap();
     }
 
     #[test]

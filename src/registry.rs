@@ -10,6 +10,11 @@
 //! recognises a segment whose creator has died. It never touches another user's object: a
 //! System V object is removed only if its owner is this user and its creator is the dead pid;
 //! a POSIX object or a file only if this user owns it.
+//!
+//! A forked child's run file names its parent (`parent <pid> <start time>`). While that parent
+//! lives, the child's leftovers are the parent's business (it takes over what the child handed
+//! it, and removes what a killed child left when it reaps it, with [`sweep_process`]); other
+//! runs leave them alone until the parent is gone too.
 
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
@@ -89,6 +94,18 @@ pub(crate) fn note(kind: Kind, id: i32, path: Option<&[u8]>) {
             cell.store(*byte, Ordering::Relaxed);
         }
         RUN_FILE_PID.store(pid, Ordering::Release);
+        if crate::cleanup::is_forked_child() {
+            let parent = nix::unistd::getppid().as_raw();
+            if let Some(parent_start) = start_time(parent) {
+                let line = format!("parent {parent} {parent_start}\n");
+                let _ = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .mode(0o600)
+                    .open(&file)
+                    .and_then(|mut f| f.write_all(line.as_bytes()));
+            }
+        }
     }
     let Some(file) = run_file() else { return };
     let name = path.map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default();
@@ -104,10 +121,9 @@ pub(crate) fn note(kind: Kind, id: i32, path: Option<&[u8]>) {
     }
 }
 
-/// This process no longer owns one of the objects it wrote down (removed, or given away to
-/// another process): when it owns none, its run file goes; otherwise a `gone` line tells a
-/// later sweep to leave that object alone (another process may own it now).
-pub(crate) fn forgot(kind: Kind, id: i32, path: Option<&[u8]>) {
+/// This process no longer owns one of the objects it wrote down (removed, or given away):
+/// when it owns none, its run file goes.
+pub(crate) fn forgot() {
     if RUN_FILE_PID.load(Ordering::Acquire) != nix::unistd::getpid().as_raw() {
         return;
     }
@@ -116,16 +132,10 @@ pub(crate) fn forgot(kind: Kind, id: i32, path: Option<&[u8]>) {
     else {
         return;
     };
-    let Some(file) = run_file() else { return };
-    if before == 1 {
+    if before == 1
+        && let Some(file) = run_file()
+    {
         let _ = std::fs::remove_file(file);
-    } else {
-        let name = path.map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default();
-        let line = format!("gone {} {id} {name}\n", code(kind));
-        let _ = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&file)
-            .and_then(|mut f| f.write_all(line.as_bytes()));
     }
 }
 
@@ -184,38 +194,63 @@ impl Swept {
 
 /// Removes what this user's dead runs left behind and forgets those runs.
 pub fn sweep() -> Swept {
-    sweep_runs(|_| true)
+    sweep_runs(|_| true, true)
 }
 
 /// Removes what one process of this run, now dead, left behind: a child killed by SIGKILL
 /// (which runs no cleanup), just reaped by its parent. Its parent calls it, so the run ends
 /// with nothing left even though the child could not clean up.
 pub fn sweep_process(pid: i32) -> Swept {
-    sweep_runs(|run| run == pid)
+    sweep_runs(|run| run == pid, false)
 }
 
-fn sweep_runs(wanted: impl Fn(i32) -> bool) -> Swept {
+/// Whether a run file names a parent that is still alive (see the module's text).
+fn parent_alive(text: &str) -> bool {
+    text.lines().filter_map(|line| line.strip_prefix("parent ")).any(|parent| {
+        let mut fields = parent.split_whitespace().map(str::parse::<u64>);
+        match (fields.next(), fields.next()) {
+            (Some(Ok(pid)), Some(Ok(start))) => start_time(pid as i32) == Some(start),
+            _ => false,
+        }
+    })
+}
+
+fn sweep_runs(wanted: impl Fn(i32) -> bool, leave_live_parents_theirs: bool) -> Swept {
     let mut swept = Swept::default();
     let Some(dir) = directory() else { return swept };
     let Ok(entries) = std::fs::read_dir(&dir) else { return swept };
     let uid = nix::unistd::getuid().as_raw();
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some((pid, start)) = name
-            .strip_prefix("run-")
-            .and_then(|rest| rest.split_once('-'))
-            .and_then(|(pid, start)| Some((pid.parse::<i32>().ok()?, start.parse::<u64>().ok()?)))
-        else {
+    let runs: Vec<(std::fs::DirEntry, i32, bool)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let (pid, start) = name.strip_prefix("run-")?.split_once('-')?;
+            let (pid, start) = (pid.parse::<i32>().ok()?, start.parse::<u64>().ok()?);
+            let alive = start_time(pid) == Some(start);
+            Some((entry, pid, alive))
+        })
+        .collect();
+    // What live runs list is theirs now, even if a dead run created it and gave it away (a
+    // segment made by a child and adopted by its parent): it is never swept.
+    let live: Vec<String> = runs
+        .iter()
+        .filter(|(_, _, alive)| *alive)
+        .flat_map(|(entry, _, _)| {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            text.lines().map(str::to_owned).collect::<Vec<_>>()
+        })
+        .collect();
+    for (entry, pid, alive) in runs {
+        if alive || !wanted(pid) {
             continue;
-        };
-        if !wanted(pid) || start_time(pid) == Some(start) {
-            continue; // another process's, or still running
         }
         let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-        let gone: Vec<&str> = text.lines().filter_map(|line| line.strip_prefix("gone ")).collect();
+        if leave_live_parents_theirs && parent_alive(&text) {
+            continue;
+        }
         let mut removed_any = false;
         // Newest first: files before the directory that holds them.
-        for line in text.lines().rev().filter(|line| !gone.contains(line)) {
+        for line in text.lines().rev().filter(|line| !live.iter().any(|l| l == line)) {
             if let Some(what) = remove_left_over(line, pid, uid) {
                 swept.removed.push(what);
                 removed_any = true;
@@ -299,13 +334,25 @@ mod tests {
         assert_eq!(start_time(i32::MAX), None, "no such process");
     }
 
+    /// A segment made without the library, so that no run file of ours lists it (as one made
+    /// by a process that has died since).
+    fn unrecorded_segment() -> i32 {
+        // SAFETY: shmget takes plain integers.
+        let id = unsafe { libc::shmget(libc::IPC_PRIVATE, 64, libc::IPC_CREAT | 0o600) };
+        assert!(id >= 0);
+        id
+    }
+
+    /// The tests below share this process's run files: one at a time.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn a_dead_run_is_swept_and_a_foreign_or_live_object_is_not() {
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let dir = directory().unwrap();
         // A segment of ours, listed by a "run" whose pid is ours but whose start time is not:
         // an earlier process with the same pid, now dead.
-        let segment = crate::Segment::create(crate::Key::PRIVATE, 64, 0o600).unwrap();
-        let id = segment.id();
+        let id = unrecorded_segment();
         let me = nix::unistd::getpid().as_raw();
         let file = dir.join(format!("run-{me}-1"));
         std::fs::write(&file, format!("shm {id} \nshm 2147483000 \n")).unwrap();
@@ -314,8 +361,6 @@ mod tests {
         assert!(!file.exists());
         assert!(crate::shm::stat(id).is_err(), "the segment is gone");
         assert!(swept.sentence().unwrap().contains(&format!("pid {me}")));
-        std::mem::forget(segment); // already removed by the sweep
-        crate::registry::forgot(Kind::SharedMemory, id, None);
         // A live run (our real start time) is left alone.
         let live = crate::Segment::create(crate::Key::PRIVATE, 64, 0o600).unwrap();
         let start = start_time(me).unwrap();
@@ -328,15 +373,23 @@ mod tests {
     }
 
     #[test]
-    fn an_object_given_away_is_not_swept_with_its_dead_creator() {
+    fn an_object_a_live_run_lists_is_not_swept_with_its_dead_creator() {
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let dir = directory().unwrap();
-        let given = crate::Segment::create(crate::Key::PRIVATE, 64, 0o600).unwrap();
+        let adopted = crate::Segment::create(crate::Key::PRIVATE, 64, 0o600).unwrap();
+        let id = adopted.id();
+        // Our own run file (we are alive) lists it, as an adopter's would; a "dead" run too.
         let me = nix::unistd::getpid().as_raw();
-        let file = dir.join(format!("run-{me}-2"));
-        std::fs::write(&file, format!("shm {} \ngone shm {} \n", given.id(), given.id())).unwrap();
+        let dead = dir.join(format!("run-{me}-2"));
+        std::fs::write(&dead, format!("shm {id} \n")).unwrap();
         let swept = sweep_process(me);
         assert!(swept.removed.is_empty(), "{swept:?}");
-        assert!(given.stat().is_ok(), "another process owns it now");
-        assert!(!file.exists(), "the dead run is forgotten");
+        assert!(adopted.stat().is_ok(), "a live run holds it");
+        assert!(!dead.exists(), "the dead run is forgotten");
+        // Given away by a dead run and adopted by nobody: it goes.
+        let orphan_id = unrecorded_segment();
+        std::fs::write(&dead, format!("shm {orphan_id} \n")).unwrap();
+        let swept = sweep_process(me);
+        assert_eq!(swept.removed, [format!("segment {orphan_id}")]);
     }
 }

@@ -338,9 +338,18 @@ impl Segment {
         self.ownership.is_mine()
     }
 
-    /// Gives up ownership: dropping this value will leave the segment in place.
+    /// Gives up ownership: dropping this value will leave the segment in place, for good
+    /// (lesson08's `write` leaves its object for a later `read` this way).
     pub fn disown(&mut self) {
         self.ownership.give_up();
+    }
+
+    /// Leaves the segment in place for the parent to take over with [`Segment::adopt`] once
+    /// this (forked) process has exited. Unlike [`disown`](Self::disown) it stays written down
+    /// under this process: should the parent be killed before it takes the segment over, the
+    /// next run removes it instead of leaving it to nobody.
+    pub fn hand_over(&mut self) {
+        self.ownership.hand_over();
     }
 
     /// `shmget(key, 0, 0)`, and this process takes over the removal: it removes the segment on

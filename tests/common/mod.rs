@@ -187,6 +187,12 @@ pub fn lesson(bin: &str) -> Command {
         "lesson14" => env!("CARGO_BIN_EXE_lesson14"),
         other => panic!("no binary {other}"),
     };
+    // A copy of the binaries elsewhere (for running a test binary as another user, who may
+    // not reach cargo's target directory): SHM_WORKBOOK_BIN_DIR=/tmp/copy.
+    let path = match std::env::var_os("SHM_WORKBOOK_BIN_DIR") {
+        Some(dir) => Path::new(&dir).join(bin),
+        None => Path::new(path).to_path_buf(),
+    };
     let mut command = Command::new(path);
     command.env("NO_COLOR", "1").stdin(Stdio::null());
     command
@@ -283,6 +289,32 @@ fn assert_nothing_created_is_left(calls: &[TraceCall], stdout: &str) {
     for pid in &created.pids {
         assert!(!process_exists(*pid), "process {pid} of the run still exists (or is a zombie)");
     }
+}
+
+/// What of `created` still exists: `shm 42`, `posix /name`, ... (a System V id counts only
+/// while its creator is one of the run's pids, so a recycled id is not taken for it).
+pub fn still_there(created: &Created) -> Vec<String> {
+    let mut left = Vec::new();
+    for (table, ids) in
+        [("shm", &created.shmids), ("sem", &created.semids), ("msg", &created.msqids)]
+    {
+        for (id, cpid) in sysvipc_rows(table) {
+            if ids.contains(&id) && cpid.is_none_or(|cpid| created.pids.contains(&cpid)) {
+                left.push(format!("{table} {id}"));
+            }
+        }
+    }
+    for name in &created.posix_names {
+        if Path::new(&format!("/dev/shm{name}")).exists() {
+            left.push(format!("posix {name}"));
+        }
+    }
+    for name in &created.queue_names {
+        if shm_workbook::msg::posix_queue_exists(name) {
+            left.push(format!("mqueue {name}"));
+        }
+    }
+    left
 }
 
 /// Rows of a /proc/sysvipc table as (id, creator pid if the table has one).
