@@ -197,7 +197,8 @@ fn decades(low: f64, high: f64) -> Vec<f64> {
     ticks
 }
 
-/// The SVG chart of a `--json` report.
+/// The SVG chart of a `--json` report: 760 units wide (the book's column), throughput above,
+/// round trips below, every label at least 12 units.
 pub fn svg(report: &Value) -> Result<String> {
     let bad = |what: &str| Error::other("drawing the chart", format!("the report has no {what}"));
     if report.get("lesson").text() != "lesson13" {
@@ -209,14 +210,11 @@ pub fn svg(report: &Value) -> Result<String> {
     if sizes.is_empty() || throughput.is_empty() || round_trips.is_empty() {
         return Err(bad("sizes, throughput or round_trip figures"));
     }
-    let (width, font) = (960.0, 14.0);
+    let (width, height) = (760.0, 740.0);
     let mut out = String::new();
     let mut put = |text: String| out.push_str(&text);
-    // Panel 1: throughput, grouped by size, log scale from 10 MB/s to 100 GB/s.
-    let (left, top, plot_w, plot_h) = (70.0, 56.0, 500.0, 300.0);
-    let (low, high) = (1e7, 1e11);
     put(format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} 440\" width=\"{width}\" height=\"440\" font-family=\"sans-serif\" font-size=\"{font}\">\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"14\">\n"
     ));
     put("<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n".to_owned());
     let optimised = report.get("machine").get("optimized_build") == &Value::Bool(true);
@@ -226,12 +224,18 @@ pub fn svg(report: &Value) -> Result<String> {
         if report.get("fast") == &Value::Bool(true) { ", --fast" } else { "" },
         if optimised { "" } else { ", UNOPTIMISED build" }
     );
-    put(format!("<text x=\"{left}\" y=\"22\" font-weight=\"bold\">{}</text>\n", escape(&title)));
-    put(format!("<text x=\"{left}\" y=\"44\">Throughput (log scale)</text>\n"));
+    put(format!(
+        "<text x=\"20\" y=\"26\" font-size=\"16\" font-weight=\"bold\">{}</text>\n",
+        escape(&title)
+    ));
+    // Panel 1: throughput, grouped by size, log scale from 10 MB/s to 100 GB/s.
+    let (left, top, plot_w, plot_h) = (92.0, 70.0, 650.0, 250.0);
+    let (low, high) = (1e7, 1e11);
+    put("<text x=\"20\" y=\"54\">Throughput, bytes per second (log scale)</text>\n".to_owned());
     for tick in decades(low, high) {
         let y = top + plot_h * (1.0 - log_position(tick, low, high));
         put(format!(
-            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#dddddd\"/>\n<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#dddddd\"/>\n<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"13\">{}</text>\n",
             left + plot_w,
             left - 6.0,
             y + 5.0,
@@ -260,7 +264,7 @@ pub fn svg(report: &Value) -> Result<String> {
                 ));
             } else {
                 put(format!(
-                    "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"middle\" fill=\"#555555\">×</text>\n",
+                    "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"middle\" fill=\"#555555\">×</text>\n",
                     x + bar / 2.0,
                     top + plot_h - 4.0
                 ));
@@ -269,64 +273,67 @@ pub fn svg(report: &Value) -> Result<String> {
         put(format!(
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
             x0 + (group - 16.0) / 2.0,
-            top + plot_h + 20.0,
+            top + plot_h + 22.0,
             escape(&size_text(size as usize))
         ));
     }
     for (j, (_, label, colour)) in THROUGHPUT.iter().enumerate() {
-        let (x, y) = (left + 170.0 * (j % 3) as f64, top + plot_h + 44.0 + 20.0 * (j / 3) as f64);
+        let (x, y) = (20.0 + 240.0 * (j % 3) as f64, top + plot_h + 52.0 + 24.0 * (j / 3) as f64);
         put(format!(
-            "<rect x=\"{x}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{colour}\"/><text x=\"{}\" y=\"{y}\">{}</text>\n",
-            y - 11.0,
-            x + 17.0,
+            "<rect x=\"{x}\" y=\"{}\" width=\"14\" height=\"14\" fill=\"{colour}\"/><text x=\"{}\" y=\"{y}\">{}</text>\n",
+            y - 12.0,
+            x + 20.0,
             escape(label)
         ));
     }
     put(format!(
-        "<text x=\"{left}\" y=\"{}\" font-size=\"12\" fill=\"#555555\">× : the size does not fit the queue</text>\n",
-        top + plot_h + 84.0
+        "<text x=\"20\" y=\"{}\" font-size=\"13\" fill=\"#555555\">×: the size does not fit the queue (its limit, kernel.msgmax or fs.mqueue.msgsize_max)</text>\n",
+        top + plot_h + 104.0
     ));
-    // Panel 2: round trips, horizontal bars, log scale from 100 ns to 1 ms.
-    let (left2, plot_w2) = (width - 340.0 + 130.0, 190.0);
-    let (low2, high2) = (1e2, 1e5);
+    // Panel 2: round trips, horizontal bars, log scale from 10 ns to 1 ms.
+    let (top2, left2, plot_w2, row) = (474.0, 210.0, 440.0, 30.0);
+    let (low2, high2) = (1e1, 1e6);
     put(format!(
-        "<text x=\"{}\" y=\"44\">Round trip of 8 bytes (log scale)</text>\n",
-        width - 340.0
+        "<text x=\"20\" y=\"{}\">Round trip of an 8-byte message (log scale)</text>\n",
+        top2 - 16.0
     ));
-    let row = plot_h / round_trips.len() as f64;
+    let bottom2 = top2 + row * round_trips.len() as f64;
     for tick in decades(low2, high2) {
         let x = left2 + plot_w2 * log_position(tick, low2, high2);
         put(format!(
-            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{top}\" y2=\"{}\" stroke=\"#dddddd\"/>\n<text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\">{}</text>\n",
-            top + plot_h,
-            top + plot_h + 20.0,
+            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{top2}\" y2=\"{bottom2}\" stroke=\"#dddddd\"/>\n<text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\" font-size=\"13\">{}</text>\n",
+            bottom2 + 20.0,
             escape(&time_text(tick).replace(".00", ""))
         ));
     }
     for (i, trip) in round_trips.iter().enumerate() {
         let (name, ns) = (trip.get("mechanism").text(), trip.get("ns").num());
-        let y = top + row * i as f64;
+        let y = top2 + row * i as f64;
         let colour = if name.starts_with("shm") { "#d62728" } else { "#1f77b4" };
         put(format!(
             "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
-            left2 - 6.0,
+            left2 - 8.0,
             y + row / 2.0 + 5.0,
             escape(name)
         ));
         if ns.is_finite() {
             let w = plot_w2 * log_position(ns, low2, high2);
             put(format!(
-                "<rect x=\"{left2}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{colour}\"><title>{}: {}</title></rect>\n<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{}</text>\n",
-                y + 6.0,
-                row - 12.0,
+                "<rect x=\"{left2}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{colour}\"><title>{}: {}</title></rect>\n<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\">{}</text>\n",
+                y + 5.0,
+                row - 10.0,
                 escape(name),
                 escape(&time_text(ns)),
-                left2 + w + 4.0,
+                left2 + w + 6.0,
                 y + row / 2.0 + 5.0,
                 escape(&time_text(ns))
             ));
         }
     }
+    put(format!(
+        "<text x=\"20\" y=\"{}\" font-size=\"13\" fill=\"#555555\">red: shared memory; blue: through the kernel. The figures of one run, on one machine.</text>\n",
+        bottom2 + 50.0
+    ));
     put("</svg>\n".to_owned());
     Ok(out)
 }

@@ -40,7 +40,8 @@ impl CpuWait {
         self.before
             .iter()
             .filter_map(|&(pid, before)| Some(run_delay_ns(pid)?.saturating_sub(before?)))
-            .map(|waited| waited as f64 / wall)
+            // A wait that began before `start` is counted whole when it ends: at most all of it.
+            .map(|waited| (waited as f64 / wall).min(1.0))
             .fold(f64::NAN, f64::max)
     }
 }
@@ -68,8 +69,8 @@ pub fn cpu_pressure() -> Option<f64> {
 /// the guest's `lscpu` does not show.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Distance {
-    /// The median round trip of a cache line between two CPUs, in nanoseconds (NaN if none
-    /// completed).
+    /// A cache line's round trip between two CPUs, in nanoseconds: the fastest group of the
+    /// probe (NaN if none completed).
     pub round_trip_ns: f64,
     /// The CPUs the two processes measured last ran on (this one first).
     pub cpus: (i64, i64),
@@ -91,22 +92,29 @@ impl Distance {
         self.cpus.0 == self.cpus.1
     }
 
-    /// The farther of two probes (a probe that completed nothing counts as farthest).
+    /// The farther of two probes; a probe that completed nothing (its process found no CPU)
+    /// gives way to one that did.
     pub fn farther(self, other: Distance) -> Distance {
-        if other.round_trip_ns > self.round_trip_ns || other.round_trip_ns.is_nan() {
+        if other.round_trip_ns > self.round_trip_ns || self.round_trip_ns.is_nan() {
             other
         } else {
             self
         }
     }
 
-    /// Whether the CPUs share no cache: a round trip above [`FAR_NS`], or none completed.
+    /// Whether the CPUs share no cache: a round trip above [`FAR_NS`] (not when unknown).
     pub fn far(&self) -> bool {
-        self.round_trip_ns.is_nan() || self.round_trip_ns > FAR_NS
+        self.round_trip_ns > FAR_NS
     }
 
     /// `near (90 ns there and back, CPUs 0 and 1)`.
     pub fn describe(&self) -> String {
+        if self.round_trip_ns.is_nan() {
+            return format!(
+                "unknown (the probe found no free CPU in 20 ms; CPUs {} and {})",
+                self.cpus.0, self.cpus.1
+            );
+        }
         let where_ = if self.same_cpu() {
             "one CPU"
         } else if self.far() {
@@ -132,9 +140,9 @@ struct Probe {
 }
 
 /// Measures the [`Distance`] between the CPU this process runs on and another one, with a
-/// child forked for the purpose and pinned to that other CPU: 1000 round trips of a cache line
-/// (at most 20 ms of them), the median of ten groups. The calls are not recorded: this is a
-/// measurement, not part of the story.
+/// child forked for the purpose and pinned to that other CPU: up to 1000 round trips of a
+/// cache line (at most 20 ms of them), the fastest of groups of ten. The calls are not
+/// recorded: this is a measurement, not part of the story.
 pub fn distance() -> crate::Result<Distance> {
     use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
     let length = std::num::NonZeroUsize::new(std::mem::size_of::<Probe>()).expect("not empty");
@@ -182,12 +190,15 @@ pub fn distance() -> crate::Result<Distance> {
             }
             Ok(())
         })?;
+        // The fastest of 100 groups of 10 round trips: a probe that loses its CPU to another
+        // program for a while (a busy machine) still finds groups that ran undisturbed, and
+        // those measure the distance.
         let deadline = Instant::now() + Duration::from_millis(20);
-        let mut groups = Vec::new();
-        'groups: for group in 0..10u64 {
+        let mut fastest = f64::NAN;
+        'groups: for group in 0..100u64 {
             let start = Instant::now();
-            for i in 1..=100 {
-                let seq = group * 100 + i;
+            for i in 1..=10 {
+                let seq = group * 10 + i;
                 probe.ping.0.store(seq, Release);
                 let mut spins = 0u32;
                 while probe.pong.0.load(Acquire) != seq {
@@ -201,14 +212,11 @@ pub fn distance() -> crate::Result<Distance> {
                     std::hint::spin_loop();
                 }
             }
-            groups.push(start.elapsed().as_nanos() as f64 / 100.0);
+            fastest = fastest.min(start.elapsed().as_nanos() as f64 / 10.0);
         }
         probe.ping.0.store(u64::MAX, Release);
         child.wait()?;
-        Ok(Distance {
-            round_trip_ns: if groups.is_empty() { f64::NAN } else { super::median(&groups) },
-            cpus: (here(), probe.cpu.0.load(Relaxed) as i64),
-        })
+        Ok(Distance { round_trip_ns: fastest, cpus: (here(), probe.cpu.0.load(Relaxed) as i64) })
     });
     // SAFETY: the child has ended; nothing uses the mapping any more.
     let _ = unsafe { nix::sys::mman::munmap(memory, length.get()) };
@@ -275,6 +283,10 @@ mod tests {
         let near = Distance { round_trip_ns: 90.0, cpus: (1, 0) };
         assert!(near.describe().starts_with("near (90 ns"));
         assert!(Distance { round_trip_ns: 3e6, cpus: (1, 1) }.same_cpu());
+        let unknown = Distance { round_trip_ns: f64::NAN, cpus: (0, 1) };
+        assert!(!unknown.far() && unknown.describe().starts_with("unknown (the probe found no"));
+        assert_eq!(unknown.farther(far), far);
+        assert_eq!(far.farther(unknown), far);
         assert!(last_cpu(nix::unistd::getpid()).is_some_and(|cpu| cpu >= 0));
     }
 }

@@ -417,8 +417,15 @@ pub fn conclude(
         return;
     }
     let (name, best) = best_kernel(cells, 64 << 10);
+    let ring = cells.iter().find(|c| c.transport == Transport::Ring && c.size == 64 << 10);
+    let sample = ring.and_then(|c| c.result.as_ref().ok());
+    let why = match sample {
+        Some(s) if s.distance.is_some_and(|d| d.far()) => "; its CPUs were far apart then (Part 1)",
+        Some(s) if s.cpu_wait >= CONTENDED => "; its processes waited for a CPU then (Part 1)",
+        _ => "",
+    };
     parent.explain(format!(
-        "bulk data: at 64 KiB the ring moved {}, {} the fastest kernel mechanism here ({name}, {})",
+        "bulk data: at 64 KiB the ring moved {}, {} the fastest kernel mechanism here ({name}, {}){why}",
         rate_text(rate(cells, Transport::Ring, 64 << 10)),
         ratio_text(rate(cells, Transport::Ring, 64 << 10) / best),
         rate_text(best)
