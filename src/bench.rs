@@ -249,8 +249,23 @@ pub fn socket_pair() -> Result<(std::os::unix::net::UnixStream, std::os::unix::n
 /// Reads one little-endian `u64` (8 bytes) from `file`; `call` names the call in an error.
 pub fn read_u64(file: &mut impl std::io::Read, call: &str) -> Result<u64> {
     let mut raw = [0u8; 8];
-    file.read_exact(&mut raw).map_err(|err| Error::io(call, err))?;
+    file.read_exact(&mut raw).map_err(|err| read_error(call, err))?;
     Ok(u64::from_le_bytes(raw))
+}
+
+/// The error of a failed `read_exact` from a pipe or socket: end-of-file means that every
+/// process holding the other end has closed it, which here means the partner ended (each end
+/// lives only in the process that uses it).
+pub fn read_error(call: &str, err: std::io::Error) -> Error {
+    if err.kind() == std::io::ErrorKind::UnexpectedEof {
+        let failure = crate::process::child_failure();
+        let partner = failure.map(|e| format!(": {}", e.meaning())).unwrap_or_default();
+        return Error::other(
+            call,
+            format!("end of file: the process at the other end has ended{partner}"),
+        );
+    }
+    Error::io(call, err)
 }
 
 /// Writes `value` as a little-endian `u64` (8 bytes) to `file`; `call` names the call in an

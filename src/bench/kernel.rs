@@ -23,7 +23,9 @@ use super::message::{LARGEST, SIZES, check, pattern, stamp};
 use super::plan::Plan;
 use super::report::{Cell, RoundTrip, Row, Transport};
 use super::sender::{Sender, pipe};
-use super::{Bench, Sample, read_u64, size_text, socket_pair, time_round_trips, write_u64};
+use super::{
+    Bench, Sample, read_error, read_u64, size_text, socket_pair, time_round_trips, write_u64,
+};
 
 /// The limit: one process copying each message into a buffer as large as the ring, stamping
 /// and checking it as the other mechanisms do. No second process, no kernel.
@@ -114,7 +116,7 @@ pub fn pipe_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
     })?;
     let rows = stream(bench, &mut sender, "pipe", |buffer, _| {
         // A pipe is a byte stream: one read may return part of a message.
-        read_end.read_exact(buffer).map_err(|err| Error::io("reading from the pipe", err))
+        read_end.read_exact(buffer).map_err(|err| read_error("reading from the pipe", err))
     })?;
     sender.finish()?;
     Ok(rows)
@@ -129,7 +131,7 @@ pub fn socket_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> 
         theirs.write_all(message).map_err(|err| Error::io("sending on the socket", err))
     })?;
     let rows = stream(bench, &mut sender, "Unix socket", |buffer, _| {
-        ours.read_exact(buffer).map_err(|err| Error::io("receiving from the socket", err))
+        ours.read_exact(buffer).map_err(|err| read_error("receiving from the socket", err))
     })?;
     sender.finish()?;
     Ok(rows)
