@@ -84,11 +84,8 @@ fn parent_and_child(lesson: &Lesson) -> Result<()> {
     lesson.part("Part 1: one segment, two processes, two addresses");
     let mut scratch = ScratchDir::new("lesson11")?;
     let key_file = scratch.create_file("key", b"ftok reads this file's inode\n")?;
-    let chosen = Key::ftok_unused(key_file, b'U')?;
-    let key = chosen.explain_to(&parent);
-    let why = if chosen.proj_id() == b'U' { "85 is 'U'; " } else { "" };
-    parent
-        .call_note(format!("{why}a key of this run's own, which Part 2 finds in /proc/self/maps"));
+    let key = Key::ftok_unused(key_file, b'U')?.explain_to(&parent);
+    parent.call_note("85 is 'U' (or the next id, if that key was taken): a key of this run's own, which Part 2 finds in /proc/self/maps");
     let segment = Segment::create(key, SMALL, 0o600)?;
     parent.call_note("the shmid, which Part 2 finds too");
     let child = process::spawn("child", |out| child_side(&segment, out))?;
