@@ -3,39 +3,14 @@
 //! string literals that spell a call with arguments (`"shmat({id}, NULL, 0)"`), and for the
 //! old hand-typed narration methods.
 
+mod common;
+
 use std::path::Path;
 
-/// Calls the library records; a string that spells one of these with arguments is a call typed
-/// by hand. (A mention with empty parentheses, "before fork()", is prose and allowed.)
-const CALLS: &[&str] = &[
-    "ftok",
-    "shmget",
-    "shmat",
-    "shmdt",
-    "shmctl",
-    "semget",
-    "semop",
-    "semtimedop",
-    "semctl",
-    "msgget",
-    "msgsnd",
-    "msgrcv",
-    "msgctl",
-    "shm_open",
-    "shm_unlink",
-    "ftruncate",
-    "fstat",
-    "mmap",
-    "munmap",
-    "mq_open",
-    "mq_send",
-    "mq_receive",
-    "mq_unlink",
-    "waitpid",
-    "wait",
-    "kill",
-    "futex",
-];
+/// Calls the library records (the same list the strace test and the other tests use): a string
+/// that spells one of these with arguments is a call typed by hand. A mention with empty
+/// parentheses, "before fork()", is prose and allowed.
+use common::CALL_NAMES as CALLS;
 
 /// The contents of the string literals in `source` (ordinary and raw), with their line numbers.
 fn string_literals(source: &str) -> Vec<(usize, String)> {

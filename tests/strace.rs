@@ -13,7 +13,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use common::{TraceCall, TraceFile, printed_call};
+use common::{TraceCall, TraceFile, lesson_path, printed_call};
 
 /// The system calls strace watches: those the recorded calls become.
 const SYSCALLS: &str = "shmget,shmat,shmdt,shmctl,semget,semop,semtimedop,semctl,msgget,msgsnd,\
@@ -323,26 +323,6 @@ fn traced_run(bin: &str, args: &[&str]) -> (String, Vec<TraceCall>, BTreeMap<i32
         syscalls.insert(pid, text.lines().filter_map(parse_syscall).collect());
     }
     (stdout, trace.calls(), syscalls)
-}
-
-fn lesson_path(bin: &str) -> &'static str {
-    match bin {
-        "lesson01" => env!("CARGO_BIN_EXE_lesson01"),
-        "lesson02" => env!("CARGO_BIN_EXE_lesson02"),
-        "lesson03" => env!("CARGO_BIN_EXE_lesson03"),
-        "lesson04" => env!("CARGO_BIN_EXE_lesson04"),
-        "lesson05" => env!("CARGO_BIN_EXE_lesson05"),
-        "lesson06" => env!("CARGO_BIN_EXE_lesson06"),
-        "lesson07" => env!("CARGO_BIN_EXE_lesson07"),
-        "lesson08" => env!("CARGO_BIN_EXE_lesson08"),
-        "lesson09" => env!("CARGO_BIN_EXE_lesson09"),
-        "lesson10" => env!("CARGO_BIN_EXE_lesson10"),
-        "lesson11" => env!("CARGO_BIN_EXE_lesson11"),
-        "lesson12" => env!("CARGO_BIN_EXE_lesson12"),
-        "lesson13" => env!("CARGO_BIN_EXE_lesson13"),
-        "lesson14" => env!("CARGO_BIN_EXE_lesson14"),
-        other => panic!("no binary {other}"),
-    }
 }
 
 struct TempDir(PathBuf);

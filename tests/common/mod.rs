@@ -168,8 +168,9 @@ impl Run {
     }
 }
 
-/// The command for a lesson binary, with colour off through NO_COLOR.
-pub fn lesson(bin: &str) -> Command {
+/// The path of a lesson's binary: cargo's, or a copy's in `SHM_WORKBOOK_BIN_DIR` (for running
+/// a test binary as another user, who may not reach cargo's target directory).
+pub fn lesson_path(bin: &str) -> std::path::PathBuf {
     let path = match bin {
         "lesson01" => env!("CARGO_BIN_EXE_lesson01"),
         "lesson02" => env!("CARGO_BIN_EXE_lesson02"),
@@ -187,13 +188,15 @@ pub fn lesson(bin: &str) -> Command {
         "lesson14" => env!("CARGO_BIN_EXE_lesson14"),
         other => panic!("no binary {other}"),
     };
-    // A copy of the binaries elsewhere (for running a test binary as another user, who may
-    // not reach cargo's target directory): SHM_WORKBOOK_BIN_DIR=/tmp/copy.
-    let path = match std::env::var_os("SHM_WORKBOOK_BIN_DIR") {
+    match std::env::var_os("SHM_WORKBOOK_BIN_DIR") {
         Some(dir) => Path::new(&dir).join(bin),
         None => Path::new(path).to_path_buf(),
-    };
-    let mut command = Command::new(path);
+    }
+}
+
+/// The command for a lesson binary, with colour off through NO_COLOR.
+pub fn lesson(bin: &str) -> Command {
+    let mut command = Command::new(lesson_path(bin));
     command.env("NO_COLOR", "1").stdin(Stdio::null());
     command
 }
