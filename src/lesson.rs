@@ -355,6 +355,7 @@ impl Lesson {
         if let Some(sentence) = crate::registry::sweep().sentence() {
             narrate::print_block(format!("{}\n", sentence.italic()));
         }
+        crate::registry::begin();
         let seed = options.seed.unwrap_or_else(|| {
             use rand::TryRng;
             // Without an OS random source, any seed will do: it only varies the jitter.

@@ -81,6 +81,7 @@ where
         }
         Ok(ForkResult::Child) => {
             die_with(parent);
+            crate::registry::begin();
             call::set_role(role, true);
             // With a trace, a line that names this process even if it records no call (the
             // exercise checker names the processes of a run that hangs by their role).
@@ -95,6 +96,7 @@ where
                 Err(_) => PANIC_STATUS,
             };
             let _ = std::io::stdout().flush();
+            crate::registry::end();
             // SAFETY: _exit ends the child at once: no destructors of the parent's objects
             // (copied by fork) run here, so the child cannot remove what the parent owns.
             unsafe { libc::_exit(status) }
@@ -413,6 +415,32 @@ mod tests {
             err.meaning().contains(&format!("what it had created is removed: segment {id}")),
             "{err}"
         );
+        assert!(crate::shm::stat(id).is_err(), "segment {id} is gone");
+    }
+
+    #[test]
+    fn a_segment_a_killed_child_made_but_never_wrote_down_is_found_by_its_creator() {
+        use std::sync::atomic::{AtomicI32, Ordering};
+        let board = crate::Segment::create(Key::PRIVATE, 64, 0o600).unwrap();
+        let memory = board.attach().unwrap();
+        let told: &AtomicI32 = memory.view().unwrap();
+        let child = spawn("creator", |_| {
+            // As if killed between shmget and writing it down: no line for it anywhere.
+            // SAFETY: shmget takes plain integers.
+            let id = unsafe { libc::shmget(libc::IPC_PRIVATE, 64, libc::IPC_CREAT | 0o600) };
+            told.store(id, Ordering::Release);
+            std::thread::sleep(std::time::Duration::from_secs(60)); // killed here
+            Ok(())
+        })
+        .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while told.load(Ordering::Acquire) == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let id = told.load(Ordering::Acquire);
+        child.signal(Signal::SIGKILL).unwrap();
+        let err = child.wait().unwrap_err();
+        assert!(err.meaning().contains(&format!("removed: segment {id}")), "{err}");
         assert!(crate::shm::stat(id).is_err(), "segment {id} is gone");
     }
 

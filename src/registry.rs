@@ -74,57 +74,97 @@ fn code(kind: Kind) -> &'static str {
     }
 }
 
-/// Writes down an object this process just created (called by `cleanup::track`).
-pub(crate) fn note(kind: Kind, id: i32, path: Option<&[u8]>) {
+/// Makes sure this process has its run file, and returns it (`None` if runs cannot be
+/// written down here). A forked child's file names its parent first.
+fn ensure_file() -> Option<PathBuf> {
     let pid = nix::unistd::getpid().as_raw();
     if RUN_FILE_PID.load(Ordering::Relaxed) != pid {
         // A new process (the first object, or a forked child): a run file of its own.
         LIVE.store(0, Ordering::Relaxed);
         let Some(dir) = directory() else {
             RUN_FILE_PID.store(-1, Ordering::Relaxed);
-            return;
+            return None;
         };
-        let Some(start) = start_time(pid) else { return };
+        let start = start_time(pid)?;
         let file = dir.join(format!("run-{pid}-{start}"));
         let bytes = file.as_os_str().as_encoded_bytes();
         if bytes.len() >= PATH_BYTES {
-            return;
+            return None;
         }
         for (cell, byte) in RUN_FILE.iter().zip(bytes.iter().chain([&0u8])) {
             cell.store(*byte, Ordering::Relaxed);
         }
         RUN_FILE_PID.store(pid, Ordering::Release);
+        let mut first = String::new();
         if crate::cleanup::is_forked_child() {
             let parent = nix::unistd::getppid().as_raw();
             if let Some(parent_start) = start_time(parent) {
-                let line = format!("parent {parent} {parent_start}\n");
-                let _ = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .mode(0o600)
-                    .open(&file)
-                    .and_then(|mut f| f.write_all(line.as_bytes()));
+                first = format!("parent {parent} {parent_start}\n");
             }
         }
+        append(&file, &first);
     }
-    let Some(file) = run_file() else { return };
-    let name = path.map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default();
-    let line = format!("{} {id} {name}\n", code(kind));
-    let written = std::fs::OpenOptions::new()
+    run_file()
+}
+
+fn append(file: &Path, text: &str) -> bool {
+    std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
-        .open(&file)
-        .and_then(|mut f| f.write_all(line.as_bytes()));
-    if written.is_ok() {
+        .open(file)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .is_ok()
+}
+
+/// The pid of the process that keeps its run file until [`end`] (see [`begin`]).
+static KEPT_BY: AtomicI32 = AtomicI32::new(0);
+
+/// Writes down this process as a run before it creates anything, and keeps its file until
+/// [`end`] (at exit): a process killed between creating a segment and writing it down still
+/// leaves a file, and the sweep then finds the segment by its creator's pid. Called by
+/// `Lesson::start` and in every forked child.
+pub fn begin() {
+    if ensure_file().is_none() {
+        return;
+    }
+    let me = nix::unistd::getpid().as_raw();
+    KEPT_BY.store(me, Ordering::Release);
+    if !crate::cleanup::is_forked_child() {
+        extern "C" fn at_exit() {
+            end();
+        }
+        // SAFETY: `at_exit` is a plain function that may run at any normal exit.
+        unsafe { libc::atexit(at_exit) };
+    }
+}
+
+/// The process is ending: its run file goes, unless it lists objects it still owns (a leak
+/// or a segment handed over, which the next run then removes).
+pub fn end() {
+    let me = nix::unistd::getpid().as_raw();
+    if RUN_FILE_PID.load(Ordering::Acquire) == me
+        && LIVE.load(Ordering::Acquire) == 0
+        && let Some(file) = run_file()
+    {
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+/// Writes down an object this process just created (called by `cleanup::track`).
+pub(crate) fn note(kind: Kind, id: i32, path: Option<&[u8]>) {
+    let Some(file) = ensure_file() else { return };
+    let name = path.map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default();
+    if append(&file, &format!("{} {id} {name}\n", code(kind))) {
         LIVE.fetch_add(1, Ordering::Relaxed);
     }
 }
 
 /// This process no longer owns one of the objects it wrote down (removed, or given away):
-/// when it owns none, its run file goes.
+/// when it owns none, its run file goes (unless it keeps it until [`end`]).
 pub(crate) fn forgot() {
-    if RUN_FILE_PID.load(Ordering::Acquire) != nix::unistd::getpid().as_raw() {
+    let me = nix::unistd::getpid().as_raw();
+    if RUN_FILE_PID.load(Ordering::Acquire) != me {
         return;
     }
     let Ok(before) =
@@ -133,6 +173,7 @@ pub(crate) fn forgot() {
         return;
     };
     if before == 1
+        && KEPT_BY.load(Ordering::Acquire) != me
         && let Some(file) = run_file()
     {
         let _ = std::fs::remove_file(file);
@@ -256,12 +297,70 @@ fn sweep_runs(wanted: impl Fn(i32) -> bool, leave_live_parents_theirs: bool) -> 
                 removed_any = true;
             }
         }
+        for what in remove_unlisted_segments(pid, &entry.file_name().to_string_lossy(), uid) {
+            swept.removed.push(what);
+            removed_any = true;
+        }
         if removed_any {
             swept.runs.push(pid);
         }
         let _ = std::fs::remove_file(entry.path());
     }
     swept
+}
+
+/// Removes this user's segments that the dead run `pid` created and never wrote down (it was
+/// killed between `shmget` and the line): found by their creator's pid and a creation time
+/// after the run started. Skipped while another process has that pid now, to be safe.
+fn remove_unlisted_segments(pid: i32, file_name: &str, uid: u32) -> Vec<String> {
+    let Some(start) = file_name.rsplit('-').next().and_then(|s| s.parse::<u64>().ok()) else {
+        return Vec::new();
+    };
+    if start_time(pid).is_some() {
+        return Vec::new();
+    }
+    let Some(started) = boot_time().map(|boot| boot + start / clock_ticks()) else {
+        return Vec::new();
+    };
+    let Ok(table) = std::fs::read_to_string("/proc/sysvipc/shm") else { return Vec::new() };
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    let at = |name: &str| header.iter().position(|h| *h == name);
+    let (Some(id_at), Some(cpid_at), Some(uid_at), Some(ctime_at)) =
+        (at("shmid"), at("cpid"), at("uid"), at("ctime"))
+    else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for line in lines {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let number = |at: usize| fields.get(at).and_then(|f| f.parse::<i64>().ok());
+        let (Some(id), Some(cpid), Some(owner), Some(ctime)) =
+            (number(id_at), number(cpid_at), number(uid_at), number(ctime_at))
+        else {
+            continue;
+        };
+        if cpid == i64::from(pid) && owner == i64::from(uid) && ctime >= started as i64 {
+            // SAFETY: IPC_RMID takes no buffer.
+            if unsafe { libc::shmctl(id as i32, libc::IPC_RMID, std::ptr::null_mut()) } == 0 {
+                removed.push(format!("segment {id}"));
+            }
+        }
+    }
+    removed
+}
+
+/// When the system booted, in seconds since the epoch (`btime` in /proc/stat).
+fn boot_time() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    stat.lines().find_map(|line| line.strip_prefix("btime ")?.trim().parse().ok())
+}
+
+/// Clock ticks per second, the unit of a process's start time.
+fn clock_ticks() -> u64 {
+    // SAFETY: sysconf takes an integer.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(ticks).ok().filter(|&t| t > 0).unwrap_or(100)
 }
 
 /// Removes the object a run-file line names, if it still exists, is this user's, and (for

@@ -62,6 +62,12 @@ fn start_ticks(pid: i32) -> Option<u64> {
     stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// Now, in seconds since the epoch.
+fn epoch_seconds() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
 /// Now, in clock ticks since boot.
 fn now_ticks() -> u64 {
     let uptime = std::fs::read_to_string("/proc/uptime").unwrap_or_default();
@@ -186,6 +192,8 @@ struct Outcome {
     processes: Vec<Process>,
     /// When it ended, in clock ticks since boot.
     ended: u64,
+    /// When it started and ended, in seconds since the epoch (as `ipcs` times are).
+    wall: (i64, i64),
     /// A line that repeats the run.
     how: String,
     /// Where the run wrote down what it created (its `XDG_RUNTIME_DIR`).
@@ -206,7 +214,25 @@ impl Outcome {
 
     /// What the run created and still exists.
     fn left(&self) -> Vec<String> {
-        still_there(&created_in(&self.run.calls))
+        let mut left = still_there(&created_in(&self.run.calls));
+        left.extend(self.untraced_segments());
+        left
+    }
+
+    /// Segments made during the run by one of its processes that is gone now, but not in its
+    /// trace: a process killed between `shmget` and recording the call (or writing it down).
+    fn untraced_segments(&self) -> Vec<String> {
+        let traced = created_in(&self.run.calls).shmids;
+        let (from, to) = (self.wall.0.saturating_sub(1), self.wall.1 + 1);
+        shm_rows()
+            .into_iter()
+            .filter(|row| !traced.contains(&row.id) && (from..=to).contains(&row.ctime))
+            .filter(|row| {
+                self.processes.iter().any(|p| p.pid == row.cpid && !p.runs(u64::MAX))
+                    && !alive(row.cpid)
+            })
+            .map(|row| format!("shm {} (not in the trace; made by pid {})", row.id, row.cpid))
+            .collect()
     }
 
     /// The processes of the run still running (after waiting for them to die).
@@ -323,6 +349,7 @@ fn run_in(bin: &str, args: &[&str], fault: Fault, runtime: Arc<RuntimeDir>) -> O
     let stderr = Output::read(Box::new(child.stderr.take().unwrap()));
 
     let started = Instant::now();
+    let wall_started = epoch_seconds();
     let hang = hang_after();
     let lesson = Process { pid, start: start_ticks(pid) };
     let mut seen: Vec<Process> = Vec::new();
@@ -388,6 +415,7 @@ fn run_in(bin: &str, args: &[&str], fault: Fault, runtime: Arc<RuntimeDir>) -> O
         }
     };
     let ended = now_ticks() + 2;
+    let wall = (wall_started, epoch_seconds());
     let calls = trace.calls();
     let mut processes = vec![lesson];
     processes.extend(seen);
@@ -402,6 +430,7 @@ fn run_in(bin: &str, args: &[&str], fault: Fault, runtime: Arc<RuntimeDir>) -> O
         killed,
         processes,
         ended,
+        wall,
         how,
         runtime,
     }
@@ -769,6 +798,8 @@ struct ShmRow {
     uid: u32,
     nattch: u64,
     lpid: i32,
+    cpid: i32,
+    ctime: i64,
 }
 
 fn shm_rows() -> Vec<ShmRow> {
@@ -778,6 +809,7 @@ fn shm_rows() -> Vec<ShmRow> {
     let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
     let (key, id, uid, nattch, lpid) =
         (at("key"), at("shmid"), at("uid"), at("nattch"), at("lpid"));
+    let (cpid, ctime) = (at("cpid"), at("ctime"));
     lines
         .map(|line| {
             let f: Vec<&str> = line.split_whitespace().collect();
@@ -787,6 +819,8 @@ fn shm_rows() -> Vec<ShmRow> {
                 uid: f[uid].parse().unwrap(),
                 nattch: f[nattch].parse().unwrap(),
                 lpid: f[lpid].parse().unwrap(),
+                cpid: f[cpid].parse().unwrap(),
+                ctime: f[ctime].parse().unwrap(),
             }
         })
         .collect()
