@@ -443,6 +443,7 @@ fn the_parser_reads_strace_lines() {
         result: None,
         errno: Some("EACCES".into()),
         text: "shmat(7, NULL, SHM_RDONLY) = -1 EACCES".into(),
+        t_ns: 0,
     };
     assert!(matches(&call, &failed));
     let wrong = TraceCall { args: vec!["7".into(), "NULL".into(), "0".into()], ..call.clone() };
@@ -502,6 +503,7 @@ fn a_printed_call_that_was_not_made_is_caught() {
         result: Some("3".into()),
         errno: None,
         text: "semget(IPC_PRIVATE, 1, IPC_CREAT|IPC_EXCL|0600) = 3".into(),
+        t_ns: 0,
     }];
     let story = "[parent 42] semget(IPC_PRIVATE, 1, IPC_CREAT|0600) = 3";
     let (pid, text) = printed_call(story).unwrap();

@@ -25,6 +25,8 @@ pub struct TraceCall {
     pub result: Option<String>,
     pub errno: Option<String>,
     pub text: String,
+    /// When it was made: CLOCK_MONOTONIC, in nanoseconds.
+    pub t_ns: u64,
 }
 
 /// The names of the calls a lesson may print: a line of the story that starts with one of
@@ -116,6 +118,7 @@ impl TraceFile {
                     result: text("result"),
                     errno: text("errno"),
                     text: text("text").expect("text"),
+                    t_ns: value["t_ns"].as_u64().unwrap_or(0),
                 }
             })
             .collect()
@@ -269,12 +272,16 @@ fn assert_nothing_created_is_left(calls: &[TraceCall], stdout: &str) {
     for (table, ids) in
         [("shm", &created.shmids), ("sem", &created.semids), ("msg", &created.msqids)]
     {
-        for (id, cpid) in sysvipc_rows(table) {
+        for (id, cpid, ctime) in sysvipc_rows_with_time(table) {
             assert!(!ids.contains(&id), "{table} id {id} was left behind:\n{stdout}");
-            if let Some(cpid) = cpid {
+            // A segment made by one of the run's pids, during the run (an older one is a
+            // leftover of someone else whose pid the run happened to get again).
+            if let Some(cpid) = cpid
+                && ctime.is_none_or(|ctime| ctime + 1 >= run_started(calls))
+            {
                 assert!(
                     !created.pids.contains(&cpid),
-                    "a segment created by pid {cpid} was left behind"
+                    "a segment created by pid {cpid} during the run was left behind"
                 );
             }
         }
@@ -318,6 +325,46 @@ pub fn still_there(created: &Created) -> Vec<String> {
         }
     }
     left
+}
+
+/// When the run's first call was made, in seconds since the epoch (from the trace's monotonic
+/// times and the two clocks now).
+fn run_started(calls: &[TraceCall]) -> i64 {
+    let first = calls.iter().map(|call| call.t_ns).filter(|&t| t > 0).min().unwrap_or(0);
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs() as i64);
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime fills the timespec on our stack.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    let monotonic = now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64;
+    wall - (monotonic.saturating_sub(first) / 1_000_000_000) as i64
+}
+
+/// Rows of a /proc/sysvipc table as (id, creator pid, ctime), the last two where the table
+/// has them.
+fn sysvipc_rows_with_time(table: &str) -> Vec<(i32, Option<i32>, Option<i64>)> {
+    let text = std::fs::read_to_string(format!("/proc/sysvipc/{table}"))
+        .expect("/proc/sysvipc is readable");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    let column = |name: &str| header.iter().position(|&h| h == name);
+    let (id_at, cpid_at, ctime_at) = (
+        column("shmid").or(column("semid")).or(column("msqid")).expect("an id column"),
+        column("cpid"),
+        column("ctime"),
+    );
+    lines
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let number = |at: Option<usize>| at.and_then(|i| fields.get(i)?.parse().ok());
+            (
+                fields[id_at].parse().expect("a numeric id"),
+                number(cpid_at).map(|n: i64| n as i32),
+                number(ctime_at),
+            )
+        })
+        .collect()
 }
 
 /// Rows of a /proc/sysvipc table as (id, creator pid if the table has one).
