@@ -110,7 +110,7 @@ fn main() -> Result<()> {
 fn consumer_before_segment(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("producer");
     let mut dir = ScratchDir::new("lesson06")?;
-    let key = Key::ftok(dir.create_file("shmfile", b"")?, 65)?;
+    let key = Key::ftok_unused(dir.create_file("shmfile", b"")?, 65)?.explain_to(&parent);
     let consumer = process::spawn("consumer", |consumer| {
         // No IPC_CREAT, as in the document: it only looks the key up.
         match Segment::open(key, std::mem::size_of::<Mailbox>()) {

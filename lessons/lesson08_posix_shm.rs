@@ -70,7 +70,10 @@ fn main() -> Result<()> {
         ["write"] => {
             lesson.usage_error("write needs the text to write, as in: write \"hello\"", COMMANDS)
         }
-        _ => lesson.usage_error(&format!("unknown command `{}`", words.join(" ")), COMMANDS),
+        _ => lesson.usage_error(
+            &format!("unknown command {}", shm_workbook::lesson::shown(&words.join(" "))),
+            COMMANDS,
+        ),
     }
 }
 

@@ -266,13 +266,16 @@ pub fn usage_with_commands(
          Flags:\n  \
          --help           show this text\n  \
          --fast           no teaching pauses or sleeps (what the tests use)\n  \
-         --step           stop at each stage and wait for Enter, saying what to look at\n  \
+         --step           stop at each stage and wait for Enter, saying what to look at{step_note}\n  \
          --seed N         make jitter and random choices repeatable\n  \
          --no-color       plain text (also when NO_COLOR is set or stdout is not a terminal)\n  \
          --trace FILE     also write every call made, one JSON line each, to FILE\n\
          {flags}{command_text}\n\
          Book chapter: {chapter}\n",
         bin = info.bin,
+        step_note = catalogue::step_note(info.bin)
+            .map(|note| format!("\n                   ({note})"))
+            .unwrap_or_default(),
         title = info.title,
         summary = info.summary,
         chapter = info.chapter,
@@ -591,6 +594,14 @@ mod tests {
             [std::ffi::OsString::from("--fast"), std::ffi::OsString::from_vec(vec![0xff, b'x'])];
         let UsageError(problem) = os_args_as_text(args.into_iter()).unwrap_err();
         assert!(problem.contains("argument 2 is not valid UTF-8"), "{problem}");
+    }
+
+    #[test]
+    fn usage_says_where_step_does_not_pause() {
+        let lesson14 = catalogue::find("lesson14").unwrap();
+        assert!(usage(lesson14, &[]).contains("(here it does not pause"));
+        let lesson01 = catalogue::find("lesson01").unwrap();
+        assert!(!usage(lesson01, &[]).contains("(here"));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //!
 //! Each process that creates an IPC object or a temporary file appends a line for it to a file
 //! of its own, `run-<pid>-<start time>`, in a directory that belongs to the user:
-//! `$XDG_RUNTIME_DIR/shm-workbook/`, or `/tmp/shm-workbook-<uid>/` (mode 0700, checked). The
+//! `$XDG_RUNTIME_DIR/shm-workbook/`, or `$TMPDIR/shm-workbook-<uid>/` (`/tmp` when `$TMPDIR` is
+//! unset or under `/dev/shm`; mode 0700, checked). The
 //! file goes away when the process no longer owns anything. At start-up, [`sweep`] reads the
 //! files of processes that are gone (the pid is dead, or now belongs to a process started at
 //! another time), removes what they list, and reports it in one line, the way PostgreSQL
@@ -41,7 +42,13 @@ pub fn directory() -> Option<PathBuf> {
         Some(runtime) if runtime.is_absolute() && owned_private_dir(&runtime, uid) => {
             runtime.join("shm-workbook")
         }
-        _ => std::env::temp_dir().join(format!("shm-workbook-{uid}")),
+        // $TMPDIR, unless it is /dev/shm (a lesson may be run so, to put its files on tmpfs):
+        // there the folder would look like a POSIX shared memory object to `ls /dev/shm`.
+        _ => {
+            let temp = std::env::temp_dir();
+            let base = if temp.starts_with("/dev/shm") { PathBuf::from("/tmp") } else { temp };
+            base.join(format!("shm-workbook-{uid}"))
+        }
     };
     if std::fs::symlink_metadata(&dir).is_err() {
         let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);

@@ -894,7 +894,6 @@ fn lesson03_passes_over_a_key_another_user_holds() {
 }
 
 #[test]
-#[ignore = "lesson06 Part 1 still makes its key with Key::ftok: a planted key makes the consumer say \"nobody has created it yet\" and the producer fail with EEXIST; it needs Key::ftok_unused (issue 14, item 3)"]
 fn lesson06_passes_over_a_key_another_user_holds() {
     a_key_held_by_another_user_is_passed_over("lesson06");
 }
