@@ -207,7 +207,9 @@ fn the_trace_holds_every_object_and_fork_and_no_measured_call() {
         let msqid = queue.result.as_deref().unwrap();
         assert!(parent("msgctl").any(|c| c.args == [msqid, "IPC_RMID", "NULL"]), "{msqid}");
     }
-    let mq = parent("mq_open").next().expect("the POSIX queue");
+    let mq = parent("mq_open")
+        .find(|call| !call.args[0].contains("mq-limit")) // the try above the limit comes first
+        .expect("the POSIX queue");
     assert_eq!(mq.args[1..3], ["O_RDWR|O_CREAT|O_EXCL", "0600"], "{}", mq.text);
     assert!(parent("mq_unlink").any(|c| c.args[0] == mq.args[0]), "{}", mq.text);
     let sets: Vec<_> = parent("semget").collect();
@@ -501,4 +503,23 @@ fn the_test_parser_reads_what_it_should() {
     assert_eq!(json["b"].str(), "x\"A\n");
     assert!(Json::parse("{} extra").is_err());
     assert!(Json::parse("[1, 2").is_err());
+}
+
+#[test]
+fn the_posix_queue_limit_is_tried_not_predicted() {
+    // mq_overview(7): fs.mqueue.msgsize_max binds only a process without CAP_SYS_RESOURCE, so
+    // the lesson asks the kernel for a queue above it and says what it answered.
+    let run = run("lesson13", &["--fast"]);
+    run.assert_success();
+    let tried = run
+        .calls_named("mq_open")
+        .find(|call| call.args[0].contains("mq-limit"))
+        .expect("an mq_open above the limit was made");
+    let line = run.stdout.lines().find(|line| line.contains(&tried.text)).expect("and printed");
+    match tried.errno.as_deref() {
+        Some("EINVAL") => assert!(line.contains("refused: above fs.mqueue.msgsize_max"), "{line}"),
+        None => assert!(line.contains("CAP_SYS_RESOURCE"), "{line}"),
+        other => panic!("unexpected {other:?}: {line}"),
+    }
+    run.assert_nothing_left();
 }

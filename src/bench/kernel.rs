@@ -185,6 +185,7 @@ pub fn sysv_queue_throughput(lesson: &Lesson, plan: &Plan, bench: &mut Bench) ->
 /// that fit (`fs.mqueue.msgsize_max`).
 pub fn posix_queue_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Result<Vec<Row>> {
     let largest = SIZES.iter().copied().filter(|&s| plan.posix_fits(s).is_ok()).max().unwrap_or(8);
+    try_above_the_limit(out, plan)?;
     let depth = plan.limits.posix_max_messages.clamp(1, 10);
     let queue = PosixQueue::create(&posix::unique_name("lesson13-mq"), 0o600, depth, largest)?;
     out.call_note("the queue's descriptor");
@@ -209,6 +210,31 @@ pub fn posix_queue_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) ->
     Ok(rows)
 }
 // ANCHOR_END: queue_loops
+
+/// `fs.mqueue.msgsize_max` binds only a process without CAP_SYS_RESOURCE (mq_overview(7)):
+/// rather than predict, ask the kernel for a queue of the first size above it, and say what it
+/// answered.
+fn try_above_the_limit(out: &Narrator, plan: &Plan) -> Result<()> {
+    let Some(size) = SIZES.iter().copied().find(|&s| plan.posix_fits(s).is_err()) else {
+        return Ok(());
+    };
+    let name = posix::unique_name("lesson13-mq-limit");
+    match PosixQueue::create(&name, 0o600, 1, size) {
+        Ok(queue) => {
+            out.call_note(format!(
+                "accepted, though fs.mqueue.msgsize_max is {}: this process has CAP_SYS_RESOURCE, which the limit does not bind",
+                size_text(plan.limits.posix_max_message)
+            ));
+            queue.unlink()?;
+        }
+        Err(err) if err.errno() == Some(nix::errno::Errno::EINVAL) => out.call_note(format!(
+            "refused: above fs.mqueue.msgsize_max ({}), and this process lacks CAP_SYS_RESOURCE, which would lift it",
+            size_text(plan.limits.posix_max_message)
+        )),
+        Err(err) => out.call_note(format!("refused: {}", err.meaning())),
+    }
+    Ok(())
+}
 
 /// The value that tells an echo process to stop.
 pub const QUIT: u64 = u64::MAX;
