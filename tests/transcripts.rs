@@ -790,3 +790,19 @@ fn the_mask_hides_what_varies_and_keeps_what_does_not() {
     assert_eq!(mask("/SYSV5500a5a4", false), mask("/SYSV55006168", false), "a key of digits only");
     assert_ne!(mask("read 3 times", false), mask("read 40 times", false));
 }
+
+#[test]
+fn the_identity_mask_hides_who_ran_and_nothing_else() {
+    let alice = Identity::parse("alice 1002 1002 alice /home/alice").unwrap();
+    let root = Identity::parse("root 0 0").unwrap();
+    let both = |text: &str| alice.mask(&root.mask(text));
+    assert_eq!(
+        both("running as: uid 1002 (alice), home /home/alice"),
+        both("running as: uid 0 (root), home /root")
+    );
+    assert_eq!(both("-rw------- 1 alice alice 4096"), both("-rw------- 1 root root 4096"));
+    assert_ne!(both("uid 1002 (alice)"), both("uid 65534 (nobody)"), "another user is not masked");
+    assert_ne!(both("mode 0600"), both("mode 0640"), "uid 0 is masked only where it is a uid");
+    assert_eq!(replace_word("alicebob alice", "alice", "<who>"), "alicebob <who>");
+    assert_eq!(replace_word("10025 1002", "1002", "<id>"), "10025 <id>");
+}
