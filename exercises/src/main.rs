@@ -173,7 +173,39 @@ fn install_interrupt_handler() {
     }
 }
 
+/// Whether a panic is `print!`'s on a closed stdout (`workbook list | head -1`).
+fn is_closed_stdout(message: &str) -> bool {
+    message.starts_with("failed printing to stdout") && message.contains("Broken pipe")
+}
+
+/// The text of a panic's payload, when it has one.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+}
+
 fn main() {
+    // A reader that stops reading (`| head`) ends the checker quietly: the panic that `print!`
+    // raises on a closed pipe unwinds (so whatever a check holds is dropped and cleaned up) and
+    // ends in status 0, without a message or a backtrace. Any other panic is reported as usual.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !panic_text(info.payload()).is_some_and(is_closed_stdout) {
+            default_hook(info);
+        }
+    }));
+    match std::panic::catch_unwind(run) {
+        Ok(code) => std::process::exit(code),
+        Err(payload) if panic_text(payload.as_ref()).is_some_and(is_closed_stdout) => {
+            std::process::exit(0)
+        }
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
+fn run() -> i32 {
     let args = parse_args(std::env::args_os().skip(1).collect());
     colored::control::set_override(
         std::io::IsTerminal::is_terminal(&std::io::stdout())
@@ -205,7 +237,7 @@ fn main() {
         }
         Some(other) => usage_error(&format!("unknown command {}", short(other))),
     };
-    std::process::exit(code);
+    code
 }
 
 fn args_runs(args: &Args) -> usize {

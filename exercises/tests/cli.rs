@@ -173,3 +173,23 @@ fn wrong_command_lines_get_the_usage_and_status_2() {
     let help = workbook().arg("--help").output().unwrap();
     assert!(help.status.success() && text(&help).contains("--seed N"));
 }
+
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    // The reading end is closed before the checker writes a byte, so its first write fails
+    // with EPIPE (what `workbook list | head -1` meets once head has exited).
+    for args in [&["list"][..], &["hint", "ex01"], &["--help"]] {
+        let (reader, writer) = nix::unistd::pipe().unwrap();
+        drop(reader);
+        let project = Project::new("closed-pipe");
+        let output = project
+            .workbook(args)
+            .stdout(Stdio::from(writer))
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "workbook {args:?}: {stderr}");
+        assert!(stderr.is_empty(), "workbook {args:?} printed on stderr: {stderr}");
+    }
+}
