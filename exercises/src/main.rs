@@ -218,7 +218,7 @@ fn run() -> i32 {
         std::env::remove_var(shm_workbook::call::TRACE_VARIABLE);
     }
     install_interrupt_handler();
-    let code = match args.command.as_deref() {
+    match args.command.as_deref() {
         None => watch::watch(args_runs(&args), args.timeout),
         Some("list") => {
             no_exercise(&args, "list");
@@ -236,8 +236,7 @@ fn run() -> i32 {
             check_command(exercise, &args)
         }
         Some(other) => usage_error(&format!("unknown command {}", short(other))),
-    };
-    code
+    }
 }
 
 fn args_runs(args: &Args) -> usize {
