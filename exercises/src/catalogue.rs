@@ -84,7 +84,7 @@ pub const EXERCISES: &[Exercise] = &[
         hints: &[
             "The child must not read until the parent has written. What can the child wait on that only the parent's write can end?",
             "A semaphore that starts at 0: the child's `wait(0)` (semop -1) blocks until the parent's `post(0)` (semop +1), which the parent makes after its store.",
-            "Before the fork: `let written = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?; written.set_value(0, 0)?;`. In the child, `written.wait(0)?` instead of the sleep; in the parent, `written.post(0)?` after the store.",
+            "Import it with `use shm_workbook::SemaphoreSet;`. Before the fork: `let written = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?; written.set_value(0, 0)?;`. In the child, `written.wait(0)?` instead of the sleep; in the parent, `written.post(0)?` after the store.",
         ],
         judge: judge::ex01,
     },
@@ -100,8 +100,8 @@ pub const EXERCISES: &[Exercise] = &[
         semaphores: &[],
         hints: &[
             "Two programs that pick the same number meet in the same segment. What key could the other copy not have?",
-            "`ftok` makes a key from a file's inode: a file that this run creates (`ScratchDir::new`, then `create_file`) has an inode no other live file has.",
-            "`let mut scratch = ScratchDir::new(\"ex02\")?; let key = Key::ftok(scratch.create_file(\"key\", b\"\")?, b'K')?;`, then `Segment::create(key, ...)` (IPC_EXCL: a taken key is an error) and `Segment::open(key, 0)` in the child.",
+            "`ftok` makes a key from a file's inode: a file that this run creates (`use shm_workbook::ScratchDir;`, `ScratchDir::new`, then `create_file`) has an inode no other live file has.",
+            "With `use shm_workbook::ScratchDir;`: `let mut scratch = ScratchDir::new(\"ex02\")?; let key = Key::ftok(scratch.create_file(\"key\", b\"\")?, b'K')?;`, then `Segment::create(key, ...)` (IPC_EXCL: a taken key is an error) and `Segment::open(key, 0)` in the child.",
         ],
         judge: judge::ex02,
     },
@@ -152,7 +152,7 @@ pub const EXERCISES: &[Exercise] = &[
         hints: &[
             "Between a worker's load and its store, another worker can load the same value. What keeps the others out of that gap?",
             "A semaphore at 1 used as a lock: take it (-1) before the load, give it back (+1) after the store.",
-            "`let lock = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?; lock.set_value(0, 1)?;` before the fork, then `let _held = lock.lock(0)?;` as the first line of the loop's body.",
+            "With `use shm_workbook::SemaphoreSet;`: `let lock = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?; lock.set_value(0, 1)?;` before the fork, then `let _held = lock.lock(0)?;` as the first line of the loop's body.",
         ],
         judge: judge::ex05,
     },
@@ -168,8 +168,8 @@ pub const EXERCISES: &[Exercise] = &[
         semaphores: &[],
         hints: &[
             "Two workers that load the same number both take that ticket. Which single instruction both reads the old value and writes the new one?",
-            "`AtomicU64::fetch_add(1, ...)` returns the value it replaced, in one step nobody can cut in two.",
-            "`let dispenser: &AtomicU64 = memory.view()?; Ok(dispenser.fetch_add(1, Ordering::Relaxed))`.",
+            "An atomic's `fetch_add(1, ...)` returns the value it replaced, in one step nobody can cut in two.",
+            "With `use std::sync::atomic::AtomicU64;`: `let dispenser: &AtomicU64 = memory.view()?; Ok(dispenser.fetch_add(1, Ordering::Relaxed))`.",
         ],
         judge: judge::ex06,
     },
@@ -220,7 +220,7 @@ pub const EXERCISES: &[Exercise] = &[
         hints: &[
             "Two problems: the consumer may look for the segment before it exists, and a spinning wait never notices that its partner is gone.",
             "Create the segment before fork(). Then wait with `shm_workbook::wait::wait_while`, which checks that the partner is alive and ends with an error if it is not.",
-            "Move `Segment::create_for::<Mailbox>(key, 0o600)?` above the spawn. Consumer: `wait::wait_while(&mailbox.flag, EMPTY, Policy::DEFAULT, Partner::parent())?` and `wait::publish(&mailbox.flag, EMPTY, Policy::DEFAULT)?`; producer: the same with FULL and `Partner::Child(consumer.pid())`.",
+            "Move `Segment::create_for::<Mailbox>(key, 0o600)?` above the spawn and import `use shm_workbook::wait::{self, Partner, Policy};`. Consumer: `wait::wait_while(&mailbox.flag, EMPTY, Policy::DEFAULT, Partner::parent())?` and `wait::publish(&mailbox.flag, EMPTY, Policy::DEFAULT)?`; producer: the same with FULL and `Partner::Child(consumer.pid())`.",
         ],
         judge: judge::ex09,
     },
@@ -254,7 +254,7 @@ pub const EXERCISES: &[Exercise] = &[
         hints: &[
             "Reading back your own mapping proves nothing. The reader must be another program, which knows only the object's name.",
             "`std::process::Command` starts a program (fork and exec): it inherits no mapping. Start this same program with the arguments `read` and the name.",
-            "Writer: `Command::new(std::env::current_exe().map_err(|e| Error::io(\"current_exe\", e))?).args([\"read\", &name]).status()`. Reader: `let object = SharedObject::open_read_only(name)?; let memory = object.map_read_only(SIZE)?;` then print `Reader read: ...`.",
+            "Writer, with `use std::process::Command;`: `Command::new(std::env::current_exe().map_err(|e| Error::io(\"current_exe\", e))?).args([\"read\", &name]).status()`. Reader: `let object = SharedObject::open_read_only(name)?; let memory = object.map_read_only(SIZE)?;` then print a line that starts with \"Reader read:\".",
         ],
         judge: judge::ex11,
     },
@@ -305,7 +305,7 @@ pub const EXERCISES: &[Exercise] = &[
         hints: &[
             "The reader loads the sequence before and after reading the fields. What do the two values tell it?",
             "An odd value means the writer was at work; two different values mean a write began or ended while it read. In both cases the fields may belong to two versions: read again.",
-            "`loop { let before = ...load(Acquire); if before % 2 == 1 { continue; } let fields = read_fields(memory); fence(Acquire); if ...load(Relaxed) == before { return fields; } }`",
+            "`loop { let before = ...load(Ordering::Acquire); if before % 2 == 1 { continue; } let fields = read_fields(memory); fence(Ordering::Acquire); if ...load(Ordering::Relaxed) == before { return fields; } }`",
         ],
         judge: judge::ex14,
     },
