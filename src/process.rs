@@ -229,17 +229,17 @@ impl Child {
         match self.wait_exit()? {
             Exit::Code(0) => Ok(()),
             Exit::Code(PANIC_STATUS) => Err(Error::other(
-                format!("waitpid({pid}) for the {role}"),
+                format!("the {role} (pid {pid})"),
                 format!(
                     "the {role} panicked (exit status {PANIC_STATUS}): a bug in the workbook, please report it"
                 ),
             )),
             Exit::Code(code) => Err(Error::other(
-                format!("waitpid({pid}) for the {role}"),
+                format!("the {role} (pid {pid})"),
                 format!("the {role} exited with status {code}; its own message is printed above"),
             )),
             Exit::Signal(signal) => Err(Error::other(
-                format!("waitpid({pid}) for the {role}"),
+                format!("the {role} (pid {pid})"),
                 format!("the {role} was killed by {signal}{}", left_over_sentence(pid)),
             )),
         }
