@@ -48,7 +48,7 @@ fn summary_lists_every_chapter_in_order_and_no_other_lesson() {
     let linked: Vec<String> = summary
         .lines()
         .filter_map(|line| line.split("](").nth(1)?.split(')').next())
-        .filter(|target| target.starts_with("lesson"))
+        .filter(|target| target.starts_with("lesson") && !target.contains('/'))
         .map(|target| format!("book/src/{target}"))
         .collect();
     let expected: Vec<String> = LESSONS.iter().map(|l| l.chapter.to_owned()).collect();
@@ -89,4 +89,61 @@ fn every_lesson_reads_in_one_sitting() {
         let lines = read(&path).lines().count();
         assert!(lines <= 400, "{path} has {lines} lines; a lesson has at most 400");
     }
+}
+
+/// A long chapter is split into sub-pages in a folder of its name (`book/src/lesson13/`): each
+/// is listed in SUMMARY.md, indented under its chapter, and nothing else is in the folder.
+#[test]
+fn every_sub_page_of_a_chapter_is_listed_under_it() {
+    let summary = read("book/src/SUMMARY.md");
+    for lesson in LESSONS {
+        let folder = lesson.chapter.trim_end_matches(".md");
+        let name = folder.rsplit('/').next().unwrap();
+        let Ok(entries) = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(folder))
+        else {
+            continue;
+        };
+        let chapter_line = summary
+            .lines()
+            .position(|line| line.contains(&format!("]({name}.md)")))
+            .expect("the chapter is in SUMMARY.md");
+        let nested: Vec<&str> = summary
+            .lines()
+            .skip(chapter_line + 1)
+            .take_while(|line| line.starts_with("  "))
+            .collect();
+        for entry in entries.flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            assert!(file.ends_with(".md"), "{folder}/{file}: only pages belong in {folder}/");
+            assert!(
+                nested.iter().any(|line| line.contains(&format!("]({name}/{file})"))),
+                "SUMMARY.md lists {name}/{file} under {name}.md"
+            );
+        }
+    }
+}
+
+/// One idea per page: no page of the book is over 4,000 words (counted as `wc -w` does).
+#[test]
+fn no_page_of_the_book_is_over_4000_words() {
+    fn walk(dir: &Path, long: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, long);
+            } else if path.extension().is_some_and(|ext| ext == "md") {
+                let words = std::fs::read_to_string(&path).unwrap().split_whitespace().count();
+                if words > 4000 {
+                    long.push(format!("{}: {words} words", path.display()));
+                }
+            }
+        }
+    }
+    let mut long = Vec::new();
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src"), &mut long);
+    assert!(
+        long.is_empty(),
+        "pages over 4,000 words (split them into sub-pages):\n{}",
+        long.join("\n")
+    );
 }
