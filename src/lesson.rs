@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `--help` | what the lesson shows and how to run it |
 //! | `--fast` | no teaching pauses or sleeps (what the tests use) |
-//! | `--step` | stop at each stage until Enter, saying what to look at |
+//! | `--step` | stop in every part until Enter, saying what to look at (real ids) |
 //! | `--seed N` | repeatable jitter and order |
 //! | `--no-color` | plain text (also when `NO_COLOR` is set or stdout is not a terminal) |
 //! | `--trace FILE` | every call made, one JSON line each (see [`crate::call`]) |

@@ -235,7 +235,7 @@ impl SharedObject {
             format!("{problem}; the workbook uses only your own objects, mode 0600"),
         )
         .with_hint(format!(
-            "`ls -l {}` shows it; use another name (--name /something-else), or remove it if it is yours",
+            "`ls -l {}` shows it; choose another name (lesson08's commands take --name /something-else), or remove it if it is yours",
             self.path()
         )))
     }

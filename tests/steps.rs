@@ -173,6 +173,32 @@ every_part_pauses! {
     lesson14_pauses_in_every_part: "lesson14",
 }
 
+/// Where children are running at a pause (a producer blocked, consumers asleep, readers
+/// spinning), Ctrl-C there, or the terminal closing (SIGHUP), still ends the run at once
+/// with 130 (129) and leaves nothing: every object removed, every child reaped.
+#[test]
+fn a_signal_at_any_pause_with_children_running_leaves_nothing() {
+    use nix::sys::signal::Signal;
+    for bin in ["lesson05", "lesson06", "lesson07", "lesson14"] {
+        let pauses = pauses(&stepped(bin).stdout).len();
+        assert!(pauses >= 2, "{bin} pauses {pauses} times");
+        for answered in 0..pauses {
+            let signal = if answered == 1 { Signal::SIGHUP } else { Signal::SIGINT };
+            let run = common::interrupt_when_after_pauses(
+                bin,
+                &["--fast", "--step"],
+                answered,
+                CONTINUE,
+                signal,
+            );
+            let expected = 128 + signal as i32;
+            assert_eq!(run.code(), Some(expected), "{bin}, pause {answered}:\n{}", run.stderr);
+            assert!(run.stderr.contains(&format!("[{}] stopping", signal.as_str())));
+            run.assert_nothing_left();
+        }
+    }
+}
+
 #[test]
 fn the_catalogue_has_no_lesson_this_test_leaves_out() {
     let source = std::fs::read_to_string(file!()).unwrap();
@@ -183,7 +209,12 @@ fn the_catalogue_has_no_lesson_this_test_leaves_out() {
 
 #[test]
 fn the_parser_finds_parts_pauses_and_foreign_ids() {
-    let story = "Lesson 01: x\n\n== Part 1: a ==\n[parent 7] paused: look around, then press Enter to go on\n    run:  ipcs -m -i 42\n    [Enter] to continue, Ctrl-C to stop\n\n== Part 2: b ==\n[parent 7] nothing\n";
+    let story = concat!(
+        "Lesson 01: x\n\n== Part 1: a ==\n",
+        "[parent 7] paused: look around, then press Enter to go on\n",
+        "    run:  ipcs -m -i 42\n    [Enter] to continue, Ctrl-C to stop\n\n",
+        "== Part 2: b ==\n[parent 7] nothing\n",
+    );
     let parts = parts(story);
     assert_eq!(parts.len(), 2);
     assert_eq!(pauses(&parts[0].1), ["run:  ipcs -m -i 42\n"]);
