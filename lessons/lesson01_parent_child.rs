@@ -18,7 +18,7 @@
 //!
 //! ```text
 //! cargo run --bin lesson01             # the whole story
-//! cargo run --bin lesson01 -- --step   # pause while both processes are attached: run `ipcs -m`
+//! cargo run --bin lesson01 -- --step   # pause in every part, saying what `ipcs -m` shows
 //! cargo run --bin lesson01 -- --help
 //! ```
 //!
@@ -92,8 +92,20 @@ fn documents_way(lesson: &Lesson) -> Result<()> {
     memory.detach()?;
     parent.call();
 
+    let child_pid = child.pid();
     child.wait()?;
     parent.call_note("the child exited with status 0");
+    let shmid = segment.id();
+    lesson.step(
+        &parent,
+        &format!(
+            "Both have detached, and the segment is still there: detaching never removes one.\n\
+             In another terminal, run:  ipcs -m -i {shmid}\n\
+             nattch 0; cpid {}: the parent made it; lpid: the last to attach or detach,\n\
+             the child {child_pid} if its sleep outlasted the parent's write.",
+            parent.pid()
+        ),
+    );
     segment.remove()?;
     parent.call_note("segment removed");
     Ok(())
@@ -185,6 +197,15 @@ fn parent_slower_than_the_sleep(lesson: &Lesson) -> Result<()> {
         .print();
     parent.explain(
         "sleeping only makes the wrong order unlikely on an idle machine; nothing forbids it",
+    );
+    lesson.step(
+        &parent,
+        &format!(
+            "The message is in the segment now, and nobody will read it.\n\
+             In another terminal, run:  ipcs -m -i {}\n\
+             nattch 1 (only the parent): the child that read too early has exited.",
+            segment.id()
+        ),
     );
     Ok(())
 }

@@ -16,7 +16,7 @@
 //!
 //! ```text
 //! cargo run --bin lesson02
-//! cargo run --bin lesson02 -- --step   # pause to compare `ipcs -m` and `ls -i` with the key
+//! cargo run --bin lesson02 -- --step   # pause in each part: compare `ipcs -m`, `ls -i`, the key
 //! ```
 //!
 //! Part 4 deletes the key file and creates it again under the same name, then calls ftok again
@@ -118,6 +118,16 @@ fn key_from_file(lesson: &Lesson, path: &Path) -> Result<FreeKey> {
     Key::ftok(path, id.checked_add(1).unwrap_or(1))?;
     parent.call_note("another id, another key: one file can name several objects");
     parent.explain("only low bits are used, so two different files can give the same key: that is why we create with IPC_EXCL");
+    lesson.step(
+        &parent,
+        &format!(
+            "In another terminal:  ls -i {0}\n\
+             and:  stat -c %d {0}\n\
+             the inode's low 16 bits and the device's low 8 are in the key {1}.",
+            path.display(),
+            chosen.key()
+        ),
+    );
     Ok(chosen)
 }
 // ANCHOR_END: key_from_file
@@ -144,6 +154,15 @@ fn missing_file(lesson: &Lesson, missing: &Path) {
     parent.explain(format!(
         "{minus_one} is an ordinary key, not IPC_PRIVATE (which is 0): every program that made this mistake shares one segment"
     ));
+    lesson.step(
+        &parent,
+        &format!(
+            "In another terminal:  ls {}   (No such file: what ftok was given)\n\
+             and:  ipcs -m | grep {}   a segment there is some program's unchecked ftok.",
+            missing.display(),
+            minus_one.hex()
+        ),
+    );
 }
 // ANCHOR_END: missing_file
 
@@ -239,6 +258,15 @@ fn recreated_file(lesson: &Lesson, dir: &mut ScratchDir, key: Key, proj_id: u8) 
         ));
         parent.explain("on ext4 the freed number often comes back instead, and the old key then finds the old segment: never count on either");
     }
+    lesson.step(
+        &parent,
+        &format!(
+            "In another terminal:  ls -i {}   (inode {after}; the deleted file's was {before})\n\
+             and:  ipcs -m -i {}   the old file's segment, key {key}: the new key is {new_key}.",
+            path.display(),
+            old.id()
+        ),
+    );
     old.remove()?;
     parent.call_note("segment removed");
     Ok(())
@@ -301,9 +329,20 @@ fn fixed_key(lesson: &Lesson) -> Result<()> {
         Ok(())
     })?;
     a.call_note("program B: it inherits nothing from A, and computes the same key from its source");
+    let b_pid = b.pid();
     b.wait()?;
     a.call_note("program B has finished");
     a.say(format!("program A reads back: {}", memory.load_c_string(0)));
+    lesson.step(
+        &a,
+        &format!(
+            "In another terminal:  ipcs -m -i {}\n\
+             the key {} (the fixed number); lpid is program B's pid, {}: it attached A's segment.",
+            segment.id(),
+            key.hex(),
+            b_pid
+        ),
+    );
     a.explain("A's data is gone and neither program got an error: the kernel cannot tell two programs that picked the same number apart. With the documents' mode 0666 the other program may be another user's");
     memory.detach()?;
     a.call();

@@ -8,7 +8,8 @@
 //! conditions as the first problem of shared memory (seed 000); this is the terminal version:
 //! - Part 1 traces a few increments with random delays, event by event, in each process's
 //!   colour: you see two processes read the same value and one write overwrite the other.
-//!   `--step` advances the trace one event per Enter; `--seed N` repeats the same delays.
+//!   `--step` replays the finished run one event per Enter ("event 3 of 18"); `--seed N`
+//!   repeats the same delays.
 //! - Part 2 counts the damage with many increments: expected total, actual total, lost updates.
 //! - Part 3 does the same work correctly, twice: with an atomic `fetch_add`, and with the read
 //!   and write under a semaphore. Both are exact every time.
@@ -20,7 +21,8 @@
 //!
 //! ```text
 //! cargo run --bin lesson04
-//! cargo run --bin lesson04 -- --step --seed 7              # walk through the trace by hand
+//! cargo run --bin lesson04 -- --step --seed 7              # pause in each part; Part 1's trace
+//!                                                          # replayed one event per Enter
 //! cargo run --bin lesson04 -- --processes 4 --increments 1000000
 //! ```
 
@@ -74,7 +76,7 @@ fn main() -> Result<()> {
 
     lesson.part("Part 2: count the lost updates");
     let parent = lesson.narrator("parent");
-    let counted = count(Version::ReadThenWrite, processes, increments)?;
+    let counted = count(&lesson, Version::ReadThenWrite, processes, increments)?;
     report(&parent, Version::ReadThenWrite, processes * increments, counted);
     parent.explain("the count differs from run to run, and can even come out right: a race is possible, not certain");
 
@@ -87,7 +89,7 @@ fn main() -> Result<()> {
         let mut exact = 0;
         let started = Instant::now();
         for _ in 0..rounds {
-            let counted = count(version, processes, each)?;
+            let counted = count(&lesson, version, processes, each)?;
             exact += u64::from(counted == processes * each);
         }
         parent
@@ -189,27 +191,34 @@ fn traced_race(lesson: &Lesson, processes: u64) -> Result<()> {
     }
     process::wait_all(workers)?; // in the order they end; if one fails, the others are stopped
 
-    if lesson.options().step {
-        parent.explain("press Enter for each event");
-    }
     let recorded = (shared.next_event.load(Ordering::Relaxed) as usize).min(MAX_EVENTS);
+    lesson.step(
+        &parent,
+        &format!(
+            "The workers have finished; the segment logs their {recorded} reads and writes.\n\
+             In another terminal, run:  ipcs -m -i {}\n\
+             nattch 1 (only this process now); lpid is the last worker to detach, at its exit.",
+            segment.id()
+        ),
+    );
+    let mut replay = lesson.replay(&parent, recorded);
     let mut highest_written = 0;
     for event in &shared.events[..recorded] {
-        lesson.advance();
+        let counted = replay.next_event(); // with --step: waits for Enter, "event 3 of 18"
         let role = format!("worker {}", event.worker.load(Ordering::Relaxed));
         let out = Narrator::for_process(&role, event.pid.load(Ordering::Relaxed) as i32);
         let value = event.value.load(Ordering::Relaxed);
-        if event.is_write.load(Ordering::Relaxed) == 0 {
-            out.line().text("read  counter = ").value(value).print();
-        } else if value <= highest_written {
-            out.line()
-                .text("write counter = ")
-                .value(value)
-                .note(format!("LOST UPDATE: the counter was already {highest_written}"))
-                .print();
-        } else {
-            highest_written = value;
-            out.line().text("write counter = ").value(value).print();
+        let verb = if event.is_write.load(Ordering::Relaxed) == 0 { "read " } else { "write" };
+        let lost = (verb == "write" && value <= highest_written)
+            .then(|| format!("LOST UPDATE: the counter was already {highest_written}"));
+        let notes: Vec<String> = lost.into_iter().chain(counted).collect();
+        let line = out.line().text(format!("{verb} counter = ")).value(value);
+        match notes.is_empty() {
+            true => line.print(),
+            false => line.note(notes.join("; ")).print(),
+        }
+        if verb == "write" {
+            highest_written = highest_written.max(value);
         }
     }
     report(
@@ -250,12 +259,20 @@ impl Version {
 
 // ANCHOR: count
 /// `processes` processes each add one `increments` times; returns the final counter.
-fn count(version: Version, processes: u64, increments: u64) -> Result<u64> {
+fn count(lesson: &Lesson, version: Version, processes: u64, increments: u64) -> Result<u64> {
     let segment = Segment::create_for::<AtomicU64>(Key::PRIVATE, 0o600)?;
     let memory = segment.attach()?;
     let counter: &AtomicU64 = memory.view()?;
     let lock = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
     lock.set_value(0, 1)?;
+    lesson.step_once(&lesson.narrator("parent"), || {
+        let (shmid, semid) = (segment.id(), lock.id());
+        format!(
+            "The counter is ready, before any worker: in another terminal, run\n  \
+             ipcs -m -i {shmid}   8 bytes, nattch 1: the {processes} workers attach by fork()\n  \
+             ipcs -s -i {semid}   value 1: the lock that only the semaphore version takes"
+        )
+    });
     let mut workers = Vec::new();
     for worker in 1..=processes {
         // Unrecorded: the semaphore's two semops per increment would fill a trace file.

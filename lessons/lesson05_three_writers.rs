@@ -20,7 +20,8 @@
 //!
 //! ```text
 //! cargo run --bin lesson05
-//! cargo run --bin lesson05 -- --step   # pause while a dead writer holds the semaphore: `ipcs -s -i <semid>`
+//! cargo run --bin lesson05 -- --step   # pause in each part; in Part 3 while a dead writer
+//!                                      # holds the semaphore: `ipcs -s -i <semid>`
 //! ```
 //!
 //! Things to try: change the writers' count; remove the lock from Part 2 and run it a few times
@@ -93,6 +94,16 @@ fn documents_program(lesson: &Lesson) -> Result<()> {
         })?);
     }
     process::wait_all(writers)?; // in the order they end; if one fails, the others are stopped
+    lesson.step(
+        &parent,
+        &format!(
+            "The three writers are done. In another terminal, run:  ipcs -s -i {}\n\
+             value 1: free again; pid: the writer that gave it back last.\n\
+             Then:  ipcs -m -i {}   nattch 1: the writers' attachments ended with them.",
+            semaphore.id(),
+            segment.id()
+        ),
+    );
     parent.explain("all three wrote to offset 0, so each message replaced the one before:");
     parent.line().text("final contents: ").value(format!("{:?}", memory.load_c_string(0))).print();
     parent.explain("the semaphore kept the writers from mixing their bytes, but two of the three messages are lost");
@@ -167,6 +178,14 @@ fn shared_log(lesson: &Lesson) -> Result<()> {
         })?);
     }
     process::wait_all(writers)?;
+    lesson.step(
+        &parent,
+        &format!(
+            "In another terminal, run:  ipcs -s -i {}\n\
+             value 1 and ncount 0: each writer's SEM_UNDO lock was given back; nobody waits.",
+            semaphore.id()
+        ),
+    );
     parent.explain("a release and the next writer's take are printed by two processes at once: either line may come first");
     parent.say("the log after three writers:");
     for line in log.contents().lines() {
@@ -203,7 +222,15 @@ fn writer_dies_holding_the_lock(lesson: &Lesson, undo: bool) -> Result<()> {
     let pid = victim.pid();
     take(&set, HOLDING, || Ok(Partner::Child(pid)))?;
     if !undo {
-        lesson.step(&parent, &format!("writer 1 holds semaphore {} and is still alive.\nRun:  ipcs -s -i {}\nsemval is 0, and sempid is writer 1's pid.", set.id(), set.id()));
+        let semid = set.id();
+        lesson.step(
+            &parent,
+            &format!(
+                "writer 1 holds semaphore {semid} and is still alive.\n\
+                 Run:  ipcs -s -i {semid}\n\
+                 semnum 0 has value 0, and its pid is writer 1's, {pid}."
+            ),
+        );
     }
     victim.signal(Signal::SIGKILL)?;
     parent.call_note("writer 1 dies, holding the semaphore");

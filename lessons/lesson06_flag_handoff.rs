@@ -26,6 +26,7 @@
 //!
 //! ```text
 //! cargo run --bin lesson06
+//! cargo run --bin lesson06 -- --step   # pause in each part: look with `ps` and `ipcs -m`
 //! cargo run --release --bin lesson06 -- --messages 1000000
 //! ```
 
@@ -38,7 +39,7 @@ use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Exit};
 use shm_workbook::shm::Shareable;
 use shm_workbook::wait::{Partner, Policy, publish, wait_while};
-use shm_workbook::{Error, Key, Lesson, Narrator, ReadOnly, Region, Result, ScratchDir, Segment};
+use shm_workbook::{Error, Key, Lesson, ReadOnly, Region, Result, ScratchDir, Segment};
 use shm_workbook::{call, cleanup, narrate, procfs};
 
 const FLAGS: &[LessonFlag] = &[LessonFlag::number(
@@ -123,9 +124,18 @@ fn consumer_before_segment(lesson: &Lesson) -> Result<()> {
         Ok(())
     })?;
     parent.call_note("the consumer, forked before any segment exists, as in the document");
+    let consumer_pid = consumer.pid();
     consumer.wait_exit()?; // the document's producer would be slower than this, some of the time
-    let _segment = Segment::create_for::<Mailbox>(key, 0o600)?;
+    let segment = Segment::create_for::<Mailbox>(key, 0o600)?;
     parent.call_note("too late: the consumer has given up");
+    let shmid = segment.id();
+    lesson.step(
+        &parent,
+        &format!(
+            "In another terminal:  ipcs -m -i {shmid}   (nattch 0: no consumer)\n\
+             and:  ps -p {consumer_pid}   (nothing: the consumer found no segment, and left)"
+        ),
+    );
     parent.explain("the document's producer would now write Message 1 and spin for ever, waiting for a consumer that is gone,");
     parent.explain(
         "and its segment would stay behind. The fix: create the segment before forking, as below.",
@@ -147,7 +157,7 @@ fn five_messages(lesson: &Lesson, policy: Policy) -> Result<()> {
     producer.explain(format!("both sides wait with the policy: {}", policy.name()));
 
     let consumer = process::spawn("consumer", |consumer| {
-        let (wall, cpu) = (Instant::now(), process::cpu_time()?);
+        let stopwatch = process::Stopwatch::start()?;
         loop {
             // Until a message is complete (Acquire: its bytes are visible), or the producer dies.
             wait_while(&mailbox.flag, EMPTY, policy, Partner::parent())?;
@@ -160,10 +170,21 @@ fn five_messages(lesson: &Lesson, policy: Policy) -> Result<()> {
             consumer.say(format!("Consumer read: {message}"));
             publish(&mailbox.flag, EMPTY, policy)?; // Release, and a wake-up if it may sleep
         }
-        report_cpu(consumer, wall.elapsed(), process::cpu_time()? - cpu);
-        Ok(())
+        stopwatch.report(consumer, None)
     })?;
     let the_consumer = Partner::Child(consumer.pid());
+    let how = match policy {
+        Policy::Spin => "spins: state R, its TIME column grows by a second a second",
+        _ => "sleeps on the flag in futex(): state S, TIME stands still",
+    };
+    lesson.step(
+        &producer,
+        &format!(
+            "The consumer waits for Message 1 and {how}.\n\
+             In another terminal:  ps -o pid,stat,time,wchan -p {}",
+            consumer.pid()
+        ),
+    );
 
     let pause = if lesson.fast() { Duration::from_millis(5) } else { Duration::from_millis(300) };
     for n in 1..=5 {
@@ -186,18 +207,6 @@ fn five_messages(lesson: &Lesson, policy: Policy) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: five_messages
-
-fn report_cpu(out: &Narrator, wall: Duration, cpu: Duration) {
-    let share = 100.0 * cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9);
-    out.line()
-        .text("waited ")
-        .value(format!("{wall:.2?}"))
-        .text(" of wall time, using ")
-        .value(format!("{cpu:.2?}"))
-        .text(" of CPU time")
-        .note(format!("{share:.0}% of a core"))
-        .print();
-}
 
 // ANCHOR: stress
 /// N numbered messages: the consumer checks that each is the one after the last. The loops
@@ -295,7 +304,7 @@ fn plain_int_in_c(lesson: &Lesson) -> Result<()> {
         }
     };
     out.line().text("built ").value(program.command()).note(program.compiler()).print();
-    show_wait_loop(&out, &program);
+    cdemo::show_wait_loop(&out, &program); // its loop as compiled, and what it means
 
     let key = Key::ftok_unused(dir.create_file("shmfile", b"")?, 65)?.explain_to(&out);
     out.call_note("the key the C program is given");
@@ -383,18 +392,4 @@ fn look(watch: &Region<ReadOnly>) -> (i32, String) {
     (flag, watch.load_c_string(4))
 }
 
-/// The C wait loop as `cc` compiled it (`objdump -d`), the loop's instructions marked with `>`.
-fn show_wait_loop(out: &Narrator, program: &cdemo::Program) {
-    let Some(code) = cdemo::disassemble(program, "wait_while") else {
-        out.explain("objdump (binutils) could not show the compiled loop: the run below shows it");
-        return;
-    };
-    out.explain("wait_while(box, value), that is `while (box->flag == value) ;`, as cc compiled it (objdump -d):");
-    narrate::print_block(code.listing());
-    out.explain(match (code.loop_reads_memory(), code.load_before_loop()) {
-        (None, _) => "no loop at all: this compiler assumed the loop ends (C11 allows that of a loop without side effects) and deleted it".to_owned(),
-        (Some(true), _) => "the loop (>) reads memory each time round: this build may seem to work, but it is still a data race".to_owned(),
-        (Some(false), load) => format!("the loop (>) reads no memory: the flag was loaded once, before it ({}); if that copy says wait, it waits for ever", load.map_or("in a register", |i| i.text.as_str())),
-    });
-}
 // ANCHOR_END: plain_int_in_c

@@ -17,6 +17,7 @@
 //!
 //! ```text
 //! cargo run --bin lesson07
+//! cargo run --bin lesson07 -- --step   # pause in each part: `ipcs -s -i` shows who waits
 //! cargo run --release --bin lesson07 -- --producers 3 --consumers 2 --items 200000
 //! ```
 
@@ -27,6 +28,7 @@ use nix::sys::signal::Signal;
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Child, Exit};
 use shm_workbook::shm::Shareable;
+use shm_workbook::tally::Tally;
 use shm_workbook::{Error, Key, Lesson, Narrator, Result, Segment, SemaphoreSet, call};
 
 const FLAGS: &[LessonFlag] = &[
@@ -217,6 +219,18 @@ fn back_pressure(lesson: &Lesson) -> Result<()> {
         }
         Ok(())
     })?;
+    if lesson.stepping() {
+        semaphores.wait_for_waiters(FREE, 1, Duration::from_secs(5))?;
+        let (semid, pid) = (semaphores.id(), producer.pid());
+        lesson.step(
+            &parent,
+            &format!(
+                "The ring is full, no consumer yet, and the producer {pid} waits for a slot.\n\
+                 In another terminal, run:  ipcs -s -i {semid}\n\
+                 semnum 0 (FREE): value 0, ncount 1 (the producer); semnum 1 (FILLED): value 4."
+            ),
+        );
+    }
     let consumer = process::spawn("consumer", |out| {
         for _ in 1..=8 {
             std::thread::sleep(pause); // a slow consumer
@@ -242,21 +256,24 @@ fn sleeping_consumer(lesson: &Lesson) -> Result<()> {
     let pause = if lesson.fast() { Duration::from_millis(5) } else { Duration::from_millis(200) };
 
     let consumer = process::spawn("consumer", |out| {
-        let (wall, cpu) = (Instant::now(), process::cpu_time()?);
+        let stopwatch = process::Stopwatch::start()?;
         while let Some((_, item)) = shared.take()? {
             out.line().text(format!("took item {item}")).print();
         }
-        let (wall, cpu) = (wall.elapsed(), process::cpu_time()? - cpu);
-        out.line()
-            .text("waited ")
-            .value(format!("{wall:.2?}"))
-            .text(", used ")
-            .value(format!("{cpu:.2?}"))
-            .text(" of CPU")
-            .note("asleep in semop while the ring was empty")
-            .print();
-        Ok(())
+        stopwatch.report(out, Some("asleep in semop while the ring was empty"))
     })?;
+    if lesson.stepping() {
+        semaphores.wait_for_waiters(FILLED, 1, Duration::from_secs(5))?;
+        let (semid, pid) = (semaphores.id(), consumer.pid());
+        lesson.step(
+            &parent,
+            &format!(
+                "The ring is empty and the consumer sleeps in the kernel.\n\
+                 In another terminal:  ps -o pid,stat,time,wchan -p {pid}   (S, no CPU time)\n\
+                 and:  ipcs -s -i {semid}   semnum 1 (FILLED): value 0, ncount 1"
+            ),
+        );
+    }
     for item in 1..=5 {
         std::thread::sleep(pause); // a slow producer
         shared.put(1, item)?;
@@ -283,10 +300,9 @@ fn many(
     let (segment, semaphores) = create_ring(&parent, slots, false)?;
     let memory = segment.attach()?;
     let shared = Shared { ring: memory.view()?, slots, semaphores: &semaphores };
-    let seen_segment = Segment::create(Key::PRIVATE, (producers * items) as usize, 0o600)?;
+    let tally = Segment::create(Key::PRIVATE, (producers * items) as usize, 0o600)?;
     parent.call_note("one byte per item: how many times it was consumed");
-    let seen_memory = seen_segment.attach()?;
-    let seen = seen_memory.bytes();
+    let tally = Tally::new(tally, producers, items)?;
     let started = Instant::now();
 
     // The children's millions of semops are not recorded: the trace would slow them down.
@@ -295,12 +311,25 @@ fn many(
         consumer_children.push(process::spawn(&format!("consumer {c}"), |_| {
             call::unrecorded(|| {
                 while let Some((producer, sequence)) = shared.take()? {
-                    let index = (u64::from(producer) - 1) * items + (sequence - 1);
-                    seen[index as usize].fetch_add(1, Ordering::Relaxed);
+                    tally.seen(producer, sequence);
                 }
                 Ok(())
             })
         })?);
+    }
+    if lesson.stepping() && !kill_one {
+        semaphores.wait_for_waiters(FILLED, consumers as i32, Duration::from_secs(5))?;
+        lesson.step(
+            &parent,
+            &format!(
+                "{consumers} consumers sleep on FILLED; the producers start after Enter.\n\
+                 In another terminal:  ipcs -s -i {}   (semnum 1: ncount {consumers})\n\
+                 and:  ipcs -m -i {}   the tally, one byte per item, nattch {}",
+                semaphores.id(),
+                tally.id(),
+                consumers + 1
+            ),
+        );
     }
     let mut producer_children: Vec<Child> = Vec::new();
     for p in 1..=producers {
@@ -323,6 +352,17 @@ fn many(
         victim.signal(Signal::SIGKILL)?;
         parent.call_note("producer 1 dies, perhaps holding the producers' lock");
         killed = Some(1);
+        lesson.step(
+            &parent,
+            &format!(
+                "Producer 1 is dead and not yet reaped: in another terminal,\n  \
+                 ps -o pid,stat -p {}   (Z: a zombie until this process waits for it)\n  \
+                 ipcs -s -i {}   semnum 2, the producers' lock: if producer 1 died holding it,\n  \
+                 SEM_UNDO has given it back (value 1, or 0 held by the living producer)",
+                victim.pid(),
+                semaphores.id()
+            ),
+        );
     }
     for (p, child) in (1..=producers).zip(producer_children) {
         match child.wait_exit()? {
@@ -341,7 +381,7 @@ fn many(
         consumer.wait()?;
     }
     let elapsed = started.elapsed();
-    check_every_item(&parent, seen, producers, items, killed)?;
+    tally.check(&parent, killed)?;
     let total = shared.ring.tail.load(Ordering::Relaxed);
     parent
         .line()
@@ -351,47 +391,6 @@ fn many(
         .text(format!(" slots in {elapsed:.2?}"))
         .note(format!("{:.0} items/s", total as f64 / elapsed.as_secs_f64()))
         .print();
-    Ok(())
-}
-
-/// Every item of a surviving producer exactly once; the killed producer's items at most once.
-fn check_every_item(
-    out: &Narrator,
-    seen: &[std::sync::atomic::AtomicU8],
-    producers: u64,
-    items: u64,
-    killed: Option<u64>,
-) -> Result<()> {
-    for p in 1..=producers {
-        let counts: Vec<u8> = (0..items)
-            .map(|s| seen[((p - 1) * items + s) as usize].load(Ordering::Relaxed))
-            .collect();
-        let delivered = counts.iter().filter(|&&c| c == 1).count();
-        if counts.iter().any(|&c| c > 1) {
-            return Err(Error::other(
-                "exactly-once check",
-                format!("an item of producer {p} was consumed twice"),
-            ));
-        }
-        if killed == Some(p) {
-            out.line()
-                .text(format!("producer {p} (killed): "))
-                .value(format!("{delivered} of {items}"))
-                .text(" items delivered, none twice")
-                .print();
-        } else if delivered as u64 != items {
-            return Err(Error::other(
-                "exactly-once check",
-                format!("producer {p}: {delivered} of {items} items arrived"),
-            ));
-        } else {
-            out.line()
-                .text(format!("producer {p}: "))
-                .value(format!("{delivered} of {items}"))
-                .text(" items consumed exactly once")
-                .print();
-        }
-    }
     Ok(())
 }
 // ANCHOR_END: many

@@ -15,7 +15,7 @@
 //!
 //! ```text
 //! cargo run --bin lesson08                        # the whole story
-//! cargo run --bin lesson08 -- --step              # pause to look at /dev/shm
+//! cargo run --bin lesson08 -- --step              # pause in every part: look at /dev/shm
 //! cargo run --bin lesson08 -- write "some text"   # terminal A: create and write, leave it
 //! cargo run --bin lesson08 -- read                # terminal B: read it
 //! cargo run --bin lesson08 -- unlink              # remove it
@@ -89,6 +89,9 @@ fn story(lesson: &Lesson) -> Result<()> {
     names(lesson);
     lesson.part("Part 3: System V and POSIX side by side");
     comparison(lesson);
+    if lesson.stepping() {
+        one_of_each(lesson)?;
+    }
     Ok(())
 }
 
@@ -246,6 +249,11 @@ fn names(lesson: &Lesson) {
     }
     out.explain(format!("a good name: {:?}; POSIX leaves names without the leading '/' to each system, so do not rely on them", posix::unique_name("lesson08")));
     out.explain("the seed's \"/myshm\" is one name for every user of the machine: the second student gets EEXIST, or worse, the first one's data");
+    lesson.step(
+        &out,
+        "In another terminal:  ls -l /dev/shm\n\
+         Every user's objects are in this one flat directory: only the name tells them apart.",
+    );
 }
 // ANCHOR_END: names
 
@@ -272,6 +280,21 @@ fn comparison(lesson: &Lesson) {
         .explain("both end as the same kind of memory: pages that several processes map");
 }
 // ANCHOR_END: comparison
+
+/// With `--step`: a segment and an object of the same size, to look at with each one's tools.
+fn one_of_each(lesson: &Lesson) -> Result<()> {
+    let out = lesson.narrator("parent");
+    let segment = shm_workbook::Segment::create(shm_workbook::Key::PRIVATE, SIZE, 0o600)?;
+    out.call_note("System V: a number");
+    let object = SharedObject::create(&posix::unique_name("lesson08"), 0o600)?;
+    out.call_note("POSIX: a name");
+    object.set_len(SIZE as u64)?;
+    out.call();
+    let (shmid, path) = (segment.id(), object.path());
+    let look = format!("One of each, {SIZE} bytes. In another terminal:\n  ipcs -m -i {shmid}");
+    lesson.step(&out, &format!("{look}\n  ls -l {path}   (its size, owner and mode, as a file's)"));
+    Ok(()) // dropping them removes the segment and unlinks the name
+}
 
 /// The name the commands use: `--name`, or one of this user's own.
 fn command_name(lesson: &Lesson) -> Result<String> {
@@ -344,7 +367,7 @@ fn read_command(lesson: &Lesson) -> Result<()> {
 fn unlink_command(lesson: &Lesson) -> Result<()> {
     let out = lesson.narrator("parent");
     let name = command_name(lesson)?;
-    posix::unlink(&name).map_err(|err| missing_hint(err, lesson))?;
+    posix::unlink(&name)?; // a missing name: nothing to remove, and the error says so
     out.call_note("the name is gone from /dev/shm");
     Ok(())
 }

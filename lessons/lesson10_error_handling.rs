@@ -27,7 +27,7 @@
 //!
 //! ```text
 //! cargo run --bin lesson10             # the whole story, with short pauses between cases
-//! cargo run --bin lesson10 -- --step   # pause at the 0400 segment: look at it with `ipcs -m`
+//! cargo run --bin lesson10 -- --step   # pause in each part: look with `ipcs -m`, `ls`
 //! cargo run --bin lesson10 -- --fast   # no pauses (what the tests use)
 //! ```
 //!
@@ -77,6 +77,14 @@ fn main() -> Result<()> {
 
     lesson.part("Summary");
     cases.print_table();
+    lesson.step(
+        &parent,
+        &format!(
+            "In another terminal:  ipcs -m   and   ls /dev/shm\n\
+             nothing of this run is left; only {} and its key file, removed next.",
+            dir.path().display()
+        ),
+    );
     let shown = dir.path().display().to_string();
     drop(dir);
     parent.explain(format!("removed {shown} and the key file in it"));
@@ -226,6 +234,13 @@ fn shmat_cases(lesson: &Lesson, cases: &mut Cases) -> Result<()> {
     let id = segment.id();
     segment.remove()?;
     out.call_note("nobody is attached, so it is destroyed at once");
+    lesson.step(
+        &out,
+        &format!(
+            "In another terminal, run:  ipcs -m -i {id}\n\
+             \"id {id} not found\": the kernel keeps nothing of a removed segment, not even its id."
+        ),
+    );
     let case = Case::fails("shmat: the id of a removed segment", Errno::EINVAL);
     provoke!(cases, &out, case, Segment::from_id(id).attach());
     out.explain("the man page also lists EIDRM, but once the id is gone Linux cannot tell it from one that never existed: EINVAL");
@@ -247,6 +262,14 @@ fn shm_open_cases(lesson: &Lesson, cases: &mut Cases) -> Result<()> {
     let name = object.name().to_owned();
     let case = Case::fails("shm_open: O_EXCL, name in use", Errno::EEXIST);
     provoke!(cases, &out, case, SharedObject::create(&name, 0o600));
+    lesson.step(
+        &out,
+        &format!(
+            "In another terminal:  ls -l {}\n\
+             the name that O_EXCL found in use: a file of yours, mode 0600, 0 bytes.",
+            object.path()
+        ),
+    );
 
     // An inner slash: glibc refuses the name itself, before any system call.
     let inner = format!("{name}/inner");
@@ -285,6 +308,14 @@ fn ftok_cases(lesson: &Lesson, cases: &mut Cases, missing: &Path) {
     let out = lesson.narrator("parent");
     let case = Case::fails("ftok: the file does not exist", Errno::ENOENT);
     provoke!(cases, &out, case, Key::ftok(missing, PROJECT_ID));
+    lesson.step(
+        &out,
+        &format!(
+            "In another terminal:  ls -i {}\n\
+             \"No such file\": no inode, so no key; ftok's ENOENT is ls's.",
+            missing.display()
+        ),
+    );
 
     out.explain("the seed makes the same call, and never looks at what it returns:");
     let case = Case::fails("ftok unchecked, as the seed calls it", Errno::ENOENT).unchecked();

@@ -18,7 +18,7 @@
 //!
 //! ```text
 //! cargo run --bin lesson11             # the whole story
-//! cargo run --bin lesson11 -- --step   # pause while both processes are attached
+//! cargo run --bin lesson11 -- --step   # pause in each part: the commands to look with
 //! sudo target/debug/lesson11           # as root: real physical frame numbers in Part 3
 //! ```
 //!
@@ -29,12 +29,12 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use shm_workbook::procfs::{self, MapsLine, PagemapEntry};
+use shm_workbook::procfs::{self, PagemapEntry};
 use shm_workbook::shm::Shareable;
 use shm_workbook::wait::{self, Partner, Policy};
 use shm_workbook::{
-    Attachment, Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, SharedObject, call,
-    posix, process,
+    Attachment, Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, SharedObject, posix,
+    process,
 };
 
 /// Parts 1 to 3: a segment of four pages.
@@ -100,11 +100,18 @@ fn parent_and_child(lesson: &Lesson) -> Result<()> {
     maps_columns(&parent, &segment, &memory)?;
     take_turns(board, 3, Partner::Child(child.pid()))?; // the child prints its own line
     parent.explain("another range, the same device, inode and path: one object, mapped twice");
-    posix_maps_line(&parent)?;
+    posix_maps_line(lesson, &parent)?;
 
     lesson.pause_for(Duration::from_millis(600));
     lesson.part("Part 3: the same physical page, seen through /proc/self/pagemap");
     same_frame(&parent, &memory, board, Partner::Child(child.pid()))?;
+    let (page, pid) = (memory.address() / procfs::page_size(), parent.pid());
+    let look = format!(
+        "As root, the parent's entry in its pagemap:\n  \
+         dd if=/proc/{pid}/pagemap bs=8 skip={page} count=1 status=none | od -A n -t x8\n\
+         bit 63: present; bit 61: shared; bits 0-54: the PFN (0 for an ordinary user)"
+    );
+    lesson.step(&parent, &look);
     wait::publish(&board.turn, 7, Policy::DEFAULT)?; // the child may finish
     child.wait()?;
     parent.call_note("the child exited with status 0");
@@ -178,7 +185,7 @@ fn child_side(segment: &Segment, out: &Narrator) -> Result<()> {
     first.detach()?;
     out.call();
     // Other memory, as big as the segment: the kernel puts it in the first free range it finds.
-    map_anonymous(SMALL)?;
+    posix::map_anonymous(SMALL)?;
     out.call_note("other memory takes the range first");
     let memory = segment.attach()?;
     out.call_note(if memory.address() == address {
@@ -195,7 +202,7 @@ fn child_side(segment: &Segment, out: &Narrator) -> Result<()> {
     take_turns(board, 2, parent)?;
 
     // Part 2: the child's own line in /proc/self/maps.
-    out.line().text("my line: ").value(&find_line(memory.address())?.raw).print();
+    out.line().text("my line: ").value(&memory.maps_line()?.raw).print();
     take_turns(board, 4, parent)?;
 
     // Part 3: the child's pagemap entry for the first page.
@@ -210,7 +217,7 @@ fn child_side(segment: &Segment, out: &Narrator) -> Result<()> {
 // ANCHOR: maps_columns
 /// The attachment's line in /proc/self/maps, column by column.
 fn maps_columns(parent: &Narrator, segment: &Segment, memory: &Attachment) -> Result<()> {
-    let line = find_line(memory.address())?;
+    let line = memory.maps_line()?;
     parent.line().text("my line: ").value(&line.raw).print();
     let (shmid, key_path) =
         (segment.id(), format!("/SYSV{:08x} (deleted)", segment.key().raw() as u32));
@@ -229,7 +236,7 @@ fn maps_columns(parent: &Narrator, segment: &Segment, memory: &Attachment) -> Re
 }
 
 /// The same for a POSIX object (lesson 08): its line names its file in /dev/shm.
-fn posix_maps_line(parent: &Narrator) -> Result<()> {
+fn posix_maps_line(lesson: &Lesson, parent: &Narrator) -> Result<()> {
     let object = SharedObject::create(&posix::unique_name("maps"), 0o600)?;
     parent.call();
     let page = procfs::page_size();
@@ -239,16 +246,23 @@ fn posix_maps_line(parent: &Narrator) -> Result<()> {
     parent.call();
     let stat = std::fs::metadata(object.path()).map_err(|err| Error::io(object.path(), err));
     let inode = std::os::unix::fs::MetadataExt::ino(&stat?);
-    let line = find_line(mapping.address())?;
+    let line = mapping.maps_line()?;
     parent.line().text("its line: ").value(&line.raw).print();
     parent.explain(format!(
         "the device is the tmpfs mounted on /dev/shm, the inode {} is the file's (`ls -i {}` says {inode}), the path is the file",
         line.inode,
         object.path()
     ));
+    let (pid, name) = (parent.pid(), object.name().trim_start_matches('/').to_owned());
+    let look = format!(
+        "In another terminal:  grep {name} /proc/{pid}/maps\n\
+         and:  ls -i {}   the same inode as in the maps line",
+        object.path()
+    );
+    lesson.step(parent, &look);
     object.unlink()?;
     parent.call();
-    let line = find_line(mapping.address())?;
+    let line = mapping.maps_line()?;
     parent.line().text("its line now: ").value(&line.raw).print();
     parent.explain("a mapping outlives the name: like the SysV segment, the file has no name left, and the kernel says (deleted)");
     Ok(()) // dropping `mapping` unmaps it, and the memory goes
@@ -312,6 +326,12 @@ fn first_touch(lesson: &Lesson, segment: &Segment) -> Result<Attachment> {
     memory.store(0, b"x")?;
     parent.say("stored one byte in the first page");
     resident(&parent, "after one store", segment, &memory)?;
+    let (pid, kib) = (parent.pid(), LARGE / 1024);
+    let look = format!(
+        "In another terminal:  grep -A 4 SYSV /proc/{pid}/smaps\n\
+         Size is {kib} kB, Rss 4 kB: of the mapping, only the page touched is in memory."
+    );
+    lesson.step(&parent, &look);
     lesson.pause_for(Duration::from_millis(300));
     for offset in (0..LARGE).step_by(page) {
         memory.store(offset, b"x")?;
@@ -344,7 +364,7 @@ fn attached_twice(lesson: &Lesson, segment: &Segment, first: &Attachment) -> Res
     let stat = segment.stat()?;
     parent.call_note(format!("shm_nattch is {}: two attachments, one process", stat.attachments));
     for memory in [first, &second] {
-        parent.line().text("maps: ").value(&find_line(memory.address())?.raw).print();
+        parent.line().text("maps: ").value(&memory.maps_line()?.raw).print();
     }
     resident(&parent, "the second attachment, untouched", segment, &second)?;
     parent.explain(
@@ -376,25 +396,3 @@ fn attached_twice(lesson: &Lesson, segment: &Segment, first: &Attachment) -> Res
     Ok(())
 }
 // ANCHOR_END: attached_twice
-
-/// The maps line holding `address` (it must exist: the address is one of our mappings).
-fn find_line(address: usize) -> Result<MapsLine> {
-    let missing = || Error::other("reading /proc/self/maps", format!("no line holds {address:#x}"));
-    procfs::maps_line(address)?.ok_or_else(missing)
-}
-
-/// Private anonymous memory, the "something else" the child maps first; it stays mapped until
-/// the child exits. (The library has no wrapper for it, so the call is recorded here.)
-fn map_anonymous(len: usize) -> Result<usize> {
-    use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous};
-    let made = call::make("mmap").arg("NULL").arg(len).arg("PROT_READ|PROT_WRITE");
-    let made = made.arg("MAP_PRIVATE|MAP_ANONYMOUS").arg(-1).arg(0);
-    let (length, private) = (std::num::NonZeroUsize::new(len), MapFlags::MAP_PRIVATE);
-    let prot = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
-    // SAFETY: the kernel chooses the address (None), so no existing mapping is replaced; the
-    // memory is private to this process and never read or written here.
-    let mapped = unsafe { mmap_anonymous(None, length.expect("a length"), prot, private) }
-        .map(|addr| addr.as_ptr() as usize);
-    let made = made.ended(mapped.map(|addr| format!("{addr:#x}")));
-    mapped.map_err(|_| made.error())
-}

@@ -19,7 +19,7 @@
 //! ```text
 //! cargo run --bin lesson12
 //! cargo run --bin lesson12 -- --workers 6 --inside 3
-//! cargo run --bin lesson12 -- --step   # pause to look at the semaphores with ipcs -s
+//! cargo run --bin lesson12 -- --step   # pause at each tool: look at it with ipcs
 //! ```
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -104,6 +104,12 @@ fn main() -> Result<()> {
     counting_semaphore(&lesson, board, workers, allowed)?;
 
     lesson.part("4. An atomic counter");
+    let look = format!(
+        "In another terminal:  ipcs -m -i {}   the board, with the counter in it\n\
+         and:  ipcs -s   no new set: fetch_add needs no semaphore, no system call at all.",
+        segment.id()
+    );
+    lesson.step(&parent, &look);
     atomic_counter(&lesson, board, workers)?;
 
     lesson.part("5. A barrier");
@@ -337,6 +343,12 @@ fn barrier(lesson: &Lesson, board: &Board, workers: u32) -> Result<()> {
     parent.call_note("the semid");
     barrier.set_value(0, workers as i32)?;
     parent.call_note("one count per worker still to arrive");
+    let look = format!(
+        "In another terminal:  ipcs -s -i {}\n\
+         value {workers}: each worker takes one off, then waits until it is 0 (zcount).",
+        barrier.id()
+    );
+    lesson.step(&parent, &look);
     let record = |worker: u32, departed: bool| {
         let slot = board.next_event.fetch_add(1, Ordering::SeqCst) as usize;
         if let Some(event) = board.events.get(slot) {

@@ -18,6 +18,7 @@
 //!
 //! ```text
 //! cargo run --bin lesson14
+//! cargo run --bin lesson14 -- --step   # pause in each part, while the readers are attached
 //! cargo run --release --bin lesson14 -- --updates 5000000 --readers 3
 //! ```
 
@@ -207,6 +208,16 @@ fn run(lesson: &Lesson, updates: u64, readers: u64, seqlock: bool) -> Result<()>
             Ok(())
         })?);
     }
+    let reader_pids: Vec<String> = children.iter().map(|child| child.pid().to_string()).collect();
+    let look = format!(
+        "The readers read version 0 over and over; the writer starts after Enter.\n\
+         In another terminal:  ipcs -m -i {}   (nattch {}: this process and the readers)\n\
+         and:  ps -o pid,stat,time -p {}   (state R: they spin)",
+        segment.id(),
+        readers + 1,
+        reader_pids.join(",")
+    );
+    lesson.step(&parent, &look);
     children.push(process::spawn("writer", |out| {
         for v in 1..=updates {
             if seqlock {

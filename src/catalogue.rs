@@ -22,17 +22,11 @@ pub struct LessonInfo {
     pub quiz: &'static str,
 }
 
-/// Where `--step` pauses differently from what the common flag promises ("at each stage"), as
-/// the lesson's `--help` says it.
+/// Where `--step` pauses differently from what the common flag promises (at least once in
+/// every part), as the lesson's `--help` says it.
 pub fn step_note(bin: &str) -> Option<&'static str> {
     match bin {
-        "lesson06" => Some("here only in Part 4, and only where a C compiler (cc) is installed"),
-        "lesson07" => Some(
-            "here it does not pause: run without --fast, slow enough to watch `ipcs -s` from another terminal",
-        ),
-        "lesson14" => Some(
-            "here it does not pause: the race lasts milliseconds; `ipcs -m` during a run with --updates 100000000 shows the readers attached",
-        ),
+        "lesson06" => Some("Part 4 runs, and pauses, only where a C compiler (cc) is installed"),
         _ => None,
     }
 }

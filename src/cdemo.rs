@@ -32,6 +32,7 @@ use nix::unistd::Pid;
 use crate::call;
 use crate::cleanup;
 use crate::error::{Error, Result};
+use crate::narrate::Narrator;
 use crate::process::{self, Exit};
 use crate::scratch::ScratchDir;
 use crate::shm::{Key, Segment};
@@ -147,6 +148,21 @@ impl Instruction {
         let (before, _) = self.text.split_once(&format!(" <{function}"))?;
         u64::from_str_radix(before.split([' ', ',']).next_back()?, 16).ok()
     }
+}
+
+/// Lesson 06's C wait loop as `cc` compiled it (`objdump -d`), the loop's instructions marked with `>`.
+pub fn show_wait_loop(out: &Narrator, program: &Program) {
+    let Some(code) = disassemble(program, "wait_while") else {
+        out.explain("objdump (binutils) could not show the compiled loop: the run below shows it");
+        return;
+    };
+    out.explain("wait_while(box, value), that is `while (box->flag == value) ;`, as cc compiled it (objdump -d):");
+    crate::narrate::print_block(code.listing());
+    out.explain(match (code.loop_reads_memory(), code.load_before_loop()) {
+        (None, _) => "no loop at all: this compiler assumed the loop ends (C11 allows that of a loop without side effects) and deleted it".to_owned(),
+        (Some(true), _) => "the loop (>) reads memory each time round: this build may seem to work, but it is still a data race".to_owned(),
+        (Some(false), load) => format!("the loop (>) reads no memory: the flag was loaded once, before it ({}); if that copy says wait, it waits for ever", load.map_or("in a register", |i| i.text.as_str())),
+    });
 }
 
 /// A function of a program as `objdump -d` shows it.

@@ -7,11 +7,12 @@
 //! |---|---|
 //! | `--help` | what the lesson shows and how to run it |
 //! | `--fast` | no teaching pauses or sleeps (what the tests use) |
-//! | `--step` | stop at each stage until Enter, saying what to look at |
+//! | `--step` | stop in every part until Enter, saying what to look at (real ids) |
 //! | `--seed N` | repeatable jitter and order |
 //! | `--no-color` | plain text (also when `NO_COLOR` is set or stdout is not a terminal) |
 //! | `--trace FILE` | every call made, one JSON line each (see [`crate::call`]) |
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::io::BufRead;
@@ -289,6 +290,8 @@ pub struct Lesson {
     options: Options,
     own: &'static [LessonFlag],
     seed: u64,
+    /// The `--step` pauses made since the current part began.
+    pauses_in_part: Cell<u32>,
 }
 
 /// How a lesson reads its command line: which flags and commands it takes.
@@ -332,20 +335,18 @@ impl Lesson {
             .and_then(|args| parse_args_and_words(&args, own, !commands.is_empty()))
         {
             Ok(options) => options,
-            Err(UsageError(problem)) => {
-                eprintln!("{bin}: {problem}\n\n{}", usage_with_commands(info, own, commands));
-                std::process::exit(2);
-            }
+            Err(UsageError(problem)) => refuse(info, commands, &problem),
         };
         if options.help {
-            print!("{}", usage_with_commands(info, own, commands));
+            narrate::write_stdout(usage_with_commands(info, own, commands).as_bytes());
             std::process::exit(0);
         }
         narrate::set_colour(narrate::colour_wanted(options.no_color));
         if let Some(path) = &options.trace
             && let Err(err) = crate::call::trace_to(std::path::Path::new(path))
         {
-            eprintln!("{bin}: cannot write the trace to {path:?}: {err}");
+            let problem = format!("{bin}: cannot write the trace to {path:?}: {err}\n");
+            narrate::write_stderr(problem.as_bytes());
             std::process::exit(1);
         }
         cleanup::install_signal_handlers();
@@ -364,7 +365,7 @@ impl Lesson {
             // Without an OS random source, any seed will do: it only varies the jitter.
             rand::rngs::SysRng.try_next_u64().unwrap_or(u64::from(std::process::id()))
         });
-        Lesson { info, options, own, seed }
+        Lesson { info, options, own, seed, pauses_in_part: Cell::new(0) }
     }
 
     /// The catalogue entry.
@@ -401,14 +402,10 @@ impl Lesson {
         &self.options.arguments
     }
 
-    /// Refuses the command line: prints `problem` and the usage on stderr, exits 2.
+    /// Refuses the command line: prints a short usage and `problem` (last, where a student
+    /// sees it) on stderr, exits 2.
     pub fn usage_error(&self, problem: &str, commands: &[LessonCommand]) -> ! {
-        eprintln!(
-            "{}: {problem}\n\n{}",
-            self.info.bin,
-            usage_with_commands(self.info, self.own, commands)
-        );
-        std::process::exit(2);
+        refuse(self.info, commands, problem)
     }
 
     /// Whether one of the lesson's own switches was given.
@@ -437,8 +434,10 @@ impl Lesson {
         Narrator::new(role)
     }
 
-    /// Starts a part of the lesson: `== title ==`.
+    /// Starts a part of the lesson: `== title ==`. With `--step`, each part pauses at least
+    /// once ([`step`](Self::step)); `tests/steps.rs` checks that every lesson does.
     pub fn part(&self, title: impl Display) {
+        self.pauses_in_part.set(0);
         narrate::heading(title);
     }
 
@@ -449,38 +448,108 @@ impl Lesson {
         }
     }
 
-    /// With `--step`: says what to look at, then waits for Enter (end of input continues).
-    /// Without it, does nothing. Ctrl-C here still cleans up (see [`crate::cleanup`]).
+    /// Whether `--step` was given: a lesson may then wait until there is something to see
+    /// (both processes attached, a consumer asleep) before it calls [`step`](Self::step).
+    pub fn stepping(&self) -> bool {
+        self.options.step
+    }
+
+    /// With `--step`: says what to look at (the commands to run in another terminal, with
+    /// the real ids), then waits for Enter (end of input continues). Without it, does
+    /// nothing. Ctrl-C here still cleans up (see [`crate::cleanup`]).
     pub fn step(&self, out: &Narrator, what_to_look_at: &str) {
         if !self.options.step {
             return;
         }
-        out.line()
-            .text("paused".bold())
-            .text(": ")
-            .explain("look around, then press Enter to go on")
-            .print();
+        self.pauses_in_part.set(self.pauses_in_part.get() + 1);
+        out.line().text(PAUSED.bold()).text(": ").explain(PAUSED_EXPLAINED).print();
         let mut block = String::new();
         for line in what_to_look_at.lines() {
             block.push_str(&format!("    {line}\n"));
         }
-        block.push_str(&format!(
-            "    {}\n",
-            "[Enter] to continue, Ctrl-C to stop (nothing is left behind)".dimmed()
-        ));
+        block.push_str(&format!("    {}\n", CONTINUE.dimmed()));
         narrate::print_block(block);
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
+        wait_for_enter();
     }
 
-    /// With `--step`, waits for Enter without a message (to step through a trace line by
-    /// line); otherwise does nothing.
-    pub fn advance(&self) {
-        if self.options.step {
-            let mut answer = String::new();
-            let _ = std::io::stdin().lock().read_line(&mut answer);
+    /// [`step`](Self::step), unless this part has paused already: for a pause inside a
+    /// loop or a function that a part runs several times. `what_to_look_at` is only
+    /// called when the lesson pauses.
+    pub fn step_once(&self, out: &Narrator, what_to_look_at: impl FnOnce() -> String) {
+        if self.options.step && self.pauses_in_part.get() == 0 {
+            self.step(out, &what_to_look_at());
         }
     }
+
+    /// Steps through the record of a run that has finished, `events` events long: with
+    /// `--step`, says once that it replays the run, then each [`Replay::next_event`] waits for
+    /// Enter and counts (`event 3 of 18`). Without `--step`, the events print straight on.
+    pub fn replay(&self, out: &Narrator, events: usize) -> Replay<'_> {
+        if self.options.step {
+            out.explain(format!(
+                "replaying the run that just finished, one event at a time: press Enter for each of its {events} events"
+            ));
+        }
+        Replay { lesson: self, events, shown: 0 }
+    }
+}
+
+/// How a pause starts: `[parent 42] paused: look around, then press Enter to go on`.
+pub const PAUSED: &str = "paused";
+const PAUSED_EXPLAINED: &str = "look around, then press Enter to go on";
+/// How a pause ends, in its own line.
+pub const CONTINUE: &str = "[Enter] to continue, Ctrl-C to stop (nothing is left behind)";
+
+/// Waits for a line on stdin. End of input, a closed terminal (EIO) or any other error goes
+/// on at once; a signal's EINTR is retried by the standard library, and Ctrl-C ends the run
+/// through the cleanup handler.
+fn wait_for_enter() {
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+}
+
+/// A finished run's events shown one at a time (see [`Lesson::replay`]).
+#[derive(Debug)]
+pub struct Replay<'a> {
+    lesson: &'a Lesson,
+    events: usize,
+    shown: usize,
+}
+
+impl Replay<'_> {
+    /// Before showing the next event: with `--step`, waits for Enter and returns
+    /// `event 3 of 18` for the event's line; without, returns `None` at once.
+    pub fn next_event(&mut self) -> Option<String> {
+        self.shown += 1;
+        if !self.lesson.options.step {
+            return None;
+        }
+        wait_for_enter();
+        Some(format!("event {} of {}", self.shown, self.events))
+    }
+}
+
+/// Refuses a command line: a short usage, how to see every flag, and the problem last, where
+/// the student's eye is; exit status 2.
+fn refuse(info: &LessonInfo, commands: &[LessonCommand], problem: &str) -> ! {
+    let text = format!("{}{}: {problem}\n", short_usage(info, commands), info.bin);
+    narrate::write_stderr(text.as_bytes());
+    std::process::exit(2);
+}
+
+/// Two lines: the shape of the command line, and where the rest is.
+fn short_usage(info: &LessonInfo, commands: &[LessonCommand]) -> String {
+    let words: Vec<&str> = commands.iter().map(|command| command.usage).collect();
+    let (words, and_commands) = if words.is_empty() {
+        (String::new(), "")
+    } else {
+        (format!(" [{}]", words.join(" | ")), " and command")
+    };
+    format!(
+        "Usage: cargo run --bin {bin} -- [FLAGS]{words}\n       \
+         cargo run --bin {bin} -- --help   lists every flag{and_commands}\n",
+        bin = info.bin
+    )
 }
 
 /// The name of the user running the lesson, as `ipcs` shows it in the owner column.
@@ -503,10 +572,11 @@ fn install_panic_message() {
             .unwrap_or_else(|| "unknown".to_owned());
         let place =
             panic.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        eprintln!(
-            "[pid {}] internal error{place}: {what}\n  This is a bug in the workbook, not in your setup: please report it with the command you ran.",
+        let text = format!(
+            "[pid {}] internal error{place}: {what}\n  This is a bug in the workbook, not in your setup: please report it with the command you ran.\n",
             std::process::id()
         );
+        narrate::write_stderr(text.as_bytes());
     }));
 }
 
@@ -598,10 +668,27 @@ mod tests {
 
     #[test]
     fn usage_says_where_step_does_not_pause() {
-        let lesson14 = catalogue::find("lesson14").unwrap();
-        assert!(usage(lesson14, &[]).contains("(here it does not pause"));
+        let lesson06 = catalogue::find("lesson06").unwrap();
+        assert!(usage(lesson06, &[]).contains("(Part 4 runs, and pauses, only where"));
         let lesson01 = catalogue::find("lesson01").unwrap();
-        assert!(!usage(lesson01, &[]).contains("(here"));
+        assert!(!usage(lesson01, &[]).contains("(Part"));
+    }
+
+    #[test]
+    fn a_refusal_is_short_and_ends_with_the_problem() {
+        let lesson08 = catalogue::find("lesson08").unwrap();
+        const COMMANDS: &[LessonCommand] = &[
+            LessonCommand { usage: "write TEXT", help: "write" },
+            LessonCommand { usage: "read", help: "read" },
+        ];
+        let usage = short_usage(lesson08, COMMANDS);
+        assert_eq!(
+            usage,
+            "Usage: cargo run --bin lesson08 -- [FLAGS] [write TEXT | read]\n       \
+             cargo run --bin lesson08 -- --help   lists every flag and command\n"
+        );
+        let lesson01 = catalogue::find("lesson01").unwrap();
+        assert!(short_usage(lesson01, &[]).ends_with("--help   lists every flag\n"));
     }
 
     #[test]

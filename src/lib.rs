@@ -20,6 +20,7 @@
 //! | [`jitter`] | random delays at every call, so a hidden race shows (the exercise checker) |
 //! | [`bench`](mod@bench), [`json`] | lesson 13's measurements and report |
 //! | [`cdemo`] | a C program built with the student's `cc` and run with a timeout (lesson 06) |
+//! | [`tally`] | every item through a queue exactly once, counted in shared memory (lesson 07) |
 //! | [`catalogue`] | the one list of lessons |
 //!
 //! The rules it keeps, so that a lesson keeps them too:
@@ -57,6 +58,7 @@ pub mod registry;
 pub mod scratch;
 pub mod sem;
 pub mod shm;
+pub mod tally;
 pub mod wait;
 
 pub use error::{Error, Result};

@@ -303,9 +303,11 @@ impl PosixQueue {
                 Errno::EMFILE => err.with_meaning(
                     "the queue would exceed RLIMIT_MSGQUEUE, the bytes of queues this user may have (`ulimit -q`)",
                 ),
-                Errno::ENOSPC => {
-                    err.with_hint("the system limit on queues (fs.mqueue.queues_max) is reached")
-                }
+                Errno::ENOSPC => err
+                    .with_meaning("the system limit on POSIX queues (fs.mqueue.queues_max) is reached")
+                    .with_hint(
+                        "`ls /dev/mqueue` lists the queues where it is mounted; remove a stale one of yours with `rm /dev/mqueue/<name>`",
+                    ),
                 Errno::EEXIST => err.with_hint(format!(
                     "a queue named {name} exists already: a stale one of yours can be removed with mq_unlink (or `rm /dev/mqueue{name}` where /dev/mqueue is mounted)"
                 )),

@@ -209,12 +209,22 @@ pub fn print_block(text: impl Display) {
 }
 
 /// Writes all of `bytes` to stdout with `write(2)`, bypassing Rust's buffered `Stdout` so that
-/// nothing waits in a buffer when the process forks. Errors (a closed pipe) are ignored: the
-/// lesson goes on and cleans up even if nobody reads its story.
-pub fn write_stdout(mut bytes: &[u8]) {
+/// nothing waits in a buffer when the process forks. Errors (a closed pipe, a closed terminal)
+/// are ignored: the lesson goes on and cleans up even if nobody reads its story, and never
+/// panics the way `print!` does on a closed pipe.
+pub fn write_stdout(bytes: &[u8]) {
     use std::os::fd::AsFd;
-    let stdout = std::io::stdout();
-    let fd = stdout.as_fd();
+    write_all_to(std::io::stdout().as_fd(), bytes);
+}
+
+/// [`write_stdout`] for stderr: an error message that cannot be written is lost, never a
+/// panic (as `eprintln!` would on a closed pipe).
+pub fn write_stderr(bytes: &[u8]) {
+    use std::os::fd::AsFd;
+    write_all_to(std::io::stderr().as_fd(), bytes);
+}
+
+fn write_all_to(fd: std::os::fd::BorrowedFd<'_>, mut bytes: &[u8]) {
     while !bytes.is_empty() {
         match nix::unistd::write(fd, bytes) {
             Ok(0) => return,

@@ -235,7 +235,7 @@ impl SharedObject {
             format!("{problem}; the workbook uses only your own objects, mode 0600"),
         )
         .with_hint(format!(
-            "`ls -l {}` shows it; use another name (--name /something-else), or remove it if it is yours",
+            "`ls -l {}` shows it; choose another name (lesson08's commands take --name /something-else), or remove it if it is yours",
             self.path()
         )))
     }
@@ -465,14 +465,37 @@ pub fn unlink(name: &str) -> Result<()> {
         let err = call.error();
         match errno {
             Errno::ENOENT => err
-                .with_meaning("no POSIX shared memory object has this name (already unlinked?)")
-                .with_hint("`ls /dev/shm` lists the objects that exist"),
+                .with_meaning(
+                    "no POSIX shared memory object has this name: it was unlinked already, or never made",
+                )
+                .with_hint(format!(
+                    "nothing to do: there is nothing to remove (`ls /dev/shm` lists the objects that exist, and {name} is not among them)"
+                )),
             Errno::EACCES => err.with_meaning(
                 "you may not remove this name: /dev/shm is sticky, so only the object's owner (or root) may unlink it",
             ),
             _ => err,
         }
     })
+}
+
+/// `mmap(NULL, len, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)`: private memory
+/// of this process alone, never unmapped (it goes when the process exits), to take a range
+/// of addresses (lesson 11's child maps it before attaching again). Returns its address.
+pub fn map_anonymous(len: usize) -> Result<usize> {
+    use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous};
+    let Some(length) = NonZeroUsize::new(len) else {
+        return Err(Error::other("mmap of 0 bytes", "a mapping cannot be empty (not called)"));
+    };
+    let made = call::make("mmap").arg("NULL").arg(len).arg("PROT_READ|PROT_WRITE");
+    let made = made.arg("MAP_PRIVATE|MAP_ANONYMOUS").arg(-1).arg(0);
+    let prot = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
+    // SAFETY: the kernel chooses the address (None), so no existing mapping is replaced; the
+    // memory is private to this process and never read or written here.
+    let mapped = unsafe { mmap_anonymous(None, length, prot, MapFlags::MAP_PRIVATE) }
+        .map(|addr| addr.as_ptr() as usize);
+    let made = made.ended(mapped.map(|addr| format!("{addr:#x}")));
+    mapped.map_err(|_| made.error())
 }
 
 #[cfg(test)]

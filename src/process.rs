@@ -192,7 +192,7 @@ pub fn wait_all(children: Vec<Child>) -> Result<()> {
                 other.reaped = true;
             }
             return Err(err.with_hint(format!(
-                "the {others} other process(es) of this step were stopped, since they could wait for ever on what it held or was to send; run the lesson again"
+                "its own message, printed above, says what went wrong; the {others} other process(es) of this step were stopped, since they could wait for ever on what it held or was to send"
             )));
         }
     }
@@ -222,25 +222,23 @@ impl Child {
         &self.role
     }
 
-    /// Waits for the child; an error unless it exited with status 0.
+    /// Waits for the child; an error unless it exited with status 0. The error names the
+    /// child, not `waitpid`: the wait itself succeeded, and what failed is the child.
     pub fn wait(self) -> Result<()> {
-        let role = self.role.clone();
+        let who = format!("the {} (pid {})", self.role, self.pid);
         let pid = self.pid;
+        let failed = |meaning: String| Err(Error::other(who.clone(), meaning));
         match self.wait_exit()? {
             Exit::Code(0) => Ok(()),
-            Exit::Code(PANIC_STATUS) => Err(Error::other(
-                format!("the {role} (pid {pid})"),
-                format!(
-                    "the {role} panicked (exit status {PANIC_STATUS}): a bug in the workbook, please report it"
-                ),
+            Exit::Code(PANIC_STATUS) => failed(format!(
+                "waitpid reports that it panicked (exit status {PANIC_STATUS}): a bug in the workbook, please report it"
             )),
-            Exit::Code(code) => Err(Error::other(
-                format!("the {role} (pid {pid})"),
-                format!("the {role} exited with status {code}; its own message is printed above"),
+            Exit::Code(code) => failed(format!(
+                "waitpid reports that it exited with status {code}; its own message is printed above"
             )),
-            Exit::Signal(signal) => Err(Error::other(
-                format!("the {role} (pid {pid})"),
-                format!("the {role} was killed by {signal}{}", left_over_sentence(pid)),
+            Exit::Signal(signal) => failed(format!(
+                "waitpid reports that it was killed by {signal}{}",
+                left_over_sentence(pid)
             )),
         }
     }
@@ -308,7 +306,7 @@ fn reap(pid: Pid, role: Option<&str>) -> Result<Exit> {
                 {
                     if noticed.is_some_and(|at| at.elapsed() >= GRACE) {
                         return Err(err.with_hint(format!(
-                            "the {role} (pid {pid}), which this process was waiting for, is stopped too: it could wait for ever on what the dead one held or was to send; run the lesson again"
+                            "the message of the process that ended, printed above, says what went wrong; the {role} (pid {pid}), which this process was waiting for, is stopped too: it could wait for ever on what the dead one held or was to send"
                         )));
                     }
                     noticed.get_or_insert_with(std::time::Instant::now);
@@ -365,10 +363,74 @@ pub fn cpu_time() -> Result<std::time::Duration> {
     Ok(to_duration(usage.ru_utime) + to_duration(usage.ru_stime))
 }
 
+/// Wall-clock and CPU time from a start, to show whether a process waited asleep (its CPU
+/// time stays near zero) or spinning (CPU time keeps up with the clock).
+#[derive(Clone, Copy, Debug)]
+pub struct Stopwatch {
+    wall: std::time::Instant,
+    cpu: std::time::Duration,
+}
+
+impl Stopwatch {
+    /// Starts now.
+    pub fn start() -> Result<Stopwatch> {
+        Ok(Stopwatch { wall: std::time::Instant::now(), cpu: cpu_time()? })
+    }
+
+    /// Prints `waited 1.50s of wall time, using 1.49s of CPU time   (99% of a core)`, with
+    /// `why` after the share when given.
+    pub fn report(&self, out: &Narrator, why: Option<&str>) -> Result<()> {
+        let (wall, cpu) = (self.wall.elapsed(), cpu_time()? - self.cpu);
+        let share = 100.0 * cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9);
+        let note = match why {
+            Some(why) => format!("{share:.0}% of a core: {why}"),
+            None => format!("{share:.0}% of a core"),
+        };
+        out.line()
+            .text("waited ")
+            .value(format!("{wall:.2?}"))
+            .text(" of wall time, using ")
+            .value(format!("{cpu:.2?}"))
+            .text(" of CPU time")
+            .note(note)
+            .print();
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{Key, SemaphoreSet};
+
+    /// What a child prints (its error message, say), caught in a file of the test's instead
+    /// of going to `cargo test`'s output, so that the test can check it.
+    struct Caught(std::path::PathBuf);
+
+    impl Caught {
+        fn new(name: &str) -> Caught {
+            let file = format!("shm-workbook-unit-{}-{name}.out", std::process::id());
+            Caught(std::env::temp_dir().join(file))
+        }
+
+        /// In the child: its stdout goes to the file from here on.
+        fn redirect(&self) {
+            use std::os::fd::AsRawFd;
+            let file = std::fs::File::create(&self.0).expect("a file for the child's output");
+            // SAFETY: dup2 takes two descriptors: ours, open, and stdout's number.
+            assert!(unsafe { libc::dup2(file.as_raw_fd(), 1) } == 1, "stdout redirected");
+        }
+
+        fn text(&self) -> String {
+            std::fs::read_to_string(&self.0).unwrap_or_default()
+        }
+    }
+
+    impl Drop for Caught {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
 
     #[test]
     fn a_failed_child_stops_the_others_and_leaves_no_process() {
@@ -377,12 +439,21 @@ mod tests {
             .map(|_| spawn("waiter", |_| set.wait(0)).unwrap()) // nobody ever posts
             .collect();
         let pids: Vec<Pid> = blocked.iter().map(Child::pid).collect();
-        let failing = spawn("writer", |_| Err(Error::other("writing", "it failed"))).unwrap();
+        let caught = Caught::new("writer");
+        let failing = spawn("writer", |_| {
+            caught.redirect();
+            Err(Error::other("writing", "it failed"))
+        })
+        .unwrap();
         let failing_pid = failing.pid();
         let mut all = blocked;
         all.push(failing);
         let err = wait_all(all).unwrap_err();
-        assert!(err.call().contains(&failing_pid.to_string()), "{err}");
+        assert!(err.call().contains(&format!("the writer (pid {failing_pid})")), "{err}");
+        assert!(err.meaning().contains("exited with status 1"), "{err}");
+        let said = caught.text();
+        assert!(said.contains(&format!("[writer {failing_pid}] writing failed")), "{said}");
+        assert!(said.contains("what it means: it failed"), "{said}");
         assert!(err.hint().unwrap().contains("2 other process(es)"), "{err}");
         for pid in pids {
             assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "{pid} is gone");
@@ -449,7 +520,11 @@ mod tests {
         // In a child of the test (one thread, so the signals reach the waiting thread).
         let scenario = spawn("scenario", |_| {
             let set = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
-            let poster = spawn("poster", |_| Err(Error::other("posting", "it failed")))?;
+            let caught = Caught::new("poster");
+            let poster = spawn("poster", |_| {
+                caught.redirect();
+                Err(Error::other("posting", "it failed"))
+            })?;
             // The poster is dead, and its SIGCHLD handled, before the wait begins.
             while !poster.has_ended() {
                 std::thread::sleep(std::time::Duration::from_millis(1));
@@ -458,6 +533,7 @@ mod tests {
             let err = set.wait(0).expect_err("the wait must end: the poster is dead");
             assert!(err.meaning().contains("exited with status 1"), "{err}");
             poster.wait().expect_err("it failed");
+            assert!(caught.text().contains("posting failed"), "{}", caught.text());
             Ok(())
         })
         .unwrap();
@@ -470,7 +546,9 @@ mod tests {
             let set = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
             let producer = spawn("producer", |_| set.wait(0))?; // waits for a post that never comes
             let producer_pid = producer.pid();
+            let caught = Caught::new("consumer");
             let consumer = spawn("consumer", |_| {
+                caught.redirect();
                 std::thread::sleep(std::time::Duration::from_millis(50));
                 Err(Error::other("consuming", "it failed"))
             })?;
@@ -490,6 +568,7 @@ mod tests {
                 "stopped and reaped"
             );
             consumer.wait().expect_err("it failed");
+            assert!(caught.text().contains("consuming failed"), "{}", caught.text());
             Ok(())
         })
         .unwrap();

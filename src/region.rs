@@ -112,6 +112,14 @@ impl<A: Access> Region<A> {
         self.addr.as_ptr() as usize
     }
 
+    /// Its line in `/proc/self/maps` (the mapping that holds [`address`](Self::address)).
+    pub fn maps_line(&self) -> Result<crate::procfs::MapsLine> {
+        let address = self.address();
+        crate::procfs::maps_line(address)?.ok_or_else(|| {
+            Error::other("reading /proc/self/maps", format!("no line holds {address:#x}"))
+        })
+    }
+
     /// Its length in bytes.
     pub fn len(&self) -> usize {
         self.len

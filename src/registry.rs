@@ -5,7 +5,8 @@
 //! of its own, `run-<pid>-<start time>`, in a directory that belongs to the user:
 //! `$XDG_RUNTIME_DIR/shm-workbook/`, or `$TMPDIR/shm-workbook-<uid>/` (`/tmp` when `$TMPDIR` is
 //! unset or under `/dev/shm`; mode 0700, checked). The
-//! file goes away when the process no longer owns anything. At start-up, [`sweep`] reads the
+//! file goes away when the process no longer owns anything, and the folder with the last file
+//! (`rmdir`, which leaves a folder that another run still uses). At start-up, [`sweep`] reads the
 //! files of processes that are gone (the pid is dead, or now belongs to a process started at
 //! another time), removes what they list, and reports it in one line, the way PostgreSQL
 //! recognises a segment whose creator has died. It never touches another user's object: a
@@ -50,10 +51,35 @@ pub fn directory() -> Option<PathBuf> {
             base.join(format!("shm-workbook-{uid}"))
         }
     };
-    if std::fs::symlink_metadata(&dir).is_err() {
-        let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    make_private_dir(&dir, uid).then_some(dir)
+}
+
+/// Creates `dir` (mode 0700) if it is missing, and says whether it is then a private
+/// directory of `uid`'s. Another run may remove the folder (when its last run file goes)
+/// between the two steps: the creation is tried again.
+fn make_private_dir(dir: &Path, uid: u32) -> bool {
+    for _ in 0..5 {
+        if std::fs::symlink_metadata(dir).is_err() {
+            let _ = std::fs::DirBuilder::new().mode(0o700).create(dir);
+        }
+        match std::fs::symlink_metadata(dir) {
+            Ok(_) => return owned_private_dir(dir, uid),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(_) => return false,
+        }
     }
-    owned_private_dir(&dir, uid).then_some(dir)
+    false
+}
+
+/// Removes a run file, and the folder with it when that was the last file in it. `rmdir`
+/// only removes an empty directory, so whichever run leaves last removes the folder, and a
+/// folder that another run still uses stays (ENOTEMPTY, ignored); a run that starts just
+/// after recreates it ([`append`] and [`directory`] try again when it is missing).
+fn remove_run_file(file: &Path) {
+    let _ = std::fs::remove_file(file);
+    if let Some(dir) = file.parent() {
+        let _ = std::fs::remove_dir(dir);
+    }
 }
 
 fn owned_private_dir(dir: &Path, uid: u32) -> bool {
@@ -115,13 +141,26 @@ fn ensure_file() -> Option<PathBuf> {
 }
 
 fn append(file: &Path, text: &str) -> bool {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(file)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .is_ok()
+    for _ in 0..5 {
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(file)
+            .and_then(|mut f| f.write_all(text.as_bytes()));
+        match written {
+            Ok(()) => return true,
+            // The folder went with another run's last file: make it again.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                let uid = nix::unistd::getuid().as_raw();
+                if !file.parent().is_some_and(|dir| make_private_dir(dir, uid)) {
+                    return false;
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+    false
 }
 
 /// The pid of the process that keeps its run file until [`end`] (see [`begin`]).
@@ -150,11 +189,14 @@ pub fn begin() {
 /// or a segment handed over, which the next run then removes).
 pub fn end() {
     let me = nix::unistd::getpid().as_raw();
+    if RUN_FILE_PID.load(Ordering::Acquire) == me {
+        sweep_children_of(me);
+    }
     if RUN_FILE_PID.load(Ordering::Acquire) == me
         && LIVE.load(Ordering::Acquire) == 0
         && let Some(file) = run_file()
     {
-        let _ = std::fs::remove_file(file);
+        remove_run_file(&file);
     }
 }
 
@@ -183,7 +225,7 @@ pub(crate) fn forgot() {
         && KEPT_BY.load(Ordering::Acquire) != me
         && let Some(file) = run_file()
     {
-        let _ = std::fs::remove_file(file);
+        remove_run_file(&file);
     }
 }
 
@@ -214,6 +256,16 @@ pub(crate) fn unlink_run_file_in_handler() {
     path[PATH_BYTES - 1] = 0;
     // SAFETY: unlink is async-signal-safe; `path` is NUL-terminated on our stack.
     unsafe { libc::unlink(path.as_ptr().cast()) };
+    // The folder too, if that was its last file: cut the path at its last '/' (in place).
+    let end = path.iter().position(|&byte| byte == 0).unwrap_or(PATH_BYTES - 1);
+    if let Some(slash) = path[..end].iter().rposition(|&byte| byte == b'/')
+        && slash > 0
+    {
+        path[slash] = 0;
+        // SAFETY: rmdir is async-signal-safe; `path` is NUL-terminated at the cut. It fails
+        // (ENOTEMPTY, ignored) while another run's file is in the folder.
+        unsafe { libc::rmdir(path.as_ptr().cast()) };
+    }
 }
 
 /// What [`sweep`] removed.
@@ -242,14 +294,25 @@ impl Swept {
 
 /// Removes what this user's dead runs left behind and forgets those runs.
 pub fn sweep() -> Swept {
-    sweep_runs(|_| true, true)
+    sweep_runs(|_, _| true, true)
 }
 
 /// Removes what one process of this run, now dead, left behind: a child killed by SIGKILL
 /// (which runs no cleanup), just reaped by its parent. Its parent calls it, so the run ends
 /// with nothing left even though the child could not clean up.
 pub fn sweep_process(pid: i32) -> Swept {
-    sweep_runs(|run| run == pid, false)
+    sweep_runs(|run, _| run == pid, false)
+}
+
+/// At the end of a process: the files its dead children left go, with whatever they list
+/// that still exists and no live run lists. A child that became another user cannot remove
+/// its own file from this user's folder, and one that handed a segment over leaves its
+/// file for whoever takes the segment over (this process, which has removed it since, or
+/// has left it behind by mistake); either way, nothing of theirs outlives the run.
+fn sweep_children_of(me: i32) {
+    let Some(start) = start_time(me) else { return };
+    let parent_line = format!("parent {me} {start}");
+    sweep_runs(|_, text| text.lines().any(|line| line == parent_line), false);
 }
 
 /// Whether a run file names a parent that is still alive (see the module's text).
@@ -263,7 +326,7 @@ fn parent_alive(text: &str) -> bool {
     })
 }
 
-fn sweep_runs(wanted: impl Fn(i32) -> bool, leave_live_parents_theirs: bool) -> Swept {
+fn sweep_runs(wanted: impl Fn(i32, &str) -> bool, leave_live_parents_theirs: bool) -> Swept {
     let mut swept = Swept::default();
     let Some(dir) = directory() else { return swept };
     let Ok(entries) = std::fs::read_dir(&dir) else { return swept };
@@ -289,11 +352,11 @@ fn sweep_runs(wanted: impl Fn(i32) -> bool, leave_live_parents_theirs: bool) -> 
         })
         .collect();
     for (entry, pid, alive) in runs {
-        if alive || !wanted(pid) {
+        if alive {
             continue;
         }
         let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-        if leave_live_parents_theirs && parent_alive(&text) {
+        if !wanted(pid, &text) || leave_live_parents_theirs && parent_alive(&text) {
             continue;
         }
         let mut removed_any = false;
@@ -311,7 +374,7 @@ fn sweep_runs(wanted: impl Fn(i32) -> bool, leave_live_parents_theirs: bool) -> 
         if removed_any {
             swept.runs.push(pid);
         }
-        let _ = std::fs::remove_file(entry.path());
+        remove_run_file(&entry.path());
     }
     swept
 }
@@ -424,12 +487,42 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
+    /// The folder may go at any moment (another run's last file going removes it): these
+    /// tests write their files as the library does, making it again if it is missing.
+    fn write_run_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let file = dir.join(name);
+        let _ = std::fs::remove_file(&file);
+        assert!(append(&file, text), "{} can be written", file.display());
+        file
+    }
+
     #[test]
     fn the_directory_is_private_and_ours() {
         let dir = directory().expect("a private directory can be made");
+        // Another run may remove it as soon as it is empty: look while a file holds it.
+        let file = write_run_file(&dir, &format!("unit-{}", std::process::id()), "");
         let meta = std::fs::metadata(&dir).unwrap();
         assert_eq!(meta.uid(), nix::unistd::getuid().as_raw());
         assert_eq!(meta.permissions().mode() & 0o077, 0);
+        remove_run_file(&file); // and the folder, if nobody else uses it
+    }
+
+    #[test]
+    fn the_last_file_takes_the_folder_with_it_and_a_new_one_brings_it_back() {
+        // A folder of the test's own, in the shape of the real one.
+        let base = std::env::temp_dir().join(format!("shm-workbook-unit-{}", std::process::id()));
+        let uid = nix::unistd::getuid().as_raw();
+        assert!(make_private_dir(&base, uid));
+        let (first, second) = (base.join("run-1-1"), base.join("run-2-2"));
+        assert!(append(&first, "shm 1 \n") && append(&second, "shm 2 \n"));
+        remove_run_file(&first);
+        assert!(base.is_dir(), "another run's file is still in it: it stays (ENOTEMPTY)");
+        remove_run_file(&second);
+        assert!(!base.exists(), "the last file takes the folder with it");
+        assert!(append(&first, "shm 3 \n"), "a run that starts after makes it again");
+        assert!(owned_private_dir(&base, uid), "private again");
+        remove_run_file(&first);
+        assert!(!base.exists());
     }
 
     #[test]
@@ -460,8 +553,8 @@ mod tests {
         // an earlier process with the same pid, now dead.
         let id = unrecorded_segment();
         let me = nix::unistd::getpid().as_raw();
-        let file = dir.join(format!("run-{me}-1"));
-        std::fs::write(&file, format!("shm {id} \nshm 2147483000 \n")).unwrap();
+        let file =
+            write_run_file(&dir, &format!("run-{me}-1"), &format!("shm {id} \nshm 2147483000 \n"));
         let swept = sweep();
         assert!(swept.removed.contains(&format!("segment {id}")), "{swept:?}");
         assert!(!file.exists());
@@ -486,15 +579,14 @@ mod tests {
         let id = adopted.id();
         // Our own run file (we are alive) lists it, as an adopter's would; a "dead" run too.
         let me = nix::unistd::getpid().as_raw();
-        let dead = dir.join(format!("run-{me}-2"));
-        std::fs::write(&dead, format!("shm {id} \n")).unwrap();
+        let dead = write_run_file(&dir, &format!("run-{me}-2"), &format!("shm {id} \n"));
         let swept = sweep_process(me);
         assert!(swept.removed.is_empty(), "{swept:?}");
         assert!(adopted.stat().is_ok(), "a live run holds it");
         assert!(!dead.exists(), "the dead run is forgotten");
         // Given away by a dead run and adopted by nobody: it goes.
         let orphan_id = unrecorded_segment();
-        std::fs::write(&dead, format!("shm {orphan_id} \n")).unwrap();
+        write_run_file(&dir, &format!("run-{me}-2"), &format!("shm {orphan_id} \n"));
         let swept = sweep_process(me);
         assert_eq!(swept.removed, [format!("segment {orphan_id}")]);
     }

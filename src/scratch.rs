@@ -36,8 +36,13 @@ impl ScratchDir {
             Ok(cleanup::track(Kind::TempDir, 0, Some(&bytes[..bytes.len() - 1])))
         });
         let tracked = made.map_err(|errno| {
-            Error::sys(call, errno)
-                .with_hint("set TMPDIR to a directory you can write to, such as your home")
+            let err = Error::sys(call, errno);
+            match errno {
+                nix::errno::Errno::ENOSPC | nix::errno::Errno::EDQUOT => err.with_hint(
+                    "the temporary directory's file system is full: free some space, or set TMPDIR to a directory on another one",
+                ),
+                _ => err.with_hint("set TMPDIR to a directory you can write to, such as your home"),
+            }
         })?;
         bytes.pop();
         let path = PathBuf::from(String::from_utf8_lossy(&bytes).into_owned());

@@ -160,6 +160,25 @@ impl SemaphoreSet {
         self.get(n, libc::GETZCNT, "GETZCNT")
     }
 
+    /// Polls GETNCNT (a helper call, traced but not printed) until at least `count`
+    /// processes wait for semaphore `n` to grow, for up to `timeout`. For *observing* (a
+    /// `--step` pause while consumers sleep), never for synchronizing.
+    pub fn wait_for_waiters(&self, n: usize, count: i32, timeout: Duration) -> Result<bool> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let made = call::make("semctl").arg(self.id).arg(n).arg("GETNCNT").helper();
+            // SAFETY: GETNCNT takes no fourth argument.
+            let waiting = unsafe { libc::semctl(self.id, n as libc::c_int, libc::GETNCNT) };
+            if check(made, waiting)? >= count {
+                return Ok(true);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     fn get(&self, n: usize, command: libc::c_int, name: &'static str) -> Result<i32> {
         let made = call::make("semctl").arg(self.id).arg(n).arg(name);
         // SAFETY: GETVAL, GETPID, GETNCNT and GETZCNT take no fourth argument.

@@ -307,7 +307,7 @@ impl Segment {
         });
         let (id, tracked) = match created {
             Ok(created) => created,
-            Err(errno) => return Err(shmget_error(made.failed(errno).error(), key, errno)),
+            Err(errno) => return Err(shmget_error(made.failed(errno).error(), key, size, errno)),
         };
         made.returned(id);
         Ok(Segment {
@@ -439,7 +439,7 @@ fn refuse_foreign(stat: &SegmentStat, id: i32) -> Result<()> {
     .with_hint("the key is taken by someone else: use another key (another file for ftok, or another project id)"))
 }
 
-fn shmget_error(err: Error, key: Key, errno: Errno) -> Error {
+fn shmget_error(err: Error, key: Key, size: usize, errno: Errno) -> Error {
     let foreign = crate::procfs::sysvipc_owner("shm", key.raw())
         .filter(|&uid| uid != nix::unistd::geteuid().as_raw());
     if let (Some(uid), Errno::EEXIST | Errno::EACCES | Errno::EINVAL) = (foreign, errno) {
@@ -449,21 +449,78 @@ fn shmget_error(err: Error, key: Key, errno: Errno) -> Error {
             crate::procfs::user_called(uid)
         ));
     }
+    // The segment that holds the key, if one does (IPC_PRIVATE never names one).
+    let holder = (key != Key::PRIVATE).then(|| segment_with_key(key)).flatten();
     match errno {
-        Errno::EEXIST => err.with_hint(format!(
-            "see who has it with `ipcs -m | grep {}`; if it is a stale segment of yours, left by a crashed run, remove it with `ipcrm -M {}`",
-            key.hex(),
-            key.hex()
-        )),
+        Errno::EEXIST => match holder {
+            Some(held) if process_is_alive(held.creator_pid) => err.with_hint(format!(
+                "shmid {} has this key, made by pid {} which is still running (`ps -p {}`): use another key (another file for ftok, or another project id), or leave out IPC_EXCL to share that segment",
+                held.id, held.creator_pid, held.creator_pid
+            )),
+            _ => err.with_hint(format!(
+                "see who has it with `ipcs -m -p | grep {}`; if it is a stale segment of yours, left by a crashed run, remove it with `ipcrm -M {}`",
+                key.hex(),
+                key.hex()
+            )),
+        },
         Errno::ENOENT => err.with_hint("start the program that creates the segment first, or pass IPC_CREAT"),
         Errno::EACCES => err.with_hint(format!(
             "the segment with key {} is yours, but its mode does not give the access asked for (the mode bits in shmflg are a request: IPC_CREAT|0666 asks for read and write); ask for less, or change its mode with IPC_SET. `ipcs -m -c` shows its mode",
             key.hex()
         )),
-        Errno::EINVAL => err.with_hint("compare the size with `cat /proc/sys/kernel/shmmax` and with the existing segment's size in `ipcs -m`"),
+        Errno::EINVAL => match holder {
+            Some(held) if held.size < size => err
+                .with_meaning(format!(
+                    "the segment with this key (shmid {}) is {} bytes, smaller than the {size} asked for",
+                    held.id, held.size
+                ))
+                .with_hint(format!(
+                    "ask for {} bytes or fewer (0 finds the segment whatever its size); a segment's size is fixed when it is made",
+                    held.size
+                )),
+            _ => err
+                .with_meaning(format!(
+                    "{size} bytes is outside what the kernel allows for one segment (SHMMIN 1 to SHMMAX)"
+                ))
+                .with_hint("`cat /proc/sys/kernel/shmmax` shows the largest size; ask for less"),
+        },
         Errno::ENOSPC => err.with_hint("list segments with `ipcs -m` and remove your stale ones with `ipcrm -m <shmid>`"),
         _ => err,
     }
+}
+
+/// A segment as its line in `/proc/sysvipc/shm` shows it.
+struct Held {
+    id: i32,
+    size: usize,
+    creator_pid: i32,
+}
+
+/// The segment that holds `key`, from `/proc/sysvipc/shm` (as `ipcs -m` finds it).
+fn segment_with_key(key: Key) -> Option<Held> {
+    let table = std::fs::read_to_string("/proc/sysvipc/shm").ok()?;
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next()?.split_whitespace().collect();
+    let at = |name: &str| header.iter().position(|column| *column == name);
+    let (key_at, id_at, size_at, cpid_at) = (at("key")?, at("shmid")?, at("size")?, at("cpid")?);
+    lines.find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (fields.get(key_at)?.parse::<i64>().ok()? as libc::key_t == key.raw()).then_some(())?;
+        Some(Held {
+            id: fields.get(id_at)?.parse().ok()?,
+            size: fields.get(size_at)?.parse().ok()?,
+            creator_pid: fields.get(cpid_at)?.parse().ok()?,
+        })
+    })
+}
+
+/// Whether a process with this pid exists (`kill(pid, 0)`; EPERM: it exists, not ours).
+fn process_is_alive(pid: i32) -> bool {
+    pid > 0
+        && matches!(
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+            Ok(()) | Err(Errno::EPERM)
+        )
 }
 
 fn remove(id: i32) -> Result<()> {
@@ -491,7 +548,12 @@ fn attach<A: Access>(shmid: i32, flags: i32) -> Result<Region<A>> {
             Errno::EACCES => err.with_hint(
                 "check the segment's mode with `ipcs -m`; SHM_RDONLY needs only read permission",
             ),
-            Errno::EINVAL | Errno::EIDRM => err.with_hint("list existing segments with `ipcs -m`"),
+            Errno::EINVAL if shmid < 0 => err
+                .with_meaning("no segment has a negative id: -1 is what a failed shmget returns")
+                .with_hint("check shmget's result before attaching: -1 is an error, not an id"),
+            Errno::EINVAL | Errno::EIDRM => err.with_hint(format!(
+                "`ipcs -m -i {shmid}` says whether it exists; a removed segment cannot be attached again, so attach before IPC_RMID (or make a new one)"
+            )),
             _ => err,
         });
     }
@@ -760,10 +822,49 @@ mod tests {
         let first = Segment::create(key, 64, 0o600).unwrap();
         let err = Segment::create(key, 64, 0o600).unwrap_err();
         assert_eq!(err.errno(), Some(Errno::EEXIST));
-        assert!(err.hint().unwrap().contains(&format!("ipcrm -M {}", key.hex())));
+        // Its creator is alive (this process): not stale, so no advice to remove it.
+        let hint = err.hint().unwrap();
+        assert!(hint.contains(&format!("shmid {} has this key", first.id())), "{hint}");
+        assert!(hint.contains(&format!("pid {} which is still running", std::process::id())));
+        assert!(!hint.contains("ipcrm"), "{hint}");
+        // Asking for more than it has: its real size, and what to ask for instead.
+        let err = Segment::open(key, 4096).unwrap_err();
+        assert_eq!(err.errno(), Some(Errno::EINVAL));
+        assert!(err.meaning().contains(&format!("(shmid {}) is 64 bytes", first.id())), "{err}");
+        assert!(err.hint().unwrap().contains("ask for 64 bytes or fewer"), "{err}");
         let opened = Segment::open(key, 0).unwrap();
         assert_eq!(opened.id(), first.id());
         assert!(!opened.removes_on_drop());
+    }
+
+    #[test]
+    fn a_key_held_by_a_dead_creators_segment_is_called_stale_and_ipcrm_named() {
+        let here = std::env::current_dir().unwrap();
+        let key = Key::ftok(&here, 203).unwrap();
+        // Made by a child that exits: a segment whose creator is gone, as a crashed run's.
+        let maker = crate::process::spawn("maker", |_| {
+            // SAFETY: shmget takes plain integers.
+            let id =
+                unsafe { libc::shmget(key.raw(), 64, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) };
+            if id == -1 { Err(Error::sys("shmget", Errno::last())) } else { Ok(()) }
+        })
+        .unwrap();
+        maker.wait().unwrap();
+        let err = Segment::create(key, 64, 0o600).unwrap_err();
+        let stale = Segment::open(key, 0).unwrap();
+        remove(stale.id()).unwrap();
+        assert_eq!(err.errno(), Some(Errno::EEXIST));
+        assert!(err.hint().unwrap().contains(&format!("ipcrm -M {}", key.hex())), "{err}");
+    }
+
+    #[test]
+    fn a_size_above_shmmax_and_an_unchecked_minus_one_get_their_own_advice() {
+        let err = Segment::create(Key::PRIVATE, usize::MAX - 1, 0o600).unwrap_err();
+        assert_eq!(err.errno(), Some(Errno::EINVAL));
+        assert!(err.meaning().contains("outside what the kernel allows"), "{err}");
+        assert!(!err.meaning().contains("existing segment"), "IPC_PRIVATE names none: {err}");
+        let err = Segment::from_id(-1).attach().unwrap_err();
+        assert!(err.hint().unwrap().contains("check shmget's result"), "{err}");
     }
 
     #[test]

@@ -141,6 +141,11 @@ fn an_unknown_flag_prints_usage_and_exits_2() {
     assert!(run.stderr.contains("unknown flag `--bogus`"), "{}", run.stderr);
     assert!(run.stderr.contains("Usage: cargo run --bin lesson01"), "{}", run.stderr);
     assert!(run.stdout.is_empty(), "nothing runs: {}", run.stdout);
+    // Short, and the problem last, where it does not scroll away; the full help on request.
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(lines.len() <= 3, "a short usage, not the whole help:\n{}", run.stderr);
+    assert_eq!(lines.last(), Some(&"lesson01: unknown flag `--bogus`"), "{}", run.stderr);
+    assert!(run.stderr.contains("-- --help   lists every flag"), "{}", run.stderr);
     let run = common::run("lesson01", &["--seed", "many"]);
     assert_eq!(run.code(), Some(2));
     assert!(run.stderr.contains("--seed needs a whole number"), "{}", run.stderr);
@@ -157,7 +162,14 @@ fn help_describes_the_lesson_and_its_flags() {
 
 #[test]
 fn ctrl_c_at_the_pause_removes_everything_and_exits_130() {
-    let run = interrupt_at_the_pause("lesson01", nix::sys::signal::Signal::SIGINT);
+    // Part 3's pause, the third: both processes attached, the child blocked in semop.
+    let run = common::interrupt_when_after_pauses(
+        "lesson01",
+        &["--fast", "--step"],
+        2,
+        "[Enter] to continue",
+        nix::sys::signal::Signal::SIGINT,
+    );
     let (code, stdout, stderr) = (run.code(), run.stdout.clone(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
     assert!(

@@ -115,11 +115,37 @@ fn out_of_range_numbers_are_refused() {
         "{}",
         run.stderr
     );
-    assert!(
-        run.stderr.contains("--increments M"),
-        "usage lists the lesson's own flags: {}",
-        run.stderr
-    );
+    // The refusal is short; --help lists the lesson's own flags.
+    assert!(run.stderr.contains("lesson04 -- --help   lists every flag"), "{}", run.stderr);
+    let help = common::run("lesson04", &["--help"]);
+    assert!(help.stdout.contains("--increments M"), "{}", help.stdout);
+}
+
+#[test]
+fn step_says_once_that_it_replays_the_finished_run_and_counts_the_events() {
+    use std::io::Write;
+    let trace = common::TraceFile::new();
+    let mut child = common::lesson("lesson04")
+        .args(["--fast", "--step", "--seed", "7", "--trace", trace.path()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&[b'\n'; 200]).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let part1 = stdout.split("== Part 2").next().unwrap();
+    let said = "replaying the run that just finished, one event at a time";
+    assert_eq!(part1.matches(said).count(), 1, "said once:\n{part1}");
+    // The pause comes first, then the replay: the run has finished before any event shows.
+    assert!(part1.find("] paused: ").unwrap() < part1.find(said).unwrap(), "{part1}");
+    let events: Vec<&str> = part1.lines().filter(|l| l.contains(" counter = ")).collect();
+    assert_eq!(events.len(), 18, "3 workers x 3 increments x (read, write):\n{part1}");
+    for (n, line) in events.iter().enumerate() {
+        assert!(line.contains(&format!("event {} of 18)", n + 1)), "{line}");
+    }
+    assert!(part1.contains("press Enter for each of its 18 events"), "{part1}");
 }
 
 #[test]

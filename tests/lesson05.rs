@@ -213,9 +213,17 @@ fn nothing_is_left_behind() {
 
 #[test]
 fn ctrl_c_while_a_dead_writer_holds_the_semaphore_leaves_nothing() {
-    let run = common::interrupt_at_the_pause("lesson05", nix::sys::signal::Signal::SIGINT);
+    // Part 3's pause, the third.
+    let run = common::interrupt_when_after_pauses(
+        "lesson05",
+        &["--fast", "--step"],
+        2,
+        "[Enter] to continue",
+        nix::sys::signal::Signal::SIGINT,
+    );
     let (code, stdout, stderr) = (run.code(), run.stdout.clone(), run.stderr.clone());
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stdout.contains("ipcs -s -i"), "{stdout}");
+    assert!(stdout.contains("writer 1 holds semaphore"), "{stdout}");
     run.assert_nothing_left();
 }

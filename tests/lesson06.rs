@@ -445,7 +445,9 @@ fn killed_with_sigkill_while_the_c_program_spins_the_next_run_removes_its_segmen
     assert!(!segments().iter().any(|&(s, _, cpid)| s == id && cpid == program), "{id} stays");
     assert!(!built_in(part_four(&seen)).exists(), "the killed run's files are swept too");
     next.assert_nothing_left();
-    let runs: Vec<_> = std::fs::read_dir(runtime.join("shm-workbook")).unwrap().flatten().collect();
+    let folder = runtime.join("shm-workbook");
+    let runs: Vec<_> = std::fs::read_dir(&folder).into_iter().flatten().flatten().collect();
     assert!(runs.is_empty(), "no run file stays: {runs:?}");
+    assert!(!folder.exists(), "and the folder went with the last one");
     std::fs::remove_dir_all(&runtime).unwrap();
 }

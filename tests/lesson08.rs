@@ -124,6 +124,14 @@ fn two_terminals_write_read_and_unlink_by_name() {
     assert!(!std::path::Path::new(&path).exists(), "unlink removes it");
     assert_eq!(again.code(), Some(1), "a second unlink finds nothing: {}", again.stderr);
     assert!(again.stderr.contains("failed: ENOENT"), "{}", again.stderr);
+    // Already gone: the advice is that there is nothing to do, not to create it.
+    assert!(again.stderr.contains("what to do:    nothing to do"), "{}", again.stderr);
+    assert!(!again.stderr.contains("create it first"), "{}", again.stderr);
+    // Followed literally, the hint's command shows the name is not there.
+    let listed = std::process::Command::new("ls").arg("/dev/shm").output().unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(again.stderr.contains("`ls /dev/shm`"), "{}", again.stderr);
+    assert!(!listed.lines().any(|line| format!("/{line}") == name), "{listed}");
 }
 
 #[test]
