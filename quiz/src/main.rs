@@ -343,10 +343,7 @@ fn list(files: &[QuizFile], progress: &progress::Progress) {
         }
     }
     say!();
-    show(
-        "Run one with `cargo run --bin quiz -- NAME` (for example `-- lesson01` or `-- interview`).",
-        &Layout::indented(columns, ""),
-    );
+    show("Run one with `cargo run --bin quiz -- NAME`.", &Layout::indented(columns, ""));
 }
 
 /// A quiz's title without the lesson's number, which its name already gives.
