@@ -10,35 +10,48 @@
 //!
 //! It reads the same `quizzes/*.toml` files the book renders. Progress is kept in
 //! `$XDG_DATA_HOME/shm-workbook/progress.toml` (or `~/.local/share/...`), never in the repository.
-//! It works with stdin from a pipe; end of input ends the quiz with the score so far.
+//! The record is saved after every answer, so Ctrl-C (status 130) or the end of input loses at
+//! most the question on screen. Text is filled to the terminal's width (80 into a pipe), with the
+//! quizzes' Markdown rendered (`render.rs`).
+
+/// `println!` that ends the runner quietly when stdout is gone (see `terminal::write_out`).
+macro_rules! say {
+    () => { $crate::terminal::write_out(format_args!(""), true) };
+    ($($arg:tt)*) => { $crate::terminal::write_out(format_args!($($arg)*), true) };
+}
+
+/// `eprintln!` that never panics.
+macro_rules! warn {
+    ($($arg:tt)*) => { $crate::terminal::write_err(format_args!($($arg)*)) };
+}
 
 mod args;
 mod progress;
 mod quiz;
+mod render;
+mod terminal;
 
-use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
 
-use args::{USAGE, shown, shown_path};
+use args::{Args, USAGE, shown, shown_path};
 use colored::Colorize;
-use nix::sys::signal::{SigHandler, Signal, signal};
-use progress::{Record, State};
+use progress::{Progress, Record, State};
 use quiz::{Item, QuizFile};
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, TryRng};
+use render::Layout;
 use shm_workbook::catalogue;
 use shm_workbook::narrate;
 
 fn main() {
-    // `quiz | head` ends quietly, as other tools do, instead of panicking on a closed pipe.
-    // SAFETY: restoring the default action of a signal, before any thread is started.
-    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+    terminal::install();
     let args = args::parse(&args::from_os()).unwrap_or_else(|problem| {
-        eprintln!("quiz: {problem}\n\n{USAGE}");
+        warn!("quiz: {problem}\n\n{USAGE}");
         std::process::exit(2);
     });
     if args.help {
-        print!("{USAGE}");
+        terminal::write_out(format_args!("{USAGE}"), false);
         return;
     }
     narrate::set_colour(narrate::colour_wanted(args.no_color));
@@ -46,11 +59,11 @@ fn main() {
     let dir = quiz::quiz_dir();
     const WHAT_TO_DO: &str = "  what to do: run it from a clone of the workbook, or set SHM_WORKBOOK_QUIZZES to the quizzes folder";
     let files = quiz::load_all(&dir).unwrap_or_else(|problem| {
-        eprintln!("quiz: {problem}\n{WHAT_TO_DO}");
+        warn!("quiz: {problem}\n{WHAT_TO_DO}");
         std::process::exit(1);
     });
     if files.is_empty() {
-        eprintln!(
+        warn!(
             "quiz: there are no quizzes in {}: it has no .toml files\n{WHAT_TO_DO}",
             shown_path(&dir)
         );
@@ -64,48 +77,92 @@ fn main() {
             (loaded.progress, note)
         }
         None => (
-            progress::Progress::default(),
+            Progress::default(),
             Some(Note::Out(
                 "note: neither XDG_DATA_HOME (an absolute path) nor HOME is set; progress will not be kept"
                     .into(),
             )),
         ),
     };
+    if let Some(note) = note {
+        note.print();
+    }
 
-    let Some(name) = args.name.clone() else {
-        if let Some(note) = note {
-            note.print();
+    let name = match args.name.clone() {
+        Some(name) => name,
+        None => {
+            list(&files, &progress);
+            let Some(next) = offer_next(&files, &progress) else {
+                return;
+            };
+            next
         }
-        list(&files, &progress);
-        return;
     };
     let Some(file) = files.iter().find(|f| f.name == name) else {
         let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
-        eprintln!("quiz: there is no quiz {}; the quizzes are: {}", shown(&name), names.join(", "));
+        warn!("quiz: there is no quiz {}; the quizzes are: {}", shown(&name), names.join(", "));
         std::process::exit(2);
     };
     let items = match &file.items {
         Ok(items) => items,
         Err(problem) => {
-            eprintln!(
+            warn!(
                 "quiz: {problem}\n  the other quizzes still work: `cargo run --bin quiz` lists them"
             );
             std::process::exit(1);
         }
     };
-    if let Some(note) = note {
-        note.print();
+    let earlier = progress.quizzes.get(&name).cloned().unwrap_or_default();
+    if !take(&name, items, &earlier, &args, progress_path) {
+        std::process::exit(1);
     }
+}
 
-    let record = progress.quizzes.get(&name).cloned().unwrap_or_default();
+/// The first quiz not tried yet, or stopped before its end, in the listing's order.
+fn next_unfinished<'a>(files: &'a [QuizFile], progress: &Progress) -> Option<&'a QuizFile> {
+    files
+        .iter()
+        .filter(|file| file.items.is_ok())
+        .find(|file| progress.quizzes.get(&file.name).is_none_or(|record| record.unfinished))
+}
+
+/// After the listing: at a terminal, asks whether to start the next unfinished quiz (its
+/// name if so); otherwise prints the command that starts it.
+fn offer_next(files: &[QuizFile], progress: &Progress) -> Option<String> {
+    let next = next_unfinished(files, progress)?;
+    let command = format!("cargo run --bin quiz -- {}", next.name);
+    if !terminal::stdin_is_terminal() {
+        say!("Next: {}", command.bold());
+        return None;
+    }
+    say!();
+    loop {
+        let answer = terminal::ask(&format!("Start {} now? [Y/n] ", next.name))?;
+        match answer.to_lowercase().as_str() {
+            "" | "y" | "yes" => {
+                say!();
+                return Some(next.name.clone());
+            }
+            "n" | "no" => {
+                say!("Later: {}", command.bold());
+                return None;
+            }
+            _ => say!("Please answer y or n."),
+        }
+    }
+}
+
+/// Runs one quiz, saving the record after every answer; false if the last save failed.
+fn take(name: &str, items: &[Item], earlier: &Record, args: &Args, path: Option<PathBuf>) -> bool {
     let mut chosen: Vec<&Item> = items.iter().collect();
     if args.review {
-        chosen.retain(|item| record.missed.iter().any(|id| id == item.id()));
+        chosen.retain(|item| earlier.missed.iter().any(|id| id == item.id()));
         if chosen.is_empty() {
-            println!(
+            let nothing = format!(
                 "Nothing to review in {name}: you missed nothing last time (or never tried it)."
             );
-            return;
+            show(&nothing, &Layout::indented(terminal::width(), ""));
+            return true;
         }
     }
     let seed = args.seed.unwrap_or_else(|| {
@@ -114,15 +171,19 @@ fn main() {
     let mut rng = SmallRng::seed_from_u64(seed);
     if name == "interview" {
         chosen.shuffle(&mut rng);
-        println!("{}", format!("(random order: --seed {seed} repeats it)").dimmed());
+        say!("{}", format!("(random order: --seed {seed} repeats it)").dimmed());
     }
     if let Some(count) = args.count {
         chosen.truncate(usize::try_from(count).unwrap_or(usize::MAX));
     }
 
-    let outcome = drill(&title(&name), &chosen, &mut rng);
+    let mut keeper = Keeper { name, path, earlier, saved: true, reported: false };
+    terminal::answers_kept(keeper.path.is_some());
+    let outcome = drill(&title(name), &chosen, &mut rng, &mut |outcome, answered| {
+        keeper.keep(outcome, &chosen[answered..]);
+    });
     let asked = outcome.right + outcome.missed.len() as u32;
-    println!(
+    say!(
         "\n{} {}/{}{}",
         "Score:".bold(),
         outcome.right,
@@ -130,29 +191,61 @@ fn main() {
         if outcome.ended_early { " (stopped at the end of input)" } else { "" }
     );
     if !outcome.missed.is_empty() {
-        println!(
-            "{}",
-            format!(
-                "`cargo run --bin quiz -- {name} --review` asks the {} you missed again.",
-                outcome.missed.len()
-            )
-            .dimmed()
+        let review = format!(
+            "`cargo run --bin quiz -- {name} --review` asks the {} you missed again.",
+            outcome.missed.len()
         );
+        show(&review, &Layout::indented(terminal::width(), "").dimmed());
     }
-    let Some(path) = progress_path.filter(|_| asked > 0) else {
-        return;
-    };
-    let right = outcome.right;
-    match progress::save_record(&path, &name, Record { right, asked, missed: outcome.missed }) {
-        Ok(saved) => {
-            for line in saved.backup.iter().chain(&saved.note) {
-                eprintln!("{line}");
+    keeper.saved
+}
+
+/// Saves the record of a quiz after each answer.
+struct Keeper<'a> {
+    name: &'a str,
+    path: Option<PathBuf>,
+    /// The record before this run: what it missed and this run has not reached stays missed.
+    earlier: &'a Record,
+    /// Whether the last save succeeded.
+    saved: bool,
+    /// Whether a failed save was reported (once is enough).
+    reported: bool,
+}
+
+impl Keeper<'_> {
+    fn keep(&mut self, outcome: &Outcome, not_reached: &[&Item]) {
+        let Some(path) = &self.path else {
+            return;
+        };
+        let mut missed = outcome.missed.clone();
+        missed.extend(
+            not_reached
+                .iter()
+                .map(|item| item.id().to_owned())
+                .filter(|id| self.earlier.missed.contains(id)),
+        );
+        let right = outcome.right;
+        let asked = right + outcome.missed.len() as u32;
+        let record = Record { right, asked, missed, unfinished: !not_reached.is_empty() };
+        match terminal::uninterrupted(|| progress::save_record(path, self.name, record)) {
+            Ok(saved) => {
+                for line in saved.backup.iter().chain(&saved.note) {
+                    warn!("{line}");
+                }
+                self.saved = true;
+            }
+            Err(err) => {
+                if !self.reported {
+                    warn!(
+                        "quiz: your result in {} ({right}/{asked}) was not saved: {err}",
+                        self.name
+                    );
+                    self.reported = true;
+                }
+                self.saved = false;
             }
         }
-        Err(err) => {
-            eprintln!("quiz: your result in {name} ({right}/{asked}) was not saved: {err}");
-            std::process::exit(1);
-        }
+        terminal::answers_kept(self.saved);
     }
 }
 
@@ -165,13 +258,13 @@ enum Note {
 impl Note {
     fn print(self) {
         match self {
-            Note::Out(text) => println!("{}", text.dimmed()),
-            Note::Err(text) => eprintln!("{text}"),
+            Note::Out(text) => show(&text, &Layout::indented(terminal::width(), "").dimmed()),
+            Note::Err(text) => warn!("{text}"),
         }
     }
 }
 
-fn load_note(path: &std::path::Path, loaded: &progress::Loaded) -> Option<Note> {
+fn load_note(path: &Path, loaded: &progress::Loaded) -> Option<Note> {
     let path = shown_path(path);
     let kept = "the file is kept, not overwritten";
     match &loaded.state {
@@ -202,13 +295,22 @@ fn title(name: &str) -> String {
     }
 }
 
+/// The quizzes, one a row: name, status, then the title, which wraps under itself when the
+/// terminal is narrow; a quiz that cannot be used has its problem on the next line.
 fn list(files: &[QuizFile], progress: &progress::Progress) {
-    println!("{}", "Quizzes".bold());
-    let width = files.iter().map(|file| title(&file.name).chars().count()).max().unwrap_or(0);
-    for file in files {
-        let status = match (&file.items, progress.quizzes.get(&file.name)) {
-            (Err(problem), _) => format!("{} {problem}", "cannot be used:".red()),
+    let columns = terminal::width();
+    say!("{}", "Quizzes".bold());
+    let statuses: Vec<String> = files
+        .iter()
+        .map(|file| match (&file.items, progress.quizzes.get(&file.name)) {
+            (Err(_), _) => "cannot be used:".to_owned(),
             (Ok(items), None) => format!("{} questions, not tried yet", items.len()),
+            (Ok(items), Some(record)) if record.unfinished => format!(
+                "{} questions, stopped after {} ({} right)",
+                items.len(),
+                record.asked,
+                record.right
+            ),
             (Ok(items), Some(record)) => format!(
                 "{} questions, last time {}/{}{}",
                 items.len(),
@@ -220,12 +322,36 @@ fn list(files: &[QuizFile], progress: &progress::Progress) {
                     format!(", {} to review", record.missed.len())
                 }
             ),
+        })
+        .collect();
+    let widest = |texts: &mut dyn Iterator<Item = usize>| texts.max().unwrap_or(0);
+    let name_width = widest(&mut files.iter().map(|file| file.name.chars().count()));
+    let status_width = widest(&mut statuses.iter().map(|status| status.chars().count()));
+    for (file, status) in files.iter().zip(&statuses) {
+        let shown_status = match &file.items {
+            Err(_) => status.red().to_string(),
+            Ok(_) => status.clone(),
         };
-        println!("  {:<10} {:<width$}  {status}", file.name.bold(), title(&file.name));
+        let pad = |text: &str, width: usize| " ".repeat(width - text.chars().count());
+        let (name_pad, status_pad) = (pad(&file.name, name_width), pad(status, status_width));
+        let name = file.name.bold();
+        let lead = format!("  {name}{name_pad}  {shown_status}{status_pad}  ");
+        let lead_width = 2 + name_width + 2 + status_width + 2;
+        show(&short_title(&file.name), &Layout::hanging(columns, lead, lead_width));
+        if let Err(problem) = &file.items {
+            say!("    {problem}");
+        }
     }
-    println!(
-        "\nRun one with `cargo run --bin quiz -- NAME` (for example `-- lesson01` or `-- interview`)."
-    );
+    say!();
+    show("Run one with `cargo run --bin quiz -- NAME`.", &Layout::indented(columns, ""));
+}
+
+/// A quiz's title without the lesson's number, which its name already gives.
+fn short_title(name: &str) -> String {
+    match catalogue::find(name) {
+        Some(lesson) => lesson.title.to_owned(),
+        None => title(name),
+    }
 }
 
 struct Outcome {
@@ -234,53 +360,53 @@ struct Outcome {
     ended_early: bool,
 }
 
-/// Reads one line; `None` at the end of input. When the answers come from a pipe, they are
-/// echoed, so the transcript reads like a session at the keyboard.
-fn ask(prompt: &str) -> Option<String> {
-    use std::io::IsTerminal;
-    print!("{prompt}");
-    let _ = std::io::stdout().flush();
-    let mut line = String::new();
-    match std::io::stdin().lock().read_line(&mut line) {
-        Ok(0) | Err(_) => None,
-        Ok(_) => {
-            let line = line.trim().to_owned();
-            if !std::io::stdin().is_terminal() {
-                println!("{line}");
-            }
-            Some(line)
-        }
-    }
-}
-
-fn drill(title: &str, items: &[&Item], rng: &mut SmallRng) -> Outcome {
-    println!("{}", title.bold().underline());
+/// Asks the questions; `answered(outcome, n)` runs after each of the first n answers.
+fn drill(
+    title: &str,
+    items: &[&Item],
+    rng: &mut SmallRng,
+    answered: &mut dyn FnMut(&Outcome, usize),
+) -> Outcome {
+    let width = terminal::width();
+    say!("{}", title.bold().underline());
     let mut outcome = Outcome { right: 0, missed: Vec::new(), ended_early: false };
     for (number, item) in items.iter().enumerate() {
-        println!(
-            "\n{} {}",
-            format!("Question {}/{}", number + 1, items.len()).bold(),
-            item_prompt(item)
-        );
+        say!();
+        say!("{}", format!("Question {}/{}", number + 1, items.len()).bold());
+        show(item_prompt(item), &Layout::indented(width, ""));
         let result = match item {
             Item::Choice { answers, distractors, context, .. } => {
-                choice(answers, distractors, context, rng)
+                choice(answers, distractors, context, rng, width)
             }
             Item::Short { answer, alternatives, context, .. } => {
-                short(answer, alternatives, context)
+                short(answer, alternatives, context, width)
             }
         };
         match result {
             None => {
                 outcome.ended_early = true;
-                println!();
+                say!();
                 break;
             }
             Some(true) => outcome.right += 1,
             Some(false) => outcome.missed.push(item.id().to_owned()),
         }
+        answered(&outcome, number + 1);
     }
     outcome
+}
+
+/// Prints Markdown laid out for the terminal.
+fn show(markdown: &str, layout: &Layout) {
+    for line in render::render(markdown.trim(), layout) {
+        say!("{line}");
+    }
+}
+
+/// A coloured label (`Right:`) followed by Markdown, lines after the first aligned under it.
+fn labelled(label: colored::ColoredString, markdown: &str, width: usize) {
+    let label_width = label.chars().count() + 1;
+    show(markdown, &Layout::hanging(width, format!("{label} "), label_width));
 }
 
 fn item_prompt(item: &Item) -> &str {
@@ -296,6 +422,7 @@ fn choice(
     distractors: &[String],
     context: &str,
     rng: &mut SmallRng,
+    width: usize,
 ) -> Option<bool> {
     let mut options: Vec<(&String, bool)> =
         answers.iter().map(|a| (a, true)).chain(distractors.iter().map(|d| (d, false))).collect();
@@ -306,8 +433,11 @@ fn choice(
     } else {
         ('a'..='z').take(options.len()).map(String::from).collect()
     };
+    say!();
     for (label, (text, _)) in labels.iter().zip(&options) {
-        println!("  {label}) {}", text.trim());
+        let lead = format!("  {label}) ");
+        let lead_width = lead.chars().count();
+        show(text, &Layout::hanging(width, lead, lead_width));
     }
     let hint = match (numbered, answers.len() > 1) {
         (false, false) => "a letter",
@@ -317,7 +447,7 @@ fn choice(
     };
     let position = |label: &str| labels.iter().position(|l| l == label);
     let picked: Vec<usize> = loop {
-        let line = ask(&format!("Your answer ({hint}): "))?.to_lowercase();
+        let line = terminal::ask(&format!("Your answer ({hint}): "))?.to_lowercase();
         let separator = |c: char| c.is_whitespace() || c == ',';
         let picked: Option<Vec<usize>> = if numbered {
             line.split(separator).filter(|word| !word.is_empty()).map(position).collect()
@@ -326,8 +456,8 @@ fn choice(
         };
         match picked {
             Some(picked) if !picked.is_empty() => break picked,
-            _ if numbered => println!("Please answer with numbers from 1 to {}.", labels.len()),
-            _ => println!("Please answer with {}.", labels.join(", ")),
+            _ if numbered => say!("Please answer with numbers from 1 to {}.", labels.len()),
+            _ => say!("Please answer with {}.", labels.join(", ")),
         }
     };
     let right_ones: Vec<usize> =
@@ -337,37 +467,38 @@ fn choice(
     picked_sorted.dedup();
     let right = picked_sorted == right_ones;
     if right {
-        println!("{}", "Right.".green().bold());
+        say!("{}", "Right.".green().bold());
     } else {
         let shown: Vec<String> =
             right_ones.iter().map(|&i| format!("{}) {}", labels[i], options[i].0.trim())).collect();
-        println!("{} the answer is {}", "Not quite:".red().bold(), shown.join(" and "));
+        let answer = format!("the answer is {}", shown.join(" and "));
+        labelled("Not quite:".red().bold(), &answer, width);
     }
-    explain(context);
+    explain(context, width);
     Some(right)
 }
 
 /// A short-answer question; `None` at the end of input.
-fn short(answer: &str, alternatives: &[String], context: &str) -> Option<bool> {
-    let typed = ask("Your answer (or just Enter to see the model answer): ")?;
+fn short(answer: &str, alternatives: &[String], context: &str, width: usize) -> Option<bool> {
+    let typed = terminal::ask("Your answer (or just Enter to see the model answer): ")?;
     if quiz::matches(&typed, answer, alternatives) {
-        println!("{} {}", "Right:".green().bold(), answer);
-        explain(context);
+        labelled("Right:".green().bold(), answer, width);
+        explain(context, width);
         return Some(true);
     }
-    println!("{} {}", "Model answer:".bold(), answer);
-    explain(context);
+    labelled("Model answer:".bold(), answer, width);
+    explain(context, width);
     loop {
-        match ask("Did you get it right? [y/n]: ")?.to_lowercase().as_str() {
+        match terminal::ask("Did you get it right? [y/n]: ")?.to_lowercase().as_str() {
             "y" | "yes" => return Some(true),
             "n" | "no" => return Some(false),
-            _ => println!("Please answer y or n."),
+            _ => say!("Please answer y or n."),
         }
     }
 }
 
-fn explain(context: &str) {
-    for line in context.trim().lines() {
-        println!("  {}", line.dimmed());
+fn explain(context: &str, width: usize) {
+    if !context.trim().is_empty() {
+        show(context, &Layout::indented(width, "  ").dimmed());
     }
 }

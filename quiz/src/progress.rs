@@ -36,6 +36,10 @@ pub struct Record {
     pub asked: u32,
     /// Ids of the questions missed in the last attempt (what `--review` asks again).
     pub missed: Vec<String>,
+    /// The last attempt stopped before its last question (Ctrl-C, end of input): the record
+    /// is saved after every answer, so it may hold part of a run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unfinished: bool,
 }
 
 /// The progress file: one record per quiz name.
