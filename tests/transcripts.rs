@@ -18,6 +18,12 @@
 //! SHM_WORKBOOK_REGENERATE=1 cargo test --test transcripts
 //! ```
 //!
+//! (`SHM_WORKBOOK_REGENERATE=lesson10` rewrites only that lesson's pages.) Who made a block is
+//! written into its marker (`by NAME UID GID GROUP HOME`) and masked when it is compared, so a
+//! block made by root holds for any user; a run that differs by privilege is marked `as root`
+//! or `as user`, and the book shows both where the lesson differs. Regenerate `as user` blocks
+//! as an ordinary user.
+//!
 //! Options after the command, separated by `;`:
 //! - `parts 2,3` keeps only those parts (`== Part N...` sections) of the output, after the
 //!   lesson's title;
@@ -27,8 +33,10 @@
 //! - `numbers` masks every number (for runs whose counts vary: races, timings);
 //! - `unordered` compares only which lines a process prints, not how many or in what order
 //!   (for a race traced line by line);
-//! - `as user` marks a run made by an ordinary user: compared only when the test runs as one
-//!   (and runs made by root only when it runs as root).
+//! - `as user` marks a run only an ordinary user makes (an `EACCES` root never gets): compared
+//!   only when the test runs as one; `as root` a run only root makes; a block with neither is
+//!   compared whoever runs the test, with the identity masked;
+//! - `by NAME UID GID GROUP HOME` says who made it (written by the regeneration).
 //!
 //! `<!-- transcript: excerpt -->` marks a measured run kept as it was measured (lesson 13's
 //! release runs: every figure in them is the machine's, and `cargo test` runs debug builds);
@@ -657,10 +665,18 @@ fn runs_as_root() -> bool {
 
 #[test]
 fn every_sample_run_in_the_book_is_what_the_lesson_prints() {
-    let regenerate = std::env::var_os("SHM_WORKBOOK_REGENERATE").is_some();
+    // `SHM_WORKBOOK_REGENERATE=1` rewrites every page; `=lesson10,lesson03` only those lessons'
+    // pages (what an ordinary user, who cannot make root's runs, regenerates for `as user`).
+    let regenerate_all = std::env::var_os("SHM_WORKBOOK_REGENERATE").is_some();
+    let only: Option<Vec<String>> = std::env::var("SHM_WORKBOOK_REGENERATE")
+        .ok()
+        .filter(|value| value.starts_with("lesson"))
+        .map(|value| value.split(',').map(str::to_owned).collect());
     let mut problems = Vec::new();
     let mut checked = 0;
     for chapter in chapters() {
+        let regenerate = regenerate_all
+            && only.as_ref().is_none_or(|lessons| lessons.contains(&page_lesson(&chapter)));
         let source = std::fs::read_to_string(&chapter).unwrap();
         let marked = blocks(&source);
         if marked.is_empty() {
