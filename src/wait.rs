@@ -18,8 +18,14 @@ use nix::unistd::Pid;
 use crate::error::{Error, Result};
 use crate::futex;
 
-/// How many times [`Policy::SpinThenSleep`] checks the word before it sleeps: about a
-/// microsecond or two of spinning, enough to catch a partner that is writing right now.
+/// How many times [`Policy::SpinThenSleep`] checks the word before it sleeps: enough to catch
+/// a partner that is writing right now. Each check is a load and `spin_loop()` (the x86 `pause`
+/// instruction, which lasts from about 10 to 140 cycles depending on the CPU), so the budget
+/// lasts about 12 µs on the machine the workbook was written on (a 2.6 GHz Intel Xeon under
+/// KVM; 20 µs in a debug build). Measured there by timing `wait_while` with
+/// `SpinThenSleep { spins: 60_000 }` against `spins: 0` on a word nobody changes (each then
+/// sleeps once until its slice times out): 11.5 ns per check, median of 31 pairs, release
+/// build; the same loop in C took 12 to 13 µs per 1000.
 pub const SPIN_BUDGET: u32 = 1000;
 
 /// How often a spinning wait checks that its partner is alive (every this many checks).
