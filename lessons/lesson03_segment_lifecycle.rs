@@ -60,34 +60,34 @@ fn main() -> Result<()> {
     ipcrm(&lesson, key(b'4')?)?;
 
     drop(dir);
-    parent.explain(
-        "the key file and its directory are removed: `ipcs -m` is as it was before the run",
-    );
+    parent.explain("the key file and its directory are removed; `ipcs -m` is as before the run");
     Ok(())
 }
 
 // ANCHOR: show_stat
-/// Prints the IPC_STAT call, what it returned, and the kernel table's line for the segment.
+/// Prints the IPC_STAT call, what it returned, and the kernel table's line for the segment,
+/// each value after its name, folded to fit a terminal.
 fn show_stat(out: &Narrator, stage: &str, segment: &Segment) -> Result<SegmentStat> {
     let stat = segment.stat()?;
     out.line().text(stage).text(": ").last_call().print();
-    out.line()
-        .text("    ")
-        .text(format!(
-            "key {}  size {}  mode {}  cpid {}  lpid {}  nattch {}  atime {}  dtime {}  ctime {}",
-            stat.key.hex(),
-            stat.size,
-            shm::octal(stat.mode),
-            stat.creator_pid,
-            stat.last_pid,
-            stat.attachments,
-            narrate::time_of_day(stat.attach_time),
-            narrate::time_of_day(stat.detach_time),
-            narrate::time_of_day(stat.change_time),
-        ))
-        .print();
-    let line = procfs::sysvipc_line(segment.id())?.unwrap_or_else(|| "(no line)".into());
-    out.line().text("    /proc/sysvipc/shm: ").value(line).print();
+    let fields = [
+        ("key", stat.key.hex()),
+        ("size", stat.size.to_string()),
+        ("mode", shm::octal(stat.mode)),
+        ("nattch", stat.attachments.to_string()),
+        ("cpid", stat.creator_pid.to_string()),
+        ("lpid", stat.last_pid.to_string()),
+        ("atime", narrate::time_of_day(stat.attach_time)),
+        ("dtime", narrate::time_of_day(stat.detach_time)),
+        ("ctime", narrate::time_of_day(stat.change_time)),
+    ];
+    for line in procfs::fold_fields("    ", &fields, procfs::RECORD_WIDTH) {
+        out.line().text(line).print();
+    }
+    let row = procfs::sysvipc_fields(segment.id())?.unwrap_or_default();
+    for line in procfs::fold_fields("    /proc/sysvipc/shm: ", &row, procfs::RECORD_WIDTH) {
+        out.line().value(line).print();
+    }
     Ok(stat)
 }
 // ANCHOR_END: show_stat
@@ -96,16 +96,13 @@ fn show_stat(out: &Narrator, stage: &str, segment: &Segment) -> Result<SegmentSt
 /// Create, attach in the parent, attach in a child, detach both: IPC_STAT after each step.
 fn stage_by_stage(lesson: &Lesson, key: Key) -> Result<()> {
     let parent = lesson.narrator("parent");
-    parent.line().text("the kernel table's columns: ").value(procfs::sysvipc_header()?).print();
+    parent.explain("at each stage: IPC_STAT, then the segment's line in the kernel's table");
 
     let segment = Segment::create(key, SIZE, 0o600)?;
     parent.call_note("the shmid");
     let created = show_stat(&parent, "after shmget", &segment)?;
-    parent.explain(format!(
-        "nattch 0, atime and dtime never: nobody has attached yet; cpid is us, lpid 0 (the table prints the key in decimal: {} is {})",
-        key.raw(),
-        key.hex()
-    ));
+    parent.explain("nattch 0, atime and dtime never: nobody has attached yet; cpid is us, lpid 0");
+    parent.explain(format!("the table prints the key in decimal: {} is {}", key.raw(), key.hex()));
 
     lesson.pause_for(Duration::from_secs(1)); // so that atime differs visibly from ctime
 
@@ -192,7 +189,7 @@ fn outlives_its_creator(lesson: &Lesson, key: Key) -> Result<()> {
         parent.call_note(format!("process {creator} has exited"));
         Ok((Segment::adopt(key)?, creator))
     })?;
-    parent.call_note("found by key: the segment outlived its creator");
+    parent.call_note("found by key: it outlived its creator");
     let stat = show_stat(&parent, "its creator gone", &segment)?;
     let gone = !std::path::Path::new(&format!("/proc/{creator}")).exists();
     parent.explain(format!(
@@ -201,7 +198,7 @@ fn outlives_its_creator(lesson: &Lesson, key: Key) -> Result<()> {
         if gone { "no longer exists" } else { "still exists (unexpected)" }
     ));
     let memory = segment.attach_read_only()?;
-    parent.call_note("read-only: nothing here writes");
+    parent.call_note("read-only: nothing writes");
     parent.line().text("read ").value(format!("{:?}", memory.load_c_string(0))).print();
     lesson.step(
         &parent,
@@ -212,11 +209,10 @@ fn outlives_its_creator(lesson: &Lesson, key: Key) -> Result<()> {
         ),
     );
     memory.detach()?;
-    parent.explain(
-        "correction: the data does not end with a detach or with its creator; it lasts until IPC_RMID (or a reboot)",
-    );
+    parent.explain("correction: a segment outlives its creator and every detach;");
+    parent.explain("it lasts until IPC_RMID (or a reboot)");
     segment.remove()?;
-    parent.call_note("removed by a process that did not create it");
+    parent.call_note("removed, not by its creator");
     Ok(())
 }
 // ANCHOR_END: outlives
@@ -252,19 +248,18 @@ fn removed_while_attached(lesson: &Lesson, key: Key) -> Result<()> {
     Segment::from_id(id).remove()?; // a second handle: `segment` keeps the id for IPC_STAT
     parent.call_note("with two processes attached");
     let marked = show_stat(&parent, "after IPC_RMID", &segment)?;
-    parent.explain(format!(
-        "the segment still exists: key {} (no longer findable), mode {} (the 01000 bit is SHM_DEST: `ipcs -m` prints `dest`), nattch {}",
-        marked.key.hex(),
-        shm::octal(marked.mode),
-        marked.attachments
-    ));
+    let (key_now, nattch) = (marked.key.hex(), marked.attachments);
+    parent.explain(format!("still there: key {key_now} (no longer findable), nattch {nattch}"));
+    let mode = shm::octal(marked.mode);
+    parent.explain(format!("mode {mode}: its 01000 bit is SHM_DEST, `dest` in `ipcs -m`"));
     if let Ok(found) = Segment::open(key, 0) {
         let found = format!("the old key still finds shmid {}", found.id());
         return Err(Error::other("shmget by the old key", found));
     }
     parent.call_note("the old key finds nothing");
     let successor = Segment::create(key, SIZE, 0o600)?;
-    parent.call_note("the key is free again: a new, different segment");
+    parent.call();
+    parent.explain("the key is free again: a new, different segment");
     successor.remove()?;
     parent.call();
     lesson.step(
@@ -290,7 +285,8 @@ fn removed_while_attached(lesson: &Lesson, key: Key) -> Result<()> {
     }
     parent.call_note("the last detach freed it");
     segment.disown(); // nothing left to remove
-    parent.explain("correction: IPC_RMID is allowed at any time and marks the segment at once; the kernel frees it at the last detach");
+    parent.explain("correction: IPC_RMID marks the segment at once, whoever is attached;");
+    parent.explain("the kernel frees it at the last detach");
     Ok(())
 }
 // ANCHOR_END: removed_while_attached
@@ -304,7 +300,7 @@ fn anyone_with_permission_may_remove(lesson: &Lesson) -> Result<()> {
     parent.call_note("the shmid");
     let child = process::spawn("child", |child| {
         Segment::from_id(id).remove()?;
-        child.call_note("the child did not create it, but runs as the same user");
+        child.call_note("not its creator, but the same user");
         Ok(())
     })?;
     child.wait()?;
@@ -319,35 +315,28 @@ fn anyone_with_permission_may_remove(lesson: &Lesson) -> Result<()> {
 // ANCHOR_END: anyone_may_remove
 
 // ANCHOR: limits
-/// SHMMAX, SHMMNI and SHMALL, from /proc/sys/kernel.
+/// SHMMAX, SHMMNI and SHMALL, from /proc/sys/kernel, each in its own unit.
 fn limits(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let limits = shm::limits()?;
     let page = procfs::page_size() as u64;
     let in_use = procfs::read("/proc/sysvipc/shm")?.lines().count().saturating_sub(1);
-    let show = |name: &str, value: u64, note: String| {
+    let show = |name: &str, value: u64, unit: &str, meaning: String| {
         let file = name.to_lowercase();
         let label = format!("{name} (/proc/sys/kernel/{file}) = ");
-        parent.line().text(label).value(value).note(note).print();
+        parent.line().text(label).value(value).text(format!(" {unit}")).print();
+        parent.explain(format!("    {meaning}"));
     };
-    let largest = bytes(limits.max_segment_bytes);
-    show("SHMMAX", limits.max_segment_bytes, format!("the largest segment: {largest}"));
-    let note = format!("segments on the whole machine at once; {in_use} exist now");
-    show("SHMMNI", limits.max_segments, note);
-    let total = bytes(limits.max_total_pages.saturating_mul(page));
-    let note = format!("pages of {page} bytes for all segments together: {total}");
-    show("SHMALL", limits.max_total_pages, note);
-    parent.explain("SHMMIN is 1 byte; sizes are rounded up to whole pages. Root can raise the limits with sysctl (kernel.shmmax ...)");
+    let largest = procfs::limit_text(limits.max_segment_bytes, 1);
+    show("SHMMAX", limits.max_segment_bytes, "bytes", format!("per segment: {largest}"));
+    let note = format!("on the whole machine at once; {in_use} exist now");
+    show("SHMMNI", limits.max_segments, "segments", note);
+    let total = procfs::limit_text(limits.max_total_pages, page);
+    let pages = format!("pages of {page} bytes");
+    show("SHMALL", limits.max_total_pages, &pages, format!("all together: {total}"));
+    parent.explain("SHMMIN is 1 byte; sizes are rounded up to whole pages");
+    parent.explain("root can change the limits with sysctl (kernel.shmmax ...)");
     Ok(())
-}
-
-fn bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 60 => format!("{} EiB, in practice no limit", n >> 60),
-        n if n >= 1 << 30 => format!("{} GiB", n >> 30),
-        n if n >= 1 << 20 => format!("{} MiB", n >> 20),
-        n => format!("{n} bytes"),
-    }
 }
 // ANCHOR_END: limits
 
@@ -365,12 +354,13 @@ fn ipcrm(lesson: &Lesson, key: Key) -> Result<()> {
                 .line()
                 .text(format!("ran `ipcrm -M {}`: ", key.hex()))
                 .value("exit status 0")
-                .note("it finds the shmid by key with shmget, then asks for IPC_RMID")
+                .note("shmget by key, then IPC_RMID")
                 .print();
             if segment.stat().is_ok() {
                 return Err(Error::other("ipcrm", "the segment is still there"));
             }
-            parent.call_note(format!("shmid {id} is gone; `ipcrm -m <shmid>` does the same by id"));
+            parent.call_note(format!("shmid {id} is gone"));
+            parent.explain("`ipcrm -m <shmid>` does the same by id");
             segment.disown();
         }
         Ok(output) => {

@@ -10,8 +10,11 @@
 //! | `/proc/self/pagemap` | [`pagemap`], decoded by [`PagemapEntry`] |
 //! | `/proc/sysvipc/shm` (`rss`) | [`segment_rss`], parsed by [`segment_rss_in`] |
 //! | `/proc/sysvipc/shm` (some columns) | [`sysvipc_columns`], parsed by [`sysvipc_columns_in`] |
+//! | `/proc/sysvipc/shm` (a segment's line) | [`sysvipc_fields`], parsed by [`sysvipc_fields_in`] |
+//! | `/proc/sys/kernel/shm*` (what a value means) | [`limit_text`] |
 //!
 //! Each reader has a pure parsing function beside it, so the format is tested on fixed text.
+//! A record too wide for one line of the story is folded by [`fold_fields`].
 
 use std::os::unix::fs::FileExt;
 
@@ -225,21 +228,74 @@ pub fn user_called(uid: u32) -> String {
     }
 }
 
-/// The header of `/proc/sysvipc/shm`, with its columns' spacing collapsed to single spaces.
-pub fn sysvipc_header() -> Result<String> {
-    let text = read_sysvipc()?;
-    Ok(text.lines().next().map(collapse_spaces).unwrap_or_default())
+/// The line of `/proc/sysvipc/shm` for segment `id`, each value after its column's name from
+/// the header (`key`, `shmid`, `perms`, ...), in the table's order; `None` if it is not listed.
+/// The kernel's own table, which `ipcs -m` reads too.
+pub fn sysvipc_fields(id: i32) -> Result<Option<Vec<(String, String)>>> {
+    Ok(sysvipc_fields_in(&read_sysvipc()?, id))
 }
 
-/// The line of `/proc/sysvipc/shm` for segment `id` (collapsed to single spaces), if it exists:
-/// the kernel's own table, which `ipcs -m` reads too.
-pub fn sysvipc_line(id: i32) -> Result<Option<String>> {
-    let text = read_sysvipc()?;
-    Ok(text
-        .lines()
-        .skip(1)
-        .find(|line| line.split_whitespace().nth(1) == Some(id.to_string().as_str()))
-        .map(collapse_spaces))
+/// [`sysvipc_fields`] on a given text of the table.
+pub fn sysvipc_fields_in(table: &str, id: i32) -> Option<Vec<(String, String)>> {
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next()?.split_whitespace().collect();
+    let id_column = header.iter().position(|&name| name == "shmid")?;
+    let fields = lines
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|fields| fields.get(id_column).and_then(|f| f.parse().ok()) == Some(id))?;
+    Some(header.iter().zip(fields).map(|(name, value)| (name.to_string(), value.into())).collect())
+}
+
+/// How wide a record folded by [`fold_fields`] for the story may be: after the narrator's
+/// prefix (`[parent 4242] `, 17 characters with a 7-digit pid), a line stays within 81
+/// columns, readable on an 80-column terminal and far within the workbook's 100.
+pub const RECORD_WIDTH: usize = 64;
+
+/// `name value` pairs, two spaces apart, folded into lines of at most `width` characters
+/// (a pair is never split; one wider than `width` gets a line of its own). The first line
+/// starts with `label`, the next ones two spaces deeper than the label's own indentation.
+pub fn fold_fields<N: AsRef<str>, V: AsRef<str>>(
+    label: &str,
+    fields: &[(N, V)],
+    width: usize,
+) -> Vec<String> {
+    let indent = format!("{}  ", &label[..label.len() - label.trim_start().len()]);
+    let mut lines = vec![label.to_owned()];
+    for (name, value) in fields {
+        let pair = format!("{} {}", name.as_ref(), value.as_ref());
+        let line = lines.last_mut().expect("one line at least");
+        let fresh = line.trim().is_empty() || line == label;
+        let separator = if fresh { "" } else { "  " };
+        if fresh || line.chars().count() + separator.len() + pair.chars().count() <= width {
+            line.push_str(separator);
+            line.push_str(&pair);
+        } else {
+            lines.push(format!("{indent}{pair}"));
+        }
+    }
+    lines
+}
+
+/// What the value of a shared memory limit in `/proc/sys/kernel` means, counted in units of
+/// `unit` bytes (1 for `shmmax`, the page size for `shmall`): `8 GiB`, or, for the default of
+/// `ULONG_MAX - 2^24` (`man 2 shmget`: chosen so that no allocation is limited) and anything
+/// larger, that there is no limit. The value is never multiplied into an overflow.
+pub fn limit_text(value: u64, unit: u64) -> String {
+    const NO_LIMIT: u64 = u64::MAX - (1 << 24);
+    if value >= NO_LIMIT {
+        return "no limit (ULONG_MAX - 2^24, the default since Linux 3.16)".to_owned();
+    }
+    let Some(bytes) = value.checked_mul(unit) else {
+        return "more than 16 EiB: no limit in practice".to_owned();
+    };
+    let units = [(60, "EiB"), (50, "PiB"), (40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")];
+    match units.iter().find(|&&(shift, _)| bytes >> shift > 0) {
+        Some(&(shift, name)) => {
+            let amount = format!("{:.1}", bytes as f64 / (1u64 << shift) as f64);
+            format!("{} {name}", amount.trim_end_matches(".0"))
+        }
+        None => format!("{bytes} bytes"),
+    }
 }
 
 /// Some `columns` of `/proc/sysvipc/shm` (by their names in its header) for the segments in
@@ -278,10 +334,6 @@ fn read_sysvipc() -> Result<String> {
     read("/proc/sysvipc/shm").map_err(|err| {
         err.with_hint("this needs Linux with /proc mounted and System V IPC enabled")
     })
-}
-
-fn collapse_spaces(line: &str) -> String {
-    line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -343,6 +395,46 @@ mod tests {
         assert_eq!(segment_rss_in(table, 42), Some(8192));
         assert_eq!(segment_rss_in(table, 43), None);
         assert_eq!(segment_rss_in("key shmid perms\n0 42 600\n", 42), None, "an old kernel");
+    }
+
+    #[test]
+    fn the_sysvipc_table_gives_a_segments_line_by_column_name() {
+        let table = "  key shmid perms  size\n    0    42   600  4096\n 1234    43   666  8192\n";
+        let fields = sysvipc_fields_in(table, 43).unwrap();
+        let pairs: Vec<(&str, &str)> =
+            fields.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+        assert_eq!(pairs, [("key", "1234"), ("shmid", "43"), ("perms", "666"), ("size", "8192")]);
+        assert_eq!(sysvipc_fields_in(table, 4), None, "not listed");
+        assert_eq!(sysvipc_fields_in("", 42), None, "no header");
+    }
+
+    #[test]
+    fn fields_fold_at_the_width_and_line_up_under_the_label() {
+        let fields = [("key", "822116371"), ("shmid", "2293787"), ("perms", "600")];
+        assert_eq!(
+            fold_fields("/proc: ", &fields, 40),
+            ["/proc: key 822116371  shmid 2293787", "  perms 600"]
+        );
+        assert_eq!(fold_fields("  ", &fields, 80), ["  key 822116371  shmid 2293787  perms 600"]);
+        let lines = fold_fields("    ", &fields, 10);
+        assert_eq!(lines, ["    key 822116371", "      shmid 2293787", "      perms 600"]);
+        let none: [(&str, &str); 0] = [];
+        assert_eq!(fold_fields("x: ", &none, 10), ["x: "]);
+    }
+
+    #[test]
+    fn a_limit_is_read_in_its_unit_and_never_overflows() {
+        let default = u64::MAX - (1 << 24);
+        assert_eq!(
+            limit_text(default, 4096),
+            "no limit (ULONG_MAX - 2^24, the default since Linux 3.16)"
+        );
+        assert_eq!(limit_text(default, 1), limit_text(default, 4096));
+        assert_eq!(limit_text(2097152, 4096), "8 GiB", "the old default shmall, in pages");
+        assert_eq!(limit_text(0x2000000, 1), "32 MiB", "the old default shmmax, in bytes");
+        assert_eq!(limit_text(3 << 29, 1), "1.5 GiB");
+        assert_eq!(limit_text(100, 1), "100 bytes");
+        assert_eq!(limit_text(1 << 60, 4096), "more than 16 EiB: no limit in practice");
     }
 
     #[test]

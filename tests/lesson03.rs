@@ -5,12 +5,65 @@ mod common;
 
 use common::{Run, TraceCall, interrupt_at_the_pause, run};
 
+/// What one stage printed: the IPC_STAT fields, then the segment's `/proc/sysvipc/shm` line,
+/// each as (name, value) in the order printed.
+struct Stage {
+    stat: Vec<(String, String)>,
+    proc: Vec<(String, String)>,
+}
+
+impl Stage {
+    fn stat(&self, name: &str) -> &str {
+        Self::find(&self.stat, name)
+    }
+
+    fn proc(&self, name: &str) -> &str {
+        Self::find(&self.proc, name)
+    }
+
+    fn find<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+        let found = fields.iter().find(|(n, _)| n == name);
+        &found.unwrap_or_else(|| panic!("no {name} in {fields:?}")).1
+    }
+}
+
+/// `name value  name value ...` as pairs.
+fn pairs(text: &str) -> Vec<(String, String)> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    assert!(words.len().is_multiple_of(2), "not name-value pairs: {text}");
+    words.chunks(2).map(|pair| (pair[0].to_owned(), pair[1].to_owned())).collect()
+}
+
+/// Every stage of a part: an IPC_STAT call that succeeded, then the indented lines below it.
+fn stages(part: &str) -> Vec<Stage> {
+    let lines: Vec<&str> = part.lines().collect();
+    let mut found = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if !line.ends_with("IPC_STAT, &ds) = 0") {
+            continue;
+        }
+        let (mut stat, mut proc, mut in_proc) = (String::new(), String::new(), false);
+        for below in &lines[i + 1..] {
+            let Some((_, text)) = below.split_once("]     ") else { break };
+            let text = match text.split_once("/proc/sysvipc/shm:") {
+                Some((_, rest)) => {
+                    in_proc = true;
+                    rest
+                }
+                None => text,
+            };
+            let target = if in_proc { &mut proc } else { &mut stat };
+            target.push(' ');
+            target.push_str(text);
+        }
+        found.push(Stage { stat: pairs(&stat), proc: pairs(&proc) });
+    }
+    found
+}
+
 /// The `nattch N` values the IPC_STAT lines of a part report, in order.
 fn nattch_values(part: &str) -> Vec<u64> {
-    part.lines()
-        .filter(|line| line.contains("  size ") && line.contains("  nattch "))
-        .map(|line| common::number_after(line, "  nattch "))
-        .collect()
+    stages(part).iter().map(|stage| stage.stat("nattch").parse().unwrap()).collect()
 }
 
 fn part<'a>(stdout: &'a str, name: &str) -> &'a str {
@@ -26,14 +79,22 @@ fn ipc_stat_follows_every_attach_and_detach_and_matches_the_kernel_table() {
     run.assert_success();
     let part1 = part(&run.stdout, "Part 1");
     assert_eq!(nattch_values(part1), [0, 1, 2, 1, 0], "{part1}");
-    // Each IPC_STAT line is followed by the /proc/sysvipc/shm line, whose 7th column is nattch.
-    let lines: Vec<&str> = part1.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
-        if line.contains("  nattch ") {
-            let table = lines[i + 1].split("/proc/sysvipc/shm: ").nth(1).expect("the table line");
-            let columns: Vec<&str> = table.split_whitespace().collect();
-            assert_eq!(columns[6], common::number_after(line, "  nattch ").to_string(), "{table}");
-            assert_eq!(columns[2], common::number_after(line, "  mode 0").to_string(), "{table}");
+    // Below each IPC_STAT, the segment's /proc/sysvipc/shm line, every column by its name in
+    // the table's header and in its order, says the same (the key in decimal, the mode in
+    // octal without its leading 0, times in seconds where IPC_STAT shows the time of day).
+    let table = std::fs::read_to_string("/proc/sysvipc/shm").unwrap();
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    for stage in stages(&run.stdout) {
+        let names: Vec<&str> = stage.proc.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, header, "{}", run.stdout);
+        for name in ["size", "cpid", "lpid", "nattch"] {
+            assert_eq!(stage.proc(name), stage.stat(name), "{name}:\n{}", run.stdout);
+        }
+        assert_eq!(stage.proc("perms"), stage.stat("mode").trim_start_matches('0'));
+        let key = i64::from_str_radix(stage.stat("key").trim_start_matches("0x"), 16).unwrap();
+        assert_eq!(stage.proc("key"), (key as i32).to_string(), "the key in decimal");
+        for time in ["atime", "dtime"] {
+            assert_eq!(stage.proc(time) == "0", stage.stat(time) == "never", "{time}");
         }
     }
     assert!(part1.contains("dtime never") && part1.contains("atime never"), "{part1}");
@@ -53,7 +114,7 @@ fn a_segment_outlives_its_creator_and_is_found_by_key() {
         .map(|line| common::number_after(line, "written by pid "))
         .expect("the child writes");
     assert!(part2.contains(&format!("process {creator} has exited")), "{part2}");
-    assert!(part2.contains("found by key: the segment outlived its creator"), "{part2}");
+    assert!(part2.contains("found by key: it outlived its creator"), "{part2}");
     assert!(
         part2.contains(&format!("cpid {creator}  ")),
         "IPC_STAT names the dead creator:\n{part2}"
@@ -94,8 +155,31 @@ fn the_limits_come_from_proc_and_ipcrm_removes_by_key() {
     assert!(part4.contains(&format!("SHMMNI (/proc/sys/kernel/shmmni) = {}", shmmni.trim())));
     if std::process::Command::new("ipcrm").arg("--version").output().is_ok() {
         assert!(part4.contains(": exit status 0"), "{part4}");
-        assert!(part4.contains("is gone; `ipcrm -m <shmid>`"), "{part4}");
+        assert!(part4.contains("is gone)\n"), "{part4}");
+        assert!(part4.contains("`ipcrm -m <shmid>` does the same by id"), "{part4}");
     }
+}
+
+#[test]
+fn shmall_is_told_in_pages_and_the_default_as_no_limit() {
+    let run = run("lesson03", &["--fast"]);
+    run.assert_success();
+    let part4 = part(&run.stdout, "Part 4");
+    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).unwrap().unwrap();
+    let number = |name: &str| -> u64 {
+        let path = format!("/proc/sys/kernel/{name}");
+        std::fs::read_to_string(path).unwrap().trim().parse().unwrap()
+    };
+    let (shmmax, shmall) = (number("shmmax"), number("shmall"));
+    let shmall_line = format!("SHMALL (/proc/sys/kernel/shmall) = {shmall} pages of {page} bytes");
+    assert!(part4.contains(&shmall_line), "{part4}");
+    assert!(part4.contains(&format!("shmmax) = {shmmax} bytes\n")), "{part4}");
+    // The default of both (man 2 shmget) is ULONG_MAX - 2^24: no limit, never a byte count
+    // that saturated (SHMALL in bytes would overflow 64 bits).
+    let no_limit = "no limit (ULONG_MAX - 2^24, the default since Linux 3.16)";
+    let defaults = [shmmax, shmall].iter().filter(|&&n| n == u64::MAX - (1 << 24)).count();
+    assert_eq!(part4.matches(no_limit).count(), defaults, "{part4}");
+    assert!(!part4.contains("EiB"), "{part4}");
     run.assert_nothing_left();
 }
 
