@@ -54,7 +54,11 @@ struct Args {
 }
 
 fn usage_error(problem: &str) -> ! {
-    eprintln!("workbook: {problem}\n\n{USAGE}");
+    // The reason last, under one line of usage, so that it does not scroll away above the help.
+    eprintln!(
+        "Usage: cargo run --bin workbook -- [COMMAND] [EXERCISE] [FLAGS]   (--help lists all)\n\
+         workbook: {problem}"
+    );
     std::process::exit(2);
 }
 

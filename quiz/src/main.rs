@@ -47,7 +47,10 @@ use shm_workbook::narrate;
 fn main() {
     terminal::install();
     let args = args::parse(&args::from_os()).unwrap_or_else(|problem| {
-        warn!("quiz: {problem}\n\n{USAGE}");
+        // The reason last, under one line of usage, so that it does not scroll away above the help.
+        warn!(
+            "Usage: cargo run --bin quiz -- [NAME] [FLAGS]   (--help lists every flag)\nquiz: {problem}"
+        );
         std::process::exit(2);
     });
     if args.help {
