@@ -347,6 +347,10 @@ fn ipcrm(lesson: &Lesson, key: Key) -> Result<()> {
     let mut segment = Segment::create(key, SIZE, 0o600)?;
     let id = segment.id();
     parent.call_note("the shmid");
+    lesson.step(
+        &parent,
+        &format!("In another terminal:  ipcs -m -i {id}   (what ipcrm removes next)"),
+    );
     let ran = Command::new("ipcrm").arg("-M").arg(key.hex()).output();
     match ran {
         Ok(output) if output.status.success() => {
