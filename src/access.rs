@@ -89,7 +89,6 @@ pub fn refuse_attach_flags(lesson: &Lesson) {
     }
 }
 
-// ANCHOR: attach_command
 /// `attach SHMID... [--read-only | --write TEXT]`, what a classmate runs: each segment in turn
 /// attached, read, written if asked, and detached, as the kernel allows. Bad words (no shmid,
 /// not a number, an id no segment has) end the command with a sentence and exit status 2.
@@ -107,7 +106,6 @@ pub fn attach_command(lesson: &Lesson, words: &[String]) -> Result<()> {
     }
     Ok(())
 }
-// ANCHOR_END: attach_command
 
 /// The shmids a command was given (`attach 5 6 7`), or the sentence that says why the words
 /// are not shmids: none given, or one that is not a whole number.
