@@ -7,7 +7,10 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use common::{Run, TraceCall, TraceFile, interrupt_at_the_pause, interrupt_when, run};
+use common::{
+    Run, TraceCall, TraceFile, interrupt_at_the_pause, interrupt_when, interrupt_when_after_pauses,
+    run,
+};
 use nix::sys::signal::Signal;
 
 /// The text of one part, from its heading to the next one.
@@ -351,6 +354,18 @@ fn ctrl_c_mid_run_leaves_nothing() {
         assert!(stderr.contains("[SIGINT] stopping: removed"), "at {marker}: {stderr}");
         run.assert_nothing_left();
     }
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_a_classmate_removes_the_three_segments_and_exits_130() {
+    let pause = "[Enter] to continue";
+    let run =
+        interrupt_when_after_pauses("lesson09", &["--fast", "--step"], 1, pause, Signal::SIGINT);
+    let (code, stdout, stderr) = (run.code(), run.stdout.clone(), run.stderr.clone());
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(part(&stdout, 2).contains("cargo run --bin lesson09 -- attach "), "{stdout}");
+    assert!(stderr.contains("[SIGINT] stopping: removed 3 object(s)"), "{stderr}");
+    run.assert_nothing_left();
 }
 
 #[test]
