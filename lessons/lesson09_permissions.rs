@@ -2,21 +2,19 @@
 //!
 //! What it shows: who may attach, change and remove a System V segment, and how the kernel
 //! decides. Every segment carries an owner, a group and nine mode bits, as a file does.
-//! - Part 1: three segments with modes 0600, 0640 and 0666, as `shmctl(IPC_STAT)` and
-//!   `/proc/sysvipc/shm` (what `ipcs -m` prints) report them; the umask does not apply.
-//! - Part 2 (needs root): two children become another user (`nobody`) before they knock. The
-//!   stranger gets EACCES on 0600 and 0640, and on 0666 reads the parent's data and overwrites
-//!   it; the one in the owner's group may read the 0640 segment, not write it.
-//! - Part 3: the mode binds the owner too: on a 0400 segment, the documents' own
+//! - Part 1: segments with modes 0600, 0640 and 0666, as IPC_STAT and `/proc/sysvipc/shm`
+//!   (what `ipcs -m` prints) report them; the umask does not apply.
+//! - Part 2: another user knocks. At the `--step` pause a classmate runs the `attach` command
+//!   printed; then the lesson reads shm_nattch, shm_lpid and the bytes. As root, two children
+//!   become `nobody` too: EACCES on 0600 and 0640 (the one in the owner's group may read
+//!   0640), and on 0666 the stranger reads the secret and overwrites it.
+//! - Part 3: the mode binds the owner too: on a 0400 segment, the documents'
 //!   `shmget(key, size, IPC_CREAT|0666)` fails with EACCES, and so does a read-write attach;
 //!   SHM_RDONLY works. (Root is exempt: it holds CAP_IPC_OWNER.)
-//! - Part 4: SHM_RDONLY: safe Rust cannot store through the read-only attachment (a
-//!   `Region<ReadOnly>` has loads only); a child does it anyway, with a deliberate `unsafe`
-//!   write, and dies of SIGSEGV; the parent reports the signal and finds its data intact.
-//! - Part 5: IPC_SET changes the mode of an existing segment. Only the owner, the creator or a
-//!   privileged process may: as root, a stranger gets EPERM for IPC_SET and IPC_RMID even on a
-//!   0666 segment it can write; the owner can lock itself out of writing and still set the
-//!   mode back, because IPC_SET checks ownership, not mode.
+//! - Part 4: safe Rust cannot store through a read-only attachment (`Region<ReadOnly>` has
+//!   loads only); a child does it anyway, in `unsafe`, and dies of SIGSEGV; the data is intact.
+//! - Part 5: IPC_SET changes the mode. Only the owner, the creator or a privileged process may
+//!   (a stranger gets EPERM, even on 0666), and the owner may set back a mode that locks it out.
 //!
 //! It reproduces the permissions sections of the source documents (seeds 000 and 003), which
 //! say that modes "control access" and then recommend 0666 everywhere: read and write for
@@ -25,19 +23,18 @@
 //! Run it:
 //!
 //! ```text
-//! cargo run --bin lesson09                        # as yourself: Part 2 says why it is skipped
+//! cargo run --bin lesson09                        # as yourself: Part 2 says what it skips
 //! cargo build --bin lesson09 && sudo target/debug/lesson09   # as root: the whole story
-//! cargo run --bin lesson09 -- --step              # pauses to look at `ipcs -m`
+//! cargo run --bin lesson09 -- --step              # pauses at each part
+//! cargo run --bin lesson09 -- attach 32769 --write "hi"   # a classmate, on your segment
 //! ```
 //!
-//! Things to try: at the first `--step` pause, ask a classmate on the same server to run
-//! `ipcs -m`: they see your segments. Then `dmesg | tail` after Part 4 (if you may read the
-//! kernel log): the kernel noted the fault ("segfault at ... error 7").
+//! Things to try: after a classmate's attach, `ipcs -m -p` shows their pid as the lpid.
 
 use std::time::Duration;
 
-use nix::errno::Errno;
 use nix::sys::signal::Signal;
+use shm_workbook::access::{self, refusal, tried};
 use shm_workbook::privilege::{self, Identity};
 use shm_workbook::process::{self, Exit};
 use shm_workbook::shm::{self, octal};
@@ -51,23 +48,38 @@ const MODES: [u32; 3] = [0o600, 0o640, 0o666];
 const SECRET: &str = "the parent's secret";
 
 fn main() -> Result<()> {
-    let lesson = Lesson::start("lesson09");
+    let lesson = Lesson::start_with_commands("lesson09", access::FLAGS, access::COMMANDS);
+    match lesson.arguments() {
+        [] => story(&lesson),
+        [command, shmids @ ..] if command == "attach" => access::attach_command(&lesson, shmids),
+        words => {
+            let words = shm_workbook::lesson::shown(&words.join(" "));
+            lesson.usage_error(&format!("unknown command {words}"), access::COMMANDS)
+        }
+    }
+}
+
+/// The lesson itself, in five parts.
+fn story(lesson: &Lesson) -> Result<()> {
+    access::refuse_attach_flags(lesson);
     let parent = lesson.narrator("parent");
     parent.value("running as", Identity::current().describe());
     // Becoming another user needs privilege; without it, Part 2 and half of Part 5 are skipped.
     let privileged = privilege::can_become(&Identity::nobody());
 
     lesson.part("Part 1: three modes, as the kernel records them");
-    let segments = three_modes(&lesson)?;
+    let segments = three_modes(lesson)?;
     lesson.pause_for(Duration::from_millis(800));
 
-    lesson.part("Part 2: another user knocks (needs root)");
+    lesson.part("Part 2: another user knocks");
+    let ids: Vec<i32> = segments.iter().map(Segment::id).collect();
+    lesson.step(&parent, &access::invitation("lesson09", &ids, "a classmate was here"));
+    look_again(&parent, &segments)?;
     if privileged {
-        another_user_knocks(&lesson, &segments)?;
+        another_user_knocks(lesson, &segments)?;
     } else {
         skipped(&parent, "only root may become another user: setuid needs CAP_SETUID");
-        parent.explain("what it would show: a process of another user gets EACCES on 0600 and 0640, and on 0666 reads and overwrites your data");
-        parent.explain("try it with a classmate: `ipcs -m` shows them your shmids, and their shmat on a 0666 one succeeds");
+        parent.explain("a classmate can knock for real: run with --step, give them its command");
     }
     for segment in segments {
         segment.remove()?;
@@ -76,15 +88,15 @@ fn main() -> Result<()> {
     lesson.pause_for(Duration::from_millis(800));
 
     lesson.part("Part 3: the mode binds the owner too");
-    the_owner_is_checked_too(&lesson)?;
+    the_owner_is_checked_too(lesson)?;
     lesson.pause_for(Duration::from_millis(800));
 
     lesson.part("Part 4: SHM_RDONLY: a write through a read-only attachment faults");
-    read_only_write_faults(&lesson)?;
+    read_only_write_faults(lesson)?;
     lesson.pause_for(Duration::from_millis(800));
 
     lesson.part("Part 5: IPC_SET changes the mode, and only the owner may");
-    change_the_mode(&lesson, privileged)?;
+    change_the_mode(lesson, privileged)?;
     Ok(())
 }
 
@@ -138,6 +150,31 @@ fn three_modes(lesson: &Lesson) -> Result<Vec<Segment>> {
 }
 // ANCHOR_END: three_modes
 
+// ANCHOR: look_again
+/// What the kernel says about the segments now: how many are attached (shm_nattch), the last
+/// process to attach or detach (shm_lpid), and the text, compared with what the lesson wrote.
+fn look_again(parent: &Narrator, segments: &[Segment]) -> Result<()> {
+    let me = nix::unistd::getpid().as_raw();
+    let mut someone_came = false;
+    for segment in segments {
+        let stat = segment.stat()?;
+        let (attached, last) = (stat.attachments, stat.last_pid);
+        let whose = if last == me { "this lesson" } else { "another process" };
+        parent.call_note(format!("shm_nattch {attached}, shm_lpid {last}: {whose}"));
+        let text = segment.attach_read_only()?.load_c_string(0);
+        let changed = if text == SECRET { "what the lesson wrote" } else { "someone changed it" };
+        parent.line().text("  it holds ").value(format!("{text:?}")).note(changed).print();
+        someone_came |= last != me || attached > 0 || text != SECRET;
+    }
+    if someone_came {
+        parent.explain("someone else came: shm_lpid is their pid (the last shmat or shmdt)");
+    } else {
+        parent.explain("nobody else came: every shm_lpid is this lesson's pid, every text its own");
+    }
+    Ok(())
+}
+// ANCHOR_END: look_again
+
 // ANCHOR: another_user
 /// Two children give up root before they knock on each segment: the stranger is `nobody` in
 /// `nobody`'s group; the member is `nobody` in the owner's group.
@@ -162,17 +199,7 @@ fn another_user_knocks(lesson: &Lesson, segments: &[Segment]) -> Result<()> {
         lesson.pause_for(Duration::from_millis(400));
     }
 
-    for (segment, mode) in segments.iter().zip(MODES) {
-        let text = segment.attach()?.load_c_string(0);
-        let note = if text == SECRET {
-            "untouched".to_owned()
-        } else {
-            format!("mode {}: any user on the machine may read and change it", octal(mode))
-        };
-        let holds = format!("shmid {} now holds ", segment.id());
-        parent.line().text(holds).value(format!("{text:?}")).note(note).print();
-    }
-    Ok(())
+    look_again(&parent, segments)
 }
 
 /// Tries a read-write attach, then a read-only one; the stranger overwrites what it can.
@@ -207,6 +234,13 @@ fn the_owner_is_checked_too(lesson: &Lesson) -> Result<()> {
     let key = Key::ftok_unused(&path, 9)?.explain_to(&parent);
     let segment = Segment::create(key, SIZE, 0o400)?;
     parent.call_note(privilege::who_may(0o400));
+    let id = segment.id();
+    let look = format!(
+        "Segment {id} has mode 0400: its owner may read it, and nobody may write it.\n\
+         You own it: try to write it anyway:  cargo run --bin lesson09 -- attach {id} --write x\n\
+         The kernel says EACCES (unless you are root: CAP_IPC_OWNER skips the check)."
+    );
+    lesson.step(&parent, &look);
 
     let program = process::spawn("second", |out| {
         out.explain("another program of the same user, opening the segment by its key:");
@@ -250,7 +284,7 @@ fn read_only_write_faults(lesson: &Lesson) -> Result<()> {
         out.explain(
             "`view.store(0, b\"X\")` would not even compile: a Region<ReadOnly> has loads only",
         );
-        die_quietly_on_a_fault()?;
+        access::die_quietly_on_a_fault()?;
         out.explain("not dumpable (no core file), and SIGSEGV back to its default action: a fault simply ends this process");
         out.explain("now a raw store through an unsafe pointer, outside what Rust guarantees: the CPU traps before anything is written, and the kernel sends SIGSEGV");
         // SAFETY: deliberately *not* a sound operation, and outside Rust's guarantees: a write
@@ -276,21 +310,13 @@ fn read_only_write_faults(lesson: &Lesson) -> Result<()> {
     parent.line().text("the segment still holds ").value(text).note("nothing was written").print();
     let attached = segment.stat()?.attachments;
     parent.call_note(format!("shm_nattch {attached}: the kernel detached the dead child"));
+    let look = "The child died of SIGSEGV. If you may read the kernel log, run:\n  \
+                dmesg | grep segfault | tail -1\n\
+                It says error 7: a write, from user mode, to a page that is present.";
+    lesson.step(&parent, look);
     drop(memory);
     segment.remove()?;
     parent.call();
-    Ok(())
-}
-
-/// In the child about to fault: no core file (not dumpable), and SIGSEGV's default action, so
-/// that the process simply dies and the parent sees the signal, without a message.
-fn die_quietly_on_a_fault() -> Result<()> {
-    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, sigaction};
-    nix::sys::prctl::set_dumpable(false).map_err(|errno| Error::sys("prctl", errno))?;
-    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-    // SAFETY: installing SIG_DFL runs no code of ours in a signal handler; it replaces the
-    // handler Rust's runtime installs to report stack overflows, which has nothing to report.
-    unsafe { sigaction(Signal::SIGSEGV, &default) }.map_err(|e| Error::sys("sigaction", e))?;
     Ok(())
 }
 // ANCHOR_END: read_only_fault
@@ -361,36 +387,6 @@ fn set_mode(out: &Narrator, segment: &Segment, mode: u32) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: ipc_set
-
-// ANCHOR: tried
-/// Prints the call just made. A refusal (EACCES, EPERM) is part of the story: it is printed
-/// with why (`why`, or the errno's meaning for that call) and gives `None`; any other failure
-/// is a real error.
-fn tried<T>(out: &Narrator, result: Result<T>, why: Option<String>) -> Result<Option<T>> {
-    match result {
-        Ok(value) => {
-            out.call();
-            Ok(Some(value))
-        }
-        Err(err) if matches!(err.errno(), Some(Errno::EACCES | Errno::EPERM)) => {
-            out.call_note(why.unwrap_or_else(|| err.meaning().to_owned()));
-            Ok(None)
-        }
-        Err(err) => Err(err),
-    }
-}
-// ANCHOR_END: tried
-
-/// Why an attach was refused: `read-write needs r and w; mode 0640 gives others ---`.
-fn refusal(what: &str, mode: u32, class: &str) -> String {
-    let shift = match class {
-        "owner" => 6,
-        "group" => 3,
-        _ => 0,
-    };
-    let whom = if class == "others" { class.to_owned() } else { format!("the {class}") };
-    format!("{what}; mode {} gives {whom} {}", octal(mode), privilege::rwx(mode >> shift))
-}
 
 /// Says that a step was skipped, and why.
 fn skipped(out: &Narrator, why: &str) {

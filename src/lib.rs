@@ -15,6 +15,7 @@
 //! | [`process`] | forked children: no zombie, no orphan, a dead child is an error |
 //! | [`cleanup`], [`registry`] | nothing left behind: on Ctrl-C, and after a run killed outright |
 //! | [`error`] | one error type: the call, the errno, what it means here, what to do |
+//! | [`access`] | lesson 09's: a refusal told from a failure; a classmate's command and shmids |
 //! | [`failures`] | lesson 10's failures provoked on purpose, each checked |
 //! | [`privilege`], [`procfs`], [`scratch`] | another user for a child; `/proc` readers; private temporary files |
 //! | [`jitter`] | random delays at every call, so a hidden race shows (the exercise checker) |
@@ -35,6 +36,7 @@
 
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod bench;
 pub mod call;
 pub mod catalogue;

@@ -3,9 +3,14 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
 
-use common::{Run, TraceCall, interrupt_at_the_pause, interrupt_when, run};
+use common::{
+    Run, TraceCall, TraceFile, interrupt_at_the_pause, interrupt_when, interrupt_when_after_pauses,
+    run,
+};
 use nix::sys::signal::Signal;
 
 /// The text of one part, from its heading to the next one.
@@ -141,13 +146,28 @@ fn another_user_is_refused_by_0600_and_0640_and_alters_0666_or_the_step_is_skipp
     line_with(&member, &[&format!("shmat({group}, NULL, 0) = -1 EACCES")]);
     line_with(&member, &[&format!("shmat({group}, NULL, SHM_RDONLY) = 0x")]);
     line_with(&member, &["mode 0640: read \"the parent's secret\""]);
-    // What the owner finds afterwards.
-    line_with(
-        part2,
-        &[&format!("shmid {private} now holds \"the parent's secret\"   (untouched)")],
+    // What the owner finds afterwards, in its second look (the first is before the children):
+    // the last to attach 0640 and 0666 was the member, and the stranger's text is in 0666.
+    let (lesson_pid, member_pid) = (run.calls[0].pid, common::number_after(&member, "[member "));
+    let second_look = part2.split("\n[member ").last().unwrap();
+    let stat = |id: i32, pid: String, whose: &str| {
+        format!("shmctl({id}, IPC_STAT, &ds) = 0   (shm_nattch 0, shm_lpid {pid}: {whose})")
+    };
+    line_with(second_look, &[&stat(private, lesson_pid.to_string(), "this lesson")]);
+    line_with(second_look, &[&stat(group, member_pid.to_string(), "another process")]);
+    line_with(second_look, &[&stat(everyone, member_pid.to_string(), "another process")]);
+    let holds = second_look.lines().filter(|line| line.contains("  it holds "));
+    let holds: Vec<&str> = holds.map(|line| line.split("] ").nth(1).unwrap()).collect();
+    assert_eq!(
+        holds,
+        [
+            "  it holds \"the parent's secret\"   (what the lesson wrote)",
+            "  it holds \"the parent's secret\"   (what the lesson wrote)",
+            "  it holds \"overwritten by uid 65534\"   (someone changed it)",
+        ],
+        "{second_look}"
     );
-    line_with(part2, &[&format!("shmid {group} now holds \"the parent's secret\"   (untouched)")]);
-    line_with(part2, &[&format!("shmid {everyone} now holds \"overwritten by uid 65534\"")]);
+    assert!(second_look.contains("someone else came: shm_lpid is their pid"), "{second_look}");
     run.assert_nothing_left();
 }
 
@@ -337,9 +357,267 @@ fn ctrl_c_mid_run_leaves_nothing() {
 }
 
 #[test]
+fn ctrl_c_while_waiting_for_a_classmate_removes_the_three_segments_and_exits_130() {
+    let pause = "[Enter] to continue";
+    let run =
+        interrupt_when_after_pauses("lesson09", &["--fast", "--step"], 1, pause, Signal::SIGINT);
+    let (code, stdout, stderr) = (run.code(), run.stdout.clone(), run.stderr.clone());
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(part(&stdout, 2).contains("cargo run --bin lesson09 -- attach "), "{stdout}");
+    assert!(stderr.contains("[SIGINT] stopping: removed 3 object(s)"), "{stderr}");
+    run.assert_nothing_left();
+}
+
+#[test]
 fn sigterm_at_the_pause_cleans_up_and_exits_143() {
     let run = interrupt_at_the_pause("lesson09", Signal::SIGTERM);
     let (code, stderr) = (run.code(), run.stderr.clone());
     assert_eq!(code, Some(143), "{stderr}");
     run.assert_nothing_left();
+}
+
+// ---------------------------------------------------------------------------------------------
+// A classmate: the `attach` command, run as another user at the Part 2 pause
+// ---------------------------------------------------------------------------------------------
+
+/// The uid and gid of `nobody`: the classmate when the tests run as root.
+const NOBODY: u32 = 65534;
+
+/// The words of a printed command line, as a shell splits them (a "quoted part" is one word).
+fn words_of(line: &str) -> Vec<String> {
+    let (mut words, mut word, mut quoted) = (Vec::new(), String::new(), false);
+    for c in line.trim().chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => words.extend((!word.is_empty()).then(|| std::mem::take(&mut word))),
+            _ => word.push(c),
+        }
+    }
+    words.extend((!word.is_empty()).then_some(word));
+    words
+}
+
+/// A copy of a binary in a directory of its own that every user may enter, removed on drop:
+/// `nobody` cannot reach every target directory (a home directory may be closed to others).
+struct SharedCopy(std::path::PathBuf);
+
+impl SharedCopy {
+    fn of(binary: &str) -> SharedCopy {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("lesson09-classmate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::copy(binary, dir.join("lesson09")).expect("the printed binary exists");
+        SharedCopy(dir)
+    }
+}
+
+impl Drop for SharedCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs a printed `lesson09 attach ...` command line as the classmate: `nobody` (another,
+/// ordinary user) when the tests run as root; otherwise the same user, in another process.
+fn run_as_classmate(printed: &str) -> Run {
+    let words = words_of(printed);
+    let expected = std::fs::canonicalize(common::lesson_path("lesson09")).unwrap();
+    let binary = std::fs::canonicalize(&words[0]).expect("the printed binary exists");
+    assert_eq!(binary, expected, "the command names this lesson's binary: {printed}");
+    let root = nix::unistd::geteuid().is_root();
+    let copy = root.then(|| SharedCopy::of(&words[0]));
+    let program = copy.as_ref().map_or(binary, |copy| copy.0.join("lesson09"));
+    let mut command = Command::new(program);
+    command.args(&words[1..]).env("NO_COLOR", "1").env_remove("XDG_RUNTIME_DIR");
+    if root {
+        command.uid(NOBODY).gid(NOBODY).env("HOME", "/");
+    }
+    common::run_command(command)
+}
+
+/// A `--fast --step` run of lesson09 that answers every pause with Enter; at the pause of each
+/// part in `act`, first runs what `act` says on the text printed so far.
+fn step_through(mut act: impl FnMut(u32, &str)) -> Run {
+    let trace = TraceFile::new();
+    let mut child = common::lesson("lesson09")
+        .args(["--fast", "--step", "--trace", trace.path()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the lesson starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut seen, mut part) = (String::new(), 0);
+    loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+        if line.starts_with("== Part ") {
+            part = common::number_after(&line, "== Part ") as u32;
+        }
+        if line.contains("[Enter] to continue") {
+            act(part, &seen);
+            child.stdin.as_mut().unwrap().write_all(b"\n").unwrap();
+        }
+    }
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    Run { stdout: seen, stderr, status, calls: trace.calls() }
+}
+
+/// The line after the one containing `label`, in `text`.
+fn line_after<'a>(text: &'a str, label: &str) -> &'a str {
+    let mut lines = text.lines().skip_while(|line| !line.contains(label));
+    lines.nth(1).unwrap_or_else(|| panic!("nothing after {label:?} in:\n{text}"))
+}
+
+/// The lesson's first look at its segments in Part 2 (before any child of its own knocks).
+fn first_look(run: &Run) -> &str {
+    let part2 = part(&run.stdout, 2);
+    let end = part2.find("else came: ").expect("the lesson says whether anyone came");
+    &part2[..end]
+}
+
+#[test]
+fn a_classmate_at_the_pause_is_refused_or_let_in_as_the_kernel_says_and_noticed() {
+    let mut classmate = None;
+    let mut owner_tried = None;
+    let run = step_through(|part, seen| match part {
+        2 => {
+            let cargo = line_after(seen, "From their own copy of the workbook:");
+            assert!(cargo.trim().starts_with("cargo run --bin lesson09 -- attach "), "{cargo}");
+            let binary = line_after(seen, "or with your build");
+            let (cargo_args, binary_args) = (&words_of(cargo)[5..], &words_of(binary)[1..]);
+            assert_eq!(cargo_args, binary_args, "the two commands do the same");
+            classmate = Some(run_as_classmate(binary));
+        }
+        3 => {
+            // The owner's own try, as the pause words it: the cargo command, run as its binary.
+            let hint = seen.lines().rev().find(|line| line.contains("try to write it anyway"));
+            let cargo = hint.unwrap().split(":  ").nth(1).unwrap();
+            let mut command = common::lesson("lesson09");
+            command.args(&words_of(cargo)[5..]);
+            owner_tried = Some(common::run_command(command));
+        }
+        _ => {}
+    });
+    run.assert_success();
+    let classmate = classmate.expect("Part 2 paused for a classmate");
+    classmate.assert_success();
+    assert!(classmate.stderr.is_empty(), "{}", classmate.stderr);
+
+    // The classmate's shmat calls, as the kernel answered them: another user gets EACCES from
+    // 0600 and 0640 (not in root's group) and gets in 0666; the owner itself gets in everywhere.
+    let another_user = nix::unistd::geteuid().is_root();
+    let ids = ["0600", "0640", "0666"].map(|mode| created(&run, mode)[0]);
+    let pid = classmate.calls[0].pid;
+    for (id, mode) in ids.iter().zip(["0600", "0640", "0666"]) {
+        let shmat = classmate.calls_named("shmat").find(|c| c.args[0] == id.to_string());
+        let shmat = shmat.unwrap_or_else(|| panic!("no shmat of {id}: {:#?}", classmate.calls));
+        assert_eq!(shmat.args[1..], ["NULL", "0"], "read-write: {shmat:?}");
+        let refused = another_user && mode != "0666";
+        assert_eq!(shmat.errno.as_deref(), refused.then_some("EACCES"), "{mode}: {shmat:?}");
+        let line = printed(&classmate, shmat);
+        assert!(line.starts_with(&format!("[classmate {pid}] ")), "{line}");
+    }
+    let wrote = classmate.lines().filter(|l| l.contains("wrote \"a classmate was here\"")).count();
+    assert_eq!(wrote, if another_user { 1 } else { 3 }, "{}", classmate.stdout);
+    assert_eq!(classmate.calls_named("shmdt").count(), wrote, "each attachment detached");
+    classmate.assert_printed_calls_were_made();
+    assert!(classmate.calls.iter().all(|c| c.pid == pid), "one process: {:#?}", classmate.calls);
+
+    // What the lesson noticed after the pause: the classmate's pid as shm_lpid, and its text,
+    // where the kernel let it in; its own pid and its own text elsewhere.
+    let look = first_look(&run);
+    let lesson_pid = run.calls[0].pid;
+    let holds: Vec<&str> = look.lines().filter(|l| l.contains("  it holds ")).collect();
+    for (at, (id, mode)) in ids.iter().zip(["0600", "0640", "0666"]).enumerate() {
+        let came = !another_user || mode == "0666";
+        let (lpid, whose) =
+            if came { (pid, "another process") } else { (lesson_pid, "this lesson") };
+        let stat =
+            format!("shmctl({id}, IPC_STAT, &ds) = 0   (shm_nattch 0, shm_lpid {lpid}: {whose})");
+        line_with(look, &[&stat]);
+        let text = if came { "a classmate was here" } else { "the parent's secret" };
+        assert!(holds[at].contains(&format!("it holds \"{text}\"")), "{mode}: {look}");
+    }
+    assert!(part(&run.stdout, 2).contains("someone else came: "), "{look}");
+    run.assert_printed_calls_were_made();
+    run.assert_nothing_left();
+    classmate.assert_nothing_left();
+
+    // Part 3's hint: the owner's own read-write attach of the 0400 segment is refused, as the
+    // pause says, unless the owner is root.
+    let owner = owner_tried.expect("Part 3 paused");
+    owner.assert_success();
+    let id = created(&run, "0400")[0].to_string();
+    let shmat = owner.calls_named("shmat").find(|c| c.args == [&*id, "NULL", "0"]).unwrap();
+    let expected = (!nix::unistd::geteuid().is_root()).then_some("EACCES");
+    assert_eq!(shmat.errno.as_deref(), expected, "{shmat:?}");
+}
+
+#[test]
+fn without_a_classmate_the_lesson_says_nobody_came() {
+    let run = run("lesson09", &["--fast"]);
+    run.assert_success();
+    let look = first_look(&run);
+    let lesson_pid = run.calls[0].pid;
+    for mode in ["0600", "0640", "0666"] {
+        let id = created(&run, mode)[0];
+        let stat =
+            format!("shmctl({id}, IPC_STAT, &ds) = 0   (shm_nattch 0, shm_lpid {lesson_pid}");
+        line_with(look, &[&stat]);
+    }
+    let holds = look.lines().filter(|l| l.contains("it holds \"the parent's secret\"")).count();
+    assert_eq!(holds, 3, "{look}");
+    assert!(part(&run.stdout, 2).contains("nobody else came: "), "{look}");
+    run.assert_nothing_left();
+}
+
+#[test]
+fn step_pauses_in_every_part() {
+    let run = step_through(|_, _| {});
+    run.assert_success();
+    for number in 1..=5 {
+        let pauses = part(&run.stdout, number).matches("[Enter] to continue").count();
+        assert!(pauses >= 1, "no pause in Part {number}:\n{}", part(&run.stdout, number));
+    }
+    run.assert_nothing_left();
+}
+
+#[test]
+fn attach_refuses_bad_arguments_with_a_sentence_and_exit_2() {
+    // An id that no segment has: one above every id in /proc/sysvipc/shm.
+    let table = std::fs::read_to_string("/proc/sysvipc/shm").unwrap();
+    let ids = table.lines().skip(1).filter_map(|l| l.split_whitespace().nth(1)?.parse().ok());
+    let missing = ids.max().unwrap_or(0i32).saturating_add(1).to_string();
+    let cases: [(&[&str], &str); 6] = [
+        (&["attach"], "attach needs one shmid or more"),
+        (&["attach", "twelve"], "`twelve` is not a shmid: a shmid is a whole number"),
+        (&["attach", &missing], &format!("no segment has shmid {missing}")),
+        (&["attach", "1", "--read-only", "--write", "x"], "--read-only cannot --write"),
+        (&["--read-only"], "--read-only and --write go with attach SHMID"),
+        (&["attach", "--write"], "--write needs a value"),
+    ];
+    for (args, sentence) in cases {
+        let run = run("lesson09", args);
+        assert_eq!(run.code(), Some(2), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(sentence), "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("internal error"), "{args:?}: {}", run.stderr);
+        assert!(!run.stdout.contains("wrote"), "{args:?}: {}", run.stdout);
+        // Only the missing id gets as far as a call: shmat's own EINVAL, printed as made.
+        let shmats: Vec<_> = run.calls_named("shmat").collect();
+        if args.contains(&missing.as_str()) {
+            assert_eq!(shmats.len(), 1, "{shmats:?}");
+            assert_eq!(shmats[0].errno.as_deref(), Some("EINVAL"), "{shmats:?}");
+            printed(&run, shmats[0]);
+            run.assert_nothing_left();
+        } else {
+            assert!(run.calls.is_empty(), "{args:?}: {:#?}", run.calls);
+        }
+    }
 }
