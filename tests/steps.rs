@@ -19,7 +19,8 @@ const PAUSED: &str = "] paused: look around, then press Enter to go on";
 const CONTINUE: &str = "[Enter] to continue";
 
 /// The commands a pause may send the student to.
-const COMMANDS: &[&str] = &["ipcs", "ls ", "cat ", "grep ", "ps ", "stat ", "dd ", "od "];
+const COMMANDS: &[&str] =
+    &["ipcs", "ls ", "cat ", "grep ", "ps ", "stat ", "dd ", "od ", "cargo run --bin "];
 
 /// Runs `bin --fast --step`, answering with more Enters than any lesson asks for, and with a
 /// watchdog: a lesson that hangs is killed and fails the test.
