@@ -8,28 +8,13 @@
 
 use std::path::{Path, PathBuf};
 
+use common::book_pages as pages;
 use shm_workbook::catalogue::LESSONS;
+
+mod common;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Every Markdown page under book/src, sub-folders included.
-fn pages() -> Vec<PathBuf> {
-    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, found);
-            } else if path.extension().is_some_and(|ext| ext == "md") {
-                found.push(path);
-            }
-        }
-    }
-    let mut found = Vec::new();
-    walk(&root().join("book/src"), &mut found);
-    found.sort();
-    found
 }
 
 /// A lesson's pages: its chapter and the pages in the folder of the same name beside it.

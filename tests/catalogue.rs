@@ -6,6 +6,8 @@ use std::path::Path;
 
 use shm_workbook::catalogue::LESSONS;
 
+mod common;
+
 fn read(path: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
         .unwrap_or_else(|err| panic!("{path}: {err}"))
@@ -126,21 +128,12 @@ fn every_sub_page_of_a_chapter_is_listed_under_it() {
 /// One idea per page: no page of the book is over 4,000 words (counted as `wc -w` does).
 #[test]
 fn no_page_of_the_book_is_over_4000_words() {
-    fn walk(dir: &Path, long: &mut Vec<String>) {
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, long);
-            } else if path.extension().is_some_and(|ext| ext == "md") {
-                let words = std::fs::read_to_string(&path).unwrap().split_whitespace().count();
-                if words > 4000 {
-                    long.push(format!("{}: {words} words", path.display()));
-                }
-            }
-        }
-    }
-    let mut long = Vec::new();
-    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src"), &mut long);
+    let long: Vec<String> = common::book_pages()
+        .iter()
+        .map(|page| (page, std::fs::read_to_string(page).unwrap().split_whitespace().count()))
+        .filter(|(_, words)| *words > 4000)
+        .map(|(page, words)| format!("{}: {words} words", page.display()))
+        .collect();
     assert!(
         long.is_empty(),
         "pages over 4,000 words (split them into sub-pages):\n{}",

@@ -81,22 +81,9 @@ struct Block {
     text: String,
 }
 
-/// Every page of the book: the chapters in book/src and their sub-pages (book/src/lessonNN/).
+/// Every page of the book, sub-pages included.
 fn chapters() -> Vec<PathBuf> {
-    fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, files);
-            } else if path.extension().is_some_and(|ext| ext == "md") {
-                files.push(path);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src"), &mut files);
-    files.sort();
-    files
+    common::book_pages()
 }
 
 /// The lesson a page belongs to: `lesson13.md` and `lesson13/figures.md` are lesson13's.

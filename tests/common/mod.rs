@@ -475,3 +475,22 @@ pub fn interrupt_at_the_pause(bin: &str, signal: nix::sys::signal::Signal) -> Ru
     assert!(run.stdout.contains("ipcs -"), "the pause says what to look at:\n{}", run.stdout);
     run
 }
+
+/// Every Markdown page of the book: the chapters in book/src and their sub-pages
+/// (book/src/lessonNN/), in path order.
+pub fn book_pages() -> Vec<std::path::PathBuf> {
+    fn walk(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|ext| ext == "md") {
+                found.push(path);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src"), &mut found);
+    found.sort();
+    found
+}
