@@ -164,7 +164,7 @@ fn wrong_command_lines_get_the_usage_and_status_2() {
         let output = workbook().args(args).output().unwrap();
         let shown = text(&output);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {shown}");
-        assert!(shown.contains("usage: cargo run --bin workbook"), "{args:?}: {shown}");
+        assert!(shown.contains("Usage: cargo run --bin workbook"), "{args:?}: {shown}");
     }
     use std::os::unix::ffi::OsStringExt;
     let output = workbook().arg(std::ffi::OsString::from_vec(vec![0xff])).output().unwrap();
