@@ -11,7 +11,7 @@
 //! done, as a busy machine may hold it). Each run must print `Child read: Hello from parent!`
 //! once, exit 0, and leave nothing behind (no segment, no semaphore set, no process).
 //!
-//! Run it: `cargo run --bin workbook -- check ex01`; one run by hand: `cargo run --bin ex01`.
+//! Run it: `cargo run --bin workbook -- check ex01`; one run by hand: `cargo run --example ex01`.
 
 use std::time::Duration;
 

@@ -13,7 +13,7 @@
 //! the whole process group, as a terminal does) at a random moment of each run. The run must
 //! then stop within a few seconds, with no segment, semaphore set or process left behind.
 //!
-//! Run it: `cargo run --bin workbook -- check ex04`; by hand: `cargo run --bin ex04`, press
+//! Run it: `cargo run --bin workbook -- check ex04`; by hand: `cargo run --example ex04`, press
 //! Ctrl-C, then look at `ipcs -m -s`.
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -12,7 +12,7 @@
 //! semaphore, its value, how many wait for it, and the pid that changed it last. A solved run
 //! prints `every writer had its turn`, exits 0 and leaves nothing behind.
 //!
-//! Run it: `cargo run --bin workbook -- check ex08`; by hand: `cargo run --bin ex08` (the
+//! Run it: `cargo run --bin workbook -- check ex08`; by hand: `cargo run --example ex08` (the
 //! unsolved version hangs: look at `ipcs -s -i <semid>` in another terminal, then press Ctrl-C).
 
 use shm_workbook::process::Exit;

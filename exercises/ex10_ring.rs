@@ -14,7 +14,7 @@
 //! kernel sees it: which process waits in `semop` on which semaphore, with its value, how many
 //! wait for it, and who changed it last.
 //!
-//! Run it: `cargo run --bin workbook -- check ex10`; by hand: `cargo run --bin ex10` (when it
+//! Run it: `cargo run --bin workbook -- check ex10`; by hand: `cargo run --example ex10` (when it
 //! hangs, look at `ipcs -s -i <semid>` in another terminal, then press Ctrl-C).
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -14,7 +14,7 @@
 //! middle of its updates) and expects each reader to print `... reads, 0 torn` and the parent
 //! `final: version 100, 740 x 580, area 429200`, with nothing left behind.
 //!
-//! Run it: `cargo run --bin workbook -- check ex14`; by hand: `cargo run --bin ex14`.
+//! Run it: `cargo run --bin workbook -- check ex14`; by hand: `cargo run --example ex14`.
 
 use std::sync::atomic::{AtomicU32, Ordering, fence};
 use std::time::Duration;

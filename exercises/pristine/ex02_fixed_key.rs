@@ -12,7 +12,7 @@
 //! leave nothing behind.
 //!
 //! Run it: `cargo run --bin workbook -- check ex02`; by hand, in two terminals at once:
-//! `cargo run --bin ex02`.
+//! `cargo run --example ex02`.
 
 use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
 

@@ -11,7 +11,7 @@
 //! before and after each run. The reader must print `Reader read: the meeting moved to room 42`;
 //! a segment left behind is a failure (the checker names the call that made it, and removes it).
 //!
-//! Run it: `cargo run --bin workbook -- check ex03`; by hand: `cargo run --bin ex03`, then
+//! Run it: `cargo run --bin workbook -- check ex03`; by hand: `cargo run --example ex03`, then
 //! `ipcs -m` (and `ipcrm -m <shmid>` to clean up after the unsolved version).
 
 use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, process};

@@ -12,7 +12,7 @@
 //! set in the trace (this exercise is about the semaphore; exercise 06 uses an atomic), and
 //! nothing left behind.
 //!
-//! Run it: `cargo run --bin workbook -- check ex05`; by hand: `cargo run --bin ex05`.
+//! Run it: `cargo run --bin workbook -- check ex05`; by hand: `cargo run --example ex05`.
 
 use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
 

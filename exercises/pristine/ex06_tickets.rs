@@ -12,7 +12,7 @@
 //! `tickets: 15000 taken, 0 twice, 0 never`, no semaphore set in the trace (the point is to need
 //! none), and nothing left behind.
 //!
-//! Run it: `cargo run --bin workbook -- check ex06`; by hand: `cargo run --bin ex06`.
+//! Run it: `cargo run --bin workbook -- check ex06`; by hand: `cargo run --example ex06`.
 
 use std::sync::atomic::Ordering;
 

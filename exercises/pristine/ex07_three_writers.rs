@@ -13,7 +13,7 @@
 //! `Shared memory contains:`, one line per writer with that writer's own pid, each exactly once,
 //! and nothing left behind.
 //!
-//! Run it: `cargo run --bin workbook -- check ex07`; by hand: `cargo run --bin ex07`.
+//! Run it: `cargo run --bin workbook -- check ex07`; by hand: `cargo run --example ex07`.
 
 use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};
 

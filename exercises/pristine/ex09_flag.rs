@@ -15,7 +15,7 @@
 //! kills the consumer (SIGKILL) after message 2, and then the producer must stop with an error
 //! within seconds instead of spinning. Nothing may be left behind.
 //!
-//! Run it: `cargo run --bin workbook -- check ex09`; by hand: `cargo run --bin ex09`.
+//! Run it: `cargo run --bin workbook -- check ex09`; by hand: `cargo run --example ex09`.
 
 use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use std::time::Duration;

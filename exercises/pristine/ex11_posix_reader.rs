@@ -14,7 +14,7 @@
 //! that opened the object by name itself (`shm_open` without O_CREAT) and mapped it. Nothing may
 //! be left in `/dev/shm`.
 //!
-//! Run it: `cargo run --bin workbook -- check ex11`; by hand: `cargo run --bin ex11`.
+//! Run it: `cargo run --bin workbook -- check ex11`; by hand: `cargo run --example ex11`.
 
 use shm_workbook::{Error, Narrator, Result, SharedObject, cleanup, posix};
 

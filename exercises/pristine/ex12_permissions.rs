@@ -13,7 +13,7 @@
 //! helper must attach with SHM_RDONLY, and it must print `helper sees a token of 32 characters`.
 //! Nothing may be left behind.
 //!
-//! Run it: `cargo run --bin workbook -- check ex12`; by hand: `cargo run --bin ex12 -- --pause`
+//! Run it: `cargo run --bin workbook -- check ex12`; by hand: `cargo run --example ex12 -- --pause`
 //! keeps the segment for ten seconds: look at its perms in `ipcs -m` meanwhile.
 
 use std::time::Duration;

@@ -14,7 +14,7 @@
 //! transfer to succeed and the parent to print `a = 85, b = 15, total = 100`, with nothing
 //! left behind. (Leave the crash where it is: it is the test.)
 //!
-//! Run it: `cargo run --bin workbook -- check ex13`; by hand: `cargo run --bin ex13`.
+//! Run it: `cargo run --bin workbook -- check ex13`; by hand: `cargo run --example ex13`.
 
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 

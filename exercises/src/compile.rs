@@ -19,9 +19,34 @@ pub enum BuildError {
     Interrupted,
 }
 
-/// Builds bin `bin` of the exercises package whose manifest is `manifest`, and returns the
-/// program's path. Warnings are printed; errors are returned.
-pub fn build(manifest: &Path, bin: &str) -> Result<PathBuf, BuildError> {
+/// What to build: the student's exercises are examples of the exercises package, the reference
+/// programs (solutions, copies as given) bins of the package in `reference/`.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    Example(&'a str),
+    Bin(&'a str),
+}
+
+impl Target<'_> {
+    /// The program's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Target::Example(name) | Target::Bin(name) => name,
+        }
+    }
+
+    fn flag(&self) -> &'static str {
+        match self {
+            Target::Example(_) => "--example",
+            Target::Bin(_) => "--bin",
+        }
+    }
+}
+
+/// Builds `target` of the package whose manifest is `manifest`, and returns the program's path.
+/// Warnings are printed; errors are returned.
+pub fn build(manifest: &Path, target: Target) -> Result<PathBuf, BuildError> {
+    let bin = target.name();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let colour = if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
         "always"
@@ -33,7 +58,14 @@ pub fn build(manifest: &Path, bin: &str) -> Result<PathBuf, BuildError> {
         .arg("--quiet")
         .arg("--manifest-path")
         .arg(manifest)
-        .args(["--bin", bin, "--message-format", "json-render-diagnostics", "--color", colour])
+        .args([
+            target.flag(),
+            bin,
+            "--message-format",
+            "json-render-diagnostics",
+            "--color",
+            colour,
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -70,10 +70,14 @@ pub fn program_for(
     if let Some(path) = given {
         return Ok(Program { path: path.to_owned(), args: Vec::new() });
     }
-    let bin =
-        if solution { format!("{}-solution", exercise.name) } else { exercise.name.to_owned() };
-    println!("building {bin}...");
-    match compile::build(&exercises_dir().join("Cargo.toml"), &bin) {
+    let solution_bin = format!("{}-solution", exercise.name);
+    let (manifest, target) = if solution {
+        (exercises_dir().join("reference/Cargo.toml"), compile::Target::Bin(&solution_bin))
+    } else {
+        (exercises_dir().join("Cargo.toml"), compile::Target::Example(exercise.name))
+    };
+    println!("building {}...", target.name());
+    match compile::build(&manifest, target) {
         Ok(path) => Ok(Program { path, args: Vec::new() }),
         Err(compile::BuildError::Compiler(message)) => {
             eprint!("{message}");

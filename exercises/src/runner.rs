@@ -666,28 +666,44 @@ impl Workdir {
     /// Makes `checker-<pid>` in the user's private run directory (or the temporary directory).
     pub fn new() -> std::io::Result<Workdir> {
         use std::os::unix::fs::DirBuilderExt;
-        let base = shm_workbook::registry::directory().unwrap_or_else(std::env::temp_dir);
-        if let Ok(entries) = std::fs::read_dir(&base) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let Some(pid) = name.strip_prefix("checker-").and_then(|p| p.parse::<i32>().ok())
-                else {
-                    continue;
-                };
-                if kernel::process(pid).is_none() {
-                    let _ = std::fs::remove_dir_all(entry.path());
-                }
+        // The library removes the run-file folder when its last run file goes, so another run
+        // can remove it between `directory()` and the creation here: then the folder is asked
+        // for (made and checked private) again, once.
+        let mut tries = 2;
+        let dir = loop {
+            tries -= 1;
+            let base = shm_workbook::registry::directory().unwrap_or_else(std::env::temp_dir);
+            remove_dead_workdirs(&base);
+            let dir = base.join(format!("checker-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => break dir,
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound && tries > 0 => continue,
+                Err(err) => return Err(err),
             }
-        }
-        let dir = base.join(format!("checker-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        };
         Ok(Workdir(dir))
     }
 
     /// Its path.
     pub fn path(&self) -> &Path {
         &self.0
+    }
+}
+
+/// Removes the `checker-<pid>` folders in `base` of checkers no longer running.
+fn remove_dead_workdirs(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("checker-").and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        if kernel::process(pid).is_none() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 

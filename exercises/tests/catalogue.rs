@@ -1,6 +1,6 @@
-//! The catalogue of exercises (src/catalogue.rs) is the one list: Cargo.toml's bins, the files in
-//! exercises/, pristine/ and solutions/, the book's pages and SUMMARY.md must all agree with it,
-//! as rustlings' dev check keeps its exercises honest.
+//! The catalogue of exercises (src/catalogue.rs) is the one list: the manifests' targets, the
+//! files in exercises/, pristine/ and solutions/, the book's pages and SUMMARY.md must all agree
+//! with it, as rustlings' dev check keeps its exercises honest.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -20,31 +20,63 @@ fn book(page: &str) -> PathBuf {
     here().join("../book/src").join(page)
 }
 
+/// The `(name, path)` of each `[[kind]]` target of a manifest.
+fn targets(manifest: &toml::Table, kind: &str) -> BTreeSet<(String, String)> {
+    manifest.get(kind).and_then(|t| t.as_array()).map_or_else(BTreeSet::new, |targets| {
+        targets
+            .iter()
+            .map(|t| {
+                (t["name"].as_str().unwrap().to_owned(), t["path"].as_str().unwrap().to_owned())
+            })
+            .collect()
+    })
+}
+
 #[test]
-fn cargo_toml_has_three_bins_per_exercise_and_nothing_else() {
+fn the_manifests_have_each_exercise_as_example_and_its_reference_programs_as_bins() {
     let manifest: toml::Table = read(here().join("Cargo.toml")).parse().unwrap();
-    let bins: BTreeSet<(String, String)> = manifest["bin"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|bin| {
-            (bin["name"].as_str().unwrap().to_owned(), bin["path"].as_str().unwrap().to_owned())
-        })
-        .collect();
-    let mut expected: BTreeSet<(String, String)> = BTreeSet::from([
-        ("workbook".to_owned(), "src/main.rs".to_owned()),
-        ("workbook-misbehave".to_owned(), "fixtures/misbehave.rs".to_owned()),
-    ]);
+    let reference: toml::Table = read(here().join("reference/Cargo.toml")).parse().unwrap();
+    let mut examples = BTreeSet::new();
+    let mut reference_bins =
+        BTreeSet::from([("workbook-misbehave".to_owned(), "../fixtures/misbehave.rs".to_owned())]);
     for exercise in EXERCISES {
-        expected.insert((exercise.name.to_owned(), exercise.file.to_owned()));
-        expected
-            .insert((format!("{}-pristine", exercise.name), format!("pristine/{}", exercise.file)));
-        expected.insert((
-            format!("{}-solution", exercise.name),
-            format!("solutions/{}", exercise.file),
-        ));
+        examples.insert((exercise.name.to_owned(), exercise.file.to_owned()));
+        for (suffix, dir) in [("pristine", "pristine"), ("solution", "solutions")] {
+            reference_bins.insert((
+                format!("{}-{suffix}", exercise.name),
+                format!("../{dir}/{}", exercise.file),
+            ));
+        }
     }
-    assert_eq!(bins, expected);
+    // The student's package: the checker and the exercises, nothing that holds an answer.
+    assert_eq!(
+        targets(&manifest, "bin"),
+        BTreeSet::from([("workbook".to_owned(), "src/main.rs".to_owned())])
+    );
+    assert_eq!(targets(&manifest, "example"), examples);
+    assert_eq!(targets(&reference, "bin"), reference_bins);
+}
+
+#[test]
+fn a_plain_cargo_run_at_the_root_lists_only_the_lessons_quiz_and_workbook() {
+    // Not a solution, nor a copy as given: exercises/reference is not a default member.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .args(["run", "--quiet", "--offline"])
+        .current_dir(here().join(".."))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("cargo runs");
+    let said = String::from_utf8_lossy(&output.stderr);
+    let listed = said
+        .lines()
+        .find_map(|line| line.strip_prefix("available binaries: "))
+        .unwrap_or_else(|| panic!("cargo run lists the binaries:\n{said}"));
+    let listed: BTreeSet<&str> = listed.split(", ").collect();
+    let mut expected: BTreeSet<&str> =
+        shm_workbook::catalogue::LESSONS.iter().map(|lesson| lesson.bin).collect();
+    expected.extend(["quiz", "workbook"]);
+    assert_eq!(listed, expected);
 }
 
 #[test]

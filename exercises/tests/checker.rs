@@ -120,3 +120,23 @@ fn a_leak_names_the_call_that_made_it_and_is_removed() {
     assert!(verdict.contains("(the checker removed it)"), "{verdict}");
     checked.assert_nothing_left();
 }
+
+#[test]
+fn solution_builds_the_solution_from_the_reference_package() {
+    // The solutions are bins of exercises/reference, not of the package a student runs: the
+    // checker must find and build them there.
+    let _ = common::program("ex01-solution"); // built once for this test binary
+    let mark = common::new_mark();
+    let output = common::workbook()
+        .env("SHM_WORKBOOK_TEST_MARK", &mark)
+        .args(["check", "ex01", "--solution", "--runs", "2", "--seed", "1"])
+        .output()
+        .expect("the checker runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(text.contains("building ex01-solution..."), "{text}");
+    assert!(output.status.success() && text.contains("passed"), "{text}");
+}

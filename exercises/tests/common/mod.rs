@@ -1,8 +1,10 @@
 //! Running the checker from the tests, and checking that a check left nothing behind.
 #![allow(dead_code)] // each test file uses a different part
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 /// The checker.
 pub fn workbook() -> Command {
@@ -11,9 +13,51 @@ pub fn workbook() -> Command {
     command
 }
 
-/// A program built beside the checker (`ex05-solution`, `workbook-misbehave`).
+/// A program of the reference package (`ex05-solution`, `ex05-pristine`, `workbook-misbehave`).
+/// That package is not a default member of the workspace (so that `cargo run` does not list a
+/// solution), so `cargo test` does not build it: the first call of each test binary builds all
+/// its programs, once, into the target folder and profile the checker was built in.
 pub fn program(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_workbook")).with_file_name(name)
+    static PROGRAMS: OnceLock<BTreeMap<String, PathBuf>> = OnceLock::new();
+    let programs = PROGRAMS.get_or_init(build_reference);
+    programs
+        .get(name)
+        .unwrap_or_else(|| panic!("the reference package has no program {name}"))
+        .clone()
+}
+
+fn build_reference() -> BTreeMap<String, PathBuf> {
+    // The checker is <target>/<profile folder>/workbook.
+    let profile_dir = Path::new(env!("CARGO_BIN_EXE_workbook")).parent().unwrap();
+    let target_dir = profile_dir.parent().unwrap();
+    let profile = match profile_dir.file_name().unwrap().to_str().unwrap() {
+        "debug" => "dev",
+        other => other,
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["build", "--quiet", "--bins", "--message-format", "json", "--profile", profile])
+        .arg("--manifest-path")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "building exercises/reference failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let message: serde_json::Value = serde_json::from_str(line).ok()?;
+            let name = message.get("target")?.get("name")?.as_str()?;
+            let executable = message.get("executable")?.as_str()?;
+            Some((name.to_owned(), PathBuf::from(executable)))
+        })
+        .collect()
 }
 
 /// What a check printed, and how it ended.
@@ -106,7 +150,7 @@ pub fn check(name: &str, program_name: &str, runs: usize, seed: u64, extra: &[&s
 }
 
 /// A stand-in for the exercises folder: a tiny cargo project (no dependencies, quick to build)
-/// whose bins carry the exercises' names, and a progress folder of its own.
+/// whose examples carry the exercises' names, and a progress folder of its own.
 pub struct Project {
     pub dir: PathBuf,
 }
@@ -121,7 +165,7 @@ impl Project {
         );
         for exercise in shm_workbook_exercises::catalogue::EXERCISES {
             manifest.push_str(&format!(
-                "\n[[bin]]\nname = \"{}\"\npath = \"{}\"\n",
+                "\n[[example]]\nname = \"{}\"\npath = \"{}\"\n",
                 exercise.name, exercise.file
             ));
             std::fs::write(dir.join(exercise.file), "fn main() {}\n").unwrap();
