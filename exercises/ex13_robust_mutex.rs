@@ -18,9 +18,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 
+use shm_workbook::Shareable;
 use shm_workbook::process::Exit;
 use shm_workbook::pthread::{Locked, SharedMutex};
-use shm_workbook::shm::Shareable;
 use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
 
 const TOTAL: u64 = 100;

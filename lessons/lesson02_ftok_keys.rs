@@ -36,8 +36,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use nix::errno::Errno;
-use shm_workbook::procfs::{sysvipc_owner, user_called};
-use shm_workbook::shm::FreeKey;
+use shm_workbook::procfs::{IpcTable, sysvipc_owner, user_called};
+use shm_workbook::sysv::key::FreeKey;
 use shm_workbook::{Error, Key, Lesson, Result, ScratchDir, Segment, SemaphoreSet, process};
 
 /// The document's project id: 65 is the character 'A'.
@@ -284,7 +284,7 @@ fn fixed_key(lesson: &Lesson) -> Result<()> {
     let mut candidates = FIXED_KEYS.into_iter().chain(12346..);
     let segment = loop {
         let key = Key::from_raw(candidates.next().unwrap_or(libc::IPC_PRIVATE));
-        if let Some(owner) = sysvipc_owner("shm", key.raw()) {
+        if let Some(owner) = sysvipc_owner(IpcTable::Shm, key.raw()) {
             held.push(format!("{} ({}) by {}", key.raw(), key.hex(), user_called(owner)));
             continue;
         }

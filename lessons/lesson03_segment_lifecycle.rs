@@ -27,8 +27,9 @@
 use std::process::Command;
 use std::time::Duration;
 
+use shm_workbook::call::octal;
 use shm_workbook::cleanup::with_signals_held;
-use shm_workbook::shm::{self, SegmentStat};
+use shm_workbook::sysv::shm::{self, SegmentStat};
 use shm_workbook::{Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, SemaphoreSet};
 use shm_workbook::{narrate, process, procfs};
 
@@ -73,7 +74,7 @@ fn show_stat(out: &Narrator, stage: &str, segment: &Segment) -> Result<SegmentSt
     let fields = [
         ("key", stat.key.hex()),
         ("size", stat.size.to_string()),
-        ("mode", shm::octal(stat.mode)),
+        ("mode", octal(stat.mode)),
         ("nattch", stat.attachments.to_string()),
         ("cpid", stat.creator_pid.to_string()),
         ("lpid", stat.last_pid.to_string()),
@@ -250,7 +251,7 @@ fn removed_while_attached(lesson: &Lesson, key: Key) -> Result<()> {
     let marked = show_stat(&parent, "after IPC_RMID", &segment)?;
     let (key_now, nattch) = (marked.key.hex(), marked.attachments);
     parent.explain(format!("still there: key {key_now} (no longer findable), nattch {nattch}"));
-    let mode = shm::octal(marked.mode);
+    let mode = octal(marked.mode);
     parent.explain(format!("mode {mode}: its 01000 bit is SHM_DEST, `dest` in `ipcs -m`"));
     if let Ok(found) = Segment::open(key, 0) {
         let found = format!("the old key still finds shmid {}", found.id());

@@ -31,11 +31,11 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
+use shm_workbook::Shareable;
 use shm_workbook::call;
 use shm_workbook::json::Json;
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Child};
-use shm_workbook::shm::Shareable;
 use shm_workbook::{Key, Lesson, Narrator, Result, Segment, SemaphoreSet};
 
 const FLAGS: &[LessonFlag] = &[

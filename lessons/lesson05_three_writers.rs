@@ -32,8 +32,8 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
+use shm_workbook::Shareable;
 use shm_workbook::process::{self, Exit};
-use shm_workbook::shm::Shareable;
 use shm_workbook::wait::Partner;
 use shm_workbook::{Error, Key, Lesson, Result, Segment, SemaphoreSet};
 

@@ -34,10 +34,10 @@ use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
+use shm_workbook::Shareable;
 use shm_workbook::cdemo::{self, Build};
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Exit};
-use shm_workbook::shm::Shareable;
 use shm_workbook::wait::{Partner, Policy, publish, wait_while};
 use shm_workbook::{Error, Key, Lesson, ReadOnly, Region, Result, ScratchDir, Segment};
 use shm_workbook::{call, cleanup, narrate, procfs};

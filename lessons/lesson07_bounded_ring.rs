@@ -25,9 +25,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
+use shm_workbook::Shareable;
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Child, Exit};
-use shm_workbook::shm::Shareable;
 use shm_workbook::tally::Tally;
 use shm_workbook::{Error, Key, Lesson, Narrator, Result, Segment, SemaphoreSet, call};
 

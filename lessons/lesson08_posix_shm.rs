@@ -27,7 +27,9 @@
 use std::sync::atomic::AtomicU32;
 
 use shm_workbook::lesson::{LessonCommand, LessonFlag};
-use shm_workbook::posix::{self, ObjectStat};
+use shm_workbook::posix;
+use shm_workbook::posix::name::{check_name, unique_name};
+use shm_workbook::posix::shm::ObjectStat;
 use shm_workbook::wait::{Partner, Policy, publish, wait_while};
 use shm_workbook::{Error, Lesson, Narrator, Result, SharedObject, process};
 
@@ -100,7 +102,7 @@ fn story(lesson: &Lesson) -> Result<()> {
 /// waits for the other on the word at the start of the object, and stops if the other dies.
 fn two_processes(lesson: &Lesson) -> Result<()> {
     let writer = lesson.narrator("writer");
-    let name = posix::unique_name("lesson08");
+    let name = unique_name("lesson08");
     let object = SharedObject::create(&name, 0o600)?;
     writer.call_note("the descriptor; a name of this user and run, new (O_EXCL), 0600");
     show_in_dev_shm(&writer, &object)?;
@@ -237,7 +239,7 @@ fn permissions(mode: u32) -> String {
 fn names(lesson: &Lesson) {
     let out = lesson.narrator("parent");
     for name in ["myshm", "/dir/myshm", "/"] {
-        match posix::check_name(name) {
+        match check_name(name) {
             Err(err) => out
                 .line()
                 .value(format!("{name:?}"))
@@ -247,7 +249,7 @@ fn names(lesson: &Lesson) {
             Ok(()) => out.line().text(format!("{name:?} accepted")).print(),
         }
     }
-    out.explain(format!("a good name: {:?}; POSIX leaves names without the leading '/' to each system, so do not rely on them", posix::unique_name("lesson08")));
+    out.explain(format!("a good name: {:?}; POSIX leaves names without the leading '/' to each system, so do not rely on them", unique_name("lesson08")));
     out.explain("the seed's \"/myshm\" is one name for every user of the machine: the second student gets EEXIST, or worse, the first one's data");
     lesson.step(
         &out,
@@ -286,7 +288,7 @@ fn one_of_each(lesson: &Lesson) -> Result<()> {
     let out = lesson.narrator("parent");
     let segment = shm_workbook::Segment::create(shm_workbook::Key::PRIVATE, SIZE, 0o600)?;
     out.call_note("System V: a number");
-    let object = SharedObject::create(&posix::unique_name("lesson08"), 0o600)?;
+    let object = SharedObject::create(&unique_name("lesson08"), 0o600)?;
     out.call_note("POSIX: a name");
     object.set_len(SIZE as u64)?;
     out.call();
@@ -302,7 +304,7 @@ fn command_name(lesson: &Lesson) -> Result<String> {
         .text("--name")
         .map(str::to_owned)
         .unwrap_or_else(|| format!("/shm-workbook-{}-lesson08", shm_workbook::lesson::user_name()));
-    posix::check_name(&name)?;
+    check_name(&name)?;
     Ok(name)
 }
 
@@ -367,7 +369,7 @@ fn read_command(lesson: &Lesson) -> Result<()> {
 fn unlink_command(lesson: &Lesson) -> Result<()> {
     let out = lesson.narrator("parent");
     let name = command_name(lesson)?;
-    posix::unlink(&name)?; // a missing name: nothing to remove, and the error says so
+    posix::shm::unlink(&name)?; // a missing name: nothing to remove, and the error says so
     out.call_note("the name is gone from /dev/shm");
     Ok(())
 }

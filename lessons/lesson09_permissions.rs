@@ -35,9 +35,10 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use shm_workbook::access::{self, refusal, tried};
+use shm_workbook::call::octal;
 use shm_workbook::privilege::{self, Identity};
 use shm_workbook::process::{self, Exit};
-use shm_workbook::shm::{self, octal};
+use shm_workbook::sysv::shm;
 use shm_workbook::{Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, procfs};
 
 /// Every segment's size: one page.

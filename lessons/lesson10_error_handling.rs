@@ -20,7 +20,7 @@
 //!   EACCES (as root, a child first drops to the user `nobody`: root skips permission checks).
 //! - Part 2, `shmat`: EINVAL for the id an unchecked `shmget` leaves (-1) and for a removed one.
 //! - Part 3, `shm_open`: ENOENT, EEXIST, and names: what glibc really does with `"/a/b"` and
-//!   with a name without a leading slash, beside what our `posix::check_name` says.
+//!   with a name without a leading slash, beside what our `posix::name::check_name` says.
 //! - Part 4, `ftok`: ENOENT, and what the unchecked `ftok` of the seed hands to `shmget`.
 //!
 //! Run it:
@@ -44,7 +44,7 @@ use nix::unistd::geteuid;
 use shm_workbook::failures::{Case, Cases};
 use shm_workbook::privilege::{self, Identity};
 use shm_workbook::{
-    Key, Lesson, Narrator, Result, ScratchDir, Segment, SharedObject, posix, provoke, shm,
+    Key, Lesson, Narrator, Result, ScratchDir, Segment, SharedObject, posix, provoke, sysv::shm,
 };
 
 /// The size of the segment the cases use.
@@ -253,11 +253,11 @@ fn shmat_cases(lesson: &Lesson, cases: &mut Cases) -> Result<()> {
 /// with them, then what our check says.
 fn shm_open_cases(lesson: &Lesson, cases: &mut Cases) -> Result<()> {
     let out = lesson.narrator("parent");
-    let missing = posix::unique_name("never-created");
+    let missing = posix::name::unique_name("never-created");
     let case = Case::fails("shm_open: name not in use, no O_CREAT", Errno::ENOENT);
     provoke!(cases, &out, case, SharedObject::open(&missing));
 
-    let object = SharedObject::create(&posix::unique_name("lesson10"), 0o600)?;
+    let object = SharedObject::create(&posix::name::unique_name("lesson10"), 0o600)?;
     out.call_note(format!("the file {} now exists", object.path()));
     let name = object.name().to_owned();
     let case = Case::fails("shm_open: O_EXCL, name in use", Errno::EEXIST);
@@ -274,17 +274,17 @@ fn shm_open_cases(lesson: &Lesson, cases: &mut Cases) -> Result<()> {
     // An inner slash: glibc refuses the name itself, before any system call.
     let inner = format!("{name}/inner");
     let case = Case::fails("shm_open \"/a/b\": glibc", Errno::EINVAL).c_only();
-    provoke!(cases, &out, case, posix::open_unchecked(&inner));
+    provoke!(cases, &out, case, posix::shm::open_unchecked(&inner));
     out.explain("glibc refused the name before any system call: it never tried to open a file");
     let case = Case::fails("shm_open \"/a/b\": our check_name", Errno::EINVAL);
-    provoke!(cases, &out, case, posix::check_name(&inner));
+    provoke!(cases, &out, case, posix::name::check_name(&inner));
     out.explain("our check gives the EINVAL glibc gives this name, without a call");
 
     // No leading slash: glibc quietly accepts it, and finds our object.
     let bare = name.trim_start_matches('/').to_owned();
     let glibc_case = cases.next_number();
     let case = Case::succeeds("shm_open without a leading slash: glibc").c_only();
-    if let Some(fd) = provoke!(cases, &out, case, posix::open_unchecked(&bare)) {
+    if let Some(fd) = provoke!(cases, &out, case, posix::shm::open_unchecked(&bare)) {
         let theirs = nix::sys::stat::fstat(&fd).map_or(0, |stat| stat.st_ino);
         let ours = std::fs::metadata(object.path()).map_or(0, |meta| meta.ino());
         out.explain(format!(
@@ -293,7 +293,7 @@ fn shm_open_cases(lesson: &Lesson, cases: &mut Cases) -> Result<()> {
         ));
     } // dropping `fd` closes it
     let case = Case::fails("shm_open without a leading slash: our check_name", Errno::EINVAL);
-    provoke!(cases, &out, case, posix::check_name(&bare));
+    provoke!(cases, &out, case, posix::name::check_name(&bare));
     out.explain(format!("this EINVAL is ours alone: glibc accepts the name (case {glibc_case}), and POSIX leaves such names to each system, so a portable program does not use one"));
 
     object.unlink()?;

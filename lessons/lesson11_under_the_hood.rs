@@ -29,8 +29,8 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
+use shm_workbook::Shareable;
 use shm_workbook::procfs::{self, PagemapEntry};
-use shm_workbook::shm::Shareable;
 use shm_workbook::wait::{self, Partner, Policy};
 use shm_workbook::{
     Attachment, Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, SharedObject, posix,
@@ -185,7 +185,7 @@ fn child_side(segment: &Segment, out: &Narrator) -> Result<()> {
     first.detach()?;
     out.call();
     // Other memory, as big as the segment: the kernel puts it in the first free range it finds.
-    posix::map_anonymous(SMALL)?;
+    posix::shm::map_anonymous(SMALL)?;
     out.call_note("other memory takes the range first");
     let memory = segment.attach()?;
     out.call_note(if memory.address() == address {
@@ -237,7 +237,7 @@ fn maps_columns(parent: &Narrator, segment: &Segment, memory: &Attachment) -> Re
 
 /// The same for a POSIX object (lesson 08): its line names its file in /dev/shm.
 fn posix_maps_line(lesson: &Lesson, parent: &Narrator) -> Result<()> {
-    let object = SharedObject::create(&posix::unique_name("maps"), 0o600)?;
+    let object = SharedObject::create(&posix::name::unique_name("maps"), 0o600)?;
     parent.call();
     let page = procfs::page_size();
     object.set_len(page as u64)?;

@@ -28,10 +28,10 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
+use shm_workbook::Shareable;
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Exit};
 use shm_workbook::pthread::{Locked, SharedMutex};
-use shm_workbook::shm::Shareable;
 use shm_workbook::wait::{self, Partner, Policy};
 use shm_workbook::{Attachment, Error, Key, Lesson, Narrator, Result, Segment, SemaphoreSet};
 

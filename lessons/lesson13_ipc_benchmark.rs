@@ -18,11 +18,11 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use shm_workbook::Shareable;
 use shm_workbook::bench::report::{self, Cell, Figures, OneCpu, RoundTrip, Transport};
 use shm_workbook::bench::sender::Sender;
 use shm_workbook::bench::{self, Bench, CacheLine, Sample, chart, kernel, message, plan::Plan};
 use shm_workbook::lesson::LessonFlag;
-use shm_workbook::shm::Shareable;
 use shm_workbook::wait::{Partner, Policy, publish, wait_while};
 use shm_workbook::{Attachment, Error, Key, Narrator, Result, Segment, call, process};
 

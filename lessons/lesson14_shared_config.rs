@@ -24,9 +24,9 @@
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 
+use shm_workbook::Shareable;
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Child};
-use shm_workbook::shm::Shareable;
 use shm_workbook::wait::{Partner, Policy, publish, wait_while};
 use shm_workbook::{Error, Key, Lesson, Narrator, Result, Segment};
 

@@ -36,7 +36,7 @@ pub fn refusal(what: &str, mode: u32, class: &str) -> String {
         _ => 0,
     };
     let whom = if class == "others" { class.to_owned() } else { format!("the {class}") };
-    let (mode, bits) = (crate::shm::octal(mode), crate::privilege::rwx(mode >> shift));
+    let (mode, bits) = (crate::call::octal(mode), crate::privilege::rwx(mode >> shift));
     format!("{what}; mode {mode} gives {whom} {bits}")
 }
 

@@ -258,7 +258,7 @@ pub fn read_u64(file: &mut impl std::io::Read, call: &str) -> Result<u64> {
 /// lives only in the process that uses it).
 pub fn read_error(call: &str, err: std::io::Error) -> Error {
     if err.kind() == std::io::ErrorKind::UnexpectedEof {
-        let failure = crate::process::child_failure();
+        let failure = crate::cleanup::child_failure();
         let partner = failure.map(|e| format!(": {}", e.meaning())).unwrap_or_default();
         return Error::other(
             call,

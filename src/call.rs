@@ -495,6 +495,11 @@ pub fn recorded() -> u64 {
     RECORDED.load(Ordering::Relaxed)
 }
 
+/// A permission mode written as C writes it, `0600`.
+pub fn octal(mode: u32) -> String {
+    format!("{:04o}", mode & 0o7777)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,8 +34,10 @@ use crate::cleanup;
 use crate::error::{Error, Result};
 use crate::narrate::Narrator;
 use crate::process::{self, Exit};
+use crate::procfs;
 use crate::scratch::ScratchDir;
-use crate::shm::{Key, Segment};
+use crate::sysv::key::Key;
+use crate::sysv::shm::Segment;
 use crate::wait::Partner;
 
 /// The first executable `cc` on `PATH`, the compiler a student would type.
@@ -416,15 +418,7 @@ fn far_future() -> Instant {
 
 /// `nattch` of the segment with `key` in `/proc/sysvipc/shm`, if one exists.
 fn attachments(key: Key) -> Option<u64> {
-    let table = std::fs::read_to_string("/proc/sysvipc/shm").ok()?;
-    let mut lines = table.lines();
-    let header: Vec<&str> = lines.next()?.split_whitespace().collect();
-    let (at_key, at_nattch) =
-        (header.iter().position(|&h| h == "key")?, header.iter().position(|&h| h == "nattch")?);
-    lines.map(|line| line.split_whitespace().collect::<Vec<_>>()).find_map(|fields| {
-        let found: libc::key_t = fields.get(at_key)?.parse().ok()?;
-        (found == key.raw()).then(|| fields.get(at_nattch)?.parse().ok())?
-    })
+    procfs::IpcTable::Shm.row_with_key(key.raw()).ok()??.number("nattch")
 }
 
 fn children_of(parent: Pid) -> Vec<Pid> {
@@ -433,20 +427,12 @@ fn children_of(parent: Pid) -> Vec<Pid> {
         .flatten()
         .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
         .filter(|&pid| {
-            stat_fields(Pid::from_raw(pid))
-                .is_some_and(|f| f.get(1) == Some(&parent.as_raw().to_string()))
+            procfs::process_stat(pid).and_then(|stat| stat.ppid()) == Some(parent.as_raw())
         })
         .map(Pid::from_raw)
         .collect();
     children.sort();
     children
-}
-
-/// The fields of `/proc/<pid>/stat` after the command name: state, ppid, ...
-fn stat_fields(pid: Pid) -> Option<Vec<String>> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    Some(rest.split_whitespace().map(str::to_owned).collect())
 }
 
 /// `kill(pid, signal)`, recorded, for any process of this user's (the program's child).
@@ -508,13 +494,10 @@ impl std::fmt::Display for ProcessState {
 
 /// The state and CPU time of `pid`, from `/proc/<pid>/stat`; `None` if it is gone.
 pub fn process_state(pid: Pid) -> Option<ProcessState> {
-    let fields = stat_fields(pid)?;
-    let state = fields.first()?.chars().next()?;
-    // utime and stime, fields 14 and 15 of the line, in clock ticks.
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    // SAFETY: sysconf takes an integer name and touches no memory.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    Some(ProcessState { state, cpu: Duration::from_millis(ticks * 1000 / per_second) })
+    let stat = procfs::process_stat(pid.as_raw())?;
+    let ticks = stat.cpu_ticks()?;
+    let cpu = Duration::from_millis(ticks * 1000 / procfs::clock_ticks_per_second());
+    Some(ProcessState { state: stat.state(), cpu })
 }
 
 /// A segment that outlived its creator: yours, nobody attached, its creator gone.
@@ -552,33 +535,22 @@ pub fn leftovers() -> Vec<Leftover> {
 }
 
 fn leftovers_in(table: &str) -> Vec<Leftover> {
-    let me = nix::unistd::geteuid().as_raw().to_string();
-    let mut lines = table.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
-    let column = |name: &str| header.iter().position(|&h| h == name);
-    let (Some(key), Some(id), Some(size), Some(cpid), Some(nattch), Some(uid)) = (
-        column("key"),
-        column("shmid"),
-        column("size"),
-        column("cpid"),
-        column("nattch"),
-        column("uid"),
-    ) else {
-        return Vec::new();
+    let me = nix::unistd::geteuid().as_raw();
+    let unused = |row: &procfs::IpcRow| {
+        row.number("uid") == Some(me) && row.number::<u64>("nattch") == Some(0)
     };
-    lines
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let number = |at: usize| fields.get(at)?.parse::<i64>().ok();
-            let creator = Pid::from_raw(number(cpid)? as i32);
-            let unused = fields.get(uid) == Some(&me.as_str()) && number(nattch)? == 0;
-            if !unused || !Partner::Other(creator).has_died() {
+    procfs::ipc_rows_in(table)
+        .iter()
+        .filter(|row| unused(row))
+        .filter_map(|row| {
+            let creator = Pid::from_raw(row.number("cpid")?);
+            if !Partner::Other(creator).has_died() {
                 return None;
             }
             Some(Leftover {
-                shmid: number(id)? as i32,
-                key: Key::from_raw(number(key)? as libc::key_t),
-                size: number(size)? as u64,
+                shmid: row.number("shmid")?,
+                key: Key::from_raw(row.number("key")?),
+                size: row.number("size")?,
                 cpid: creator.as_raw(),
             })
         })

@@ -1,8 +1,8 @@
 //! Nothing left behind: a record of what this run created, and the signal handler that
 //! removes it.
 //!
-//! Normal exits and errors clean up through `Drop` ([`Segment`](crate::shm::Segment),
-//! [`SemaphoreSet`](crate::sem::SemaphoreSet), [`Child`](crate::process::Child), ...). A signal
+//! Normal exits and errors clean up through `Drop` (of a segment, a semaphore set, a child
+//! process, ...: the modules above this one). A signal
 //! does not run destructors, so every object is also written into a fixed table of atomics
 //! that the handler can read without allocating or locking. On SIGINT, SIGTERM or SIGHUP the
 //! handler removes every IPC object and temporary file that *this process* created, stops and
@@ -17,27 +17,11 @@ use std::ffi::CString;
 use std::sync::atomic::{AtomicI32, AtomicU8, AtomicUsize, Ordering};
 
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, sigaction};
+use nix::sys::wait::WaitStatus;
 use nix::unistd::{Pid, getpid};
 
-/// What an entry of the table refers to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub(crate) enum Kind {
-    /// A System V shared memory segment, by shmid.
-    SharedMemory = 1,
-    /// A System V semaphore set, by semid.
-    SemaphoreSet = 2,
-    /// A POSIX shared memory object, by name.
-    PosixShm = 3,
-    /// A temporary file, by path.
-    TempFile = 4,
-    /// A temporary directory, by path (removed after the files in it).
-    TempDir = 5,
-    /// A System V message queue, by msqid.
-    MessageQueue = 6,
-    /// A POSIX message queue, by name.
-    PosixMessageQueue = 7,
-}
+use crate::error::Error;
+use crate::registry::{self, Kind, is_forked_child};
 
 const SLOTS: usize = 64;
 const PATH_BYTES: usize = 512;
@@ -74,7 +58,7 @@ pub(crate) struct Tracked(usize);
 /// Records an object this process created. Returns `None` only if the table is full, in which
 /// case the object is still removed by `Drop`, just not by the signal handler.
 pub(crate) fn track(kind: Kind, id: i32, path: Option<&[u8]>) -> Option<Tracked> {
-    crate::registry::note(kind, id, path);
+    registry::note(kind, id, path);
     let me = getpid().as_raw();
     for (index, slot) in OBJECTS.iter().enumerate() {
         if slot.owner.compare_exchange(FREE, FILLING, Ordering::Acquire, Ordering::Relaxed).is_err()
@@ -97,7 +81,7 @@ pub(crate) fn track(kind: Kind, id: i32, path: Option<&[u8]>) -> Option<Tracked>
 /// Forgets a row: the object was removed, or its ownership passed to someone else.
 pub(crate) fn forget(tracked: Tracked) {
     OBJECTS[tracked.0].owner.store(FREE, Ordering::Release);
-    crate::registry::forgot();
+    registry::forgot();
 }
 
 /// Who removes an IPC object: the process that created it, on drop or from the signal handler,
@@ -184,6 +168,39 @@ pub(crate) fn forget_child(pid: i32) {
     }
 }
 
+/// A child of this process (not yet reaped) that died of a signal or exited with an error,
+/// as an error that names it; `None` while every child is alive or ended well. Called by the
+/// library's blocking waits when a signal interrupts them.
+pub fn child_failure() -> Option<Error> {
+    failure_among(|_| true)
+}
+
+/// [`child_failure`] among the children for which `which` holds.
+pub(crate) fn failure_among(which: impl Fn(i32) -> bool) -> Option<Error> {
+    use nix::sys::wait::{Id, WaitPidFlag, waitid};
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    children().into_iter().filter(|&pid| which(pid)).find_map(|pid| {
+        let how = match waitid(Id::Pid(Pid::from_raw(pid)), flags) {
+            Ok(WaitStatus::Signaled(_, signal, _)) => format!("was killed by {signal}"),
+            Ok(WaitStatus::Exited(_, code)) if code != 0 => format!("exited with status {code}"),
+            _ => return None,
+        };
+        Some(Error::other(
+            "waiting for a partner process",
+            format!("child process {pid} {how} while this process waited for it: what it was to send or release will never come"),
+        ))
+    })
+}
+
+/// A blocking call was interrupted (`EINTR`): go on waiting, unless a child died meanwhile
+/// (then what this process waits for may never come), in which case that is the error.
+pub(crate) fn unless_a_child_failed() -> crate::error::Result<()> {
+    match child_failure() {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
+}
+
 /// Runs `f` with SIGINT, SIGTERM and SIGHUP held back, so that creating an object and
 /// recording it in the table happen together: a Ctrl-C cannot fall between the two. A signal
 /// that arrives meanwhile is delivered (and cleans up) as soon as `f` returns. Children forked
@@ -267,7 +284,7 @@ extern "C" fn on_signal(signal: libc::c_int) {
         slot.owner.store(FREE, Ordering::Release);
     }
 
-    crate::registry::unlink_run_file_in_handler();
+    registry::unlink_run_file_in_handler();
 
     // Ask each child to stop, give them a moment, then insist.
     let mut children = 0usize;
@@ -317,17 +334,6 @@ extern "C" fn on_signal(signal: libc::c_int) {
     // SAFETY: _exit is async-signal-safe and ends the process without running destructors,
     // which is what we want here: everything that matters was cleaned up above.
     unsafe { libc::_exit(128 + signal) };
-}
-
-static FORKED_CHILD: AtomicI32 = AtomicI32::new(0);
-
-/// Marks this process as a forked child of a lesson (set right after `fork()`).
-pub(crate) fn mark_forked_child() {
-    FORKED_CHILD.store(1, Ordering::Relaxed);
-}
-
-pub(crate) fn is_forked_child() -> bool {
-    FORKED_CHILD.load(Ordering::Relaxed) == 1
 }
 
 fn signal_name(signal: libc::c_int) -> &'static [u8] {

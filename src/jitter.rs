@@ -161,19 +161,15 @@ fn group_members(group: i32, me: i32) -> Vec<i32> {
     entries
         .flatten()
         .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| pid != me && stat_field(pid, 2).and_then(|g| g.parse().ok()) == Some(group))
+        .filter(|&pid| {
+            pid != me
+                && crate::procfs::process_stat(pid).and_then(|s| s.process_group()) == Some(group)
+        })
         .collect()
 }
 
-/// Field `n` after the command name in `/proc/<pid>/stat` (0 is the state, 2 the process group).
-fn stat_field(pid: i32, n: usize) -> Option<String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    rest.split_whitespace().nth(n).map(str::to_owned)
-}
-
 fn process_state(pid: i32) -> Option<char> {
-    stat_field(pid, 0)?.chars().next()
+    Some(crate::procfs::process_stat(pid)?.state())
 }
 
 /// Whether the process sleeps in `nanosleep` or `clock_nanosleep` (its wait channel, readable

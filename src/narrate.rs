@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use colored::{Color, ColoredString, Colorize};
 
+use crate::sysv::key::{FreeKey, Key};
+
 static COLOUR: AtomicBool = AtomicBool::new(false);
 
 /// Turns colour on or off for every narrator in this process (and its future children).
@@ -249,6 +251,18 @@ pub fn time_of_day(seconds: i64) -> String {
     // SAFETY: localtime_r succeeded, so it initialised `tm` (which was zeroed anyway).
     let tm = unsafe { tm.assume_init() };
     format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
+}
+
+// The story of a choice the subject layer made: written here, beside the narrator, so that a
+// key knows nothing of how a lesson prints (the layers only reach down).
+impl FreeKey {
+    /// Prints [`sentence`](Self::sentence), if there is one, as an explanation; returns the key.
+    pub fn explain_to(&self, out: &Narrator) -> Key {
+        if let Some(sentence) = self.sentence() {
+            out.explain(sentence);
+        }
+        self.key()
+    }
 }
 
 #[cfg(test)]

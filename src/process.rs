@@ -65,7 +65,7 @@ where
         let forked = unsafe { fork() };
         match forked {
             Ok(ForkResult::Parent { child }) => cleanup::track_child(child.as_raw()),
-            Ok(ForkResult::Child) => cleanup::mark_forked_child(),
+            Ok(ForkResult::Child) => crate::registry::mark_forked_child(),
             Err(_) => {}
         }
         forked
@@ -109,7 +109,7 @@ static WATCHING: std::sync::Once = std::sync::Once::new();
 /// Makes a child's death interrupt whatever this process is blocked in: a SIGCHLD handler
 /// installed without `SA_RESTART`, so that `semop`, `msgrcv`, `mq_receive`, `futex` and
 /// `waitpid` return `EINTR` when a child ends. The library's waits then ask
-/// [`child_failure`] whether a child died abnormally, and end with an error instead of
+/// [`cleanup::child_failure`] whether a child died abnormally, and end with an error instead of
 /// waiting for ever for a partner that is gone.
 ///
 /// A child that dies just *before* the parent starts to wait interrupts nothing: its SIGCHLD
@@ -134,30 +134,6 @@ fn watch_children() {
         // SAFETY: the handler does nothing at all.
         let _ = unsafe { sigaction(Signal::SIGALRM, &alarm) };
     });
-}
-
-/// A child of this process (not yet reaped) that died of a signal or exited with an error,
-/// as an error that names it; `None` while every child is alive or ended well. Called by the
-/// library's blocking waits when a signal interrupts them.
-pub fn child_failure() -> Option<Error> {
-    failure_among(|_| true)
-}
-
-/// [`child_failure`] among the children for which `which` holds.
-fn failure_among(which: impl Fn(i32) -> bool) -> Option<Error> {
-    use nix::sys::wait::{Id, WaitPidFlag, waitid};
-    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-    cleanup::children().into_iter().filter(|&pid| which(pid)).find_map(|pid| {
-        let how = match waitid(Id::Pid(Pid::from_raw(pid)), flags) {
-            Ok(WaitStatus::Signaled(_, signal, _)) => format!("was killed by {signal}"),
-            Ok(WaitStatus::Exited(_, code)) if code != 0 => format!("exited with status {code}"),
-            _ => return None,
-        };
-        Some(Error::other(
-            "waiting for a partner process",
-            format!("child process {pid} {how} while this process waited for it: what it was to send or release will never come"),
-        ))
-    })
 }
 
 /// Waits for every child in `children`, in whatever order they end. If one of them fails
@@ -302,7 +278,7 @@ fn reap(pid: Pid, role: Option<&str>) -> Result<Exit> {
             Err(Errno::EINTR) => {
                 made.failed(Errno::EINTR);
                 if let Some(role) = role
-                    && let Some(err) = failure_among(|other| other != pid.as_raw())
+                    && let Some(err) = cleanup::failure_among(|other| other != pid.as_raw())
                 {
                     if noticed.is_some_and(|at| at.elapsed() >= GRACE) {
                         return Err(err.with_hint(format!(
@@ -486,7 +462,7 @@ mod tests {
             err.meaning().contains(&format!("what it had created is removed: segment {id}")),
             "{err}"
         );
-        assert!(crate::shm::stat(id).is_err(), "segment {id} is gone");
+        assert!(crate::sysv::shm::stat(id).is_err(), "segment {id} is gone");
     }
 
     #[test]
@@ -512,7 +488,7 @@ mod tests {
         child.signal(Signal::SIGKILL).unwrap();
         let err = child.wait().unwrap_err();
         assert!(err.meaning().contains(&format!("removed: segment {id}")), "{err}");
-        assert!(crate::shm::stat(id).is_err(), "segment {id} is gone");
+        assert!(crate::sysv::shm::stat(id).is_err(), "segment {id} is gone");
     }
 
     #[test]

@@ -1,7 +1,7 @@
-//! Reading what the kernel says about this process's memory in `/proc`: the line of
-//! `/proc/self/maps` that holds an address, the resident size of that mapping in
-//! `/proc/self/smaps`, the `/proc/self/pagemap` entry of a page (is it present, and in which
-//! physical frame), and the resident size of a System V segment in `/proc/sysvipc/shm`.
+//! The one reader of `/proc` in the library: what the kernel says about a process's memory
+//! (the line of `/proc/self/maps` that holds an address, the resident size of that mapping,
+//! the `/proc/self/pagemap` entry of a page), about a process (`/proc/<pid>/stat`), and about
+//! the System V objects (`/proc/sysvipc/{shm,sem,msg}`, the tables `ipcs` reads).
 //!
 //! | file | here |
 //! |---|---|
@@ -10,7 +10,9 @@
 //! | `/proc/self/pagemap` | [`pagemap`], decoded by [`PagemapEntry`] |
 //! | `/proc/sysvipc/shm` (`rss`) | [`segment_rss`], parsed by [`segment_rss_in`] |
 //! | `/proc/sysvipc/shm` (some columns) | [`sysvipc_columns`], parsed by [`sysvipc_columns_in`] |
-//! | `/proc/sysvipc/shm` (a segment's line) | [`sysvipc_fields`], parsed by [`sysvipc_fields_in`] |
+//! | `/proc/sysvipc/{shm,sem,msg}` (any row) | [`IpcTable::rows`], parsed by [`ipc_rows_in`] |
+//! | `/proc/sysvipc/shm` (a segment's line) | [`sysvipc_fields`] |
+//! | `/proc/<pid>/stat` | [`process_stat`], parsed by [`process_stat_in`] |
 //! | `/proc/sys/kernel/shm*` (what a value means) | [`limit_text`] |
 //!
 //! Each reader has a pure parsing function beside it, so the format is tested on fixed text.
@@ -178,14 +180,8 @@ pub fn pagemap(address: usize) -> Result<PagemapEntry> {
 /// `/proc/sysvipc/shm`: the segment's own pages in RAM, whoever touched them. `None` if the
 /// segment is not listed or the kernel has no such column.
 pub fn segment_rss_in(table: &str, shmid: i32) -> Option<u64> {
-    let mut lines = table.lines();
-    let header: Vec<&str> = lines.next()?.split_whitespace().collect();
-    let id_column = header.iter().position(|&name| name == "shmid")?;
-    let rss_column = header.iter().position(|&name| name == "rss")?;
-    lines
-        .map(|line| line.split_whitespace().collect::<Vec<_>>())
-        .find(|fields| fields.get(id_column).and_then(|id| id.parse().ok()) == Some(shmid))
-        .and_then(|fields| fields.get(rss_column)?.parse().ok())
+    let rows = ipc_rows_in(table);
+    rows.iter().find(|row| row.number("shmid") == Some(shmid))?.number("rss")
 }
 
 /// [`segment_rss_in`] for the live table.
@@ -206,18 +202,177 @@ pub fn read_number<T: std::str::FromStr>(path: &str) -> Result<T> {
     })
 }
 
-/// The owner's uid of the object with `key` in `/proc/sysvipc/<table>` (`shm`, `sem` or
-/// `msg`), if one exists: who holds a key that a lesson wanted.
-pub fn sysvipc_owner(table: &str, key: libc::key_t) -> Option<u32> {
-    let text = read(&format!("/proc/sysvipc/{table}")).ok()?;
+/// One of the kernel's System V tables under `/proc/sysvipc`, which `ipcs` reads too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpcTable {
+    /// `/proc/sysvipc/shm`: shared memory segments.
+    Shm,
+    /// `/proc/sysvipc/sem`: semaphore sets.
+    Sem,
+    /// `/proc/sysvipc/msg`: message queues.
+    Msg,
+}
+
+impl IpcTable {
+    /// The table's file.
+    pub fn path(self) -> &'static str {
+        match self {
+            IpcTable::Shm => "/proc/sysvipc/shm",
+            IpcTable::Sem => "/proc/sysvipc/sem",
+            IpcTable::Msg => "/proc/sysvipc/msg",
+        }
+    }
+
+    /// The header of the column that holds an object's id.
+    pub fn id_column(self) -> &'static str {
+        match self {
+            IpcTable::Shm => "shmid",
+            IpcTable::Sem => "semid",
+            IpcTable::Msg => "msqid",
+        }
+    }
+
+    /// Every row of the live table.
+    pub fn rows(self) -> Result<Vec<IpcRow>> {
+        let text = read(self.path()).map_err(|err| {
+            err.with_hint("this needs Linux with /proc mounted and System V IPC enabled")
+        })?;
+        Ok(ipc_rows_in(&text))
+    }
+
+    /// The row of the object with this id, if the table lists it.
+    pub fn row(self, id: i32) -> Result<Option<IpcRow>> {
+        Ok(self.rows()?.into_iter().find(|row| row.number(self.id_column()) == Some(id)))
+    }
+
+    /// The row of the object with this key, if one exists (`IPC_PRIVATE` is no one key).
+    pub fn row_with_key(self, key: libc::key_t) -> Result<Option<IpcRow>> {
+        if key == libc::IPC_PRIVATE {
+            return Ok(None);
+        }
+        Ok(self.rows()?.into_iter().find(|row| row.number("key") == Some(key)))
+    }
+}
+
+/// One line of a System V table: each value after its column's name, in the table's order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IpcRow(Vec<(String, String)>);
+
+impl IpcRow {
+    /// The value under `column` (`key`, `shmid`, `perms`, `uid`, ...).
+    pub fn get(&self, column: &str) -> Option<&str> {
+        self.0.iter().find(|(name, _)| name == column).map(|(_, value)| value.as_str())
+    }
+
+    /// The value under `column`, parsed.
+    pub fn number<T: std::str::FromStr>(&self, column: &str) -> Option<T> {
+        self.get(column)?.parse().ok()
+    }
+
+    /// Every `(column, value)` pair, in the table's order.
+    pub fn fields(&self) -> &[(String, String)] {
+        &self.0
+    }
+}
+
+/// The rows of a System V table's text, each value paired with its column's name from the
+/// header (the kernel adds columns over the years: never count on a position).
+pub fn ipc_rows_in(text: &str) -> Vec<IpcRow> {
     let mut lines = text.lines();
-    let header: Vec<&str> = lines.next()?.split_whitespace().collect();
-    let key_at = header.iter().position(|&h| h == "key")?;
-    let uid_at = header.iter().position(|&h| h == "uid")?;
-    lines.map(|line| line.split_whitespace().collect::<Vec<_>>()).find_map(|fields| {
-        let found: libc::key_t = fields.get(key_at)?.parse().ok()?;
-        (found == key && key != libc::IPC_PRIVATE).then(|| fields.get(uid_at)?.parse().ok())?
-    })
+    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    lines
+        .map(|line| {
+            let values = line.split_whitespace();
+            IpcRow(header.iter().zip(values).map(|(n, v)| (n.to_string(), v.into())).collect())
+        })
+        .collect()
+}
+
+/// The owner's uid of the object with `key` in a System V table, if one exists: who holds a
+/// key that a lesson wanted.
+pub fn sysvipc_owner(table: IpcTable, key: libc::key_t) -> Option<u32> {
+    table.row_with_key(key).ok()??.number("uid")
+}
+
+/// What `/proc/<pid>/stat` says about a process (`man 5 proc`), read in one go.
+#[derive(Clone, Debug)]
+pub struct ProcessStat {
+    /// The fields after the command name: `after[0]` is field 3 (the state).
+    after: Vec<String>,
+}
+
+impl ProcessStat {
+    /// Field `number` as `man 5 proc` numbers it (3 is the state, 4 the parent's pid, ...);
+    /// fields 1 and 2 (pid and command) are not kept.
+    pub fn field(&self, number: usize) -> Option<&str> {
+        self.after.get(number.checked_sub(3)?).map(String::as_str)
+    }
+
+    fn number<T: std::str::FromStr>(&self, number: usize) -> Option<T> {
+        self.field(number)?.parse().ok()
+    }
+
+    /// R (running), S (sleeping), D (disk), Z (zombie), T (stopped), X (dead)...
+    pub fn state(&self) -> char {
+        self.field(3).and_then(|state| state.chars().next()).unwrap_or('?')
+    }
+
+    /// Whether the process has ended (a zombie waiting to be reaped, or dead).
+    pub fn has_ended(&self) -> bool {
+        matches!(self.state(), 'Z' | 'X')
+    }
+
+    /// The parent's pid (field 4).
+    pub fn ppid(&self) -> Option<i32> {
+        self.number(4)
+    }
+
+    /// The process group (field 5).
+    pub fn process_group(&self) -> Option<i32> {
+        self.number(5)
+    }
+
+    /// CPU time used so far, user and system, in clock ticks (fields 14 and 15).
+    pub fn cpu_ticks(&self) -> Option<u64> {
+        Some(self.number::<u64>(14)? + self.number::<u64>(15)?)
+    }
+
+    /// When the process started, in clock ticks after boot (field 22): with the pid, it tells
+    /// a process from a later one that was given the same pid.
+    pub fn start_time(&self) -> Option<u64> {
+        self.number(22)
+    }
+
+    /// The CPU the process last ran on (field 39).
+    pub fn last_cpu(&self) -> Option<i64> {
+        self.number(39)
+    }
+}
+
+/// Clock ticks per second (`sysconf(_SC_CLK_TCK)`), the unit of a process's times in
+/// [`ProcessStat`].
+pub fn clock_ticks_per_second() -> u64 {
+    // SAFETY: sysconf takes an integer and touches no memory of ours.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(ticks).ok().filter(|&t| t > 0).unwrap_or(100)
+}
+
+/// When the system booted, in seconds since the epoch (`btime` in `/proc/stat`).
+pub fn boot_time() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    stat.lines().find_map(|line| line.strip_prefix("btime ")?.trim().parse().ok())
+}
+
+/// `/proc/<pid>/stat`, or `None` if there is no such process (or it cannot be read).
+pub fn process_stat(pid: i32) -> Option<ProcessStat> {
+    process_stat_in(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// [`process_stat`] on a given text. The command name may hold spaces and parentheses, so the
+/// fields are counted from the last `)`.
+pub fn process_stat_in(text: &str) -> Option<ProcessStat> {
+    let (_, rest) = text.rsplit_once(')')?;
+    Some(ProcessStat { after: rest.split_whitespace().map(str::to_owned).collect() })
 }
 
 /// A user as a sentence names them: `user alice (uid 1001)`, or `uid 1001` if unknown.
@@ -232,18 +387,7 @@ pub fn user_called(uid: u32) -> String {
 /// the header (`key`, `shmid`, `perms`, ...), in the table's order; `None` if it is not listed.
 /// The kernel's own table, which `ipcs -m` reads too.
 pub fn sysvipc_fields(id: i32) -> Result<Option<Vec<(String, String)>>> {
-    Ok(sysvipc_fields_in(&read_sysvipc()?, id))
-}
-
-/// [`sysvipc_fields`] on a given text of the table.
-pub fn sysvipc_fields_in(table: &str, id: i32) -> Option<Vec<(String, String)>> {
-    let mut lines = table.lines();
-    let header: Vec<&str> = lines.next()?.split_whitespace().collect();
-    let id_column = header.iter().position(|&name| name == "shmid")?;
-    let fields = lines
-        .map(|line| line.split_whitespace().collect::<Vec<_>>())
-        .find(|fields| fields.get(id_column).and_then(|f| f.parse().ok()) == Some(id))?;
-    Some(header.iter().zip(fields).map(|(name, value)| (name.to_string(), value.into())).collect())
+    Ok(IpcTable::Shm.row(id)?.map(|row| row.0))
 }
 
 /// How wide a record folded by [`fold_fields`] for the story may be: after the narrator's
@@ -301,39 +445,27 @@ pub fn limit_text(value: u64, unit: u64) -> String {
 /// Some `columns` of `/proc/sysvipc/shm` (by their names in its header) for the segments in
 /// `ids`: a header row, then one row per segment, each field right-aligned in 8 characters.
 pub fn sysvipc_columns(ids: &[i32], columns: &[&str]) -> Result<Vec<String>> {
-    Ok(sysvipc_columns_in(&read_sysvipc()?, ids, columns))
+    let text = read(IpcTable::Shm.path())
+        .map_err(|err| err.with_hint("this needs Linux with /proc mounted and System V IPC"))?;
+    Ok(sysvipc_columns_in(&text, ids, columns))
 }
 
 /// [`sysvipc_columns`] on a given text of the table.
 pub fn sysvipc_columns_in(table: &str, ids: &[i32], columns: &[&str]) -> Vec<String> {
-    let mut lines = table.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
-    let at: Vec<usize> =
-        columns.iter().filter_map(|c| header.iter().position(|h| h == c)).collect();
-    let id_column = header.iter().position(|&h| h == "shmid");
     // Right-aligned in 8 characters, and always a space apart, so a wide id never runs into
     // the key before it.
     let row =
         |fields: &[&str]| fields.iter().map(|f| format!("{f:>8}")).collect::<Vec<_>>().join(" ");
-    let mut found: Vec<(usize, String)> = Vec::new();
-    for line in lines {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let id = id_column.and_then(|i| fields.get(i)?.parse::<i32>().ok());
-        if let Some(order) = id.and_then(|id| ids.iter().position(|&wanted| wanted == id)) {
-            let picked: Vec<&str> = at.iter().filter_map(|&i| fields.get(i).copied()).collect();
-            found.push((order, row(&picked)));
-        }
-    }
+    let rows = ipc_rows_in(table);
+    let known: Vec<&str> = match rows.first() {
+        Some(first) => columns.iter().copied().filter(|&c| first.get(c).is_some()).collect(),
+        None => columns.to_vec(),
+    };
     // In the order of `ids` (the order the lesson made them), not the table's, which follows
     // the kernel's reuse of ids and changes from run to run.
-    found.sort_by_key(|(order, _)| *order);
-    std::iter::once(row(columns)).chain(found.into_iter().map(|(_, row)| row)).collect()
-}
-
-fn read_sysvipc() -> Result<String> {
-    read("/proc/sysvipc/shm").map_err(|err| {
-        err.with_hint("this needs Linux with /proc mounted and System V IPC enabled")
-    })
+    let found = ids.iter().filter_map(|&id| rows.iter().find(|r| r.number("shmid") == Some(id)));
+    let picked = found.map(|r| row(&known.iter().filter_map(|&c| r.get(c)).collect::<Vec<_>>()));
+    std::iter::once(row(columns)).chain(picked).collect()
 }
 
 #[cfg(test)]
@@ -400,12 +532,30 @@ mod tests {
     #[test]
     fn the_sysvipc_table_gives_a_segments_line_by_column_name() {
         let table = "  key shmid perms  size\n    0    42   600  4096\n 1234    43   666  8192\n";
-        let fields = sysvipc_fields_in(table, 43).unwrap();
+        let rows = ipc_rows_in(table);
+        let row = rows.iter().find(|row| row.number("shmid") == Some(43)).unwrap();
         let pairs: Vec<(&str, &str)> =
-            fields.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+            row.fields().iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
         assert_eq!(pairs, [("key", "1234"), ("shmid", "43"), ("perms", "666"), ("size", "8192")]);
-        assert_eq!(sysvipc_fields_in(table, 4), None, "not listed");
-        assert_eq!(sysvipc_fields_in("", 42), None, "no header");
+        assert_eq!(row.number::<u32>("size"), Some(8192));
+        assert_eq!(row.get("rss"), None, "no such column");
+        assert!(ipc_rows_in("").is_empty(), "no header");
+    }
+
+    #[test]
+    fn a_process_stat_is_read_after_its_command_name() {
+        let text = "4242 (a (strange) name) S 4200 4242 4200 0 -1 4194560 1 0 0 0 7 3 0 0 \
+                    20 0 1 0 12345 0 0";
+        let stat = process_stat_in(text).unwrap();
+        assert_eq!(stat.state(), 'S');
+        assert_eq!(stat.ppid(), Some(4200));
+        assert_eq!(stat.process_group(), Some(4242));
+        assert_eq!(stat.cpu_ticks(), Some(10));
+        assert_eq!(stat.start_time(), Some(12345));
+        assert!(!stat.has_ended());
+        let me = process_stat(std::process::id() as i32).unwrap();
+        assert_eq!(me.ppid(), Some(nix::unistd::getppid().as_raw()));
+        assert!(process_stat(i32::MAX).is_none(), "no such process");
     }
 
     #[test]

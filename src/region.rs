@@ -31,11 +31,12 @@
 
 use std::marker::PhantomData;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::call;
 use crate::error::{Error, Result};
-use crate::shm::Shareable;
+use std::sync::atomic::{
+    AtomicI32, AtomicI64, AtomicU8, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
 
 /// Whether a region may be written: [`ReadWrite`] or [`ReadOnly`].
 pub trait Access: sealed::Sealed {
@@ -286,6 +287,34 @@ impl<A: Access> Drop for Region<A> {
         let _ = self.leave();
     }
 }
+
+/// Types that may be viewed in shared memory through [`Region::view`].
+///
+/// # Safety
+///
+/// Implement it only for a `#[repr(C)]` type that
+/// - is valid for every bit pattern (a new segment is all zeroes, and another process can
+///   write anything),
+/// - holds no pointers or references (each process maps the segment at its own address),
+/// - is `Sync`, with every field that two processes may touch at once an atomic.
+pub unsafe trait Shareable: Sync {}
+
+// SAFETY: atomics of integers are valid for every bit pattern and hold no pointers.
+unsafe impl Shareable for AtomicU8 {}
+// SAFETY: as above.
+unsafe impl Shareable for AtomicU16 {}
+// SAFETY: as above.
+unsafe impl Shareable for AtomicU32 {}
+// SAFETY: as above.
+unsafe impl Shareable for AtomicU64 {}
+// SAFETY: as above.
+unsafe impl Shareable for AtomicI32 {}
+// SAFETY: as above.
+unsafe impl Shareable for AtomicI64 {}
+// SAFETY: as above.
+unsafe impl Shareable for AtomicUsize {}
+// SAFETY: an array of shareable elements is laid out as its elements, with no padding.
+unsafe impl<T: Shareable, const N: usize> Shareable for [T; N] {}
 
 #[cfg(test)]
 mod tests {

@@ -23,9 +23,40 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, AtomicU8, AtomicUsize, Ordering};
 
-use crate::cleanup::Kind;
+use crate::procfs::{self, IpcTable};
 
 const PATH_BYTES: usize = 256;
+
+/// What an entry of the table refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Kind {
+    /// A System V shared memory segment, by shmid.
+    SharedMemory = 1,
+    /// A System V semaphore set, by semid.
+    SemaphoreSet = 2,
+    /// A POSIX shared memory object, by name.
+    PosixShm = 3,
+    /// A temporary file, by path.
+    TempFile = 4,
+    /// A temporary directory, by path (removed after the files in it).
+    TempDir = 5,
+    /// A System V message queue, by msqid.
+    MessageQueue = 6,
+    /// A POSIX message queue, by name.
+    PosixMessageQueue = 7,
+}
+
+static FORKED_CHILD: AtomicI32 = AtomicI32::new(0);
+
+/// Marks this process as a forked child of a lesson (set right after `fork()`).
+pub(crate) fn mark_forked_child() {
+    FORKED_CHILD.store(1, Ordering::Relaxed);
+}
+
+pub(crate) fn is_forked_child() -> bool {
+    FORKED_CHILD.load(Ordering::Relaxed) == 1
+}
 
 /// The run file of this process, for the signal handler (which must not allocate).
 static RUN_FILE: [AtomicU8; PATH_BYTES] = [const { AtomicU8::new(0) }; PATH_BYTES];
@@ -90,9 +121,7 @@ fn owned_private_dir(dir: &Path, uid: u32) -> bool {
 /// The start time of process `pid` (field 22 of `/proc/<pid>/stat`, in clock ticks since
 /// boot), which tells a pid's current process from an earlier one with the same number.
 fn start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    rest.split_whitespace().nth(19)?.parse().ok()
+    procfs::process_stat(pid)?.start_time()
 }
 
 fn code(kind: Kind) -> &'static str {
@@ -129,7 +158,7 @@ fn ensure_file() -> Option<PathBuf> {
         }
         RUN_FILE_PID.store(pid, Ordering::Release);
         let mut first = String::new();
-        if crate::cleanup::is_forked_child() {
+        if is_forked_child() {
             let parent = nix::unistd::getppid().as_raw();
             if let Some(parent_start) = start_time(parent) {
                 first = format!("parent {parent} {parent_start}\n");
@@ -176,7 +205,7 @@ pub fn begin() {
     }
     let me = nix::unistd::getpid().as_raw();
     KEPT_BY.store(me, Ordering::Release);
-    if !crate::cleanup::is_forked_child() {
+    if !is_forked_child() {
         extern "C" fn at_exit() {
             end();
         }
@@ -389,24 +418,17 @@ fn remove_unlisted_segments(pid: i32, file_name: &str, uid: u32) -> Vec<String> 
     if start_time(pid).is_some() {
         return Vec::new();
     }
-    let Some(started) = boot_time().map(|boot| boot + start / clock_ticks()) else {
-        return Vec::new();
-    };
-    let Ok(table) = std::fs::read_to_string("/proc/sysvipc/shm") else { return Vec::new() };
-    let mut lines = table.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
-    let at = |name: &str| header.iter().position(|h| *h == name);
-    let (Some(id_at), Some(cpid_at), Some(uid_at), Some(ctime_at)) =
-        (at("shmid"), at("cpid"), at("uid"), at("ctime"))
+    let Some(started) =
+        procfs::boot_time().map(|boot| boot + start / procfs::clock_ticks_per_second())
     else {
         return Vec::new();
     };
+    let Ok(rows) = IpcTable::Shm.rows() else { return Vec::new() };
     let mut removed = Vec::new();
-    for line in lines {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let number = |at: usize| fields.get(at).and_then(|f| f.parse::<i64>().ok());
+    for row in rows {
+        let number = |column: &str| row.number::<i64>(column);
         let (Some(id), Some(cpid), Some(owner), Some(ctime)) =
-            (number(id_at), number(cpid_at), number(uid_at), number(ctime_at))
+            (number("shmid"), number("cpid"), number("uid"), number("ctime"))
         else {
             continue;
         };
@@ -420,19 +442,6 @@ fn remove_unlisted_segments(pid: i32, file_name: &str, uid: u32) -> Vec<String> 
     removed
 }
 
-/// When the system booted, in seconds since the epoch (`btime` in /proc/stat).
-fn boot_time() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    stat.lines().find_map(|line| line.strip_prefix("btime ")?.trim().parse().ok())
-}
-
-/// Clock ticks per second, the unit of a process's start time.
-fn clock_ticks() -> u64 {
-    // SAFETY: sysconf takes an integer.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    u64::try_from(ticks).ok().filter(|&t| t > 0).unwrap_or(100)
-}
-
 /// Removes the object a run-file line names, if it still exists, is this user's, and (for
 /// System V) was created by `pid`. Returns what was removed.
 fn remove_left_over(line: &str, pid: i32, uid: u32) -> Option<String> {
@@ -440,22 +449,20 @@ fn remove_left_over(line: &str, pid: i32, uid: u32) -> Option<String> {
     let (kind, id, name) = (fields.next()?, fields.next()?.parse::<i32>().ok()?, fields.next()?);
     match kind {
         "shm" => {
-            let stat = crate::shm::stat_quietly(id)?;
-            (stat.uid == uid && stat.creator_pid == pid).then_some(())?;
+            let row = IpcTable::Shm.row(id).ok()??;
+            (row.number("uid") == Some(uid) && row.number("cpid") == Some(pid)).then_some(())?;
             // SAFETY: IPC_RMID takes no buffer.
             let status = unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) };
             (status == 0).then(|| format!("segment {id}"))
         }
         "sem" => {
-            let (owner, _) = crate::sem::owner_quietly(id)?;
-            (owner == uid).then_some(())?;
+            (IpcTable::Sem.row(id).ok()??.number("uid") == Some(uid)).then_some(())?;
             // SAFETY: IPC_RMID takes no fourth argument.
             (unsafe { libc::semctl(id, 0, libc::IPC_RMID) } == 0)
                 .then(|| format!("semaphore set {id}"))
         }
         "msg" => {
-            let owner = crate::msg::owner_quietly(id)?;
-            (owner == uid).then_some(())?;
+            (IpcTable::Msg.row(id).ok()??.number("uid") == Some(uid)).then_some(())?;
             // SAFETY: IPC_RMID takes no buffer.
             (unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) } == 0)
                 .then(|| format!("message queue {id}"))
@@ -558,7 +565,7 @@ mod tests {
         let swept = sweep();
         assert!(swept.removed.contains(&format!("segment {id}")), "{swept:?}");
         assert!(!file.exists());
-        assert!(crate::shm::stat(id).is_err(), "the segment is gone");
+        assert!(crate::sysv::shm::stat(id).is_err(), "the segment is gone");
         assert!(swept.sentence().unwrap().contains(&format!("pid {me}")));
         // A live run (our real start time) is left alone.
         let live = crate::Segment::create(crate::Key::PRIVATE, 64, 0o600).unwrap();

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use nix::unistd::{Pid, getpid};
 
-use crate::cleanup::{self, Kind, Tracked};
+use crate::cleanup::{self, Tracked};
 use crate::error::{Error, Result};
+use crate::registry::Kind;
 
 /// A directory only this user can enter (mode 0700), under `$TMPDIR` or `/tmp`.
 #[derive(Debug)]

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use crate::error::{Error, Result};
 use crate::narrate::Narrator;
 use crate::region::Attachment;
-use crate::shm::Segment;
+use crate::sysv::shm::Segment;
 
 /// One byte per item of `producers` producers that each make `items` items numbered from 1.
 #[derive(Debug)]

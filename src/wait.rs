@@ -91,14 +91,9 @@ impl Partner {
                 !matches!(waitid(Id::Pid(pid), flags), Ok(WaitStatus::StillAlive))
             }
             Partner::Parent(pid) => nix::unistd::getppid() != pid,
-            Partner::Other(pid) => match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-                // The state is the first field after the command name, which ends with ')'.
-                Ok(stat) => stat
-                    .rsplit_once(')')
-                    .and_then(|(_, rest)| rest.split_whitespace().next())
-                    .is_none_or(|state| state == "Z" || state == "X"),
-                Err(_) => true,
-            },
+            Partner::Other(pid) => {
+                crate::procfs::process_stat(pid.as_raw()).is_none_or(|stat| stat.has_ended())
+            }
         }
     }
 
@@ -158,7 +153,7 @@ pub fn wait_while(word: &AtomicU32, current: u32, policy: Policy, partner: Partn
         match futex::wait(word, current, Some(SLEEP_SLICE))? {
             futex::Woke::Interrupted => {
                 if word.load(Ordering::Acquire) == current
-                    && let Some(err) = crate::process::child_failure()
+                    && let Some(err) = crate::cleanup::child_failure()
                 {
                     return Err(err);
                 }

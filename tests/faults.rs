@@ -614,7 +614,7 @@ impl RuntimeDir {
                     "sem" => listed(&sem, id),
                     "msg" => listed(&msg, id),
                     "posix-shm" => PathBuf::from(format!("/dev/shm{name}")).exists(),
-                    "posix-mq" => shm_workbook::msg::posix_queue_exists(name),
+                    "posix-mq" => shm_workbook::posix::mq::posix_queue_exists(name),
                     "file" | "dir" => PathBuf::from(name).exists(),
                     _ => false,
                 };

@@ -307,7 +307,7 @@ fn a_fixed_key_already_held_is_left_alone() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let mut holder = None;
     while holder.is_none() && std::time::Instant::now() < deadline {
-        match shm_workbook::procfs::sysvipc_owner("shm", key.raw()) {
+        match shm_workbook::procfs::sysvipc_owner(shm_workbook::procfs::IpcTable::Shm, key.raw()) {
             None => holder = Segment::create(key, 64, 0o600).ok(),
             Some(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
         }

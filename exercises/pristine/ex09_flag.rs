@@ -20,7 +20,7 @@
 use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use std::time::Duration;
 
-use shm_workbook::shm::Shareable;
+use shm_workbook::Shareable;
 use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, process};
 
 const MESSAGES: u32 = 5;

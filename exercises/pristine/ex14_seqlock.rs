@@ -19,7 +19,7 @@
 use std::sync::atomic::{AtomicU32, Ordering, fence};
 use std::time::Duration;
 
-use shm_workbook::shm::Shareable;
+use shm_workbook::Shareable;
 use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
 
 const UPDATES: u64 = 100;

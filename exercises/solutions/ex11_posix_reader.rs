@@ -24,7 +24,7 @@ fn main() -> Result<()> {
 
 fn writer() -> Result<()> {
     let out = Narrator::new("writer");
-    let name = posix::unique_name("ex11");
+    let name = posix::name::unique_name("ex11");
     let object = SharedObject::create(&name, 0o600)?;
     out.call();
     object.set_len(SIZE as u64)?;

@@ -5,7 +5,7 @@
 //! Every message is stamped and checked ([`super::message`]). Every end a child uses is moved
 //! into the child's closure, so the parent keeps only its own ends: if a child dies, the
 //! parent's read ends at end-of-file, and its `msgrcv` or `mq_receive` is interrupted by the
-//! child's death ([`crate::process::child_failure`]); a child blocked on the parent dies with
+//! child's death ([`crate::cleanup::child_failure`]); a child blocked on the parent dies with
 //! it (`PR_SET_PDEATHSIG`). No wait on a partner lasts for ever.
 
 use std::io::{Read, Write};
@@ -14,10 +14,11 @@ use std::time::Instant;
 use crate::call;
 use crate::error::{Error, Result};
 use crate::lesson::Lesson;
-use crate::msg::{MessageBuffer, MessageQueue, PosixQueue};
 use crate::narrate::Narrator;
-use crate::posix;
+use crate::posix::mq::PosixQueue;
+use crate::posix::name::unique_name;
 use crate::process;
+use crate::sysv::msg::{MessageBuffer, MessageQueue};
 
 use super::message::{LARGEST, SIZES, check, pattern, stamp};
 use super::plan::Plan;
@@ -187,7 +188,7 @@ pub fn posix_queue_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) ->
     let largest = SIZES.iter().copied().filter(|&s| plan.posix_fits(s).is_ok()).max().unwrap_or(8);
     try_above_the_limit(out, plan)?;
     let depth = plan.limits.posix_max_messages.clamp(1, 10);
-    let queue = PosixQueue::create(&posix::unique_name("lesson13-mq"), 0o600, depth, largest)?;
+    let queue = PosixQueue::create(&unique_name("lesson13-mq"), 0o600, depth, largest)?;
     out.call_note("the queue's descriptor");
     let mut sender = Sender::spawn(out, "mq sender", |message| queue.send(message))?;
     let mut buffer = vec![0u8; largest]; // mq_receive wants room for mq_msgsize bytes
@@ -218,7 +219,7 @@ fn try_above_the_limit(out: &Narrator, plan: &Plan) -> Result<()> {
     let Some(size) = SIZES.iter().copied().find(|&s| plan.posix_fits(s).is_err()) else {
         return Ok(());
     };
-    let name = posix::unique_name("lesson13-mq-limit");
+    let name = unique_name("lesson13-mq-limit");
     match PosixQueue::create(&name, 0o600, 1, size) {
         Ok(queue) => {
             out.call_note(format!(
@@ -360,7 +361,7 @@ pub struct Mailbox {
 }
 
 // SAFETY: #[repr(C)], only atomics and padding, valid for every bit pattern, no pointers.
-unsafe impl crate::shm::Shareable for Mailbox {}
+unsafe impl crate::Shareable for Mailbox {}
 
 // ANCHOR: semaphore_round_trip
 /// The number passes through shared memory; a System V semaphore pair says when it is there:

@@ -78,9 +78,7 @@ pub struct Distance {
 
 /// The CPU process `pid` last ran on (field 39 of `/proc/<pid>/stat`).
 pub fn last_cpu(pid: Pid) -> Option<i64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The fields after the command name (which ends with ')') start with field 3.
-    stat.rsplit_once(')')?.1.split_whitespace().nth(36)?.parse().ok()
+    crate::procfs::process_stat(pid.as_raw())?.last_cpu()
 }
 
 /// A round trip above this many nanoseconds means CPUs that share no cache.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::error::Result;
 use crate::lesson::Lesson;
-use crate::msg;
+use crate::sysv::msg;
 
 use super::machine;
 use super::message::SIZES;

@@ -726,7 +726,7 @@ mod tests {
             sizes: vec![64, 4 << 10, 64 << 10, 1 << 20],
             ring_bytes: 4 << 20,
             round_trips: 2,
-            limits: crate::msg::Limits {
+            limits: crate::sysv::msg::Limits {
                 sysv_max_message: 8192,
                 sysv_max_queue_bytes: 16384,
                 posix_max_message: 8192,

@@ -292,7 +292,7 @@ fn assert_nothing_created_is_left(calls: &[TraceCall], stdout: &str) {
     }
     for name in &created.queue_names {
         assert!(
-            !shm_workbook::msg::posix_queue_exists(name),
+            !shm_workbook::posix::mq::posix_queue_exists(name),
             "POSIX message queue {name} was left behind:\n{stdout}"
         );
     }
@@ -320,7 +320,7 @@ pub fn still_there(created: &Created) -> Vec<String> {
         }
     }
     for name in &created.queue_names {
-        if shm_workbook::msg::posix_queue_exists(name) {
+        if shm_workbook::posix::mq::posix_queue_exists(name) {
             left.push(format!("mqueue {name}"));
         }
     }

@@ -20,9 +20,11 @@ use std::time::Duration;
 use nix::errno::Errno;
 
 use crate::call;
-use crate::cleanup::{self, Kind, Ownership};
+use crate::cleanup::{self, Ownership};
 use crate::error::{Error, Result};
-use crate::shm::{Key, ipc_flags};
+use crate::registry::Kind;
+use crate::sysv::ipc_flags;
+use crate::sysv::key::Key;
 
 /// The fourth argument of `semctl`. C programs must declare `union semun` themselves (the
 /// headers do not), and libc has none for Linux, so here it is.
@@ -218,7 +220,7 @@ impl SemaphoreSet {
             }
             let errno = Errno::last();
             made.failed(errno);
-            if errno != Errno::EINTR || crate::process::child_failure().is_some() {
+            if errno != Errno::EINTR || crate::cleanup::child_failure().is_some() {
                 return Err(errno);
             }
             // EINTR: a signal whose handler returned; try again (our handlers exit instead).
@@ -280,20 +282,6 @@ impl SemaphoreSet {
     }
 }
 
-/// The owner's and creator's uid of set `id` (`IPC_STAT`, not recorded): for the start-up
-/// sweep, which must never remove another user's set.
-pub(crate) fn owner_quietly(id: i32) -> Option<(u32, u32)> {
-    let mut ds = std::mem::MaybeUninit::<libc::semid_ds>::zeroed();
-    let arg = Semun { buf: ds.as_mut_ptr() };
-    // SAFETY: IPC_STAT writes a semid_ds through `arg.buf`, which points to one.
-    if unsafe { libc::semctl(id, 0, libc::IPC_STAT, arg) } == -1 {
-        return None;
-    }
-    // SAFETY: the call succeeded and the structure was zeroed before.
-    let ds = unsafe { ds.assume_init() };
-    Some((ds.sem_perm.uid, ds.sem_perm.cuid))
-}
-
 fn remove(id: i32) -> Result<()> {
     let made = call::make("semctl").arg(id).arg(0).arg("IPC_RMID");
     // SAFETY: IPC_RMID takes no fourth argument.
@@ -314,7 +302,7 @@ fn check(made: call::CallBuilder, status: libc::c_int) -> Result<i32> {
 /// died while this process waited, that is the error.
 fn last_error(errno: Errno) -> Error {
     if errno == Errno::EINTR
-        && let Some(err) = crate::process::child_failure()
+        && let Some(err) = crate::cleanup::child_failure()
     {
         return err;
     }
