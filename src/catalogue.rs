@@ -86,7 +86,7 @@ pub const LESSONS: &[LessonInfo] = &[
     LessonInfo {
         number: 6,
         bin: "lesson06",
-        source: "lessons/lesson06_flag_handoff.rs",
+        source: "lessons/lesson06_flag_handoff/main.rs",
         title: "Producer and consumer through a flag",
         summary: "A flag and a message in shared memory: the document's fork-before-create and plain-int bugs, an atomic flag with Release/Acquire, busy-waiting's CPU cost, a futex wait, a stress run, and the document's C built with your cc -O2: hung, interrupted, its leftover segment found.",
         reproduces: "seed 002: the flag-based producer/consumer program",
@@ -96,7 +96,7 @@ pub const LESSONS: &[LessonInfo] = &[
     LessonInfo {
         number: 7,
         bin: "lesson07",
-        source: "lessons/lesson07_bounded_ring.rs",
+        source: "lessons/lesson07_bounded_ring/main.rs",
         title: "Producers and consumers over a bounded ring",
         summary: "K slots and counting semaphores (FREE, FILLED) plus two locks: back-pressure, consumers asleep in the kernel, several producers and consumers with every item checked, and a producer killed half-way.",
         reproduces: "seeds 000 and 002: producer/consumer as shared memory's typical use",
@@ -116,7 +116,7 @@ pub const LESSONS: &[LessonInfo] = &[
     LessonInfo {
         number: 9,
         bin: "lesson09",
-        source: "lessons/lesson09_permissions.rs",
+        source: "lessons/lesson09_permissions/main.rs",
         title: "Permissions and access control",
         summary: "Modes 0600, 0640 and 0666 seen through IPC_STAT and ipcs; a real EACCES from another user; SHM_RDONLY and the SIGSEGV of a write through it; IPC_SET and who may use it.",
         reproduces: "seeds 000 and 003: the permissions and access control sections",
@@ -126,7 +126,7 @@ pub const LESSONS: &[LessonInfo] = &[
     LessonInfo {
         number: 10,
         bin: "lesson10",
-        source: "lessons/lesson10_error_handling.rs",
+        source: "lessons/lesson10_error_handling/main.rs",
         title: "Every way the calls fail",
         summary: "Each failure of shmget, shmat, shm_open and ftok provoked on purpose and checked: the errno, what it means, and the C idiom (-1, (void *) -1, errno) it replaces.",
         reproduces: "seeds 000 and 003: the error handling sections",
@@ -156,7 +156,7 @@ pub const LESSONS: &[LessonInfo] = &[
     LessonInfo {
         number: 13,
         bin: "lesson13",
-        source: "lessons/lesson13_ipc_benchmark.rs",
+        source: "lessons/lesson13_ipc_benchmark/main.rs",
         title: "Shared memory against other IPC, measured",
         summary: "Throughput and round-trip latency of pipes, Unix sockets, SysV and POSIX message queues and shared memory (ring, spin, futex, semaphore), measured on this machine, each transfer verified.",
         reproduces: "every seed: the claim that shared memory is the fastest IPC",

@@ -36,14 +36,10 @@
 
 #![warn(missing_docs)]
 
-pub mod access;
-pub mod bench;
 pub mod call;
 pub mod catalogue;
-pub mod cdemo;
 pub mod cleanup;
 pub mod error;
-pub mod failures;
 pub mod futex;
 pub mod jitter;
 pub mod json;
@@ -58,7 +54,6 @@ pub mod region;
 pub mod registry;
 pub mod scratch;
 pub mod sysv;
-pub mod tally;
 pub mod wait;
 
 pub use error::{Error, Result};

@@ -38,10 +38,31 @@ fn cargo_toml_has_one_bin_per_lesson_and_no_other_lesson_bin() {
     assert_eq!(bins, expected);
 }
 
+/// `lessons/` holds one entry per lesson: its file (`lessonNN_name.rs`), or, for a lesson with a
+/// harness of its own, a folder whose `main.rs` is the file a student reads and which declares
+/// every other module of the folder.
 #[test]
 fn lessons_folder_holds_exactly_the_catalogued_sources() {
     let expected: BTreeSet<String> = LESSONS.iter().map(|l| l.source.to_owned()).collect();
-    assert_eq!(files_in("lessons", "", ".rs"), expected);
+    let mut found = BTreeSet::new();
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if path.is_dir() {
+            found.insert(format!("lessons/{name}/main.rs"));
+            let main = std::fs::read_to_string(path.join("main.rs")).unwrap_or_default();
+            for module in std::fs::read_dir(&path).unwrap() {
+                let module = module.unwrap().file_name().into_string().unwrap();
+                if let Some(stem) = module.strip_suffix(".rs").filter(|&stem| stem != "main") {
+                    let declared = main.lines().any(|line| line == format!("mod {stem};"));
+                    assert!(declared, "lessons/{name}/main.rs does not declare `mod {stem};`");
+                }
+            }
+        } else if name.ends_with(".rs") {
+            found.insert(format!("lessons/{name}"));
+        }
+    }
+    assert_eq!(found, expected);
 }
 
 #[test]

@@ -59,6 +59,11 @@ pub struct Exercise {
 }
 
 impl Exercise {
+    /// Judges one run: the exercise's own judge first, then the checks every exercise gets.
+    pub fn judge(&self, trial: &Trial) -> Option<Failure> {
+        (self.judge)(trial).or_else(|| crate::judge::common(self.semaphores, trial))
+    }
+
     /// The book page: `book/src/exercises/ex01.md`.
     pub fn page(&self) -> String {
         format!("exercises/{}.md", self.name)

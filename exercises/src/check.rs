@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use colored::Colorize;
 
 use crate::catalogue::{Exercise, FaultPlan};
-use crate::judge::{self, Failure};
+use crate::judge::Failure;
 use crate::runner::{self, Fault, Program, Settings, Workdir};
 
 /// How to check.
@@ -101,7 +101,7 @@ pub fn check(
                 return Outcome::Interrupted { removed: interrupted.removed };
             }
         };
-        if let Some(failure) = judge::judge(exercise, &trial) {
+        if let Some(failure) = exercise.judge(&trial) {
             if live {
                 print!("\r{}\r", " ".repeat(30));
             }

@@ -4,7 +4,6 @@
 
 use std::fmt::Write as _;
 
-use crate::catalogue::Exercise;
 use crate::kernel::Stuck;
 use crate::runner::{Copy, Ending, StrayHow, Trial};
 use crate::trace::Call;
@@ -33,11 +32,6 @@ impl Failure {
     }
 }
 
-/// Judges one run: the exercise's own judge first, then the common checks.
-pub fn judge(exercise: &Exercise, trial: &Trial) -> Option<Failure> {
-    (exercise.judge)(trial).or_else(|| common(exercise, trial))
-}
-
 /// Whether every copy ended by itself, in time.
 fn completed(trial: &Trial) -> bool {
     trial.stuck.is_none()
@@ -51,8 +45,8 @@ fn clean(trial: &Trial) -> bool {
     completed(trial) && trial.copies.iter().all(|c| c.ending == Ending::Exited(0))
 }
 
-/// The checks every exercise gets.
-pub fn common(exercise: &Exercise, trial: &Trial) -> Option<Failure> {
+/// The checks every exercise gets; `semaphores` names the exercise's semaphores by number.
+pub fn common(semaphores: &[&str], trial: &Trial) -> Option<Failure> {
     if let Some(copy) = trial.copies.iter().find(|c| c.ending == Ending::TooManyProcesses) {
         return Some(
             Failure::new(
@@ -84,7 +78,7 @@ pub fn common(exercise: &Exercise, trial: &Trial) -> Option<Failure> {
         );
     }
     if let Some(stuck) = &trial.stuck {
-        return Some(stuck_failure(exercise, trial, stuck));
+        return Some(stuck_failure(semaphores, trial, stuck));
     }
     if trial.fault_done.is_none() {
         for copy in &trial.copies {
@@ -150,16 +144,15 @@ pub fn common(exercise: &Exercise, trial: &Trial) -> Option<Failure> {
 
 /// A run that did not end in time: a deadlock (every process blocked), or a hang (some process
 /// spinning), as the kernel showed it.
-fn stuck_failure(exercise: &Exercise, trial: &Trial, stuck: &Stuck) -> Failure {
-    let evidence = stuck.describe(exercise.semaphores, &|pid| trial.role_of(pid));
+fn stuck_failure(semaphores: &[&str], trial: &Trial, stuck: &Stuck) -> Failure {
+    let evidence = stuck.describe(semaphores, &|pid| trial.role_of(pid));
     let awaited = stuck.awaited();
     let spinning = stuck.spinning();
     if !awaited.is_empty() {
         let names: Vec<String> = awaited
             .iter()
             .map(|(_, n)| {
-                exercise
-                    .semaphores
+                semaphores
                     .get(usize::from(*n))
                     .map_or(format!("semaphore {n}"), |s| (*s).to_owned())
             })

@@ -5,8 +5,8 @@
 
 use nix::errno::Errno;
 
-use crate::lesson::{Lesson, LessonCommand, LessonFlag, shown};
-use crate::{Error, Narrator, Result, Segment};
+use shm_workbook::lesson::{Lesson, LessonCommand, LessonFlag, shown};
+use shm_workbook::{Error, Narrator, Result, Segment};
 
 // ANCHOR: tried
 /// Prints the call just made. A refusal (EACCES, EPERM) is part of the story: it is printed
@@ -36,7 +36,8 @@ pub fn refusal(what: &str, mode: u32, class: &str) -> String {
         _ => 0,
     };
     let whom = if class == "others" { class.to_owned() } else { format!("the {class}") };
-    let (mode, bits) = (crate::call::octal(mode), crate::privilege::rwx(mode >> shift));
+    let (mode, bits) =
+        (shm_workbook::call::octal(mode), shm_workbook::privilege::rwx(mode >> shift));
     format!("{what}; mode {mode} gives {whom} {bits}")
 }
 
@@ -99,7 +100,7 @@ pub fn attach_command(lesson: &Lesson, words: &[String]) -> Result<()> {
     }
     let ids = shmids(words).unwrap_or_else(|problem| lesson.usage_error(&problem, COMMANDS));
     let out = lesson.narrator("classmate");
-    out.value("running as", crate::privilege::Identity::current().describe());
+    out.value("running as", shm_workbook::privilege::Identity::current().describe());
     for id in ids {
         let attached = attach(&out, id, read_only, text);
         unless_missing(lesson, &out, id, attached)?;

@@ -6,10 +6,10 @@ use std::fs::File;
 use std::io::Write;
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use shm_workbook::error::{Error, Result};
 
-use crate::lesson::Lesson;
-use crate::narrate::print_block;
+use shm_workbook::lesson::Lesson;
+use shm_workbook::narrate::print_block;
 
 use super::machine::{Distance, FAR_NS};
 use super::plan::Plan;
@@ -33,16 +33,6 @@ pub enum Transport {
     /// A POSIX message queue.
     PosixQueue,
 }
-
-/// Every transport, in the order of the tables.
-pub const TRANSPORTS: [Transport; 6] = [
-    Transport::Memcpy,
-    Transport::Ring,
-    Transport::Pipe,
-    Transport::Socket,
-    Transport::SysvQueue,
-    Transport::PosixQueue,
-];
 
 impl Transport {
     /// The name shown in the tables.
@@ -726,7 +716,7 @@ mod tests {
             sizes: vec![64, 4 << 10, 64 << 10, 1 << 20],
             ring_bytes: 4 << 20,
             round_trips: 2,
-            limits: crate::sysv::msg::Limits {
+            limits: shm_workbook::sysv::msg::Limits {
                 sysv_max_message: 8192,
                 sysv_max_queue_bytes: 16384,
                 posix_max_message: 8192,

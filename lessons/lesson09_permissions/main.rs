@@ -31,10 +31,12 @@
 //!
 //! Things to try: after a classmate's attach, `ipcs -m -p` shows their pid as the lpid.
 
+mod access;
+
 use std::time::Duration;
 
+use access::{refusal, tried};
 use nix::sys::signal::Signal;
-use shm_workbook::access::{self, refusal, tried};
 use shm_workbook::call::octal;
 use shm_workbook::privilege::{self, Identity};
 use shm_workbook::process::{self, Exit};

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use crate::error::Result;
-use crate::lesson::Lesson;
-use crate::sysv::msg;
+use shm_workbook::error::Result;
+use shm_workbook::lesson::Lesson;
+use shm_workbook::sysv::msg;
 
 use super::machine;
 use super::message::SIZES;

@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use crate::error::{Error, Result};
+use shm_workbook::error::{Error, Result};
 
 /// The sizes of the throughput part: 64 B, 4 KiB, 64 KiB and 1 MiB.
 pub const SIZES: [usize; 4] = [64, 4 << 10, 64 << 10, 1 << 20];

@@ -7,7 +7,7 @@
 //! what this workbook's `Result` gives instead: an `Error` that names the call, the errno, what
 //! it means here and what to do. Then it checks that the errno is the one the man page promises,
 //! and ends with a table of every case. A case that does not fail as expected is marked ✗ and
-//! makes the run exit with status 1. (The printing and the table are `shm_workbook::failures`;
+//! makes the run exit with status 1. (The printing and the table are `failures.rs`, beside this file;
 //! this file shows the failing calls.)
 //!
 //! It reproduces the error-handling sections of the source documents (seeds 000 and 003):
@@ -36,15 +36,17 @@
 //! the old value back afterwards); write the C program of the chapter and compare its `perror`
 //! lines with the lesson's.
 
+mod failures;
+
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use failures::{Case, Cases, provoke};
 use nix::errno::Errno;
 use nix::unistd::geteuid;
-use shm_workbook::failures::{Case, Cases};
 use shm_workbook::privilege::{self, Identity};
 use shm_workbook::{
-    Key, Lesson, Narrator, Result, ScratchDir, Segment, SharedObject, posix, provoke, sysv::shm,
+    Key, Lesson, Narrator, Result, ScratchDir, Segment, SharedObject, posix, sysv::shm,
 };
 
 /// The size of the segment the cases use.

@@ -21,6 +21,8 @@
 //! cargo run --release --bin lesson07 -- --producers 3 --consumers 2 --items 200000
 //! ```
 
+mod tally;
+
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -28,8 +30,8 @@ use nix::sys::signal::Signal;
 use shm_workbook::Shareable;
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Child, Exit};
-use shm_workbook::tally::Tally;
 use shm_workbook::{Error, Key, Lesson, Narrator, Result, Segment, SemaphoreSet, call};
+use tally::Tally;
 
 const FLAGS: &[LessonFlag] = &[
     LessonFlag::number("--producers", "P", "producer processes in Parts 3 and 4", 2, (1, 8)),

@@ -5,20 +5,20 @@
 //! Every message is stamped and checked ([`super::message`]). Every end a child uses is moved
 //! into the child's closure, so the parent keeps only its own ends: if a child dies, the
 //! parent's read ends at end-of-file, and its `msgrcv` or `mq_receive` is interrupted by the
-//! child's death ([`crate::cleanup::child_failure`]); a child blocked on the parent dies with
+//! child's death ([`shm_workbook::cleanup::child_failure`]); a child blocked on the parent dies with
 //! it (`PR_SET_PDEATHSIG`). No wait on a partner lasts for ever.
 
 use std::io::{Read, Write};
 use std::time::Instant;
 
-use crate::call;
-use crate::error::{Error, Result};
-use crate::lesson::Lesson;
-use crate::narrate::Narrator;
-use crate::posix::mq::PosixQueue;
-use crate::posix::name::unique_name;
-use crate::process;
-use crate::sysv::msg::{MessageBuffer, MessageQueue};
+use shm_workbook::call;
+use shm_workbook::error::{Error, Result};
+use shm_workbook::lesson::Lesson;
+use shm_workbook::narrate::Narrator;
+use shm_workbook::posix::mq::PosixQueue;
+use shm_workbook::posix::name::unique_name;
+use shm_workbook::process;
+use shm_workbook::sysv::msg::{MessageBuffer, MessageQueue};
 
 use super::message::{LARGEST, SIZES, check, pattern, stamp};
 use super::plan::Plan;
@@ -361,18 +361,18 @@ pub struct Mailbox {
 }
 
 // SAFETY: #[repr(C)], only atomics and padding, valid for every bit pattern, no pointers.
-unsafe impl crate::Shareable for Mailbox {}
+unsafe impl shm_workbook::Shareable for Mailbox {}
 
 // ANCHOR: semaphore_round_trip
 /// The number passes through shared memory; a System V semaphore pair says when it is there:
 /// semaphore 0, a ping is ready; semaphore 1, the echo is ready.
 pub fn semaphore_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
     use std::sync::atomic::Ordering::{Acquire, Release};
-    let segment = crate::Segment::create_for::<Mailbox>(crate::Key::PRIVATE, 0o600)?;
+    let segment = shm_workbook::Segment::create_for::<Mailbox>(shm_workbook::Key::PRIVATE, 0o600)?;
     out.call();
     let memory = segment.attach()?;
     let mailbox: &Mailbox = memory.view()?;
-    let semaphores = crate::SemaphoreSet::create(crate::Key::PRIVATE, 2, 0o600)?;
+    let semaphores = shm_workbook::SemaphoreSet::create(shm_workbook::Key::PRIVATE, 2, 0o600)?;
     out.call_note("semaphore 0: a ping is ready; 1: the echo is ready");
     let (ping_ready, pong_ready) = (0, 1);
     let child = process::spawn("echo", |_| {

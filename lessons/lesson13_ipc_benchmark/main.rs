@@ -6,8 +6,7 @@
 //! 8-byte message, shared memory waiting three ways (Part 2); spinning on one CPU (Part 3);
 //! and what your machine showed, from its own figures (Part 4), saying when a figure is about
 //! a busy machine, far-apart CPUs or an unoptimised build rather than about IPC. The ring and
-//! the ways to wait are on this page; measuring, the checked messages, the kernel's mechanisms,
-//! tables and JSON are in the library (`shm_workbook::bench`).
+//! the ways to wait are on this page; the measuring harness is in `bench.rs` and `bench/`.
 //!
 //! ```text
 //! cargo run --release --bin lesson13            # about 20 s; --fast for a rough pass
@@ -15,16 +14,17 @@
 //! cargo run --bin lesson13 -- --chart results.json > chart.svg
 //! ```
 
+mod bench;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use shm_workbook::Shareable;
-use shm_workbook::bench::report::{self, Cell, Figures, OneCpu, RoundTrip, Transport};
-use shm_workbook::bench::sender::Sender;
-use shm_workbook::bench::{self, Bench, CacheLine, Sample, chart, kernel, message, plan::Plan};
+use bench::report::{self, Cell, Figures, OneCpu, RoundTrip, Transport};
+use bench::sender::Sender;
+use bench::{Bench, CacheLine, Sample, chart, kernel, message, plan::Plan};
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::wait::{Partner, Policy, publish, wait_while};
-use shm_workbook::{Attachment, Error, Key, Narrator, Result, Segment, call, process};
+use shm_workbook::{Attachment, Error, Key, Narrator, Result, Segment, Shareable, call, process};
 
 const FLAGS: &[LessonFlag] = &[
     LessonFlag::switch("--json", "print the results as JSON on stdout (the story goes to stderr)"),

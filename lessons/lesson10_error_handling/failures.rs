@@ -24,21 +24,21 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 
-use crate::call::{self, Call};
-use crate::error::{Error, Result};
-use crate::lesson::Lesson;
-use crate::narrate::{self, Narrator};
-use crate::process;
+use shm_workbook::call::{self, Call};
+use shm_workbook::error::{Error, Result};
+use shm_workbook::lesson::Lesson;
+use shm_workbook::narrate::{self, Narrator};
+use shm_workbook::process;
 
 /// Runs a case through [`Cases::attempt`], printing the Rust expression exactly as written:
 /// `provoke!(cases, &out, case, Segment::open(key, SIZE))`. Returns the value, if the call
 /// succeeded.
-#[macro_export]
 macro_rules! provoke {
     ($cases:expr, $out:expr, $case:expr, $call:expr $(,)?) => {
         $cases.attempt($out, $case, stringify!($call), || $call)
     };
 }
+pub(crate) use provoke;
 
 // ANCHOR: case
 /// How a case should end.

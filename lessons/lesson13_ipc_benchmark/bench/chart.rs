@@ -3,7 +3,7 @@
 //! per mechanism, and the round trips beside it. The book's chart is regenerated this way from
 //! a real run.
 
-use crate::error::{Error, Result};
+use shm_workbook::error::{Error, Result};
 
 use super::{rate_text, size_text, time_text};
 
@@ -51,7 +51,7 @@ impl Value {
     }
 }
 
-/// Parses a JSON document (what [`crate::json::Json::render`] writes, and any other).
+/// Parses a JSON document (what [`shm_workbook::json::Json::render`] writes, and any other).
 pub fn parse(text: &str) -> std::result::Result<Value, String> {
     let mut reader = Reader { bytes: text.as_bytes(), at: 0 };
     let value = reader.value()?;
@@ -364,7 +364,7 @@ mod tests {
 
     #[test]
     fn json_reads_back_what_the_library_writes() {
-        use crate::json::Json;
+        use shm_workbook::json::Json;
         let written = Json::object([
             ("lesson", Json::from("lesson13")),
             ("text", Json::from("a \"b\"\n\u{1}")),

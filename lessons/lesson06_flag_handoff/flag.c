@@ -1,4 +1,4 @@
-/* lesson06_flag.c: the protocol of lesson 06 as the source documents write it, in C, with
+/* flag.c: the protocol of lesson 06 as the source documents write it, in C, with
  * their plain int flag. Lesson 06 (Part 4) writes this file into a private directory,
  * compiles it with your cc -O2, runs it with a key, and stops it.
  *

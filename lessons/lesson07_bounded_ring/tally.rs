@@ -4,10 +4,10 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::error::{Error, Result};
-use crate::narrate::Narrator;
-use crate::region::Attachment;
-use crate::sysv::shm::Segment;
+use shm_workbook::error::{Error, Result};
+use shm_workbook::narrate::Narrator;
+use shm_workbook::region::Attachment;
+use shm_workbook::sysv::shm::Segment;
 
 /// One byte per item of `producers` producers that each make `items` items numbered from 1.
 #[derive(Debug)]
@@ -95,7 +95,7 @@ mod tests {
 
     #[test]
     fn a_missing_or_doubled_item_is_an_error_and_a_killed_producer_may_lose_some() {
-        let segment = Segment::create(crate::Key::PRIVATE, 6, 0o600).unwrap();
+        let segment = Segment::create(shm_workbook::Key::PRIVATE, 6, 0o600).unwrap();
         let tally = Tally::new(segment, 2, 3).unwrap();
         for sequence in 1..=3 {
             tally.seen(1, sequence);

@@ -29,16 +29,16 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use crate::call;
-use crate::cleanup;
-use crate::error::{Error, Result};
-use crate::narrate::Narrator;
-use crate::process::{self, Exit};
-use crate::procfs;
-use crate::scratch::ScratchDir;
-use crate::sysv::key::Key;
-use crate::sysv::shm::Segment;
-use crate::wait::Partner;
+use shm_workbook::call;
+use shm_workbook::cleanup;
+use shm_workbook::error::{Error, Result};
+use shm_workbook::narrate::Narrator;
+use shm_workbook::process::{self, Exit};
+use shm_workbook::procfs;
+use shm_workbook::scratch::ScratchDir;
+use shm_workbook::sysv::key::Key;
+use shm_workbook::sysv::shm::Segment;
+use shm_workbook::wait::Partner;
 
 /// The first executable `cc` on `PATH`, the compiler a student would type.
 pub fn compiler() -> Option<PathBuf> {
@@ -159,7 +159,7 @@ pub fn show_wait_loop(out: &Narrator, program: &Program) {
         return;
     };
     out.explain("wait_while(box, value), that is `while (box->flag == value) ;`, as cc compiled it (objdump -d):");
-    crate::narrate::print_block(code.listing());
+    shm_workbook::narrate::print_block(code.listing());
     out.explain(match (code.loop_reads_memory(), code.load_before_loop()) {
         (None, _) => "no loop at all: this compiler assumed the loop ends (C11 allows that of a loop without side effects) and deleted it".to_owned(),
         (Some(true), _) => "the loop (>) reads memory each time round: this build may seem to work, but it is still a data race".to_owned(),
@@ -208,6 +208,7 @@ impl Disassembly {
     }
 
     /// Its instructions, in order.
+    #[cfg(test)]
     pub fn instructions(&self) -> &[Instruction] {
         &self.instructions
     }
@@ -261,7 +262,7 @@ pub struct Running {
 /// (`execv` with `args`), whose own `shmget(key, size, IPC_CREAT|...)` opens it. The segment is
 /// written down under the pid the program runs as, so that a lesson killed at any point leaves
 /// nothing: the program dies with it (`PR_SET_PDEATHSIG`), and the next run's sweep removes
-/// the segment of the dead pid (see [`crate::registry`]). This process also becomes the child
+/// the segment of the dead pid (see [`shm_workbook::registry`]). This process also becomes the child
 /// subreaper of what the program forks (see the module's introduction).
 pub fn start(
     program: &Program,

@@ -78,7 +78,7 @@ pub struct Distance {
 
 /// The CPU process `pid` last ran on (field 39 of `/proc/<pid>/stat`).
 pub fn last_cpu(pid: Pid) -> Option<i64> {
-    crate::procfs::process_stat(pid.as_raw())?.last_cpu()
+    shm_workbook::procfs::process_stat(pid.as_raw())?.last_cpu()
 }
 
 /// A round trip above this many nanoseconds means CPUs that share no cache.
@@ -141,7 +141,7 @@ struct Probe {
 /// child forked for the purpose and pinned to that other CPU: up to 1000 round trips of a
 /// cache line (at most 20 ms of them), the fastest of groups of ten. The calls are not
 /// recorded: this is a measurement, not part of the story.
-pub fn distance() -> crate::Result<Distance> {
+pub fn distance() -> shm_workbook::Result<Distance> {
     use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
     let length = std::num::NonZeroUsize::new(std::mem::size_of::<Probe>()).expect("not empty");
     let flags = nix::sys::mman::MapFlags::MAP_SHARED;
@@ -150,21 +150,21 @@ pub fn distance() -> crate::Result<Distance> {
     // through atomics, and unmapped after the child has been reaped.
     let memory = unsafe { nix::sys::mman::mmap_anonymous(None, length, protection, flags) }
         .map_err(|errno| {
-            crate::Error::sys("mmap(NULL, 192, ..., MAP_SHARED|MAP_ANONYMOUS)", errno)
+            shm_workbook::Error::sys("mmap(NULL, 192, ..., MAP_SHARED|MAP_ANONYMOUS)", errno)
         })?;
     // SAFETY: the mapping is page-aligned, zeroed, and at least as large as a Probe, which is
     // only atomics (valid when zeroed).
     let probe: &Probe = unsafe { memory.cast::<Probe>().as_ref() };
     // SAFETY: sched_getcpu takes nothing and returns a CPU number (or -1).
     let here = || i64::from(unsafe { libc::sched_getcpu() });
-    let result = crate::call::unrecorded(|| {
-        let parent = crate::wait::Partner::parent;
+    let result = shm_workbook::call::unrecorded(|| {
+        let parent = shm_workbook::wait::Partner::parent;
         // Another online CPU, even outside this process's affinity (it may be pinned).
         // SAFETY: sysconf takes a constant and returns a number.
         let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as usize;
         let mine = here();
         let other = (0..online).find(|&cpu| cpu as i64 != mine);
-        let child = crate::process::spawn("probe", |_| {
+        let child = shm_workbook::process::spawn("probe", |_| {
             if let Some(cpu) = other {
                 super::pin_to_cpu(cpu)?;
             }

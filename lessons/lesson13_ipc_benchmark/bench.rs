@@ -23,10 +23,10 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
-use crate::call;
-use crate::error::{Error, Result};
-pub use crate::json::Json;
-use crate::lesson::{Lesson, LessonFlag};
+use shm_workbook::call;
+use shm_workbook::error::{Error, Result};
+pub use shm_workbook::json::Json;
+use shm_workbook::lesson::{Lesson, LessonFlag};
 
 pub mod chart;
 pub mod kernel;
@@ -106,11 +106,6 @@ impl Bench {
         Bench { reps: reps.max(1), rep_time, progress: Progress::new(steps) }
     }
 
-    /// The repetitions per measurement.
-    pub fn reps(&self) -> usize {
-        self.reps
-    }
-
     /// Calibrates, then times `self.reps` repetitions of `run(n)`, which must perform and
     /// verify `n` operations and return the time they took. An error from `run` (a mismatch,
     /// a failed call) ends the measurement. `partners` are the other processes taking part:
@@ -187,15 +182,6 @@ impl Bench {
         let scale = self.rep_time.as_secs_f64() / took.as_secs_f64().max(1e-9);
         Ok((((n as f64 * scale) as u64).max(1), total_ops))
     }
-
-    /// Shows `label` on the progress line for a step that is not a [`measure`](Self::measure)
-    /// (counts as one step).
-    pub fn step<T>(&mut self, label: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
-        self.progress.start(label);
-        let result = work();
-        self.progress.finish();
-        result
-    }
 }
 
 /// Times round trips with `bench`: for each, `ping(seq)` sends the number `seq` (counting
@@ -258,7 +244,7 @@ pub fn read_u64(file: &mut impl std::io::Read, call: &str) -> Result<u64> {
 /// lives only in the process that uses it).
 pub fn read_error(call: &str, err: std::io::Error) -> Error {
     if err.kind() == std::io::ErrorKind::UnexpectedEof {
-        let failure = crate::cleanup::child_failure();
+        let failure = shm_workbook::cleanup::child_failure();
         let partner = failure.map(|e| format!(": {}", e.meaning())).unwrap_or_default();
         return Error::other(
             call,
@@ -538,7 +524,7 @@ pub struct CacheLine(pub std::sync::atomic::AtomicU64);
 /// Reads one byte of every page of `memory`, so that the page faults of a fresh mapping (one
 /// per 4 KiB page, in each process) happen before the clock runs rather than during the first
 /// figures. Returns true.
-pub fn touch_every_page(memory: &crate::Attachment) -> bool {
+pub fn touch_every_page(memory: &shm_workbook::Attachment) -> bool {
     use std::sync::atomic::Ordering;
     let bytes = memory.bytes();
     let sum = (0..bytes.len()).step_by(4096).map(|i| u64::from(bytes[i].load(Ordering::Relaxed)));
@@ -551,9 +537,9 @@ pub fn touch_every_page(memory: &crate::Attachment) -> bool {
 /// included, goes to stderr: the flags are parsed once before the lesson starts to know where
 /// stdout goes, and once by [`Lesson::start_with`], which reports any mistake in them.
 pub fn start(bin: &str, flags: &'static [LessonFlag]) -> Result<(Lesson, Option<std::fs::File>)> {
-    let json = crate::lesson::os_args_as_text(std::env::args_os().skip(1))
+    let json = shm_workbook::lesson::os_args_as_text(std::env::args_os().skip(1))
         .ok()
-        .and_then(|args| crate::lesson::parse_args(&args, flags).ok())
+        .and_then(|args| shm_workbook::lesson::parse_args(&args, flags).ok())
         .is_some_and(|options| {
             let document =
                 options.extra.contains_key("--json") || options.texts.contains_key("--chart");

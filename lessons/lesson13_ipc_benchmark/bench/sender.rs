@@ -12,10 +12,10 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
-use crate::call;
-use crate::error::{Error, Result};
-use crate::narrate::Narrator;
-use crate::process::{self, Child};
+use shm_workbook::call;
+use shm_workbook::error::{Error, Result};
+use shm_workbook::narrate::Narrator;
+use shm_workbook::process::{self, Child};
 
 use super::machine::{self, Distance};
 use super::{Bench, Sample, message};

@@ -15,7 +15,7 @@
 //!   busy-waits: its CPU time is printed against the wall time.
 //! - Part 3: a polite wait: spin briefly, then sleep in the kernel on the flag (futex), and
 //!   the CPU time drops to almost nothing.
-//! - Part 4: the plain `int` flag for real, in C (`lesson06_flag.c`) built by your `cc -O2`:
+//! - Part 4: the plain `int` flag for real, in C (`flag.c`, beside this file) built by your `cc -O2`:
 //!   the loop as compiled, a run that hangs, a Ctrl-C, and the segment it leaves behind.
 //! - Every wait names the process it waits for: if the other side dies, the wait ends with an
 //!   error instead of spinning for ever (as the document's producer does).
@@ -30,12 +30,14 @@
 //! cargo run --release --bin lesson06 -- --messages 1000000
 //! ```
 
+mod cdemo;
+
 use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use cdemo::Build;
 use nix::sys::signal::Signal;
 use shm_workbook::Shareable;
-use shm_workbook::cdemo::{self, Build};
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Exit};
 use shm_workbook::wait::{Partner, Policy, publish, wait_while};
@@ -286,7 +288,7 @@ fn stress(lesson: &Lesson, count: u64) -> Result<()> {
 // ANCHOR_END: stress
 
 // ANCHOR: plain_int_in_c
-/// The document's protocol in C (`lesson06_flag.c`) built by the student's `cc -O2`: its loop,
+/// The document's protocol in C (`flag.c`, beside this file) built by the student's `cc -O2`: its loop,
 /// its hang, a Ctrl-C, its leftover segment. The Rust only watches: no plain `int` in Rust.
 fn plain_int_in_c(lesson: &Lesson) -> Result<()> {
     let out = lesson.narrator("lesson");
@@ -295,7 +297,7 @@ fn plain_int_in_c(lesson: &Lesson) -> Result<()> {
         return Ok(());
     };
     let mut dir = ScratchDir::new("lesson06-c")?;
-    let source = include_str!("lesson06_flag.c");
+    let source = include_str!("flag.c");
     let program = match cdemo::compile(&cc, &mut dir, "flag", source, &["-O2"])? {
         Build::Built(program) => program,
         Build::Failed { command, message } => {
