@@ -4,168 +4,9 @@
 //! a real run.
 
 use shm_workbook::error::{Error, Result};
+use shm_workbook::json::{self, Json};
 
 use super::{rate_text, size_text, time_text};
-
-/// A JSON value, as read back from a report.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Value {
-    /// `null`.
-    Null,
-    /// `true` or `false`.
-    Bool(bool),
-    /// A number.
-    Number(f64),
-    /// A string.
-    Text(String),
-    /// An array.
-    Array(Vec<Value>),
-    /// An object, its keys in order.
-    Object(Vec<(String, Value)>),
-}
-
-static NULL: Value = Value::Null;
-
-impl Value {
-    /// The member `key` of an object (`null` if absent or not an object).
-    pub fn get(&self, key: &str) -> &Value {
-        match self {
-            Value::Object(pairs) => pairs.iter().find(|(k, _)| k == key).map_or(&NULL, |(_, v)| v),
-            _ => &NULL,
-        }
-    }
-
-    /// The number, or NaN.
-    pub fn num(&self) -> f64 {
-        if let Value::Number(n) = self { *n } else { f64::NAN }
-    }
-
-    /// The text, or "".
-    pub fn text(&self) -> &str {
-        if let Value::Text(t) = self { t } else { "" }
-    }
-
-    /// The items of an array (none if not an array).
-    pub fn items(&self) -> &[Value] {
-        if let Value::Array(items) = self { items } else { &[] }
-    }
-}
-
-/// Parses a JSON document (what [`shm_workbook::json::Json::render`] writes, and any other).
-pub fn parse(text: &str) -> std::result::Result<Value, String> {
-    let mut reader = Reader { bytes: text.as_bytes(), at: 0 };
-    let value = reader.value()?;
-    reader.space();
-    if reader.at != reader.bytes.len() {
-        return Err(format!("text after the document at byte {}", reader.at));
-    }
-    Ok(value)
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Reader<'_> {
-    fn space(&mut self) {
-        while self.bytes.get(self.at).is_some_and(u8::is_ascii_whitespace) {
-            self.at += 1;
-        }
-    }
-
-    fn eat(&mut self, word: &str) -> bool {
-        self.space();
-        let found = self.bytes[self.at..].starts_with(word.as_bytes());
-        if found {
-            self.at += word.len();
-        }
-        found
-    }
-
-    fn value(&mut self) -> std::result::Result<Value, String> {
-        self.space();
-        let at = self.at;
-        match self.bytes.get(at) {
-            _ if self.eat("null") => Ok(Value::Null),
-            _ if self.eat("true") => Ok(Value::Bool(true)),
-            _ if self.eat("false") => Ok(Value::Bool(false)),
-            Some(b'"') => self.string().map(Value::Text),
-            Some(b'[') => {
-                self.at += 1;
-                let mut items = Vec::new();
-                while !self.eat("]") {
-                    if !items.is_empty() && !self.eat(",") {
-                        return Err(format!("expected , or ] at byte {}", self.at));
-                    }
-                    items.push(self.value()?);
-                }
-                Ok(Value::Array(items))
-            }
-            Some(b'{') => {
-                self.at += 1;
-                let mut pairs = Vec::new();
-                while !self.eat("}") {
-                    if !pairs.is_empty() && !self.eat(",") {
-                        return Err(format!("expected , or }} at byte {}", self.at));
-                    }
-                    self.space();
-                    let key = self.string()?;
-                    if !self.eat(":") {
-                        return Err(format!("expected : at byte {}", self.at));
-                    }
-                    pairs.push((key, self.value()?));
-                }
-                Ok(Value::Object(pairs))
-            }
-            Some(_) => {
-                let end = self.bytes[at..]
-                    .iter()
-                    .position(|b| !(b.is_ascii_digit() || b"+-.eE".contains(b)))
-                    .map_or(self.bytes.len(), |n| at + n);
-                let number = std::str::from_utf8(&self.bytes[at..end]).unwrap_or("");
-                self.at = end;
-                number.parse().map(Value::Number).map_err(|_| format!("no value at byte {at}"))
-            }
-            None => Err("the document ends early".to_owned()),
-        }
-    }
-
-    fn string(&mut self) -> std::result::Result<String, String> {
-        if self.bytes.get(self.at) != Some(&b'"') {
-            return Err(format!("expected a string at byte {}", self.at));
-        }
-        self.at += 1;
-        let mut out = Vec::new();
-        while let Some(&byte) = self.bytes.get(self.at) {
-            self.at += 1;
-            match byte {
-                b'"' => return String::from_utf8(out).map_err(|_| "a string is not UTF-8".into()),
-                b'\\' => {
-                    let escaped = *self.bytes.get(self.at).ok_or("the document ends early")?;
-                    self.at += 1;
-                    match escaped {
-                        b'n' => out.push(b'\n'),
-                        b't' => out.push(b'\t'),
-                        b'r' => out.push(b'\r'),
-                        b'u' => {
-                            let hex = self.bytes.get(self.at..self.at + 4).ok_or("short \\u")?;
-                            let code =
-                                u32::from_str_radix(std::str::from_utf8(hex).unwrap_or(""), 16)
-                                    .map_err(|_| "a bad \\u escape")?;
-                            self.at += 4;
-                            let c = char::from_u32(code).unwrap_or('\u{fffd}');
-                            out.extend_from_slice(c.to_string().as_bytes());
-                        }
-                        other => out.push(other),
-                    }
-                }
-                other => out.push(other),
-            }
-        }
-        Err("a string does not end".to_owned())
-    }
-}
 
 /// The mechanisms of the throughput panel: JSON key, label, colour.
 const THROUGHPUT: [(&str, &str, &str); 6] = [
@@ -199,12 +40,12 @@ fn decades(low: f64, high: f64) -> Vec<f64> {
 
 /// The SVG chart of a `--json` report: 760 units wide (the book's column), throughput above,
 /// round trips below, every label at least 12 units.
-pub fn svg(report: &Value) -> Result<String> {
+pub fn svg(report: &Json) -> Result<String> {
     let bad = |what: &str| Error::other("drawing the chart", format!("the report has no {what}"));
     if report.get("lesson").text() != "lesson13" {
         return Err(bad("\"lesson\": \"lesson13\" (is it lesson13's --json output?)"));
     }
-    let sizes: Vec<f64> = report.get("sizes").items().iter().map(Value::num).collect();
+    let sizes: Vec<f64> = report.get("sizes").items().iter().map(Json::num).collect();
     let throughput = report.get("throughput").items();
     let round_trips = report.get("round_trip").items();
     if sizes.is_empty() || throughput.is_empty() || round_trips.is_empty() {
@@ -217,11 +58,11 @@ pub fn svg(report: &Value) -> Result<String> {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"14\">\n"
     ));
     put("<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n".to_owned());
-    let optimised = report.get("machine").get("optimized_build") == &Value::Bool(true);
+    let optimised = report.get("machine").get("optimized_build") == &Json::Bool(true);
     let title = format!(
         "lesson13 --json: medians of {} repetitions{}{}",
         report.get("repetitions").num(),
-        if report.get("fast") == &Value::Bool(true) { ", --fast" } else { "" },
+        if report.get("fast") == &Json::Bool(true) { ", --fast" } else { "" },
         if optimised { "" } else { ", UNOPTIMISED build" }
     );
     put(format!(
@@ -342,7 +183,7 @@ pub fn svg(report: &Value) -> Result<String> {
 pub fn svg_from_file(path: &str) -> Result<String> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| Error::io(format!("reading the report {path}"), err))?;
-    let report = parse(&text).map_err(|why| {
+    let report = json::parse(&text).map_err(|why| {
         Error::other(format!("reading the report {path}"), format!("it is not JSON: {why}"))
             .with_hint(
                 "make one with:  cargo run --release --bin lesson13 -- --json > results.json",
@@ -373,18 +214,22 @@ mod tests {
             ("nested", Json::object([("x", Json::Number(-2e-3))])),
         ])
         .render();
-        let value = parse(&written).unwrap();
+        let value = json::parse(&written).unwrap();
         assert_eq!(value.get("lesson").text(), "lesson13");
         assert_eq!(value.get("text").text(), "a \"b\"\n\u{1}");
         assert_eq!(value.get("list").items().len(), 3);
         assert_eq!(value.get("nested").get("x").num(), -2e-3);
         assert!(value.get("empty").items().is_empty());
-        assert!(parse("{\"a\": 1,}").is_err() && parse("[1 2]").is_err() && parse("{} x").is_err());
+        assert!(
+            json::parse("{\"a\": 1,}").is_err()
+                && json::parse("[1 2]").is_err()
+                && json::parse("{} x").is_err()
+        );
     }
 
     #[test]
     fn the_chart_draws_every_figure_and_refuses_other_documents() {
-        let report = parse(
+        let report = json::parse(
             r#"{"lesson": "lesson13", "repetitions": 7, "fast": false,
                 "machine": {"optimized_build": true}, "sizes": [64, 4096],
                 "throughput": [
@@ -399,6 +244,6 @@ mod tests {
         assert!(drawn.contains("<title>shm ring 64 B: 4.00 GB/s</title>"), "{drawn}");
         assert!(drawn.contains("<title>pipe pair: 9.00 µs</title>"), "{drawn}");
         assert!(drawn.contains("medians of 7 repetitions"), "{drawn}");
-        assert!(svg(&parse(r#"{"lesson": "lesson12"}"#).unwrap()).is_err());
+        assert!(svg(&json::parse(r#"{"lesson": "lesson12"}"#).unwrap()).is_err());
     }
 }
