@@ -22,8 +22,11 @@ use colored::Colorize;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
+use std::ffi::OsString;
+
 use crate::catalogue::{self, LessonInfo};
 use crate::cleanup;
+use crate::flags::{self, Arg, CommandLine};
 use crate::narrate::{self, Narrator};
 
 /// The common flags, parsed.
@@ -99,128 +102,59 @@ impl LessonFlag {
     }
 }
 
-/// Why the command line was refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UsageError(pub String);
+pub use crate::flags::{UsageError, shown};
 
 /// Parses the common flags and the lesson's own (`args` without the program name); any other
 /// word is refused.
-pub fn parse_args<S: AsRef<str>>(args: &[S], own: &[LessonFlag]) -> Result<Options, UsageError> {
-    parse_args_and_words(args, own, false)
+pub fn parse_args<S: Into<OsString>>(
+    args: impl IntoIterator<Item = S>,
+    own: &[LessonFlag],
+) -> Result<Options, UsageError> {
+    parse_args_and_words(CommandLine::new(args), own, false)
 }
 
 /// Like [`parse_args`]; with `takes_words`, words that are not flags are collected in
 /// [`Options::arguments`] instead of refused.
-pub fn parse_args_and_words<S: AsRef<str>>(
-    args: &[S],
+pub fn parse_args_and_words(
+    mut line: CommandLine,
     own: &[LessonFlag],
     takes_words: bool,
 ) -> Result<Options, UsageError> {
     let mut options = Options::default();
-    let mut args = args.iter().map(AsRef::as_ref);
-    while let Some(arg) = args.next() {
-        let (name, inline_value) = match arg.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => (name, Some(value)),
-            _ => (arg, None),
-        };
-        let mut value_of = |flag: &str, what: &str, example: &str| -> Result<String, UsageError> {
-            let value = match inline_value {
-                Some(value) => Some(value.to_owned()),
-                None => args.next().map(str::to_owned),
-            };
-            match value {
-                Some(value) if inline_value.is_none() && value.starts_with("--") => {
-                    Err(UsageError(format!(
-                        "{flag} needs {what}, as in {flag} {example}; {} is another flag",
-                        shown(&value)
-                    )))
-                }
-                Some(value) => Ok(value),
-                None => Err(UsageError(format!("{flag} needs {what}, as in {flag} {example}"))),
+    while let Some(arg) = line.next()? {
+        let name = match arg {
+            Arg::Word(word) if takes_words => {
+                options.arguments.push(word);
+                continue;
             }
+            Arg::Word(word) => return Err(flags::unexpected(&word)),
+            Arg::Flag(name) => name,
         };
-        let switch = |flag: &str| match inline_value {
-            Some(value) => Err(UsageError(format!(
-                "{flag} is a switch and takes no value: write {flag} alone, not {flag}={}",
-                shown(value)
-            ))),
-            None => Ok(true),
-        };
-        match name {
-            "--help" | "-h" => options.help = switch(name)?,
-            "--fast" => options.fast = switch(name)?,
-            "--step" => options.step = switch(name)?,
-            "--no-color" | "--no-colour" => options.no_color = switch(name)?,
-            "--trace" => {
-                options.trace = Some(value_of("--trace", "a file name", "run.jsonl")?);
-            }
-            "--seed" => {
-                let value = value_of("--seed", "a number", "42")?;
-                options.seed = Some(parse_number("--seed", &value, (0, u64::MAX))?);
-            }
+        match name.as_str() {
+            "--help" | "-h" => options.help = line.switch()?,
+            "--fast" => options.fast = line.switch()?,
+            "--step" => options.step = line.switch()?,
+            "--no-color" | "--no-colour" => options.no_color = line.switch()?,
+            "--trace" => options.trace = Some(line.value("a file name", "run.jsonl")?),
+            "--seed" => options.seed = Some(line.number((0, u64::MAX), "42")?),
             _ => match own.iter().find(|flag| flag.name == name) {
                 Some(flag) if flag.text => {
-                    let value = value_of(flag.name, "a value", flag.value.unwrap_or("VALUE"))?;
+                    let value = line.value("a value", flag.value.unwrap_or("VALUE"))?;
                     options.texts.insert(flag.name, value);
                 }
                 Some(flag) if flag.value.is_some() => {
                     let example = flag.default.max(flag.range.0).to_string();
-                    let value = value_of(flag.name, "a number", &example)?;
-                    options.extra.insert(flag.name, parse_number(flag.name, &value, flag.range)?);
+                    options.extra.insert(flag.name, line.number(flag.range, &example)?);
                 }
                 Some(flag) => {
-                    switch(flag.name)?;
+                    line.switch()?;
                     options.extra.insert(flag.name, 1);
                 }
-                None if arg.starts_with('-') => {
-                    return Err(UsageError(format!("unknown flag {}", shown(arg))));
-                }
-                None if takes_words => options.arguments.push(arg.to_owned()),
-                None => return Err(UsageError(format!("unexpected argument {}", shown(arg)))),
+                None => return Err(line.unknown()),
             },
         }
     }
     Ok(options)
-}
-
-fn parse_number(flag: &str, value: &str, (low, high): (u64, u64)) -> Result<u64, UsageError> {
-    value.parse().ok().filter(|n| (low..=high).contains(n)).ok_or_else(|| {
-        UsageError(format!(
-            "{flag} needs a whole number from {low} to {high}, not {}",
-            shown(value)
-        ))
-    })
-}
-
-/// A word of the command line as a message quotes it: in backquotes, control characters
-/// escaped, and cut to 40 characters (saying how long it was) so a huge argument is not
-/// echoed back whole.
-pub fn shown(word: &str) -> String {
-    const LONGEST: usize = 40;
-    let escaped: String = word.chars().flat_map(char::escape_debug).collect();
-    if escaped.chars().count() <= LONGEST {
-        return format!("`{escaped}`");
-    }
-    let start: String = escaped.chars().take(LONGEST - 3).collect();
-    format!("`{start}...` ({} bytes)", word.len())
-}
-
-/// The command line without the program name, as text; a word that is not UTF-8 is a usage
-/// error (a lesson's flags and commands are all text).
-pub fn os_args_as_text(
-    args: impl Iterator<Item = std::ffi::OsString>,
-) -> Result<Vec<String>, UsageError> {
-    args.enumerate()
-        .map(|(i, arg)| {
-            arg.into_string().map_err(|arg| {
-                UsageError(format!(
-                    "argument {} is not valid UTF-8 text: {}",
-                    i + 1,
-                    shown(&arg.to_string_lossy())
-                ))
-            })
-        })
-        .collect()
 }
 
 /// The usage text for a lesson.
@@ -295,7 +229,7 @@ pub struct Lesson {
 }
 
 /// How a lesson reads its command line: which flags and commands it takes.
-struct CommandLine {
+struct Accepted {
     own: &'static [LessonFlag],
     commands: &'static [LessonCommand],
 }
@@ -314,7 +248,7 @@ impl Lesson {
 
     /// Like [`start`](Self::start), for a lesson that also takes flags of its own.
     pub fn start_with(bin: &str, own: &'static [LessonFlag]) -> Lesson {
-        Lesson::start_from(bin, CommandLine { own, commands: &[] })
+        Lesson::start_from(bin, Accepted { own, commands: &[] })
     }
 
     /// Like [`start_with`](Self::start_with), for a lesson that may also be run with one of
@@ -325,14 +259,13 @@ impl Lesson {
         own: &'static [LessonFlag],
         commands: &'static [LessonCommand],
     ) -> Lesson {
-        Lesson::start_from(bin, CommandLine { own, commands })
+        Lesson::start_from(bin, Accepted { own, commands })
     }
 
-    fn start_from(bin: &str, line: CommandLine) -> Lesson {
-        let CommandLine { own, commands } = line;
+    fn start_from(bin: &str, accepted: Accepted) -> Lesson {
+        let Accepted { own, commands } = accepted;
         let info = catalogue::find(bin).unwrap_or_else(|| panic!("{bin} is not in the catalogue"));
-        let options = match os_args_as_text(std::env::args_os().skip(1))
-            .and_then(|args| parse_args_and_words(&args, own, !commands.is_empty()))
+        let options = match parse_args_and_words(CommandLine::from_env(), own, !commands.is_empty())
         {
             Ok(options) => options,
             Err(UsageError(problem)) => refuse(info, commands, &problem),
@@ -586,7 +519,7 @@ mod tests {
 
     #[test]
     fn common_flags_parse() {
-        let options = parse_args(&["--fast", "--step", "--seed", "7", "--no-color"], &[]).unwrap();
+        let options = parse_args(["--fast", "--step", "--seed", "7", "--no-color"], &[]).unwrap();
         assert_eq!(
             options,
             Options {
@@ -601,9 +534,9 @@ mod tests {
                 arguments: Vec::new(),
             }
         );
-        assert_eq!(parse_args(&["--seed=9"], &[]).unwrap().seed, Some(9));
-        assert!(parse_args(&["--help"], &[]).unwrap().help);
-        assert_eq!(parse_args::<&str>(&[], &[]).unwrap(), Options::default());
+        assert_eq!(parse_args(["--seed=9"], &[]).unwrap().seed, Some(9));
+        assert!(parse_args(["--help"], &[]).unwrap().help);
+        assert_eq!(parse_args(Vec::<&str>::new(), &[]).unwrap(), Options::default());
     }
 
     const OWN: &[LessonFlag] = &[
@@ -613,56 +546,59 @@ mod tests {
 
     #[test]
     fn a_lessons_own_flags_parse_and_are_checked() {
-        let options = parse_args(&["--processes", "5", "--verbose"], OWN).unwrap();
+        let options = parse_args(["--processes", "5", "--verbose"], OWN).unwrap();
         assert_eq!(options.extra.get("--processes"), Some(&5));
         assert_eq!(options.extra.get("--verbose"), Some(&1));
-        assert_eq!(parse_args(&["--processes=2"], OWN).unwrap().extra.get("--processes"), Some(&2));
-        let too_many = parse_args(&["--processes", "65"], OWN).unwrap_err();
+        assert_eq!(parse_args(["--processes=2"], OWN).unwrap().extra.get("--processes"), Some(&2));
+        let too_many = parse_args(["--processes", "65"], OWN).unwrap_err();
         assert_eq!(too_many.0, "--processes needs a whole number from 1 to 64, not `65`");
-        assert!(parse_args(&["--processes"], OWN).unwrap_err().0.contains("needs a number"));
-        assert!(parse_args(&["--verbose"], &[]).is_err(), "another lesson's flag is unknown here");
+        assert!(parse_args(["--processes"], OWN).unwrap_err().0.contains("needs a number"));
+        assert!(parse_args(["--verbose"], &[]).is_err(), "another lesson's flag is unknown here");
     }
 
     #[test]
     fn text_flags_and_command_words_parse_where_allowed() {
         const WITH_NAME: &[LessonFlag] = &[LessonFlag::text("--name", "NAME", "the name")];
-        let options =
-            parse_args_and_words(&["write", "--name", "/x", "hello there"], WITH_NAME, true)
-                .unwrap();
+        let options = parse_args_and_words(
+            CommandLine::new(["write", "--name", "/x", "hello there"]),
+            WITH_NAME,
+            true,
+        )
+        .unwrap();
         assert_eq!(options.texts.get("--name").map(String::as_str), Some("/x"));
         assert_eq!(options.arguments, ["write", "hello there"]);
-        assert!(parse_args(&["write"], WITH_NAME).is_err(), "words only where a lesson takes them");
-        assert!(parse_args(&["--name"], WITH_NAME).unwrap_err().0.contains("needs a value"));
+        assert!(parse_args(["write"], WITH_NAME).is_err(), "words only where a lesson takes them");
+        assert!(parse_args(["--name"], WITH_NAME).unwrap_err().0.contains("needs a value"));
     }
 
     #[test]
     fn bad_flags_are_refused_with_a_reason() {
         assert_eq!(
-            parse_args(&["--fats"], &[]).unwrap_err(),
+            parse_args(["--fats"], &[]).unwrap_err(),
             UsageError("unknown flag `--fats`".into())
         );
-        assert!(parse_args(&["--seed"], &[]).unwrap_err().0.contains("needs a number"));
-        assert!(parse_args(&["--seed", "many"], &[]).unwrap_err().0.contains("not `many`"));
-        assert!(parse_args(&["extra"], &[]).unwrap_err().0.contains("unexpected argument"));
+        assert!(parse_args(["--seed"], &[]).unwrap_err().0.contains("needs a number"));
+        assert!(parse_args(["--seed", "many"], &[]).unwrap_err().0.contains("not `many`"));
+        assert!(parse_args(["extra"], &[]).unwrap_err().0.contains("unexpected argument"));
     }
 
     #[test]
     fn switches_take_no_value_and_odd_words_are_quoted_short() {
         for bad in ["--fast=no", "--no-color=0", "--help=please", "--step=1"] {
-            let UsageError(problem) = parse_args(&[bad], &[]).unwrap_err();
+            let UsageError(problem) = parse_args([bad], &[]).unwrap_err();
             assert!(problem.contains("is a switch and takes no value"), "{bad}: {problem}");
         }
-        let UsageError(problem) = parse_args(&["--seed", "--fast"], &[]).unwrap_err();
+        let UsageError(problem) = parse_args(["--seed", "--fast"], &[]).unwrap_err();
         assert!(problem.contains("--seed needs a number, as in --seed 42"), "{problem}");
         let long = "x".repeat(100_000);
-        let UsageError(problem) = parse_args(&[long.as_str()], &[]).unwrap_err();
+        let UsageError(problem) = parse_args([long.as_str()], &[]).unwrap_err();
         assert!(problem.len() < 120, "a huge argument is not echoed whole: {}", problem.len());
-        assert!(problem.contains("(100000 bytes)"), "{problem}");
+        assert!(problem.contains("(100000 characters)"), "{problem}");
         assert_eq!(shown("a\u{1b}[31mb"), "`a\\u{1b}[31mb`");
         use std::os::unix::ffi::OsStringExt;
         let args =
             [std::ffi::OsString::from("--fast"), std::ffi::OsString::from_vec(vec![0xff, b'x'])];
-        let UsageError(problem) = os_args_as_text(args.into_iter()).unwrap_err();
+        let UsageError(problem) = parse_args(args, &[]).unwrap_err();
         assert!(problem.contains("argument 2 is not valid UTF-8"), "{problem}");
     }
 

@@ -40,6 +40,7 @@ pub mod call;
 pub mod catalogue;
 pub mod cleanup;
 pub mod error;
+pub mod flags;
 pub mod futex;
 pub mod jitter;
 pub mod json;

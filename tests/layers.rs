@@ -12,6 +12,7 @@ const ORDER: &[(&str, &str)] = &[
     // Foundations: errors, the call record, the one /proc reader.
     ("error", "foundations"),
     ("json", "foundations"),
+    ("flags", "foundations"),
     ("catalogue", "foundations"),
     ("procfs", "foundations"),
     ("jitter", "foundations"),

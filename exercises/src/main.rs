@@ -13,6 +13,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use shm_workbook::flags::{self, Arg, CommandLine, UsageError};
+
 use shm_workbook_exercises::catalogue::{self, EXERCISES, Exercise};
 use shm_workbook_exercises::{
     DEFAULT_RUNS, Session, check, exercises_dir, finish, hints, list, program_for, progress,
@@ -63,81 +65,45 @@ fn usage_error(problem: &str) -> ! {
 }
 
 fn parse_args(raw: Vec<OsString>) -> Args {
+    read_args(CommandLine::new(raw)).unwrap_or_else(|UsageError(problem)| usage_error(&problem))
+}
+
+/// The command line, read with the library's one reader (the lessons' and the quiz runner's).
+fn read_args(mut line: CommandLine) -> Result<Args, UsageError> {
     let mut args = Args::default();
     let mut words = Vec::new();
-    let mut iter = raw.into_iter().enumerate();
-    while let Some((i, arg)) = iter.next() {
-        let Some(arg) = arg.to_str().map(str::to_owned) else {
-            usage_error(&format!("argument {} is not valid UTF-8", i + 1));
-        };
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => {
-                (flag.to_owned(), Some(value.to_owned()))
+    while let Some(arg) = line.next()? {
+        let flag = match arg {
+            Arg::Word(word) if word == "help" => String::from("--help"),
+            Arg::Word(word) => {
+                words.push(word);
+                continue;
             }
-            _ => (arg.clone(), None),
-        };
-        let mut value = |what: &str| -> String {
-            inline
-                .clone()
-                .or_else(|| iter.next().and_then(|(_, v)| v.into_string().ok()))
-                .unwrap_or_else(|| {
-                    usage_error(&format!(
-                        "{flag} needs {what}, as in {flag} {}",
-                        if what == "a path" { "target/debug/ex01" } else { "42" }
-                    ))
-                })
-        };
-        let number = |text: String, flag: &str| -> u64 {
-            text.parse().unwrap_or_else(|_| {
-                usage_error(&format!("{flag} needs a whole number, not `{}`", short(&text)))
-            })
+            Arg::Flag(flag) => flag,
         };
         match flag.as_str() {
-            "--help" | "-h" | "help" if inline.is_none() => {
+            "--help" | "-h" => {
+                line.switch()?;
                 print!("{USAGE}");
                 std::process::exit(0);
             }
-            "--runs" => {
-                let runs = number(value("a number"), "--runs");
-                if !(1..=100_000).contains(&runs) {
-                    usage_error("--runs needs a whole number from 1 to 100000");
-                }
-                args.runs = Some(runs as usize);
+            "--runs" => args.runs = Some(line.number((1, 100_000), "50")? as usize),
+            "--seed" => args.seed = Some(line.number((0, u64::MAX), "42")?),
+            "--timeout" => args.timeout = Some(Duration::from_secs(line.number((1, 3600), "10")?)),
+            "--solution" => args.solution = line.switch()?,
+            "--program" => {
+                args.program = Some(PathBuf::from(line.value("a path", "target/debug/ex01")?));
             }
-            "--seed" => args.seed = Some(number(value("a number"), "--seed")),
-            "--timeout" => {
-                let seconds = number(value("a number"), "--timeout");
-                if !(1..=3600).contains(&seconds) {
-                    usage_error("--timeout needs a whole number of seconds from 1 to 3600");
-                }
-                args.timeout = Some(Duration::from_secs(seconds));
-            }
-            "--solution" if inline.is_none() => args.solution = true,
-            "--program" => args.program = Some(PathBuf::from(value("a path"))),
-            "--solution" | "--help" => {
-                usage_error(&format!("{flag} is a switch and takes no value"))
-            }
-            _ if arg.starts_with('-') => usage_error(&format!("unknown flag {}", short(&arg))),
-            _ => words.push(arg),
+            _ => return Err(line.unknown()),
         }
     }
     let mut words = words.into_iter();
     args.command = words.next();
     args.exercise = words.next();
     if let Some(extra) = words.next() {
-        usage_error(&format!("unexpected argument {}", short(&extra)));
+        return Err(flags::unexpected(&extra));
     }
-    args
-}
-
-/// A word of the command line, quoted and cut short if it is long.
-fn short(word: &str) -> String {
-    let shown: String = word.chars().take(40).flat_map(char::escape_debug).collect();
-    if word.chars().count() > 40 {
-        format!("`{shown}...` ({} bytes)", word.len())
-    } else {
-        format!("`{shown}`")
-    }
+    Ok(args)
 }
 
 /// The exercise a command names, or a usage error listing them.
@@ -149,7 +115,7 @@ fn exercise_named(name: Option<&str>, command: &str) -> &'static Exercise {
         let names: Vec<&str> = EXERCISES.iter().map(|e| e.name).collect();
         usage_error(&format!(
             "there is no exercise {}; there are {}",
-            short(name),
+            flags::shown(name),
             names.join(", ")
         ))
     })
@@ -239,7 +205,7 @@ fn run() -> i32 {
             let exercise = exercise_named(args.exercise.as_deref(), "check");
             check_command(exercise, &args)
         }
-        Some(other) => usage_error(&format!("unknown command {}", short(other))),
+        Some(other) => usage_error(&format!("unknown command {}", flags::shown(other))),
     }
 }
 
@@ -249,7 +215,7 @@ fn args_runs(args: &Args) -> usize {
 
 fn no_exercise(args: &Args, command: &str) {
     if let Some(extra) = &args.exercise {
-        usage_error(&format!("`{command}` takes no exercise, not {}", short(extra)));
+        usage_error(&format!("`{command}` takes no exercise, not {}", flags::shown(extra)));
     }
 }
 
@@ -339,8 +305,15 @@ mod tests {
     }
 
     #[test]
-    fn long_words_are_shown_short() {
-        assert_eq!(short("ex99"), "`ex99`");
-        assert!(short(&"x".repeat(1000)).ends_with("(1000 bytes)"));
+    fn wrong_lines_are_refused_with_the_librarys_sentences() {
+        let refused =
+            |words: &[&str]| read_args(CommandLine::new(words.iter().copied())).unwrap_err().0;
+        assert_eq!(
+            refused(&["--runs", "0"]),
+            "--runs needs a whole number from 1 to 100000, not `0`"
+        );
+        assert!(refused(&["--solution=yes"]).contains("is a switch and takes no value"));
+        assert_eq!(refused(&["check", "ex01", "more"]), "unexpected argument `more`");
+        assert_eq!(refused(&["--bogus"]), "unknown flag `--bogus`");
     }
 }

@@ -537,9 +537,8 @@ pub fn touch_every_page(memory: &shm_workbook::Attachment) -> bool {
 /// included, goes to stderr: the flags are parsed once before the lesson starts to know where
 /// stdout goes, and once by [`Lesson::start_with`], which reports any mistake in them.
 pub fn start(bin: &str, flags: &'static [LessonFlag]) -> Result<(Lesson, Option<std::fs::File>)> {
-    let json = shm_workbook::lesson::os_args_as_text(std::env::args_os().skip(1))
+    let json = shm_workbook::lesson::parse_args(std::env::args_os().skip(1), flags)
         .ok()
-        .and_then(|args| shm_workbook::lesson::parse_args(&args, flags).ok())
         .is_some_and(|options| {
             let document =
                 options.extra.contains_key("--json") || options.texts.contains_key("--chart");

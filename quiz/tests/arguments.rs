@@ -29,19 +29,24 @@ fn an_argument_that_is_not_utf8_gets_the_usage_not_a_panic() {
     let sandbox = sandbox("notutf8");
     let bad = OsString::from_vec(b"lesson0\xff".to_vec());
     let run = sandbox.run_os(std::slice::from_ref(&bad), "");
-    assert_usage_error(&run, "an argument is not UTF-8 text: `lesson0\\xff`");
+    assert_usage_error(&run, "argument 1 is not valid UTF-8 text: `lesson0\\xff`");
     let run = sandbox.run_os(&[OsString::from("--seed"), bad], "");
-    assert_usage_error(&run, "not UTF-8");
+    assert_usage_error(&run, "not valid UTF-8");
 }
 
 #[test]
 fn a_switch_given_a_value_is_refused() {
     let sandbox = sandbox("switchvalue");
-    for (arg, flag) in
-        [("--review=yes", "--review"), ("--help=please", "--help"), ("--no-color=0", "--no-color")]
-    {
+    for (arg, flag, value) in [
+        ("--review=yes", "--review", "yes"),
+        ("--help=please", "--help", "please"),
+        ("--no-color=0", "--no-color", "0"),
+    ] {
         let run = sandbox.run(&["basics", arg], "");
-        assert_usage_error(&run, &format!("{flag} takes no value: `{arg}`"));
+        let said = format!(
+            "{flag} is a switch and takes no value: write {flag} alone, not {flag}=`{value}`"
+        );
+        assert_usage_error(&run, &said);
         assert!(!run.stdout.contains("Question"), "nothing is asked:\n{}", run.stdout);
     }
 }
