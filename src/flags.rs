@@ -69,7 +69,7 @@ impl CommandLine {
 
     /// The next word, or `None` at the end. A `--flag=value` left with its value unread (a
     /// flag that takes none) is refused here.
-    pub fn next(&mut self) -> Result<Option<Arg>, UsageError> {
+    pub fn next_arg(&mut self) -> Result<Option<Arg>, UsageError> {
         if self.inline.is_some() {
             self.switch()?;
         }
@@ -204,7 +204,7 @@ mod tests {
     fn read(words: &[&str], switches: &[&str]) -> Result<Vec<String>, UsageError> {
         let mut line = CommandLine::new(words.iter().copied());
         let mut read = Vec::new();
-        while let Some(arg) = line.next()? {
+        while let Some(arg) = line.next_arg()? {
             match arg {
                 Arg::Flag(flag) if switches.contains(&flag.as_str()) => {
                     line.switch()?;
@@ -244,8 +244,8 @@ mod tests {
         assert_eq!(refused(&["--bogus"]), "unknown flag `--bogus`");
         let bad = OsString::from_vec(b"caf\xe9".to_vec());
         let mut line = CommandLine::new([OsString::from("x"), bad]);
-        line.next().unwrap();
-        assert_eq!(line.next().unwrap_err().0, "argument 2 is not valid UTF-8 text: `caf\\xe9`");
+        line.next_arg().unwrap();
+        assert_eq!(line.next_arg().unwrap_err().0, "argument 2 is not valid UTF-8 text: `caf\\xe9`");
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub fn parse_args_and_words(
     takes_words: bool,
 ) -> Result<Options, UsageError> {
     let mut options = Options::default();
-    while let Some(arg) = line.next()? {
+    while let Some(arg) = line.next_arg()? {
         let name = match arg {
             Arg::Word(word) if takes_words => {
                 options.arguments.push(word);

@@ -72,7 +72,7 @@ fn parse_args(raw: Vec<OsString>) -> Args {
 fn read_args(mut line: CommandLine) -> Result<Args, UsageError> {
     let mut args = Args::default();
     let mut words = Vec::new();
-    while let Some(arg) = line.next()? {
+    while let Some(arg) = line.next_arg()? {
         let flag = match arg {
             Arg::Word(word) if word == "help" => String::from("--help"),
             Arg::Word(word) => {

@@ -54,7 +54,7 @@ pub fn parse<S: AsRef<OsStr>>(args: &[S]) -> Result<Args, String> {
     let mut parsed = Args::default();
     let mut line = CommandLine::new(args.iter().map(|arg| arg.as_ref().to_owned()));
     let problem = |err: UsageError| err.0;
-    while let Some(arg) = line.next().map_err(problem)? {
+    while let Some(arg) = line.next_arg().map_err(problem)? {
         match arg {
             Arg::Flag(flag) => match flag.as_str() {
                 "--help" | "-h" => parsed.help = line.switch().map_err(problem)?,
