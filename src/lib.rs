@@ -10,6 +10,8 @@
 //! | [`region`] | shared memory in this process, attached or mapped; read-only is a type |
 //! | [`wait`], [`futex`] | how to wait for another process (spin, sleep, both) and notice it died |
 //! | [`pthread`] | a robust, process-shared pthread mutex |
+//! | [`unnamed_sem`] | a POSIX unnamed semaphore (`sem_init`) inside shared memory |
+//! | [`syscall_count`] | the system calls a child makes, counted with `ptrace` (lesson 16) |
 //! | [`call`] | the record of every call made, printed by the story and written by `--trace` |
 //! | [`narrate`], [`lesson`] | the coloured story, one line per `write(2)`; the flags every lesson takes |
 //! | [`process`] | forked children: no zombie, no orphan, a dead child is an error |
@@ -60,7 +62,9 @@ pub mod registry;
 pub mod scratch;
 pub mod sem;
 pub mod shm;
+pub mod syscall_count;
 pub mod tally;
+pub mod unnamed_sem;
 pub mod wait;
 
 pub use error::{Error, Result};
