@@ -37,7 +37,13 @@ use shm_workbook::{Attachment, Error, Key, Lesson, Result, Segment, SemaphoreSet
 
 const FLAGS: &[LessonFlag] = &[
     LessonFlag::number("--workers", "N", "how many processes count in part 1", 4, (2, 32)),
-    LessonFlag::number("--pairs", "N", "how many wait/post pairs part 4 counts", 1000, (1, 1 << 24)),
+    LessonFlag::number(
+        "--pairs",
+        "N",
+        "how many wait/post pairs part 4 counts",
+        1000,
+        (1, 1 << 24),
+    ),
 ];
 
 /// Where each part's `sem_t` lives in the segment (after the board, aligned).
@@ -109,12 +115,14 @@ fn shared_semaphore(lesson: &Lesson, memory: &Attachment, board: &Board) -> Resu
     board.reset();
     let sem = UnnamedSemaphore::init(memory, SEM_AT, 1, 1)?;
     parent.call_note("pshared 1: for processes; value 1: unlocked");
-    lesson.step(
-        &parent,
+    let look = format!(
         "In another terminal, run:  ipcs -s\n\
-         No new set: the semaphore is 32 bytes at offset 1024 of the segment, not a kernel object.\n\
+         No new set: the semaphore is {} bytes at offset {SEM_AT} of the segment.\n\
+         It is not a kernel object, so no ipcs lists it.\n\
          Then:  ipcs -m   the segment that holds it.",
+        shm_workbook::unnamed_sem::SIZE
     );
+    lesson.step(&parent, &look);
     let workers = lesson.number("--workers") as u32;
     let rounds = 2000;
     let mut children = Vec::new();
@@ -164,7 +172,10 @@ fn private_semaphore(lesson: &Lesson, memory: &Attachment, board: &Board) -> Res
     futex::wait_until_asleep(waiter.pid(), Duration::from_secs(5));
     lesson.step(
         &parent,
-        &format!("The waiter sleeps in sem_timedwait:  ps -o pid,stat,wchan:20 -p {}", waiter.pid()),
+        &format!(
+            "The waiter sleeps in sem_timedwait:  ps -o pid,stat,wchan:20 -p {}",
+            waiter.pid()
+        ),
     );
     sem.post()?;
     parent.call_note("the value is 1 now, but its wake-up was private to this process");
@@ -265,8 +276,9 @@ fn cost(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<()> {
     let sem = UnnamedSemaphore::init(memory, SEM_AT + 128, 1, 1)?;
     parent.call_note("unlocked, and nobody else uses it: every wait is uncontended");
     let set = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
+    parent.call_note("a System V semaphore set, for comparison");
     set.set_value(0, 1)?;
-    parent.call_note("a System V semaphore, unlocked too");
+    parent.call_note("unlocked too");
     let kinds: [(&str, &dyn Fn(u64) -> Result<()>); 2] = [
         ("sem_wait/sem_post", &|n| sem.wait_post_pairs(n)),
         ("semop -1/+1", &|n| {
@@ -280,21 +292,20 @@ fn cost(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<()> {
             if let Some(why) = &refused {
                 out.call_note(why);
             }
-            let stopper = Stopper::new();
+            let stopper = Stopper::new(refused.is_none());
             work(1)?; // one pair first, so that nothing is allocated for the first time below
             wait::publish(&board.said, if refused.is_some() { 2 } else { 1 }, Policy::DEFAULT)?;
-            if refused.is_none() {
-                stopper.stop();
-            }
+            stopper.bracket(); // the count starts
             work(pairs)?;
-            if refused.is_none() {
-                stopper.stop();
-            }
+            stopper.bracket(); // and ends
             Ok(())
         })?;
         let said = wait::wait_while(&board.said, 0, Policy::DEFAULT, Partner::Child(child.pid()))?;
         lesson.step_once(&parent, || {
-            format!("The child is traced by this process:  grep TracerPid /proc/{}/status", child.pid())
+            format!(
+                "The child is traced by this process:  grep TracerPid /proc/{}/status",
+                child.pid()
+            )
         });
         if said == 1 {
             let tally = syscall_count::count_between_stops(child.pid())?;
@@ -325,6 +336,7 @@ fn holder_dies(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<()
     let sem = UnnamedSemaphore::init(memory, SEM_AT + 192, 1, 1)?;
     parent.call_note("a lock, unlocked");
     let set = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
+    parent.call_note("a System V set, for comparison");
     set.set_value(0, 1)?;
     parent.call_note("a System V lock, unlocked");
     for undo in [false, true] {

@@ -1,7 +1,7 @@
 //! Counting the system calls a child makes, from the kernel's own evidence: `ptrace(2)`.
 //!
 //! The child asks to be traced ([`trace_me`]), then brackets the work to count between two
-//! stops of its own ([`Stopper::stop`]). The parent ([`count_between_stops`]) restarts it with
+//! stops of its own ([`Stopper::bracket`]). The parent ([`count_between_stops`]) restarts it with
 //! `PTRACE_SYSCALL`, so the kernel stops it at the entry and the exit of every system call, and
 //! tallies the entries until the second stop; then it detaches, and the child goes on untraced.
 //!
@@ -63,29 +63,28 @@ fn refusal() -> String {
     }
 }
 
-/// A child's way to stop itself with exactly one system call, `kill(pid, SIGSTOP)`: its pid
-/// is found once, before the counting starts.
+/// A child's way to bracket the work to count with exactly one system call at each end:
+/// `kill(pid, SIGSTOP)` when its parent traces it, `kill(pid, 0)` (which sends nothing) when
+/// it may not, so that another tracer (`strace -f`) sees the same stretch between two `kill`s.
+/// Its pid is found once, before the counting starts.
 #[derive(Clone, Copy, Debug)]
 pub struct Stopper {
     pid: libc::pid_t,
+    signal: libc::c_int,
 }
 
 impl Stopper {
-    /// Finds this process's pid (with `getpid`, before anything is counted).
-    pub fn new() -> Stopper {
-        Stopper { pid: nix::unistd::getpid().as_raw() }
+    /// Finds this process's pid (with `getpid`, before anything is counted); `traced` says
+    /// whether [`trace_me`] succeeded.
+    pub fn new(traced: bool) -> Stopper {
+        let signal = if traced { libc::SIGSTOP } else { 0 };
+        Stopper { pid: nix::unistd::getpid().as_raw(), signal }
     }
 
-    /// `kill(pid, SIGSTOP)`, not recorded: the stop that starts or ends a counted stretch.
-    pub fn stop(self) {
+    /// `kill(pid, SIGSTOP)` or `kill(pid, 0)`, not recorded: one end of a counted stretch.
+    pub fn bracket(self) {
         // SAFETY: kill takes plain integers.
-        unsafe { libc::kill(self.pid, libc::SIGSTOP) };
-    }
-}
-
-impl Default for Stopper {
-    fn default() -> Stopper {
-        Stopper::new()
+        unsafe { libc::kill(self.pid, self.signal) };
     }
 }
 
@@ -162,7 +161,9 @@ fn wait_stop(pid: Pid) -> Result<WaitStatus> {
             Err(Errno::EINTR) => continue,
             Err(errno) => return Err(Error::sys("waitid (a traced child)", errno)),
             Ok(WaitStatus::Exited(_, code)) => return ended(format!("exited (status {code})")),
-            Ok(WaitStatus::Signaled(_, signal, _)) => return ended(format!("was killed by {signal}")),
+            Ok(WaitStatus::Signaled(_, signal, _)) => {
+                return ended(format!("was killed by {signal}"));
+            }
             Ok(_) => {}
         }
         match waitpid(pid, None) {

@@ -2,7 +2,7 @@
 //!
 //! | C | here |
 //! |---|---|
-//! | `sem_init(sem, 1, value)` | [`UnnamedSemaphore::init`] (`pshared` 1: shared between processes) |
+//! | `sem_init(sem, 1, value)` | [`UnnamedSemaphore::init`] (`pshared` 1: between processes) |
 //! | `sem_wait(sem)` | [`UnnamedSemaphore::wait`] |
 //! | `sem_trywait(sem)` | [`UnnamedSemaphore::try_wait`] |
 //! | `sem_timedwait(sem, &deadline)` | [`UnnamedSemaphore::wait_timeout`] |
