@@ -301,17 +301,18 @@ fn cost(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<()> {
             Ok(())
         })?;
         let said = wait::wait_while(&board.said, 0, Policy::DEFAULT, Partner::Child(child.pid()))?;
-        lesson.step_once(&parent, || {
-            format!(
-                "The child is traced by this process:  grep TracerPid /proc/{}/status",
-                child.pid()
-            )
-        });
+        let pid = child.pid();
+        let look =
+            || format!("The child is stopped, and traced by us:  grep Tracer /proc/{pid}/status");
         if said == 1 {
-            let tally = syscall_count::count_between_stops(child.pid())?;
+            let pause = || lesson.step_once(&parent, look);
+            let tally = syscall_count::count_between_stops(pid, pause)?;
             let line = parent.line().text(format!("{pairs} pairs of {what}: system calls: "));
             line.value(tally.text()).print();
         } else {
+            lesson.step_once(&parent, || {
+                format!("Not traced by us:  grep Tracer /proc/{pid}/status")
+            });
             parent.say(format!("{pairs} pairs of {what}: not counted here (strace -f -c can)"));
         }
         child.wait()?;

@@ -177,8 +177,10 @@ fn wait_stop(pid: Pid) -> Result<WaitStatus> {
 /// In the parent of a child that called [`trace_me`]: waits for its first stop, counts every
 /// system call it enters until its second stop, then detaches (the child runs on, untraced).
 /// `PTRACE_O_EXITKILL`: if this process dies meanwhile, the child is killed, not left stopped.
-pub fn count_between_stops(pid: Pid) -> Result<Tally> {
-    let counted = count(pid);
+/// `at_first_stop` runs while the child is stopped and traced, before anything is counted (a
+/// lesson's `--step` pause: `grep TracerPid /proc/PID/status` then names this process).
+pub fn count_between_stops(pid: Pid, at_first_stop: impl FnOnce()) -> Result<Tally> {
+    let counted = count(pid, at_first_stop);
     if counted.is_err() {
         // A tracee left stopped would never end: SIGKILL ends even a stopped one.
         let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
@@ -186,7 +188,7 @@ pub fn count_between_stops(pid: Pid) -> Result<Tally> {
     counted
 }
 
-fn count(pid: Pid) -> Result<Tally> {
+fn count(pid: Pid, at_first_stop: impl FnOnce()) -> Result<Tally> {
     let ptrace_error = |what: &str, errno| Error::sys(format!("ptrace({what})"), errno);
     match wait_stop(pid)? {
         WaitStatus::Stopped(_, Signal::SIGSTOP) => {}
@@ -196,6 +198,7 @@ fn count(pid: Pid) -> Result<Tally> {
     }
     let options = ptrace::Options::PTRACE_O_TRACESYSGOOD | ptrace::Options::PTRACE_O_EXITKILL;
     ptrace::setoptions(pid, options).map_err(|e| ptrace_error("PTRACE_SETOPTIONS", e))?;
+    at_first_stop();
     let mut tally = Tally::default();
     let mut inside = false;
     ptrace::syscall(pid, None).map_err(|e| ptrace_error("PTRACE_SYSCALL", e))?;

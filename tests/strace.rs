@@ -137,11 +137,9 @@ fn expected(call: &TraceCall) -> Option<Expected> {
         // A POSIX unnamed semaphore lives in memory: sem_init, sem_getvalue and sem_destroy
         // make no system call, and sem_wait, sem_trywait and sem_post one only when they must
         // sleep or wake (a futex); a sem_timedwait that timed out slept in one.
-        "sem_timedwait" if call.errno.as_deref() == Some("ETIMEDOUT") => Expected {
-            syscalls: &["futex"],
-            same: Vec::new(),
-            same_result: true,
-        },
+        "sem_timedwait" if call.errno.as_deref() == Some("ETIMEDOUT") => {
+            Expected { syscalls: &["futex"], same: Vec::new(), same_result: true }
+        }
         "sem_init" | "sem_destroy" | "sem_getvalue" | "sem_wait" | "sem_trywait" | "sem_post"
         | "sem_timedwait" => Expected { syscalls: &[], same: Vec::new(), same_result: false },
         _ => return None,

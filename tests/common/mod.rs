@@ -64,6 +64,14 @@ pub const CALL_NAMES: &[&str] = &[
     "pipe",
     "socketpair",
     "sched_setaffinity",
+    "ptrace",
+    "sem_init",
+    "sem_wait",
+    "sem_trywait",
+    "sem_timedwait",
+    "sem_post",
+    "sem_getvalue",
+    "sem_destroy",
 ];
 
 /// The call a line of the story prints, if it prints one: the text after the `[role pid]`
