@@ -364,7 +364,7 @@ fn holder_dies(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<()
         }
         if undo {
             set.value(0)?;
-            parent.call_note("1: the kernel undid the dead process's -1 (SEM_UNDO)");
+            parent.call_note("1: the kernel undid the dead process's -1, as SEM_UNDO asks");
         } else {
             sem.value()?;
             parent.call_note("0: still taken, by a process that no longer exists");
