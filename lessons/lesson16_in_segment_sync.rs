@@ -279,7 +279,7 @@ fn cost(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<()> {
     parent.call_note("a System V semaphore set, for comparison");
     set.set_value(0, 1)?;
     parent.call_note("unlocked too");
-    let kinds: [(&str, &dyn Fn(u64) -> Result<()>); 2] = [
+    let kinds: [(&str, &Pairs); 2] = [
         ("sem_wait/sem_post", &|n| sem.wait_post_pairs(n)),
         ("semop -1/+1", &|n| {
             shm_workbook::call::unrecorded(|| (0..n).try_for_each(|_| semop_pair(&set)))
@@ -324,6 +324,9 @@ fn cost(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<()> {
     sem.destroy()?;
     Ok(())
 }
+
+/// Work that makes `n` wait/post pairs.
+type Pairs<'a> = dyn Fn(u64) -> Result<()> + 'a;
 
 fn semop_pair(set: &SemaphoreSet) -> Result<()> {
     set.wait(0)?;
