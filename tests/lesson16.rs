@@ -100,3 +100,57 @@ fn ctrl_c_while_a_holder_sleeps_leaves_nothing() {
     assert_eq!(run.code(), Some(130), "{}", run.stderr);
     run.assert_nothing_left();
 }
+
+/// The children of process `pid`.
+fn children_of(pid: u32) -> Vec<i32> {
+    let path = format!("/proc/{pid}/task/{pid}/children");
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.split_whitespace().filter_map(|c| c.parse().ok()).collect()
+}
+
+#[test]
+fn a_counted_child_killed_while_it_is_traced_ends_the_lesson_and_leaves_nothing() {
+    use std::io::{BufRead, BufReader, Read};
+    let trace = common::TraceFile::new();
+    // Many semop pairs, each stopped twice by ptrace: the second counted child runs for long.
+    let mut lesson = common::lesson("lesson16")
+        .args(["--fast", "--pairs", "2000000", "--trace", trace.path()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(lesson.stdout.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("pairs of sem_wait/sem_post: ") {
+        let mut line = String::new();
+        assert_ne!(stdout.read_line(&mut line).unwrap(), 0, "ended early:\n{seen}");
+        seen.push_str(&line);
+    }
+    // The second counted child: the second `ptrace(PTRACE_TRACEME)` of the trace.
+    let counted = loop {
+        let traced: Vec<i32> =
+            trace.calls().iter().filter(|c| c.call == "ptrace").map(|c| c.pid).collect();
+        if let Some(&child) = traced.get(1) {
+            break child;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    assert!(children_of(lesson.id()).contains(&counted), "it is the lesson's child");
+    std::thread::sleep(std::time::Duration::from_millis(100)); // well inside its pairs
+    let pid = nix::unistd::Pid::from_raw(counted);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    let lesson_pid = nix::unistd::Pid::from_raw(lesson.id() as i32);
+    let watchdog = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        let _ = nix::sys::signal::kill(lesson_pid, nix::sys::signal::Signal::SIGKILL);
+    });
+    let status = lesson.wait().unwrap();
+    drop(watchdog);
+    stdout.read_to_string(&mut seen).unwrap();
+    let mut stderr = String::new();
+    lesson.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "an error, not a hang or a signal:\n{seen}\n{stderr}");
+    assert!(stderr.contains("killed by SIGKILL"), "{stderr}");
+    let run = common::Run { stdout: seen, stderr, status, calls: trace.calls() };
+    run.assert_nothing_left();
+}
