@@ -137,15 +137,26 @@ fn name_of(number: i64) -> String {
 /// The number of the system call a tracee is stopped at the entry of.
 #[cfg(target_arch = "x86_64")]
 fn syscall_number(pid: Pid) -> Result<i64> {
-    let regs = ptrace::getregs(pid).map_err(|e| Error::sys("ptrace(PTRACE_GETREGS)", e))?;
+    let regs = ptrace::getregs(pid).map_err(|e| failed(pid, "ptrace(PTRACE_GETREGS)", e))?;
     Ok(regs.orig_rax as i64)
 }
 
 /// The number of the system call a tracee is stopped at the entry of.
 #[cfg(target_arch = "aarch64")]
 fn syscall_number(pid: Pid) -> Result<i64> {
-    let regs = ptrace::getregs(pid).map_err(|e| Error::sys("ptrace(PTRACE_GETREGSET)", e))?;
+    let regs = ptrace::getregs(pid).map_err(|e| failed(pid, "ptrace(PTRACE_GETREGSET)", e))?;
     Ok(regs.regs[8] as i64)
+}
+
+/// The error of a ptrace request: `ESRCH` when the tracee has just died (it is killed between
+/// its stop and our request), said as its death.
+fn failed(pid: Pid, request: &str, errno: Errno) -> Error {
+    if errno == Errno::ESRCH
+        && let Err(death) = wait_stop(pid)
+    {
+        return death;
+    }
+    Error::sys(request, errno)
 }
 
 /// The next stop of the traced child. Its end is looked at without reaping it (`WNOWAIT`), so
@@ -153,7 +164,7 @@ fn syscall_number(pid: Pid) -> Result<i64> {
 fn wait_stop(pid: Pid) -> Result<WaitStatus> {
     use nix::sys::wait::{Id, WaitPidFlag, waitid};
     let ended = |how: String| {
-        Err(Error::other("counting a child's system calls", format!("the child {how}")))
+        Err(Error::other("counting a child's system calls", format!("the child {pid} {how}")))
     };
     loop {
         let peek = WaitPidFlag::WEXITED | WaitPidFlag::WSTOPPED | WaitPidFlag::WNOWAIT;
@@ -189,7 +200,7 @@ pub fn count_between_stops(pid: Pid, at_first_stop: impl FnOnce()) -> Result<Tal
 }
 
 fn count(pid: Pid, at_first_stop: impl FnOnce()) -> Result<Tally> {
-    let ptrace_error = |what: &str, errno| Error::sys(format!("ptrace({what})"), errno);
+    let ptrace_error = |what: &str, errno| failed(pid, &format!("ptrace({what})"), errno);
     match wait_stop(pid)? {
         WaitStatus::Stopped(_, Signal::SIGSTOP) => {}
         other => {
