@@ -221,8 +221,11 @@ fn shared_futex(lesson: &Lesson, segment: &Segment, board: &Board) -> Result<()>
     );
     board.ready.store(1, Ordering::Release);
     parent.say("stored 1 in the word ready");
-    futex::wake(&board.ready, 1)?;
-    parent.call_note("1 process woken: no FUTEX_PRIVATE_FLAG, so the kernel keys it by the page");
+    let woken = futex::wake(&board.ready, 1)?;
+    parent.call_note(match woken {
+        1 => "1 process woken: no FUTEX_PRIVATE_FLAG, so the kernel keys it by the page",
+        _ => "nobody woken: the waiter was not asleep yet, and will find the word changed",
+    });
     waiter.wait()?;
     Ok(())
 }
@@ -251,11 +254,14 @@ fn lost_wake_up(lesson: &Lesson, board: &Board, fixed: bool) -> Result<()> {
     })?;
     wait::wait_while(&board.checked, 0, Policy::DEFAULT, Partner::Child(waiter.pid()))?;
     lesson.step_once(&parent, || {
-        format!("The waiter has checked and not slept yet:  ps -o pid,stat -p {}", waiter.pid())
+        format!(
+            "The waiter has checked, and is held before its sleep:  ps -o pid,stat -p {}",
+            waiter.pid()
+        )
     });
     board.ready.store(1, Ordering::Release);
-    futex::wake(&board.ready, 1)?;
-    parent.call_note("ready = 1, and 0 woken: the waiter is not asleep yet");
+    let woken = futex::wake(&board.ready, 1)?;
+    parent.call_note(format!("ready = 1, and {woken} woken: the waiter is not asleep yet"));
     wait::publish(&board.sent, 1, Policy::DEFAULT)?;
     waiter.wait()?;
     parent.explain(if fixed {
