@@ -173,6 +173,16 @@ pub const LESSONS: &[LessonInfo] = &[
         chapter: "book/src/lesson14.md",
         quiz: "quizzes/lesson14.toml",
     },
+    LessonInfo {
+        number: 16,
+        bin: "lesson16",
+        source: "lessons/lesson16_in_segment_sync.rs",
+        title: "Synchronization that lives in the segment",
+        summary: "A POSIX unnamed semaphore and a futex word inside shared memory, used by several processes: pshared, a lost wake-up and the compare that prevents it, the system calls each wait costs (counted), and a holder that dies.",
+        reproduces: "issue 23: what systems written today use instead of semget",
+        chapter: "book/src/lesson16.md",
+        quiz: "quizzes/lesson16.toml",
+    },
 ];
 
 /// The lesson whose binary is `bin`.

@@ -3,26 +3,24 @@
 //! The lessons in `lessons/` teach shared-memory IPC on Linux; this library keeps them short by
 //! holding the plumbing, one job per module:
 //!
-//! | module | its job |
-//! |---|---|
-//! | [`shm`], [`sem`], [`msg`] | System V shared memory, semaphore sets, message queues |
-//! | [`posix`] | POSIX shared memory objects (`shm_open`, `ftruncate`, `mmap`, `shm_unlink`) |
-//! | [`region`] | shared memory in this process, attached or mapped; read-only is a type |
-//! | [`wait`], [`futex`] | how to wait for another process (spin, sleep, both) and notice it died |
-//! | [`pthread`] | a robust, process-shared pthread mutex |
-//! | [`call`] | the record of every call made, printed by the story and written by `--trace` |
-//! | [`narrate`], [`lesson`] | the coloured story, one line per `write(2)`; the flags every lesson takes |
-//! | [`process`] | forked children: no zombie, no orphan, a dead child is an error |
-//! | [`cleanup`], [`registry`] | nothing left behind: on Ctrl-C, and after a run killed outright |
-//! | [`error`] | one error type: the call, the errno, what it means here, what to do |
-//! | [`access`] | lesson 09's: a refusal told from a failure; a classmate's command and shmids |
-//! | [`failures`] | lesson 10's failures provoked on purpose, each checked |
-//! | [`privilege`], [`procfs`], [`scratch`] | another user for a child; `/proc` readers; private temporary files |
-//! | [`jitter`] | random delays at every call, so a hidden race shows (the exercise checker) |
-//! | [`bench`](mod@bench), [`json`] | lesson 13's measurements and report |
-//! | [`cdemo`] | a C program built with the student's `cc` and run with a timeout (lesson 06) |
-//! | [`tally`] | every item through a queue exactly once, counted in shared memory (lesson 07) |
-//! | [`catalogue`] | the one list of lessons |
+//! From the top floor down:
+//!
+//! - **Harness.** [`narrate`] (the coloured story, one line per `write(2)`), [`lesson`] (the
+//!   flags and pauses every lesson has), [`process`] (forked children: no zombie, no orphan),
+//!   [`wait`] (waiting for a partner that may die), [`privilege`] (another user for a child).
+//! - **Subject.** [`sysv`] (`key`, `shm`, `sem`, `msg`), [`posix`] (`name`, `shm`, `mq`),
+//!   [`region`] (memory attached or mapped; read-only is a type), and synchronization inside the
+//!   segment: [`futex`], [`unnamed_sem`] (`sem_init`), [`pthread`] (a robust mutex);
+//!   [`syscall_count`] (a child's system calls, counted with `ptrace`).
+//! - **Bookkeeping.** [`registry`], [`cleanup`], [`scratch`]: nothing left behind, on Ctrl-C and
+//!   after a run killed outright.
+//! - **Foundations.** [`error`] (one error type), [`call`] (the record of every call, printed by
+//!   the story and written by `--trace`), [`procfs`], [`flags`] and [`json`] (the one `/proc`,
+//!   command-line and JSON reader), [`jitter`] (random delays for the checker), [`catalogue`].
+//!
+//! A module uses only what stands below it (`tests/layers.rs` keeps the order; ARCHITECTURE.md
+//! draws it). Machinery one lesson alone needs lives beside that lesson, in its folder under
+//! `lessons/`.
 //!
 //! The rules it keeps, so that a lesson keeps them too:
 //! - what a lesson prints about a call comes from the call: its real arguments and result;
@@ -54,7 +52,9 @@ pub mod pthread;
 pub mod region;
 pub mod registry;
 pub mod scratch;
+pub mod syscall_count;
 pub mod sysv;
+pub mod unnamed_sem;
 pub mod wait;
 
 pub use error::{Error, Result};

@@ -739,7 +739,7 @@ macro_rules! fault_tests {
 
 fault_tests!(
     lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson08, lesson09,
-    lesson10, lesson11, lesson12, lesson13, lesson14,
+    lesson10, lesson11, lesson12, lesson13, lesson14, lesson16,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -965,9 +965,9 @@ fn lesson08_never_uses_a_planted_object() {
 // The campaign
 // ---------------------------------------------------------------------------------------------
 
-const LESSONS: [&str; 14] = [
+const LESSONS: [&str; 15] = [
     "lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06", "lesson07", "lesson08",
-    "lesson09", "lesson10", "lesson11", "lesson12", "lesson13", "lesson14",
+    "lesson09", "lesson10", "lesson11", "lesson12", "lesson13", "lesson14", "lesson16",
 ];
 
 /// The figures the issue counts, for one lesson.
@@ -1025,6 +1025,7 @@ fn bad_inputs(bin: &str) -> Vec<Vec<std::ffi::OsString>> {
     ];
     let own: &[&[&str]] = match bin {
         "lesson05" | "lesson12" => &[&["--workers", "0"], &["--workers", "-1"], &["--inside"]],
+        "lesson16" => &[&["--workers", "1"], &["--pairs", "0"], &["--name", "/x"]],
         "lesson08" => &[
             &["write"],
             &["--name"],

@@ -27,6 +27,8 @@ const ORDER: &[(&str, &str)] = &[
     ("posix", "subject"),
     ("futex", "subject"),
     ("pthread", "subject"),
+    ("unnamed_sem", "subject"),
+    ("syscall_count", "subject"),
     // The run harness: the story, processes, waits, privileges, the flags every lesson takes.
     ("narrate", "harness"),
     ("process", "harness"),

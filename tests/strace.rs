@@ -19,7 +19,7 @@ use common::{TraceCall, TraceFile, lesson_path, printed_call};
 const SYSCALLS: &str = "shmget,shmat,shmdt,shmctl,semget,semop,semtimedop,semctl,msgget,msgsnd,\
     msgrcv,msgctl,openat,close,unlink,ftruncate,fstat,newfstatat,statx,stat,mmap,munmap,mq_open,\
     mq_unlink,mq_timedsend,mq_timedreceive,clone,clone3,fork,vfork,wait4,kill,futex,pipe,pipe2,\
-    socketpair,sched_setaffinity";
+    socketpair,sched_setaffinity,ptrace";
 
 /// One system call as strace printed it.
 #[derive(Clone, Debug)]
@@ -133,6 +133,15 @@ fn expected(call: &TraceCall) -> Option<Expected> {
         "waitpid" => plain(&["wait4"], &[(0, 0), (2, 2)]),
         "kill" => plain(&["kill"], &[(0, 0), (1, 1)]),
         "futex" => plain(&["futex"], &[(0, 0), (1, 1), (2, 2)]),
+        "ptrace" => plain(&["ptrace"], &[(0, 0)]),
+        // A POSIX unnamed semaphore lives in memory: sem_init, sem_getvalue and sem_destroy
+        // make no system call, and sem_wait, sem_trywait and sem_post one only when they must
+        // sleep or wake (a futex); a sem_timedwait that timed out slept in one.
+        "sem_timedwait" if call.errno.as_deref() == Some("ETIMEDOUT") => {
+            Expected { syscalls: &["futex"], same: Vec::new(), same_result: true }
+        }
+        "sem_init" | "sem_destroy" | "sem_getvalue" | "sem_wait" | "sem_trywait" | "sem_post"
+        | "sem_timedwait" => Expected { syscalls: &[], same: Vec::new(), same_result: false },
         _ => return None,
     })
 }
@@ -292,12 +301,21 @@ fn parse_syscall(line: &str) -> Option<Syscall> {
 /// Runs `bin` with `args` under `strace -ff`, with a trace; returns its stdout, the recorded
 /// calls, and the system calls of each process.
 fn traced_run(bin: &str, args: &[&str]) -> (String, Vec<TraceCall>, BTreeMap<i32, Vec<Syscall>>) {
+    traced_run_watching(bin, args, SYSCALLS)
+}
+
+/// [`traced_run`], with strace watching `syscalls` (`all`: every one).
+fn traced_run_watching(
+    bin: &str,
+    args: &[&str],
+    syscalls: &str,
+) -> (String, Vec<TraceCall>, BTreeMap<i32, Vec<Syscall>>) {
     let dir = TempDir::new(bin);
     let trace = TraceFile::new();
     let prefix = dir.0.join("strace");
     let output = std::process::Command::new("strace")
         .args(["-ff", "--seccomp-bpf", "-qq", "-s", "512", "-e"])
-        .arg(format!("trace={SYSCALLS}"))
+        .arg(format!("trace={syscalls}"))
         .arg("-o")
         .arg(&prefix)
         .arg(lesson_path(bin))
@@ -329,8 +347,11 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(what: &str) -> TempDir {
-        let path =
-            std::env::temp_dir().join(format!("shm-workbook-strace-{what}-{}", std::process::id()));
+        // Two tests may run one lesson at once: each gets a directory of its own.
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let nth = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("shm-workbook-strace-{what}-{}-{nth}", std::process::id());
+        let path = std::env::temp_dir().join(name);
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap();
         TempDir(path)
@@ -534,4 +555,41 @@ lesson_tests! {
     lesson12_prints_only_calls_it_made: "lesson12" &["--fast"];
     lesson13_prints_only_calls_it_made: "lesson13" &["--fast"];
     lesson14_prints_only_calls_it_made: "lesson14" &["--fast"];
+    lesson16_prints_only_calls_it_made: "lesson16" &["--fast"];
+}
+
+/// Lesson 16 counts the system calls of uncontended `sem_wait`/`sem_post` pairs (none) and of
+/// `semop` pairs (one each) with ptrace; strace counts them too. Under strace the lesson's child
+/// cannot be traced by its parent as well (`PTRACE_TRACEME` fails with `EPERM`), but it does
+/// the same pairs, and strace sees every system call they make.
+#[test]
+fn lesson16_uncontended_sem_pairs_make_no_system_call_and_semop_pairs_two() {
+    if !strace_available() {
+        return;
+    }
+    let pairs = 300;
+    let (stdout, calls, syscalls) =
+        traced_run_watching("lesson16", &["--fast", "--pairs", "300"], "all");
+    let counted: Vec<&TraceCall> = calls.iter().filter(|c| c.call == "ptrace").collect();
+    assert_eq!(counted.len(), 2, "two counted children:\n{stdout}");
+    for call in &counted {
+        assert_eq!(call.errno.as_deref(), Some("EPERM"), "strace traces it already: {call:?}");
+    }
+    // Each child brackets its pairs with two `kill(pid, 0)`: count what lies between them.
+    let between = |pid: i32, names: &[&str]| {
+        let made: &Vec<Syscall> = &syscalls[&pid];
+        let bracket = |s: &Syscall| s.name == "kill" && s.args.get(1).is_some_and(|a| a == "0");
+        let ends: Vec<usize> =
+            made.iter().enumerate().filter(|(_, s)| bracket(s)).map(|(at, _)| at).collect();
+        assert_eq!(ends.len(), 2, "two brackets in {pid}: {made:?}");
+        let inside = &made[ends[0] + 1..ends[1]];
+        inside.iter().filter(|s| names.is_empty() || names.contains(&s.name.as_str())).count()
+    };
+    let (sem_child, semop_child) = (counted[0].pid, counted[1].pid);
+    // strace watched every system call: `&[]` counts them all.
+    assert_eq!(between(sem_child, &[]), 0, "sem_wait/sem_post: no system call\n{stdout}");
+    let sysv = between(semop_child, &["semop", "semtimedop"]);
+    assert_eq!(sysv, 2 * pairs, "semop -1/+1: one system call each\n{stdout}");
+    assert_eq!(between(semop_child, &[]), 2 * pairs, "and no other\n{stdout}");
+    assert!(stdout.contains("pairs of sem_wait/sem_post: not counted here"), "{stdout}");
 }

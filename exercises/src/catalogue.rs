@@ -314,6 +314,23 @@ pub const EXERCISES: &[Exercise] = &[
         ],
         judge: judge::ex14,
     },
+    Exercise {
+        name: "ex16",
+        file: "ex16_lost_wake_up.rs",
+        title: "A wake-up that comes too early",
+        lesson: "lesson16",
+        failures: &["lost wake-up"],
+        copies: 1,
+        fault: FaultPlan::None,
+        timeout: seconds(20),
+        semaphores: &[],
+        hints: &[
+            "Between the check of `ready` and the sleep, the parent may store 1 and call FUTEX_WAKE, which then wakes nobody. What does FUTEX_WAIT do with the value you pass it?",
+            "FUTEX_WAIT sleeps only if the word still holds the value passed, and returns EAGAIN at once otherwise. Pass the value your check saw, and the kernel refuses to sleep when it changed since.",
+            "`let seen = header.ready.load(Ordering::Acquire); if seen == 1 { break; }` ... `futex::wait(&header.ready, seen, None)?;`",
+        ],
+        judge: judge::ex16,
+    },
 ];
 
 /// The exercise called `name`.

@@ -691,3 +691,53 @@ pub fn ex14(trial: &Trial) -> Option<Failure> {
     }
     None
 }
+
+/// Exercise 16: the waiter gets the message, and no wake-up is lost (or papered over by a
+/// timeout).
+pub fn ex16(trial: &Trial) -> Option<Failure> {
+    let wakes: Vec<&Call> = calls_named(trial, "futex")
+        .filter(|c| c.args.get(1).is_some_and(|op| op == "FUTEX_WAKE") && c.role == "parent")
+        .collect();
+    if trial.stuck.is_some()
+        && let Some(wake) = wakes.iter().find(|c| c.returned() == Some(0))
+    {
+        return Some(Failure::new(
+            "lost wake-up",
+            format!(
+                "the parent's {} woke nobody: the waiter had checked `ready` but was not asleep yet; it then went to sleep on a word that would never change again",
+                quoted(&wake.text)
+            ),
+        ));
+    }
+    // A wait for `ready` to leave 1 (the value it holds once the message is there) can only end
+    // by its timeout: the waiter slept on the new value, after the wake had gone by.
+    let timed_out = calls_named(trial, "futex").find(|c| {
+        c.role == "waiter"
+            && c.args.get(1).is_some_and(|op| op == "FUTEX_WAIT")
+            && c.args.get(2).is_some_and(|value| value == "1")
+            && c.failed_with("ETIMEDOUT")
+    });
+    if let Some(wait) = timed_out {
+        return Some(Failure::new(
+            "lost wake-up, hidden by a timeout",
+            format!(
+                "the waiter's {} ended by its timeout, not by the parent's wake: the wake was lost, and the timeout only makes the loss slow",
+                quoted(&wait.text)
+            ),
+        ).hint("do not paper over a lost wake-up with a timeout: pass FUTEX_WAIT the value you checked"));
+    }
+    if !clean(trial) {
+        return None;
+    }
+    let copy = &trial.copies[0];
+    if !copy.said_by("waiter").any(|l| l == "got: hello from the parent") {
+        return Some(Failure::new(
+            "wrong output",
+            format!(
+                "expected the waiter to print `got: hello from the parent`; the run printed: {}",
+                copy.tail(4)
+            ),
+        ));
+    }
+    None
+}

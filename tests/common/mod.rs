@@ -64,6 +64,14 @@ pub const CALL_NAMES: &[&str] = &[
     "pipe",
     "socketpair",
     "sched_setaffinity",
+    "ptrace",
+    "sem_init",
+    "sem_wait",
+    "sem_trywait",
+    "sem_timedwait",
+    "sem_post",
+    "sem_getvalue",
+    "sem_destroy",
 ];
 
 /// The call a line of the story prints, if it prints one: the text after the `[role pid]`
@@ -189,6 +197,7 @@ pub fn lesson_path(bin: &str) -> std::path::PathBuf {
         "lesson12" => env!("CARGO_BIN_EXE_lesson12"),
         "lesson13" => env!("CARGO_BIN_EXE_lesson13"),
         "lesson14" => env!("CARGO_BIN_EXE_lesson14"),
+        "lesson16" => env!("CARGO_BIN_EXE_lesson16"),
         other => panic!("no binary {other}"),
     };
     match std::env::var_os("SHM_WORKBOOK_BIN_DIR") {

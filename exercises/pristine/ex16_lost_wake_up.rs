@@ -1,0 +1,63 @@
+//! # Exercise 16: A wake-up that comes too early
+//!
+//! Goal: a waiter (a child) sleeps until its parent has written a message into the segment and
+//! set the word `ready` to 1; the parent then wakes it with `FUTEX_WAKE`. The waiter checks
+//! `ready`, and while it is 0 it sleeps with `FUTEX_WAIT`. But the value it passes is the one
+//! `ready` holds as it goes to sleep, not the one it checked: when the parent's store and wake
+//! come between the check and the sleep, the wake finds nobody asleep, and the waiter then
+//! sleeps for ever (a *lost wake-up*). Make it sleep only while `ready` still holds the value
+//! it checked.
+//!
+//! Follows lesson 16 (`cargo run --bin lesson16`).
+//!
+//! What the checker does: runs the program 50 times with jitter (which pauses the waiter between
+//! its check and its sleep) and expects the waiter to print `got: hello from the parent`, no
+//! wait to end by a timeout, and nothing left behind.
+//!
+//! Run it: `cargo run --bin workbook -- check ex16`; by hand: `cargo run --example ex16`.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use shm_workbook::futex;
+use shm_workbook::Shareable;
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+
+const MESSAGE_AT: usize = 64; // the message, a C string, after the header
+
+#[repr(C)]
+struct Header {
+    ready: AtomicU32, // 0: no message yet; 1: the message is written (the futex word)
+}
+
+// SAFETY: #[repr(C)], one atomic (valid for every bit pattern, zero included), no pointers.
+unsafe impl Shareable for Header {}
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
+    let parent = Narrator::new("parent");
+    let segment = Segment::create(Key::PRIVATE, 4096, 0o600)?;
+    let memory = segment.attach()?;
+    let header: &Header = memory.view()?;
+
+    let waiter = process::spawn("waiter", |out| {
+        loop {
+            if header.ready.load(Ordering::Acquire) == 1 {
+                break; // the check: the message is there
+            }
+            let so_far = memory.load_c_string(MESSAGE_AT);
+            out.say(format!("not ready (the message is {so_far:?} so far): sleeping"));
+            // TODO: the value passed must be the one checked above, not the one `ready` holds
+            // now: a wake that came in between is lost, and this sleep never ends.
+            futex::wait(&header.ready, header.ready.load(Ordering::Acquire), None)?;
+        }
+        out.say(format!("got: {}", memory.load_c_string(MESSAGE_AT)));
+        Ok(())
+    })?;
+
+    memory.store_c_string(MESSAGE_AT, "hello from the parent")?;
+    header.ready.store(1, Ordering::Release); // the message before the word
+    let woken = futex::wake(&header.ready, 1)?;
+    parent.say(format!("woke {woken} waiter(s)"));
+    waiter.wait()?;
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! # Exercise 16, solved: the waiter sleeps only while the word holds the value it checked
+//!
+//! The waiter keeps the value it checked and passes that one to `FUTEX_WAIT`. The kernel loads
+//! the word, compares it with that value and starts the sleep in one step with respect to the
+//! parent's `FUTEX_WAKE`: if the parent stored 1 after the check, the wait returns `EAGAIN` at
+//! once instead of sleeping, and the loop finds the message. A wake before the sleep can no
+//! longer be lost.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use shm_workbook::futex;
+use shm_workbook::Shareable;
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+
+const MESSAGE_AT: usize = 64; // the message, a C string, after the header
+
+#[repr(C)]
+struct Header {
+    ready: AtomicU32, // 0: no message yet; 1: the message is written (the futex word)
+}
+
+// SAFETY: #[repr(C)], one atomic (valid for every bit pattern, zero included), no pointers.
+unsafe impl Shareable for Header {}
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
+    let parent = Narrator::new("parent");
+    let segment = Segment::create(Key::PRIVATE, 4096, 0o600)?;
+    let memory = segment.attach()?;
+    let header: &Header = memory.view()?;
+
+    let waiter = process::spawn("waiter", |out| {
+        loop {
+            let seen = header.ready.load(Ordering::Acquire);
+            if seen == 1 {
+                break; // the check: the message is there
+            }
+            let so_far = memory.load_c_string(MESSAGE_AT);
+            out.say(format!("not ready (the message is {so_far:?} so far): sleeping"));
+            futex::wait(&header.ready, seen, None)?; // sleeps only if `ready` is still `seen`
+        }
+        out.say(format!("got: {}", memory.load_c_string(MESSAGE_AT)));
+        Ok(())
+    })?;
+
+    memory.store_c_string(MESSAGE_AT, "hello from the parent")?;
+    header.ready.store(1, Ordering::Release); // the message before the word
+    let woken = futex::wake(&header.ready, 1)?;
+    parent.say(format!("woke {woken} waiter(s)"));
+    waiter.wait()?;
+    Ok(())
+}
