@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`shm`], [`sem`], [`msg`] | System V shared memory, semaphore sets, message queues |
 //! | [`posix`] | POSIX shared memory objects (`shm_open`, `ftruncate`, `mmap`, `shm_unlink`) |
+//! | [`memfd`], [`unix_socket`] | memory with no name, its seals, and a descriptor passed over a socket |
 //! | [`region`] | shared memory in this process, attached or mapped; read-only is a type |
 //! | [`wait`], [`futex`] | how to wait for another process (spin, sleep, both) and notice it died |
 //! | [`pthread`] | a robust, process-shared pthread mutex |
@@ -48,6 +49,7 @@ pub mod futex;
 pub mod jitter;
 pub mod json;
 pub mod lesson;
+pub mod memfd;
 pub mod msg;
 pub mod narrate;
 pub mod posix;
@@ -61,6 +63,7 @@ pub mod scratch;
 pub mod sem;
 pub mod shm;
 pub mod tally;
+pub mod unix_socket;
 pub mod wait;
 
 pub use error::{Error, Result};
