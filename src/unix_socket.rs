@@ -7,7 +7,7 @@
 //! | `listen(fd, 1)` | [`Listener::listen`] |
 //! | `accept(fd, NULL, NULL)` | [`Listener::accept`] |
 //! | `socket(...)`, `connect(fd, &addr, len)` | [`Stream::connect`] |
-//! | `sendmsg(fd, &msg, 0)` with `SCM_RIGHTS` | [`Stream::send_fd`] |
+//! | `sendmsg(fd, &msg, MSG_NOSIGNAL)` with `SCM_RIGHTS` | [`Stream::send_fd`] |
 //! | `recvmsg(fd, &msg, MSG_CMSG_CLOEXEC)` | [`Stream::recv_fd`] |
 //!
 //! A descriptor sent with `SCM_RIGHTS` arrives as a new descriptor of the receiver (usually
@@ -150,12 +150,12 @@ impl Stream {
         self.fd.as_raw_fd()
     }
 
-    /// `sendmsg(fd, &msg, 0)`: one byte, and `fd_to_pass` in an `SCM_RIGHTS` message.
+    /// `sendmsg(fd, &msg, MSG_NOSIGNAL)`: one byte, and `fd_to_pass` in an `SCM_RIGHTS` message.
     pub fn send_fd(&self, byte: u8, fd_to_pass: BorrowedFd<'_>) -> Result<()> {
         self.send(byte, Some(fd_to_pass.as_raw_fd()), false)
     }
 
-    /// `sendmsg(fd, &msg, 0)` of one byte, without descriptors, to pace the peer (recorded,
+    /// `sendmsg(fd, &msg, MSG_NOSIGNAL)` of one byte, without descriptors, to pace the peer (recorded,
     /// not printed).
     pub fn send_byte(&self, byte: u8) -> Result<()> {
         self.send(byte, None, true)
@@ -176,7 +176,7 @@ impl Stream {
             if fds.is_empty() { Vec::new() } else { vec![ControlMessage::ScmRights(&fds)] };
         let data = [byte];
         let iov = [IoSlice::new(&data)];
-        let made = made.arg(0);
+        let made = made.arg("MSG_NOSIGNAL");
         let result = loop {
             match nix::sys::socket::sendmsg::<()>(
                 self.raw(),

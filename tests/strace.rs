@@ -19,7 +19,8 @@ use common::{TraceCall, TraceFile, lesson_path, printed_call};
 const SYSCALLS: &str = "shmget,shmat,shmdt,shmctl,semget,semop,semtimedop,semctl,msgget,msgsnd,\
     msgrcv,msgctl,openat,close,unlink,ftruncate,fstat,newfstatat,statx,stat,mmap,munmap,mq_open,\
     mq_unlink,mq_timedsend,mq_timedreceive,clone,clone3,fork,vfork,wait4,kill,futex,pipe,pipe2,\
-    socketpair,sched_setaffinity";
+    socketpair,sched_setaffinity,memfd_create,fcntl,socket,bind,listen,accept,accept4,connect,\
+    sendmsg,recvmsg";
 
 /// One system call as strace printed it.
 #[derive(Clone, Debug)]
@@ -133,6 +134,26 @@ fn expected(call: &TraceCall) -> Option<Expected> {
         "waitpid" => plain(&["wait4"], &[(0, 0), (2, 2)]),
         "kill" => plain(&["kill"], &[(0, 0), (1, 1)]),
         "futex" => plain(&["futex"], &[(0, 0), (1, 1), (2, 2)]),
+        "memfd_create" => plain(&["memfd_create"], &[(0, 0), (1, 1)]),
+        // F_GET_SEALS returns the seals as a number, which strace follows with their names.
+        "fcntl" if call.args.len() == 2 => plain(&["fcntl", "fcntl64"], &[(0, 0), (1, 1)]),
+        "fcntl" => plain(&["fcntl", "fcntl64"], &[(0, 0), (1, 1), (2, 2)]),
+        "socket" => plain(&["socket"], &[(0, 0), (1, 1), (2, 2)]),
+        "bind" | "connect" => plain(&["bind", "connect"], &[(0, 0), (2, 2)]),
+        "listen" => plain(&["listen"], &[(0, 0), (1, 1)]),
+        "accept" => plain(&["accept", "accept4"], &[(0, 0)]),
+        // The descriptor passed in SCM_RIGHTS ("SCM_RIGHTS {5}" in the comment on &msg) is the
+        // one strace shows in the control message, and a message without one has none.
+        "sendmsg" | "recvmsg" => {
+            let passed = call
+                .text
+                .split_once("SCM_RIGHTS {")
+                .and_then(|(_, rest)| rest.split_once('}'))
+                .map_or("none".to_owned(), |(fd, _)| format!("[{fd}]"));
+            let mut expected = plain(&["sendmsg", "recvmsg"], &[(0, 0), (2, 2)]);
+            expected.same.push((passed, "#cmsg_data".into()));
+            expected
+        }
         _ => return None,
     })
 }
@@ -164,6 +185,11 @@ fn strace_value(syscall: &Syscall, key: &str) -> Option<String> {
             .map(|a| a.trim_matches(|c| c == '[' || c == ']' || c == '{' || c == '}').to_owned()),
         "#flags1" => arg(if syscall.name == "openat" { 2 } else { 1 }).map(|f| flag_set(&f)),
         "#path" => syscall.args.iter().find(|a| a.starts_with('"') && a.len() > 2).cloned(),
+        "#cmsg_data" => {
+            Some(arg(1)?.split_once("cmsg_data=").map_or("none".to_owned(), |(_, rest)| {
+                rest.split_inclusive(']').next().unwrap_or(rest).to_owned()
+            }))
+        }
         _ => {
             let i: usize = key.trim_start_matches('#').parse().ok()?;
             // For openat, our argument 0 (the path) is strace's argument 1, and so on.
@@ -534,4 +560,5 @@ lesson_tests! {
     lesson12_prints_only_calls_it_made: "lesson12" &["--fast"];
     lesson13_prints_only_calls_it_made: "lesson13" &["--fast"];
     lesson14_prints_only_calls_it_made: "lesson14" &["--fast"];
+    lesson15_prints_only_calls_it_made: "lesson15" &["--fast"];
 }
