@@ -170,6 +170,7 @@ every_part_pauses! {
     lesson11_pauses_in_every_part: "lesson11",
     lesson12_pauses_in_every_part: "lesson12",
     lesson14_pauses_in_every_part: "lesson14",
+    lesson15_pauses_in_every_part: "lesson15",
 }
 
 // Lesson 13 does not pause in every part yet (issue 21, item 7, still open for it): its test
@@ -192,7 +193,7 @@ fn lesson13_pauses_in_every_part() {
 #[test]
 fn a_signal_at_any_pause_with_children_running_leaves_nothing() {
     use nix::sys::signal::Signal;
-    for bin in ["lesson05", "lesson06", "lesson07", "lesson14"] {
+    for bin in ["lesson05", "lesson06", "lesson07", "lesson14", "lesson15"] {
         let pauses = pauses(&stepped(bin).stdout).len();
         assert!(pauses >= 2, "{bin} pauses {pauses} times");
         for answered in 0..pauses {

@@ -519,6 +519,27 @@ fn the_parser_reads_strace_lines() {
 }
 
 #[test]
+fn the_descriptor_passed_in_scm_rights_must_be_the_one_strace_shows() {
+    let line = r#"sendmsg(4, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="f", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[5]}], msg_controllen=24, msg_flags=0}, MSG_NOSIGNAL) = 1"#;
+    let syscall = parse_syscall(line).unwrap();
+    let call = |text: &str| TraceCall {
+        pid: 1,
+        role: "server".into(),
+        call: "sendmsg".into(),
+        args: vec!["4".into(), "&msg".into(), "MSG_NOSIGNAL".into()],
+        result: Some("1".into()),
+        errno: None,
+        text: text.into(),
+        t_ns: 0,
+    };
+    let sent = "sendmsg(4, &msg /* 1 byte, SCM_RIGHTS {5} */, MSG_NOSIGNAL) = 1";
+    assert!(matches(&call(sent), &syscall));
+    assert!(!matches(&call(&sent.replace("{5}", "{6}")), &syscall), "another descriptor");
+    let plain = "sendmsg(4, &msg /* 1 byte */, MSG_NOSIGNAL) = 1";
+    assert!(!matches(&call(plain), &syscall), "a descriptor that was not printed");
+}
+
+#[test]
 fn a_printed_call_that_was_not_made_is_caught() {
     // The check itself, fed a story that prints a call no process made.
     let calls = [TraceCall {
