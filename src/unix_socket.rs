@@ -233,7 +233,9 @@ impl Stream {
                             }
                         }
                     }
-                    break (Ok(msg.bytes), fds);
+                    // Descriptors that did not fit were closed by the kernel: say so.
+                    let truncated = msg.flags.contains(MsgFlags::MSG_CTRUNC);
+                    break (Ok((msg.bytes, truncated)), fds);
                 }
                 Err(Errno::EINTR) if crate::process::child_failure().is_none() => continue,
                 Err(errno) => break (Err(errno), Vec::new()),
@@ -252,9 +254,13 @@ impl Stream {
         if helper {
             made = made.helper();
         }
-        let call = made.arg("MSG_CMSG_CLOEXEC").ended(result);
+        let call = made.arg("MSG_CMSG_CLOEXEC").ended(result.map(|(bytes, _)| bytes));
         match result {
-            Ok(0) => Err(Error::other(
+            Ok((_, true)) => Err(Error::other(
+                format!("recvmsg({}, ...)", self.raw()),
+                "MSG_CTRUNC: more descriptors came than there was room for, and the kernel closed the rest",
+            )),
+            Ok((0, _)) => Err(Error::other(
                 format!("recvmsg({}, ...)", self.raw()),
                 "the peer closed the connection before it sent anything: it ended, or was killed",
             )),
