@@ -51,6 +51,8 @@ pub struct Exercise {
     pub timeout: Duration,
     /// The semaphores' names, by number, for reports.
     pub semaphores: &'static [&'static str],
+    /// Whether the checker plays a hostile peer on a Unix socket (see [`crate::peer`]).
+    pub peer: bool,
     /// Hints, from a nudge to nearly the answer.
     pub hints: &'static [&'static str],
     /// The exercise's own look at a run: `Some` failure, or `None` to leave it to the common
@@ -80,6 +82,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &["WRITTEN"],
         hints: &[
             "The child must not read until the parent has written. What can the child wait on that only the parent's write can end?",
@@ -97,6 +100,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 2,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &[],
         hints: &[
             "Two programs that pick the same number meet in the same segment. What key could the other copy not have?",
@@ -114,6 +118,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &[],
         hints: &[
             "Detaching (shmdt) never destroys a segment; only IPC_RMID does. Which process is the last one that needs this one?",
@@ -131,6 +136,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::InterruptWithin(Duration::from_millis(40)),
         timeout: seconds(20),
+        peer: false,
         semaphores: &["LOCK"],
         hints: &[
             "SIGINT's default action ends the process at once: no destructor runs. What can run when the signal arrives?",
@@ -148,6 +154,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &["LOCK"],
         hints: &[
             "Between a worker's load and its store, another worker can load the same value. What keeps the others out of that gap?",
@@ -165,6 +172,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &[],
         hints: &[
             "Two workers that load the same number both take that ticket. Which single instruction both reads the old value and writes the new one?",
@@ -182,6 +190,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &["LOCK"],
         hints: &[
             "Each writer writes at offset 0, over the line before. Where should a writer's line go instead?",
@@ -199,6 +208,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &["LOCK"],
         hints: &[
             "Writer 1 never gives LOCK back, and nothing else will. Who could give it back for a process that has died?",
@@ -216,6 +226,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::KillAfterLine { every: 4, role: "consumer", text: "consumed: message 2" },
         timeout: seconds(20),
+        peer: false,
         semaphores: &[],
         hints: &[
             "Two problems: the consumer may look for the segment before it exists, and a spinning wait never notices that its partner is gone.",
@@ -233,6 +244,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &["FREE", "FILLED", "MUTEX"],
         hints: &[
             "Look at who holds what when it stops: the consumer sleeps on FILLED while it holds MUTEX, and the producer needs MUTEX to post FILLED.",
@@ -250,6 +262,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &[],
         hints: &[
             "Reading back your own mapping proves nothing. The reader must be another program, which knows only the object's name.",
@@ -267,6 +280,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &[],
         hints: &[
             "The mode's three octal digits are for the owner, the group and everybody else. Who needs the token?",
@@ -284,6 +298,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &[],
         hints: &[
             "`lock` tells you the previous owner died (Locked::OwnerDied): the data may be half-updated, and the mutex is marked inconsistent.",
@@ -301,6 +316,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &[],
         hints: &[
             "The reader loads the sequence before and after reading the fields. What do the two values tell it?",
@@ -308,6 +324,24 @@ pub const EXERCISES: &[Exercise] = &[
             "`loop { let before = ...load(Ordering::Acquire); if before % 2 == 1 { continue; } let fields = read_fields(memory); fence(Ordering::Acquire); if ...load(Ordering::Relaxed) == before { return fields; } }`",
         ],
         judge: judge::ex14,
+    },
+    Exercise {
+        name: "ex15",
+        file: "ex15_sealed_client.rs",
+        title: "A client that checks the seals",
+        lesson: "lesson15",
+        failures: &["mapped an unsealed buffer"],
+        copies: 1,
+        fault: FaultPlan::None,
+        timeout: seconds(20),
+        peer: true,
+        semaphores: &[],
+        hints: &[
+            "The server can change the file's size whenever it likes, unless the file is sealed. What must the client know before it trusts the size it reads?",
+            "Ask with F_GET_SEALS before fstat and mmap: with F_SEAL_SHRINK the size cannot go down, and with F_SEAL_SEAL no one can change the set of seals any more. Without them, refuse the buffer.",
+            "With `use nix::fcntl::SealFlag;` and `use shm_workbook::memfd::Seals;`: `let missing = memfd.seals()?.missing(Seals(SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_SEAL)); if !missing.is_empty() { server.send_byte(b'r')?; out.say(format!(\"Client refused: {missing} missing\")); return Ok(()); }`",
+        ],
+        judge: judge::ex15,
     },
 ];
 

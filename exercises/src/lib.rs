@@ -12,6 +12,7 @@ pub mod check;
 pub mod compile;
 pub mod judge;
 pub mod kernel;
+pub mod peer;
 pub mod progress;
 pub mod runner;
 pub mod trace;
