@@ -100,6 +100,7 @@ fn server(lesson: &Lesson, out: &Narrator, listener: &Listener, page: usize) -> 
     );
     peer.send_fd(FD, memfd.fd())?;
     out.call_note("the descriptor goes with one byte, in an SCM_RIGHTS control message");
+    peer.send_byte(NEXT)?; // the client may print now
     peer.recv_byte()?; // the client has mapped both pages
     // ANCHOR_END: server_makes
     // ANCHOR: hostile
@@ -170,6 +171,7 @@ fn receive(out: &Narrator, peer: &Stream) -> Result<Memfd> {
     let Some(fd) = fd else {
         return Err(shm_workbook::Error::other("recvmsg", "no descriptor came with the message"));
     };
+    peer.recv_byte()?; // the server has printed its sendmsg
     out.call_note("a new descriptor of this process, for the server's open file");
     let memfd = Memfd::from_fd(fd);
     let link = memfd.proc_link()?;
@@ -201,6 +203,7 @@ fn sealed_server(lesson: &Lesson, out: &Narrator, peer: &Stream, page: usize) ->
     out.line().text("wrote ").value(format!("{LATER:?}")).text(" through its old mapping").print();
     peer.send_fd(FD, memfd.fd())?;
     out.call();
+    peer.send_byte(NEXT)?;
     peer.recv_byte()?; // the client has checked and mapped
     match memfd.set_len(page as u64) {
         Err(err) if err.errno() == Some(nix::errno::Errno::EPERM) => {
