@@ -804,14 +804,12 @@ mod tests {
     use crate::peer::Report;
     use crate::runner::Copy;
 
+    /// A recorded call: its name, its arguments, and its errno if it failed.
+    type Made = (&'static str, &'static [&'static str], Option<&'static str>);
+
     /// A run of exercise 15 whose client (pid 10) made `calls` (name, args, errno) and printed
     /// `said`, against a peer that sent a memfd, `sealed` or not, and got `answer`.
-    fn run15(
-        sealed: bool,
-        calls: &[(&str, &[&str], Option<&str>)],
-        said: &str,
-        answer: u8,
-    ) -> Trial {
+    fn run15(sealed: bool, calls: &[Made], said: &str, answer: u8) -> Trial {
         let calls = calls
             .iter()
             .map(|(name, args, errno)| Call {
@@ -854,12 +852,10 @@ mod tests {
         }
     }
 
-    const RECEIVED: (&str, &[&str], Option<&str>) =
-        ("recvmsg", &["3", "&msg", "MSG_CMSG_CLOEXEC"], None);
-    const SEALS: (&str, &[&str], Option<&str>) = ("fcntl", &["4", "F_GET_SEALS"], None);
-    const SIZE: (&str, &[&str], Option<&str>) = ("fstat", &["4", "&st"], None);
-    const MAP: (&str, &[&str], Option<&str>) =
-        ("mmap", &["NULL", "8192", "PROT_READ", "MAP_SHARED", "4", "0"], None);
+    const RECEIVED: Made = ("recvmsg", &["3", "&msg", "MSG_CMSG_CLOEXEC"], None);
+    const SEALS: Made = ("fcntl", &["4", "F_GET_SEALS"], None);
+    const SIZE: Made = ("fstat", &["4", "&st"], None);
+    const MAP: Made = ("mmap", &["NULL", "8192", "PROT_READ", "MAP_SHARED", "4", "0"], None);
     const READ: &str = "Client read: token 1 / end of the buffer";
     const REFUSED: &str = "Client refused: F_SEAL_SEAL|F_SEAL_SHRINK missing";
 
@@ -878,7 +874,7 @@ mod tests {
 
     #[test]
     fn ex15_cheats_fail() {
-        let cases: [(bool, &[(&str, &[&str], Option<&str>)], &str, u8, &str); 6] = [
+        let cases: [(bool, &[Made], &str, u8, &str); 6] = [
             // The document's trust: no check, mapped.
             (false, &[RECEIVED, SIZE, MAP], READ, b'm', "mapped an unsealed buffer"),
             // Checked, but mapped anyway.
