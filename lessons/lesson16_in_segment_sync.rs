@@ -26,10 +26,10 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
+use shm_workbook::Shareable;
 use shm_workbook::futex::{self, Woke};
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Exit};
-use shm_workbook::Shareable;
 use shm_workbook::syscall_count::{self, Stopper};
 use shm_workbook::unnamed_sem::UnnamedSemaphore;
 use shm_workbook::wait::{self, Partner, Policy};

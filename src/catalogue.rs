@@ -174,6 +174,16 @@ pub const LESSONS: &[LessonInfo] = &[
         quiz: "quizzes/lesson14.toml",
     },
     LessonInfo {
+        number: 15,
+        bin: "lesson15",
+        source: "lessons/lesson15_memfd_seals/main.rs",
+        title: "A memfd, sealed and passed",
+        summary: "Two processes meet over a Unix socket: one makes memory with memfd_create and passes the descriptor with SCM_RIGHTS; a shrink under the reader raises SIGBUS; seals forbid it; nothing is left when the last holder goes.",
+        reproduces: "beyond the documents: memfd, file seals and SCM_RIGHTS, as Wayland and PipeWire share buffers",
+        chapter: "book/src/lesson15.md",
+        quiz: "quizzes/lesson15.toml",
+    },
+    LessonInfo {
         number: 16,
         bin: "lesson16",
         source: "lessons/lesson16_in_segment_sync.rs",

@@ -245,7 +245,10 @@ mod tests {
         let bad = OsString::from_vec(b"caf\xe9".to_vec());
         let mut line = CommandLine::new([OsString::from("x"), bad]);
         line.next_arg().unwrap();
-        assert_eq!(line.next_arg().unwrap_err().0, "argument 2 is not valid UTF-8 text: `caf\\xe9`");
+        assert_eq!(
+            line.next_arg().unwrap_err().0,
+            "argument 2 is not valid UTF-8 text: `caf\\xe9`"
+        );
     }
 
     #[test]

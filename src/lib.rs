@@ -11,7 +11,8 @@
 //! - **Subject.** [`sysv`] (`key`, `shm`, `sem`, `msg`), [`posix`] (`name`, `shm`, `mq`),
 //!   [`region`] (memory attached or mapped; read-only is a type), and synchronization inside the
 //!   segment: [`futex`], [`unnamed_sem`] (`sem_init`), [`pthread`] (a robust mutex);
-//!   [`syscall_count`] (a child's system calls, counted with `ptrace`).
+//!   [`syscall_count`] (a child's system calls, counted with `ptrace`); [`memfd`] and
+//!   [`unix_socket`] (memory with no name, its seals, a descriptor passed over a socket).
 //! - **Bookkeeping.** [`registry`], [`cleanup`], [`scratch`]: nothing left behind, on Ctrl-C and
 //!   after a run killed outright.
 //! - **Foundations.** [`error`] (one error type), [`call`] (the record of every call, printed by
@@ -43,6 +44,7 @@ pub mod futex;
 pub mod jitter;
 pub mod json;
 pub mod lesson;
+pub mod memfd;
 pub mod narrate;
 pub mod posix;
 pub mod privilege;
@@ -54,6 +56,7 @@ pub mod registry;
 pub mod scratch;
 pub mod syscall_count;
 pub mod sysv;
+pub mod unix_socket;
 pub mod unnamed_sem;
 pub mod wait;
 

@@ -739,7 +739,7 @@ macro_rules! fault_tests {
 
 fault_tests!(
     lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson08, lesson09,
-    lesson10, lesson11, lesson12, lesson13, lesson14, lesson16,
+    lesson10, lesson11, lesson12, lesson13, lesson14, lesson15, lesson16,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -965,9 +965,9 @@ fn lesson08_never_uses_a_planted_object() {
 // The campaign
 // ---------------------------------------------------------------------------------------------
 
-const LESSONS: [&str; 15] = [
+const LESSONS: [&str; 16] = [
     "lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06", "lesson07", "lesson08",
-    "lesson09", "lesson10", "lesson11", "lesson12", "lesson13", "lesson14", "lesson16",
+    "lesson09", "lesson10", "lesson11", "lesson12", "lesson13", "lesson14", "lesson15", "lesson16",
 ];
 
 /// The figures the issue counts, for one lesson.

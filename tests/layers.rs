@@ -29,6 +29,8 @@ const ORDER: &[(&str, &str)] = &[
     ("pthread", "subject"),
     ("unnamed_sem", "subject"),
     ("syscall_count", "subject"),
+    ("memfd", "subject"),
+    ("unix_socket", "subject"),
     // The run harness: the story, processes, waits, privileges, the flags every lesson takes.
     ("narrate", "harness"),
     ("process", "harness"),

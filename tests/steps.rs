@@ -170,6 +170,7 @@ every_part_pauses! {
     lesson11_pauses_in_every_part: "lesson11",
     lesson12_pauses_in_every_part: "lesson12",
     lesson14_pauses_in_every_part: "lesson14",
+    lesson15_pauses_in_every_part: "lesson15",
     lesson16_pauses_in_every_part: "lesson16",
 }
 
@@ -193,7 +194,7 @@ fn lesson13_pauses_in_every_part() {
 #[test]
 fn a_signal_at_any_pause_with_children_running_leaves_nothing() {
     use nix::sys::signal::Signal;
-    for bin in ["lesson05", "lesson06", "lesson07", "lesson14", "lesson16"] {
+    for bin in ["lesson05", "lesson06", "lesson07", "lesson14", "lesson15", "lesson16"] {
         let pauses = pauses(&stepped(bin).stdout).len();
         assert!(pauses >= 2, "{bin} pauses {pauses} times");
         for answered in 0..pauses {

@@ -19,7 +19,8 @@ use common::{TraceCall, TraceFile, lesson_path, printed_call};
 const SYSCALLS: &str = "shmget,shmat,shmdt,shmctl,semget,semop,semtimedop,semctl,msgget,msgsnd,\
     msgrcv,msgctl,openat,close,unlink,ftruncate,fstat,newfstatat,statx,stat,mmap,munmap,mq_open,\
     mq_unlink,mq_timedsend,mq_timedreceive,clone,clone3,fork,vfork,wait4,kill,futex,pipe,pipe2,\
-    socketpair,sched_setaffinity,ptrace";
+    socketpair,sched_setaffinity,ptrace,memfd_create,fcntl,socket,bind,listen,accept,accept4,\
+    connect,sendmsg,recvmsg";
 
 /// One system call as strace printed it.
 #[derive(Clone, Debug)]
@@ -133,6 +134,26 @@ fn expected(call: &TraceCall) -> Option<Expected> {
         "waitpid" => plain(&["wait4"], &[(0, 0), (2, 2)]),
         "kill" => plain(&["kill"], &[(0, 0), (1, 1)]),
         "futex" => plain(&["futex"], &[(0, 0), (1, 1), (2, 2)]),
+        "memfd_create" => plain(&["memfd_create"], &[(0, 0), (1, 1)]),
+        // F_GET_SEALS returns the seals as a number, which strace follows with their names.
+        "fcntl" if call.args.len() == 2 => plain(&["fcntl", "fcntl64"], &[(0, 0), (1, 1)]),
+        "fcntl" => plain(&["fcntl", "fcntl64"], &[(0, 0), (1, 1), (2, 2)]),
+        "socket" => plain(&["socket"], &[(0, 0), (1, 1), (2, 2)]),
+        "bind" | "connect" => plain(&["bind", "connect"], &[(0, 0), (2, 2)]),
+        "listen" => plain(&["listen"], &[(0, 0), (1, 1)]),
+        "accept" => plain(&["accept", "accept4"], &[(0, 0)]),
+        // The descriptor passed in SCM_RIGHTS ("SCM_RIGHTS {5}" in the comment on &msg) is the
+        // one strace shows in the control message, and a message without one has none.
+        "sendmsg" | "recvmsg" => {
+            let passed = call
+                .text
+                .split_once("SCM_RIGHTS {")
+                .and_then(|(_, rest)| rest.split_once('}'))
+                .map_or("none".to_owned(), |(fd, _)| format!("[{fd}]"));
+            let mut expected = plain(&["sendmsg", "recvmsg"], &[(0, 0), (2, 2)]);
+            expected.same.push((passed, "#cmsg_data".into()));
+            expected
+        }
         "ptrace" => plain(&["ptrace"], &[(0, 0)]),
         // A POSIX unnamed semaphore lives in memory: sem_init, sem_getvalue and sem_destroy
         // make no system call, and sem_wait, sem_trywait and sem_post one only when they must
@@ -173,6 +194,11 @@ fn strace_value(syscall: &Syscall, key: &str) -> Option<String> {
             .map(|a| a.trim_matches(|c| c == '[' || c == ']' || c == '{' || c == '}').to_owned()),
         "#flags1" => arg(if syscall.name == "openat" { 2 } else { 1 }).map(|f| flag_set(&f)),
         "#path" => syscall.args.iter().find(|a| a.starts_with('"') && a.len() > 2).cloned(),
+        "#cmsg_data" => {
+            Some(arg(1)?.split_once("cmsg_data=").map_or("none".to_owned(), |(_, rest)| {
+                rest.split_inclusive(']').next().unwrap_or(rest).to_owned()
+            }))
+        }
         _ => {
             let i: usize = key.trim_start_matches('#').parse().ok()?;
             // For openat, our argument 0 (the path) is strace's argument 1, and so on.
@@ -514,6 +540,27 @@ fn the_parser_reads_strace_lines() {
 }
 
 #[test]
+fn the_descriptor_passed_in_scm_rights_must_be_the_one_strace_shows() {
+    let line = r#"sendmsg(4, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="f", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[5]}], msg_controllen=24, msg_flags=0}, MSG_NOSIGNAL) = 1"#;
+    let syscall = parse_syscall(line).unwrap();
+    let call = |text: &str| TraceCall {
+        pid: 1,
+        role: "server".into(),
+        call: "sendmsg".into(),
+        args: vec!["4".into(), "&msg".into(), "MSG_NOSIGNAL".into()],
+        result: Some("1".into()),
+        errno: None,
+        text: text.into(),
+        t_ns: 0,
+    };
+    let sent = "sendmsg(4, &msg /* 1 byte, SCM_RIGHTS {5} */, MSG_NOSIGNAL) = 1";
+    assert!(matches(&call(sent), &syscall));
+    assert!(!matches(&call(&sent.replace("{5}", "{6}")), &syscall), "another descriptor");
+    let plain = "sendmsg(4, &msg /* 1 byte */, MSG_NOSIGNAL) = 1";
+    assert!(!matches(&call(plain), &syscall), "a descriptor that was not printed");
+}
+
+#[test]
 fn a_printed_call_that_was_not_made_is_caught() {
     // The check itself, fed a story that prints a call no process made.
     let calls = [TraceCall {
@@ -555,6 +602,7 @@ lesson_tests! {
     lesson12_prints_only_calls_it_made: "lesson12" &["--fast"];
     lesson13_prints_only_calls_it_made: "lesson13" &["--fast"];
     lesson14_prints_only_calls_it_made: "lesson14" &["--fast"];
+    lesson15_prints_only_calls_it_made: "lesson15" &["--fast"];
     lesson16_prints_only_calls_it_made: "lesson16" &["--fast"];
 }
 

@@ -51,6 +51,8 @@ pub struct Exercise {
     pub timeout: Duration,
     /// The semaphores' names, by number, for reports.
     pub semaphores: &'static [&'static str],
+    /// Whether the checker plays a hostile peer on a Unix socket (see [`crate::peer`]).
+    pub peer: bool,
     /// Hints, from a nudge to nearly the answer.
     pub hints: &'static [&'static str],
     /// The exercise's own look at a run: `Some` failure, or `None` to leave it to the common
@@ -85,6 +87,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &["WRITTEN"],
         hints: &[
             "The child must not read until the parent has written. What can the child wait on that only the parent's write can end?",
@@ -102,6 +105,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 2,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &[],
         hints: &[
             "Two programs that pick the same number meet in the same segment. What key could the other copy not have?",
@@ -119,6 +123,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &[],
         hints: &[
             "Detaching (shmdt) never destroys a segment; only IPC_RMID does. Which process is the last one that needs this one?",
@@ -136,6 +141,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::InterruptWithin(Duration::from_millis(40)),
         timeout: seconds(20),
+        peer: false,
         semaphores: &["LOCK"],
         hints: &[
             "SIGINT's default action ends the process at once: no destructor runs. What can run when the signal arrives?",
@@ -153,6 +159,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &["LOCK"],
         hints: &[
             "Between a worker's load and its store, another worker can load the same value. What keeps the others out of that gap?",
@@ -170,6 +177,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &[],
         hints: &[
             "Two workers that load the same number both take that ticket. Which single instruction both reads the old value and writes the new one?",
@@ -187,6 +195,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &["LOCK"],
         hints: &[
             "Each writer writes at offset 0, over the line before. Where should a writer's line go instead?",
@@ -204,6 +213,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &["LOCK"],
         hints: &[
             "Writer 1 never gives LOCK back, and nothing else will. Who could give it back for a process that has died?",
@@ -221,6 +231,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::KillAfterLine { every: 4, role: "consumer", text: "consumed: message 2" },
         timeout: seconds(20),
+        peer: false,
         semaphores: &[],
         hints: &[
             "Two problems: the consumer may look for the segment before it exists, and a spinning wait never notices that its partner is gone.",
@@ -238,6 +249,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &["FREE", "FILLED", "MUTEX"],
         hints: &[
             "Look at who holds what when it stops: the consumer sleeps on FILLED while it holds MUTEX, and the producer needs MUTEX to post FILLED.",
@@ -255,6 +267,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &[],
         hints: &[
             "Reading back your own mapping proves nothing. The reader must be another program, which knows only the object's name.",
@@ -272,6 +285,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &[],
         hints: &[
             "The mode's three octal digits are for the owner, the group and everybody else. Who needs the token?",
@@ -289,6 +303,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &[],
         hints: &[
             "`lock` tells you the previous owner died (Locked::OwnerDied): the data may be half-updated, and the mutex is marked inconsistent.",
@@ -306,6 +321,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &[],
         hints: &[
             "The reader loads the sequence before and after reading the fields. What do the two values tell it?",
@@ -313,6 +329,24 @@ pub const EXERCISES: &[Exercise] = &[
             "`loop { let before = ...load(Ordering::Acquire); if before % 2 == 1 { continue; } let fields = read_fields(memory); fence(Ordering::Acquire); if ...load(Ordering::Relaxed) == before { return fields; } }`",
         ],
         judge: judge::ex14,
+    },
+    Exercise {
+        name: "ex15",
+        file: "ex15_sealed_client.rs",
+        title: "A client that checks the seals",
+        lesson: "lesson15",
+        failures: &["mapped an unsealed buffer"],
+        copies: 1,
+        fault: FaultPlan::None,
+        timeout: seconds(20),
+        peer: true,
+        semaphores: &[],
+        hints: &[
+            "The server can change the file's size whenever it likes, unless the file is sealed. What must the client know before it trusts the size it reads?",
+            "Ask with F_GET_SEALS before fstat and mmap: with F_SEAL_SHRINK the size cannot go down, and with F_SEAL_SEAL no one can change the set of seals any more. Without them, refuse the buffer.",
+            "With `use nix::fcntl::SealFlag;` and `use shm_workbook::memfd::Seals;`: `let missing = memfd.seals()?.missing(Seals(SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_SEAL)); if !missing.is_empty() { server.send_byte(b'r')?; out.say(format!(\"Client refused: {missing} missing\")); return Ok(()); }`",
+        ],
+        judge: judge::ex15,
     },
     Exercise {
         name: "ex16",
@@ -323,6 +357,7 @@ pub const EXERCISES: &[Exercise] = &[
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
+        peer: false,
         semaphores: &[],
         hints: &[
             "Between the check of `ready` and the sleep, the parent may store 1 and call FUTEX_WAKE, which then wakes nobody. What does FUTEX_WAIT do with the value you pass it?",

@@ -91,6 +91,12 @@ pub fn check(
             seed: run_seed(options.seed, run),
             fault: fault_for(exercise.fault, options.seed, run),
             timeout: options.timeout.unwrap_or(exercise.timeout),
+            // Every other run gets a sealed memfd, from the second on: the first one tests the
+            // refusal of an unsealed one.
+            peer: exercise.peer.then(|| crate::peer::Plan {
+                sealed: run % 2 == 1,
+                token: format!("token {:016x}", run_seed(options.seed, run)),
+            }),
         };
         let trial = match runner::run(program, &settings, workdir.path()) {
             Ok(trial) => trial,

@@ -692,6 +692,105 @@ pub fn ex14(trial: &Trial) -> Option<Failure> {
     None
 }
 
+/// Exercise 15: the client asks for the seals before it trusts the memfd; it refuses an
+/// unsealed one (never maps it) and reads a sealed one.
+pub fn ex15(trial: &Trial) -> Option<Failure> {
+    let peer = trial.peer.as_ref()?;
+    if !completed(trial) || !peer.sent {
+        return None; // the common checks say why (or the program never connected)
+    }
+    let copy = &trial.copies[0];
+    let mine: Vec<&Call> = trial.calls().filter(|c| !c.helper).collect();
+    let received = mine.iter().find_map(|c| {
+        let passed = c.text.split_once("SCM_RIGHTS {")?.1.split_once('}')?.0;
+        (c.name == "recvmsg").then(|| passed.to_owned())
+    });
+    let Some(fd) = received else {
+        return Some(Failure::new(
+            "no descriptor received",
+            format!(
+                "the client recorded no recvmsg that brought a descriptor; it printed: {}",
+                copy.tail(4)
+            ),
+        ));
+    };
+    let on_fd = |c: &&&Call| match c.name.as_str() {
+        "fcntl" | "fstat" => c.args.first() == Some(&fd),
+        "mmap" => c.args.get(4) == Some(&fd),
+        _ => false,
+    };
+    let uses: Vec<&&Call> = mine.iter().filter(on_fd).collect();
+    let asked = uses
+        .iter()
+        .position(|c| c.name == "fcntl" && c.args.get(1).is_some_and(|a| a == "F_GET_SEALS"));
+    let mapped = uses.iter().any(|c| c.name == "mmap" && c.result.is_some());
+    let said = |start: &str| {
+        copy.stdout
+            .lines()
+            .filter_map(crate::runner::story_line)
+            .find(|(_, _, t)| t.starts_with(start))
+            .map(|(_, _, t)| t.to_owned())
+    };
+    if !peer.sealed && mapped {
+        let died = match copy.ending {
+            Ending::Signaled(signal) => {
+                format!(", and died of {signal} when it loaded from the last page")
+            }
+            _ => String::new(),
+        };
+        let shrink = match &peer.shrink {
+            Some(Ok(())) => "; the server then shrank it to 0 bytes with ftruncate",
+            _ => "",
+        };
+        let checked = if asked.is_some() {
+            "asked for the seals, then"
+        } else {
+            "never asked for the seals, and"
+        };
+        return Some(Failure::new(
+            "mapped an unsealed buffer",
+            format!("the server sent memfd {fd} with no seals; the client {checked} mapped it{shrink}{died}"),
+        ).hint("ask with F_GET_SEALS (memfd.seals()) before fstat and mmap, and refuse the buffer unless F_SEAL_SHRINK and F_SEAL_SEAL are set"));
+    }
+    let first_use = uses.iter().position(|c| c.name == "fstat" || c.name == "mmap");
+    match (asked, first_use) {
+        (None, _) => {
+            return Some(Failure::new(
+                "seals not checked",
+                format!(
+                    "the client made no fcntl({fd}, F_GET_SEALS) on the descriptor it received"
+                ),
+            ));
+        }
+        (Some(at), Some(before)) if before < at => {
+            return Some(Failure::new(
+                "size trusted before the seals",
+                format!("the client's `{}` came before its F_GET_SEALS: the size it read could change before the check", uses[before].text),
+            ).hint("the order is F_GET_SEALS, then fstat, then mmap"));
+        }
+        _ => {}
+    }
+    if !peer.sealed {
+        if said("Client refused").is_none() || peer.answer != Some(b'r') {
+            return Some(Failure::new(
+                "refusal not said",
+                "the client did not map the unsealed buffer, but did not send b'r' and print `Client refused: ...` either",
+            ));
+        }
+        return None;
+    }
+    let expected = format!("Client read: {} / {}", peer.token, crate::peer::TRAILER);
+    match said("Client read:") {
+        Some(text) if text == expected => None,
+        Some(text) => Some(Failure::new("wrong text", format!("the client printed `{text}`, where the server wrote `{expected}`"))),
+        None if said("Client refused").is_some() => Some(Failure::new(
+            "refused a sealed buffer",
+            "the server sent a memfd sealed with F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_WRITE|F_SEAL_SEAL, and the client refused it",
+        ).hint("refuse only what lacks F_SEAL_SHRINK or F_SEAL_SEAL: Seals::missing says which")),
+        None => Some(Failure::new("nothing read", format!("the client printed no `Client read: ...`: {}", copy.tail(4)))),
+    }
+}
+
 /// Exercise 16: the waiter gets the message, and no wake-up is lost (or papered over by a
 /// timeout).
 pub fn ex16(trial: &Trial) -> Option<Failure> {
@@ -740,4 +839,104 @@ pub fn ex16(trial: &Trial) -> Option<Failure> {
         ));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::peer::Report;
+    use crate::runner::Copy;
+
+    /// A recorded call: its name, its arguments, and its errno if it failed.
+    type Made = (&'static str, &'static [&'static str], Option<&'static str>);
+
+    /// A run of exercise 15 whose client (pid 10) made `calls` (name, args, errno) and printed
+    /// `said`, against a peer that sent a memfd, `sealed` or not, and got `answer`.
+    fn run15(sealed: bool, calls: &[Made], said: &str, answer: u8) -> Trial {
+        let calls = calls
+            .iter()
+            .map(|(name, args, errno)| Call {
+                pid: 10,
+                role: "client".into(),
+                name: (*name).into(),
+                args: args.iter().map(|a| (*a).to_owned()).collect(),
+                result: errno.is_none().then(|| "0".to_owned()),
+                errno: errno.map(str::to_owned),
+                text: if *name == "recvmsg" {
+                    "recvmsg(3, &msg /* 1 byte, SCM_RIGHTS {4} */, MSG_CMSG_CLOEXEC) = 1".into()
+                } else {
+                    format!("{name}({}) = 0", args.join(", "))
+                },
+                ..Call::default()
+            })
+            .collect();
+        Trial {
+            copies: vec![Copy {
+                pid: 10,
+                ending: Ending::Exited(0),
+                stdout: format!("[client 10] {said}\n"),
+                stderr: String::new(),
+                calls,
+                roles: Default::default(),
+            }],
+            fault_done: None,
+            stuck: None,
+            leftovers: Vec::new(),
+            strays: Vec::new(),
+            elapsed: std::time::Duration::ZERO,
+            peer: Some(Report {
+                sealed,
+                token: "token 1".into(),
+                sent: true,
+                answer: Some(answer),
+                shrink: (answer == b'm').then(|| if sealed { Err("EPERM".into()) } else { Ok(()) }),
+                problem: None,
+            }),
+        }
+    }
+
+    const RECEIVED: Made = ("recvmsg", &["3", "&msg", "MSG_CMSG_CLOEXEC"], None);
+    const SEALS: Made = ("fcntl", &["4", "F_GET_SEALS"], None);
+    const SIZE: Made = ("fstat", &["4", "&st"], None);
+    const MAP: Made = ("mmap", &["NULL", "8192", "PROT_READ", "MAP_SHARED", "4", "0"], None);
+    const READ: &str = "Client read: token 1 / end of the buffer";
+    const REFUSED: &str = "Client refused: F_SEAL_SEAL|F_SEAL_SHRINK missing";
+
+    fn kind(trial: &Trial) -> Option<String> {
+        ex15(trial).map(|failure| failure.kind)
+    }
+
+    #[test]
+    fn ex15_valid_clients_pass() {
+        // Seals, size, map, read; and an unsealed buffer refused after the check alone.
+        assert_eq!(kind(&run15(true, &[RECEIVED, SEALS, SIZE, MAP], READ, b'm')), None);
+        assert_eq!(kind(&run15(false, &[RECEIVED, SEALS], REFUSED, b'r')), None);
+        // An alternative: the size asked after the check even when the buffer is refused.
+        assert_eq!(kind(&run15(false, &[RECEIVED, SEALS, SIZE], REFUSED, b'r')), None);
+    }
+
+    #[test]
+    fn ex15_cheats_fail() {
+        let cases: [(bool, &[Made], &str, u8, &str); 6] = [
+            // The document's trust: no check, mapped.
+            (false, &[RECEIVED, SIZE, MAP], READ, b'm', "mapped an unsealed buffer"),
+            // Checked, but mapped anyway.
+            (false, &[RECEIVED, SEALS, SIZE, MAP], REFUSED, b'r', "mapped an unsealed buffer"),
+            // Mapped first, checked after.
+            (true, &[RECEIVED, SIZE, MAP, SEALS], READ, b'm', "size trusted before the seals"),
+            // Never checks, and never maps: it refuses everything.
+            (true, &[RECEIVED], REFUSED, b'r', "seals not checked"),
+            // Checks, and refuses even a sealed buffer.
+            (true, &[RECEIVED, SEALS], REFUSED, b'r', "refused a sealed buffer"),
+            // Prints a text it did not read.
+            (true, &[RECEIVED, SEALS, SIZE, MAP], "Client read: token 0 / end", b'm', "wrong text"),
+        ];
+        for (sealed, calls, said, answer, expected) in cases {
+            assert_eq!(
+                kind(&run15(sealed, calls, said, answer)).as_deref(),
+                Some(expected),
+                "{said}"
+            );
+        }
+    }
 }

@@ -5,13 +5,14 @@
 //! printed and traced ([`trace`]) and what it left in the kernel's tables ([`kernel`]), judges it
 //! ([`judge`], with each exercise's own judge in [`catalogue`]), and gives a verdict in one
 //! paragraph ([`check`]). [`watch`] is the rustlings-like mode; [`progress`] remembers what was
-//! solved.
+//! solved; [`peer`] is the hostile server the checker plays for exercise 15.
 
 pub mod catalogue;
 pub mod check;
 pub mod compile;
 pub mod judge;
 pub mod kernel;
+pub mod peer;
 pub mod progress;
 pub mod runner;
 pub mod trace;

@@ -74,6 +74,9 @@ pub struct Settings {
     pub fault: Option<Fault>,
     /// How long the run may last.
     pub timeout: Duration,
+    /// A peer the checker plays, listening on a socket whose path the program finds in
+    /// [`crate::peer::VARIABLE`] (exercise 15), if any.
+    pub peer: Option<crate::peer::Plan>,
 }
 
 /// How a copy's main process ended.
@@ -180,6 +183,8 @@ pub struct Trial {
     pub strays: Vec<Stray>,
     /// How long it lasted.
     pub elapsed: Duration,
+    /// What the checker's peer did, if it played one.
+    pub peer: Option<crate::peer::Report>,
 }
 
 impl Trial {
@@ -271,12 +276,20 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
     let start = Instant::now();
     let me = std::process::id() as i32;
     let mut copies: Vec<Running> = Vec::new();
+    let peer = match settings.peer.clone().map(|plan| crate::peer::Peer::start(workdir, plan)) {
+        Some(Err(err)) => return Ok(failed_to_start(err, program, start)),
+        Some(Ok(peer)) => Some(peer),
+        None => None,
+    };
+    let peer_path = peer.as_ref().map(|peer| peer.path().to_owned());
     for k in 0..settings.copies {
         let seed = settings.seed.wrapping_add((k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        match spawn(program, seed, &workdir.join(format!("trace-{k}.jsonl"))) {
+        let trace = workdir.join(format!("trace-{k}.jsonl"));
+        match spawn(program, seed, &trace, peer_path.as_deref()) {
             Ok(running) => copies.push(running),
             Err(err) => {
                 stop_all(&copies, me);
+                drop(peer.map(crate::peer::Peer::finish));
                 return Ok(failed_to_start(err, program, start));
             }
         }
@@ -306,6 +319,7 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
             let mut left = kernel::leftovers(&before, &kernel::snapshot(), &calls, &pids);
             kernel::remove(&mut left);
             let _ = shm_workbook::registry::sweep();
+            drop(peer.map(crate::peer::Peer::finish));
             return Err(Interrupted { removed: left.into_iter().map(|l| l.what).collect() });
         }
         if fault_done.is_none() {
@@ -377,6 +391,7 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
     }
     stop_all(&copies, me);
     reap(&mut copies, &mut others);
+    let peer = peer.map(crate::peer::Peer::finish);
     let ending = too_many.unwrap_or(Ending::TimedOut);
     for copy in &mut copies {
         copy.ending.get_or_insert(ending);
@@ -416,7 +431,7 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
     let mut leftovers = kernel::leftovers(&before, &kernel::snapshot(), &calls, &pids);
     kernel::remove(&mut leftovers);
     let _ = shm_workbook::registry::sweep(); // the run files of processes that were killed
-    let mut trial = Trial { copies, fault_done, stuck, leftovers, strays, elapsed };
+    let mut trial = Trial { copies, fault_done, stuck, leftovers, strays, elapsed, peer };
     let roles: Vec<String> = trial
         .strays
         .iter()
@@ -459,13 +474,22 @@ fn failed_to_start(err: std::io::Error, program: &Program, start: Instant) -> Tr
         leftovers: Vec::new(),
         strays: Vec::new(),
         elapsed: start.elapsed(),
+        peer: None,
     }
 }
 
-fn spawn(program: &Program, seed: u64, trace: &Path) -> std::io::Result<Running> {
+fn spawn(
+    program: &Program,
+    seed: u64,
+    trace: &Path,
+    peer: Option<&Path>,
+) -> std::io::Result<Running> {
     let _ = std::fs::remove_file(trace);
     let limit = process_limit();
     let mut command = Command::new(&program.path);
+    if let Some(path) = peer {
+        command.env(crate::peer::VARIABLE, path);
+    }
     command
         .args(&program.args)
         .env(shm_workbook::jitter::VARIABLE, seed.to_string())

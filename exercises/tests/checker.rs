@@ -84,6 +84,7 @@ exercises! {
     ex12: seed 1;
     ex13: seed 1;
     ex14: seed 1;
+    ex15: seed 1;
     ex16: seed 2;
 }
 

@@ -197,6 +197,7 @@ pub fn lesson_path(bin: &str) -> std::path::PathBuf {
         "lesson12" => env!("CARGO_BIN_EXE_lesson12"),
         "lesson13" => env!("CARGO_BIN_EXE_lesson13"),
         "lesson14" => env!("CARGO_BIN_EXE_lesson14"),
+        "lesson15" => env!("CARGO_BIN_EXE_lesson15"),
         "lesson16" => env!("CARGO_BIN_EXE_lesson16"),
         other => panic!("no binary {other}"),
     };
