@@ -399,8 +399,8 @@ lap("visualizer on a projector");
 // Scrolled so that its top sits just under mdBook's menu bar, the visualizer shows, without
 // scrolling, its controls, the workers, the counter and the figures, the status line, and the
 // last timeline row and log line after a step (each within its own scrolling panel too).
-async function offScreen(page) {
-  return page.evaluate(() => {
+async function offScreen(page, replay = false) {
+  return page.evaluate((replay) => {
     const root = document.querySelector(".race-visualizer");
     const bar = document.getElementById("mdbook-menu-bar");
     const header = bar ? bar.offsetHeight : 0;
@@ -425,8 +425,12 @@ async function offScreen(page) {
         break;
       }
     };
-    seen("the protection", root.querySelector(".rv-mode"));
-    seen("the settings", root.querySelector(".rv-setup"));
+    if (replay) {
+      seen("the replay's line", root.querySelector('[data-role="replay-info"]'));
+    } else {
+      seen("the protection", root.querySelector(".rv-mode"));
+      seen("the settings", root.querySelector(".rv-setup"));
+    }
     for (const b of root.querySelectorAll(".rv-buttons button")) if (!b.hidden) seen(`the button "${b.textContent}"`, b);
     root.querySelectorAll(".rv-lane").forEach((lane, i) => seen(`worker ${i + 1}`, lane));
     seen("the counter", root.querySelector('[data-role="counter"]'));
@@ -436,7 +440,7 @@ async function offScreen(page) {
     seen("the last timeline row", rows[rows.length - 1]);
     seen("the last log line", root.querySelector(".rv-log > li:last-child"));
     return { bad, height: Math.round(root.getBoundingClientRect().height) };
-  });
+  }, replay);
 }
 await inParallel(["light", "rust", "coal", "navy", "ayu"], 2, async (theme) => {
   const page = await newPage({ width: 1024, height: 768, theme });
@@ -462,6 +466,14 @@ await inParallel(["light", "rust", "coal", "navy", "ayu"], 2, async (theme) => {
           `off the screen: ${bad.join("; ")} (the visualizer is ${height} px tall)`);
       }
     }
+    // A replay of the recorded run: three workers, the settings replaced by the replay's line.
+    await viz.locator('button[data-action="replay-sample"]').click();
+    await viz.evaluate((root) => root.focus({ preventScroll: true }));
+    for (let k = 0; k < 12; k++) await page.keyboard.press("n");
+    const { bad, height } = await offScreen(page, true);
+    check(bad.length === 0, name, `visualizer at 1024x768, ${theme}, replaying the recorded run, after N twelve times: ` +
+      `off the screen: ${bad.join("; ")} (the visualizer is ${height} px tall)`);
+    await viz.locator('button[data-action="leave-replay"]').click();
     if (theme === "light" || theme === "coal") {
       await page.screenshot({ path: path.join(outDir, `visualizer-on-screen-${name.replace(".html", "")}-1024x768-${theme}.png`) });
     }
