@@ -12,6 +12,10 @@
 //   - the race visualizer, played to the end with a fixed seed, shows at least one lost update
 //     without protection and none with the semaphore or the atomic; its keys work; it replays
 //     a trace file; it also starts from a file:// URL;
+//   - at 1024x768 in every theme, embedded in lesson04 and on its own page, with 2 and 3
+//     workers: scrolled to just under the menu bar, the visualizer shows its controls, the
+//     workers, the counter, and the last timeline row and log line after a step, without
+//     scrolling;
 //   - print.html holds every quiz question with its answer in its appendix, and every
 //     instructor note expanded.
 // It also saves screenshots in book/tests/out/ (1024x768 and 1280 wide, light and dark) for a
@@ -388,6 +392,95 @@ lap("visualizer");
   await local.screenshot({ path: path.join(outDir, "visualizer-lost-1280x800-coal.png") });
   await local.context().close();
 }
+
+lap("visualizer on a projector");
+// ---- the race visualizer at 1024x768: its controls and the effect of a step, on one screen -------
+
+// Scrolled so that its top sits just under mdBook's menu bar, the visualizer shows, without
+// scrolling, its controls, the workers, the counter and the figures, the status line, and the
+// last timeline row and log line after a step (each within its own scrolling panel too).
+async function offScreen(page, replay = false) {
+  return page.evaluate((replay) => {
+    const root = document.querySelector(".race-visualizer");
+    const bar = document.getElementById("mdbook-menu-bar");
+    const header = bar ? bar.offsetHeight : 0;
+    window.scrollTo(0, root.getBoundingClientRect().top + window.scrollY - header);
+    const bad = [];
+    const seen = (name, node) => {
+      if (!node) {
+        bad.push(`${name} (missing)`);
+        return;
+      }
+      const r = node.getBoundingClientRect();
+      const where = `top ${Math.round(r.top)}, bottom ${Math.round(r.bottom)}`;
+      if (r.height === 0) bad.push(`${name} (not shown)`);
+      else if (r.top < header - 1 || r.bottom > window.innerHeight + 1 || r.left < -1 ||
+        r.right > window.innerWidth + 1) bad.push(`${name} (${where}; the screen is ${header} to ${window.innerHeight})`);
+      // Within the panel that scrolls it, if any.
+      for (let up = node.parentElement; up && up !== root; up = up.parentElement) {
+        const style = getComputedStyle(up);
+        if (!/(auto|scroll|hidden)/.test(style.overflowY)) continue;
+        const p = up.getBoundingClientRect();
+        if (r.top < p.top - 1 || r.bottom > p.bottom + 1) bad.push(`${name} (scrolled out of its panel)`);
+        break;
+      }
+    };
+    if (replay) {
+      seen("the replay's line", root.querySelector('[data-role="replay-info"]'));
+    } else {
+      seen("the protection", root.querySelector(".rv-mode"));
+      seen("the settings", root.querySelector(".rv-setup"));
+    }
+    for (const b of root.querySelectorAll(".rv-buttons button")) if (!b.hidden) seen(`the button "${b.textContent}"`, b);
+    root.querySelectorAll(".rv-lane").forEach((lane, i) => seen(`worker ${i + 1}`, lane));
+    seen("the counter", root.querySelector('[data-role="counter"]'));
+    seen("the figures", root.querySelector(".rv-score"));
+    seen("the status line", root.querySelector('[data-role="status"]'));
+    const rows = root.querySelectorAll("[data-step]");
+    seen("the last timeline row", rows[rows.length - 1]);
+    seen("the last log line", root.querySelector(".rv-log > li:last-child"));
+    return { bad, height: Math.round(root.getBoundingClientRect().height) };
+  }, replay);
+}
+await inParallel(["light", "rust", "coal", "navy", "ayu"], 2, async (theme) => {
+  const page = await newPage({ width: 1024, height: 768, theme });
+  for (const name of ["lesson04.html", "race-visualizer.html"]) {
+    await open(page, name);
+    const viz = page.locator(".race-visualizer").first();
+    for (const processes of [2, 3]) {
+      // Each case: the protection, then the keys pressed after a reset.
+      const cases = [
+        ["none", ["1", "2", "2", "2", "1", "1"], "keys 1 2 2 2 1 1 (a lost update)"],
+        ["semaphore", ["1", "2"], "keys 1 2 under the semaphore (a worker blocked)"],
+        ["semaphore", ["e"], "E under the semaphore (run to the end)"],
+        ["none", ["n", "n", "n", "n", "n", "n", "n", "n", "n", "n", "n", "n", "n", "n"], "N fourteen times"],
+      ];
+      for (const [mode, keys, what] of cases) {
+        await viz.locator(`input[data-mode="${mode}"]`).check();
+        await viz.locator('select[data-control="processes"]').selectOption(String(processes));
+        await viz.evaluate((root) => root.focus({ preventScroll: true }));
+        await page.keyboard.press("r");
+        for (const key of keys) await page.keyboard.press(key);
+        const { bad, height } = await offScreen(page);
+        check(bad.length === 0, name, `visualizer at 1024x768, ${theme}, ${processes} workers, after ${what}: ` +
+          `off the screen: ${bad.join("; ")} (the visualizer is ${height} px tall)`);
+      }
+    }
+    // A replay of the recorded run: three workers, the settings replaced by the replay's line.
+    await viz.locator('button[data-action="replay-sample"]').click();
+    await viz.evaluate((root) => root.focus({ preventScroll: true }));
+    for (let k = 0; k < 12; k++) await page.keyboard.press("n");
+    const { bad, height } = await offScreen(page, true);
+    check(bad.length === 0, name, `visualizer at 1024x768, ${theme}, replaying the recorded run, after N twelve times: ` +
+      `off the screen: ${bad.join("; ")} (the visualizer is ${height} px tall)`);
+    await viz.locator('button[data-action="leave-replay"]').click();
+    if (theme === "light" || theme === "coal") {
+      await page.screenshot({ path: path.join(outDir, `visualizer-on-screen-${name.replace(".html", "")}-1024x768-${theme}.png`) });
+    }
+  }
+  check(page.problems.length === 0, `visualizer (${theme})`, page.problems.join("; "));
+  await page.context().close();
+});
 
 lap("print");
 // ---- print.html: every quiz question and answer, every instructor note ---------------------------

@@ -108,7 +108,7 @@
   }
 
   function addLog(state, who, op, text, note, kind) {
-    state.log.push({ who: who, op: op, text: text, note: note || "", kind: kind || "" });
+    state.log.push({ who: who, op: op, text: text, note: note || "", kind: kind || "", counter: state.counter });
   }
 
   // One step of process i. Returns false when it cannot move (finished or blocked).
@@ -337,7 +337,7 @@
     controls.appendChild(mode);
 
     var setup = el("div", { class: "rv-setup" });
-    var procLabel = el("label", {}, "Processes ");
+    var procLabel = el("label", {}, "Workers ");
     this.procSelect = el("select", { "data-control": "processes" });
     [2, 3].forEach(function (n) {
       var o = el("option", { value: String(n) }, String(n));
@@ -352,7 +352,7 @@
     procLabel.appendChild(this.procSelect);
     setup.appendChild(procLabel);
 
-    var incLabel = el("label", {}, "Increments each ");
+    var incLabel = el("label", {}, "Increments ");
     this.incInput = el("input", { type: "number", min: "1", max: "9", value: String(this.settings.increments), "data-control": "increments" });
     this.incInput.addEventListener("change", function () {
       var n = Math.max(1, Math.min(9, Math.floor(Number(self.incInput.value)) || 1));
@@ -390,7 +390,8 @@
     this.stepButtons = [];
     for (var i = 0; i < 3; i++) {
       (function (i) {
-        var b = el("button", { type: "button", "data-action": "step-" + (i + 1) }, "Step worker " + (i + 1) + " (" + (i + 1) + ")");
+        var b = el("button", { type: "button", "data-action": "step-" + (i + 1), title: "Step worker " + (i + 1) + " (key " + (i + 1) + ")" },
+          "Step " + (i + 1));
         b.addEventListener("click", function () {
           self.stepProcess(i);
         });
@@ -404,13 +405,13 @@
       buttons.appendChild(b);
       return b;
     }
-    this.randomButton = button("random", "Random step (N)", function () {
+    this.randomButton = button("random", "Random (N)", function () {
       self.randomStep();
     });
     this.playButton = button("play", "Play (Space)", function () {
       self.togglePlay();
     });
-    this.endButton = button("end", "Run to the end (E)", function () {
+    this.endButton = button("end", "To the end (E)", function () {
       self.runToEnd();
     });
     this.undoButton = button("undo", "Undo (U)", function () {
@@ -460,19 +461,33 @@
 
     root.appendChild(controls);
 
-    this.score = el("div", { class: "rv-score", "aria-live": "polite" });
-    root.appendChild(this.score);
 
+    // The figures stand in the picture's top left corner, beside the counter they sum up.
+    var stage = el("div", { class: "rv-stage" });
+    this.score = el("div", { class: "rv-score", "aria-live": "polite" });
+    stage.appendChild(this.score);
     this.picture = svg("svg", { class: "rv-picture", role: "img", "aria-label": "The shared counter and the processes" });
-    root.appendChild(this.picture);
+    stage.appendChild(this.picture);
+    root.appendChild(stage);
 
     this.status = el("p", { class: "rv-status", "aria-live": "polite", "data-role": "status" });
     root.appendChild(this.status);
 
-    var logHeading = el("p", { class: "rv-log-heading" }, "What happened, in lesson04's words (newest last):");
-    root.appendChild(logHeading);
+    // The timeline and the log, side by side, each in a panel of fixed height that scrolls and
+    // keeps its newest line in view.
+    var panels = el("div", { class: "rv-panels" });
+    var timelinePanel = el("div", { class: "rv-panel rv-timeline-panel" });
+    this.timelineTitle = el("p", { class: "rv-panel-title" }, "Timeline");
+    timelinePanel.appendChild(this.timelineTitle);
+    this.timeline = el("ol", { class: "rv-timeline", "data-role": "timeline" });
+    timelinePanel.appendChild(this.timeline);
+    panels.appendChild(timelinePanel);
+    var logPanel = el("div", { class: "rv-panel rv-log-panel" });
+    logPanel.appendChild(el("p", { class: "rv-panel-title" }, "What happened, in lesson04's words (newest last)"));
     this.logList = el("ol", { class: "rv-log", "data-role": "log" });
-    root.appendChild(this.logList);
+    logPanel.appendChild(this.logList);
+    panels.appendChild(logPanel);
+    root.appendChild(panels);
     root.appendChild(this.replayRow);
 
     root.addEventListener("keydown", function (event) {
@@ -703,16 +718,21 @@
       b.hidden = i >= state.procs.length || !!this.trace;
       b.disabled = !this.trace && i < state.procs.length && state.procs[i].finished;
     }
-    this.randomButton.textContent = this.trace ? "Next event (N)" : "Random step (N)";
+    this.randomButton.textContent = this.trace ? "Next event (N)" : "Random (N)";
     this.undoButton.disabled = !this.history.length;
 
     this.draw();
+    this.drawTimeline();
 
     // The log.
     this.logList.textContent = "";
     var self = this;
+    // Numbered as the timeline's steps; a line that is no step (a finished worker asked to
+    // step) has no number.
+    var stepNumber = 0;
     state.log.forEach(function (entry) {
       var item = el("li", { class: "rv-entry " + (entry.kind ? "rv-" + entry.kind : "") });
+      if (entry.kind !== "info") item.value = ++stepNumber;
       var p = state.procs[entry.who];
       item.appendChild(el("span", { class: "rv-who rv-w" + (entry.who % 6) }, "[" + p.name + (p.pid ? " " + p.pid : "") + "]"));
       item.appendChild(document.createTextNode(" " + entry.text));
@@ -748,30 +768,25 @@
     var mode = this.trace ? "none" : this.settings.mode;
     var program = PROGRAMS[mode];
     var compact = n > 3;
-    var laneTop = 185;
-    var row = compact ? 26 : 31;
-    var laneHeight = 104 + program.length * row + 36;
-    // The timeline: one row per worker, one column per step, each lost update in red where it
-    // happened.
-    var steps = state.log.filter(function (entry) {
-      return entry.kind !== "info";
-    });
-    var tlTop = laneTop + laneHeight + 16;
-    var tlRow = 26;
-    var height = tlTop + 26 + n * tlRow + 8;
+    var laneTop = 136;
+    var row = compact ? 24 : 27;
+    // Room at the bottom of a lane for its LOST UPDATE badge, where an update can be lost.
+    var badge = mode === "none" ? 36 : 8;
+    var laneHeight = 84 + program.length * row + badge;
+    var height = laneTop + laneHeight + 6;
     g.textContent = "";
     g.setAttribute("viewBox", "0 0 " + width + " " + height);
 
     // The segment.
-    var segX = mode === "semaphore" ? 130 : 230;
-    g.appendChild(svg("rect", { x: segX, y: 10, width: 300, height: 110, rx: 10, class: "rv-segment" }));
-    g.appendChild(svg("text", { x: segX + 150, y: 38, class: "rv-small", "text-anchor": "middle" }, "shared segment: counter"));
-    g.appendChild(svg("text", { x: segX + 150, y: 100, class: "rv-counter", "text-anchor": "middle", "data-role": "counter" }, String(state.counter)));
+    var segX = 230;
+    g.appendChild(svg("rect", { x: segX, y: 4, width: 300, height: 92, rx: 10, class: "rv-segment" }));
+    g.appendChild(svg("text", { x: segX + 150, y: 28, class: "rv-small", "text-anchor": "middle" }, "shared segment: counter"));
+    g.appendChild(svg("text", { x: segX + 150, y: 84, class: "rv-counter", "text-anchor": "middle", "data-role": "counter" }, String(state.counter)));
     if (mode === "semaphore") {
-      g.appendChild(svg("rect", { x: 470, y: 10, width: 210, height: 110, rx: 10, class: "rv-semaphore" }));
-      g.appendChild(svg("text", { x: 575, y: 38, class: "rv-small", "text-anchor": "middle" }, "semaphore"));
-      g.appendChild(svg("text", { x: 575, y: 82, class: "rv-big", "text-anchor": "middle" }, String(state.sem)));
-      g.appendChild(svg("text", { x: 575, y: 108, class: "rv-small", "text-anchor": "middle" },
+      g.appendChild(svg("rect", { x: 550, y: 4, width: 200, height: 92, rx: 10, class: "rv-semaphore" }));
+      g.appendChild(svg("text", { x: 650, y: 28, class: "rv-small", "text-anchor": "middle" }, "semaphore"));
+      g.appendChild(svg("text", { x: 650, y: 64, class: "rv-big", "text-anchor": "middle" }, String(state.sem)));
+      g.appendChild(svg("text", { x: 650, y: 88, class: "rv-small", "text-anchor": "middle" },
         state.holder === null ? "free" : "held by " + state.procs[state.holder].name));
     }
 
@@ -783,14 +798,14 @@
       var cls = "rv-lane rv-w" + (i % 6) + (p.blocked ? " rv-blocked" : "") + (p.finished ? " rv-finished" : "");
       var lane = svg("g", { class: cls, "data-worker": String(i + 1) });
       lane.appendChild(svg("rect", { x: x + 6, y: laneTop, width: laneWidth - 12, height: laneHeight, rx: 10, class: "rv-lane-box" }));
-      lane.appendChild(svg("text", { x: cx, y: laneTop + 28, "text-anchor": "middle", class: "rv-lane-name" },
+      lane.appendChild(svg("text", { x: cx, y: laneTop + 26, "text-anchor": "middle", class: "rv-lane-name" },
         p.name + " (" + p.done + (this.trace ? "" : "/" + state.settings.increments) + ")"));
       var stateText = p.finished ? "finished" : p.blocked ? "BLOCKED in semop" : state.holder === i ? "in critical section" : "ready";
-      lane.appendChild(svg("text", { x: cx, y: laneTop + 52, "text-anchor": "middle", class: "rv-lane-state" }, stateText));
+      lane.appendChild(svg("text", { x: cx, y: laneTop + 49, "text-anchor": "middle", class: "rv-lane-state" }, stateText));
       var reg = mode === "atomic" ? "no register: one instruction" : p.seen === null ? "seen: –" : "seen: " + p.seen + (p.sum !== null ? "  →  " + p.sum : "");
-      lane.appendChild(svg("text", { x: cx, y: laneTop + 80, "text-anchor": "middle", class: "rv-register" + (mode === "atomic" ? " rv-small" : "") }, reg));
+      lane.appendChild(svg("text", { x: cx, y: laneTop + 74, "text-anchor": "middle", class: "rv-register" + (mode === "atomic" ? " rv-small" : "") }, reg));
       program.forEach(function (op, k) {
-        var y = laneTop + 96 + k * row;
+        var y = laneTop + 84 + k * row;
         var current = !p.finished && p.pc === k;
         if (current) {
           lane.appendChild(svg("rect", { x: x + 14, y: y, width: laneWidth - 28, height: row - 4, rx: 6, class: "rv-current" }));
@@ -807,7 +822,7 @@
 
       // The arrow of the last load or store, between the segment and the lane.
       if (last && last.who === i && (last.op === "load" || last.op === "store" || last.op === "fetch_add")) {
-        var sx = segX + 150, sy = 120, ly = laneTop - 2;
+        var sx = segX + 150, sy = 96, ly = laneTop - 2;
         var arrow = svg("line", {
           x1: last.op === "load" ? sx : cx, y1: last.op === "load" ? sy : ly,
           x2: last.op === "load" ? cx : sx, y2: last.op === "load" ? ly : sy,
@@ -820,32 +835,56 @@
       }
     }, this);
 
-    g.appendChild(svg("text", { x: 10, y: tlTop + 16, class: "rv-small" },
-      steps.length ? "timeline, step by step (L load, A add, S store" + (mode === "semaphore" ? ", P and V" : "") +
-        (mode === "atomic" ? ", F fetch_add" : "") + "; red: lost update)" : "timeline: no step yet"));
-    var cell = Math.min(28, (width - 70) / Math.max(steps.length, 1));
-    var letters = { load: "L", add: "A", store: "S", P: "P", V: "V", fetch_add: "F" };
-    state.procs.forEach(function (p, i) {
-      var y = tlTop + 26 + i * tlRow;
-      g.appendChild(svg("text", { x: 10, y: y + 18, class: "rv-small rv-tl-label rv-w" + (i % 6) }, "w" + (i + 1)));
-      g.appendChild(svg("line", { x1: 60, y1: y + tlRow / 2, x2: width - 8, y2: y + tlRow / 2, class: "rv-tl-track" }));
-    });
-    steps.forEach(function (entry, k) {
-      var x = 60 + k * cell;
-      var y = tlTop + 26 + entry.who * tlRow;
-      var cls = "rv-tl rv-w" + (entry.who % 6) + (entry.kind === "lost" ? " rv-tl-lost" : "") + (entry.kind === "blocked" ? " rv-tl-blocked" : "");
-      g.appendChild(svg("rect", { x: x + 1, y: y + 2, width: Math.max(cell - 2, 2), height: tlRow - 4, rx: 3, class: cls, "data-step": String(k + 1) }));
-      if (cell >= 13) {
-        g.appendChild(svg("text", { x: x + cell / 2, y: y + tlRow - 8, "text-anchor": "middle", class: "rv-tl-letter" + (entry.kind === "lost" ? " rv-tl-lost-letter" : "") },
-          entry.kind === "lost" ? "✗" : letters[entry.op] || "?"));
-      }
-    });
-
     var defs = svg("defs");
     var marker = svg("marker", { id: "rv-head-" + this.id, viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "8", markerHeight: "8", orient: "auto-start-reverse" });
     marker.appendChild(svg("path", { d: "M0,0 L10,5 L0,10 z", class: "rv-arrow-head" }));
     defs.appendChild(marker);
     g.insertBefore(defs, g.firstChild);
+  };
+
+  // The timeline: one row per step, one column per worker, the counter after the step. A lost
+  // update is marked in red in the row where it happened.
+  Visualizer.prototype.drawTimeline = function () {
+    var state = this.state;
+    var n = state.procs.length;
+    var mode = this.trace ? "none" : this.settings.mode;
+    var list = this.timeline;
+    list.textContent = "";
+    list.style.setProperty("--rv-n", String(n));
+    var head = el("li", { class: "rv-tl-row rv-tl-head" });
+    head.appendChild(el("span", { class: "rv-tl-n" }, "#"));
+    state.procs.forEach(function (p, i) {
+      head.appendChild(el("span", { class: "rv-tl-cell rv-w" + (i % 6) }, "w" + (i + 1)));
+    });
+    head.appendChild(el("span", { class: "rv-tl-value" }, "counter"));
+    list.appendChild(head);
+    var k = 0;
+    state.log.forEach(function (entry) {
+      if (entry.kind === "info") return;
+      k += 1;
+      var item = el("li", { class: "rv-tl-row", "data-step": String(k) });
+      item.appendChild(el("span", { class: "rv-tl-n" }, String(k)));
+      for (var i = 0; i < n; i++) {
+        var text = "";
+        var cls = "rv-tl-cell";
+        if (i === entry.who) {
+          cls += " rv-tl rv-w" + (i % 6);
+          text = entry.op;
+          if (entry.kind === "lost") {
+            cls += " rv-tl-lost";
+            text += " ✗";
+          } else if (entry.kind === "blocked") {
+            cls += " rv-tl-blocked";
+            text += " waits";
+          }
+        }
+        item.appendChild(el("span", { class: cls }, text));
+      }
+      item.appendChild(el("span", { class: "rv-tl-value" }, String(entry.counter)));
+      list.appendChild(item);
+    });
+    this.timelineTitle.textContent = k ? "Timeline" + (mode === "none" ? " (✗ lost update)" : "") : "Timeline: no step yet";
+    list.scrollTop = list.scrollHeight;
   };
 
   function start() {
