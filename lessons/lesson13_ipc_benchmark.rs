@@ -63,7 +63,7 @@ fn main() -> Result<()> {
 
     lesson.part("Part 3: spinning when both processes share one CPU");
     let (cpu, tries) = (plan.one_cpu(), plan.one_cpu_tries());
-    parent.explain(tries.describe(cpu));
+    bench::story::explain(&parent, tries.describe(cpu));
     let spin = pinned_round_trips(&parent, cpu, Policy::Spin, tries.spin)?;
     let futex = pinned_round_trips(&parent, cpu, Policy::Sleep, tries.futex)?;
     let one_cpu = OneCpu::new(cpu, tries, spin, futex);
@@ -211,10 +211,9 @@ fn spin_until(partner: Partner, mut ready: impl FnMut() -> bool) -> Result<()> {
 fn ring_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Result<Vec<Cell>> {
     let mut memcpy = kernel::Memcpy::new(out, RING_BYTES);
     let segment = Segment::create(Key::PRIVATE, RING_DATA + RING_BYTES, 0o600)?;
-    out.call_note(format!(
-        "head and tail on their own cache lines, then a {} ring",
-        bench::size_text(RING_BYTES)
-    ));
+    let ring = bench::size_text(RING_BYTES);
+    let note = format!("head and tail on their own cache lines, then a {ring} ring");
+    bench::story::call_note(out, note);
     let memory = segment.attach()?;
     // ANCHOR: ring_loops
     // Each end on a CPU of its own: left alone, the scheduler may put both on one (a pipe's
@@ -222,7 +221,7 @@ fn ring_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Result<Vec
     let cpus = plan.ring_cpus();
     if let Some((consumer_cpu, _)) = cpus {
         bench::pin_to_cpu(consumer_cpu)?;
-        out.call_note("the consumer's CPU, while the ring is measured");
+        bench::story::call_note(out, "the consumer's CPU, while the ring is measured");
     }
     // The producer's partner is this process, its parent once forked.
     let mut producer = RingEnd::new(&memory, Partner::Parent(nix::unistd::getpid()))?;
@@ -326,7 +325,7 @@ fn shm_round_trip(out: &Narrator, bench: &mut Bench, name: &str, policy: Policy)
     let (_segment, memory) = board_segment(out)?;
     let board: &Board = memory.view()?;
     let child = process::spawn("echo", |_| echo(board, policy, Partner::parent()))?;
-    out.call_note(format!("the echo; both wait with the policy: {}", policy.name()));
+    bench::story::call_note(out, format!("the echo; both wait with the policy: {}", policy.name()));
     let (partner, mut last_pong) = (Partner::Child(child.pid()), 0);
     let sample = bench::time_round_trips(
         bench,
@@ -365,7 +364,7 @@ fn pinned_round_trips(
         me.call();
         echo(board, policy, Partner::parent())
     })?;
-    out.call_note(format!("the echo; both wait with the policy: {}", policy.name()));
+    bench::story::call_note(out, format!("the echo; both wait with the policy: {}", policy.name()));
     let partner = Partner::Other(the_echo.pid()); // the pinger's sibling
     let pinger = process::spawn("pinger", |me| {
         bench::pin_to_cpu(cpu)?;
