@@ -12,6 +12,7 @@
 //! | [`pthread`] | a robust, process-shared pthread mutex |
 //! | [`call`] | the record of every call made, printed by the story and written by `--trace` |
 //! | [`narrate`], [`lesson`] | the coloured story, one line per `write(2)`; the flags every lesson takes |
+//! | [`fold`] | the story's lines folded to fit the terminal, and joined again |
 //! | [`process`] | forked children: no zombie, no orphan, a dead child is an error |
 //! | [`cleanup`], [`registry`] | nothing left behind: on Ctrl-C, and after a run killed outright |
 //! | [`error`] | one error type: the call, the errno, what it means here, what to do |
@@ -44,6 +45,7 @@ pub mod cdemo;
 pub mod cleanup;
 pub mod error;
 pub mod failures;
+pub mod fold;
 pub mod futex;
 pub mod jitter;
 pub mod json;

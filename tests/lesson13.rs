@@ -130,32 +130,11 @@ fn json_holds_every_measurement_verified_and_the_five_targets() {
     assert_eq!(missing.code(), Some(1), "{}", missing.stderr);
 }
 
-/// The story with its folded lines joined again: a line whose text (after the `[role pid] `
-/// prefix) starts with two spaces continues the line above it (a call's note moved below the
-/// call, in parentheses, joins it three spaces apart, as on one line).
-fn unfolded(story: &str) -> String {
-    let mut joined = String::new();
-    for line in story.lines() {
-        let rest = line.strip_prefix('[').and_then(|line| line.split_once("] "));
-        match rest.map(|(_, text)| text) {
-            Some(text) if text.starts_with("  ") && !joined.is_empty() => {
-                joined.pop(); // the newline of the line continued
-                let text = text.trim_start();
-                joined.push_str(if text.starts_with('(') { "   " } else { " " });
-                joined.push_str(text);
-            }
-            _ => joined.push_str(line),
-        }
-        joined.push('\n');
-    }
-    joined
-}
-
 #[test]
 fn the_story_shows_every_table_and_checks_the_targets() {
     let run = run("lesson13", &["--fast"]);
     run.assert_success();
-    let out = &unfolded(&run.stdout);
+    let out = &run.stdout;
     for size in ["64 B", "4 KiB", "64 KiB", "1 MiB"] {
         assert!(out.contains(&format!("  {size} messages\n")), "no table for {size}:\n{out}");
     }
@@ -245,7 +224,7 @@ fn the_trace_holds_every_object_and_fork_and_no_measured_call() {
         assert_eq!(pin.result.as_deref(), Some("0"));
     }
     // Every fork is printed with its pid; and the measured loops are not in the trace.
-    let story = unfolded(&run.stdout);
+    let story = &run.stdout;
     for fork in parent("fork") {
         assert!(story.contains(&format!("{}   (the ", fork.text)), "{}", fork.text);
     }
@@ -537,7 +516,7 @@ fn the_posix_queue_limit_is_tried_not_predicted() {
         .calls_named("mq_open")
         .find(|call| call.args[0].contains("mq-limit"))
         .expect("an mq_open above the limit was made");
-    let story = unfolded(&run.stdout);
+    let story = &run.stdout;
     let line = story.lines().find(|line| line.contains(&tried.text)).expect("and printed");
     match tried.errno.as_deref() {
         Some("EINVAL") => assert!(line.contains("refused: above fs.mqueue.msgsize_max"), "{line}"),

@@ -50,8 +50,10 @@ fn stepped(bin: &str) -> Run {
     let output = child.wait_with_output().unwrap();
     let _ = done.send(());
     assert!(!watchdog.join().unwrap(), "{bin} --step hung, and was interrupted");
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
     Run {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stdout: shm_workbook::fold::unfold(&printed),
+        printed,
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         status: output.status,
         calls: trace.calls(),

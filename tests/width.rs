@@ -28,7 +28,7 @@ fn wide_lines_of(bin: &str, args: &[&str], status: i32) -> Vec<String> {
     let what = format!("{bin} {}", args.join(" "));
     // A run that fails unexpectedly prints its error, not its story: that would hide lines.
     assert_eq!(run.code(), Some(status), "{what}:\n{}\n{}", run.stdout, run.stderr);
-    let mut wide = too_wide(&what, "stdout", &run.stdout);
+    let mut wide = too_wide(&what, "stdout", &run.printed);
     wide.extend(too_wide(&what, "stderr", &run.stderr));
     wide
 }
