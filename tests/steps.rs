@@ -50,14 +50,12 @@ fn stepped(bin: &str) -> Run {
     let output = child.wait_with_output().unwrap();
     let _ = done.send(());
     assert!(!watchdog.join().unwrap(), "{bin} --step hung, and was interrupted");
-    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
-    Run {
-        stdout: shm_workbook::fold::unfold(&printed),
-        printed,
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        status: output.status,
-        calls: trace.calls(),
-    }
+    Run::new(
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        output.status,
+        trace.calls(),
+    )
 }
 
 /// The parts of a story: each heading's title and the text up to the next heading.

@@ -136,6 +136,17 @@ impl Drop for TraceFile {
 }
 
 impl Run {
+    /// A run from what it printed on stdout (as printed: folded lines are joined here),
+    /// stderr, its status and its trace.
+    pub fn new(
+        printed: String,
+        stderr: String,
+        status: std::process::ExitStatus,
+        calls: Vec<TraceCall>,
+    ) -> Run {
+        Run { stdout: shm_workbook::fold::unfold(&printed), printed, stderr, status, calls }
+    }
+
     pub fn code(&self) -> Option<i32> {
         self.status.code()
     }
@@ -219,14 +230,12 @@ pub fn run(bin: &str, args: &[&str]) -> Run {
 pub fn run_command(mut command: Command) -> Run {
     let trace = TraceFile::new();
     let output = command.args(["--trace", trace.path()]).output().expect("the lesson binary runs");
-    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
-    Run {
-        stdout: shm_workbook::fold::unfold(&printed),
-        printed,
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        status: output.status,
-        calls: trace.calls(),
-    }
+    Run::new(
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        output.status,
+        trace.calls(),
+    )
 }
 
 /// What a trace says the run created, and which processes it had.
