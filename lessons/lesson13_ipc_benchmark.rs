@@ -43,7 +43,7 @@ fn main() -> Result<()> {
     let started = Instant::now();
     let plan = Plan::new(&lesson, RING_BYTES, kernel::ROUND_TRIPS.len() + WAYS_TO_WAIT.len() + 1)?;
     plan.introduce(&lesson);
-    let mut bench = Bench::new(plan.reps, plan.rep_time, plan.steps());
+    let mut bench = Bench::new(plan.reps, plan.rep_time, plan.steps()).pausing(&lesson);
     let parent = lesson.narrator("parent");
 
     lesson.part("Part 1: throughput, one message size at a time");
@@ -68,9 +68,11 @@ fn main() -> Result<()> {
     let futex = pinned_round_trips(&parent, cpu, Policy::Sleep, tries.futex)?;
     let one_cpu = OneCpu::new(cpu, tries, spin, futex);
     report::show_one_cpu(&lesson, &one_cpu, &round_trips);
+    report::pause_after_one_cpu(&lesson, &plan);
 
     lesson.part("Part 4: what this machine showed");
     report::conclude(&lesson, &plan, &cells, &round_trips, &one_cpu);
+    report::pause_at_the_end(&lesson);
     let seconds = started.elapsed().as_secs_f64();
     report::finish(&lesson, &plan, json, &Figures { cells, round_trips, one_cpu, seconds })
 }
@@ -296,14 +298,6 @@ struct Word(AtomicU32);
 unsafe impl Shareable for Board {}
 // ANCHOR_END: board
 
-/// A segment holding a [`Board`], created and attached.
-fn board_segment(out: &Narrator) -> Result<(Segment, Attachment)> {
-    let segment = Segment::create_for::<Board>(Key::PRIVATE, 0o600)?;
-    out.call();
-    let memory = segment.attach()?;
-    Ok((segment, memory))
-}
-
 // ANCHOR: echo
 /// The echo: waits for each new number with `policy` and publishes it back, until `QUIT`.
 fn echo(board: &Board, policy: Policy, partner: Partner) -> Result<()> {
@@ -322,7 +316,7 @@ fn echo(board: &Board, policy: Policy, partner: Partner) -> Result<()> {
 
 // ANCHOR: shm_round_trip
 fn shm_round_trip(out: &Narrator, bench: &mut Bench, name: &str, policy: Policy) -> Result<Sample> {
-    let (_segment, memory) = board_segment(out)?;
+    let (_segment, memory) = bench::segment_for::<Board>(out)?;
     let board: &Board = memory.view()?;
     let child = process::spawn("echo", |_| echo(board, policy, Partner::parent()))?;
     bench::story::call_note(out, format!("the echo; both wait with the policy: {}", policy.name()));
@@ -356,7 +350,7 @@ fn pinned_round_trips(
     policy: Policy,
     (wanted, limit): (u32, Duration),
 ) -> Result<(u64, f64)> {
-    let (_segment, memory) = board_segment(out)?;
+    let (_segment, memory) = bench::segment_for::<Board>(out)?;
     let board: &Board = memory.view()?;
     // Affinity is inherited by fork(): each child pins itself, and the parent stays free.
     let the_echo = process::spawn("echo", |me| {

@@ -94,17 +94,26 @@ impl Sample {
 
 /// Runs measurements and shows a progress line on stderr (only when stderr is a terminal).
 #[derive(Debug)]
-pub struct Bench {
+pub struct Bench<'a> {
     reps: usize,
     rep_time: Duration,
     progress: Progress,
+    /// The lesson whose `--step` pauses a round trip before it is timed.
+    lesson: Option<&'a Lesson>,
 }
 
-impl Bench {
+impl<'a> Bench<'a> {
     /// `reps` timed repetitions of about `rep_time` each per measurement; `steps` is how many
     /// measurements the run will make (for the progress line).
-    pub fn new(reps: usize, rep_time: Duration, steps: usize) -> Bench {
-        Bench { reps: reps.max(1), rep_time, progress: Progress::new(steps) }
+    pub fn new(reps: usize, rep_time: Duration, steps: usize) -> Bench<'a> {
+        Bench { reps: reps.max(1), rep_time, progress: Progress::new(steps), lesson: None }
+    }
+
+    /// With `lesson`'s `--step`, the first round trip of a part ([`time_round_trips`]) pauses
+    /// before it is timed, while its echo waits for the first ping.
+    pub fn pausing(mut self, lesson: &'a Lesson) -> Bench<'a> {
+        self.lesson = Some(lesson);
+        self
     }
 
     /// The repetitions per measurement.
@@ -210,6 +219,16 @@ pub fn time_round_trips(
     mut ping: impl FnMut(u64) -> Result<()>,
     mut pong: impl FnMut() -> Result<u64>,
 ) -> Result<Sample> {
+    if let Some(lesson) = bench.lesson {
+        lesson.step_once(&lesson.narrator("parent"), || {
+            format!(
+                "The {label}'s echo (pid {echo}) waits for its first ping.\n\
+                 In another terminal, run:  ps -o pid,stat,wchan:24,comm -p {echo}\n\
+                 STAT says how it waits: S, asleep in the kernel until a ping comes,\n\
+                 or R, running (spinning) on a CPU; WCHAN names the kernel function it sleeps in."
+            )
+        });
+    }
     let mut seq = 0u64;
     call::unrecorded(|| {
         bench.measure(label, &[echo], |count| {
@@ -228,6 +247,16 @@ pub fn time_round_trips(
             Ok(start.elapsed())
         })
     })
+}
+
+/// A new private segment (mode 0600) the size of a `T`, its `shmget` printed, and attached.
+pub fn segment_for<T: crate::shm::Shareable>(
+    out: &crate::Narrator,
+) -> Result<(crate::Segment, crate::Attachment)> {
+    let segment = crate::Segment::create_for::<T>(crate::Key::PRIVATE, 0o600)?;
+    out.call();
+    let memory = segment.attach()?;
+    Ok((segment, memory))
 }
 
 /// `socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0, sv)`: two connected Unix stream sockets,

@@ -172,16 +172,12 @@ every_part_pauses! {
     lesson14_pauses_in_every_part: "lesson14",
 }
 
-// Lesson 13 does not pause in every part yet (issue 21, item 7, still open for it): its test
-// is kept, ignored, so that `cargo test -- --ignored` shows what is missing.
-
 #[test]
 fn lesson09_pauses_in_every_part() {
     check("lesson09");
 }
 
 #[test]
-#[ignore = "lesson13 pauses only in some parts (issue 21, item 7)"]
 fn lesson13_pauses_in_every_part() {
     check("lesson13");
 }
@@ -192,7 +188,7 @@ fn lesson13_pauses_in_every_part() {
 #[test]
 fn a_signal_at_any_pause_with_children_running_leaves_nothing() {
     use nix::sys::signal::Signal;
-    for bin in ["lesson05", "lesson06", "lesson07", "lesson14"] {
+    for bin in ["lesson05", "lesson06", "lesson07", "lesson13", "lesson14"] {
         let pauses = pauses(&stepped(bin).stdout).len();
         assert!(pauses >= 2, "{bin} pauses {pauses} times");
         for answered in 0..pauses {

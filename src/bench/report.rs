@@ -438,6 +438,35 @@ pub fn show_one_cpu(lesson: &Lesson, one_cpu: &OneCpu, round_trips: &[RoundTrip]
     lesson.pause_for(Duration::from_secs(2));
 }
 
+/// Part 3's `--step` pause: where the kernel keeps the CPUs a process may run on.
+pub fn pause_after_one_cpu(lesson: &Lesson, plan: &Plan) {
+    let pid = nix::unistd::getpid();
+    let cpus: Vec<String> = plan.cpus.iter().map(usize::to_string).collect();
+    lesson.step(
+        &lesson.narrator("parent"),
+        &format!(
+            "The pinger and the echo could run on CPU {} only (sched_setaffinity).\n\
+             In another terminal, run:  grep Cpus_allowed_list /proc/{pid}/status\n\
+             This process is free again: it may run on CPUs {}.",
+            plan.one_cpu(),
+            cpus.join(", ")
+        ),
+    );
+}
+
+/// Part 4's `--step` pause: the run has removed what it made.
+pub fn pause_at_the_end(lesson: &Lesson) {
+    let pid = nix::unistd::getpid();
+    lesson.step(
+        &lesson.narrator("parent"),
+        &format!(
+            "Every segment, semaphore set and queue of this run is removed already.\n\
+             In another terminal, run:  ipcs -m -p\n\
+             No segment there names this process ({pid}) or a child of it as its creator (cpid)."
+        ),
+    );
+}
+
 /// Part 4: what this run showed, in sentences made from its figures (none from an unoptimised
 /// build: those figures are about Rust's debug code).
 pub fn conclude(
