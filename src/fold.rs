@@ -147,7 +147,7 @@ pub fn layout(
 
 /// `text` folded at its spaces (see [`spaces`]) for a place with no narrator: the first line
 /// at most `first` columns wide, each other one `lead` and at most `rest` columns after it
-/// (two spaces instead of `lead` before a word that is too wide for that, a long command).
+/// (four spaces instead of `lead` before a word that is too wide for that, a long command).
 pub fn wrap(text: &str, first: usize, rest: usize, lead: &str) -> Vec<String> {
     let folds = spaces(text, 0);
     let mut lines = Vec::new();
@@ -162,7 +162,7 @@ pub fn wrap(text: &str, first: usize, rest: usize, lead: &str) -> Vec<String> {
         };
         let piece = &text[start..end];
         let over = start > 0 && width(piece) > room;
-        lines.push(format!("{}{piece}", if over { "  " } else { shown }));
+        lines.push(format!("{}{piece}", if over { "    " } else { shown }));
         let Some(next) = next else { return lines };
         (start, room, shown) = (next, rest, lead);
     }
@@ -176,14 +176,19 @@ pub fn unfold(story: &str) -> String {
     for entry in entries(story) {
         let mut lines = entry.split_inclusive('\n');
         let first = lines.next().unwrap_or_default();
-        let Some(width) = narrator_prefix(first) else {
-            joined.push_str(entry);
-            continue;
+        // An error is folded at single spaces only; a story's line also before its note.
+        let (width, notes) = match narrator_prefix(first) {
+            Some(width) => (width, true),
+            None if error_line(first) => (0, false),
+            None => {
+                joined.push_str(entry);
+                continue;
+            }
         };
         joined.push_str(first.trim_end_matches('\n'));
         for line in lines {
             let text = line[width..].trim_start_matches([' ', '│']).trim_end_matches('\n');
-            joined.push_str(if text.starts_with('(') { "   " } else { " " });
+            joined.push_str(if notes && text.starts_with('(') { "   " } else { " " });
             joined.push_str(text);
         }
         if entry.ends_with('\n') {
@@ -194,7 +199,8 @@ pub fn unfold(story: &str) -> String {
 }
 
 /// The story cut into what each print made: a line, with the continuation lines of a folded
-/// one (a program can keep a folded line whole, or drop it whole).
+/// one (a program can keep a folded line whole, or drop it whole). An error's lines (`Error: `,
+/// `  what it means: `, `  what to do: `) continue on lines that start with four spaces.
 pub fn entries(story: &str) -> Vec<&str> {
     let mut entries = Vec::new();
     let (mut start, mut at, mut prefix) = (0, 0, None);
@@ -207,7 +213,7 @@ pub fn entries(story: &str) -> Vec<&str> {
                 entries.push(&story[start..at]);
             }
             start = at;
-            prefix = narrator_prefix(line);
+            prefix = narrator_prefix(line).or_else(|| error_line(line).then_some(4));
         }
         at += line.len();
     }
@@ -215,6 +221,11 @@ pub fn entries(story: &str) -> Vec<&str> {
         entries.push(&story[start..at]);
     }
     entries
+}
+
+/// Whether `line` is one of an error's, as `main` prints it (see [`crate::Error`]'s `Debug`).
+fn error_line(line: &str) -> bool {
+    ["Error: ", "  what it means: ", "  what to do: "].iter().any(|start| line.starts_with(start))
 }
 
 /// The width of the `[role pid] ` prefix that starts `line`, if a narrator printed it.
@@ -289,7 +300,8 @@ mod tests {
         let lines = wrap("what to do: create it first, then run", 16, 16, "    ");
         assert_eq!(lines, ["what to do:", "    create it first,", "    then run"]);
         assert_eq!(wrap("short", 16, 14, "    "), ["short"]);
-        assert_eq!(wrap("run: `a b c d`", 6, 6, "    "), ["run:", "  `a b c d`"], "a long word");
+        let lines = wrap("run: `a b c d`", 6, 6, "      ");
+        assert_eq!(lines, ["run:", "    `a b c d`"], "a long word");
     }
 
     #[test]
@@ -300,6 +312,8 @@ mod tests {
             unfold(story),
             "[parent 42] a b c   (note d e)\n[child  43]   what it means: x\n    table\n"
         );
+        let error = "Error: f(x) failed: E (why\n    not)\n  what it means: a\n                 b\n";
+        assert_eq!(unfold(error), "Error: f(x) failed: E (why not)\n  what it means: a b\n");
     }
 
     #[test]
