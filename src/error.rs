@@ -182,7 +182,7 @@ impl fmt::Debug for Error {
         let mut lines = Vec::new();
         for (i, line) in text.lines().enumerate() {
             // The first line follows `Error: `; a meaning or a hint goes on under its start.
-            let (first, lead) = if i == 0 { (columns - 7, "    ") } else { (columns, &HANG[..]) };
+            let (first, lead) = if i == 0 { (columns - 7, "    ") } else { (columns, HANG) };
             lines.extend(crate::fold::wrap(line, first, columns - lead.len(), lead));
         }
         f.write_str(&lines.join("\n"))

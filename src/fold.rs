@@ -312,7 +312,8 @@ mod tests {
             unfold(story),
             "[parent 42] a b c   (note d e)\n[child  43]   what it means: x\n    table\n"
         );
-        let error = "Error: f(x) failed: E (why\n    not)\n  what it means: a\n                 b\n";
+        let error =
+            "Error: f(x) failed: E (why\n    not)\n  what it means: a\n                 b\n";
         assert_eq!(unfold(error), "Error: f(x) failed: E (why not)\n  what it means: a b\n");
     }
 
