@@ -66,6 +66,11 @@ fn width(text: &str) -> usize {
 /// before an opening parenthesis (so that [`unfold`] can tell a note from a word), and not
 /// in the text's leading spaces. Runs of several spaces are kept as they are.
 pub fn spaces(text: &str, base: usize) -> Vec<Fold> {
+    breakable(text, base, false)
+}
+
+/// [`spaces`], and also before an opening parenthesis when `before_parens`.
+fn breakable(text: &str, base: usize, before_parens: bool) -> Vec<Fold> {
     let bytes = text.as_bytes();
     let mut folds = Vec::new();
     let mut quoted = false;
@@ -77,7 +82,9 @@ pub fn spaces(text: &str, base: usize) -> Vec<Fold> {
         let single = b == b' '
             && i > start
             && bytes[i - 1] != b' '
-            && bytes.get(i + 1).is_some_and(|&next| next != b' ' && next != b'(');
+            && bytes
+                .get(i + 1)
+                .is_some_and(|&next| next != b' ' && (before_parens || next != b'('));
         if single && !quoted {
             folds.push(Fold { at: base + i, len: 1, kind: Break::Space });
         }
@@ -145,11 +152,12 @@ pub fn layout(
     }
 }
 
-/// `text` folded at its spaces (see [`spaces`]) for a place with no narrator: the first line
-/// at most `first` columns wide, each other one `lead` and at most `rest` columns after it
-/// (four spaces instead of `lead` before a word that is too wide for that, a long command).
+/// `text` folded at its spaces for a place with no narrator (and no note: before a `(` too):
+/// the first line at most `first` columns wide, each other one `lead` and at most `rest`
+/// columns after it (four spaces instead of `lead` before a word too wide for that, a long
+/// command).
 pub fn wrap(text: &str, first: usize, rest: usize, lead: &str) -> Vec<String> {
-    let folds = spaces(text, 0);
+    let folds = breakable(text, 0, true);
     let mut lines = Vec::new();
     let (mut start, mut room, mut shown) = (0, first, "");
     loop {
@@ -300,6 +308,7 @@ mod tests {
         let lines = wrap("what to do: create it first, then run", 16, 16, "    ");
         assert_eq!(lines, ["what to do:", "    create it first,", "    then run"]);
         assert_eq!(wrap("short", 16, 14, "    "), ["short"]);
+        assert_eq!(wrap("failed: E (no such)", 10, 16, "    "), ["failed: E", "    (no such)"]);
         let lines = wrap("run: `a b c d`", 6, 6, "      ");
         assert_eq!(lines, ["run:", "    `a b c d`"], "a long word");
     }
