@@ -162,8 +162,16 @@ pub fn wrap(text: &str, first: usize, rest: usize, lead: &str) -> Vec<String> {
     let (mut start, mut room, mut shown) = (0, first, "");
     loop {
         let after = folds.iter().filter(|fold| fold.at > start);
-        let fits = after.clone().take_while(|fold| width(&text[start..fold.at]) <= room);
-        let fold = fits.last().or_else(|| after.clone().next());
+        let fits: Vec<&Fold> =
+            after.clone().take_while(|fold| width(&text[start..fold.at]) <= room).collect();
+        // A parenthesis that would be split moves whole to the next line, when it can.
+        let split = |open: &&Fold| {
+            let inside = &text[open.at + 1..];
+            let close = inside.find(')').map_or(text.len(), |at| open.at + 1 + at);
+            inside.starts_with('(') && fits.last().is_some_and(|last| last.at < close)
+        };
+        let whole = fits.iter().copied().find(|open| split(&open)).filter(|o| o.at > start);
+        let fold = whole.or(fits.last().copied()).or_else(|| after.clone().next());
         let (end, next) = match fold {
             Some(fold) if width(&text[start..]) > room => (fold.at, Some(fold.at + fold.len)),
             _ => (text.len(), None),
@@ -309,6 +317,8 @@ mod tests {
         assert_eq!(lines, ["what to do:", "    create it first,", "    then run"]);
         assert_eq!(wrap("short", 16, 14, "    "), ["short"]);
         assert_eq!(wrap("failed: E (no such)", 10, 16, "    "), ["failed: E", "    (no such)"]);
+        let lines = wrap("f() failed: E (no such file)", 24, 30, "    ");
+        assert_eq!(lines, ["f() failed: E", "    (no such file)"], "a parenthesis moves whole");
         let lines = wrap("run: `a b c d`", 6, 6, "      ");
         assert_eq!(lines, ["run:", "    `a b c d`"], "a long word");
     }
