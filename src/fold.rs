@@ -98,15 +98,16 @@ fn gutter(text: &str) -> &str {
     &text[..end]
 }
 
-/// How a continuation after a fold of `kind` starts.
-fn indent(text: &str, kind: Break, available: usize) -> String {
+/// How a continuation after a fold of `kind` starts, when the first piece it shows is
+/// `next` columns wide.
+fn indent(text: &str, kind: Break, next: usize, available: usize) -> String {
     let gutter = gutter(text);
     let bars = gutter.trim_end();
     let two_in = format!("{bars}{}", " ".repeat(width(gutter) - width(bars) + 2));
     match kind {
         Break::Space | Break::Note => two_in,
-        // Under the parenthesis when that leaves room for an argument, else four columns in.
-        Break::Argument { paren } if paren + 24 <= available => " ".repeat(paren),
+        // Under the parenthesis when the next argument fits there, else four columns in.
+        Break::Argument { paren } if paren + next <= available => " ".repeat(paren),
         Break::Argument { .. } => format!("{bars}{}", " ".repeat(width(gutter) - width(bars) + 4)),
     }
 }
@@ -148,7 +149,8 @@ pub fn layout(
         };
         lines.push((start..fold.at, lead));
         start = fold.at + fold.len;
-        lead = indent(text, fold.kind, available);
+        let next = folds.iter().find(|later| later.at > start).map_or(text.len(), |later| later.at);
+        lead = indent(text, fold.kind, width(&text[start..next]), available);
     }
 }
 

@@ -9,6 +9,8 @@
 //! Every line is assembled in memory and handed to the kernel in a single `write(2)`, so lines
 //! from several processes sharing one terminal or pipe never interleave mid-line. Nothing is
 //! buffered in user space, so nothing is duplicated by `fork()` (the classic stdio surprise).
+//! A line wider than the terminal is folded (see [`crate::fold`]), and its continuation lines
+//! go in the same `write(2)`.
 
 use std::fmt::{Display, Write as _};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -214,7 +216,12 @@ impl Line<'_> {
             crate::call::Outcome::Returned(_) => Style::Value,
             crate::call::Outcome::Failed(_) => Style::Failed,
         };
-        self.text(" = ").piece(call.result_text(), result)
+        // ` = -1 EACCES` stays with the call's last argument: no place to fold in it.
+        self.styles.push((self.text.len(), Style::Plain));
+        self.text.push_str(" = ");
+        self.styles.push((self.text.len(), result));
+        self.text.push_str(&call.result_text());
+        self
     }
 
     /// A value: an id, an address, a count.
@@ -266,12 +273,17 @@ impl Line<'_> {
 
     /// Prints the line with its role prefix, in one `write(2)`; folded to fit the terminal
     /// (see [`crate::fold`]), its continuation lines indented as wide as the prefix.
-    pub fn print(mut self) {
+    pub fn print(self) {
+        write_stdout(self.render(fold::columns()).as_bytes());
+    }
+
+    /// The line as [`print`](Self::print) writes it on a terminal `columns` wide.
+    fn render(mut self, columns: usize) -> String {
         self.folds.sort_by_key(|fold| fold.at);
         self.folds.dedup_by_key(|fold| fold.at);
         let prefix = self.narrator.prefix();
         let prefix_width = self.narrator.prefix_width();
-        let available = fold::columns().saturating_sub(prefix_width);
+        let available = columns.saturating_sub(prefix_width);
         let mut out = String::new();
         let lines = if self.text.contains('\n') {
             vec![(0..self.text.len(), String::new())]
@@ -286,7 +298,7 @@ impl Line<'_> {
             }
             let _ = writeln!(out, "{lead}{}", self.painted(range));
         }
-        write_stdout(out.as_bytes());
+        out
     }
 }
 
@@ -353,6 +365,41 @@ mod tests {
         assert_eq!(role_colour("parent"), Color::BrightBlue);
         assert_eq!(role_colour("child"), Color::BrightGreen);
         assert_eq!(role_colour("anything"), role_colour("anything"));
+    }
+
+    #[test]
+    fn a_wide_line_folds_and_unfolds_to_what_one_line_would_say() {
+        set_colour(false);
+        let narrator = Narrator::for_process("parent", 4242);
+        let call = crate::call::make("mq_open")
+            .arg("\"/shm-workbook-lesson13-mq\"")
+            .arg("O_RDWR|O_CREAT|O_EXCL")
+            .arg("0600")
+            .arg("{mq_maxmsg=10, mq_msgsize=4096}")
+            .failed(nix::errno::Errno::EINVAL);
+        let note = "refused: above fs.mqueue.msgsize_max (see `sysctl fs.mqueue`), so not measured";
+        let line = || narrator.line().last_call().note(note);
+        let folded = line().render(62);
+        let under_the_parenthesis = " ".repeat("[parent 4242] mq_open(".len());
+        let two_past_the_prefix = " ".repeat("[parent 4242]   ".len());
+        let four_in = " ".repeat("[parent 4242]     ".len());
+        let expected = [
+            "[parent 4242] mq_open(\"/shm-workbook-lesson13-mq\",".to_owned(),
+            format!("{under_the_parenthesis}O_RDWR|O_CREAT|O_EXCL, 0600,"),
+            format!("{four_in}{{mq_maxmsg=10, mq_msgsize=4096}}) = -1 EINVAL"),
+            format!("{two_past_the_prefix}(refused: above fs.mqueue.msgsize_max (see"),
+            format!("{two_past_the_prefix}`sysctl fs.mqueue`), so not measured)"),
+        ];
+        assert_eq!(folded, format!("{}\n", expected.join("\n")));
+        assert!(folded.lines().all(|l| l.chars().count() <= 62), "{folded}");
+        let _ = crate::call::make("mq_open").arg(1).failed(nix::errno::Errno::EINVAL);
+        let wide = narrator.line().last_call().render(200);
+        assert_eq!(wide, "[parent 4242] mq_open(1) = -1 EINVAL\n", "a line that fits is one");
+        assert_eq!(
+            fold::unfold(&folded),
+            format!("[parent 4242] {call}   ({note})\n"),
+            "unfolded, the line says what it would say on one line"
+        );
     }
 
     #[test]
