@@ -172,7 +172,7 @@ pub fn wrap(text: &str, first: usize, rest: usize, lead: &str) -> Vec<String> {
             let close = inside.find(')').map_or(text.len(), |at| open.at + 1 + at);
             inside.starts_with('(') && fits.last().is_some_and(|last| last.at < close)
         };
-        let whole = fits.iter().copied().find(|open| split(&open)).filter(|o| o.at > start);
+        let whole = fits.iter().copied().find(|open| split(open));
         let fold = whole.or(fits.last().copied()).or_else(|| after.clone().next());
         let (end, next) = match fold {
             Some(fold) if width(&text[start..]) > room => (fold.at, Some(fold.at + fold.len)),
