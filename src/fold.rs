@@ -291,7 +291,10 @@ mod tests {
 
     #[test]
     fn a_call_folds_between_arguments_and_its_note_moves_whole() {
-        let text = "mq_open(\"/a-long-name\", O_RDWR|O_CREAT, 0600, {mq_maxmsg=1}) = 3   (why it matters, here)";
+        let text = concat!(
+            "mq_open(\"/a-long-name\", O_RDWR|O_CREAT, 0600, {mq_maxmsg=1}) = 3",
+            "   (why it matters, here)"
+        );
         let paren = "mq_open(".len();
         let mut folds: Vec<Fold> = text[..text.find(") = ").unwrap()]
             .match_indices(", ")
