@@ -82,11 +82,11 @@ fn show_stat(out: &Narrator, stage: &str, segment: &Segment) -> Result<SegmentSt
         ("dtime", narrate::time_of_day(stat.detach_time)),
         ("ctime", narrate::time_of_day(stat.change_time)),
     ];
-    for line in procfs::fold_fields("    ", &fields, procfs::RECORD_WIDTH) {
+    for line in procfs::group_fields("    ", &fields, 5) {
         out.line().text(line).print();
     }
     let row = procfs::sysvipc_fields(segment.id())?.unwrap_or_default();
-    for line in procfs::fold_fields("    /proc/sysvipc/shm: ", &row, procfs::RECORD_WIDTH) {
+    for line in procfs::group_fields("    /proc/sysvipc/shm: ", &row, procfs::RECORD_PAIRS) {
         out.line().value(line).print();
     }
     Ok(stat)

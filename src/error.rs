@@ -172,13 +172,25 @@ impl fmt::Display for Error {
     }
 }
 
-/// `Debug` is the same readable text as `Display`, because `main` returning `Err` prints
-/// `Debug`, and a student should read a sentence, not a struct.
+/// `Debug` is the text of `Display`, folded at spaces to fit stderr's terminal (100 columns
+/// when it is not one): `main` returning `Err` prints `Error: ` and `Debug`, and a student
+/// should read a sentence, not a struct, nor a line wider than the window.
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
+        let columns = crate::fold::columns_of(libc::STDERR_FILENO);
+        let text = self.to_string();
+        let mut lines = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            // The first line follows `Error: `; a meaning or a hint goes on under its start.
+            let (first, lead) = if i == 0 { (columns - 7, "    ") } else { (columns, HANG) };
+            lines.extend(crate::fold::wrap(line, first, columns - lead.len(), lead));
+        }
+        f.write_str(&lines.join("\n"))
     }
 }
+
+/// Where the text of `  what it means: ` and `  what to do:    ` starts.
+const HANG: &str = "                 ";
 
 impl std::error::Error for Error {}
 

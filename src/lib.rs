@@ -17,7 +17,8 @@
 //!   after a run killed outright.
 //! - **Foundations.** [`error`] (one error type), [`call`] (the record of every call, printed by
 //!   the story and written by `--trace`), [`procfs`], [`flags`] and [`json`] (the one `/proc`,
-//!   command-line and JSON reader), [`jitter`] (random delays for the checker), [`catalogue`].
+//!   command-line and JSON reader), [`fold`] (long lines folded to the terminal, and joined
+//!   again), [`jitter`] (random delays for the checker), [`catalogue`].
 //!
 //! A module uses only what stands below it (`tests/layers.rs` keeps the order; ARCHITECTURE.md
 //! draws it). Machinery one lesson alone needs lives beside that lesson, in its folder under
@@ -40,6 +41,7 @@ pub mod catalogue;
 pub mod cleanup;
 pub mod error;
 pub mod flags;
+pub mod fold;
 pub mod futex;
 pub mod jitter;
 pub mod json;

@@ -9,12 +9,15 @@
 //! Every line is assembled in memory and handed to the kernel in a single `write(2)`, so lines
 //! from several processes sharing one terminal or pipe never interleave mid-line. Nothing is
 //! buffered in user space, so nothing is duplicated by `fork()` (the classic stdio surprise).
+//! A line wider than the terminal is folded (see [`crate::fold`]), and its continuation lines
+//! go in the same `write(2)`.
 
 use std::fmt::{Display, Write as _};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use colored::{Color, ColoredString, Colorize};
 
+use crate::fold::{self, Break, Fold};
 use crate::sysv::key::{FreeKey, Key};
 
 static COLOUR: AtomicBool = AtomicBool::new(false);
@@ -87,7 +90,7 @@ impl Narrator {
 
     /// Starts a line of several styled pieces; finish it with [`Line::print`].
     pub fn line(&self) -> Line<'_> {
-        Line { narrator: self, text: String::new() }
+        Line { narrator: self, text: String::new(), styles: Vec::new(), folds: Vec::new() }
     }
 
     /// Prints the call this process made last, exactly as it was made:
@@ -120,8 +123,8 @@ impl Narrator {
     pub fn error(&self, text: impl Display) {
         let text = text.to_string();
         for (i, piece) in text.lines().enumerate() {
-            let styled = if i == 0 { piece.red().bold() } else { piece.red() };
-            self.line().styled(styled).print();
+            let style = if i == 0 { Style::ErrorFirst } else { Style::Error };
+            self.line().styled(piece, style).print();
         }
     }
 
@@ -129,73 +132,174 @@ impl Narrator {
         let label = format!("[{:<6} {}]", self.role, self.pid);
         label.color(role_colour(&self.role)).bold().to_string()
     }
+
+    /// How many columns the prefix takes, with the space after it: `[parent 4242] ` is 14.
+    pub fn prefix_width(&self) -> usize {
+        format!("[{:<6} {}] ", self.role, self.pid).chars().count()
+    }
 }
 
-/// A line being assembled; nothing is printed until [`Line::print`].
+/// How a piece of a line is styled when colour is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Style {
+    Plain,
+    Call,
+    Value,
+    Failed,
+    Explain,
+    ErrorFirst,
+    Error,
+}
+
+impl Style {
+    fn paint(self, text: &str) -> ColoredString {
+        match self {
+            Style::Plain => text.normal(),
+            Style::Call => text.bold(),
+            Style::Value => text.yellow(),
+            Style::Failed => text.red(),
+            Style::Explain => text.italic().dimmed(),
+            Style::ErrorFirst => text.red().bold(),
+            Style::Error => text.red(),
+        }
+    }
+}
+
+/// A line being assembled; nothing is printed until [`Line::print`]. It keeps its text plain,
+/// with the style of each piece and the places where it may be folded (see [`crate::fold`]).
 #[must_use = "a line is printed only by .print()"]
 pub struct Line<'a> {
     narrator: &'a Narrator,
     text: String,
+    styles: Vec<(usize, Style)>,
+    folds: Vec<Fold>,
 }
 
 impl Line<'_> {
     /// Plain text.
-    pub fn text(mut self, text: impl Display) -> Self {
-        let _ = write!(self.text, "{text}");
-        self
+    pub fn text(self, text: impl Display) -> Self {
+        self.piece(text, Style::Plain)
     }
 
     /// The call this process made last (see [`crate::call`]): `shmat(7, NULL, 0)`, then
-    /// ` = ` and its result, `0x7f3a1c000000` or `-1 EACCES`.
+    /// ` = ` and its result, `0x7f3a1c000000` or `-1 EACCES`. A call too wide for the
+    /// terminal folds between its arguments.
     ///
     /// # Panics
     ///
     /// In a debug build, when no call was made since the last one printed: the lesson would
     /// print a call twice, or one that it did not make (a bug in the workbook, which the tests
     /// of every lesson catch).
-    pub fn last_call(self) -> Self {
-        match crate::call::take_unshown() {
-            Some(call) => {
-                let result = call.result_text();
-                let result = match call.outcome() {
-                    crate::call::Outcome::Returned(_) => result.yellow(),
-                    crate::call::Outcome::Failed(_) => result.red(),
-                };
-                self.styled(call.c_text().bold()).text(" = ").styled(result)
+    pub fn last_call(mut self) -> Self {
+        let Some(call) = crate::call::take_unshown() else {
+            debug_assert!(false, "no call recorded since the last one printed");
+            return self;
+        };
+        let start = self.text.len();
+        let paren = self.text.chars().count() + call.name().len() + 1;
+        let args: Vec<String> = call.args().iter().map(ToString::to_string).collect();
+        self.styles.push((start, Style::Call));
+        let _ = write!(self.text, "{}(", call.name());
+        for (i, arg) in args.iter().enumerate() {
+            if i > 0 {
+                self.text.push(',');
+                // Never before a '(': a continuation that starts with one is a note.
+                if !arg.starts_with('(') {
+                    let at = self.text.len();
+                    self.folds.push(Fold { at, len: 1, kind: Break::Argument { paren } });
+                }
+                self.text.push(' ');
             }
-            None => {
-                debug_assert!(false, "no call recorded since the last one printed");
-                self
-            }
+            self.text.push_str(arg);
         }
+        self.text.push(')');
+        let result = match call.outcome() {
+            crate::call::Outcome::Returned(_) => Style::Value,
+            crate::call::Outcome::Failed(_) => Style::Failed,
+        };
+        // ` = -1 EACCES` stays with the call's last argument: no place to fold in it.
+        self.styles.push((self.text.len(), Style::Plain));
+        self.text.push_str(" = ");
+        self.styles.push((self.text.len(), result));
+        self.text.push_str(&call.result_text());
+        self
     }
 
     /// A value: an id, an address, a count.
     pub fn value(self, value: impl Display) -> Self {
-        let styled = value.to_string().yellow();
-        self.styled(styled)
+        self.piece(value, Style::Value)
     }
 
     /// An explanation, in a quieter style.
     pub fn explain(self, text: impl Display) -> Self {
-        let styled = text.to_string().italic().dimmed();
-        self.styled(styled)
+        self.piece(text, Style::Explain)
     }
 
-    /// A trailing note in parentheses.
-    pub fn note(self, note: impl Display) -> Self {
-        self.text("   ").explain(format!("({note})"))
+    /// A trailing note in parentheses, three spaces after the rest; when the line is too
+    /// wide, the note goes to a line of its own, below.
+    pub fn note(mut self, note: impl Display) -> Self {
+        let at = self.text.len();
+        self.folds.push(Fold { at, len: 3, kind: Break::Note });
+        self = self.text("   ");
+        self.explain(format!("({note})"))
     }
 
-    fn styled(mut self, styled: ColoredString) -> Self {
-        let _ = write!(self.text, "{styled}");
+    fn piece(mut self, text: impl Display, style: Style) -> Self {
+        let start = self.text.len();
+        let _ = write!(self.text, "{text}");
+        let words = fold::spaces(&self.text[start..], start);
+        // The first piece's leading spaces are its indentation, never a place to fold.
+        let words = words.into_iter().filter(|word| start > 0 || word.at > 0);
+        self.folds.extend(words);
+        self.styles.push((start, style));
         self
     }
 
-    /// Prints the line with its role prefix, in one `write(2)`.
+    fn styled(self, text: &str, style: Style) -> Self {
+        self.piece(text, style)
+    }
+
+    /// The text of `range`, each piece in its style.
+    fn painted(&self, range: std::ops::Range<usize>) -> String {
+        let mut out = String::new();
+        for (i, &(start, style)) in self.styles.iter().enumerate() {
+            let end = self.styles.get(i + 1).map_or(self.text.len(), |&(next, _)| next);
+            let (from, to) = (start.max(range.start), end.min(range.end));
+            if from < to {
+                let _ = write!(out, "{}", style.paint(&self.text[from..to]));
+            }
+        }
+        out
+    }
+
+    /// Prints the line with its role prefix, in one `write(2)`; folded to fit the terminal
+    /// (see [`crate::fold`]), its continuation lines indented as wide as the prefix.
     pub fn print(self) {
-        let line = format!("{} {}\n", self.narrator.prefix(), self.text);
-        write_stdout(line.as_bytes());
+        write_stdout(self.render(fold::columns()).as_bytes());
+    }
+
+    /// The line as [`print`](Self::print) writes it on a terminal `columns` wide.
+    fn render(mut self, columns: usize) -> String {
+        self.folds.sort_by_key(|fold| fold.at);
+        self.folds.dedup_by_key(|fold| fold.at);
+        let prefix = self.narrator.prefix();
+        let prefix_width = self.narrator.prefix_width();
+        let available = columns.saturating_sub(prefix_width);
+        let mut out = String::new();
+        let lines = if self.text.contains('\n') {
+            vec![(0..self.text.len(), String::new())]
+        } else {
+            fold::layout(&self.text, &self.folds, available)
+        };
+        for (i, (range, lead)) in lines.into_iter().enumerate() {
+            if i == 0 {
+                let _ = write!(out, "{prefix} ");
+            } else {
+                out.push_str(&" ".repeat(prefix_width));
+            }
+            let _ = writeln!(out, "{lead}{}", self.painted(range));
+        }
+        out
     }
 }
 
@@ -274,6 +378,41 @@ mod tests {
         assert_eq!(role_colour("parent"), Color::BrightBlue);
         assert_eq!(role_colour("child"), Color::BrightGreen);
         assert_eq!(role_colour("anything"), role_colour("anything"));
+    }
+
+    #[test]
+    fn a_wide_line_folds_and_unfolds_to_what_one_line_would_say() {
+        set_colour(false);
+        let narrator = Narrator::for_process("parent", 4242);
+        let call = crate::call::make("mq_open")
+            .arg("\"/shm-workbook-lesson13-mq\"")
+            .arg("O_RDWR|O_CREAT|O_EXCL")
+            .arg("0600")
+            .arg("{mq_maxmsg=10, mq_msgsize=4096}")
+            .failed(nix::errno::Errno::EINVAL);
+        let note = "refused: above fs.mqueue.msgsize_max (see `sysctl fs.mqueue`), so not measured";
+        let line = || narrator.line().last_call().note(note);
+        let folded = line().render(62);
+        let under_the_parenthesis = " ".repeat("[parent 4242] mq_open(".len());
+        let two_past_the_prefix = " ".repeat("[parent 4242]   ".len());
+        let four_in = " ".repeat("[parent 4242]     ".len());
+        let expected = [
+            "[parent 4242] mq_open(\"/shm-workbook-lesson13-mq\",".to_owned(),
+            format!("{under_the_parenthesis}O_RDWR|O_CREAT|O_EXCL, 0600,"),
+            format!("{four_in}{{mq_maxmsg=10, mq_msgsize=4096}}) = -1 EINVAL"),
+            format!("{two_past_the_prefix}(refused: above fs.mqueue.msgsize_max (see"),
+            format!("{two_past_the_prefix}`sysctl fs.mqueue`), so not measured)"),
+        ];
+        assert_eq!(folded, format!("{}\n", expected.join("\n")));
+        assert!(folded.lines().all(|l| l.chars().count() <= 62), "{folded}");
+        let _ = crate::call::make("mq_open").arg(1).failed(nix::errno::Errno::EINVAL);
+        let wide = narrator.line().last_call().render(200);
+        assert_eq!(wide, "[parent 4242] mq_open(1) = -1 EINVAL\n", "a line that fits is one");
+        assert_eq!(
+            fold::unfold(&folded),
+            format!("[parent 4242] {call}   ({note})\n"),
+            "unfolded, the line says what it would say on one line"
+        );
     }
 
     #[test]

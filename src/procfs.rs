@@ -16,7 +16,7 @@
 //! | `/proc/sys/kernel/shm*` (what a value means) | [`limit_text`] |
 //!
 //! Each reader has a pure parsing function beside it, so the format is tested on fixed text.
-//! A record too wide for one line of the story is folded by [`fold_fields`].
+//! A record is shown a fixed number of fields to a line by [`group_fields`].
 
 use std::os::unix::fs::FileExt;
 
@@ -390,32 +390,33 @@ pub fn sysvipc_fields(id: i32) -> Result<Option<Vec<(String, String)>>> {
     Ok(IpcTable::Shm.row(id)?.map(|row| row.0))
 }
 
-/// How wide a record folded by [`fold_fields`] for the story may be: after the narrator's
-/// prefix (`[parent 4242] `, 17 characters with a 7-digit pid), a line stays within 81
-/// columns, readable on an 80-column terminal and far within the workbook's 100.
-pub const RECORD_WIDTH: usize = 64;
+/// How many `name value` pairs a line of a `/proc/sysvipc/shm` record shows (see
+/// [`group_fields`]): four stay within 100 columns after the narrator's prefix for the
+/// segments the lessons make (and the narrator folds a wider line).
+pub const RECORD_PAIRS: usize = 4;
 
-/// `name value` pairs, two spaces apart, folded into lines of at most `width` characters
-/// (a pair is never split; one wider than `width` gets a line of its own). The first line
-/// starts with `label`, the next ones two spaces deeper than the label's own indentation.
-pub fn fold_fields<N: AsRef<str>, V: AsRef<str>>(
+/// `name value` pairs, two spaces apart, `per_line` to a line: the same fields on the same
+/// line at every stage, whatever the width of the values (a pid, an id, a user's uid), so
+/// that two records can be compared line by line. The first line starts with `label`, the
+/// next ones two spaces deeper than the label's own indentation.
+pub fn group_fields<N: AsRef<str>, V: AsRef<str>>(
     label: &str,
     fields: &[(N, V)],
-    width: usize,
+    per_line: usize,
 ) -> Vec<String> {
     let indent = format!("{}  ", &label[..label.len() - label.trim_start().len()]);
-    let mut lines = vec![label.to_owned()];
-    for (name, value) in fields {
-        let pair = format!("{} {}", name.as_ref(), value.as_ref());
-        let line = lines.last_mut().expect("one line at least");
-        let fresh = line.trim().is_empty() || line == label;
-        let separator = if fresh { "" } else { "  " };
-        if fresh || line.chars().count() + separator.len() + pair.chars().count() <= width {
-            line.push_str(separator);
-            line.push_str(&pair);
-        } else {
-            lines.push(format!("{indent}{pair}"));
-        }
+    let pairs: Vec<String> = fields
+        .iter()
+        .map(|(name, value)| format!("{} {}", name.as_ref(), value.as_ref()))
+        .collect();
+    let mut lines: Vec<String> =
+        pairs.chunks(per_line.max(1)).map(|group| group.join("  ")).collect();
+    match lines.first_mut() {
+        Some(first) => first.insert_str(0, label),
+        None => lines.push(label.to_owned()),
+    }
+    for line in lines.iter_mut().skip(1) {
+        line.insert_str(0, &indent);
     }
     lines
 }
@@ -559,17 +560,17 @@ mod tests {
     }
 
     #[test]
-    fn fields_fold_at_the_width_and_line_up_under_the_label() {
+    fn fields_go_a_fixed_number_to_a_line_under_the_label() {
         let fields = [("key", "822116371"), ("shmid", "2293787"), ("perms", "600")];
         assert_eq!(
-            fold_fields("/proc: ", &fields, 40),
+            group_fields("/proc: ", &fields, 2),
             ["/proc: key 822116371  shmid 2293787", "  perms 600"]
         );
-        assert_eq!(fold_fields("  ", &fields, 80), ["  key 822116371  shmid 2293787  perms 600"]);
-        let lines = fold_fields("    ", &fields, 10);
+        assert_eq!(group_fields("  ", &fields, 4), ["  key 822116371  shmid 2293787  perms 600"]);
+        let lines = group_fields("    ", &fields, 1);
         assert_eq!(lines, ["    key 822116371", "      shmid 2293787", "      perms 600"]);
         let none: [(&str, &str); 0] = [];
-        assert_eq!(fold_fields("x: ", &none, 10), ["x: "]);
+        assert_eq!(group_fields("x: ", &none, 4), ["x: "]);
     }
 
     #[test]

@@ -27,7 +27,7 @@ fn finish(mut child: Child, trace: &TraceFile, stdout: String) -> Run {
         std::io::Read::read_to_string(&mut err, &mut stderr).unwrap();
     }
     let status = child.wait().unwrap();
-    Run { stdout, stderr, status, calls: trace.calls() }
+    Run::new(stdout, stderr, status, trace.calls())
 }
 
 fn assert_quiet(bin: &str, how: &str, run: &Run) {

@@ -425,7 +425,7 @@ fn run_in(bin: &str, args: &[&str], fault: Fault, runtime: Arc<RuntimeDir>) -> O
         }
     }
     Outcome {
-        run: Run { stdout: stdout.text(), stderr: stderr.text(), status, calls },
+        run: Run::new(stdout.text(), stderr.text(), status, calls),
         hung,
         killed,
         processes,

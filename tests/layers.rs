@@ -13,6 +13,7 @@ const ORDER: &[(&str, &str)] = &[
     ("error", "foundations"),
     ("json", "foundations"),
     ("flags", "foundations"),
+    ("fold", "foundations"),
     ("catalogue", "foundations"),
     ("procfs", "foundations"),
     ("jitter", "foundations"),

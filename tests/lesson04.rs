@@ -133,7 +133,7 @@ fn step_says_once_that_it_replays_the_finished_run_and_counts_the_events() {
         .unwrap();
     child.stdin.take().unwrap().write_all(&[b'\n'; 200]).unwrap();
     let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = shm_workbook::fold::unfold(&String::from_utf8_lossy(&output.stdout));
     assert!(output.status.success(), "{stdout}");
     let part1 = stdout.split("== Part 2").next().unwrap();
     let said = "replaying the run that just finished, one event at a time";

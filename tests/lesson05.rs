@@ -197,7 +197,7 @@ fn a_writer_killed_holding_the_semaphore_in_part_1_ends_the_run_instead_of_hangi
             || told.contains("was killed by SIGKILL"),
         "the error says who died:\n{told}"
     );
-    let run = common::Run { stdout: seen, stderr, status, calls: trace.calls() };
+    let run = common::Run::new(seen, stderr, status, trace.calls());
     run.assert_nothing_left();
 }
 

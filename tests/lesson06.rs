@@ -132,7 +132,7 @@ fn kill_partner(args: &[&str], part: &str, marker: &str, role: &str) -> (common:
     stdout.read_to_string(&mut seen).unwrap();
     let mut stderr = String::new();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    (common::Run { stdout: seen, stderr, status, calls: trace.calls() }, victim)
+    (common::Run::new(seen, stderr, status, trace.calls()), victim)
 }
 
 #[test]
@@ -311,7 +311,7 @@ fn ctrl_c_while_the_c_program_spins_leaves_nothing() {
     let mut stderr = String::new();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     assert_eq!(status.code(), Some(130), "{seen}\n{stderr}");
-    let run = common::Run { stdout: seen, stderr, status, calls: trace.calls() };
+    let run = common::Run::new(seen, stderr, status, trace.calls());
     let adopted = run.calls_named("shmget").find(|c| c.args[1..] == ["0", "0"]).expect("adopted");
     // The key as /proc/sysvipc/shm prints it: a signed decimal key_t.
     let key = u32::from_str_radix(adopted.args[0].trim_start_matches("0x"), 16).unwrap() as i32;

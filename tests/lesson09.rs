@@ -466,7 +466,7 @@ fn step_through(mut act: impl FnMut(u32, &str)) -> Run {
     let status = child.wait().unwrap();
     let mut stderr = String::new();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    Run { stdout: seen, stderr, status, calls: trace.calls() }
+    Run::new(seen, stderr, status, trace.calls())
 }
 
 /// The line after the one containing `label`, in `text`.

@@ -252,7 +252,7 @@ fn a_dead_child_ends_the_parents_wait_with_an_error() {
     assert_eq!(status.code(), Some(1), "{seen}\n{stderr}");
     // The error names the child that died (the wording is the wait module's).
     assert!(stderr.contains(&format!("child process {child} ")), "{stderr}");
-    let run = common::Run { stdout: seen, stderr, status, calls: trace.calls() };
+    let run = common::Run::new(seen, stderr, status, trace.calls());
     run.assert_nothing_left();
 }
 

@@ -224,8 +224,9 @@ fn the_trace_holds_every_object_and_fork_and_no_measured_call() {
         assert_eq!(pin.result.as_deref(), Some("0"));
     }
     // Every fork is printed with its pid; and the measured loops are not in the trace.
+    let story = &run.stdout;
     for fork in parent("fork") {
-        assert!(run.stdout.contains(&format!("{}   (the ", fork.text)), "{}", fork.text);
+        assert!(story.contains(&format!("{}   (the ", fork.text)), "{}", fork.text);
     }
     assert_eq!(parent("fork").count(), 16, "5 senders, 7 echoes, 2 echoes and 2 pingers");
     let ends: Vec<_> = run.calls_named("sched_setaffinity").take(2).collect();
@@ -515,7 +516,8 @@ fn the_posix_queue_limit_is_tried_not_predicted() {
         .calls_named("mq_open")
         .find(|call| call.args[0].contains("mq-limit"))
         .expect("an mq_open above the limit was made");
-    let line = run.stdout.lines().find(|line| line.contains(&tried.text)).expect("and printed");
+    let story = &run.stdout;
+    let line = story.lines().find(|line| line.contains(&tried.text)).expect("and printed");
     match tried.errno.as_deref() {
         Some("EINVAL") => assert!(line.contains("refused: above fs.mqueue.msgsize_max"), "{line}"),
         None => assert!(line.contains("CAP_SYS_RESOURCE"), "{line}"),

@@ -93,7 +93,7 @@ fn kill_the_writer(args: &[&str], part: &str) -> (common::Run, i32) {
     stdout.read_to_string(&mut seen).unwrap();
     let mut stderr = String::new();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    (common::Run { stdout: seen, stderr, status, calls: trace.calls() }, writer)
+    (common::Run::new(seen, stderr, status, trace.calls()), writer)
 }
 
 #[test]

@@ -185,7 +185,13 @@ fn kill_at_pause(role: &str, nth: usize) -> Run {
     let _ = done.send(());
     assert!(!watchdog.join().unwrap(), "HANG after the {role} was killed:\n{seen}");
     assert!(pauses >= nth, "only {pauses} pauses:\n{seen}");
-    Run { stdout: seen, stderr, status, calls: trace.calls() }
+    Run {
+        stdout: shm_workbook::fold::unfold(&seen),
+        printed: seen,
+        stderr,
+        status,
+        calls: trace.calls(),
+    }
 }
 
 fn assert_ended_cleanly_without(run: &Run, role: &str) {

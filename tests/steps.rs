@@ -50,12 +50,12 @@ fn stepped(bin: &str) -> Run {
     let output = child.wait_with_output().unwrap();
     let _ = done.send(());
     assert!(!watchdog.join().unwrap(), "{bin} --step hung, and was interrupted");
-    Run {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        status: output.status,
-        calls: trace.calls(),
-    }
+    Run::new(
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        output.status,
+        trace.calls(),
+    )
 }
 
 /// The parts of a story: each heading's title and the text up to the next heading.
@@ -174,16 +174,12 @@ every_part_pauses! {
     lesson16_pauses_in_every_part: "lesson16",
 }
 
-// Lesson 13 does not pause in every part yet (issue 21, item 7, still open for it): its test
-// is kept, ignored, so that `cargo test -- --ignored` shows what is missing.
-
 #[test]
 fn lesson09_pauses_in_every_part() {
     check("lesson09");
 }
 
 #[test]
-#[ignore = "lesson13 pauses only in some parts (issue 21, item 7)"]
 fn lesson13_pauses_in_every_part() {
     check("lesson13");
 }
@@ -194,7 +190,8 @@ fn lesson13_pauses_in_every_part() {
 #[test]
 fn a_signal_at_any_pause_with_children_running_leaves_nothing() {
     use nix::sys::signal::Signal;
-    for bin in ["lesson05", "lesson06", "lesson07", "lesson14", "lesson15", "lesson16"] {
+    for bin in ["lesson05", "lesson06", "lesson07", "lesson13", "lesson14", "lesson15", "lesson16"]
+    {
         let pauses = pauses(&stepped(bin).stdout).len();
         assert!(pauses >= 2, "{bin} pauses {pauses} times");
         for answered in 0..pauses {

@@ -27,7 +27,8 @@
 //! Options after the command, separated by `;`:
 //! - `parts 2,3` keeps only those parts (`== Part N...` sections) of the output, after the
 //!   lesson's title;
-//! - `only TEXT|TEXT` keeps, for each TEXT, the first line that contains it;
+//! - `only TEXT|TEXT` keeps, for each TEXT, the first line that contains it (a folded line
+//!   whole, with its continuation lines);
 //! - `optional TEXT|TEXT` leaves out, on both sides, the lines that contain a TEXT (a line a
 //!   run prints only sometimes: a torn read it happened to catch);
 //! - `numbers` masks every number (for runs whose counts vary: races, timings);
@@ -177,21 +178,27 @@ fn run_for(block: &Block) -> String {
         run.stderr
     );
     run.assert_nothing_left();
-    let text = run.stdout.trim_end().to_owned();
+    // As printed: the book shows the lines a student sees, folded to 100 columns.
+    let text = run.printed.trim_end().to_owned();
     let text = match &block.parts {
         Some(parts) => select_parts(&text, parts),
         None => text,
     };
     match &block.only {
         Some(patterns) => {
-            let lines: Vec<&str> = text.lines().collect();
+            // A folded line is kept whole: found in its lines joined, shown as printed.
+            let entries = shm_workbook::fold::entries(&text);
+            let joined: Vec<String> =
+                entries.iter().map(|entry| shm_workbook::fold::unfold(entry)).collect();
             let mut keep: Vec<usize> = patterns
                 .iter()
-                .filter_map(|pattern| lines.iter().position(|line| line.contains(pattern.as_str())))
+                .filter_map(|pattern| {
+                    joined.iter().position(|line| line.contains(pattern.as_str()))
+                })
                 .collect();
             keep.sort_unstable();
             keep.dedup();
-            keep.iter().map(|&i| lines[i]).collect::<Vec<_>>().join("\n")
+            keep.iter().map(|&i| entries[i].trim_end()).collect::<Vec<_>>().join("\n")
         }
         None => text,
     }
@@ -252,7 +259,7 @@ fn run_session(block: &Block) -> String {
         let args: Vec<&str> =
             words.iter().skip(5).map(String::as_str).chain(["--no-color"]).collect();
         let run = common::run(bin, &args);
-        for text in [&run.stdout, &run.stderr] {
+        for text in [&run.printed, &run.stderr] {
             out.extend(text.lines().map(str::to_owned));
         }
     }
@@ -465,8 +472,11 @@ fn by_speaker(masked: &str) -> BTreeMap<String, Vec<String>> {
 }
 
 fn compare(block: &Block, chapter: &Path, fresh: &str) -> Option<String> {
+    // Compared with folded lines joined: a pid or an id of another length folds a line
+    // elsewhere, and says the same.
     let keep = |text: &str| -> String {
-        text.lines()
+        shm_workbook::fold::unfold(text)
+            .lines()
             .filter(|line| !block.optional.iter().any(|optional| line.contains(optional.as_str())))
             .collect::<Vec<_>>()
             .join("\n")

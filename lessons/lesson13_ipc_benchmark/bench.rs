@@ -14,7 +14,7 @@
 //! what the machine was doing meanwhile (CPU waits, load, an unoptimised build) in
 //! [`machine`]; the figures it collects, the tables, the story's conclusions, the targets and
 //! the JSON it makes of them in [`report`]; the SVG chart drawn from a `--json` report in
-//! [`chart`].
+//! [`chart`]; how its story fits the terminal's width in [`story`].
 
 use std::io::IsTerminal;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -35,6 +35,7 @@ pub mod message;
 pub mod plan;
 pub mod report;
 pub mod sender;
+pub mod story;
 
 /// The median of `values` (the mean of the two middle ones for an even count); NaN if empty.
 pub fn median(values: &[f64]) -> f64 {
@@ -93,17 +94,26 @@ impl Sample {
 
 /// Runs measurements and shows a progress line on stderr (only when stderr is a terminal).
 #[derive(Debug)]
-pub struct Bench {
+pub struct Bench<'a> {
     reps: usize,
     rep_time: Duration,
     progress: Progress,
+    /// The lesson whose `--step` pauses a round trip before it is timed.
+    lesson: Option<&'a Lesson>,
 }
 
-impl Bench {
+impl<'a> Bench<'a> {
     /// `reps` timed repetitions of about `rep_time` each per measurement; `steps` is how many
     /// measurements the run will make (for the progress line).
-    pub fn new(reps: usize, rep_time: Duration, steps: usize) -> Bench {
-        Bench { reps: reps.max(1), rep_time, progress: Progress::new(steps) }
+    pub fn new(reps: usize, rep_time: Duration, steps: usize) -> Bench<'a> {
+        Bench { reps: reps.max(1), rep_time, progress: Progress::new(steps), lesson: None }
+    }
+
+    /// With `lesson`'s `--step`, the first round trip of a part ([`time_round_trips`]) pauses
+    /// before it is timed, while its echo waits for the first ping.
+    pub fn pausing(mut self, lesson: &'a Lesson) -> Bench<'a> {
+        self.lesson = Some(lesson);
+        self
     }
 
     /// Calibrates, then times `self.reps` repetitions of `run(n)`, which must perform and
@@ -195,6 +205,16 @@ pub fn time_round_trips(
     mut ping: impl FnMut(u64) -> Result<()>,
     mut pong: impl FnMut() -> Result<u64>,
 ) -> Result<Sample> {
+    if let Some(lesson) = bench.lesson {
+        lesson.step_once(&lesson.narrator("parent"), || {
+            format!(
+                "The {label}'s echo (pid {echo}) waits for its first ping.\n\
+                 In another terminal, run:  ps -o pid,stat,wchan:24,comm -p {echo}\n\
+                 STAT says how it waits: S, asleep in the kernel until a ping comes,\n\
+                 or R, running (spinning) on a CPU; WCHAN names the kernel function it sleeps in."
+            )
+        });
+    }
     let mut seq = 0u64;
     call::unrecorded(|| {
         bench.measure(label, &[echo], |count| {
@@ -213,6 +233,16 @@ pub fn time_round_trips(
             Ok(start.elapsed())
         })
     })
+}
+
+/// A new private segment (mode 0600) the size of a `T`, its `shmget` printed, and attached.
+pub fn segment_for<T: shm_workbook::Shareable>(
+    out: &shm_workbook::Narrator,
+) -> Result<(shm_workbook::Segment, shm_workbook::Attachment)> {
+    let segment = shm_workbook::Segment::create_for::<T>(shm_workbook::Key::PRIVATE, 0o600)?;
+    out.call();
+    let memory = segment.attach()?;
+    Ok((segment, memory))
 }
 
 /// `socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0, sv)`: two connected Unix stream sockets,

@@ -43,7 +43,7 @@ fn main() -> Result<()> {
     let started = Instant::now();
     let plan = Plan::new(&lesson, RING_BYTES, kernel::ROUND_TRIPS.len() + WAYS_TO_WAIT.len() + 1)?;
     plan.introduce(&lesson);
-    let mut bench = Bench::new(plan.reps, plan.rep_time, plan.steps());
+    let mut bench = Bench::new(plan.reps, plan.rep_time, plan.steps()).pausing(&lesson);
     let parent = lesson.narrator("parent");
 
     lesson.part("Part 1: throughput, one message size at a time");
@@ -63,14 +63,16 @@ fn main() -> Result<()> {
 
     lesson.part("Part 3: spinning when both processes share one CPU");
     let (cpu, tries) = (plan.one_cpu(), plan.one_cpu_tries());
-    parent.explain(tries.describe(cpu));
+    bench::story::explain(&parent, tries.describe(cpu));
     let spin = pinned_round_trips(&parent, cpu, Policy::Spin, tries.spin)?;
     let futex = pinned_round_trips(&parent, cpu, Policy::Sleep, tries.futex)?;
     let one_cpu = OneCpu::new(cpu, tries, spin, futex);
     report::show_one_cpu(&lesson, &one_cpu, &round_trips);
+    report::pause_after_one_cpu(&lesson, &plan);
 
     lesson.part("Part 4: what this machine showed");
     report::conclude(&lesson, &plan, &cells, &round_trips, &one_cpu);
+    report::pause_at_the_end(&lesson);
     let seconds = started.elapsed().as_secs_f64();
     report::finish(&lesson, &plan, json, &Figures { cells, round_trips, one_cpu, seconds })
 }
@@ -211,10 +213,9 @@ fn spin_until(partner: Partner, mut ready: impl FnMut() -> bool) -> Result<()> {
 fn ring_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Result<Vec<Cell>> {
     let mut memcpy = kernel::Memcpy::new(out, RING_BYTES);
     let segment = Segment::create(Key::PRIVATE, RING_DATA + RING_BYTES, 0o600)?;
-    out.call_note(format!(
-        "head and tail on their own cache lines, then a {} ring",
-        bench::size_text(RING_BYTES)
-    ));
+    let ring = bench::size_text(RING_BYTES);
+    let note = format!("head and tail on their own cache lines, then a {ring} ring");
+    bench::story::call_note(out, note);
     let memory = segment.attach()?;
     // ANCHOR: ring_loops
     // Each end on a CPU of its own: left alone, the scheduler may put both on one (a pipe's
@@ -222,7 +223,7 @@ fn ring_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Result<Vec
     let cpus = plan.ring_cpus();
     if let Some((consumer_cpu, _)) = cpus {
         bench::pin_to_cpu(consumer_cpu)?;
-        out.call_note("the consumer's CPU, while the ring is measured");
+        bench::story::call_note(out, "the consumer's CPU, while the ring is measured");
     }
     // The producer's partner is this process, its parent once forked.
     let mut producer = RingEnd::new(&memory, Partner::Parent(nix::unistd::getpid()))?;
@@ -297,14 +298,6 @@ struct Word(AtomicU32);
 unsafe impl Shareable for Board {}
 // ANCHOR_END: board
 
-/// A segment holding a [`Board`], created and attached.
-fn board_segment(out: &Narrator) -> Result<(Segment, Attachment)> {
-    let segment = Segment::create_for::<Board>(Key::PRIVATE, 0o600)?;
-    out.call();
-    let memory = segment.attach()?;
-    Ok((segment, memory))
-}
-
 // ANCHOR: echo
 /// The echo: waits for each new number with `policy` and publishes it back, until `QUIT`.
 fn echo(board: &Board, policy: Policy, partner: Partner) -> Result<()> {
@@ -323,10 +316,10 @@ fn echo(board: &Board, policy: Policy, partner: Partner) -> Result<()> {
 
 // ANCHOR: shm_round_trip
 fn shm_round_trip(out: &Narrator, bench: &mut Bench, name: &str, policy: Policy) -> Result<Sample> {
-    let (_segment, memory) = board_segment(out)?;
+    let (_segment, memory) = bench::segment_for::<Board>(out)?;
     let board: &Board = memory.view()?;
     let child = process::spawn("echo", |_| echo(board, policy, Partner::parent()))?;
-    out.call_note(format!("the echo; both wait with the policy: {}", policy.name()));
+    bench::story::call_note(out, format!("the echo; both wait with the policy: {}", policy.name()));
     let (partner, mut last_pong) = (Partner::Child(child.pid()), 0);
     let sample = bench::time_round_trips(
         bench,
@@ -357,7 +350,7 @@ fn pinned_round_trips(
     policy: Policy,
     (wanted, limit): (u32, Duration),
 ) -> Result<(u64, f64)> {
-    let (_segment, memory) = board_segment(out)?;
+    let (_segment, memory) = bench::segment_for::<Board>(out)?;
     let board: &Board = memory.view()?;
     // Affinity is inherited by fork(): each child pins itself, and the parent stays free.
     let the_echo = process::spawn("echo", |me| {
@@ -365,7 +358,7 @@ fn pinned_round_trips(
         me.call();
         echo(board, policy, Partner::parent())
     })?;
-    out.call_note(format!("the echo; both wait with the policy: {}", policy.name()));
+    bench::story::call_note(out, format!("the echo; both wait with the policy: {}", policy.name()));
     let partner = Partner::Other(the_echo.pid()); // the pinger's sibling
     let pinger = process::spawn("pinger", |me| {
         bench::pin_to_cpu(cpu)?;

@@ -8,7 +8,11 @@ use std::process::{Command, Stdio};
 
 /// A finished run of a lesson.
 pub struct Run {
+    /// The story, each folded line joined again (see `shm_workbook::fold::unfold`): what a
+    /// line of it says can be found whatever the width it was folded to.
     pub stdout: String,
+    /// The story exactly as printed, folded lines and all.
+    pub printed: String,
     pub stderr: String,
     pub status: std::process::ExitStatus,
     /// Every call the run's processes made through the library, from its `--trace` file.
@@ -140,6 +144,17 @@ impl Drop for TraceFile {
 }
 
 impl Run {
+    /// A run from what it printed on stdout (as printed: folded lines are joined here),
+    /// stderr, its status and its trace.
+    pub fn new(
+        printed: String,
+        stderr: String,
+        status: std::process::ExitStatus,
+        calls: Vec<TraceCall>,
+    ) -> Run {
+        Run { stdout: shm_workbook::fold::unfold(&printed), printed, stderr, status, calls }
+    }
+
     pub fn code(&self) -> Option<i32> {
         self.status.code()
     }
@@ -225,12 +240,12 @@ pub fn run(bin: &str, args: &[&str]) -> Run {
 pub fn run_command(mut command: Command) -> Run {
     let trace = TraceFile::new();
     let output = command.args(["--trace", trace.path()]).output().expect("the lesson binary runs");
-    Run {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        status: output.status,
-        calls: trace.calls(),
-    }
+    Run::new(
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        output.status,
+        trace.calls(),
+    )
 }
 
 /// What a trace says the run created, and which processes it had.
@@ -476,7 +491,13 @@ pub fn interrupt_run(
     seen.push_str(&rest);
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    Run { stdout: seen, stderr, status, calls: trace.calls() }
+    Run {
+        stdout: shm_workbook::fold::unfold(&seen),
+        printed: seen,
+        stderr,
+        status,
+        calls: trace.calls(),
+    }
 }
 
 /// Starts `bin` with --fast --step, waits for its first pause, and sends `signal`.

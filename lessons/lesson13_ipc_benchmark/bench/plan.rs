@@ -10,6 +10,7 @@ use shm_workbook::sysv::msg;
 
 use super::machine;
 use super::message::SIZES;
+use super::story;
 use super::{allowed_cpus, size_text};
 
 /// What this run will do, decided once from the flags and the machine.
@@ -94,10 +95,7 @@ impl Plan {
         if size <= max {
             Ok(())
         } else {
-            Err(format!(
-                "does not fit: mq_msgsize is at most {} (fs.mqueue.msgsize_max)",
-                size_text(max)
-            ))
+            Err(format!("does not fit: fs.mqueue.msgsize_max is {}", size_text(max)))
         }
     }
 
@@ -106,37 +104,43 @@ impl Plan {
     pub fn introduce(&self, lesson: &Lesson) {
         let parent = lesson.narrator("parent");
         parent.value("CPUs this process may use", format!("{:?}", self.cpus));
-        parent.value(
-            "message queue limits",
+        let limits = &self.limits;
+        let (msgmax, msgmnb) = (limits.sysv_max_message, limits.sysv_max_queue_bytes);
+        parent.value("System V queue limits", format!("msgmax {msgmax} B, msgmnb {msgmnb} B"));
+        let (msgsize_max, msg_max) = (limits.posix_max_message, limits.posix_max_messages);
+        let posix = format!("msgsize_max {msgsize_max} B, msg_max {msg_max}");
+        parent.value("POSIX queue limits", posix);
+        story::explain(
+            &parent,
             format!(
-                "System V msgmax {} B, msgmnb {} B; POSIX msgsize_max {} B, msg_max {}",
-                self.limits.sysv_max_message,
-                self.limits.sysv_max_queue_bytes,
-                self.limits.posix_max_message,
-                self.limits.posix_max_messages
+                "each figure is the median of {} repetitions of about {} ms each{}",
+                self.reps,
+                self.rep_time.as_millis(),
+                if self.fast { " (--fast: rough figures)" } else { "" }
             ),
         );
-        parent.explain(format!(
-            "each figure is the median of {} repetitions of about {} ms each{}",
-            self.reps,
-            self.rep_time.as_millis(),
-            if self.fast { " (--fast: rough figures)" } else { "" }
-        ));
         if !self.optimised() {
-            parent.explain(format!(
-                "this build is not optimised: a plain Rust copy loop ran {:.0}× slower than memcpy here, so the figures below measure unoptimised Rust, not IPC. They are shown, but no conclusion is drawn from them. Measure with:  cargo run --release --bin lesson13",
-                self.slowdown
-            ));
+            story::explain(
+                &parent,
+                format!(
+                    "this build is not optimised: a plain Rust copy loop ran {:.0}× slower than memcpy here, so the figures below measure unoptimised Rust, not IPC. They are shown, but no conclusion is drawn from them. Measure with: `cargo run --release --bin lesson13`",
+                    self.slowdown
+                ),
+            );
         }
         if self.cpus.len() < 2 {
-            parent.explain(
+            story::explain(
+                &parent,
                 "only one CPU is available: every spinning figure below is a one-CPU figure (Part 3)",
             );
         } else if self.busy() {
-            parent.explain(format!(
-                "the machine is busy: {}. A figure that needs a CPU of its own (spinning, the ring) shows it, and the lesson says where",
-                self.load_text()
-            ));
+            story::explain(
+                &parent,
+                format!(
+                    "the machine is busy: {}. A figure that needs a CPU of its own (spinning, the ring) shows it, and the lesson says where",
+                    self.load_text()
+                ),
+            );
         }
     }
 

@@ -13,6 +13,7 @@ use shm_workbook::narrate::print_block;
 
 use super::machine::{Distance, FAR_NS};
 use super::plan::Plan;
+use super::story;
 use super::{
     Json, Sample, Target, bar, count_text, rate_text, ratio_text, size_text, table, time_text,
 };
@@ -177,32 +178,44 @@ pub fn show_throughput(lesson: &Lesson, plan: &Plan, cells: &[Cell]) {
                     rate_text(cell.bytes_per_s()),
                     count_text(sample.ops_per_s()),
                     ratio_text(cell.bytes_per_s() / ring),
-                    bar(cell.bytes_per_s(), fastest, 24),
                 ],
                 Err(why) => vec![cell.transport.name().to_owned(), why.clone()],
             })
             .collect();
+        let bars: Vec<Option<(f64, f64)>> = row
+            .iter()
+            .map(|cell| cell.result.is_ok().then(|| (cell.bytes_per_s(), fastest)))
+            .collect();
+        let header = ["mechanism", "throughput", "messages", "vs ring"];
         print_block(format!(
             "\n  {} messages\n{}",
             size_text(size),
-            table(&["mechanism", "throughput", "messages", "vs ring", ""], &lines)
+            table_with_bars(&header, lines, &bars, (24, story::columns()))
         ));
     }
-    parent.explain(
+    story::explain(
+        &parent,
         "pipes, sockets and queues copy every byte twice (into the kernel and out again) and make two system calls per message; the ring copies twice too, but in user space, with no system call at all",
     );
     if plan.optimised() {
         let (low, high) = ratio_range(cells, Transport::Ring, |size| best_kernel(cells, size).1);
-        parent.explain(format!(
-            "on this machine, in this run: from 4 KiB up, the ring moved {} to {}× what the fastest kernel mechanism moved at each size, and {} to {}× what memcpy in one process did",
-            ratio_number(low),
-            ratio_number(high),
-            ratio_number(ratio_range(cells, Transport::Ring, |s| rate(cells, Transport::Memcpy, s)).0),
-            ratio_number(ratio_range(cells, Transport::Ring, |s| rate(cells, Transport::Memcpy, s)).1),
-        ));
+        story::explain(
+            &parent,
+            format!(
+                "on this machine, in this run: from 4 KiB up, the ring moved {} to {}× what the fastest kernel mechanism moved at each size, and {} to {}× what memcpy in one process did",
+                ratio_number(low),
+                ratio_number(high),
+                ratio_number(
+                    ratio_range(cells, Transport::Ring, |s| rate(cells, Transport::Memcpy, s)).0
+                ),
+                ratio_number(
+                    ratio_range(cells, Transport::Ring, |s| rate(cells, Transport::Memcpy, s)).1
+                ),
+            ),
+        );
     }
     for line in ring_places(cells).into_iter().chain(busy_ring(cells)) {
-        parent.explain(line);
+        story::explain(&parent, line);
     }
     lesson.pause_for(Duration::from_secs(2));
 }
@@ -295,18 +308,41 @@ pub fn show_round_trips(lesson: &Lesson, plan: &Plan, results: &[RoundTrip]) {
                 count_text(r.sample.ops_per_s()),
                 ratio_text(r.sample.ns_per_op / spin),
                 percent(r.sample.cpu_wait),
-                bar(r.sample.ns_per_op, slowest, 20),
             ]
         })
         .collect();
-    print_block(format!(
-        "\n{}",
-        table(&["mechanism", "round trip", "per second", "vs spin", "CPU wait", ""], &lines)
-    ));
+    let bars: Vec<Option<(f64, f64)>> =
+        results.iter().map(|r| Some((r.sample.ns_per_op, slowest))).collect();
+    let header = ["mechanism", "round trip", "per second", "vs spin", "CPU wait"];
+    print_block(format!("\n{}", table_with_bars(&header, lines, &bars, (20, story::columns()))));
     for line in round_trip_story(plan, results) {
-        lesson.narrator("parent").explain(line);
+        story::explain(&lesson.narrator("parent"), line);
     }
     lesson.pause_for(Duration::from_secs(2));
+}
+
+/// [`table`] with a bar column last: row `i` gets a bar for `bars[i]` (its value, and the
+/// value of a full bar) if it has one. The bars take `most` cells, or fewer where the table
+/// would otherwise be wider than `columns` (4 at least).
+pub fn table_with_bars(
+    header: &[&str],
+    mut rows: Vec<Vec<String>>,
+    bars: &[Option<(f64, f64)>],
+    (most, columns): (usize, usize),
+) -> String {
+    // As wide as the rows that get a bar are (a remark that spans the columns has no bar).
+    let barred: Vec<Vec<String>> =
+        rows.iter().zip(bars).filter(|(_, b)| b.is_some()).map(|(row, _)| row.clone()).collect();
+    let width = table(header, &barred).lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    let cells = columns.saturating_sub(width + 2).clamp(4, most);
+    for (row, bar_of) in rows.iter_mut().zip(bars) {
+        if let Some((value, full)) = bar_of {
+            row.push(bar(*value, *full, cells));
+        }
+    }
+    let mut header = header.to_vec();
+    header.push("");
+    table(&header, &rows)
 }
 
 /// What Part 2 showed on this machine, in sentences: the sleeping round trips against the
@@ -381,12 +417,44 @@ pub fn show_one_cpu(lesson: &Lesson, one_cpu: &OneCpu, round_trips: &[RoundTrip]
         ],
     ];
     print_block(format!("\n{}", table(&["round trip", "each", "vs Part 2"], &lines)));
-    parent.explain(format!(
-        "on one CPU a spinner only wastes its time slice: the answer it waits for cannot be written until the scheduler stops it. Here that made a round trip {}, against {} for a pair that sleeps on a futex and hands the CPU over at once",
-        time_text(spin_ns),
-        time_text(futex_ns)
-    ));
+    story::explain(
+        &parent,
+        format!(
+            "on one CPU a spinner only wastes its time slice: the answer it waits for cannot be written until the scheduler stops it. Here that made a round trip {}, against {} for a pair that sleeps on a futex and hands the CPU over at once",
+            time_text(spin_ns),
+            time_text(futex_ns)
+        ),
+    );
     lesson.pause_for(Duration::from_secs(2));
+}
+
+/// Part 3's `--step` pause: where the kernel keeps the CPUs a process may run on.
+pub fn pause_after_one_cpu(lesson: &Lesson, plan: &Plan) {
+    let pid = nix::unistd::getpid();
+    let cpus: Vec<String> = plan.cpus.iter().map(usize::to_string).collect();
+    lesson.step(
+        &lesson.narrator("parent"),
+        &format!(
+            "The pinger and the echo could run on CPU {} only (sched_setaffinity).\n\
+             In another terminal, run:  grep Cpus_allowed_list /proc/{pid}/status\n\
+             This process is free again: it may run on CPUs {}.",
+            plan.one_cpu(),
+            cpus.join(", ")
+        ),
+    );
+}
+
+/// Part 4's `--step` pause: the run has removed what it made.
+pub fn pause_at_the_end(lesson: &Lesson) {
+    let pid = nix::unistd::getpid();
+    lesson.step(
+        &lesson.narrator("parent"),
+        &format!(
+            "Every segment, semaphore set and queue of this run is removed already.\n\
+             In another terminal, run:  ipcs -m -p\n\
+             No segment there names this process ({pid}) or a child of it as its creator (cpid)."
+        ),
+    );
 }
 
 /// Part 4: what this run showed, in sentences made from its figures (none from an unoptimised
@@ -400,10 +468,13 @@ pub fn conclude(
 ) {
     let parent = lesson.narrator("parent");
     if !plan.optimised() {
-        parent.explain(format!(
-            "no conclusion from this run: it was not optimised (a plain Rust copy loop ran {:.0}× slower than memcpy), so its figures measure unoptimised Rust, not IPC. Run:  cargo run --release --bin lesson13",
-            plan.slowdown
-        ));
+        story::explain(
+            &parent,
+            format!(
+                "no conclusion from this run: it was not optimised (a plain Rust copy loop ran {:.0}× slower than memcpy), so its figures measure unoptimised Rust, not IPC. Run: `cargo run --release --bin lesson13`",
+                plan.slowdown
+            ),
+        );
         return;
     }
     let (name, best) = best_kernel(cells, 64 << 10);
@@ -414,31 +485,43 @@ pub fn conclude(
         Some(s) if s.cpu_wait >= CONTENDED => "; its processes waited for a CPU then (Part 1)",
         _ => "",
     };
-    parent.explain(format!(
-        "bulk data: at 64 KiB the ring moved {}, {} the fastest kernel mechanism here ({name}, {}){why}",
-        rate_text(rate(cells, Transport::Ring, 64 << 10)),
-        ratio_text(rate(cells, Transport::Ring, 64 << 10) / best),
-        rate_text(best)
-    ));
+    story::explain(
+        &parent,
+        format!(
+            "bulk data: at 64 KiB the ring moved {}, {} the fastest kernel mechanism here ({name}, {}){why}",
+            rate_text(rate(cells, Transport::Ring, 64 << 10)),
+            ratio_text(rate(cells, Transport::Ring, 64 << 10) / best),
+            rate_text(best)
+        ),
+    );
     let (name, best) = best_kernel(cells, 64);
-    parent.explain(format!(
-        "small messages: {} 64-byte messages a second through the ring, {} through the fastest kernel mechanism ({name})",
-        count_text(rate(cells, Transport::Ring, 64) / 64.0),
-        count_text(best / 64.0)
-    ));
+    story::explain(
+        &parent,
+        format!(
+            "small messages: {} 64-byte messages a second through the ring, {} through the fastest kernel mechanism ({name})",
+            count_text(rate(cells, Transport::Ring, 64) / 64.0),
+            count_text(best / 64.0)
+        ),
+    );
     let (spin, futex, pipe) = (
         round_trip_ns(round_trips, "shm spin"),
         round_trip_ns(round_trips, "shm futex"),
         round_trip_ns(round_trips, "pipe pair"),
     );
-    parent.explain(format!(
-        "a request and its answer: {} spinning, {} sleeping on a futex, {} through a pipe; on one CPU, {} spinning. Shared memory wins the round trip only by spinning, on CPUs of their own",
-        time_text(spin),
-        time_text(futex),
-        time_text(pipe),
-        time_text(one_cpu.spin_ns)
-    ));
-    parent.explain("and pipes, sockets and queues give you framing, blocking, back-pressure and cleanup for free: \"fastest\" is not the same as \"best\"");
+    story::explain(
+        &parent,
+        format!(
+            "a request and its answer: {} spinning, {} sleeping on a futex, {} through a pipe; on one CPU, {} spinning. Shared memory wins the round trip only by spinning, on CPUs of their own",
+            time_text(spin),
+            time_text(futex),
+            time_text(pipe),
+            time_text(one_cpu.spin_ns)
+        ),
+    );
+    story::explain(
+        &parent,
+        "and pipes, sockets and queues give you framing, blocking, back-pressure and cleanup for free: \"fastest\" is not the same as \"best\"",
+    );
 }
 
 /// The lowest ratio `ring / other` over the large sizes (4 KiB, 64 KiB, 1 MiB), with a line
@@ -835,6 +918,25 @@ mod tests {
             busy_ring(&cells).unwrap(),
             "the ring's figures at 4 KiB, 64 KiB, 1 MiB are about a busy machine: its processes waited for a CPU 30% to 45% of the time. A ring whose reader spins needs a CPU for each side"
         );
+    }
+
+    #[test]
+    fn bars_shrink_to_fit_the_width_and_remarks_do_not_shrink_them() {
+        let rows = vec![
+            vec!["pipe".to_owned(), "1.00 GB/s".to_owned()],
+            vec!["slow".to_owned(), "0.50 GB/s".to_owned()],
+            vec!["queue".to_owned(), "does not fit: a long remark across the columns".to_owned()],
+        ];
+        let bars = [Some((1.0, 1.0)), Some((0.5, 1.0)), None];
+        let wide = table_with_bars(&["mechanism", "rate"], rows.clone(), &bars, (24, 100));
+        assert!(wide.contains("  1.00 GB/s  ████████████████████████\n"), "{wide}");
+        let narrow = table_with_bars(&["mechanism", "rate"], rows.clone(), &bars, (24, 40));
+        let barred = narrow.lines().filter(|l| l.contains("GB/s"));
+        assert!(barred.clone().count() == 2 && barred.into_iter().all(|l| l.chars().count() <= 40));
+        let full_bar = narrow.lines().find(|l| l.starts_with("  pipe")).unwrap();
+        assert_eq!(full_bar.chars().count(), 40, "the barred rows fill the width: {narrow}");
+        let tiny = table_with_bars(&["mechanism", "rate"], rows, &bars, (24, 10));
+        assert!(tiny.contains("GB/s  ████\n"), "4 cells at least: {tiny}");
     }
 
     #[test]
