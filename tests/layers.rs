@@ -10,10 +10,10 @@ use std::path::Path;
 /// The modules from the ground up. A module may name only modules listed before it.
 const ORDER: &[(&str, &str)] = &[
     // Foundations: errors, the call record, the one /proc reader.
+    ("fold", "foundations"),
     ("error", "foundations"),
     ("json", "foundations"),
     ("flags", "foundations"),
-    ("fold", "foundations"),
     ("catalogue", "foundations"),
     ("procfs", "foundations"),
     ("jitter", "foundations"),
