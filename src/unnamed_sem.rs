@@ -116,7 +116,7 @@ impl<'a> UnnamedSemaphore<'a> {
         loop {
             let made = call::make("sem_timedwait").arg_with(self.address()).arg_with(
                 Arg::new(format!("{{tv_sec={}, tv_nsec={}}}", deadline.tv_sec, deadline.tv_nsec))
-                    .with_comment(format!("CLOCK_REALTIME now + {timeout:?}")),
+                    .with_comment(format!("now + {timeout:?}")),
             );
             // SAFETY: as in `wait`; `deadline` is a valid timespec on our stack.
             let status = unsafe { libc::sem_timedwait(self.raw, &deadline) };

@@ -69,7 +69,7 @@ fn in_scope(source: &str, name: &str) -> bool {
         }
     }
     // Types every Rust program has without a `use`.
-    ["Vec", "String", "Box", "Option", "Some", "Result", "Ok", "Err"].contains(&name)
+    ["Vec", "String", "Box", "Option", "Some", "None", "Result", "Ok", "Err"].contains(&name)
 }
 
 /// The problems of following `exercise`'s hints literally.
