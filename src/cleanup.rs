@@ -187,7 +187,10 @@ pub(crate) fn failure_among(which: impl Fn(i32) -> bool) -> Option<Error> {
         };
         Some(Error::other(
             "waiting for a partner process",
-            format!("child process {pid} {how} while this process waited for it: what it was to send or release will never come"),
+            format!(
+                "child process {pid} {how} while this process waited for it: what it was to send \
+                 or release will never come"
+            ),
         ))
     })
 }
@@ -234,11 +237,12 @@ pub fn install_signal_handlers() {
     let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::empty(), SigSet::empty());
     for signal in HANDLED {
         // SAFETY: `on_signal` only touches atomics and calls async-signal-safe functions
-        // (shmctl, semctl, msgctl, shm_unlink, mq_unlink, unlink, rmdir, kill, waitpid, nanosleep, write, _exit);
-        // it allocates nothing and takes no lock.
+        // (shmctl, semctl, msgctl, shm_unlink, mq_unlink, unlink, rmdir, kill, waitpid,
+        // nanosleep, write, _exit); it allocates nothing and takes no lock.
         if unsafe { sigaction(signal, &action) }.is_err() {
             // Without the handler, Ctrl-C still ends the run; only the cleanup is lost.
-            let note = b"warning: could not install the cleanup handler; Ctrl-C may leave IPC objects behind\n";
+            let note = b"warning: could not install the cleanup handler; Ctrl-C may leave IPC \
+                         objects behind\n";
             write_stderr(note);
         }
     }

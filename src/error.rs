@@ -85,7 +85,8 @@ pub fn meaning_of(call: &str, errno: Errno) -> Option<&'static str> {
     use Errno::*;
     Some(match (call, errno) {
         ("ftok", ENOENT) => {
-            "the file does not exist (ftok needs an existing file: it builds the key from its inode)"
+            "the file does not exist (ftok needs an existing file: it builds the key from its \
+             inode)"
         }
         ("ftok", EACCES) => "a directory on the path cannot be searched",
         ("shmget", ENOENT) => "no segment has this key, and IPC_CREAT was not given",
@@ -93,17 +94,20 @@ pub fn meaning_of(call: &str, errno: Errno) -> Option<&'static str> {
             "a segment with this key already exists, and IPC_CREAT|IPC_EXCL asked for a new one"
         }
         ("shmget", EINVAL) => {
-            "the size is below SHMMIN or above SHMMAX, or larger than the existing segment with this key"
+            "the size is below SHMMIN or above SHMMAX, or larger than the existing segment with \
+             this key"
         }
         ("shmget", EACCES) => {
-            "a segment with this key exists, but its mode does not let you have the access you asked for"
+            "a segment with this key exists, but its mode does not let you have the access you \
+             asked for"
         }
         ("shmget", ENOSPC) => {
             "the system limit on segments (SHMMNI) or on shared memory pages (SHMALL) is reached"
         }
         ("shmget", ENOMEM) => "the kernel could not allocate memory for the segment",
         ("shmat", EINVAL) => {
-            "no segment has this id (it was never created, or it was removed), or the address is bad"
+            "no segment has this id (it was never created, or it was removed), or the address is \
+             bad"
         }
         ("shmat", EACCES) => {
             "the segment's mode does not allow this attach (read-write needs write permission)"
@@ -120,7 +124,8 @@ pub fn meaning_of(call: &str, errno: Errno) -> Option<&'static str> {
         ("shmctl", EIDRM) => "the segment was removed",
         ("semget", ENOENT) => "no semaphore set has this key, and IPC_CREAT was not given",
         ("semget", EEXIST) => {
-            "a semaphore set with this key already exists, and IPC_CREAT|IPC_EXCL asked for a new one"
+            "a semaphore set with this key already exists, and IPC_CREAT|IPC_EXCL asked for a new \
+             one"
         }
         ("semget", EACCES) => {
             "a semaphore set with this key exists, but its mode does not let you use it"

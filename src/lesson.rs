@@ -201,7 +201,8 @@ pub fn usage_with_commands(
          Flags:\n  \
          --help           show this text\n  \
          --fast           no teaching pauses or sleeps (what the tests use)\n  \
-         --step           stop at each stage and wait for Enter, saying what to look at{step_note}\n  \
+         --step           stop at each stage and wait for Enter, \
+         saying what to look at{step_note}\n  \
          --seed N         make jitter and random choices repeatable\n  \
          --no-color       plain text (also when NO_COLOR is set or stdout is not a terminal)\n  \
          --trace FILE     also write every call made, one JSON line each, to FILE\n\
@@ -420,7 +421,8 @@ impl Lesson {
     pub fn replay(&self, out: &Narrator, events: usize) -> Replay<'_> {
         if self.options.step {
             out.explain(format!(
-                "replaying the run that just finished, one event at a time: press Enter for each of its {events} events"
+                "replaying the run that just finished, one event at a time: press Enter for each \
+                 of its {events} events"
             ));
         }
         Replay { lesson: self, events, shown: 0 }
@@ -506,7 +508,8 @@ fn install_panic_message() {
         let place =
             panic.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         let text = format!(
-            "[pid {}] internal error{place}: {what}\n  This is a bug in the workbook, not in your setup: please report it with the command you ran.\n",
+            "[pid {}] internal error{place}: {what}\n  This is a bug in the workbook, not in your \
+             setup: please report it with the command you ran.\n",
             std::process::id()
         );
         narrate::write_stderr(text.as_bytes());

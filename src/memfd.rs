@@ -101,7 +101,8 @@ impl Memfd {
                 Ok(Memfd { fd })
             }
             Err(errno) => Err(made.failed(errno).error().with_hint(
-                "memfd_create needs Linux 3.17 or later; EMFILE means this process has too many files open",
+                "memfd_create needs Linux 3.17 or later; EMFILE means this process has too many \
+                 files open",
             )),
         }
     }
@@ -135,7 +136,8 @@ impl Memfd {
         let call = made.ended(result.map(|()| 0));
         result.map_err(|errno| match errno {
             Errno::EPERM => call.error().with_meaning(
-                "a seal forbids this change of size: F_SEAL_SHRINK (smaller) or F_SEAL_GROW (larger)",
+                "a seal forbids this change of size: F_SEAL_SHRINK (smaller) or F_SEAL_GROW \
+                 (larger)",
             ),
             _ => call.error(),
         })
@@ -162,10 +164,12 @@ impl Memfd {
             let err = call.error();
             match errno {
                 Errno::EBUSY => err.with_meaning(
-                    "F_SEAL_WRITE cannot be added while a writable shared mapping of the file exists",
+                    "F_SEAL_WRITE cannot be added while a writable shared mapping of the file \
+                     exists",
                 ),
                 Errno::EPERM => err.with_meaning(
-                    "the file has F_SEAL_SEAL: its seals are fixed (a memfd made without MFD_ALLOW_SEALING starts so)",
+                    "the file has F_SEAL_SEAL: its seals are fixed (a memfd made without \
+                     MFD_ALLOW_SEALING starts so)",
                 ),
                 Errno::EINVAL => err.with_meaning("this file does not support seals"),
                 _ => err,
@@ -218,7 +222,8 @@ impl Memfd {
                 let err = made.failed(errno).error();
                 Err(match errno {
                     Errno::EPERM => err.with_meaning(
-                        "the file is sealed against writing (F_SEAL_WRITE or F_SEAL_FUTURE_WRITE): only a read-only mapping is allowed",
+                        "the file is sealed against writing (F_SEAL_WRITE or F_SEAL_FUTURE_WRITE): \
+                         only a read-only mapping is allowed",
                     ),
                     _ => err,
                 })

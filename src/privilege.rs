@@ -144,7 +144,8 @@ fn id_is_mapped(map: &str, id: u32) -> bool {
     map.lines().any(|line| {
         let numbers: Vec<u64> =
             line.split_whitespace().filter_map(|field| field.parse().ok()).collect();
-        matches!(numbers[..], [inside, _, count] if (inside..inside + count).contains(&u64::from(id)))
+        let id = u64::from(id);
+        matches!(numbers[..], [inside, _, count] if (inside..inside + count).contains(&id))
     })
 }
 
@@ -155,7 +156,10 @@ fn id_is_mapped(map: &str, id: u32) -> bool {
 /// Call it only in a forked child. Without privilege it fails with EPERM and changes nothing.
 pub fn become_user(who: &Identity) -> Result<()> {
     let not_allowed = |err: Error| {
-        err.with_hint("only root (CAP_SETUID and CAP_SETGID) may become another user; check can_become() first")
+        err.with_hint(
+            "only root (CAP_SETUID and CAP_SETGID) may become another user; check can_become() \
+             first",
+        )
     };
     nix::unistd::setgroups(&[])
         .map_err(|errno| not_allowed(Error::sys("setgroups(0, NULL)", errno)))?;

@@ -168,7 +168,9 @@ pub fn wait_all(children: Vec<Child>) -> Result<()> {
                 other.reaped = true;
             }
             return Err(err.with_hint(format!(
-                "its own message, printed above, says what went wrong; the {others} other process(es) of this step were stopped, since they could wait for ever on what it held or was to send"
+                "its own message, printed above, says what went wrong; the {others} other \
+                 process(es) of this step were stopped, since they could wait for ever on what it \
+                 held or was to send"
             )));
         }
     }
@@ -207,10 +209,12 @@ impl Child {
         match self.wait_exit()? {
             Exit::Code(0) => Ok(()),
             Exit::Code(PANIC_STATUS) => failed(format!(
-                "waitpid reports that it panicked (exit status {PANIC_STATUS}): a bug in the workbook, please report it"
+                "waitpid reports that it panicked (exit status {PANIC_STATUS}): a bug in the \
+                 workbook, please report it"
             )),
             Exit::Code(code) => failed(format!(
-                "waitpid reports that it exited with status {code}; its own message is printed above"
+                "waitpid reports that it exited with status {code}; its own message is printed \
+                 above"
             )),
             Exit::Signal(signal) => failed(format!(
                 "waitpid reports that it was killed by {signal}{}",
@@ -282,7 +286,10 @@ fn reap(pid: Pid, role: Option<&str>) -> Result<Exit> {
                 {
                     if noticed.is_some_and(|at| at.elapsed() >= GRACE) {
                         return Err(err.with_hint(format!(
-                            "the message of the process that ended, printed above, says what went wrong; the {role} (pid {pid}), which this process was waiting for, is stopped too: it could wait for ever on what the dead one held or was to send"
+                            "the message of the process that ended, printed above, says what went \
+                             wrong; the {role} (pid {pid}), which this process was waiting for, is \
+                             stopped too: it could wait for ever on what the dead one held or was \
+                             to send"
                         )));
                     }
                     noticed.get_or_insert_with(std::time::Instant::now);

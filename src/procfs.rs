@@ -473,7 +473,8 @@ pub fn sysvipc_columns_in(table: &str, ids: &[i32], columns: &[&str]) -> Vec<Str
 mod tests {
     use super::*;
 
-    const SYSV: &str = "7f3a1c000000-7f3a1c004000 rw-s 00000000 00:01 32769                      /SYSV4102a1b2 (deleted)";
+    const SYSV: &str = "7f3a1c000000-7f3a1c004000 rw-s 00000000 00:01 32769                      \
+                        /SYSV4102a1b2 (deleted)";
 
     #[test]
     fn a_maps_line_splits_into_its_columns() {
@@ -494,7 +495,8 @@ mod tests {
     #[test]
     fn smaps_gives_the_rss_of_the_right_mapping() {
         let smaps = format!(
-            "55d000-55e000 r--p 00000000 08:01 12 /usr/bin/x\nRss:                   4 kB\n{SYSV}\nSize:                 16 kB\nRss:                   8 kB\n"
+            "55d000-55e000 r--p 00000000 08:01 12 /usr/bin/x\nRss:                   4 kB\n{SYSV}\n\
+             Size:                 16 kB\nRss:                   8 kB\n"
         );
         assert_eq!(rss_kib_in(&smaps, 0x55d800), Some(4));
         assert_eq!(rss_kib_in(&smaps, 0x7f3a1c001000), Some(8));
@@ -524,7 +526,13 @@ mod tests {
 
     #[test]
     fn the_sysvipc_table_gives_a_segments_rss() {
-        let table = "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n         0         42   600                 65536  100   100      1     0     0     0     0 1 0 1 8192 0\n";
+        let table = concat!(
+            "       key      shmid perms                  size  cpid  lpid nattch   uid   gid",
+            "  cuid  cgid      atime      dtime      ctime                   rss",
+            "                  swap\n",
+            "         0         42   600                 65536  100   100      1     0     0",
+            "     0     0 1 0 1 8192 0\n",
+        );
         assert_eq!(segment_rss_in(table, 42), Some(8192));
         assert_eq!(segment_rss_in(table, 43), None);
         assert_eq!(segment_rss_in("key shmid perms\n0 42 600\n", 42), None, "an old kernel");

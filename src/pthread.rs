@@ -1,11 +1,12 @@
 //! A process-shared, robust pthread mutex that lives inside a shared memory segment.
 //!
-//! | C | here |
-//! |---|---|
-//! | `pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED)` + `setrobust(&a, PTHREAD_MUTEX_ROBUST)` + `pthread_mutex_init(m, &a)` | [`SharedMutex::init`] |
-//! | `pthread_mutex_lock(m)`, which may return `EOWNERDEAD` | [`SharedMutex::lock`] |
-//! | `pthread_mutex_consistent(m)` | [`SharedMutex::make_consistent`] |
-//! | `pthread_mutex_unlock(m)` | [`SharedMutex::unlock`] |
+//! Each C call, and what does it here:
+//!
+//! - `pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED)` + `setrobust(&a,
+//!   PTHREAD_MUTEX_ROBUST)` + `pthread_mutex_init(m, &a)`: [`SharedMutex::init`]
+//! - `pthread_mutex_lock(m)`, which may return `EOWNERDEAD`: [`SharedMutex::lock`]
+//! - `pthread_mutex_consistent(m)`: [`SharedMutex::make_consistent`]
+//! - `pthread_mutex_unlock(m)`: [`SharedMutex::unlock`]
 //!
 //! *Process-shared* lets processes other than the initialiser use it; *robust* means that when
 //! its owner dies holding it, the next `lock` succeeds with `EOWNERDEAD` instead of blocking
@@ -96,7 +97,8 @@ impl<'a> SharedMutex<'a> {
             0 => Ok(Locked::Acquired),
             libc::EOWNERDEAD => Ok(Locked::OwnerDied),
             errno => Err(Error::sys("pthread_mutex_lock", Errno::from_raw(errno)).with_hint(
-                "ENOTRECOVERABLE means an owner died and the next one unlocked without calling pthread_mutex_consistent",
+                "ENOTRECOVERABLE means an owner died and the next one unlocked without calling \
+                 pthread_mutex_consistent",
             )),
         }
     }

@@ -40,7 +40,8 @@ impl ScratchDir {
             let err = Error::sys(call, errno);
             match errno {
                 nix::errno::Errno::ENOSPC | nix::errno::Errno::EDQUOT => err.with_hint(
-                    "the temporary directory's file system is full: free some space, or set TMPDIR to a directory on another one",
+                    "the temporary directory's file system is full: free some space, or set TMPDIR \
+                     to a directory on another one",
                 ),
                 _ => err.with_hint("set TMPDIR to a directory you can write to, such as your home"),
             }

@@ -155,8 +155,8 @@ impl Stream {
         self.send(byte, Some(fd_to_pass.as_raw_fd()), false)
     }
 
-    /// `sendmsg(fd, &msg, MSG_NOSIGNAL)` of one byte, without descriptors, to pace the peer (recorded,
-    /// not printed).
+    /// `sendmsg(fd, &msg, MSG_NOSIGNAL)` of one byte, without descriptors, to pace the peer
+    /// (recorded, not printed).
     pub fn send_byte(&self, byte: u8) -> Result<()> {
         self.send(byte, None, true)
     }
@@ -258,7 +258,8 @@ impl Stream {
         match result {
             Ok((_, true)) => Err(Error::other(
                 format!("recvmsg({}, ...)", self.raw()),
-                "MSG_CTRUNC: more descriptors came than there was room for, and the kernel closed the rest",
+                "MSG_CTRUNC: more descriptors came than there was room for, and the kernel closed \
+                 the rest",
             )),
             Ok((0, _)) => Err(Error::other(
                 format!("recvmsg({}, ...)", self.raw()),

@@ -1,11 +1,14 @@
 //! How a process waits for another one to change a word of shared memory: one policy, named,
 //! for every lesson that waits, and the check that the other process is still alive.
 //!
-//! | policy | costs | suits |
-//! |---|---|---|
-//! | [`Policy::Spin`] | a whole CPU while it waits | a partner running on another CPU, about to write |
-//! | [`Policy::Sleep`] | a system call (and a wake-up, some microseconds) per wait | long or unknown waits |
-//! | [`Policy::SpinThenSleep`] | a short spin, then sleep | most hand-offs: fast when the partner is quick, cheap when it is not |
+//! Each policy, what it costs, and what it suits:
+//!
+//! - [`Policy::Spin`] costs a whole CPU while it waits. It suits a partner running on another
+//!   CPU, about to write.
+//! - [`Policy::Sleep`] costs a system call (and a wake-up, some microseconds) per wait. It suits
+//!   long or unknown waits.
+//! - [`Policy::SpinThenSleep`] costs a short spin, then sleep. It suits most hand-offs: fast when
+//!   the partner is quick, cheap when it is not.
 //!
 //! Every wait is given the [`Partner`] it waits for, and ends with an error naming it if the
 //! partner dies, instead of waiting forever for a write that will never come.
@@ -112,7 +115,8 @@ impl Partner {
         Error::other(
             format!("waiting for the word at {:p} to leave {current}", word.as_ptr()),
             format!(
-                "the {who} process {} ended while we waited for it to change the word; its own message, if any, is above",
+                "the {who} process {} ended while we waited for it to change the word; its own \
+                 message, if any, is above",
                 self.pid()
             ),
         )

@@ -90,9 +90,14 @@ pub const EXERCISES: &[Exercise] = &[
         peer: false,
         semaphores: &["WRITTEN"],
         hints: &[
-            "The child must not read until the parent has written. What can the child wait on that only the parent's write can end?",
-            "A semaphore that starts at 0: the child's `wait(0)` (semop -1) blocks until the parent's `post(0)` (semop +1), which the parent makes after its store.",
-            "Import it with `use shm_workbook::SemaphoreSet;`. Before the fork: `let written = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?; written.set_value(0, 0)?;`. In the child, `written.wait(0)?` instead of the sleep; in the parent, `written.post(0)?` after the store.",
+            "The child must not read until the parent has written. What can the child wait on that \
+             only the parent's write can end?",
+            "A semaphore that starts at 0: the child's `wait(0)` (semop -1) blocks until the \
+             parent's `post(0)` (semop +1), which the parent makes after its store.",
+            "Import it with `use shm_workbook::SemaphoreSet;`. Before the fork: `let written = \
+             SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?; written.set_value(0, 0)?;`. In the \
+             child, `written.wait(0)?` instead of the sleep; in the parent, `written.post(0)?` \
+             after the store.",
         ],
         judge: judge::ex01,
     },
@@ -108,9 +113,15 @@ pub const EXERCISES: &[Exercise] = &[
         peer: false,
         semaphores: &[],
         hints: &[
-            "Two programs that pick the same number meet in the same segment. What key could the other copy not have?",
-            "`ftok` makes a key from a file's inode: a file that this run creates (`use shm_workbook::ScratchDir;`, `ScratchDir::new`, then `create_file`) has an inode no other live file has.",
-            "With `use shm_workbook::ScratchDir;`: `let mut scratch = ScratchDir::new(\"ex02\")?; let key = Key::ftok(scratch.create_file(\"key\", b\"\")?, b'K')?;`, then `Segment::create(key, ...)` (IPC_EXCL: a taken key is an error) and `Segment::open(key, 0)` in the child.",
+            "Two programs that pick the same number meet in the same segment. What key could the \
+             other copy not have?",
+            "`ftok` makes a key from a file's inode: a file that this run creates (`use \
+             shm_workbook::ScratchDir;`, `ScratchDir::new`, then `create_file`) has an inode no \
+             other live file has.",
+            "With `use shm_workbook::ScratchDir;`: `let mut scratch = ScratchDir::new(\"ex02\")?; \
+             let key = Key::ftok(scratch.create_file(\"key\", b\"\")?, b'K')?;`, then \
+             `Segment::create(key, ...)` (IPC_EXCL: a taken key is an error) and \
+             `Segment::open(key, 0)` in the child.",
         ],
         judge: judge::ex02,
     },
@@ -126,9 +137,12 @@ pub const EXERCISES: &[Exercise] = &[
         peer: false,
         semaphores: &[],
         hints: &[
-            "Detaching (shmdt) never destroys a segment; only IPC_RMID does. Which process is the last one that needs this one?",
-            "Any process with permission may remove a segment, not only its creator: the reader can, once it has read.",
-            "In the reader, after printing: `memory.detach()?; segment.remove()?;` (or open it with `Segment::adopt(key)`, which removes it on drop).",
+            "Detaching (shmdt) never destroys a segment; only IPC_RMID does. Which process is the \
+             last one that needs this one?",
+            "Any process with permission may remove a segment, not only its creator: the reader \
+             can, once it has read.",
+            "In the reader, after printing: `memory.detach()?; segment.remove()?;` (or open it \
+             with `Segment::adopt(key)`, which removes it on drop).",
         ],
         judge: judge::ex03,
     },
@@ -144,9 +158,13 @@ pub const EXERCISES: &[Exercise] = &[
         peer: false,
         semaphores: &["LOCK"],
         hints: &[
-            "SIGINT's default action ends the process at once: no destructor runs. What can run when the signal arrives?",
-            "A signal handler, installed before anything is created. It may only call async-signal-safe functions: `shmctl`, `semctl`, `kill`, `waitpid`, `_exit`...",
-            "The library has one: `shm_workbook::cleanup::install_signal_handlers();` as the first line of main. It removes what this process created, stops and reaps the children, and exits with status 130.",
+            "SIGINT's default action ends the process at once: no destructor runs. What can run \
+             when the signal arrives?",
+            "A signal handler, installed before anything is created. It may only call \
+             async-signal-safe functions: `shmctl`, `semctl`, `kill`, `waitpid`, `_exit`...",
+            "The library has one: `shm_workbook::cleanup::install_signal_handlers();` as the first \
+             line of main. It removes what this process created, stops and reaps the children, and \
+             exits with status 130.",
         ],
         judge: judge::ex04,
     },
@@ -162,9 +180,13 @@ pub const EXERCISES: &[Exercise] = &[
         peer: false,
         semaphores: &["LOCK"],
         hints: &[
-            "Between a worker's load and its store, another worker can load the same value. What keeps the others out of that gap?",
-            "A semaphore at 1 used as a lock: take it (-1) before the load, give it back (+1) after the store.",
-            "With `use shm_workbook::SemaphoreSet;`: `let lock = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?; lock.set_value(0, 1)?;` before the fork, then `let _held = lock.lock(0)?;` as the first line of the loop's body.",
+            "Between a worker's load and its store, another worker can load the same value. What \
+             keeps the others out of that gap?",
+            "A semaphore at 1 used as a lock: take it (-1) before the load, give it back (+1) \
+             after the store.",
+            "With `use shm_workbook::SemaphoreSet;`: `let lock = \
+             SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?; lock.set_value(0, 1)?;` before the \
+             fork, then `let _held = lock.lock(0)?;` as the first line of the loop's body.",
         ],
         judge: judge::ex05,
     },
@@ -180,9 +202,12 @@ pub const EXERCISES: &[Exercise] = &[
         peer: false,
         semaphores: &[],
         hints: &[
-            "Two workers that load the same number both take that ticket. Which single instruction both reads the old value and writes the new one?",
-            "An atomic's `fetch_add(1, ...)` returns the value it replaced, in one step nobody can cut in two.",
-            "With `use std::sync::atomic::AtomicU64;`: `let dispenser: &AtomicU64 = memory.view()?; Ok(dispenser.fetch_add(1, Ordering::Relaxed))`.",
+            "Two workers that load the same number both take that ticket. Which single instruction \
+             both reads the old value and writes the new one?",
+            "An atomic's `fetch_add(1, ...)` returns the value it replaced, in one step nobody can \
+             cut in two.",
+            "With `use std::sync::atomic::AtomicU64;`: `let dispenser: &AtomicU64 = \
+             memory.view()?; Ok(dispenser.fetch_add(1, Ordering::Relaxed))`.",
         ],
         judge: judge::ex06,
     },
@@ -198,8 +223,10 @@ pub const EXERCISES: &[Exercise] = &[
         peer: false,
         semaphores: &["LOCK"],
         hints: &[
-            "Each writer writes at offset 0, over the line before. Where should a writer's line go instead?",
-            "After the text already there: its end is the first 0 byte. Find it and write there, while you hold the semaphore.",
+            "Each writer writes at offset 0, over the line before. Where should a writer's line go \
+             instead?",
+            "After the text already there: its end is the first 0 byte. Find it and write there, \
+             while you hold the semaphore.",
             "`let end = memory.load_c_string(0).len(); memory.store_c_string(end, &line)?;`",
         ],
         judge: judge::ex07,
@@ -216,9 +243,12 @@ pub const EXERCISES: &[Exercise] = &[
         peer: false,
         semaphores: &["LOCK"],
         hints: &[
-            "Writer 1 never gives LOCK back, and nothing else will. Who could give it back for a process that has died?",
-            "The kernel, if the process asked it to: SEM_UNDO makes the kernel undo a process's semaphore operations when it ends.",
-            "`let _held = set.lock(LOCK)?;` (semop with SEM_UNDO) instead of `set.wait(LOCK)?`; in writers 2 and 3, drop the guard to give LOCK back instead of `post`.",
+            "Writer 1 never gives LOCK back, and nothing else will. Who could give it back for a \
+             process that has died?",
+            "The kernel, if the process asked it to: SEM_UNDO makes the kernel undo a process's \
+             semaphore operations when it ends.",
+            "`let _held = set.lock(LOCK)?;` (semop with SEM_UNDO) instead of `set.wait(LOCK)?`; in \
+             writers 2 and 3, drop the guard to give LOCK back instead of `post`.",
         ],
         judge: judge::ex08,
     },
@@ -234,9 +264,15 @@ pub const EXERCISES: &[Exercise] = &[
         peer: false,
         semaphores: &[],
         hints: &[
-            "Two problems: the consumer may look for the segment before it exists, and a spinning wait never notices that its partner is gone.",
-            "Create the segment before fork(). Then wait with `shm_workbook::wait::wait_while`, which checks that the partner is alive and ends with an error if it is not.",
-            "Move `Segment::create_for::<Mailbox>(key, 0o600)?` above the spawn and import `use shm_workbook::wait::{self, Partner, Policy};`. Consumer: `wait::wait_while(&mailbox.flag, EMPTY, Policy::DEFAULT, Partner::parent())?` and `wait::publish(&mailbox.flag, EMPTY, Policy::DEFAULT)?`; producer: the same with FULL and `Partner::Child(consumer.pid())`.",
+            "Two problems: the consumer may look for the segment before it exists, and a spinning \
+             wait never notices that its partner is gone.",
+            "Create the segment before fork(). Then wait with `shm_workbook::wait::wait_while`, \
+             which checks that the partner is alive and ends with an error if it is not.",
+            "Move `Segment::create_for::<Mailbox>(key, 0o600)?` above the spawn and import `use \
+             shm_workbook::wait::{self, Partner, Policy};`. Consumer: \
+             `wait::wait_while(&mailbox.flag, EMPTY, Policy::DEFAULT, Partner::parent())?` and \
+             `wait::publish(&mailbox.flag, EMPTY, Policy::DEFAULT)?`; producer: the same with FULL \
+             and `Partner::Child(consumer.pid())`.",
         ],
         judge: judge::ex09,
     },
@@ -252,8 +288,10 @@ pub const EXERCISES: &[Exercise] = &[
         peer: false,
         semaphores: &["FREE", "FILLED", "MUTEX"],
         hints: &[
-            "Look at who holds what when it stops: the consumer sleeps on FILLED while it holds MUTEX, and the producer needs MUTEX to post FILLED.",
-            "Never sleep on a counting semaphore while holding a lock the other side needs to wake you. `put` waits for FREE first, then takes MUTEX.",
+            "Look at who holds what when it stops: the consumer sleeps on FILLED while it holds \
+             MUTEX, and the producer needs MUTEX to post FILLED.",
+            "Never sleep on a counting semaphore while holding a lock the other side needs to wake \
+             you. `put` waits for FREE first, then takes MUTEX.",
             "In `take`: `set.wait(FILLED)?;` first, then `let _mutex = set.lock(MUTEX)?;`.",
         ],
         judge: judge::ex10,
@@ -270,9 +308,15 @@ pub const EXERCISES: &[Exercise] = &[
         peer: false,
         semaphores: &[],
         hints: &[
-            "Reading back your own mapping proves nothing. The reader must be another program, which knows only the object's name.",
-            "`std::process::Command` starts a program (fork and exec): it inherits no mapping. Start this same program with the arguments `read` and the name.",
-            "Writer, with `use std::process::Command;`: `Command::new(std::env::current_exe().map_err(|e| Error::io(\"current_exe\", e))?).args([\"read\", &name]).status()`. Reader: `let object = SharedObject::open_read_only(name)?; let memory = object.map_read_only(SIZE)?;` then print a line that starts with \"Reader read:\".",
+            "Reading back your own mapping proves nothing. The reader must be another program, \
+             which knows only the object's name.",
+            "`std::process::Command` starts a program (fork and exec): it inherits no mapping. \
+             Start this same program with the arguments `read` and the name.",
+            "Writer, with `use std::process::Command;`: \
+             `Command::new(std::env::current_exe().map_err(|e| Error::io(\"current_exe\", \
+             e))?).args([\"read\", &name]).status()`. Reader: `let object = \
+             SharedObject::open_read_only(name)?; let memory = object.map_read_only(SIZE)?;` then \
+             print a line that starts with \"Reader read:\".",
         ],
         judge: judge::ex11,
     },
@@ -288,9 +332,12 @@ pub const EXERCISES: &[Exercise] = &[
         peer: false,
         semaphores: &[],
         hints: &[
-            "The mode's three octal digits are for the owner, the group and everybody else. Who needs the token?",
-            "0600: read and write for the owner, nothing for the others. And a process that only reads attaches with SHM_RDONLY.",
-            "`Segment::create(Key::PRIVATE, SIZE, 0o600)`, and `segment.attach_read_only()?` in the helper.",
+            "The mode's three octal digits are for the owner, the group and everybody else. Who \
+             needs the token?",
+            "0600: read and write for the owner, nothing for the others. And a process that only \
+             reads attaches with SHM_RDONLY.",
+            "`Segment::create(Key::PRIVATE, SIZE, 0o600)`, and `segment.attach_read_only()?` in \
+             the helper.",
         ],
         judge: judge::ex12,
     },
@@ -306,9 +353,12 @@ pub const EXERCISES: &[Exercise] = &[
         peer: false,
         semaphores: &[],
         hints: &[
-            "`lock` tells you the previous owner died (Locked::OwnerDied): the data may be half-updated, and the mutex is marked inconsistent.",
-            "Repair the data from its invariant (a + b = 100), then call `make_consistent` before you unlock; otherwise the mutex is unusable for good (ENOTRECOVERABLE).",
-            "`Locked::OwnerDied => { let a = accounts.a.load(SeqCst); accounts.b.store(TOTAL - a, SeqCst); mutex.make_consistent()?; }`",
+            "`lock` tells you the previous owner died (Locked::OwnerDied): the data may be \
+             half-updated, and the mutex is marked inconsistent.",
+            "Repair the data from its invariant (a + b = 100), then call `make_consistent` before \
+             you unlock; otherwise the mutex is unusable for good (ENOTRECOVERABLE).",
+            "`Locked::OwnerDied => { let a = accounts.a.load(SeqCst); accounts.b.store(TOTAL - a, \
+             SeqCst); mutex.make_consistent()?; }`",
         ],
         judge: judge::ex13,
     },
@@ -324,9 +374,13 @@ pub const EXERCISES: &[Exercise] = &[
         peer: false,
         semaphores: &[],
         hints: &[
-            "The reader loads the sequence before and after reading the fields. What do the two values tell it?",
-            "An odd value means the writer was at work; two different values mean a write began or ended while it read. In both cases the fields may belong to two versions: read again.",
-            "`loop { let before = ...load(Ordering::Acquire); if before % 2 == 1 { continue; } let fields = read_fields(memory); fence(Ordering::Acquire); if ...load(Ordering::Relaxed) == before { return fields; } }`",
+            "The reader loads the sequence before and after reading the fields. What do the two \
+             values tell it?",
+            "An odd value means the writer was at work; two different values mean a write began or \
+             ended while it read. In both cases the fields may belong to two versions: read again.",
+            "`loop { let before = ...load(Ordering::Acquire); if before % 2 == 1 { continue; } let \
+             fields = read_fields(memory); fence(Ordering::Acquire); if ...load(Ordering::Relaxed) \
+             == before { return fields; } }`",
         ],
         judge: judge::ex14,
     },
@@ -342,9 +396,15 @@ pub const EXERCISES: &[Exercise] = &[
         peer: true,
         semaphores: &[],
         hints: &[
-            "The server can change the file's size whenever it likes, unless the file is sealed. What must the client know before it trusts the size it reads?",
-            "Ask with F_GET_SEALS before fstat and mmap: with F_SEAL_SHRINK the size cannot go down, and with F_SEAL_SEAL no one can change the set of seals any more. Without them, refuse the buffer.",
-            "With `use nix::fcntl::SealFlag;` and `use shm_workbook::memfd::Seals;`: `let missing = memfd.seals()?.missing(Seals(SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_SEAL)); if !missing.is_empty() { server.send_byte(b'r')?; out.say(format!(\"Client refused: {missing} missing\")); return Ok(()); }`",
+            "The server can change the file's size whenever it likes, unless the file is sealed. \
+             What must the client know before it trusts the size it reads?",
+            "Ask with F_GET_SEALS before fstat and mmap: with F_SEAL_SHRINK the size cannot go \
+             down, and with F_SEAL_SEAL no one can change the set of seals any more. Without them, \
+             refuse the buffer.",
+            "With `use nix::fcntl::SealFlag;` and `use shm_workbook::memfd::Seals;`: `let missing \
+             = memfd.seals()?.missing(Seals(SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_SEAL)); if \
+             !missing.is_empty() { server.send_byte(b'r')?; out.say(format!(\"Client refused: \
+             {missing} missing\")); return Ok(()); }`",
         ],
         judge: judge::ex15,
     },
@@ -360,9 +420,14 @@ pub const EXERCISES: &[Exercise] = &[
         peer: false,
         semaphores: &[],
         hints: &[
-            "Between the check of `ready` and the sleep, the parent may store 1 and call FUTEX_WAKE, which then wakes nobody. What does FUTEX_WAIT do with the value you pass it?",
-            "FUTEX_WAIT sleeps only if the word still holds the value passed, and returns EAGAIN at once otherwise. Pass the value your check saw, and the kernel refuses to sleep when it changed since.",
-            "`let seen = header.ready.load(Ordering::Acquire); if seen == 1 { break; }` ... `futex::wait(&header.ready, seen, None)?;`",
+            "Between the check of `ready` and the sleep, the parent may store 1 and call \
+             FUTEX_WAKE, which then wakes nobody. What does FUTEX_WAIT do with the value you pass \
+             it?",
+            "FUTEX_WAIT sleeps only if the word still holds the value passed, and returns EAGAIN \
+             at once otherwise. Pass the value your check saw, and the kernel refuses to sleep \
+             when it changed since.",
+            "`let seen = header.ready.load(Ordering::Acquire); if seen == 1 { break; }` ... \
+             `futex::wait(&header.ready, seen, None)?;`",
         ],
         judge: judge::ex16,
     },

@@ -127,7 +127,8 @@ pub fn report(exercise: &Exercise, options: &Options, outcome: &Outcome) {
     match outcome {
         Outcome::Passed { runs, elapsed } => {
             println!(
-                "{} {} passed: {runs} runs in {:.1} s with jitter (seed {}), every result right, nothing left behind.",
+                "{} {} passed: {runs} runs in {:.1} s with jitter (seed {}), every result right, \
+                 nothing left behind.",
                 "✓".green().bold(),
                 exercise.name.bold(),
                 elapsed.as_secs_f64(),

@@ -127,9 +127,15 @@ mod tests {
 
     #[test]
     fn the_executable_comes_from_the_artifact_message() {
-        let messages = r#"{"reason":"compiler-artifact","target":{"name":"shm_workbook"},"executable":null}
-{"reason":"compiler-artifact","target":{"name":"ex01"},"executable":"/t/debug/ex01"}
-{"reason":"build-finished","success":true}"#;
+        let messages = concat!(
+            r#"{"reason":"compiler-artifact","target":{"name":"shm_workbook"},"#,
+            r#""executable":null}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","target":{"name":"ex01"},"#,
+            r#""executable":"/t/debug/ex01"}"#,
+            "\n",
+            r#"{"reason":"build-finished","success":true}"#
+        );
         assert_eq!(executable(messages, "ex01"), Some(PathBuf::from("/t/debug/ex01")));
         assert_eq!(executable(messages, "ex02"), None);
     }

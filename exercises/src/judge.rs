@@ -52,13 +52,17 @@ pub fn common(semaphores: &[&str], trial: &Trial) -> Option<Failure> {
             Failure::new(
                 "forks without end",
                 format!(
-                    "the run (main process {}) had more than {} processes after {} ms, and kept forking; the checker killed them all",
+                    "the run (main process {}) had more than {} processes after {} ms, and kept \
+                     forking; the checker killed them all",
                     copy.pid,
                     crate::runner::PROCESS_LIMIT,
                     trial.elapsed.as_millis()
                 ),
             )
-            .hint("a fork() in a loop, or in a child that goes on looping: each child must leave (return from its closure, or exit) instead of going round again"),
+            .hint(
+                "a fork() in a loop, or in a child that goes on looping: each child must leave \
+                 (return from its closure, or exit) instead of going round again",
+            ),
         );
     }
     if let Some(copy) = trial.copies.iter().find(|c| c.ending == Ending::TooMuchOutput) {
@@ -66,7 +70,8 @@ pub fn common(semaphores: &[&str], trial: &Trial) -> Option<Failure> {
             Failure::new(
                 "prints without end",
                 format!(
-                    "the run (main process {}) printed more than {} MiB, or recorded more than {} MiB of calls, in {} ms; the checker stopped it. Its first line: {}",
+                    "the run (main process {}) printed more than {} MiB, or recorded more than {} \
+                     MiB of calls, in {} ms; the checker stopped it. Its first line: {}",
                     copy.pid,
                     crate::runner::PRINT_LIMIT >> 20,
                     crate::trace::LIMIT >> 20,
@@ -113,9 +118,11 @@ pub fn common(semaphores: &[&str], trial: &Trial) -> Option<Failure> {
             );
         }
         let hint = if interrupted {
-            "a signal ends the process before any destructor runs: install a handler that removes what the run created (shm_workbook::cleanup::install_signal_handlers)"
+            "a signal ends the process before any destructor runs: install a handler that removes \
+             what the run created (shm_workbook::cleanup::install_signal_handlers)"
         } else {
-            "an object stays until IPC_RMID (or shm_unlink) removes it, long after every process has gone: the last process that needs it must remove it"
+            "an object stays until IPC_RMID (or shm_unlink) removes it, long after every process \
+             has gone: the last process that needs it must remove it"
         };
         return Some(Failure::new(kind, evidence).hint(hint));
     }
@@ -124,17 +131,21 @@ pub fn common(semaphores: &[&str], trial: &Trial) -> Option<Failure> {
             StrayHow::StillRunning => (
                 "process left running",
                 "was still running after the main process had ended (the checker killed it)",
-                "wait for every child you start (Child::wait, process::wait_all) before main returns",
+                "wait for every child you start (Child::wait, process::wait_all) before main \
+                 returns",
             ),
             StrayHow::NeverWaitedFor => (
                 "zombie",
-                "had exited, but its parent never waited for it: a zombie until the checker reaped it",
-                "wait for every child (waitpid: Child::wait, process::wait_all), or its exit status stays in the process table",
+                "had exited, but its parent never waited for it: a zombie until the checker reaped \
+                 it",
+                "wait for every child (waitpid: Child::wait, process::wait_all), or its exit \
+                 status stays in the process table",
             ),
             StrayHow::KilledWithParent => (
                 "child not waited for",
                 "was still running when its parent ended, and the kernel killed it with its parent",
-                "the parent must wait for its children (Child::wait, process::wait_all) before it ends",
+                "the parent must wait for its children (Child::wait, process::wait_all) before it \
+                 ends",
             ),
         };
         return Some(Failure::new(kind, format!("{} {} {what}", stray.role, stray.pid)).hint(hint));
@@ -158,16 +169,21 @@ fn stuck_failure(semaphores: &[&str], trial: &Trial, stuck: &Stuck) -> Failure {
             })
             .collect();
         return Failure::new(format!("deadlock on {}", names.join(" and ")), evidence).hint(
-            "each waiting process waits for a post that only a blocked (or dead) process could make: look at who holds what, and at the order in which things are taken",
+            "each waiting process waits for a post that only a blocked (or dead) process could \
+             make: look at who holds what, and at the order in which things are taken",
         );
     }
     if !spinning.is_empty() {
         return Failure::new("hang (spinning)", evidence).hint(
-            "a loop that checks a flag again and again never ends if the partner that should change it is gone or waits for you: wait with shm_workbook::wait::wait_while, which notices a dead partner",
+            "a loop that checks a flag again and again never ends if the partner that should \
+             change it is gone or waits for you: wait with shm_workbook::wait::wait_while, which \
+             notices a dead partner",
         );
     }
-    Failure::new("stuck", evidence)
-        .hint("every process waits for another: find the wait that can never end, and who should have ended it")
+    Failure::new("stuck", evidence).hint(
+        "every process waits for another: find the wait that can never end, and who should have \
+         ended it",
+    )
 }
 
 /// How a copy's main process ended, if that is a failure.
@@ -177,13 +193,16 @@ fn ending_failure(copy: &Copy) -> Option<Failure> {
         Ending::Exited(0) | Ending::TimedOut | Ending::TooManyProcesses | Ending::TooMuchOutput => {
             None
         }
-        Ending::Exited(101) => Some(
-            Failure::new("panicked", format!("the program panicked: {said}"))
-                .hint("the panic message says where; a panic in a child ends that child with status 101"),
-        ),
+        Ending::Exited(101) => {
+            Some(Failure::new("panicked", format!("the program panicked: {said}")).hint(
+                "the panic message says where; a panic in a child ends that child with status 101",
+            ))
+        }
         Ending::Exited(code) => Some(
-            Failure::new("error", format!("the program exited with status {code}: {said}"))
-                .hint("its own message says which call failed, with which errno, and what that means here"),
+            Failure::new("error", format!("the program exited with status {code}: {said}")).hint(
+                "its own message says which call failed, with which errno, and what that means \
+                 here",
+            ),
         ),
         Ending::Signaled(signal) => Some(Failure::new(
             format!("killed by {signal}"),
@@ -250,19 +269,24 @@ pub fn ex01(trial: &Trial) -> Option<Failure> {
             let (why, hint) = if waited {
                 (
                     "The child did wait, but what it waited for happened before the parent's store",
-                    "the parent must signal (post the semaphore) after it has stored the message, never before",
+                    "the parent must signal (post the semaphore) after it has stored the message, \
+                     never before",
                 )
             } else {
                 (
-                    "The checker held the parent back until the child had woken up, as a busy machine may",
-                    "a sleep makes the wrong order unlikely, never impossible: make the child wait for something the parent does after writing (a semaphore at 0: wait in the child, post in the parent after the store)",
+                    "The checker held the parent back until the child had woken up, as a busy \
+                     machine may",
+                    "a sleep makes the wrong order unlikely, never impossible: make the child wait \
+                     for something the parent does after writing (a semaphore at 0: wait in the \
+                     child, post in the parent after the store)",
                 )
             };
             Some(
                 Failure::new(
                     "read before write",
                     format!(
-                        "the child printed {}: it read the segment before the parent wrote into it{order}. {why}",
+                        "the child printed {}: it read the segment before the parent wrote into \
+                         it{order}. {why}",
                         quoted(line)
                     ),
                 )
@@ -313,7 +337,8 @@ pub fn ex02(trial: &Trial) -> Option<Failure> {
             Some(key) => Failure::new(
                 "key collision",
                 format!(
-                    "{problem}. Both copies used the key {key}, so they met in one segment (each made `shmget({key}, ...)`); two students on one server would too"
+                    "{problem}. Both copies used the key {key}, so they met in one segment (each \
+                     made `shmget({key}, ...)`); two students on one server would too"
                 ),
             ),
             None => {
@@ -333,20 +358,36 @@ pub fn ex03(trial: &Trial) -> Option<Failure> {
     if read.contains(&"Reader read: the meeting moved to room 42") {
         return None;
     }
-    Some(Failure::new(
-        "message lost",
-        format!("the reader did not print `Reader read: the meeting moved to room 42`; the run printed: {}", trial.copies[0].tail(4)),
-    ).hint("the segment must outlive the publisher (it disowns it) and be removed only once the reader has read it"))
+    Some(
+        Failure::new(
+            "message lost",
+            format!(
+                "the reader did not print `Reader read: the meeting moved to room 42`; the run \
+                 printed: {}",
+                trial.copies[0].tail(4)
+            ),
+        )
+        .hint(
+            "the segment must outlive the publisher (it disowns it) and be removed only once the \
+             reader has read it",
+        ),
+    )
 }
 
 /// Exercise 04: Ctrl-C must stop the service (leftovers are a common check).
 pub fn ex04(trial: &Trial) -> Option<Failure> {
     let stuck = trial.stuck.as_ref()?;
     let fault = trial.fault_done.clone().unwrap_or_else(|| "Ctrl-C".to_owned());
-    Some(Failure::new(
-        "did not stop on Ctrl-C",
-        format!("after {fault}, {}", stuck.describe(&["LOCK"], &|pid| trial.role_of(pid))),
-    ).hint("the handler must end the process (and the worker): after cleaning up, exit, or return from main"))
+    Some(
+        Failure::new(
+            "did not stop on Ctrl-C",
+            format!("after {fault}, {}", stuck.describe(&["LOCK"], &|pid| trial.role_of(pid))),
+        )
+        .hint(
+            "the handler must end the process (and the worker): after cleaning up, exit, or return \
+             from main",
+        ),
+    )
 }
 
 /// Exercise 05: the counter must be exact, and guarded by a semaphore.
@@ -363,7 +404,8 @@ pub fn ex05(trial: &Trial) -> Option<Failure> {
         return Some(Failure::new(
             "lost update",
             format!(
-                "the counter ended at {counter}, not {expected}: {} increments vanished. Two workers loaded the same value, and both stored value + 1",
+                "the counter ended at {counter}, not {expected}: {} increments vanished. Two \
+                 workers loaded the same value, and both stored value + 1",
                 expected - counter
             ),
         ));
@@ -371,7 +413,8 @@ pub fn ex05(trial: &Trial) -> Option<Failure> {
     if calls_named(trial, "semget").next().is_none() {
         return Some(Failure::new(
             "no semaphore",
-            "the counter is right, but the trace shows no semget: this exercise asks for a semaphore (exercise 06 does it with an atomic)",
+            "the counter is right, but the trace shows no semget: this exercise asks for a \
+             semaphore (exercise 06 does it with an atomic)",
         ));
     }
     None
@@ -391,7 +434,8 @@ pub fn ex06(trial: &Trial) -> Option<Failure> {
         return Some(Failure::new(
             "lost update",
             format!(
-                "of {taken} tickets, {twice} went to two workers or more and {never} were never handed out: two workers loaded the same number and both took that ticket"
+                "of {taken} tickets, {twice} went to two workers or more and {never} were never \
+                 handed out: two workers loaded the same number and both took that ticket"
             ),
         ));
     }
@@ -399,7 +443,8 @@ pub fn ex06(trial: &Trial) -> Option<Failure> {
         return Some(Failure::new(
             "semaphore used",
             format!(
-                "the tickets are right, but the trace shows {}: this exercise asks for fetch_add, which needs no lock and no system call",
+                "the tickets are right, but the trace shows {}: this exercise asks for fetch_add, \
+                 which needs no lock and no system call",
                 call.text
             ),
         ));
@@ -434,12 +479,14 @@ pub fn ex07(trial: &Trial) -> Option<Failure> {
     let how = if kept.len() <= 1 {
         "every writer copied its line to offset 0, over the one before"
     } else {
-        "a writer wrote over a line that was already there: where the text ends must be found while the semaphore is held, or two writers find the same end"
+        "a writer wrote over a line that was already there: where the text ends must be found \
+         while the semaphore is held, or two writers find the same end"
     };
     Some(Failure::new(
         "lost message",
         format!(
-            "the segment holds {} line(s) at the end, {}; the line of {} is not there (once each): {how}",
+            "the segment holds {} line(s) at the end, {}; the line of {} is not there (once each): \
+             {how}",
             kept.len(),
             kept.iter().map(|k| quoted(k)).collect::<Vec<_>>().join(", "),
             lost.join(" and ")
@@ -454,7 +501,8 @@ pub fn ex08(trial: &Trial) -> Option<Failure> {
     if completed(trial) && !crashed {
         return Some(Failure::new(
             "crash removed",
-            "writer 1 did not crash: the crash is the test, leave it where it is and make LOCK survive it",
+            "writer 1 did not crash: the crash is the test, leave it where it is and make LOCK \
+             survive it",
         ));
     }
     None
@@ -494,10 +542,16 @@ pub fn ex09(trial: &Trial) -> Option<Failure> {
         );
     }
     if let (Some(stuck), Some(fault)) = (&trial.stuck, &trial.fault_done) {
-        return Some(Failure::new(
-            "hangs after its partner died",
-            format!("after {fault}, {}", stuck.describe(&[], &|pid| trial.role_of(pid))),
-        ).hint("wait with shm_workbook::wait::wait_while and the partner it waits for (Partner::Child, Partner::parent()): it ends with an error when the partner dies"));
+        return Some(
+            Failure::new(
+                "hangs after its partner died",
+                format!("after {fault}, {}", stuck.describe(&[], &|pid| trial.role_of(pid))),
+            )
+            .hint(
+                "wait with shm_workbook::wait::wait_while and the partner it waits for \
+                 (Partner::Child, Partner::parent()): it ends with an error when the partner dies",
+            ),
+        );
     }
     if !clean(trial) {
         return None;
@@ -509,7 +563,8 @@ pub fn ex09(trial: &Trial) -> Option<Failure> {
         return Some(Failure::new(
             "lost message",
             format!(
-                "the consumer printed {consumed:?}, expected message 1 to message 5, each once and in order"
+                "the consumer printed {consumed:?}, expected message 1 to message 5, each once and \
+                 in order"
             ),
         ));
     }
@@ -562,8 +617,11 @@ pub fn ex11(trial: &Trial) -> Option<Failure> {
     if reader == writer {
         return Some(Failure::new(
             "no communication",
-            format!("`Reader read: ...` came from the writer itself ({reader}), which created the object and reads back its own mapping, as the document's one-process example does: that shows no communication at all"),
-        ).hint("start the reader as a program of its own (std::process::Command with the arguments `read` and the name) and let it open the object by name"));
+            format!("`Reader read: ...` came from the writer itself ({reader}), which created the \
+                     object and reads back its own mapping, as the document's one-process example \
+                     does: that shows no communication at all"),
+        ).hint("start the reader as a program of its own (std::process::Command with the arguments \
+                `read` and the name) and let it open the object by name"));
     }
     let name = created.and_then(|c| c.args.first()).cloned().unwrap_or_default();
     let opened = trial.calls().any(|c| {
@@ -575,10 +633,20 @@ pub fn ex11(trial: &Trial) -> Option<Failure> {
     });
     let mapped = trial.calls().any(|c| c.pid == reader && c.name == "mmap" && c.result.is_some());
     if !opened || !mapped {
-        return Some(Failure::new(
-            "reader did not open the object",
-            format!("process {reader} printed the message without opening {name} itself (its trace has no shm_open of that name without O_CREAT, and an mmap): it used what it inherited from the writer"),
-        ).hint("the reader must be a program that knows only the name: shm_open it (SharedObject::open_read_only), then mmap it (map_read_only)"));
+        return Some(
+            Failure::new(
+                "reader did not open the object",
+                format!(
+                    "process {reader} printed the message without opening {name} itself (its trace \
+                     has no shm_open of that name without O_CREAT, and an mmap): it used what it \
+                     inherited from the writer"
+                ),
+            )
+            .hint(
+                "the reader must be a program that knows only the name: shm_open it \
+                 (SharedObject::open_read_only), then mmap it (map_read_only)",
+            ),
+        );
     }
     None
 }
@@ -597,7 +665,8 @@ pub fn ex12(trial: &Trial) -> Option<Failure> {
             return Some(Failure::new(
                 "open to others",
                 format!(
-                    "`{}` by the {}: mode {mode:04o} lets other users attach the segment (`ipcs -m` shows its id to everyone) and read or change the token",
+                    "`{}` by the {}: mode {mode:04o} lets other users attach the segment (`ipcs \
+                     -m` shows its id to everyone) and read or change the token",
                     call.text, call.role
                 ),
             ));
@@ -606,10 +675,20 @@ pub fn ex12(trial: &Trial) -> Option<Failure> {
     if let Some(call) = calls_named(trial, "shmat")
         .find(|c| c.role == "helper" && c.args.get(2).is_some_and(|f| f != "SHM_RDONLY"))
     {
-        return Some(Failure::new(
-            "helper attached read-write",
-            format!("the helper only reads, but attached with `{}`: a bug in it could change the token", call.text),
-        ).hint("segment.attach_read_only() makes shmat(..., SHM_RDONLY): the region then offers loads only"));
+        return Some(
+            Failure::new(
+                "helper attached read-write",
+                format!(
+                    "the helper only reads, but attached with `{}`: a bug in it could change the \
+                     token",
+                    call.text
+                ),
+            )
+            .hint(
+                "segment.attach_read_only() makes shmat(..., SHM_RDONLY): the region then offers \
+                 loads only",
+            ),
+        );
     }
     if clean(trial) && !lines(trial, "helper").contains(&"helper sees a token of 32 characters") {
         return Some(Failure::new(
@@ -632,7 +711,8 @@ pub fn ex13(trial: &Trial) -> Option<Failure> {
         return Some(Failure::new(
             "mutex not made consistent",
             format!(
-                "the mutex was unlocked after EOWNERDEAD without pthread_mutex_consistent, so the next lock failed: {}",
+                "the mutex was unlocked after EOWNERDEAD without pthread_mutex_consistent, so the \
+                 next lock failed: {}",
                 line.trim()
             ),
         ));
@@ -649,11 +729,21 @@ pub fn ex13(trial: &Trial) -> Option<Failure> {
     let result = copy.said_by("parent").find(|l| l.starts_with("a = "));
     match result {
         Some("a = 85, b = 15, total = 100") => None,
-        Some(line) => Some(Failure::new(
-            "half-updated data",
-            format!("the parent printed {}: the 10 the owner took from a never reached b, because nobody repaired the accounts after EOWNERDEAD", quoted(line)),
-        ).hint("on Locked::OwnerDied, restore the invariant a + b = 100 before make_consistent")),
-        None => Some(Failure::new("wrong output", format!("no `a = ..., b = ..., total = ...` line; the run printed: {}", copy.tail(4)))),
+        Some(line) => Some(
+            Failure::new(
+                "half-updated data",
+                format!(
+                    "the parent printed {}: the 10 the owner took from a never reached b, because \
+                     nobody repaired the accounts after EOWNERDEAD",
+                    quoted(line)
+                ),
+            )
+            .hint("on Locked::OwnerDied, restore the invariant a + b = 100 before make_consistent"),
+        ),
+        None => Some(Failure::new(
+            "wrong output",
+            format!("no `a = ..., b = ..., total = ...` line; the run printed: {}", copy.tail(4)),
+        )),
     }
 }
 
@@ -675,7 +765,8 @@ pub fn ex14(trial: &Trial) -> Option<Failure> {
             return Some(Failure::new(
                 "torn read",
                 format!(
-                    "{role} saw {torn} of its {reads} readings torn: fields of two versions at once, read while the writer was in the middle of an update"
+                    "{role} saw {torn} of its {reads} readings torn: fields of two versions at \
+                     once, read while the writer was in the middle of an update"
                 ),
             ));
         }
@@ -747,10 +838,19 @@ pub fn ex15(trial: &Trial) -> Option<Failure> {
         } else {
             "never asked for the seals, and"
         };
-        return Some(Failure::new(
-            "mapped an unsealed buffer",
-            format!("the server sent memfd {fd} with no seals; the client {checked} mapped it{shrink}{died}"),
-        ).hint("ask with F_GET_SEALS (memfd.seals()) before fstat and mmap, and refuse the buffer unless F_SEAL_SHRINK and F_SEAL_SEAL are set"));
+        return Some(
+            Failure::new(
+                "mapped an unsealed buffer",
+                format!(
+                    "the server sent memfd {fd} with no seals; the client {checked} mapped \
+                     it{shrink}{died}"
+                ),
+            )
+            .hint(
+                "ask with F_GET_SEALS (memfd.seals()) before fstat and mmap, and refuse the buffer \
+                 unless F_SEAL_SHRINK and F_SEAL_SEAL are set",
+            ),
+        );
     }
     let first_use = uses.iter().position(|c| c.name == "fstat" || c.name == "mmap");
     match (asked, first_use) {
@@ -763,10 +863,17 @@ pub fn ex15(trial: &Trial) -> Option<Failure> {
             ));
         }
         (Some(at), Some(before)) if before < at => {
-            return Some(Failure::new(
-                "size trusted before the seals",
-                format!("the client's `{}` came before its F_GET_SEALS: the size it read could change before the check", uses[before].text),
-            ).hint("the order is F_GET_SEALS, then fstat, then mmap"));
+            return Some(
+                Failure::new(
+                    "size trusted before the seals",
+                    format!(
+                        "the client's `{}` came before its F_GET_SEALS: the size it read could \
+                         change before the check",
+                        uses[before].text
+                    ),
+                )
+                .hint("the order is F_GET_SEALS, then fstat, then mmap"),
+            );
         }
         _ => {}
     }
@@ -774,7 +881,8 @@ pub fn ex15(trial: &Trial) -> Option<Failure> {
         if said("Client refused").is_none() || peer.answer != Some(b'r') {
             return Some(Failure::new(
                 "refusal not said",
-                "the client did not map the unsealed buffer, but did not send b'r' and print `Client refused: ...` either",
+                "the client did not map the unsealed buffer, but did not send b'r' and print \
+                 `Client refused: ...` either",
             ));
         }
         return None;
@@ -782,12 +890,22 @@ pub fn ex15(trial: &Trial) -> Option<Failure> {
     let expected = format!("Client read: {} / {}", peer.token, crate::peer::TRAILER);
     match said("Client read:") {
         Some(text) if text == expected => None,
-        Some(text) => Some(Failure::new("wrong text", format!("the client printed `{text}`, where the server wrote `{expected}`"))),
-        None if said("Client refused").is_some() => Some(Failure::new(
-            "refused a sealed buffer",
-            "the server sent a memfd sealed with F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_WRITE|F_SEAL_SEAL, and the client refused it",
-        ).hint("refuse only what lacks F_SEAL_SHRINK or F_SEAL_SEAL: Seals::missing says which")),
-        None => Some(Failure::new("nothing read", format!("the client printed no `Client read: ...`: {}", copy.tail(4)))),
+        Some(text) => Some(Failure::new(
+            "wrong text",
+            format!("the client printed `{text}`, where the server wrote `{expected}`"),
+        )),
+        None if said("Client refused").is_some() => Some(
+            Failure::new(
+                "refused a sealed buffer",
+                "the server sent a memfd sealed with \
+                 F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_WRITE|F_SEAL_SEAL, and the client refused it",
+            )
+            .hint("refuse only what lacks F_SEAL_SHRINK or F_SEAL_SEAL: Seals::missing says which"),
+        ),
+        None => Some(Failure::new(
+            "nothing read",
+            format!("the client printed no `Client read: ...`: {}", copy.tail(4)),
+        )),
     }
 }
 
@@ -803,7 +921,8 @@ pub fn ex16(trial: &Trial) -> Option<Failure> {
         return Some(Failure::new(
             "lost wake-up",
             format!(
-                "the parent's {} woke nobody: the waiter had checked `ready` but was not asleep yet; it then went to sleep on a word that would never change again",
+                "the parent's {} woke nobody: the waiter had checked `ready` but was not asleep \
+                 yet; it then went to sleep on a word that would never change again",
                 quoted(&wake.text)
             ),
         ));
@@ -817,13 +936,20 @@ pub fn ex16(trial: &Trial) -> Option<Failure> {
             && c.failed_with("ETIMEDOUT")
     });
     if let Some(wait) = timed_out {
-        return Some(Failure::new(
-            "lost wake-up, hidden by a timeout",
-            format!(
-                "the waiter's {} ended by its timeout, not by the parent's wake: the wake was lost, and the timeout only makes the loss slow",
-                quoted(&wait.text)
+        return Some(
+            Failure::new(
+                "lost wake-up, hidden by a timeout",
+                format!(
+                    "the waiter's {} ended by its timeout, not by the parent's wake: the wake was \
+                     lost, and the timeout only makes the loss slow",
+                    quoted(&wait.text)
+                ),
+            )
+            .hint(
+                "do not paper over a lost wake-up with a timeout: pass FUTEX_WAIT the value you \
+                 checked",
             ),
-        ).hint("do not paper over a lost wake-up with a timeout: pass FUTEX_WAIT the value you checked"));
+        );
     }
     if !clean(trial) {
         return None;

@@ -528,7 +528,8 @@ impl Stuck {
         };
         let mut text = match self.quiet_for {
             Some(quiet) => format!(
-                "after {:.1} s, nothing had happened for {:.1} s (no output, no call, no process started or ended):",
+                "after {:.1} s, nothing had happened for {:.1} s (no output, no call, no process \
+                 started or ended):",
                 self.after.as_secs_f64(),
                 quiet.as_secs_f64()
             ),
@@ -561,7 +562,8 @@ impl Stuck {
                 Doing::Syscall { nr, wchan } => format!("waits in system call {nr} ({wchan})"),
                 Doing::Running { cpu_percent } => {
                     format!(
-                        "is running, outside any system call, at {cpu_percent}% of a CPU: a loop that waits for something that will not come"
+                        "is running, outside any system call, at {cpu_percent}% of a CPU: a loop \
+                         that waits for something that will not come"
                     )
                 }
                 Doing::Ended => "has ended".to_owned(),
@@ -584,7 +586,8 @@ impl Stuck {
                 };
                 let _ = write!(
                     text,
-                    "{} {} = {} (GETVAL), {} waiting (GETNCNT), {} waiting for zero (GETZCNT), last changed by {who} (GETPID)",
+                    "{} {} = {} (GETVAL), {} waiting (GETNCNT), {} waiting for zero (GETZCNT), \
+                     last changed by {who} (GETPID)",
                     if i == 0 { "" } else { ";" },
                     name(semaphore.n as u16),
                     semaphore.value,
@@ -603,8 +606,13 @@ mod tests {
 
     #[test]
     fn tables_are_read_by_their_column_names() {
-        let shm = "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n\
-                   1234 32769   666                  1024  4242  4243      0  1000  1000  1000  1000          0          0 1700000000                  4096                     0\n";
+        let shm = concat!(
+            "       key      shmid perms                  size  cpid  lpid nattch   uid   gid",
+            "  cuid  cgid      atime      dtime      ctime                   rss",
+            "                  swap\n",
+            "1234 32769   666                  1024  4242  4243      0  1000  1000  1000  1000",
+            "          0          0 1700000000                  4096                     0\n",
+        );
         let rows = parse_table(Table::Segment, shm);
         assert_eq!(rows.len(), 1);
         assert_eq!(
@@ -619,8 +627,11 @@ mod tests {
                 size: 1024
             }
         );
-        let sem = "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n\
-                   0 7 600 3 0 0 0 0 0 1700000000\n";
+        let sem = concat!(
+            "       key      semid perms      nsems   uid   gid  cuid  cgid      otime",
+            "      ctime\n",
+            "0 7 600 3 0 0 0 0 0 1700000000\n",
+        );
         let rows = parse_table(Table::SemaphoreSet, sem);
         assert_eq!((rows[0].id, rows[0].size, rows[0].cpid), (7, 3, None));
     }
@@ -644,8 +655,19 @@ mod tests {
         after.posix.insert("/mine".into());
         after.posix.insert("/theirs".into());
         let calls = vec![
-            crate::trace::parse_line(r#"{"kind":"call","pid":100,"role":"parent","call":"shmget","args":["IPC_PRIVATE","64","IPC_CREAT|IPC_EXCL|0600"],"result":"5","errno":null,"text":"shmget(IPC_PRIVATE, 64, IPC_CREAT|IPC_EXCL|0600) = 5"}"#).unwrap(),
-            crate::trace::parse_line(r#"{"kind":"call","pid":100,"role":"parent","call":"shm_open","args":["\"/mine\"","O_RDWR|O_CREAT|O_EXCL","0600"],"result":"3","errno":null,"text":"shm_open(...) = 3"}"#).unwrap(),
+            crate::trace::parse_line(concat!(
+                r#"{"kind":"call","pid":100,"role":"parent","call":"shmget","#,
+                r#""args":["IPC_PRIVATE","64","IPC_CREAT|IPC_EXCL|0600"],"result":"5","#,
+                r#""errno":null,"#,
+                r#""text":"shmget(IPC_PRIVATE, 64, IPC_CREAT|IPC_EXCL|0600) = 5"}"#,
+            ))
+            .unwrap(),
+            crate::trace::parse_line(concat!(
+                r#"{"kind":"call","pid":100,"role":"parent","call":"shm_open","#,
+                r#""args":["\"/mine\"","O_RDWR|O_CREAT|O_EXCL","0600"],"result":"3","#,
+                r#""errno":null,"text":"shm_open(...) = 3"}"#,
+            ))
+            .unwrap(),
         ];
         let pids = BTreeSet::from([100, 101]);
         let found = leftovers(&before, &after, &calls, &pids);

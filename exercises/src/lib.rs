@@ -83,7 +83,8 @@ pub fn program_for(
         Err(compile::BuildError::Compiler(message)) => {
             eprint!("{message}");
             let text = format!(
-                "✗ {} does not compile: the compiler's message is above. Fix the first error in {}, save, and check again.",
+                "✗ {} does not compile: the compiler's message is above. Fix the first error in \
+                 {}, save, and check again.",
                 exercise.name,
                 shown_file(exercise)
             );

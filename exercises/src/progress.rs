@@ -178,7 +178,8 @@ pub fn save(
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let failed = |what: String, err: io::Error| {
         SaveError(format!(
-            "{what} ({}).\n  what to do: make {} a folder you can write, or set XDG_DATA_HOME to one, then check again.",
+            "{what} ({}).\n  what to do: make {} a folder you can write, or set XDG_DATA_HOME to \
+             one, then check again.",
             reason(&err),
             dir.display()
         ))
@@ -202,7 +203,8 @@ pub fn save(
             )
         })?;
         note = Some(format!(
-            "workbook: {} could not be read in full ({}): it is kept as {}, and what could be read is carried over",
+            "workbook: {} could not be read in full ({}): it is kept as {}, and what could be read \
+             is carried over",
             path.display(),
             progress.problems.join("; "),
             aside.display()
@@ -312,7 +314,9 @@ mod tests {
     fn a_damaged_file_is_moved_aside_and_its_good_records_carried_over() {
         let dir = temp();
         let path = dir.join("exercises.toml");
-        let mut bytes = b"# caf\xe9\n[exercises.ex01]\nsolved = true\n[exercises.ex02\nsolved = tru\n[exercises.ex03]\nsolved = true\n".to_vec();
+        let mut bytes = b"# caf\xe9\n[exercises.ex01]\nsolved = true\n[exercises.ex02\n\
+                          solved = tru\n[exercises.ex03]\nsolved = true\n"
+            .to_vec();
         bytes.extend_from_slice(b"");
         fs::write(&path, &bytes).unwrap();
         let read_back = read(&path);

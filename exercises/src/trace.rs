@@ -109,12 +109,20 @@ mod tests {
 
     #[test]
     fn a_call_line_is_read_and_other_lines_are_skipped() {
-        let line = r#"{"kind":"call","seq":4,"t_ns":81234567890,"pid":4242,"role":"parent","call":"shmget","args":["IPC_PRIVATE","1024","IPC_CREAT|IPC_EXCL|0600"],"result":"32769","errno":null,"helper":false,"text":"shmget(IPC_PRIVATE, 1024, IPC_CREAT|IPC_EXCL|0600) = 32769"}"#;
+        let line = concat!(
+            r#"{"kind":"call","seq":4,"t_ns":81234567890,"pid":4242,"role":"parent","#,
+            r#""call":"shmget","args":["IPC_PRIVATE","1024","IPC_CREAT|IPC_EXCL|0600"],"#,
+            r#""result":"32769","errno":null,"helper":false,"#,
+            r#""text":"shmget(IPC_PRIVATE, 1024, IPC_CREAT|IPC_EXCL|0600) = 32769"}"#,
+        );
         let call = parse_line(line).unwrap();
         assert_eq!((call.pid, call.role.as_str(), call.name.as_str()), (4242, "parent", "shmget"));
         assert_eq!(call.args[2], "IPC_CREAT|IPC_EXCL|0600");
         assert_eq!(call.returned(), Some(32769));
-        let failed = r#"{"kind":"call","pid":7,"role":"child","call":"shmget","args":["0x1","0","0"],"result":null,"errno":"ENOENT","text":"x"}"#;
+        let failed = concat!(
+            r#"{"kind":"call","pid":7,"role":"child","call":"shmget","args":["0x1","0","0"],"#,
+            r#""result":null,"errno":"ENOENT","text":"x"}"#,
+        );
         assert!(parse_line(failed).unwrap().failed_with("ENOENT"));
         assert!(parse_line(r#"{"kind":"event","event":"load"}"#).is_none());
         assert!(parse_line(r#"{"kind":"call","pid":7,"ro"#).is_none(), "a line cut short");

@@ -51,7 +51,8 @@ pub fn watch(runs: usize, timeout: Option<Duration>) -> i32 {
             }
         }
         println!(
-            "\nSave {} to check again. Type {} hint, {} check, {} list, {} next exercise, {} quit (then Enter).",
+            "\nSave {} to check again. Type {} hint, {} check, {} list, {} next exercise, {} quit \
+             (then Enter).",
             shown_file(current).bold(),
             "h".bold(),
             "c".bold(),

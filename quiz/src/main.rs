@@ -49,7 +49,8 @@ fn main() {
     let args = args::parse(&args::from_os()).unwrap_or_else(|problem| {
         // The reason last, under one line of usage, so that it does not scroll away above the help.
         warn!(
-            "Usage: cargo run --bin quiz -- [NAME] [FLAGS]   (--help lists every flag)\nquiz: {problem}"
+            "Usage: cargo run --bin quiz -- [NAME] [FLAGS]   (--help lists every flag)\n\
+             quiz: {problem}"
         );
         std::process::exit(2);
     });
@@ -60,7 +61,8 @@ fn main() {
     narrate::set_colour(narrate::colour_wanted(args.no_color));
 
     let dir = quiz::quiz_dir();
-    const WHAT_TO_DO: &str = "  what to do: run it from a clone of the workbook, or set SHM_WORKBOOK_QUIZZES to the quizzes folder";
+    const WHAT_TO_DO: &str = "  what to do: run it from a clone of the workbook, or set \
+                              SHM_WORKBOOK_QUIZZES to the quizzes folder";
     let files = quiz::load_all(&dir).unwrap_or_else(|problem| {
         warn!("quiz: {problem}\n{WHAT_TO_DO}");
         std::process::exit(1);
@@ -82,7 +84,8 @@ fn main() {
         None => (
             Progress::default(),
             Some(Note::Out(
-                "note: neither XDG_DATA_HOME (an absolute path) nor HOME is set; progress will not be kept"
+                "note: neither XDG_DATA_HOME (an absolute path) nor HOME is set; progress will not \
+                 be kept"
                     .into(),
             )),
         ),
@@ -278,7 +281,8 @@ fn load_note(path: &Path, loaded: &progress::Loaded) -> Option<Note> {
         State::Damaged(_) => {
             let count = loaded.progress.quizzes.len();
             Some(Note::Err(format!(
-                "quiz: note: {path} is damaged ({}); the {count} record{} that could be read {} used, and {kept}",
+                "quiz: note: {path} is damaged ({}); the {count} record{} that could be read {} \
+                 used, and {kept}",
                 loaded.state.summary().unwrap_or_default(),
                 if count == 1 { "" } else { "s" },
                 if count == 1 { "is" } else { "are" },

@@ -272,7 +272,8 @@ impl Progress {
             toml::to_string(&Records { quizzes: &self.quizzes }).expect("records are plain TOML");
         let gap = if other.is_empty() { "" } else { "\n" };
         format!(
-            "# Your quiz progress in shm-workbook, kept by `cargo run --bin quiz`.\n\n{other}{gap}{records}"
+            "# Your quiz progress in shm-workbook, kept by `cargo run --bin quiz`.\n\n\
+             {other}{gap}{records}"
         )
     }
 }
@@ -299,7 +300,8 @@ impl fmt::Display for SaveError {
         let dir = shown_path(&self.dir);
         let advice = match self.err.raw_os_error().map(Errno::from_raw) {
             Some(Errno::EACCES | Errno::EPERM) => format!(
-                "make {dir} a folder you own and can write (`ls -ld` shows its owner and mode), or set XDG_DATA_HOME to such a folder"
+                "make {dir} a folder you own and can write (`ls -ld` shows its owner and mode), or \
+                 set XDG_DATA_HOME to such a folder"
             ),
             Some(Errno::EROFS) => {
                 "set XDG_DATA_HOME to a folder on a file system that is not read-only".to_owned()
@@ -308,7 +310,8 @@ impl fmt::Display for SaveError {
                 "free some disk space (or ask about your quota)".to_owned()
             }
             Some(Errno::EEXIST | Errno::ENOTDIR) => format!(
-                "a file stands on the path {dir} where a folder should be: move it away, or set XDG_DATA_HOME to another folder"
+                "a file stands on the path {dir} where a folder should be: move it away, or set \
+                 XDG_DATA_HOME to another folder"
             ),
             _ => "set XDG_DATA_HOME to a folder you can write".to_owned(),
         };
@@ -361,12 +364,14 @@ pub fn save_record(path: &Path, name: &str, record: Record) -> Result<Saved, Sav
         let carried = loaded.progress.quizzes.len();
         backup = Some(match loaded.state {
             State::Unreadable(_) => format!(
-                "quiz: {} could not be read ({problem}): it is kept, untouched, as {}, and a new progress file holds this result",
+                "quiz: {} could not be read ({problem}): it is kept, untouched, as {}, and a new \
+                 progress file holds this result",
                 shown_path(&target),
                 shown_path(&aside)
             ),
             _ => format!(
-                "quiz: the damaged {} is kept as {}; its {carried} readable record{} carried over ({problem})",
+                "quiz: the damaged {} is kept as {}; its {carried} readable record{} carried over \
+                 ({problem})",
                 shown_path(&target),
                 shown_path(&aside),
                 if carried == 1 { " is" } else { "s are" }

@@ -195,8 +195,10 @@ mod tests {
         let path = write(
             &dir,
             "broken.toml",
-            "[[questions]]\nid = \"a\"\ntype = \"ShortAnswer\"\nprompt.prompt = \"ok\"\nanswer.answer = \"x\"\n\n\
-             [[questions]]\nid = \"b\"\ntype = \"MultipleChoice\"\nprompt.prompt = \"no answer\"\nprompt.distractors = [\"y\"]\n",
+            "[[questions]]\nid = \"a\"\ntype = \"ShortAnswer\"\nprompt.prompt = \"ok\"\n\
+             answer.answer = \"x\"\n\n\
+             [[questions]]\nid = \"b\"\ntype = \"MultipleChoice\"\nprompt.prompt = \"no answer\"\n\
+             prompt.distractors = [\"y\"]\n",
         );
         let error = load(&path).items.unwrap_err();
         assert!(error.contains("broken.toml: question 2 (id b)"), "{error}");

@@ -430,7 +430,8 @@ mod tests {
 
     #[test]
     fn fenced_blocks_are_indented_kept_whole_and_set_apart() {
-        let markdown = "Part 3 printed:\n\n```text\n[parent 1] fetch_add: exact in 2 of 2 rounds   (3 x 5000)\n```\nWhy?";
+        let markdown = "Part 3 printed:\n\n```text\n\
+                        [parent 1] fetch_add: exact in 2 of 2 rounds   (3 x 5000)\n```\nWhy?";
         let lines = plain(markdown, 20, "");
         assert_eq!(
             lines,

@@ -69,8 +69,10 @@ fn a_malformed_file_is_reported_by_path_and_question_and_the_others_still_run() 
     sandbox.quiz("basics", TWO_QUESTIONS);
     sandbox.quiz(
         "broken",
-        "[[questions]]\nid = \"ok-1\"\ntype = \"ShortAnswer\"\nprompt.prompt = \"x\"\nanswer.answer = \"y\"\n\n\
-         [[questions]]\nid = \"bad-2\"\ntype = \"MultipleChoice\"\nprompt.prompt = \"no answer here\"\nprompt.distractors = [\"a\", \"b\"]\n",
+        "[[questions]]\nid = \"ok-1\"\ntype = \"ShortAnswer\"\nprompt.prompt = \"x\"\n\
+         answer.answer = \"y\"\n\n\
+         [[questions]]\nid = \"bad-2\"\ntype = \"MultipleChoice\"\n\
+         prompt.prompt = \"no answer here\"\nprompt.distractors = [\"a\", \"b\"]\n",
     );
     let run = sandbox.run(&[], "");
     let stdout = &run.stdout;

@@ -165,26 +165,32 @@ fn end_of_input_keeps_every_answer_given() {
     assert!(saved.contains("right = 5") && !saved.contains("unfinished"), "{run:?}\n{saved}");
 }
 
+// A `\` at the end of a line inside a TOML """ string joins it to the next line.
 const MARKDOWN_QUIZ: &str = r#"
 [[questions]]
 id = "md-1"
 type = "ShortAnswer"
 prompt.prompt = """
-**Read the run.** After `shmctl(id, IPC_RMID)` the segment is *not* gone at once when a process is still attached, and it stays on the system until the last detach, so which column of `ipcs -m` shows that it is marked?
+**Read the run.** After `shmctl(id, IPC_RMID)` the segment is *not* gone at once when a \
+process is still attached, and it stays on the system until the last detach, so which column \
+of `ipcs -m` shows that it is marked?
 
 ```text
-key        shmid      owner      perms      bytes      nattch     status      (a row wider than eighty columns)
+key        shmid      owner      perms      bytes      nattch     status      \
+(a row wider than eighty columns)
 0x00000000 32769      root       600        4096       1          dest
 ```
 """
 answer.answer = "`status`"
-context = "The `status` column says **dest**: the key is reset to 0, and the segment goes when `nattch` reaches 0, which the kernel checks at every detach of every process."
+context = """The `status` column says **dest**: the key is reset to 0, and the segment goes \
+when `nattch` reaches 0, which the kernel checks at every detach of every process."""
 
 [[questions]]
 id = "md-2"
 type = "MultipleChoice"
 prompt.prompt = "Which call removes it?"
-prompt.distractors = ["`shmdt`, which only detaches the caller and never removes the segment, whatever nattch is"]
+prompt.distractors = ["""`shmdt`, which only detaches the caller and never removes the segment, \
+whatever nattch is"""]
 answer.answer = "`shmctl` with `IPC_RMID`"
 "#;
 
@@ -196,7 +202,8 @@ fn text_is_wrapped_at_80_between_words_with_the_markdown_rendered() {
     let run = sandbox.run(&["md", "--seed", "1"], "status\na\n");
     let stdout = &run.stdout;
     assert_eq!(run.code, Some(0), "{run:?}");
-    let fenced = "    key        shmid      owner      perms      bytes      nattch     status      (a row wider than eighty columns)";
+    let fenced = "    key        shmid      owner      perms      bytes      nattch     \
+                  status      (a row wider than eighty columns)";
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(lines.contains(&fenced), "the fenced block is indented and whole:\n{stdout}");
     for line in &lines {

@@ -58,18 +58,23 @@ impl PosixQueue {
                 let err = made.failed(errno).error();
                 return Err(match errno {
                 Errno::EINVAL => err.with_meaning(
-                    "mq_maxmsg or mq_msgsize is above the limit for ordinary users (`cat /proc/sys/fs/mqueue/msg_max /proc/sys/fs/mqueue/msgsize_max`)",
+                    "mq_maxmsg or mq_msgsize is above the limit for ordinary users (`cat \
+                     /proc/sys/fs/mqueue/msg_max /proc/sys/fs/mqueue/msgsize_max`)",
                 ),
                 Errno::EMFILE => err.with_meaning(
-                    "the queue would exceed RLIMIT_MSGQUEUE, the bytes of queues this user may have (`ulimit -q`)",
+                    "the queue would exceed RLIMIT_MSGQUEUE, the bytes of queues this user may \
+                     have (`ulimit -q`)",
                 ),
                 Errno::ENOSPC => err
-                    .with_meaning("the system limit on POSIX queues (fs.mqueue.queues_max) is reached")
+                    .with_meaning("the system limit on POSIX queues (fs.mqueue.queues_max) is \
+                                   reached")
                     .with_hint(
-                        "`ls /dev/mqueue` lists the queues where it is mounted; remove a stale one of yours with `rm /dev/mqueue/<name>`",
+                        "`ls /dev/mqueue` lists the queues where it is mounted; remove a stale one \
+                         of yours with `rm /dev/mqueue/<name>`",
                     ),
                 Errno::EEXIST => err.with_hint(format!(
-                    "a queue named {name} exists already: a stale one of yours can be removed with mq_unlink (or `rm /dev/mqueue{name}` where /dev/mqueue is mounted)"
+                    "a queue named {name} exists already: a stale one of yours can be removed with \
+                     mq_unlink (or `rm /dev/mqueue{name}` where /dev/mqueue is mounted)"
                 )),
                 _ => err,
             });
@@ -148,7 +153,8 @@ impl PosixQueue {
                     let err = call.error();
                     return Err(match errno {
                         Errno::EMSGSIZE => err.with_meaning(
-                            "the buffer is smaller than mq_msgsize: mq_receive refuses it even for a short message",
+                            "the buffer is smaller than mq_msgsize: mq_receive refuses it even for \
+                             a short message",
                         ),
                         _ => err,
                     });

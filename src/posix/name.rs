@@ -17,7 +17,8 @@ pub fn check_name(name: &str) -> Result<()> {
     let call = format!("posix::name::check_name({name:?})");
     let refuse = |why: &str| {
         Err(Error::sys(&call, Errno::EINVAL).with_meaning(why.to_owned()).with_hint(
-            "use a name like \"/my-object\": one leading slash, then letters, digits, '-', '_' or '.'",
+            "use a name like \"/my-object\": one leading slash, then letters, digits, '-', '_' or \
+             '.'",
         ))
     };
     let Some(rest) = name.strip_prefix('/') else {
@@ -28,7 +29,8 @@ pub fn check_name(name: &str) -> Result<()> {
     }
     if rest.contains('/') {
         return refuse(
-            "a POSIX shared memory name may hold no '/' after the first one (it is a file name in /dev/shm, not a path)",
+            "a POSIX shared memory name may hold no '/' after the first one (it is a file name in \
+             /dev/shm, not a path)",
         );
     }
     if rest.len() > NAME_MAX {
@@ -112,7 +114,8 @@ impl OwnName {
             format!("/dev/shm{first} belongs to {}", crate::procfs::user_called(*owner))
         } else {
             format!(
-                "/dev/shm{first} and {} more names after it belong to other users (the first to {})",
+                "/dev/shm{first} and {} more names after it belong to other users (the first to \
+                 {})",
                 self.passed_over.len() - 1,
                 crate::procfs::user_called(*owner)
             )

@@ -1,16 +1,19 @@
 //! POSIX shared memory: named objects under `/dev/shm`, sized with `ftruncate` and mapped
 //! with `mmap`.
 //!
-//! | C | here |
-//! |---|---|
-//! | `shm_open(name, O_CREAT\|O_EXCL\|O_RDWR, 0600)` | [`SharedObject::create`] |
-//! | `shm_open(name, O_RDWR, 0)` / `O_RDONLY` | [`SharedObject::open`], [`SharedObject::open_read_only`] |
-//! | `ftruncate(fd, len)` | [`SharedObject::set_len`] |
-//! | `fstat(fd, &st)` | [`SharedObject::stat`] |
-//! | `mmap(NULL, len, PROT_READ\|PROT_WRITE, MAP_SHARED, fd, 0)` | [`SharedObject::map`], a [`Region<ReadWrite>`] |
-//! | `mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0)` | [`SharedObject::map_read_only`], a [`Region<ReadOnly>`]: loads only |
-//! | `munmap(addr, len)` | dropping the region, or [`Region::detach`] |
-//! | `shm_unlink(name)` | [`SharedObject::unlink`], or dropping an object you created |
+//! Each C call, and what does it here:
+//!
+//! - `shm_open(name, O_CREAT|O_EXCL|O_RDWR, 0600)`: [`SharedObject::create`]
+//! - `shm_open(name, O_RDWR, 0)` / `O_RDONLY`: [`SharedObject::open`],
+//!   [`SharedObject::open_read_only`]
+//! - `ftruncate(fd, len)`: [`SharedObject::set_len`]
+//! - `fstat(fd, &st)`: [`SharedObject::stat`]
+//! - `mmap(NULL, len, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0)`: [`SharedObject::map`], a
+//!   [`Region<ReadWrite>`]
+//! - `mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0)`: [`SharedObject::map_read_only`], a
+//!   [`Region<ReadOnly>`]: loads only
+//! - `munmap(addr, len)`: dropping the region, or [`Region::detach`]
+//! - `shm_unlink(name)`: [`SharedObject::unlink`], or dropping an object you created
 //!
 //! The object is removed (unlinked) by the process that created it when the value is dropped,
 //! or by the cleanup handler on Ctrl-C; a forked child or a process that only opened it never
@@ -118,7 +121,8 @@ impl SharedObject {
             format!("{problem}; the workbook uses only your own objects, mode 0600"),
         )
         .with_hint(format!(
-            "`ls -l {}` shows it; choose another name (lesson08's commands take --name /something-else), or remove it if it is yours",
+            "`ls -l {}` shows it; choose another name (lesson08's commands take --name \
+             /something-else), or remove it if it is yours",
             self.path()
         )))
     }
@@ -151,7 +155,8 @@ impl SharedObject {
                 let err = made.failed(errno).error();
                 Err(match errno {
                     Errno::EINVAL | Errno::EBADF => err.with_meaning(
-                        "the descriptor is not open for writing (ftruncate needs O_RDWR), or the size is invalid",
+                        "the descriptor is not open for writing (ftruncate needs O_RDWR), or the \
+                         size is invalid",
                     ),
                     _ => err,
                 })
@@ -209,7 +214,8 @@ impl SharedObject {
             return Err(Error::other(
                 c_text(),
                 format!(
-                    "not called: the object is {size} bytes, and touching a mapping past its end raises SIGBUS"
+                    "not called: the object is {size} bytes, and touching a mapping past its end \
+                     raises SIGBUS"
                 ),
             )
             .with_hint("size it first with set_len (ftruncate)"));
@@ -234,7 +240,10 @@ impl SharedObject {
             Err(errno) => {
                 let err = made.failed(errno).error();
                 Err(match errno {
-                    Errno::EACCES => err.with_meaning("the descriptor's access mode does not allow this protection (PROT_WRITE needs O_RDWR)"),
+                    Errno::EACCES => err.with_meaning(
+                        "the descriptor's access mode does not allow this protection (PROT_WRITE \
+                         needs O_RDWR)",
+                    ),
                     _ => err,
                 })
             }
@@ -303,7 +312,8 @@ fn open_call(name: &str, flags: OFlag, mode: u32) -> call::CallBuilder {
 fn open_error(err: Error, name: &str, errno: Errno) -> Error {
     match errno {
         Errno::ENOENT => err.with_hint(format!(
-            "start the program that creates {name} first; `ls /dev/shm` lists the objects that exist"
+            "start the program that creates {name} first; `ls /dev/shm` lists the objects that \
+             exist"
         )),
         Errno::EEXIST
             if let Some(owner) = std::fs::symlink_metadata(format!("/dev/shm{name}"))
@@ -317,7 +327,8 @@ fn open_error(err: Error, name: &str, errno: Errno) -> Error {
             ))
         }
         Errno::EEXIST => err.with_hint(format!(
-            "`ls -l /dev/shm{name}` shows who has it; if it is a stale object of yours, left by a crashed run, remove it with `rm /dev/shm{name}`"
+            "`ls -l /dev/shm{name}` shows who has it; if it is a stale object of yours, left by a \
+             crashed run, remove it with `rm /dev/shm{name}`"
         )),
         Errno::EACCES => err.with_hint(format!("`ls -l /dev/shm{name}` shows its owner and mode")),
         _ => err,
@@ -349,13 +360,16 @@ pub fn unlink(name: &str) -> Result<()> {
         match errno {
             Errno::ENOENT => err
                 .with_meaning(
-                    "no POSIX shared memory object has this name: it was unlinked already, or never made",
+                    "no POSIX shared memory object has this name: it was unlinked already, or \
+                     never made",
                 )
                 .with_hint(format!(
-                    "nothing to do: there is nothing to remove (`ls /dev/shm` lists the objects that exist, and {name} is not among them)"
+                    "nothing to do: there is nothing to remove (`ls /dev/shm` lists the objects \
+                     that exist, and {name} is not among them)"
                 )),
             Errno::EACCES => err.with_meaning(
-                "you may not remove this name: /dev/shm is sticky, so only the object's owner (or root) may unlink it",
+                "you may not remove this name: /dev/shm is sticky, so only the object's owner (or \
+                 root) may unlink it",
             ),
             _ => err,
         }

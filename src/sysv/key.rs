@@ -33,7 +33,8 @@ impl Key {
         let key = unsafe { libc::ftok(c_path.as_ptr(), libc::c_int::from(proj_id)) };
         if key == -1 {
             return Err(made.failed(Errno::last()).error().with_hint(
-                "create the file first (ftok reads its inode), and check the return value: -1 is not a key",
+                "create the file first (ftok reads its inode), and check the return value: -1 is \
+                 not a key",
             ));
         }
         made.returned(Key(key).hex());
@@ -160,7 +161,8 @@ impl FreeKey {
                 whose(only.owner)
             ),
             [.., last] => format!(
-                "the keys of project ids {} to {} are held by segments that are not this run's (the first, {}, by {})",
+                "the keys of project ids {} to {} are held by segments that are not this run's \
+                 (the first, {}, by {})",
                 first.proj_id,
                 last.proj_id,
                 first.key.hex(),

@@ -122,7 +122,8 @@ impl MessageQueue {
                 let err = made.failed(errno).error();
                 return Err(match errno {
                     Errno::ENOSPC => err.with_hint(
-                        "the system limit on queues (kernel.msgmni) is reached: `ipcs -q` lists them, `ipcrm -q <msqid>` removes a stale one of yours",
+                        "the system limit on queues (kernel.msgmni) is reached: `ipcs -q` lists \
+                         them, `ipcrm -q <msqid>` removes a stale one of yours",
                     ),
                     _ => err,
                 });
@@ -167,7 +168,8 @@ impl MessageQueue {
                     let err = call.error();
                     return Err(match errno {
                         Errno::EINVAL => err.with_meaning(
-                            "the message is larger than msgmax (`cat /proc/sys/kernel/msgmax`), or the queue is gone",
+                            "the message is larger than msgmax (`cat /proc/sys/kernel/msgmax`), or \
+                             the queue is gone",
                         ),
                         Errno::EIDRM => err.with_meaning("the queue was removed"),
                         _ => err,

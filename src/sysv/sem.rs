@@ -1,16 +1,19 @@
 //! System V semaphore sets.
 //!
-//! | C | here |
-//! |---|---|
-//! | `semget(key, n, IPC_CREAT\|IPC_EXCL\|0600)` | [`SemaphoreSet::create`] |
-//! | `semctl(id, i, SETVAL, arg)` | [`SemaphoreSet::set_value`] |
-//! | `semctl(id, i, GETVAL)` / `GETPID` / `GETNCNT` | [`value`](SemaphoreSet::value), [`last_pid`](SemaphoreSet::last_pid), [`waiting`](SemaphoreSet::waiting) |
-//! | `semop(id, {i, +1, 0}, 1)` | [`SemaphoreSet::post`] (a signal from one process to another) |
-//! | `semop(id, {i, -1, 0}, 1)` | [`SemaphoreSet::wait`] |
-//! | `semop(id, {i, -1, SEM_UNDO}, 1)` ... `{i, +1, SEM_UNDO}` | [`SemaphoreSet::lock`] and its guard |
-//! | `semtimedop(id, {i, -1, 0}, 1, &timeout)` | [`SemaphoreSet::wait_timeout`] |
-//! | `semop(id, {i, k, 0}, 1)` / `{i, 0, 0}` (wait for zero) | [`SemaphoreSet::add`], [`SemaphoreSet::wait_for_zero`] |
-//! | `semctl(id, 0, IPC_RMID)` | [`SemaphoreSet::remove`], or dropping a set you created |
+//! Each C call, and what does it here:
+//!
+//! - `semget(key, n, IPC_CREAT|IPC_EXCL|0600)`: [`SemaphoreSet::create`]
+//! - `semctl(id, i, SETVAL, arg)`: [`SemaphoreSet::set_value`]
+//! - `semctl(id, i, GETVAL)` / `GETPID` / `GETNCNT`: [`value`](SemaphoreSet::value),
+//!   [`last_pid`](SemaphoreSet::last_pid), [`waiting`](SemaphoreSet::waiting)
+//! - `semop(id, {i, +1, 0}, 1)`: [`SemaphoreSet::post`] (a signal from one process to another)
+//! - `semop(id, {i, -1, 0}, 1)`: [`SemaphoreSet::wait`]
+//! - `semop(id, {i, -1, SEM_UNDO}, 1)` ... `{i, +1, SEM_UNDO}`: [`SemaphoreSet::lock`] and its
+//!   guard
+//! - `semtimedop(id, {i, -1, 0}, 1, &timeout)`: [`SemaphoreSet::wait_timeout`]
+//! - `semop(id, {i, k, 0}, 1)` / `{i, 0, 0}` (wait for zero): [`SemaphoreSet::add`],
+//!   [`SemaphoreSet::wait_for_zero`]
+//! - `semctl(id, 0, IPC_RMID)`: [`SemaphoreSet::remove`], or dropping a set you created
 //!
 //! A semaphore operation is a system call: the kernel takes the set's lock, so everything a
 //! process wrote before `post` is visible to the process whose `wait` returns after it.
@@ -73,8 +76,15 @@ impl SemaphoreSet {
             Err(errno) => {
                 let err = made.failed(errno).error();
                 return Err(match errno {
-                    Errno::EEXIST => err.with_hint(format!("`ipcs -s` lists semaphore sets; remove a stale one of yours with `ipcrm -S {}`", key.hex())),
-                    Errno::ENOSPC => err.with_hint("list sets with `ipcs -s` and remove your stale ones with `ipcrm -s <semid>`"),
+                    Errno::EEXIST => err.with_hint(format!(
+                        "`ipcs -s` lists semaphore sets; remove a stale one of yours with `ipcrm \
+                         -S {}`",
+                        key.hex()
+                    )),
+                    Errno::ENOSPC => err.with_hint(
+                        "list sets with `ipcs -s` and remove your stale ones with `ipcrm -s \
+                         <semid>`",
+                    ),
                     _ => err,
                 });
             }

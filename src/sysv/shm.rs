@@ -1,16 +1,17 @@
 //! System V shared memory: keys, segments, attachments.
 //!
-//! | C | here |
-//! |---|---|
-//! | `ftok(path, id)` | [`Key::ftok`] |
-//! | `shmget(key, size, IPC_CREAT\|IPC_EXCL\|0600)` | [`Segment::create`] |
-//! | `shmget(key, size, IPC_CREAT\|0600)` | [`Segment::create_or_open`] |
-//! | `shmget(key, 0, 0)` | [`Segment::open`] |
-//! | `shmat(id, NULL, 0)` | [`Segment::attach`], a [`Region<ReadWrite>`](crate::region::Region) |
-//! | `shmat(id, NULL, SHM_RDONLY)` | [`Segment::attach_read_only`], a [`Region<ReadOnly>`](crate::region::Region): loads only |
-//! | `shmdt(addr)` | dropping the region, or [`Region::detach`](crate::region::Region::detach) |
-//! | `shmctl(id, IPC_STAT, &ds)` | [`Segment::stat`] |
-//! | `shmctl(id, IPC_RMID, NULL)` | [`Segment::remove`], or dropping a segment you created |
+//! Each C call, and what does it here:
+//!
+//! - `ftok(path, id)`: [`Key::ftok`]
+//! - `shmget(key, size, IPC_CREAT|IPC_EXCL|0600)`: [`Segment::create`]
+//! - `shmget(key, size, IPC_CREAT|0600)`: [`Segment::create_or_open`]
+//! - `shmget(key, 0, 0)`: [`Segment::open`]
+//! - `shmat(id, NULL, 0)`: [`Segment::attach`], a [`Region<ReadWrite>`](crate::region::Region)
+//! - `shmat(id, NULL, SHM_RDONLY)`: [`Segment::attach_read_only`], a
+//!   [`Region<ReadOnly>`](crate::region::Region): loads only
+//! - `shmdt(addr)`: dropping the region, or [`Region::detach`](crate::region::Region::detach)
+//! - `shmctl(id, IPC_STAT, &ds)`: [`Segment::stat`]
+//! - `shmctl(id, IPC_RMID, NULL)`: [`Segment::remove`], or dropping a segment you created
 //!
 //! nix has no System V IPC, so these wrap `libc` directly. Every call is recorded with the
 //! arguments it was made with and its result (see [`crate::call`]), so a lesson prints it with
@@ -239,7 +240,10 @@ fn refuse_foreign(stat: &SegmentStat, id: i32) -> Result<()> {
             crate::procfs::user_called(stat.uid)
         ),
     )
-    .with_hint("the key is taken by someone else: use another key (another file for ftok, or another project id)"))
+    .with_hint(
+        "the key is taken by someone else: use another key (another file for ftok, or another \
+         project id)",
+    ))
 }
 
 fn shmget_error(err: Error, key: Key, size: usize, errno: Errno) -> Error {
@@ -247,7 +251,8 @@ fn shmget_error(err: Error, key: Key, size: usize, errno: Errno) -> Error {
         .filter(|&uid| uid != nix::unistd::geteuid().as_raw());
     if let (Some(uid), Errno::EEXIST | Errno::EACCES | Errno::EINVAL) = (foreign, errno) {
         return err.with_hint(format!(
-            "the key {} is held by {}, not by you: leave their segment alone and use another key (another file for ftok, or another project id)",
+            "the key {} is held by {}, not by you: leave their segment alone and use another key \
+             (another file for ftok, or another project id)",
             key.hex(),
             crate::procfs::user_called(uid)
         ));
@@ -257,37 +262,49 @@ fn shmget_error(err: Error, key: Key, size: usize, errno: Errno) -> Error {
     match errno {
         Errno::EEXIST => match holder {
             Some(held) if process_is_alive(held.creator_pid) => err.with_hint(format!(
-                "shmid {} has this key, made by pid {} which is still running (`ps -p {}`): use another key (another file for ftok, or another project id), or leave out IPC_EXCL to share that segment",
+                "shmid {} has this key, made by pid {} which is still running (`ps -p {}`): use \
+                 another key (another file for ftok, or another project id), or leave out IPC_EXCL \
+                 to share that segment",
                 held.id, held.creator_pid, held.creator_pid
             )),
             _ => err.with_hint(format!(
-                "see who has it with `ipcs -m -p | grep {}`; if it is a stale segment of yours, left by a crashed run, remove it with `ipcrm -M {}`",
+                "see who has it with `ipcs -m -p | grep {}`; if it is a stale segment of yours, \
+                 left by a crashed run, remove it with `ipcrm -M {}`",
                 key.hex(),
                 key.hex()
             )),
         },
-        Errno::ENOENT => err.with_hint("start the program that creates the segment first, or pass IPC_CREAT"),
+        Errno::ENOENT => {
+            err.with_hint("start the program that creates the segment first, or pass IPC_CREAT")
+        }
         Errno::EACCES => err.with_hint(format!(
-            "the segment with key {} is yours, but its mode does not give the access asked for (the mode bits in shmflg are a request: IPC_CREAT|0666 asks for read and write); ask for less, or change its mode with IPC_SET. `ipcs -m -c` shows its mode",
+            "the segment with key {} is yours, but its mode does not give the access asked for \
+             (the mode bits in shmflg are a request: IPC_CREAT|0666 asks for read and write); ask \
+             for less, or change its mode with IPC_SET. `ipcs -m -c` shows its mode",
             key.hex()
         )),
         Errno::EINVAL => match holder {
             Some(held) if held.size < size => err
                 .with_meaning(format!(
-                    "the segment with this key (shmid {}) is {} bytes, smaller than the {size} asked for",
+                    "the segment with this key (shmid {}) is {} bytes, smaller than the {size} \
+                     asked for",
                     held.id, held.size
                 ))
                 .with_hint(format!(
-                    "ask for {} bytes or fewer (0 finds the segment whatever its size); a segment's size is fixed when it is made",
+                    "ask for {} bytes or fewer (0 finds the segment whatever its size); a \
+                     segment's size is fixed when it is made",
                     held.size
                 )),
             _ => err
                 .with_meaning(format!(
-                    "{size} bytes is outside what the kernel allows for one segment (SHMMIN 1 to SHMMAX)"
+                    "{size} bytes is outside what the kernel allows for one segment (SHMMIN 1 to \
+                     SHMMAX)"
                 ))
                 .with_hint("`cat /proc/sys/kernel/shmmax` shows the largest size; ask for less"),
         },
-        Errno::ENOSPC => err.with_hint("list segments with `ipcs -m` and remove your stale ones with `ipcrm -m <shmid>`"),
+        Errno::ENOSPC => err.with_hint(
+            "list segments with `ipcs -m` and remove your stale ones with `ipcrm -m <shmid>`",
+        ),
         _ => err,
     }
 }
@@ -347,7 +364,8 @@ fn attach<A: Access>(shmid: i32, flags: i32) -> Result<Region<A>> {
                 .with_meaning("no segment has a negative id: -1 is what a failed shmget returns")
                 .with_hint("check shmget's result before attaching: -1 is an error, not an id"),
             Errno::EINVAL | Errno::EIDRM => err.with_hint(format!(
-                "`ipcs -m -i {shmid}` says whether it exists; a removed segment cannot be attached again, so attach before IPC_RMID (or make a new one)"
+                "`ipcs -m -i {shmid}` says whether it exists; a removed segment cannot be attached \
+                 again, so attach before IPC_RMID (or make a new one)"
             )),
             _ => err,
         });

@@ -161,7 +161,8 @@ impl Project {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("pristine")).unwrap();
         let mut manifest = format!(
-            "[package]\nname = \"workbook-test-{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\nautobins = false\n\n[workspace]\n"
+            "[package]\nname = \"workbook-test-{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\
+             publish = false\nautobins = false\n\n[workspace]\n"
         );
         for exercise in shm_workbook_exercises::catalogue::EXERCISES {
             manifest.push_str(&format!(

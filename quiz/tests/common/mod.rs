@@ -34,7 +34,8 @@ pub struct Run {
 /// A private folder with its own quizzes and progress, removed at the end of the test.
 pub struct Sandbox {
     pub root: PathBuf,
-    /// Run the runner as this user instead of the test's own (see [`Sandbox::run_as_ordinary_user`]).
+    /// Run the runner as this user instead of the test's own
+    /// (see [`Sandbox::run_as_ordinary_user`]).
     user: Option<u32>,
 }
 
