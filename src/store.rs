@@ -81,6 +81,7 @@ impl State {
             State::Damaged(problems) => Some(match problems.len() {
                 0 => "damaged".to_owned(),
                 1 => problems[0].clone(),
+                2 => format!("{}, and 1 more problem", problems[0]),
                 n => format!("{}, and {} more problems", problems[0], n - 1),
             }),
         }
@@ -257,16 +258,6 @@ impl fmt::Display for SaveError {
 }
 
 impl Store {
-    /// The file `name` in the data folder ([`data_file`]), kept by `program`.
-    pub fn in_data_folder(name: &str, program: &'static str, again: &'static str) -> Option<Self> {
-        Some(Store { path: data_file(name)?, program, again })
-    }
-
-    /// Reads the file, as much of it as can be read. Never changes it.
-    pub fn read<F: Format>(&self) -> Loaded<F> {
-        read(&self.path)
-    }
-
     /// Applies `change` to the records on disk: locks, re-reads the file, moves it aside if it
     /// cannot be read in full, and writes the records through a temporary file, fsync and
     /// rename.
@@ -490,10 +481,10 @@ mod tests {
     #[test]
     fn a_save_makes_the_folder_and_keeps_what_is_there() {
         let store = store("keeps");
-        assert_eq!(store.read::<Lines>().state, State::Missing);
+        assert_eq!(read::<Lines>(&store.path).state, State::Missing);
         assert_eq!(store.save(add("a = 1")).unwrap(), Saved::default());
         assert_eq!(store.save(add("b = 2")).unwrap(), Saved::default());
-        let loaded = store.read::<Lines>();
+        let loaded = read::<Lines>(&store.path);
         assert_eq!(
             (loaded.value.0, loaded.state),
             (vec!["a = 1".into(), "b = 2".into()], State::Sound)
@@ -513,13 +504,17 @@ mod tests {
         let store = store("damaged");
         fs::create_dir_all(store.path.parent().unwrap()).unwrap();
         fs::write(&store.path, b"a = 1\ncaf\xe9\n").unwrap();
-        let loaded = store.read::<Lines>();
+        let loaded = read::<Lines>(&store.path);
         let problems = ["line 2 has a byte that is not UTF-8", "bad line caf\u{fffd}"];
         assert_eq!(loaded.state, State::Damaged(problems.map(String::from).to_vec()));
         let saved = store.save(add("b = 2")).unwrap();
         let line = saved.backup.expect("a line about the file kept aside");
         assert!(line.starts_with("test: `"), "{line}");
-        assert!(line.contains("could not be read in full (line 2 has a byte that is not UTF-8, and 1 more problems)"), "{line}");
+        let why = "(line 2 has a byte that is not UTF-8, and 1 more problem)";
+        assert!(
+            line.contains(&format!("could not be read in full {why}: it is kept as `")),
+            "{line}"
+        );
         assert!(line.ends_with("its 1 readable record is carried over"), "{line}");
         assert_eq!(fs::read_to_string(&store.path).unwrap(), "a = 1\nb = 2\n");
         let dir = store.path.parent().unwrap();

@@ -166,9 +166,9 @@ mod tests {
     fn a_damaged_file_is_moved_aside_and_its_good_records_carried_over() {
         let dir = temp();
         let path = dir.join("exercises.toml");
-        let mut bytes = b"# caf\xe9\n[exercises.ex01]\nsolved = true\n[exercises.ex02\nsolved = tru\n[exercises.ex03]\nsolved = true\n".to_vec();
-        bytes.extend_from_slice(b"");
-        fs::write(&path, &bytes).unwrap();
+        let bytes = b"# caf\xe9\n[exercises.ex01]\nsolved = true\n\
+            [exercises.ex02\nsolved = tru\n[exercises.ex03]\nsolved = true\n";
+        fs::write(&path, bytes).unwrap();
         let read_back = store::read::<Progress>(&path);
         assert!(read_back.value.solved("ex01") && read_back.value.solved("ex03"));
         assert!(matches!(read_back.state, store::State::Damaged(_)), "{:?}", read_back.state);
