@@ -529,6 +529,28 @@ mod tests {
     }
 
     #[test]
+    fn a_file_that_cannot_be_read_is_kept_aside_untouched_as_unreadable() {
+        let store = store("unreadable");
+        // A folder where the file should be: nothing in it can be read as records.
+        fs::create_dir_all(store.path.join("inside")).unwrap();
+        let loaded = read::<Lines>(&store.path);
+        assert_eq!(loaded.state, State::Unreadable("it is a folder, not a file".into()));
+        let line = store.save(add("a = 1")).unwrap().backup.expect("a line about it");
+        assert!(line.contains("could not be read (it is a folder, not a file)"), "{line}");
+        assert!(line.contains("records.unreadable-"), "{line}");
+        assert_eq!(fs::read_to_string(&store.path).unwrap(), "a = 1\n");
+        let dir = store.path.parent().unwrap();
+        let aside: Vec<PathBuf> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains("records.unreadable-"))
+            .collect();
+        assert_eq!(aside.len(), 1, "{aside:?}");
+        assert!(aside[0].join("inside").is_dir(), "kept as it was");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn a_folder_in_the_way_is_a_sentence_with_advice() {
         let store = store("in-the-way");
         let dir = store.path.parent().unwrap();
