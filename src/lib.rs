@@ -18,7 +18,8 @@
 //! - **Foundations.** [`error`] (one error type), [`call`] (the record of every call, printed by
 //!   the story and written by `--trace`), [`procfs`], [`flags`] and [`json`] (the one `/proc`,
 //!   command-line and JSON reader), [`fold`] (long lines folded to the terminal, and joined
-//!   again), [`jitter`] (random delays for the checker), [`catalogue`].
+//!   again), [`jitter`] (random delays for the checker), [`catalogue`], [`store`] (the one
+//!   progress store: the file the quiz runner and the checker keep for the student).
 //!
 //! A module uses only what stands below it (`tests/layers.rs` keeps the order; ARCHITECTURE.md
 //! draws it). Machinery one lesson alone needs lives beside that lesson, in its folder under
@@ -56,6 +57,7 @@ pub mod pthread;
 pub mod region;
 pub mod registry;
 pub mod scratch;
+pub mod store;
 pub mod syscall_count;
 pub mod sysv;
 pub mod unix_socket;

@@ -14,6 +14,7 @@ const ORDER: &[(&str, &str)] = &[
     ("error", "foundations"),
     ("json", "foundations"),
     ("flags", "foundations"),
+    ("store", "foundations"),
     ("catalogue", "foundations"),
     ("procfs", "foundations"),
     ("jitter", "foundations"),

@@ -150,8 +150,8 @@ pub fn save_progress(
         return Err(3);
     };
     match progress::save(&path, exercise.name, solved, options.runs, options.seed) {
-        Ok(note) => {
-            if let Some(note) = note {
+        Ok(notes) => {
+            for note in notes {
                 eprintln!("{note}");
             }
             Ok(())

@@ -79,7 +79,7 @@ fn main() {
         Some(path) => {
             let loaded = progress::read(path);
             let note = load_note(path, &loaded);
-            (loaded.progress, note)
+            (loaded.value, note)
         }
         None => (
             Progress::default(),
@@ -279,7 +279,7 @@ fn load_note(path: &Path, loaded: &progress::Loaded) -> Option<Note> {
             Some(Note::Out(format!("note: no progress yet; it will be kept in {path}")))
         }
         State::Damaged(_) => {
-            let count = loaded.progress.quizzes.len();
+            let count = loaded.value.quizzes.len();
             Some(Note::Err(format!(
                 "quiz: note: {path} is damaged ({}); the {count} record{} that could be read {} \
                  used, and {kept}",
