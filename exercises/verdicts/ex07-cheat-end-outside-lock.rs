@@ -22,6 +22,7 @@ fn main() -> Result<()> {
             let end = memory.load_c_string(0).len();
             let _held = semaphore.lock(0)?;
             memory.store_c_string(end, &line)?;
+            writer.say("wrote my line");
             Ok(())
         })?);
     }

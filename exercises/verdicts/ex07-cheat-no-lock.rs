@@ -18,6 +18,7 @@ fn main() -> Result<()> {
             let line = format!("Process {} writing to shared memory.\n", writer.pid());
             let end = memory.load_c_string(0).len();
             memory.store_c_string(end, &line)?;
+            writer.say("wrote my line");
             Ok(())
         })?);
     }

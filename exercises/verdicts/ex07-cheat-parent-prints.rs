@@ -22,6 +22,7 @@ fn main() -> Result<()> {
             let _held = semaphore.lock(0)?;
             let line = format!("Process {} writing to shared memory.\n", writer.pid());
             memory.store_c_string(0, &line)?;
+            writer.say("wrote my line");
             Ok(())
         })?;
         text += &format!("Process {} writing to shared memory.\n", writer.pid());

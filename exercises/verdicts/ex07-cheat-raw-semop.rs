@@ -29,6 +29,7 @@ fn main() -> Result<()> {
             let end = memory.load_c_string(0).len();
             memory.store_c_string(end, &line)?;
             semop(1);
+            writer.say("wrote my line");
             Ok(())
         })?);
     }

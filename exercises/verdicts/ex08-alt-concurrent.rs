@@ -3,6 +3,7 @@
 //! Every writer takes LOCK with SEM_UNDO, and writers 2 and 3 start at once, waiting for LOCK
 //! while writer 1 still holds it; the kernel gives it back when writer 1 dies.
 
+use shm_workbook::process::Exit;
 use shm_workbook::{Key, Narrator, Result, SemaphoreSet, cleanup, process};
 
 const LOCK: usize = 0;
@@ -27,7 +28,9 @@ fn main() -> Result<()> {
         })?);
     }
     let first = writers.remove(0);
-    first.wait_exit()?;
+    if let Exit::Code(code) = first.wait_exit()? {
+        parent.say(format!("writer 1 crashed (exit status {code})"));
+    }
     process::wait_all(writers)?;
     parent.say("every writer had its turn");
     Ok(())

@@ -2,6 +2,7 @@
 //! expect: fail
 //! reason: writer 1 exits before it takes the lock, so no writer ever dies holding it.
 
+use shm_workbook::process::Exit;
 use shm_workbook::{Key, Narrator, Result, SemaphoreSet, cleanup, process};
 
 const LOCK: usize = 0;
@@ -15,7 +16,9 @@ fn main() -> Result<()> {
         writer.say("writing... and crashing before giving LOCK back");
         std::process::exit(3) // before `set.wait(LOCK)`
     })?;
-    first.wait_exit()?;
+    if let Exit::Code(code) = first.wait_exit()? {
+        parent.say(format!("writer 1 crashed (exit status {code})"));
+    }
     let mut others = Vec::new();
     for number in 2..=3 {
         others.push(process::spawn(&format!("writer {number}"), |writer| {

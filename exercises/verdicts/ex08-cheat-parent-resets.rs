@@ -3,6 +3,7 @@
 //! reason: writer 1 takes LOCK without SEM_UNDO and the parent sets LOCK back to 1 by hand
 //! after the crash, instead of the kernel giving it back.
 
+use shm_workbook::process::Exit;
 use shm_workbook::{Key, Narrator, Result, SemaphoreSet, cleanup, process};
 
 const LOCK: usize = 0;
@@ -17,7 +18,9 @@ fn main() -> Result<()> {
         writer.say("writing... and crashing before giving LOCK back");
         std::process::exit(3)
     })?;
-    first.wait_exit()?;
+    if let Exit::Code(code) = first.wait_exit()? {
+        parent.say(format!("writer 1 crashed (exit status {code})"));
+    }
     set.set_value(LOCK, 1)?;
     let mut others = Vec::new();
     for number in 2..=3 {

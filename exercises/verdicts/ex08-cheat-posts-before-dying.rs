@@ -3,6 +3,7 @@
 //! reason: writer 1 takes LOCK without SEM_UNDO and posts it back just before it dies, so the
 //! kernel has nothing to give back.
 
+use shm_workbook::process::Exit;
 use shm_workbook::{Key, Narrator, Result, SemaphoreSet, cleanup, process};
 
 const LOCK: usize = 0;
@@ -18,7 +19,9 @@ fn main() -> Result<()> {
         set.post(LOCK)?;
         std::process::exit(3)
     })?;
-    first.wait_exit()?;
+    if let Exit::Code(code) = first.wait_exit()? {
+        parent.say(format!("writer 1 crashed (exit status {code})"));
+    }
     let mut others = Vec::new();
     for number in 2..=3 {
         others.push(process::spawn(&format!("writer {number}"), |writer| {

@@ -5,8 +5,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use shm_workbook::futex;
 use shm_workbook::Shareable;
+use shm_workbook::futex;
 use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
 
 const MESSAGE_AT: usize = 64;
