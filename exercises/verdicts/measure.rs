@@ -4,9 +4,9 @@
 //!
 //! Each corpus file says in its header which exercise it is and whether the checker must pass
 //! it (`expect: pass`) or fail it (`expect: fail`). This program runs
-//! `workbook check exNN --program <its bin> --runs N --seed S` for each, and prints one table
-//! row per program (expected, got, the checker's reason) and the totals: false passes and
-//! false fails. A benchmark, not a test: it asserts nothing and always exits 0 when it could
+//! `workbook check exNN --program <its bin> --runs N --seed S` for each, and prints one line
+//! per program (expected, got, and whether that is a false pass or a false fail), the
+//! checker's reason under it, and the totals: false passes and false fails. A benchmark, not a test: it asserts nothing and always exits 0 when it could
 //! run every check.
 
 use std::path::{Path, PathBuf};
@@ -108,9 +108,25 @@ fn reason(said: &str) -> String {
     };
     let verdict = verdict.split(" Hint:").next().unwrap_or_default();
     let verdict = verdict.split(" To repeat it:").next().unwrap_or_default();
-    let short: String = verdict.chars().take(150).collect();
-    let short = short.replace('|', "/");
+    let short: String = verdict.chars().take(300).collect();
     if short.len() < verdict.len() { format!("{short}...") } else { short }
+}
+
+/// `text` folded at spaces into lines of at most `width` characters, each indented by 4.
+fn folded(text: &str, width: usize) -> String {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().expect("one line at least");
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_owned());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines.iter().filter(|line| !line.is_empty()).map(|line| format!("    {line}\n")).collect()
 }
 
 fn main() {
@@ -128,8 +144,7 @@ fn main() {
         .into_iter()
         .filter(|p| options.only.as_ref().is_none_or(|only| p.exercise == *only))
         .collect();
-    println!("| program | expected | got | the checker's reason |");
-    println!("|---|---|---|---|");
+    println!("{:<36} {:<9} {:<6} verdict", "program", "expected", "got");
     let (mut false_passes, mut false_fails, mut errors) = (Vec::new(), Vec::new(), Vec::new());
     for program in &programs {
         let bin = bins.join(&program.name);
@@ -138,19 +153,22 @@ fn main() {
         let mark = match (expected, got.as_str()) {
             ("fail", "pass") => {
                 false_passes.push(program.name.clone());
-                " **false pass**"
+                "FALSE PASS"
             }
             ("pass", "fail") => {
                 false_fails.push(program.name.clone());
-                " **false fail**"
+                "FALSE FAIL"
             }
             (_, "error") => {
                 errors.push(program.name.clone());
-                " **error**"
+                "NO VERDICT"
             }
-            _ => "",
+            _ => "right",
         };
-        println!("| {} | {expected} | {got}{mark} | {why} |", program.name);
+        println!("{:<36} {expected:<9} {got:<6} {mark}", program.name);
+        if !why.is_empty() {
+            print!("{}", folded(&why, 92));
+        }
     }
     let total = programs.len();
     let valid = programs.iter().filter(|p| p.expect_pass).count();
@@ -161,9 +179,10 @@ fn main() {
         options.runs,
         options.seed
     );
-    println!("False passes: {} ({})", false_passes.len(), false_passes.join(", "));
-    println!("False fails: {} ({})", false_fails.len(), false_fails.join(", "));
-    if !errors.is_empty() {
-        println!("Checks that did not give a verdict: {}", errors.join(", "));
+    for (what, names) in
+        [("False passes", false_passes), ("False fails", false_fails), ("No verdict", errors)]
+    {
+        println!("{what}: {}", names.len());
+        print!("{}", folded(&names.join(", "), 92));
     }
 }
