@@ -6,11 +6,21 @@
 //! it (`expect: pass`) or fail it (`expect: fail`). This program runs
 //! `workbook check exNN --program <its bin> --runs N --seed S` for each, and prints one line
 //! per program (expected, got, and whether that is a false pass or a false fail), the
-//! checker's reason under it, and the totals: false passes and false fails. A benchmark, not a test: it asserts nothing and always exits 0 when it could
-//! run every check.
+//! checker's reason under it, and the totals: false passes and false fails. A benchmark, not
+//! a test: it asserts nothing, and exits 0 once it has run every check.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+/// Writes to stdout; if stdout is closed (`| head`), stops with a sentence instead of a panic.
+macro_rules! show {
+    ($($arg:tt)*) => {
+        if write!(std::io::stdout(), $($arg)*).and_then(|()| std::io::stdout().flush()).is_err() {
+            fail("stdout was closed before the table was written; stopped");
+        }
+    };
+}
 
 /// What the command line asked for.
 struct Options {
@@ -144,7 +154,7 @@ fn main() {
         .into_iter()
         .filter(|p| options.only.as_ref().is_none_or(|only| p.exercise == *only))
         .collect();
-    println!("{:<36} {:<9} {:<6} verdict", "program", "expected", "got");
+    show!("{:<36} {:<9} {:<6} verdict\n", "program", "expected", "got");
     let (mut false_passes, mut false_fails, mut errors) = (Vec::new(), Vec::new(), Vec::new());
     for program in &programs {
         let bin = bins.join(&program.name);
@@ -165,16 +175,16 @@ fn main() {
             }
             _ => "right",
         };
-        println!("{:<36} {expected:<9} {got:<6} {mark}", program.name);
+        show!("{:<36} {expected:<9} {got:<6} {mark}\n", program.name);
         if !why.is_empty() {
-            print!("{}", folded(&why, 92));
+            show!("{}", folded(&why, 92));
         }
     }
     let total = programs.len();
     let valid = programs.iter().filter(|p| p.expect_pass).count();
-    println!();
-    println!(
-        "{total} programs ({valid} expect pass, {} expect fail), {} runs each, seed {}.",
+    show!("\n");
+    show!(
+        "{total} programs ({valid} expect pass, {} expect fail), {} runs each, seed {}.\n",
         total - valid,
         options.runs,
         options.seed
@@ -182,7 +192,7 @@ fn main() {
     for (what, names) in
         [("False passes", false_passes), ("False fails", false_fails), ("No verdict", errors)]
     {
-        println!("{what}: {}", names.len());
-        print!("{}", folded(&names.join(", "), 92));
+        show!("{what}: {}\n", names.len());
+        show!("{}", folded(&names.join(", "), 92));
     }
 }
