@@ -47,7 +47,7 @@ fn main() -> Result<()> {
         let mut spins = 0u32;
         while flag.load(Ordering::Relaxed) == current {
             spins = spins.wrapping_add(1);
-            if spins % 1024 == 0 && partner.has_died() {
+            if spins.is_multiple_of(1024) && partner.has_died() {
                 return Err(shm_workbook::Error::other("waiting", "my partner has died"));
             }
             std::thread::yield_now();

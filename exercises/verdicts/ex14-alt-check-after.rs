@@ -52,7 +52,7 @@ fn read(header: &Header, memory: &Region) -> [u64; 4] {
         let fields = read_fields(memory);
         fence(Ordering::Acquire);
         let after = header.sequence.load(Ordering::Relaxed);
-        if before == after && before % 2 == 0 {
+        if before == after && before.is_multiple_of(2) {
             return fields;
         }
         std::thread::sleep(Duration::from_micros(10));
