@@ -145,13 +145,11 @@ impl Shared {
 // ANCHOR_END: shared_layout
 
 // ANCHOR: racy_increment
-/// The increment under study: read, (get delayed), write what was read plus one.
-fn racy_increment(counter: &AtomicU64, on_read: impl FnOnce(u64), between: impl FnOnce()) -> u64 {
+/// The increment under study: read the counter, then write what was read plus one. Another
+/// process may write between the two, and then its update is overwritten.
+fn racy_increment(counter: &AtomicU64) {
     let seen = counter.load(Ordering::Relaxed);
-    on_read(seen);
-    between(); // another process may write here, and its update will be overwritten
     counter.store(seen + 1, Ordering::Relaxed);
-    seen + 1
 }
 // ANCHOR_END: racy_increment
 
@@ -173,17 +171,15 @@ fn traced_race(lesson: &Lesson, processes: u64) -> Result<()> {
         workers.push(process::spawn(&format!("worker {worker}"), |_| {
             for _ in 0..TRACED_INCREMENTS {
                 let delay = Duration::from_micros(rng.random_range(0..500));
-                let written = racy_increment(
-                    &shared.counter,
-                    |seen| {
-                        shared.record(worker as u32, false, seen);
-                        replay_step("load", seen);
-                        replay_step("add", seen + 1);
-                    },
-                    || std::thread::sleep(delay),
-                );
-                shared.record(worker as u32, true, written);
-                replay_step("store", written);
+                // racy_increment's two steps, each written to the log, with a pause between.
+                let seen = shared.counter.load(Ordering::Relaxed);
+                shared.record(worker as u32, false, seen);
+                replay_step("load", seen);
+                replay_step("add", seen + 1);
+                std::thread::sleep(delay); // another process may write here
+                shared.counter.store(seen + 1, Ordering::Relaxed);
+                shared.record(worker as u32, true, seen + 1);
+                replay_step("store", seen + 1);
                 std::thread::sleep(Duration::from_micros(rng.random_range(0..500)));
             }
             Ok(())
@@ -277,27 +273,28 @@ fn count(lesson: &Lesson, version: Version, processes: u64, increments: u64) -> 
     for worker in 1..=processes {
         // Unrecorded: the semaphore's two semops per increment would fill a trace file.
         workers.push(process::spawn(&format!("worker {worker}"), |_| {
-            call::unrecorded(|| {
-                for _ in 0..increments {
-                    match version {
-                        Version::ReadThenWrite => {
-                            racy_increment(counter, |_| {}, || {});
-                        }
-                        Version::FetchAdd => {
-                            counter.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Version::Semaphore => {
-                            let _held = lock.lock(0)?;
-                            racy_increment(counter, |_| {}, || {});
-                        }
-                    }
-                }
-                Ok(())
-            })
+            call::unrecorded(|| add_ones(version, counter, &lock, increments))
         })?);
     }
     process::wait_all(workers)?;
     Ok(counter.load(Ordering::Relaxed))
+}
+
+/// One worker's increments, made the way `version` makes them.
+fn add_ones(version: Version, counter: &AtomicU64, lock: &SemaphoreSet, times: u64) -> Result<()> {
+    for _ in 0..times {
+        match version {
+            Version::ReadThenWrite => racy_increment(counter),
+            Version::FetchAdd => {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+            Version::Semaphore => {
+                let _held = lock.lock(0)?;
+                racy_increment(counter);
+            }
+        }
+    }
+    Ok(())
 }
 // ANCHOR_END: count
 

@@ -110,6 +110,9 @@ const RUNNABLE_WAIT: Duration = Duration::from_millis(5);
 /// How long it waits, in all, for processes asleep on a timer to wake up and go on.
 const TIMER_WAIT: Duration = Duration::from_secs(3);
 
+/// Processes found asleep on a timer for all of [`TIMER_WAIT`]: not waited for again.
+static LONG_SLEEPERS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
 /// Waits while another process of this process group is runnable or asleep in `nanosleep`:
 /// those may go on without us, so they go first. A process blocked on anything else (a
 /// semaphore, a futex, a pipe, `waitpid`) waits for someone, perhaps for us: then we go on. A
@@ -118,7 +121,9 @@ fn let_the_others_run(me: i32) {
     // SAFETY: getpgrp takes no arguments and cannot fail.
     let group = unsafe { libc::getpgrp() };
     let start = Instant::now();
+    let long_sleepers = LONG_SLEEPERS.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let mut others = group_members(group, me);
+    others.retain(|pid| !long_sleepers.contains(pid));
     let (mut scanned, mut timer_seen) = (start, start);
     let (mut asleep, mut woke): (Vec<i32>, Vec<i32>) = (Vec::new(), Vec::new());
     loop {
@@ -142,14 +147,23 @@ fn let_the_others_run(me: i32) {
         if on_a_timer {
             timer_seen = Instant::now();
         }
-        let wait = (on_a_timer && start.elapsed() < TIMER_WAIT)
-            || (runnable && timer_seen.elapsed() < RUNNABLE_WAIT);
+        let timer_waited = start.elapsed() >= TIMER_WAIT;
+        let wait =
+            (on_a_timer && !timer_waited) || (runnable && timer_seen.elapsed() < RUNNABLE_WAIT);
         if !wait {
+            if timer_waited {
+                // Still asleep after all this time: a long sleep, not a poll. It was waited for
+                // once; waiting again at every later point would only slow the run down.
+                let still: Vec<i32> =
+                    asleep.iter().filter(|p| !woke.contains(p)).copied().collect();
+                LONG_SLEEPERS.lock().unwrap_or_else(|e| e.into_inner()).extend(still);
+            }
             return;
         }
         std::thread::sleep(Duration::from_micros(200));
         if scanned.elapsed() > Duration::from_millis(10) {
             others = group_members(group, me); // a child may have been forked meanwhile
+            others.retain(|pid| !long_sleepers.contains(pid));
             scanned = Instant::now();
         }
     }
