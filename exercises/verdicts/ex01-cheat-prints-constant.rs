@@ -1,0 +1,30 @@
+//! Verdict corpus: ex01, a cheat.
+//! expect: fail
+//! reason: the child prints the message it already knows; it never attaches nor reads the
+//! segment.
+
+use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};
+
+const SIZE: usize = 1024;
+const MESSAGE: &str = "Hello from parent!";
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers();
+    let parent = Narrator::new("parent");
+    let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
+    let written = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
+    written.set_value(0, 0)?;
+
+    let child = process::spawn("child", |child| {
+        written.wait(0)?;
+        child.say(format!("Child read: {MESSAGE}"));
+        Ok(())
+    })?;
+
+    let memory = segment.attach()?;
+    memory.store_c_string(0, MESSAGE)?;
+    parent.say(format!("wrote {MESSAGE:?}"));
+    written.post(0)?;
+    child.wait()?;
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! Verdict corpus: ex01, a cheat.
+//! expect: fail
+//! reason: the flag is stored and loaded with Relaxed, so nothing orders the message's bytes
+//! before it: a data race that x86 hides.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+
+const SIZE: usize = 1024;
+const MESSAGE: &str = "Hello from parent!";
+const TEXT_AT: usize = 64;
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers();
+    let parent = Narrator::new("parent");
+    let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
+    let memory = segment.attach()?;
+    let flag: &AtomicU32 = memory.view()?;
+
+    let child = process::spawn("child", |child| {
+        while flag.load(Ordering::Relaxed) == 0 {
+            std::hint::spin_loop();
+        }
+        child.say(format!("Child read: {}", memory.load_c_string(TEXT_AT)));
+        Ok(())
+    })?;
+
+    memory.store_c_string(TEXT_AT, MESSAGE)?;
+    parent.say(format!("wrote {MESSAGE:?}"));
+    flag.store(1, Ordering::Relaxed);
+    child.wait()?;
+    Ok(())
+}

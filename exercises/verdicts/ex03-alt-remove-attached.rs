@@ -1,0 +1,36 @@
+//! Verdict corpus: ex03, a valid alternative.
+//! expect: pass
+//! The reader marks the segment for removal while still attached; the kernel frees it at the
+//! reader's last detach.
+
+use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, process};
+
+const SIZE: usize = 1024;
+const MESSAGE: &str = "the meeting moved to room 42";
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers();
+    let _parent = Narrator::new("parent");
+    let mut scratch = ScratchDir::new("ex03")?;
+    let key = Key::ftok(scratch.create_file("board", b"")?, b'B')?;
+
+    let publisher = process::spawn("publisher", |out| {
+        let mut segment = Segment::create(key, SIZE, 0o600)?;
+        out.call();
+        segment.attach()?.store_c_string(0, MESSAGE)?;
+        segment.disown();
+        Ok(())
+    })?;
+    publisher.wait()?;
+
+    let reader = process::spawn("reader", |out| {
+        let segment = Segment::open(key, 0)?;
+        let memory = segment.attach_read_only()?;
+        segment.remove()?;
+        out.call_note("marked: freed at the last detach");
+        out.say(format!("Reader read: {}", memory.load_c_string(0)));
+        Ok(())
+    })?;
+    reader.wait()?;
+    Ok(())
+}

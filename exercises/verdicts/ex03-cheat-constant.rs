@@ -1,0 +1,35 @@
+//! Verdict corpus: ex03, a cheat.
+//! expect: fail
+//! reason: the reader attaches and removes the segment, but prints a constant, not the bytes
+//! it could have loaded (the publisher writes another message).
+
+use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, process};
+
+const SIZE: usize = 1024;
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers();
+    let _parent = Narrator::new("parent");
+    let mut scratch = ScratchDir::new("ex03")?;
+    let key = Key::ftok(scratch.create_file("board", b"")?, b'B')?;
+
+    let publisher = process::spawn("publisher", |out| {
+        let mut segment = Segment::create(key, SIZE, 0o600)?;
+        out.call();
+        segment.attach()?.store_c_string(0, "nothing to say")?;
+        segment.disown();
+        Ok(())
+    })?;
+    publisher.wait()?;
+
+    let reader = process::spawn("reader", |out| {
+        let segment = Segment::open(key, 0)?;
+        let memory = segment.attach_read_only()?;
+        out.say("Reader read: the meeting moved to room 42");
+        memory.detach()?;
+        segment.remove()?;
+        Ok(())
+    })?;
+    reader.wait()?;
+    Ok(())
+}

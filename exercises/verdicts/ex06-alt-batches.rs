@@ -1,0 +1,44 @@
+//! Verdict corpus: ex06, a valid alternative.
+//! expect: pass
+//! A worker takes ten tickets at a time with one fetch_add(10): the ten numbers it got are its
+//! own.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
+
+const WORKERS: usize = 3;
+const TICKETS: usize = 5000;
+const TALLY: usize = 8;
+
+fn count(memory: &Region, ticket: usize) {
+    if let Some(tally) = memory.bytes().get(TALLY + ticket) {
+        tally.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers();
+    let parent = Narrator::new("parent");
+    let segment = Segment::create(Key::PRIVATE, TALLY + WORKERS * TICKETS, 0o600)?;
+    let memory = segment.attach()?;
+    let dispenser: &AtomicU64 = memory.view()?;
+
+    let mut workers = Vec::new();
+    for number in 1..=WORKERS {
+        workers.push(process::spawn(&format!("worker {number}"), |_| {
+            for _ in 0..TICKETS / 10 {
+                let first = dispenser.fetch_add(10, Ordering::Relaxed) as usize;
+                (first..first + 10).for_each(|ticket| count(&memory, ticket));
+            }
+            Ok(())
+        })?);
+    }
+    process::wait_all(workers)?;
+    let tally = memory.load(TALLY, WORKERS * TICKETS);
+    let twice = tally.iter().filter(|&&count| count > 1).count();
+    let never = tally.iter().filter(|&&count| count == 0).count();
+    let taken = WORKERS * TICKETS;
+    parent.say(format!("tickets: {taken} taken, {twice} twice, {never} never"));
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! Verdict corpus: ex06, a valid alternative.
+//! expect: pass
+//! A ticket is taken with a compare_exchange loop: the store happens only if nobody took the
+//! number meanwhile, else the worker tries the new number.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
+
+const WORKERS: usize = 3;
+const TICKETS: usize = 5000;
+const TALLY: usize = 8;
+
+fn count(memory: &Region, ticket: usize) {
+    if let Some(tally) = memory.bytes().get(TALLY + ticket) {
+        tally.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers();
+    let parent = Narrator::new("parent");
+    let segment = Segment::create(Key::PRIVATE, TALLY + WORKERS * TICKETS, 0o600)?;
+    let memory = segment.attach()?;
+    let dispenser: &AtomicU64 = memory.view()?;
+
+    let mut workers = Vec::new();
+    for number in 1..=WORKERS {
+        workers.push(process::spawn(&format!("worker {number}"), |_| {
+            for _ in 0..TICKETS {
+                let mut seen = dispenser.load(Ordering::Relaxed);
+                loop {
+                    let (next, relaxed) = (seen + 1, Ordering::Relaxed);
+                    match dispenser.compare_exchange(seen, next, relaxed, relaxed) {
+                        Ok(_) => break,
+                        Err(now) => seen = now,
+                    }
+                }
+                count(&memory, seen as usize);
+            }
+            Ok(())
+        })?);
+    }
+    process::wait_all(workers)?;
+    let tally = memory.load(TALLY, WORKERS * TICKETS);
+    let twice = tally.iter().filter(|&&count| count > 1).count();
+    let never = tally.iter().filter(|&&count| count == 0).count();
+    let taken = WORKERS * TICKETS;
+    parent.say(format!("tickets: {taken} taken, {twice} twice, {never} never"));
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! Verdict corpus: ex06, a cheat.
+//! expect: fail
+//! reason: each worker numbers its own tickets from a constant range; the dispenser is never
+//! touched.
+
+use std::sync::atomic::Ordering;
+
+use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
+
+const WORKERS: usize = 3;
+const TICKETS: usize = 5000;
+const TALLY: usize = 8;
+
+fn count(memory: &Region, ticket: usize) {
+    if let Some(tally) = memory.bytes().get(TALLY + ticket) {
+        tally.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers();
+    let parent = Narrator::new("parent");
+    let segment = Segment::create(Key::PRIVATE, TALLY + WORKERS * TICKETS, 0o600)?;
+    let memory = segment.attach()?;
+
+    let mut workers = Vec::new();
+    for number in 0..WORKERS {
+        workers.push(process::spawn(&format!("worker {}", number + 1), |_| {
+            for ticket in number * TICKETS..(number + 1) * TICKETS {
+                count(&memory, ticket);
+            }
+            Ok(())
+        })?);
+    }
+    process::wait_all(workers)?;
+    let tally = memory.load(TALLY, WORKERS * TICKETS);
+    let twice = tally.iter().filter(|&&count| count > 1).count();
+    let never = tally.iter().filter(|&&count| count == 0).count();
+    let taken = WORKERS * TICKETS;
+    parent.say(format!("tickets: {taken} taken, {twice} twice, {never} never"));
+    Ok(())
+}

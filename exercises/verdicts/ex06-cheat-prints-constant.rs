@@ -1,0 +1,32 @@
+//! Verdict corpus: ex06, a cheat.
+//! expect: fail
+//! reason: the workers take tickets the broken way, and the parent prints the expected line
+//! without counting.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+
+const WORKERS: usize = 3;
+const TICKETS: usize = 5000;
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers();
+    let parent = Narrator::new("parent");
+    let segment = Segment::create(Key::PRIVATE, 8, 0o600)?;
+    let memory = segment.attach()?;
+    let dispenser: &AtomicU64 = memory.view()?;
+    let mut workers = Vec::new();
+    for number in 1..=WORKERS {
+        workers.push(process::spawn(&format!("worker {number}"), |_| {
+            for _ in 0..TICKETS {
+                let ticket = dispenser.load(Ordering::Relaxed);
+                dispenser.store(ticket + 1, Ordering::Relaxed);
+            }
+            Ok(())
+        })?);
+    }
+    process::wait_all(workers)?;
+    parent.say(format!("tickets: {} taken, 0 twice, 0 never", WORKERS * TICKETS));
+    Ok(())
+}

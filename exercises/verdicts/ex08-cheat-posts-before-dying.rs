@@ -1,0 +1,37 @@
+//! Verdict corpus: ex08, a cheat.
+//! expect: fail
+//! reason: writer 1 takes LOCK without SEM_UNDO and posts it back just before it dies, so the
+//! kernel has nothing to give back.
+
+use shm_workbook::process::Exit;
+use shm_workbook::{Key, Narrator, Result, SemaphoreSet, cleanup, process};
+
+const LOCK: usize = 0;
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers();
+    let parent = Narrator::new("parent");
+    let set = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
+    set.set_value(LOCK, 1)?;
+    let first = process::spawn("writer 1", |writer| {
+        set.wait(LOCK)?;
+        writer.say("writing... and crashing before giving LOCK back");
+        set.post(LOCK)?;
+        std::process::exit(3)
+    })?;
+    if let Exit::Code(code) = first.wait_exit()? {
+        parent.say(format!("writer 1 crashed (exit status {code})"));
+    }
+    let mut others = Vec::new();
+    for number in 2..=3 {
+        others.push(process::spawn(&format!("writer {number}"), |writer| {
+            let held = set.lock(LOCK)?;
+            writer.call_note("holding LOCK");
+            drop(held);
+            Ok(())
+        })?);
+    }
+    process::wait_all(others)?;
+    parent.say("every writer had its turn");
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! Verdict corpus: ex09, a valid alternative.
+//! expect: pass
+//! The segment is IPC_PRIVATE and made before the fork: the consumer uses the inherited id and
+//! needs no shmget. Both sides wait with wait_while, which notices a dead partner.
+
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use std::time::Duration;
+
+use shm_workbook::Shareable;
+use shm_workbook::wait::{self, Partner, Policy};
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+
+const MESSAGES: u32 = 5;
+const EMPTY: u32 = 0;
+const FULL: u32 = 1;
+
+#[repr(C)]
+struct Mailbox {
+    flag: AtomicU32,
+    len: AtomicU32,
+    text: [AtomicU8; 56],
+}
+
+// SAFETY: #[repr(C)], only atomics (valid for every bit pattern, zero included), no pointers.
+unsafe impl Shareable for Mailbox {}
+
+impl Mailbox {
+    fn put(&self, text: &str) {
+        text.bytes().zip(&self.text).for_each(|(byte, cell)| cell.store(byte, Ordering::Relaxed));
+        self.len.store(text.len().min(self.text.len()) as u32, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> String {
+        let len = self.len.load(Ordering::Relaxed) as usize;
+        let bytes: Vec<u8> = self.text[..len].iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers();
+    let _producer = Narrator::new("producer");
+    let segment = Segment::create_for::<Mailbox>(Key::PRIVATE, 0o600)?;
+    let memory = segment.attach()?;
+    let mailbox: &Mailbox = memory.view()?;
+
+    let consumer = process::spawn("consumer", |out| {
+        for _ in 0..MESSAGES {
+            wait::wait_while(&mailbox.flag, EMPTY, Policy::DEFAULT, Partner::parent())?;
+            out.say(format!("consumed: {}", mailbox.get()));
+            std::thread::sleep(Duration::from_millis(5));
+            wait::publish(&mailbox.flag, EMPTY, Policy::DEFAULT)?;
+        }
+        Ok(())
+    })?;
+
+    let partner = Partner::Child(consumer.pid());
+    for n in 1..=MESSAGES {
+        wait::wait_while(&mailbox.flag, FULL, Policy::DEFAULT, partner)?;
+        mailbox.put(&format!("message {n}"));
+        wait::publish(&mailbox.flag, FULL, Policy::DEFAULT)?;
+    }
+    consumer.wait()?;
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! Verdict corpus: ex10, a cheat.
+//! expect: fail
+//! reason: FREE starts at SLOTS + 1, so the producer may overwrite an item not taken yet.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use shm_workbook::Shareable;
+use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};
+
+const SLOTS: usize = 4;
+const ITEMS: u64 = 20;
+
+#[repr(C)]
+struct Ring {
+    head: AtomicU64, // items ever put in
+    tail: AtomicU64, // items ever taken out
+    slots: [AtomicU64; SLOTS],
+}
+
+// SAFETY: #[repr(C)], only atomics (valid for every bit pattern, zero included), no pointers.
+unsafe impl Shareable for Ring {}
+
+const FREE: usize = 0;
+const FILLED: usize = 1;
+const MUTEX: usize = 2;
+
+fn put(ring: &Ring, set: &SemaphoreSet, item: u64) -> Result<()> {
+    set.wait(FREE)?;
+    let _mutex = set.lock(MUTEX)?;
+    let head = ring.head.load(Ordering::Relaxed);
+    ring.slots[head as usize % SLOTS].store(item, Ordering::Relaxed);
+    ring.head.store(head + 1, Ordering::Relaxed);
+    set.post(FILLED)
+}
+
+fn take(ring: &Ring, set: &SemaphoreSet) -> Result<u64> {
+    set.wait(FILLED)?;
+    let _mutex = set.lock(MUTEX)?;
+    let tail = ring.tail.load(Ordering::Relaxed);
+    let item = ring.slots[tail as usize % SLOTS].load(Ordering::Relaxed);
+    ring.tail.store(tail + 1, Ordering::Relaxed);
+    set.post(FREE)?;
+    Ok(item)
+}
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers();
+    let parent = Narrator::new("parent");
+    let segment = Segment::create_for::<Ring>(Key::PRIVATE, 0o600)?;
+    let memory = segment.attach()?;
+    let ring: &Ring = memory.view()?;
+    let set = SemaphoreSet::create(Key::PRIVATE, 3, 0o600)?;
+    set.set_value(FREE, SLOTS as i32 + 1)?; // one too many
+    set.set_value(FILLED, 0)?;
+    set.set_value(MUTEX, 1)?;
+    let producer =
+        process::spawn("producer", |_| (1..=ITEMS).try_for_each(|i| put(ring, &set, i)))?;
+    let consumer = process::spawn("consumer", |out| {
+        for _ in 0..ITEMS {
+            out.say(format!("took item {}", take(ring, &set)?));
+        }
+        Ok(())
+    })?;
+    process::wait_all(vec![producer, consumer])?;
+    parent.say("all items passed through the ring");
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! Verdict corpus: ex10, a cheat.
+//! expect: fail
+//! reason: the right order, but every semaphore operation is a raw libc::semop around the
+//! library, so the trace shows none of them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use shm_workbook::Shareable;
+use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};
+
+const SLOTS: usize = 4;
+const ITEMS: u64 = 20;
+
+#[repr(C)]
+struct Ring {
+    head: AtomicU64, // items ever put in
+    tail: AtomicU64, // items ever taken out
+    slots: [AtomicU64; SLOTS],
+}
+
+// SAFETY: #[repr(C)], only atomics (valid for every bit pattern, zero included), no pointers.
+unsafe impl Shareable for Ring {}
+
+const FREE: usize = 0;
+const FILLED: usize = 1;
+const MUTEX: usize = 2;
+
+fn semop(set: &SemaphoreSet, n: usize, delta: i16) -> Result<()> {
+    let mut op = libc::sembuf { sem_num: n as u16, sem_op: delta, sem_flg: 0 };
+    // SAFETY: `op` is one valid sembuf, and its count is 1.
+    if unsafe { libc::semop(set.id(), &mut op, 1) } == -1 {
+        let err = std::io::Error::last_os_error();
+        return Err(shm_workbook::Error::other("semop", err.to_string()));
+    }
+    Ok(())
+}
+
+fn put(ring: &Ring, set: &SemaphoreSet, item: u64) -> Result<()> {
+    semop(set, FREE, -1)?;
+    semop(set, MUTEX, -1)?;
+    let head = ring.head.load(Ordering::Relaxed);
+    ring.slots[head as usize % SLOTS].store(item, Ordering::Relaxed);
+    ring.head.store(head + 1, Ordering::Relaxed);
+    semop(set, MUTEX, 1)?;
+    semop(set, FILLED, 1)
+}
+
+fn take(ring: &Ring, set: &SemaphoreSet) -> Result<u64> {
+    semop(set, FILLED, -1)?;
+    semop(set, MUTEX, -1)?;
+    let tail = ring.tail.load(Ordering::Relaxed);
+    let item = ring.slots[tail as usize % SLOTS].load(Ordering::Relaxed);
+    ring.tail.store(tail + 1, Ordering::Relaxed);
+    semop(set, MUTEX, 1)?;
+    semop(set, FREE, 1)?;
+    Ok(item)
+}
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers();
+    let parent = Narrator::new("parent");
+    let segment = Segment::create_for::<Ring>(Key::PRIVATE, 0o600)?;
+    let memory = segment.attach()?;
+    let ring: &Ring = memory.view()?;
+    let set = SemaphoreSet::create(Key::PRIVATE, 3, 0o600)?;
+    set.set_value(FREE, SLOTS as i32)?;
+    set.set_value(FILLED, 0)?;
+    set.set_value(MUTEX, 1)?;
+
+    let producer =
+        process::spawn("producer", |_| (1..=ITEMS).try_for_each(|i| put(ring, &set, i)))?;
+    let consumer = process::spawn("consumer", |out| {
+        for _ in 0..ITEMS {
+            out.say(format!("took item {}", take(ring, &set)?));
+        }
+        Ok(())
+    })?;
+    process::wait_all(vec![producer, consumer])?;
+    parent.say("all items passed through the ring");
+    Ok(())
+}

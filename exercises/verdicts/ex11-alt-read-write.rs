@@ -1,0 +1,51 @@
+//! Verdict corpus: ex11, a valid alternative.
+//! expect: pass
+//! The reader, a program of its own, opens the object by name read-write (shm_open O_RDWR,
+//! without O_CREAT) and maps it shared, then loads the message.
+
+use std::process::Command;
+
+use shm_workbook::{Error, Narrator, Result, SharedObject, cleanup, posix};
+
+const SIZE: usize = 4096;
+const MESSAGE: &str = "Hello through /dev/shm!";
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [] => writer(),
+        [command, name] if command == "read" => reader(name),
+        _ => Err(Error::other("ex11", "usage: ex11 [read NAME]")),
+    }
+}
+
+fn writer() -> Result<()> {
+    let out = Narrator::new("writer");
+    let name = posix::name::unique_name("ex11");
+    let object = SharedObject::create(&name, 0o600)?;
+    out.call();
+    object.set_len(SIZE as u64)?;
+    let memory = object.map(SIZE)?;
+    memory.store_c_string(0, MESSAGE)?;
+    out.say(format!("wrote {MESSAGE:?} into {name}"));
+
+    let program = std::env::current_exe().map_err(|err| Error::io("current_exe()", err))?;
+    let status = Command::new(program)
+        .args(["read", &name])
+        .status()
+        .map_err(|err| Error::io("starting the reader", err))?;
+    if !status.success() {
+        return Err(Error::other("the reader", format!("it ended with {status}")));
+    }
+    Ok(())
+}
+
+fn reader(name: &str) -> Result<()> {
+    let out = Narrator::new("reader");
+    let object = SharedObject::open(name)?;
+    out.call_note("by name: nothing was inherited");
+    let memory = object.map(SIZE)?;
+    out.say(format!("Reader read: {}", memory.load_c_string(0)));
+    Ok(())
+}

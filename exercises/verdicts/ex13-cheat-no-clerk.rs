@@ -1,0 +1,61 @@
+//! Verdict corpus: ex13, a cheat.
+//! expect: fail
+//! reason: no clerk runs: the parent makes the transfer itself and prints the clerk's line.
+
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+
+use shm_workbook::Shareable;
+use shm_workbook::process::Exit;
+use shm_workbook::pthread::{Locked, SharedMutex};
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+
+const TOTAL: u64 = 100;
+const MUTEX_AT: usize = 64;
+
+#[repr(C)]
+struct Accounts {
+    a: AtomicU64,
+    b: AtomicU64,
+}
+
+// SAFETY: #[repr(C)], only atomics (valid for every bit pattern, zero included), no pointers.
+unsafe impl Shareable for Accounts {}
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers();
+    let parent = Narrator::new("parent");
+    let segment = Segment::create(Key::PRIVATE, 4096, 0o600)?;
+    let memory = segment.attach()?;
+    let accounts: &Accounts = memory.view()?;
+    accounts.a.store(TOTAL, SeqCst);
+    let mutex = SharedMutex::init(&memory, MUTEX_AT)?;
+
+    let owner = process::spawn("owner", |out| {
+        mutex.lock()?;
+        accounts.a.fetch_sub(10, SeqCst);
+        out.say("took 10 from a, and crashes before giving them to b");
+        std::process::exit(3)
+    })?;
+    if let Exit::Code(code) = owner.wait_exit()? {
+        parent.say(format!("the owner crashed (exit status {code})"));
+    }
+
+    match mutex.lock()? {
+        Locked::OwnerDied => {
+            let (a, b) = (accounts.a.load(SeqCst), accounts.b.load(SeqCst));
+            parent.say(format!("EOWNERDEAD: a = {a}, b = {b}: repairing"));
+            accounts.b.store(TOTAL - a, SeqCst);
+            mutex.make_consistent()?;
+        }
+        Locked::Acquired => {}
+    }
+    mutex.unlock()?;
+    mutex.lock()?;
+    accounts.a.fetch_sub(5, SeqCst);
+    accounts.b.fetch_add(5, SeqCst);
+    mutex.unlock()?;
+    parent.say("moved 5 from a to b");
+    let (a, b) = (accounts.a.load(SeqCst), accounts.b.load(SeqCst));
+    parent.say(format!("a = {a}, b = {b}, total = {}", a + b));
+    Ok(())
+}

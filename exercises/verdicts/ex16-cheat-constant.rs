@@ -1,0 +1,39 @@
+//! Verdict corpus: ex16, a cheat.
+//! expect: fail
+//! reason: the waiter neither waits nor reads: it prints the message it already knows.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use shm_workbook::Shareable;
+use shm_workbook::futex;
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+
+const MESSAGE_AT: usize = 64;
+
+#[repr(C)]
+struct Header {
+    ready: AtomicU32,
+}
+
+// SAFETY: #[repr(C)], one atomic (valid for every bit pattern, zero included), no pointers.
+unsafe impl Shareable for Header {}
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers();
+    let parent = Narrator::new("parent");
+    let segment = Segment::create(Key::PRIVATE, 4096, 0o600)?;
+    let memory = segment.attach()?;
+    let header: &Header = memory.view()?;
+
+    let waiter = process::spawn("waiter", |out| {
+        out.say("got: hello from the parent");
+        Ok(())
+    })?;
+
+    memory.store_c_string(MESSAGE_AT, "hello from the parent")?;
+    header.ready.store(1, Ordering::Release);
+    let woken = futex::wake(&header.ready, 1)?;
+    parent.say(format!("woke {woken} waiter(s)"));
+    waiter.wait()?;
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! Verdict corpus: ex16, a cheat.
+//! expect: fail
+//! reason: ready is stored and loaded with Relaxed, so the message is not ordered before it:
+//! a data race that x86 hides.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use shm_workbook::Shareable;
+use shm_workbook::futex;
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+
+const MESSAGE_AT: usize = 64;
+
+#[repr(C)]
+struct Header {
+    ready: AtomicU32,
+}
+
+// SAFETY: #[repr(C)], one atomic (valid for every bit pattern, zero included), no pointers.
+unsafe impl Shareable for Header {}
+
+fn main() -> Result<()> {
+    cleanup::install_signal_handlers();
+    let parent = Narrator::new("parent");
+    let segment = Segment::create(Key::PRIVATE, 4096, 0o600)?;
+    let memory = segment.attach()?;
+    let header: &Header = memory.view()?;
+
+    let waiter = process::spawn("waiter", |out| {
+        loop {
+            let seen = header.ready.load(Ordering::Relaxed);
+            if seen == 1 {
+                break;
+            }
+            futex::wait(&header.ready, seen, None)?;
+        }
+        out.say(format!("got: {}", memory.load_c_string(MESSAGE_AT)));
+        Ok(())
+    })?;
+
+    memory.store_c_string(MESSAGE_AT, "hello from the parent")?;
+    header.ready.store(1, Ordering::Relaxed);
+    let woken = futex::wake(&header.ready, 1)?;
+    parent.say(format!("woke {woken} waiter(s)"));
+    waiter.wait()?;
+    Ok(())
+}
