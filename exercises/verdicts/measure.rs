@@ -1,6 +1,6 @@
 //! The verdict benchmark: every program of exercises/verdicts/ checked by the current checker.
 //!
-//! `cargo run -p shm-workbook-reference --bin verdicts -- [--runs N] [--seed N] [--only exNN]`
+//! `cargo run -p shm-workbook-verdicts --bin verdicts -- [--runs N] [--seed N] [--only exNN]`
 //!
 //! Each corpus file says in its header which exercise it is and whether the checker must pass
 //! it (`expect: pass`) or fail it (`expect: fail`). This program runs
