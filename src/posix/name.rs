@@ -2,7 +2,6 @@
 //! a name that nobody holds yet.
 
 use nix::errno::Errno;
-use nix::unistd::getpid;
 
 use crate::error::{Error, Result};
 
@@ -46,12 +45,12 @@ pub fn check_name(name: &str) -> Result<()> {
 }
 
 /// A name that no other run, and no other user, will pick:
-/// `/shm-workbook-<uid>-<pid>-<random>-<what>`. The user id and the process id say whose it
-/// is; the 8 random hex digits make it new even when the pid is a recycled one whose earlier
-/// process left its object behind, and keep another user from guessing it in advance (to
-/// create it first, and read what is written into it).
+/// `/shm-workbook-<uid>-<random>-<what>`. The user id says whose it is; the 8 random hex digits make it new for each run (even one
+/// whose pid an earlier run had, which left its object behind), and keep another user from
+/// guessing it in advance (to create it first, and read what is written into it). No pid: the
+/// name stays short enough for a line of the story with any uid.
 pub fn unique_name(what: &str) -> String {
-    format!("/shm-workbook-{}-{}-{:08x}-{what}", nix::unistd::getuid(), getpid(), random_u32())
+    format!("/shm-workbook-{}-{:08x}-{what}", nix::unistd::getuid(), random_u32())
 }
 
 /// 32 bits from the operating system's random source (or, without one, from the clock).
@@ -147,7 +146,7 @@ mod tests {
     fn unique_names_differ_even_in_one_process() {
         let (a, b) = (unique_name("x"), unique_name("x"));
         assert_ne!(a, b, "a random part: a recycled pid cannot meet its predecessor's name");
-        let prefix = format!("/shm-workbook-{}-{}-", nix::unistd::getuid(), getpid());
+        let prefix = format!("/shm-workbook-{}-", nix::unistd::getuid());
         assert!(a.starts_with(&prefix) && a.ends_with("-x"), "{a}");
         assert!(check_name(&a).is_ok());
     }
