@@ -45,8 +45,9 @@ pub fn check_name(name: &str) -> Result<()> {
 }
 
 /// A name that no other run, and no other user, will pick:
-/// `/shm-workbook-<uid>-<random>-<what>`. The user id says whose it is; the 8 random hex digits make it new for each run (even one
-/// whose pid an earlier run had, which left its object behind), and keep another user from
+/// `/shm-workbook-<uid>-<random>-<what>`. The user id says whose it is; the 8 random hex
+/// digits make it new for each run (even one whose pid an earlier run had, which left its
+/// object behind), and keep another user from
 /// guessing it in advance (to create it first, and read what is written into it). No pid: the
 /// name stays short enough for a line of the story with any uid.
 pub fn unique_name(what: &str) -> String {
