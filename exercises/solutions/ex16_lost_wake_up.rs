@@ -10,13 +10,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use shm_workbook::Shareable;
 use shm_workbook::futex;
+use shm_workbook::wait::{Partner, Policy, publish, wait_while};
 use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
 
 const MESSAGE_AT: usize = 64; // the message, a C string, after the header
 
 #[repr(C)]
 struct Header {
-    ready: AtomicU32, // 0: no message yet; 1: the message is written (the futex word)
+    ready: AtomicU32,  // 0: no message yet; 1: the message is written (the futex word)
+    looked: AtomicU32, // 1 once the waiter has checked `ready` and found no message
 }
 
 // SAFETY: #[repr(C)], one atomic (valid for every bit pattern, zero included), no pointers.
@@ -35,6 +37,7 @@ fn main() -> Result<()> {
             if seen == 1 {
                 break; // the check: the message is there
             }
+            publish(&header.looked, 1, Policy::DEFAULT)?; // tells the parent: looked
             let so_far = memory.load_c_string(MESSAGE_AT);
             out.say(format!("not ready (the message is {so_far:?} so far): sleeping"));
             futex::wait(&header.ready, seen, None)?; // sleeps only if `ready` is still `seen`
@@ -43,6 +46,9 @@ fn main() -> Result<()> {
         Ok(())
     })?;
 
+    // The parent writes once the waiter has looked: its store and wake land while the waiter is
+    // between its check and its sleep, the moment the document's program leaves to chance.
+    wait_while(&header.looked, 0, Policy::Spin, Partner::Child(waiter.pid()))?;
     memory.store_c_string(MESSAGE_AT, "hello from the parent")?;
     header.ready.store(1, Ordering::Release); // the message before the word
     let woken = futex::wake(&header.ready, 1)?;
