@@ -591,10 +591,12 @@ fn step_pauses_in_every_part() {
 
 #[test]
 fn attach_refuses_bad_arguments_with_a_sentence_and_exit_2() {
-    // An id that no segment has: one above every id in /proc/sysvipc/shm.
+    // An id that no segment has: not the next id (a test beside this one may be given it), but
+    // the largest, which the kernel hands out only after 65535 reuses of its last slot.
     let table = std::fs::read_to_string("/proc/sysvipc/shm").unwrap();
-    let ids = table.lines().skip(1).filter_map(|l| l.split_whitespace().nth(1)?.parse().ok());
-    let missing = ids.max().unwrap_or(0i32).saturating_add(1).to_string();
+    let mut ids = table.lines().skip(1).filter_map(|l| l.split_whitespace().nth(1)?.parse().ok());
+    assert!(!ids.any(|id: i32| id == i32::MAX), "a segment has the id {}", i32::MAX);
+    let missing = i32::MAX.to_string();
     let cases: [(&[&str], &str); 6] = [
         (&["attach"], "attach needs one shmid or more"),
         (&["attach", "twelve"], "`twelve` is not a shmid: a shmid is a whole number"),
