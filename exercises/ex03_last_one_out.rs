@@ -23,7 +23,8 @@ fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
     let parent = Narrator::new("parent");
     let mut scratch = ScratchDir::new("ex03")?;
-    let key = Key::ftok(scratch.create_file("board", b"")?, b'B')?;
+    // ftok_unused: passes over a key that another segment holds (another user's, another run's).
+    let key = Key::ftok_unused(scratch.create_file("board", b"")?, b'B')?.key();
     parent.call_note("the publisher and the reader find the segment by this key");
 
     let publisher = process::spawn("publisher", |out| {

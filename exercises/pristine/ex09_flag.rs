@@ -55,7 +55,8 @@ fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
     let producer = Narrator::new("producer");
     let mut scratch = ScratchDir::new("ex09")?;
-    let key = Key::ftok(scratch.create_file("mailbox", b"")?, b'M')?;
+    // ftok_unused: passes over a key that another segment holds (another user's, another run's).
+    let key = Key::ftok_unused(scratch.create_file("mailbox", b"")?, b'M')?.key();
     // TODO: create the segment here, before fork(), so that it exists when the consumer looks.
 
     let consumer = process::spawn("consumer", |out| {

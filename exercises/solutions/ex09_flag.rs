@@ -44,7 +44,8 @@ fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
     let producer = Narrator::new("producer");
     let mut scratch = ScratchDir::new("ex09")?;
-    let key = Key::ftok(scratch.create_file("mailbox", b"")?, b'M')?;
+    // ftok_unused: passes over a key that another segment holds (another user's, another run's).
+    let key = Key::ftok_unused(scratch.create_file("mailbox", b"")?, b'M')?.key();
     let segment = Segment::create_for::<Mailbox>(key, 0o600)?;
     producer.call_note("created before the fork: the consumer will find it");
 
