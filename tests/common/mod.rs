@@ -239,7 +239,20 @@ pub fn run(bin: &str, args: &[&str]) -> Run {
 /// Runs a prepared lesson command to the end, adding `--trace` to a file of the test's.
 pub fn run_command(mut command: Command) -> Run {
     let trace = TraceFile::new();
-    let output = command.args(["--trace", trace.path()]).output().expect("the lesson binary runs");
+    command.args(["--trace", trace.path()]);
+    // A binary copied by a test beside this one may still be open for writing in a child that
+    // another test thread has just forked (until that child execs): exec then fails with
+    // ETXTBSY for a moment. Try again, briefly.
+    let mut tries = 0;
+    let output = loop {
+        match command.output() {
+            Err(err) if err.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => break other.expect("the lesson binary runs"),
+        }
+    };
     Run::new(
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
