@@ -65,6 +65,9 @@ pub struct IpcObject {
     pub uid: u32,
     /// The pid that created it (segments only).
     pub cpid: Option<i32>,
+    /// The last pids that used it, as its table shows them: a segment's `lpid`, a queue's
+    /// `lspid` and `lrpid`. (A semaphore set's are asked of the kernel: see [`leftovers`].)
+    pub last_pids: Vec<i32>,
     /// Bytes (segment) or semaphores (set).
     pub size: u64,
 }
@@ -126,6 +129,11 @@ pub fn parse_table(table: Table, text: &str) -> Vec<IpcObject> {
                 mode: u32::from_str_radix(get("perms")?, 8).ok()?,
                 uid: get("uid")?.parse().ok()?,
                 cpid: get("cpid").and_then(|pid| pid.parse().ok()),
+                last_pids: ["lpid", "lspid", "lrpid"]
+                    .iter()
+                    .filter_map(|column| get(column)?.parse().ok())
+                    .filter(|&pid: &i32| pid > 0)
+                    .collect(),
                 size: get(size_column)?.parse().ok()?,
             })
         })
@@ -170,9 +178,21 @@ pub fn leftovers(
             call.name == object.table.creating_call()
                 && call.returned() == Some(i64::from(object.id))
         });
-        let made_by = match (creator, object.cpid) {
-            (Some(call), _) => format!("{}, by {} {}", call.text, call.role, call.pid),
-            (None, Some(cpid)) if pids.contains(&cpid) => format!("process {cpid} of the run"),
+        // Made around the library (raw libc::semget, no trace) and with no creator's pid in its
+        // table (a semaphore set, a queue): the run's if a process of the run used it last.
+        let last_pids = match object.table {
+            Table::SemaphoreSet => semaphores(object.id)
+                .map(|set| set.iter().map(|s| s.last_pid).filter(|&pid| pid > 0).collect())
+                .unwrap_or_default(),
+            _ => object.last_pids.clone(),
+        };
+        let used_by = last_pids.iter().find(|pid| pids.contains(pid));
+        let made_by = match (creator, object.cpid, used_by) {
+            (Some(call), _, _) => format!("{}, by {} {}", call.text, call.role, call.pid),
+            (None, Some(cpid), _) if pids.contains(&cpid) => format!("process {cpid} of the run"),
+            (None, _, Some(pid)) => {
+                format!("not by the library's calls; process {pid} of the run used it last")
+            }
             _ => continue,
         };
         let size = match object.table {
@@ -624,6 +644,7 @@ mod tests {
                 mode: 0o666,
                 uid: 1000,
                 cpid: Some(4242),
+                last_pids: vec![4243],
                 size: 1024
             }
         );
@@ -647,11 +668,22 @@ mod tests {
             mode: 0o600,
             uid: 0,
             cpid: Some(cpid),
+            last_pids: Vec::new(),
             size: 64,
         };
         after.objects.insert((Table::Segment, 5), object(5, 100));
         after.objects.insert((Table::Segment, 6), object(6, 999)); // someone else's
         after.objects.insert((Table::Segment, 7), object(7, 101));
+        // A queue made with raw libc::msgget (no call in the trace): the run's, since a process
+        // of the run sent to it last; another, used last by someone else, is not.
+        let queue = |id, last| IpcObject {
+            table: Table::MessageQueue,
+            last_pids: vec![last],
+            cpid: None,
+            ..object(id, 0)
+        };
+        after.objects.insert((Table::MessageQueue, 8), queue(8, 101));
+        after.objects.insert((Table::MessageQueue, 9), queue(9, 999));
         after.posix.insert("/mine".into());
         after.posix.insert("/theirs".into());
         let calls = vec![
@@ -677,9 +709,11 @@ mod tests {
             [
                 "segment 5 (key 0x00000000, 64 bytes, mode 0600)",
                 "segment 7 (key 0x00000000, 64 bytes, mode 0600)",
+                "message queue 8 (key 0x00000000, mode 0600)",
                 "POSIX object /mine"
             ]
         );
+        assert!(found[2].made_by.contains("process 101 of the run used it last"), "{found:?}");
         assert!(found[0].made_by.starts_with("shmget(IPC_PRIVATE, 64"), "{found:?}");
         assert!(found[0].made_by.ends_with("by parent 100"), "{found:?}");
         assert_eq!(found[1].made_by, "process 101 of the run");
