@@ -14,7 +14,7 @@
 //! what the machine was doing meanwhile (CPU waits, load, an unoptimised build) in
 //! [`machine`]; the figures it collects, the tables, the story's conclusions, the targets and
 //! the JSON it makes of them in [`report`]; the SVG chart drawn from a `--json` report in
-//! [`chart`]; how its story fits the terminal's width in [`story`].
+//! [`chart`].
 
 use std::io::IsTerminal;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -35,7 +35,6 @@ pub mod message;
 pub mod plan;
 pub mod report;
 pub mod sender;
-pub mod story;
 
 /// The median of `values` (the mean of the two middle ones for an even count); NaN if empty.
 pub fn median(values: &[f64]) -> f64 {

@@ -63,7 +63,7 @@ fn main() -> Result<()> {
 
     lesson.part("Part 3: spinning when both processes share one CPU");
     let (cpu, tries) = (plan.one_cpu(), plan.one_cpu_tries());
-    bench::story::explain(&parent, tries.describe(cpu));
+    parent.explain(tries.describe(cpu));
     let spin = pinned_round_trips(&parent, cpu, Policy::Spin, tries.spin)?;
     let futex = pinned_round_trips(&parent, cpu, Policy::Sleep, tries.futex)?;
     let one_cpu = OneCpu::new(cpu, tries, spin, futex);
@@ -215,7 +215,7 @@ fn ring_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Result<Vec
     let segment = Segment::create(Key::PRIVATE, RING_DATA + RING_BYTES, 0o600)?;
     let ring = bench::size_text(RING_BYTES);
     let note = format!("head and tail on their own cache lines, then a {ring} ring");
-    bench::story::call_note(out, note);
+    out.call_note(note);
     let memory = segment.attach()?;
     // ANCHOR: ring_loops
     // Each end on a CPU of its own: left alone, the scheduler may put both on one (a pipe's
@@ -223,7 +223,7 @@ fn ring_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Result<Vec
     let cpus = plan.ring_cpus();
     if let Some((consumer_cpu, _)) = cpus {
         bench::pin_to_cpu(consumer_cpu)?;
-        bench::story::call_note(out, "the consumer's CPU, while the ring is measured");
+        out.call_note("the consumer's CPU, while the ring is measured");
     }
     // The producer's partner is this process, its parent once forked.
     let mut producer = RingEnd::new(&memory, Partner::Parent(nix::unistd::getpid()))?;
@@ -319,7 +319,7 @@ fn shm_round_trip(out: &Narrator, bench: &mut Bench, name: &str, policy: Policy)
     let (_segment, memory) = bench::segment_for::<Board>(out)?;
     let board: &Board = memory.view()?;
     let child = process::spawn("echo", |_| echo(board, policy, Partner::parent()))?;
-    bench::story::call_note(out, format!("the echo; both wait with the policy: {}", policy.name()));
+    out.call_note(format!("the echo; both wait with the policy: {}", policy.name()));
     let (partner, mut last_pong) = (Partner::Child(child.pid()), 0);
     let sample = bench::time_round_trips(
         bench,
@@ -358,7 +358,7 @@ fn pinned_round_trips(
         me.call();
         echo(board, policy, Partner::parent())
     })?;
-    bench::story::call_note(out, format!("the echo; both wait with the policy: {}", policy.name()));
+    out.call_note(format!("the echo; both wait with the policy: {}", policy.name()));
     let partner = Partner::Other(the_echo.pid()); // the pinger's sibling
     let pinger = process::spawn("pinger", |me| {
         bench::pin_to_cpu(cpu)?;

@@ -24,7 +24,6 @@ use super::message::{LARGEST, SIZES, check, pattern, stamp};
 use super::plan::Plan;
 use super::report::{Cell, RoundTrip, Row, Transport};
 use super::sender::{Sender, pipe};
-use super::story;
 use super::{
     Bench, Sample, read_error, read_u64, size_text, socket_pair, time_round_trips, write_u64,
 };
@@ -43,9 +42,7 @@ pub struct Memcpy {
 impl Memcpy {
     /// Copies into a buffer of `buffer` bytes (as large as the ring); says so with `out`.
     pub fn new(out: &Narrator, buffer: usize) -> Memcpy {
-        story::explain(
-            out,
-            format!(
+        out.explain(format!(
                 "memcpy of each message in one process, into a {} buffer like the ring's, measured beside the ring (their repetitions alternate): no second process, no kernel",
                 size_text(buffer)
             ),
@@ -193,7 +190,7 @@ pub fn posix_queue_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) ->
     try_above_the_limit(out, plan)?;
     let depth = plan.limits.posix_max_messages.clamp(1, 10);
     let queue = PosixQueue::create(&unique_name("lesson13-mq"), 0o600, depth, largest)?;
-    story::call_note(out, "the queue's descriptor");
+    out.call_note("the queue's descriptor");
     let mut sender = Sender::spawn(out, "mq sender", |message| queue.send(message))?;
     let mut buffer = vec![0u8; largest]; // mq_receive wants room for mq_msgsize bytes
     let mut rows = Vec::new();
@@ -226,23 +223,19 @@ fn try_above_the_limit(out: &Narrator, plan: &Plan) -> Result<()> {
     let name = unique_name("lesson13-mq-limit");
     match PosixQueue::create(&name, 0o600, 1, size) {
         Ok(queue) => {
-            story::call_note(
-                out,
-                format!(
+            out.call_note(format!(
                     "accepted, though fs.mqueue.msgsize_max is {}: this process has CAP_SYS_RESOURCE, which the limit does not bind",
                     size_text(plan.limits.posix_max_message)
                 ),
             );
             queue.unlink()?;
         }
-        Err(err) if err.errno() == Some(nix::errno::Errno::EINVAL) => story::call_note(
-            out,
-            format!(
+        Err(err) if err.errno() == Some(nix::errno::Errno::EINVAL) => out.call_note(format!(
                 "refused: above fs.mqueue.msgsize_max ({}), and this process lacks CAP_SYS_RESOURCE, which would lift it",
                 size_text(plan.limits.posix_max_message)
             ),
         ),
-        Err(err) => story::call_note(out, format!("refused: {}", err.meaning())),
+        Err(err) => out.call_note(format!("refused: {}", err.meaning())),
     }
     Ok(())
 }
@@ -326,7 +319,7 @@ pub fn socket_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
 /// One System V queue: type 1 carries the pings, type 2 the echoes.
 pub fn queue_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
     let queue = MessageQueue::create(0o600)?;
-    story::call_note(out, "one queue: type 1 carries pings, type 2 the echoes");
+    out.call_note("one queue: type 1 carries pings, type 2 the echoes");
     let child = process::spawn("echo", |_| {
         let mut buffer = MessageBuffer::new(8);
         call::unrecorded(|| {
@@ -383,7 +376,7 @@ pub fn semaphore_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample>
     let memory = segment.attach()?;
     let mailbox: &Mailbox = memory.view()?;
     let semaphores = shm_workbook::SemaphoreSet::create(shm_workbook::Key::PRIVATE, 2, 0o600)?;
-    story::call_note(out, "semaphore 0: a ping is ready; 1: the echo is ready");
+    out.call_note("semaphore 0: a ping is ready; 1: the echo is ready");
     let (ping_ready, pong_ready) = (0, 1);
     let child = process::spawn("echo", |_| {
         call::unrecorded(|| {

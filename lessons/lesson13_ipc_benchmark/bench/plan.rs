@@ -10,7 +10,6 @@ use shm_workbook::sysv::msg;
 
 use super::machine;
 use super::message::SIZES;
-use super::story;
 use super::{allowed_cpus, size_text};
 
 /// What this run will do, decided once from the flags and the machine.
@@ -110,33 +109,24 @@ impl Plan {
         let (msgsize_max, msg_max) = (limits.posix_max_message, limits.posix_max_messages);
         let posix = format!("msgsize_max {msgsize_max} B, msg_max {msg_max}");
         parent.value("POSIX queue limits", posix);
-        story::explain(
-            &parent,
-            format!(
-                "each figure is the median of {} repetitions of about {} ms each{}",
-                self.reps,
-                self.rep_time.as_millis(),
-                if self.fast { " (--fast: rough figures)" } else { "" }
-            ),
-        );
+        parent.explain(format!(
+            "each figure is the median of {} repetitions of about {} ms each{}",
+            self.reps,
+            self.rep_time.as_millis(),
+            if self.fast { " (--fast: rough figures)" } else { "" }
+        ));
         if !self.optimised() {
-            story::explain(
-                &parent,
-                format!(
+            parent.explain(format!(
                     "this build is not optimised: a plain Rust copy loop ran {:.0}× slower than memcpy here, so the figures below measure unoptimised Rust, not IPC. They are shown, but no conclusion is drawn from them. Measure with: `cargo run --release --bin lesson13`",
                     self.slowdown
                 ),
             );
         }
         if self.cpus.len() < 2 {
-            story::explain(
-                &parent,
-                "only one CPU is available: every spinning figure below is a one-CPU figure (Part 3)",
+            parent.explain("only one CPU is available: every spinning figure below is a one-CPU figure (Part 3)",
             );
         } else if self.busy() {
-            story::explain(
-                &parent,
-                format!(
+            parent.explain(format!(
                     "the machine is busy: {}. A figure that needs a CPU of its own (spinning, the ring) shows it, and the lesson says where",
                     self.load_text()
                 ),

@@ -13,7 +13,6 @@ use shm_workbook::narrate::print_block;
 
 use super::machine::{Distance, FAR_NS};
 use super::plan::Plan;
-use super::story;
 use super::{
     Json, Sample, Target, bar, count_text, rate_text, ratio_text, size_text, table, time_text,
 };
@@ -190,18 +189,14 @@ pub fn show_throughput(lesson: &Lesson, plan: &Plan, cells: &[Cell]) {
         print_block(format!(
             "\n  {} messages\n{}",
             size_text(size),
-            table_with_bars(&header, lines, &bars, (24, story::columns()))
+            table_with_bars(&header, lines, &bars, (24, shm_workbook::fold::columns()))
         ));
     }
-    story::explain(
-        &parent,
-        "pipes, sockets and queues copy every byte twice (into the kernel and out again) and make two system calls per message; the ring copies twice too, but in user space, with no system call at all",
+    parent.explain("pipes, sockets and queues copy every byte twice (into the kernel and out again) and make two system calls per message; the ring copies twice too, but in user space, with no system call at all",
     );
     if plan.optimised() {
         let (low, high) = ratio_range(cells, Transport::Ring, |size| best_kernel(cells, size).1);
-        story::explain(
-            &parent,
-            format!(
+        parent.explain(format!(
                 "on this machine, in this run: from 4 KiB up, the ring moved {} to {}× what the fastest kernel mechanism moved at each size, and {} to {}× what memcpy in one process did",
                 ratio_number(low),
                 ratio_number(high),
@@ -215,7 +210,7 @@ pub fn show_throughput(lesson: &Lesson, plan: &Plan, cells: &[Cell]) {
         );
     }
     for line in ring_places(cells).into_iter().chain(busy_ring(cells)) {
-        story::explain(&parent, line);
+        parent.explain(line);
     }
     lesson.pause_for(Duration::from_secs(2));
 }
@@ -314,9 +309,12 @@ pub fn show_round_trips(lesson: &Lesson, plan: &Plan, results: &[RoundTrip]) {
     let bars: Vec<Option<(f64, f64)>> =
         results.iter().map(|r| Some((r.sample.ns_per_op, slowest))).collect();
     let header = ["mechanism", "round trip", "per second", "vs spin", "CPU wait"];
-    print_block(format!("\n{}", table_with_bars(&header, lines, &bars, (20, story::columns()))));
+    print_block(format!(
+        "\n{}",
+        table_with_bars(&header, lines, &bars, (20, shm_workbook::fold::columns()))
+    ));
     for line in round_trip_story(plan, results) {
-        story::explain(&lesson.narrator("parent"), line);
+        lesson.narrator("parent").explain(line);
     }
     lesson.pause_for(Duration::from_secs(2));
 }
@@ -417,9 +415,7 @@ pub fn show_one_cpu(lesson: &Lesson, one_cpu: &OneCpu, round_trips: &[RoundTrip]
         ],
     ];
     print_block(format!("\n{}", table(&["round trip", "each", "vs Part 2"], &lines)));
-    story::explain(
-        &parent,
-        format!(
+    parent.explain(format!(
             "on one CPU a spinner only wastes its time slice: the answer it waits for cannot be written until the scheduler stops it. Here that made a round trip {}, against {} for a pair that sleeps on a futex and hands the CPU over at once",
             time_text(spin_ns),
             time_text(futex_ns)
@@ -468,9 +464,7 @@ pub fn conclude(
 ) {
     let parent = lesson.narrator("parent");
     if !plan.optimised() {
-        story::explain(
-            &parent,
-            format!(
+        parent.explain(format!(
                 "no conclusion from this run: it was not optimised (a plain Rust copy loop ran {:.0}× slower than memcpy), so its figures measure unoptimised Rust, not IPC. Run: `cargo run --release --bin lesson13`",
                 plan.slowdown
             ),
@@ -485,9 +479,7 @@ pub fn conclude(
         Some(s) if s.cpu_wait >= CONTENDED => "; its processes waited for a CPU then (Part 1)",
         _ => "",
     };
-    story::explain(
-        &parent,
-        format!(
+    parent.explain(format!(
             "bulk data: at 64 KiB the ring moved {}, {} the fastest kernel mechanism here ({name}, {}){why}",
             rate_text(rate(cells, Transport::Ring, 64 << 10)),
             ratio_text(rate(cells, Transport::Ring, 64 << 10) / best),
@@ -495,9 +487,7 @@ pub fn conclude(
         ),
     );
     let (name, best) = best_kernel(cells, 64);
-    story::explain(
-        &parent,
-        format!(
+    parent.explain(format!(
             "small messages: {} 64-byte messages a second through the ring, {} through the fastest kernel mechanism ({name})",
             count_text(rate(cells, Transport::Ring, 64) / 64.0),
             count_text(best / 64.0)
@@ -508,9 +498,7 @@ pub fn conclude(
         round_trip_ns(round_trips, "shm futex"),
         round_trip_ns(round_trips, "pipe pair"),
     );
-    story::explain(
-        &parent,
-        format!(
+    parent.explain(format!(
             "a request and its answer: {} spinning, {} sleeping on a futex, {} through a pipe; on one CPU, {} spinning. Shared memory wins the round trip only by spinning, on CPUs of their own",
             time_text(spin),
             time_text(futex),
@@ -518,9 +506,7 @@ pub fn conclude(
             time_text(one_cpu.spin_ns)
         ),
     );
-    story::explain(
-        &parent,
-        "and pipes, sockets and queues give you framing, blocking, back-pressure and cleanup for free: \"fastest\" is not the same as \"best\"",
+    parent.explain("and pipes, sockets and queues give you framing, blocking, back-pressure and cleanup for free: \"fastest\" is not the same as \"best\"",
     );
 }
 
