@@ -17,7 +17,7 @@
 //!
 //! Run it: `cargo run --bin workbook -- check ex09`; by hand: `cargo run --example ex09`.
 
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use shm_workbook::shared::{AtomicU8, AtomicU32, Ordering};
 use std::time::Duration;
 
 use shm_workbook::Shareable;

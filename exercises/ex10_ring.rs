@@ -17,7 +17,7 @@
 //! Run it: `cargo run --bin workbook -- check ex10`; by hand: `cargo run --example ex10` (when it
 //! hangs, look at `ipcs -s -i <semid>` in another terminal, then press Ctrl-C).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::Shareable;
 use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};

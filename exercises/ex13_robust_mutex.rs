@@ -16,7 +16,7 @@
 //!
 //! Run it: `cargo run --bin workbook -- check ex13`; by hand: `cargo run --example ex13`.
 
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use shm_workbook::shared::{AtomicU64, Ordering::SeqCst};
 
 use shm_workbook::Shareable;
 use shm_workbook::process::Exit;

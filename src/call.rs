@@ -100,6 +100,7 @@ pub struct Call {
     outcome: Outcome,
     pid: i32,
     time_ns: u64,
+    started_ns: u64,
     helper: bool,
 }
 
@@ -161,8 +162,9 @@ impl Call {
     ///
     /// `args` holds each argument's value without its C comment (as `strace` shows it);
     /// `result` is null and `errno` a name such as `"EACCES"` when the call failed; `t_ns` is
+    /// when the call ended and `t0_ns` when it began (0 if the trace was off then), both
     /// `CLOCK_MONOTONIC` in nanoseconds, comparable between the processes of one run; `seq`
-    /// counts the calls recorded by one process; `helper` is true for a call the library made
+    /// counts the lines written by one process; `helper` is true for a call the library made
     /// on the way to another (the `IPC_STAT` after `shmat` that finds the segment's size).
     pub fn json(&self, seq: u64, role: &str) -> Json {
         let (result, errno) = match &self.outcome {
@@ -173,6 +175,7 @@ impl Call {
             ("kind", Json::from("call")),
             ("seq", Json::from(seq)),
             ("t_ns", Json::from(self.time_ns)),
+            ("t0_ns", Json::from(self.started_ns)),
             ("pid", Json::from(i64::from(self.pid))),
             ("role", Json::from(role)),
             ("call", Json::from(self.name)),
@@ -199,13 +202,17 @@ pub struct CallBuilder {
     args: Vec<Arg>,
     quiet: bool,
     off: bool,
+    /// When the call began (0 without the trace): a call that synchronizes (a `semop` that
+    /// posts) may have taken effect at any moment between its start and its end.
+    started_ns: u64,
 }
 
 /// Starts describing a call to `name` (as C names it).
 pub fn make(name: &'static str) -> CallBuilder {
     crate::jitter::point();
     let off = UNRECORDED.with(|depth| depth.get() > 0);
-    CallBuilder { name, args: Vec::new(), quiet: false, off }
+    let started_ns = if off || !tracing() { 0 } else { monotonic_ns() };
+    CallBuilder { name, args: Vec::new(), quiet: false, off, started_ns }
 }
 
 thread_local! {
@@ -274,6 +281,7 @@ impl CallBuilder {
             outcome,
             pid: if off { 0 } else { nix::unistd::getpid().as_raw() },
             time_ns: if off { 0 } else { monotonic_ns() },
+            started_ns: self.started_ns,
             helper: self.quiet,
         };
         if !off {
@@ -283,7 +291,8 @@ impl CallBuilder {
     }
 }
 
-fn monotonic_ns() -> u64 {
+/// `CLOCK_MONOTONIC` in nanoseconds: the clock every line of the trace is stamped with.
+pub(crate) fn monotonic_ns() -> u64 {
     let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime fills the timespec on our stack.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
@@ -369,6 +378,15 @@ fn record(call: &Call, quiet: bool) {
 /// The line has `"kind":"event"`, `"event"`, the usual `seq`, `t_ns`, `pid` and `role`, and
 /// `fields`. Does nothing without `--trace`, or inside [`unrecorded`].
 pub fn event(name: &str, fields: &[(&str, Json)]) {
+    let mut pairs = vec![("event", Json::from(name))];
+    pairs.extend(fields.iter().map(|(key, value)| (*key, value.clone())));
+    write_line("event", pairs);
+}
+
+/// Writes one line of `kind` to the trace with the usual `seq`, `t_ns`, `pid` and `role`
+/// before `fields` (for [`event`] and the evidence of loads and stores). Does nothing without
+/// the trace, or inside [`unrecorded`].
+pub(crate) fn write_line(kind: &str, fields: Vec<(&str, Json)>) {
     trace_from_environment();
     let fd = TRACE_FD.load(Ordering::Relaxed);
     if fd < 0 || UNRECORDED.with(|depth| depth.get() > 0) {
@@ -386,18 +404,31 @@ pub fn event(name: &str, fields: &[(&str, Json)]) {
         (journal.seq, journal.role.clone().unwrap_or_else(|| "process".to_owned()))
     });
     let mut pairs = vec![
-        ("kind", Json::from("event")),
+        ("kind", Json::from(kind)),
         ("seq", Json::from(seq)),
         ("t_ns", Json::from(monotonic_ns())),
         ("pid", Json::from(i64::from(pid))),
         ("role", Json::from(role)),
-        ("event", Json::from(name)),
     ];
-    pairs.extend(fields.iter().map(|(key, value)| (*key, value.clone())));
+    pairs.extend(fields);
     let mut line = Json::object(pairs).render_line();
     line.push('\n');
     // SAFETY: `fd` was opened by `trace_to` and is never closed while the run lasts.
     write_all(unsafe { BorrowedFd::borrow_raw(fd) }, line.as_bytes());
+}
+
+/// How many lines this process has written to the trace (calls and events).
+pub(crate) fn lines_written() -> u64 {
+    let pid = nix::unistd::getpid().as_raw();
+    JOURNAL.with(|journal| {
+        let journal = journal.borrow();
+        if journal.pid == pid { journal.seq } else { 0 }
+    })
+}
+
+/// Whether recording is off here (inside [`unrecorded`]).
+pub(crate) fn silenced() -> bool {
+    UNRECORDED.with(|depth| depth.get() > 0)
 }
 
 /// Whether `--trace` is on in this process (a lesson may skip work that only feeds the trace).

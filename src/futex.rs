@@ -6,13 +6,14 @@
 //! futexes: no `FUTEX_PRIVATE_FLAG`). How long to spin before sleeping, and how to notice a
 //! partner that died, is the job of [`crate::wait`].
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use nix::errno::Errno;
 
 use crate::call::{self, Arg};
 use crate::error::Result;
+use crate::shared::Word;
 
 /// How a `FUTEX_WAIT` ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,7 +30,8 @@ pub enum Woke {
 
 /// `futex(word, FUTEX_WAIT, expected, timeout)`: sleeps while `*word == expected`, for at
 /// most `timeout` (`None`: as long as it takes). Callers re-check the word in a loop.
-pub fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> Result<Woke> {
+pub fn wait(word: &impl Word, expected: u32, timeout: Option<Duration>) -> Result<Woke> {
+    let word = word.raw();
     let spec = timeout.map(|t| libc::timespec {
         tv_sec: t.as_secs() as libc::time_t,
         tv_nsec: libc::c_long::from(t.subsec_nanos() as i32),
@@ -63,7 +65,8 @@ pub fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> Resul
 }
 
 /// `futex(word, FUTEX_WAKE, n)`: wakes up to `n` processes sleeping on `word`; returns how many.
-pub fn wake(word: &AtomicU32, n: u32) -> Result<u32> {
+pub fn wake(word: &impl Word, n: u32) -> Result<u32> {
+    let word = word.raw();
     let made =
         call::make("futex").arg_with(Arg::pointer(word.as_ptr() as usize)).arg("FUTEX_WAKE").arg(n);
     // SAFETY: FUTEX_WAKE only uses the address as a key; no memory is read or written.
@@ -76,8 +79,8 @@ pub fn wake(word: &AtomicU32, n: u32) -> Result<u32> {
 }
 
 /// Stores `value` (Release) and wakes every process sleeping on `word`.
-pub fn store_and_wake(word: &AtomicU32, value: u32) -> Result<()> {
-    word.store(value, Ordering::Release);
+pub fn store_and_wake(word: &impl Word, value: u32) -> Result<()> {
+    word.store_word(value, Ordering::Release);
     wake(word, i32::MAX as u32).map(drop)
 }
 
@@ -102,6 +105,7 @@ pub fn wait_until_asleep(pid: nix::unistd::Pid, timeout: Duration) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicU32;
 
     #[test]
     fn waiting_on_a_changed_word_returns_at_once() {

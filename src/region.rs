@@ -34,6 +34,7 @@ use std::ptr::NonNull;
 
 use crate::call;
 use crate::error::{Error, Result};
+use crate::evidence::{self, Op};
 use std::sync::atomic::{
     AtomicI32, AtomicI64, AtomicU8, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
@@ -94,17 +95,20 @@ impl<A: Access> Region<A> {
     /// A region attached with `shmat`. The caller passes what `shmat` returned and the
     /// segment's size, and hands over the duty to `shmdt` it.
     pub(crate) fn attached(addr: NonNull<u8>, len: usize, shmid: i32) -> Region<A> {
+        crate::evidence::mapped(addr.as_ptr() as usize, len);
         Region { addr, len, origin: Origin::Attached { shmid }, access: PhantomData }
     }
 
     /// A region mapped with `mmap(..., MAP_SHARED, ...)`, handing over the duty to `munmap` it.
     pub(crate) fn mapped(addr: NonNull<u8>, len: usize) -> Region<A> {
+        crate::evidence::mapped(addr.as_ptr() as usize, len);
         Region { addr, len, origin: Origin::Mapped, access: PhantomData }
     }
 
     /// The same region, now known to be `len` bytes long.
     pub(crate) fn with_len(self, len: usize) -> Region<A> {
         let this = std::mem::ManuallyDrop::new(self);
+        crate::evidence::mapped(this.addr.as_ptr() as usize, len);
         Region { addr: this.addr, len, origin: this.origin, access: PhantomData }
     }
 
@@ -163,22 +167,35 @@ impl<A: Access> Region<A> {
     /// Copies `len` bytes at `offset` out (Relaxed byte loads), fewer if the region ends first.
     pub fn load(&self, offset: usize, len: usize) -> Vec<u8> {
         crate::jitter::point();
+        let began = evidence::begin();
         let cells = self.cells();
         let start = offset.min(cells.len());
         let end = offset.saturating_add(len).min(cells.len());
-        cells[start..end].iter().map(|cell| cell.load(Ordering::Relaxed)).collect()
+        let bytes: Vec<u8> =
+            cells[start..end].iter().map(|cell| cell.load(Ordering::Relaxed)).collect();
+        let address = self.address() + start;
+        evidence::record_data(Op::Load, address, &bytes, began);
+        bytes
     }
 
     /// Reads a NUL-terminated string at `offset`, as `printf("%s")` would, never past the end.
     pub fn load_c_string(&self, offset: usize) -> String {
         crate::jitter::point();
+        let began = evidence::begin();
         let cells = self.cells();
-        let text: Vec<u8> = cells[offset.min(cells.len())..]
-            .iter()
-            .map(|cell| cell.load(Ordering::Relaxed))
-            .take_while(|&byte| byte != 0)
-            .collect();
-        String::from_utf8_lossy(&text).into_owned()
+        let start = offset.min(cells.len());
+        let mut bytes = Vec::new();
+        for cell in &cells[start..] {
+            let byte = cell.load(Ordering::Relaxed);
+            bytes.push(byte); // the NUL too: it was read
+            if byte == 0 {
+                break;
+            }
+        }
+        let address = self.address() + start;
+        evidence::record_data(Op::Load, address, &bytes, began);
+        let text = bytes.strip_suffix(&[0]).unwrap_or(&bytes);
+        String::from_utf8_lossy(text).into_owned()
     }
 
     /// `shmdt(addr)` or `munmap(addr, len)` now (whichever made the region), recorded so the
@@ -190,6 +207,7 @@ impl<A: Access> Region<A> {
 
     fn leave(&self) -> std::result::Result<(), call::Call> {
         let addr = self.addr.as_ptr();
+        evidence::unmapped(addr as usize);
         let (call, failed) = match self.origin {
             Origin::Attached { .. } => {
                 // SAFETY: `addr` came from shmat and is detached exactly once: here, reached
@@ -219,9 +237,17 @@ impl<A: Access> Region<A> {
 }
 
 impl Region<ReadWrite> {
-    /// The whole region as bytes that may change under us at any time.
-    pub fn bytes(&self) -> &[AtomicU8] {
-        self.cells()
+    /// The whole region as bytes that may change under us at any time (the library's atomics:
+    /// each access is written down with the trace on).
+    pub fn bytes(&self) -> &[crate::shared::AtomicU8] {
+        // SAFETY: shared::AtomicU8 is repr(transparent) over std's AtomicU8, so the slice of
+        // one is a slice of the other, with the same length and lifetime.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.addr.as_ptr().cast::<crate::shared::AtomicU8>(),
+                self.len,
+            )
+        }
     }
 
     /// The start as a raw pointer, for APIs that need one (a process-shared pthread mutex).
@@ -235,6 +261,7 @@ impl Region<ReadWrite> {
     /// visible to another process, a semaphore or a Release store, comes separately).
     pub fn store(&self, offset: usize, data: &[u8]) -> Result<()> {
         crate::jitter::point();
+        let began = evidence::begin();
         let cells = self.cells();
         let end =
             offset.checked_add(data.len()).filter(|&end| end <= cells.len()).ok_or_else(|| {
@@ -246,6 +273,8 @@ impl Region<ReadWrite> {
         for (cell, &byte) in cells[offset..end].iter().zip(data) {
             cell.store(byte, Ordering::Relaxed);
         }
+        let address = self.address() + offset;
+        evidence::record_data(Op::Store, address, data, began);
         Ok(())
     }
 
@@ -313,6 +342,20 @@ unsafe impl Shareable for AtomicI32 {}
 unsafe impl Shareable for AtomicI64 {}
 // SAFETY: as above.
 unsafe impl Shareable for AtomicUsize {}
+// SAFETY: the library's atomics are repr(transparent) over the standard ones above.
+unsafe impl Shareable for crate::shared::AtomicU8 {}
+// SAFETY: as above.
+unsafe impl Shareable for crate::shared::AtomicU16 {}
+// SAFETY: as above.
+unsafe impl Shareable for crate::shared::AtomicU32 {}
+// SAFETY: as above.
+unsafe impl Shareable for crate::shared::AtomicU64 {}
+// SAFETY: as above.
+unsafe impl Shareable for crate::shared::AtomicI32 {}
+// SAFETY: as above.
+unsafe impl Shareable for crate::shared::AtomicI64 {}
+// SAFETY: as above.
+unsafe impl Shareable for crate::shared::AtomicUsize {}
 // SAFETY: an array of shareable elements is laid out as its elements, with no padding.
 unsafe impl<T: Shareable, const N: usize> Shareable for [T; N] {}
 

@@ -13,7 +13,9 @@
 //! Every wait is given the [`Partner`] it waits for, and ends with an error naming it if the
 //! partner dies, instead of waiting forever for a write that will never come.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
+
+use crate::shared::Word;
 use std::time::Duration;
 
 use nix::unistd::Pid;
@@ -106,14 +108,14 @@ impl Partner {
         }
     }
 
-    fn died(self, word: &AtomicU32, current: u32) -> Error {
+    fn died(self, word: &impl Word, current: u32) -> Error {
         let who = match self {
             Partner::Child(_) => "child",
             Partner::Parent(_) => "parent",
             Partner::Other(_) => "partner",
         };
         Error::other(
-            format!("waiting for the word at {:p} to leave {current}", word.as_ptr()),
+            format!("waiting for the word at {:p} to leave {current}", word.raw().as_ptr()),
             format!(
                 "the {who} process {} ended while we waited for it to change the word; its own \
                  message, if any, is above",
@@ -126,7 +128,7 @@ impl Partner {
 /// Waits until `word` differs from `current`, as `policy` says, and returns the new value
 /// (loaded with Acquire: what the partner wrote before its Release store is visible). Ends
 /// with an error if `partner` dies first.
-pub fn wait_while(word: &AtomicU32, current: u32, policy: Policy, partner: Partner) -> Result<u32> {
+pub fn wait_while(word: &impl Word, current: u32, policy: Policy, partner: Partner) -> Result<u32> {
     let spins = match policy {
         Policy::Spin => u32::MAX,
         Policy::Sleep => 0,
@@ -134,7 +136,7 @@ pub fn wait_while(word: &AtomicU32, current: u32, policy: Policy, partner: Partn
     };
     let mut spun: u32 = 0;
     loop {
-        let now = word.load(Ordering::Acquire);
+        let now = word.load_word(Ordering::Acquire);
         if now != current {
             return Ok(now);
         }
@@ -144,7 +146,7 @@ pub fn wait_while(word: &AtomicU32, current: u32, policy: Policy, partner: Partn
             // then exited normally, which is not a death to report.
             if spun.is_multiple_of(SPINS_PER_LIVENESS_CHECK)
                 && partner.has_died()
-                && word.load(Ordering::Acquire) == current
+                && word.load_word(Ordering::Acquire) == current
             {
                 return Err(partner.died(word, current));
             }
@@ -156,14 +158,14 @@ pub fn wait_while(word: &AtomicU32, current: u32, policy: Policy, partner: Partn
         }
         match futex::wait(word, current, Some(SLEEP_SLICE))? {
             futex::Woke::Interrupted => {
-                if word.load(Ordering::Acquire) == current
+                if word.load_word(Ordering::Acquire) == current
                     && let Some(err) = crate::cleanup::child_failure()
                 {
                     return Err(err);
                 }
             }
             futex::Woke::TimedOut => {
-                if partner.has_died() && word.load(Ordering::Acquire) == current {
+                if partner.has_died() && word.load_word(Ordering::Acquire) == current {
                     return Err(partner.died(word, current));
                 }
             }
@@ -174,10 +176,10 @@ pub fn wait_while(word: &AtomicU32, current: u32, policy: Policy, partner: Partn
 
 /// Stores `value` (Release) and, unless the policy only spins, wakes the processes sleeping on
 /// `word`. A spinning waiter needs no wake-up, and skipping it saves a system call per hand-off.
-pub fn publish(word: &AtomicU32, value: u32, policy: Policy) -> Result<()> {
+pub fn publish(word: &impl Word, value: u32, policy: Policy) -> Result<()> {
     match policy {
         Policy::Spin => {
-            word.store(value, Ordering::Release);
+            word.store_word(value, Ordering::Release);
             Ok(())
         }
         Policy::Sleep | Policy::SpinThenSleep { .. } => futex::store_and_wake(word, value),
@@ -188,6 +190,7 @@ pub fn publish(word: &AtomicU32, value: u32, policy: Policy) -> Result<()> {
 mod tests {
     use super::*;
     use crate::process;
+    use std::sync::atomic::AtomicU32;
 
     #[test]
     fn a_changed_word_returns_at_once_with_every_policy() {

@@ -19,11 +19,13 @@ const ORDER: &[(&str, &str)] = &[
     ("procfs", "foundations"),
     ("jitter", "foundations"),
     ("call", "foundations"),
+    ("evidence", "foundations"),
     // The run's bookkeeping: what it created (the run file), the signal path, its children.
     ("registry", "bookkeeping"),
     ("cleanup", "bookkeeping"),
     ("scratch", "bookkeeping"),
     // The subject: shared memory and what synchronizes it, one safe function per C call.
+    ("shared", "subject"),
     ("region", "subject"),
     ("sysv", "subject"),
     ("posix", "subject"),

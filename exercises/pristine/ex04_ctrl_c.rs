@@ -16,7 +16,7 @@
 //! Run it: `cargo run --bin workbook -- check ex04`; by hand: `cargo run --example ex04`, press
 //! Ctrl-C, then look at `ipcs -m -s`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, process};

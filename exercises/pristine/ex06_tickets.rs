@@ -14,7 +14,7 @@
 //!
 //! Run it: `cargo run --bin workbook -- check ex06`; by hand: `cargo run --example ex06`.
 
-use std::sync::atomic::Ordering;
+use shm_workbook::shared::Ordering;
 
 use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
 

@@ -16,7 +16,7 @@
 //!
 //! Run it: `cargo run --bin workbook -- check ex14`; by hand: `cargo run --example ex14`.
 
-use std::sync::atomic::{AtomicU32, Ordering, fence};
+use shm_workbook::shared::{AtomicU32, Ordering, fence};
 use std::time::Duration;
 
 use shm_workbook::Shareable;

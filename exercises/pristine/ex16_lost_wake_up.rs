@@ -17,7 +17,7 @@
 //!
 //! Run it: `cargo run --bin workbook -- check ex16`; by hand: `cargo run --example ex16`.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use shm_workbook::shared::{AtomicU32, Ordering};
 
 use shm_workbook::Shareable;
 use shm_workbook::futex;

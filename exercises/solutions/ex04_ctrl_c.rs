@@ -6,7 +6,7 @@
 //! async-signal-safe functions: it reads a table of atomics filled in when each object was
 //! created, and calls `shmctl`, `semctl`, `kill`, `waitpid` and `_exit`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};

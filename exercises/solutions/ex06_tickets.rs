@@ -4,7 +4,7 @@
 //! on x86-64) that no other process can cut in two: every worker gets a different ticket.
 //! Relaxed is enough: the dispenser only has to count; nothing else is published through it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
 

@@ -5,7 +5,7 @@
 //! and checks now and then that its partner is alive: a dead partner ends the wait with an
 //! error that names it. `publish` stores the flag (Release) and wakes a sleeping partner.
 
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use shm_workbook::shared::{AtomicU8, AtomicU32, Ordering};
 use std::time::Duration;
 
 use shm_workbook::Shareable;

@@ -5,7 +5,7 @@
 //! other side. A process that sleeps holding a lock its partner needs to wake it deadlocks;
 //! one that sleeps holding nothing cannot.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::Shareable;
 use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};

@@ -5,7 +5,7 @@
 //! `pthread_mutex_consistent` marks the mutex usable again; unlocking it without that call
 //! would have made it unusable for good (ENOTRECOVERABLE).
 
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use shm_workbook::shared::{AtomicU64, Ordering::SeqCst};
 
 use shm_workbook::Shareable;
 use shm_workbook::process::Exit;

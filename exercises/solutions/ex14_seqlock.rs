@@ -5,7 +5,7 @@
 //! again (here it just spins: a write lasts a moment, and the writer never waits for anyone).
 //! The fence makes the field loads happen before the second load of the sequence.
 
-use std::sync::atomic::{AtomicU32, Ordering, fence};
+use shm_workbook::shared::{AtomicU32, Ordering, fence};
 use std::time::Duration;
 
 use shm_workbook::Shareable;

@@ -6,7 +6,7 @@
 //! once instead of sleeping, and the loop finds the message. A wake before the sleep can no
 //! longer be lost.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use shm_workbook::shared::{AtomicU32, Ordering};
 
 use shm_workbook::Shareable;
 use shm_workbook::futex;

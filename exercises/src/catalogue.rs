@@ -63,7 +63,9 @@ pub struct Exercise {
 impl Exercise {
     /// Judges one run: the exercise's own judge first, then the checks every exercise gets.
     pub fn judge(&self, trial: &Trial) -> Option<Failure> {
-        (self.judge)(trial).or_else(|| crate::judge::common(self.semaphores, trial))
+        (self.judge)(trial).or_else(|| crate::judge::common(self.semaphores, trial)).or_else(|| {
+            if self.failures.contains(&"data race") { crate::judge::data_race(trial) } else { None }
+        })
     }
 
     /// The book page: `book/src/exercises/ex01.md`.
@@ -83,7 +85,7 @@ pub const EXERCISES: &[Exercise] = &[
         file: "ex01_sleep.rs",
         title: "Sleeping is not waiting",
         lesson: "lesson01",
-        failures: &["read before write"],
+        failures: &["data race", "read before write"],
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
@@ -130,7 +132,7 @@ pub const EXERCISES: &[Exercise] = &[
         file: "ex03_last_one_out.rs",
         title: "The last one out removes the segment",
         lesson: "lesson03",
-        failures: &["leaked segment"],
+        failures: &["data race", "leaked segment"],
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
@@ -173,7 +175,7 @@ pub const EXERCISES: &[Exercise] = &[
         file: "ex05_lost_update.rs",
         title: "A lost update, fixed with a semaphore",
         lesson: "lesson04",
-        failures: &["lost update"],
+        failures: &["data race", "lost update"],
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
@@ -206,7 +208,7 @@ pub const EXERCISES: &[Exercise] = &[
              both reads the old value and writes the new one?",
             "An atomic's `fetch_add(1, ...)` returns the value it replaced, in one step nobody can \
              cut in two.",
-            "With `use std::sync::atomic::AtomicU64;`: `let dispenser: &AtomicU64 = \
+            "With `use shm_workbook::shared::AtomicU64;`: `let dispenser: &AtomicU64 = \
              memory.view()?; Ok(dispenser.fetch_add(1, Ordering::Relaxed))`.",
         ],
         judge: judge::ex06,
@@ -216,7 +218,7 @@ pub const EXERCISES: &[Exercise] = &[
         file: "ex07_three_writers.rs",
         title: "Three writers, three lines",
         lesson: "lesson05",
-        failures: &["lost message"],
+        failures: &["data race", "lost message"],
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
@@ -257,7 +259,7 @@ pub const EXERCISES: &[Exercise] = &[
         file: "ex09_flag.rs",
         title: "A flag, a fork, and a partner that never comes",
         lesson: "lesson06",
-        failures: &["fork before create", "hangs after its partner died"],
+        failures: &["data race", "fork before create", "hangs after its partner died"],
         copies: 1,
         fault: FaultPlan::KillAfterLine { every: 4, role: "consumer", text: "consumed: message 2" },
         timeout: seconds(20),
@@ -281,7 +283,7 @@ pub const EXERCISES: &[Exercise] = &[
         file: "ex10_ring.rs",
         title: "A bounded ring that deadlocks",
         lesson: "lesson07",
-        failures: &["deadlock on FILLED"],
+        failures: &["data race", "deadlock on FILLED"],
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
@@ -301,7 +303,7 @@ pub const EXERCISES: &[Exercise] = &[
         file: "ex11_posix_reader.rs",
         title: "A POSIX reader of its own",
         lesson: "lesson08",
-        failures: &["no communication"],
+        failures: &["data race", "no communication"],
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),
@@ -413,7 +415,7 @@ pub const EXERCISES: &[Exercise] = &[
         file: "ex16_lost_wake_up.rs",
         title: "A wake-up that comes too early",
         lesson: "lesson16",
-        failures: &["lost wake-up"],
+        failures: &["data race", "lost wake-up"],
         copies: 1,
         fault: FaultPlan::None,
         timeout: seconds(20),

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use crate::evidence::Evidence;
 use crate::kernel::Stuck;
 use crate::runner::{Copy, Ending, StrayHow, Trial};
 use crate::trace::Call;
@@ -238,6 +239,34 @@ fn quoted(text: &str) -> String {
 /// The first copy's lines by `role`.
 fn lines<'a>(trial: &'a Trial, role: &'a str) -> Vec<&'a str> {
     trial.copies[0].said_by(role).collect()
+}
+
+/// The first data race in any copy (see `evidence`), as a failure that shows both accesses.
+pub fn data_race(trial: &Trial) -> Option<Failure> {
+    for copy in &trial.copies {
+        let evidence = Evidence::of(copy);
+        let Some(race) = evidence.races(1).into_iter().next() else { continue };
+        let (store, other) = (evidence.describe(race.store), evidence.describe(race.other));
+        return Some(
+            Failure::new(
+                "data race",
+                format!(
+                    "nothing orders these two accesses to the same bytes, one a store: {store}; \
+                     {other}. No semaphore, no Release store read by an Acquire load, no fork or \
+                     waitpid comes between them in the trace. The run may have looked right (x86 \
+                     keeps stores in order), but under the Rust and C++ memory model the load \
+                     may see old bytes or a mix, and on ARM it does"
+                ),
+            )
+            .hint(
+                "order the store before the load: the writer gives a semaphore (or publishes a \
+                 flag with Release) after its store, and the reader takes it (or loads the flag \
+                 with Acquire) before its load. A synchronization made around the library (a \
+                 raw libc call, a pipe) is not in the trace: use the library's calls",
+            ),
+        );
+    }
+    None
 }
 
 /// The calls named `name` that the run made (not the library's helper calls).
@@ -1003,6 +1032,8 @@ mod tests {
                 stdout: format!("[client 10] {said}\n"),
                 stderr: String::new(),
                 calls,
+                accesses: Vec::new(),
+                objects: Default::default(),
                 roles: Default::default(),
             }],
             fault_done: None,

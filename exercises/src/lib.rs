@@ -10,6 +10,7 @@
 pub mod catalogue;
 pub mod check;
 pub mod compile;
+pub mod evidence;
 pub mod judge;
 pub mod kernel;
 pub mod peer;

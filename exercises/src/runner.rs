@@ -107,6 +107,10 @@ pub struct Copy {
     pub stderr: String,
     /// Every call its processes recorded.
     pub calls: Vec<Call>,
+    /// Every load, store and fence they made through the library.
+    pub accesses: Vec<trace::Access>,
+    /// The path of each object those name.
+    pub objects: BTreeMap<String, String>,
     /// The role of each of its processes that named one.
     pub roles: BTreeMap<i32, String>,
 }
@@ -422,6 +426,8 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
                 stdout: String::from_utf8_lossy(&running.out).into_owned(),
                 stderr: String::from_utf8_lossy(&running.err).into_owned(),
                 calls: trace.calls,
+                accesses: trace.accesses,
+                objects: trace.objects,
                 roles: trace.roles,
             }
         })
@@ -467,6 +473,8 @@ fn failed_to_start(err: std::io::Error, program: &Program, start: Instant) -> Tr
             stdout: String::new(),
             stderr: format!("cannot start {}: {err}", program.path.display()),
             calls: Vec::new(),
+            accesses: Vec::new(),
+            objects: BTreeMap::new(),
             roles: BTreeMap::new(),
         }],
         fault_done: None,

@@ -23,6 +23,10 @@ pub struct Call {
     pub text: String,
     /// When it ended (CLOCK_MONOTONIC, comparable between the processes of a run).
     pub t_ns: u64,
+    /// When it began (`t_ns` if the trace does not say).
+    pub t0_ns: u64,
+    /// Its place among the lines its process wrote (calls and accesses share one count).
+    pub seq: u64,
     /// A call the library made on the way to another (not one the program asked for).
     pub helper: bool,
 }
@@ -39,11 +43,115 @@ impl Call {
     }
 }
 
+/// What an access did to shared memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Read it.
+    Load,
+    /// Wrote it.
+    Store,
+    /// Read and wrote it in one atomic step.
+    Rmw,
+    /// A fence (no memory).
+    Fence,
+}
+
+/// A memory ordering, as Rust names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Order {
+    /// `Relaxed`.
+    Relaxed,
+    /// `Acquire`.
+    Acquire,
+    /// `Release`.
+    Release,
+    /// `AcqRel`.
+    AcqRel,
+    /// `SeqCst`.
+    SeqCst,
+}
+
+impl Order {
+    fn parse(name: &str) -> Order {
+        match name {
+            "Acquire" => Order::Acquire,
+            "Release" => Order::Release,
+            "AcqRel" => Order::AcqRel,
+            "SeqCst" => Order::SeqCst,
+            _ => Order::Relaxed,
+        }
+    }
+
+    /// Whether it releases what came before (Release, AcqRel, SeqCst).
+    pub fn releases(self) -> bool {
+        matches!(self, Order::Release | Order::AcqRel | Order::SeqCst)
+    }
+
+    /// Whether it acquires what a release made visible (Acquire, AcqRel, SeqCst).
+    pub fn acquires(self) -> bool {
+        matches!(self, Order::Acquire | Order::AcqRel | Order::SeqCst)
+    }
+}
+
+/// One load, store, read-modify-write or fence through the library (see
+/// `shm_workbook::evidence`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Access {
+    /// The process that made it.
+    pub pid: i32,
+    /// Its place among the lines its process wrote.
+    pub seq: u64,
+    /// What it did.
+    pub op: Op,
+    /// The memory, as the kernel names it (`device:inode`); empty for a fence.
+    pub object: String,
+    /// Where in the object.
+    pub offset: u64,
+    /// What was loaded or stored (for a read-modify-write: what it stored).
+    pub bytes: Vec<u8>,
+    /// What a read-modify-write found.
+    pub old: Option<Vec<u8>>,
+    /// Its ordering.
+    pub order: Order,
+    /// When it began and when it had ended.
+    pub t0_ns: u64,
+    /// When it had ended.
+    pub t_ns: u64,
+    /// A copy of plain bytes (a `Region`'s load or store), not an atomic.
+    pub data: bool,
+}
+
+impl Access {
+    /// Whether it wrote memory.
+    pub fn writes(&self) -> bool {
+        matches!(self.op, Op::Store | Op::Rmw)
+    }
+
+    /// The bytes it covers in its object.
+    pub fn range(&self) -> std::ops::Range<u64> {
+        self.offset..self.offset + self.bytes.len() as u64
+    }
+
+    /// Its value as a little-endian number (up to 8 bytes), for a word.
+    pub fn value(&self) -> u64 {
+        little_endian(&self.bytes)
+    }
+}
+
+/// Up to 8 bytes as a little-endian number.
+pub fn little_endian(bytes: &[u8]) -> u64 {
+    bytes.iter().take(8).rev().fold(0, |acc, &b| (acc << 8) | u64::from(b))
+}
+
 /// A trace file, read.
 #[derive(Clone, Debug, Default)]
 pub struct Trace {
     /// Its calls, in the order written.
     pub calls: Vec<Call>,
+    /// Its loads, stores and fences, in the order written.
+    pub accesses: Vec<Access>,
+    /// The path of each object the accesses name (`/SYSV00000000 (deleted)`).
+    pub objects: BTreeMap<String, String>,
     /// The role each process gave itself, from any of its lines (calls, and the `spawned`
     /// event of a forked child, which names it even if it never finishes a call).
     pub roles: BTreeMap<i32, String>,
@@ -73,9 +181,51 @@ pub fn read(path: &Path) -> Trace {
             )
         {
             trace.roles.entry(pid as i32).or_insert_with(|| role.to_owned());
+            match value.get("kind").and_then(|v| v.as_str()) {
+                Some("access") => trace.accesses.extend(parse_access(&value)),
+                Some("map") => {
+                    if let (Some(object), Some(path)) = (
+                        value.get("object").and_then(|v| v.as_str()),
+                        value.get("path").and_then(|v| v.as_str()),
+                    ) {
+                        trace.objects.insert(object.to_owned(), path.to_owned());
+                    }
+                }
+                _ => {}
+            }
         }
     }
     trace
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
+fn parse_access(value: &serde_json::Value) -> Option<Access> {
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str());
+    let number = |key: &str| value.get(key).and_then(|v| v.as_u64());
+    let op = match text("op")? {
+        "load" => Op::Load,
+        "store" => Op::Store,
+        "rmw" => Op::Rmw,
+        "fence" => Op::Fence,
+        _ => return None,
+    };
+    let t_ns = number("t_ns")?;
+    Some(Access {
+        pid: value.get("pid")?.as_i64()? as i32,
+        seq: number("seq")?,
+        op,
+        object: text("object").unwrap_or_default().to_owned(),
+        offset: number("offset").unwrap_or(0),
+        bytes: text("bytes").map_or(Some(Vec::new()), unhex)?,
+        old: text("old").and_then(unhex),
+        order: Order::parse(text("order")?),
+        t0_ns: number("t0_ns").filter(|&t| t > 0).unwrap_or(t_ns),
+        t_ns,
+        data: value.get("data").and_then(|v| v.as_bool()).unwrap_or(false),
+    })
 }
 
 /// One line of the trace, if it is a call.
@@ -99,6 +249,13 @@ pub fn parse_line(line: &str) -> Option<Call> {
         errno: text("errno"),
         text: text("text").unwrap_or_default(),
         t_ns: value.get("t_ns").and_then(|v| v.as_u64()).unwrap_or(0),
+        t0_ns: value
+            .get("t0_ns")
+            .and_then(|v| v.as_u64())
+            .filter(|&t| t > 0)
+            .or_else(|| value.get("t_ns").and_then(|v| v.as_u64()))
+            .unwrap_or(0),
+        seq: value.get("seq").and_then(|v| v.as_u64()).unwrap_or(0),
         helper: value.get("helper").and_then(|v| v.as_bool()).unwrap_or(false),
     })
 }

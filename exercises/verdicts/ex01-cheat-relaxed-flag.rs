@@ -3,7 +3,7 @@
 //! reason: the flag is stored and loaded with Relaxed, so nothing orders the message's bytes
 //! before it: a data race that x86 hides.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use shm_workbook::shared::{AtomicU32, Ordering};
 
 use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
 

@@ -3,7 +3,8 @@
 //! Its own handler (sigaction, installed first) only sets a flag; both loops see the flag and
 //! return, so the destructors remove the segment and the set.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};

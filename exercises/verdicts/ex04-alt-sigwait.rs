@@ -3,7 +3,8 @@
 //! SIGINT, SIGTERM and SIGHUP are blocked from the start; a thread of the parent takes them
 //! with sigwait, the parent then kills and reaps the worker and returns, removing both objects.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use nix::sys::signal::{SigSet, Signal};

@@ -3,7 +3,7 @@
 //! reason: its own handler calls _exit(130) at once: the run stops, but the segment and the
 //! set stay behind.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};

@@ -3,7 +3,7 @@
 //! reason: the handler is installed 400 ms after the objects it should remove: a Ctrl-C in
 //! that window leaves both behind.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};

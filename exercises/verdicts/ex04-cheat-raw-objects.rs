@@ -3,7 +3,7 @@
 //! reason: the objects are made with raw libc::shmget and libc::semget around the library, so
 //! its handler does not know them and a Ctrl-C leaves both behind.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use shm_workbook::{Narrator, Result, Segment, SemaphoreSet, cleanup, process};

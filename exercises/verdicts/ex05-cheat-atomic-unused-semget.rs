@@ -3,7 +3,7 @@
 //! reason: the workers count with an atomic fetch_add; the semaphore set the exercise is about
 //! is created but never taken.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};
 

@@ -3,7 +3,7 @@
 //! A worker takes ten tickets at a time with one fetch_add(10): the ten numbers it got are its
 //! own.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
 

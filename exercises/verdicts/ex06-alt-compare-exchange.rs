@@ -3,7 +3,7 @@
 //! A ticket is taken with a compare_exchange loop: the store happens only if nobody took the
 //! number meanwhile, else the worker tries the new number.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
 

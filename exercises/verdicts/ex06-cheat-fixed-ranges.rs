@@ -3,7 +3,7 @@
 //! reason: each worker numbers its own tickets from a constant range; the dispenser is never
 //! touched.
 
-use std::sync::atomic::Ordering;
+use shm_workbook::shared::Ordering;
 
 use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
 

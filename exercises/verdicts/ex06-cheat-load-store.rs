@@ -3,7 +3,7 @@
 //! reason: the ticket is still a load and then a store, two atomic steps another worker can
 //! come between.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
 

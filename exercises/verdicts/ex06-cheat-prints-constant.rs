@@ -3,7 +3,7 @@
 //! reason: the workers take tickets the broken way, and the parent prints the expected line
 //! without counting.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
 

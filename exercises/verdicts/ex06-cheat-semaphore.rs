@@ -3,7 +3,7 @@
 //! reason: the load and the store are kept apart and wrapped in a semaphore, which the
 //! exercise says it must not need (fetch_add, no lock, no system call).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::{Key, Narrator, Region, Result, Segment, SemaphoreSet, cleanup, process};
 

@@ -3,7 +3,7 @@
 //! The first 8 bytes hold the text's end, an atomic offset. Under the semaphore, a writer
 //! reserves its bytes with fetch_add and writes its line there; the text starts at offset 8.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};
 

@@ -3,7 +3,7 @@
 //! The segment is IPC_PRIVATE and made before the fork: the consumer uses the inherited id and
 //! needs no shmget. Both sides wait with wait_while, which notices a dead partner.
 
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use shm_workbook::shared::{AtomicU8, AtomicU32, Ordering};
 use std::time::Duration;
 
 use shm_workbook::Shareable;

@@ -3,7 +3,7 @@
 //! reason: the consumer waits for each message but prints "message n" from its own counter,
 //! not the text it could load from the slot.
 
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use shm_workbook::shared::{AtomicU8, AtomicU32, Ordering};
 use std::time::Duration;
 
 use shm_workbook::Shareable;

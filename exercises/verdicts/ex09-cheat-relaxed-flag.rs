@@ -3,7 +3,7 @@
 //! reason: each side spins on the flag with Relaxed loads and stores, so the text is not
 //! ordered before the flag: a data race that x86 hides.
 
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use shm_workbook::shared::{AtomicU8, AtomicU32, Ordering};
 use std::time::Duration;
 
 use shm_workbook::Shareable;

@@ -3,7 +3,7 @@
 //! reason: it still forks before creating the segment; the consumer only sleeps 50 ms before
 //! its shmget and hopes the producer has created it by then.
 
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use shm_workbook::shared::{AtomicU8, AtomicU32, Ordering};
 use std::time::Duration;
 
 use shm_workbook::Shareable;

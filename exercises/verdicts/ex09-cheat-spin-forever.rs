@@ -3,7 +3,7 @@
 //! reason: only the first fault is fixed: each side spins on the flag for ever, so a killed
 //! consumer leaves the producer spinning.
 
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use shm_workbook::shared::{AtomicU8, AtomicU32, Ordering};
 use std::time::Duration;
 
 use shm_workbook::Shareable;

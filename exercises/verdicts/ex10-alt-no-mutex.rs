@@ -3,7 +3,7 @@
 //! One producer and one consumer: the producer alone writes head and the consumer alone writes
 //! tail, so FREE and FILLED order the slots and no MUTEX is needed (nothing can deadlock).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::Shareable;
 use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};

@@ -3,7 +3,7 @@
 //! FREE, FILLED and MUTEX are process-shared POSIX semaphores in the segment, after the ring;
 //! each side waits for its counting semaphore before it takes MUTEX.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::unnamed_sem::UnnamedSemaphore as Sem;
 use shm_workbook::{Key, Narrator, Result, Segment, Shareable, cleanup, process};

@@ -2,7 +2,7 @@
 //! expect: fail
 //! reason: FREE starts at SLOTS + 1, so the producer may overwrite an item not taken yet.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::Shareable;
 use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};

@@ -3,7 +3,7 @@
 //! reason: the consumer takes items in the right order but prints "took item n" from its own
 //! counter, not the item it took; the producer puts zeros.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::Shareable;
 use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};

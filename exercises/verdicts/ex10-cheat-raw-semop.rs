@@ -3,7 +3,7 @@
 //! reason: the right order, but every semaphore operation is a raw libc::semop around the
 //! library, so the trace shows none of them.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::Shareable;
 use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};

@@ -3,7 +3,7 @@
 //! reason: the semaphore set is made but never used; the sides spin on head and tail with
 //! Relaxed, so a slot's item is not ordered before the index that publishes it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::Shareable;
 use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};

@@ -3,7 +3,7 @@
 //! The clerk handles EOWNERDEAD itself: it repairs b from the invariant, marks the mutex
 //! consistent, and then makes its own transfer while it still holds the mutex.
 
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use shm_workbook::shared::{AtomicU64, Ordering::SeqCst};
 
 use shm_workbook::Shareable;
 use shm_workbook::process::Exit;

@@ -3,7 +3,7 @@
 //! A third process, the repairer, takes the mutex after the crash, gets EOWNERDEAD, gives b
 //! what a + b = 100 says is missing, and marks the mutex consistent.
 
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use shm_workbook::shared::{AtomicU64, Ordering::SeqCst};
 
 use shm_workbook::Shareable;
 use shm_workbook::process::Exit;

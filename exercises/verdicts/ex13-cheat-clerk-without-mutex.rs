@@ -2,7 +2,7 @@
 //! expect: fail
 //! reason: the clerk moves the 5 without taking the mutex it should hold.
 
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use shm_workbook::shared::{AtomicU64, Ordering::SeqCst};
 
 use shm_workbook::Shareable;
 use shm_workbook::process::Exit;

@@ -2,7 +2,7 @@
 //! expect: fail
 //! reason: the parent repairs nothing and prints the expected line as a constant.
 
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use shm_workbook::shared::{AtomicU64, Ordering::SeqCst};
 
 use shm_workbook::Shareable;
 use shm_workbook::process::Exit;

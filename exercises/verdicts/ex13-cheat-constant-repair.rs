@@ -3,7 +3,7 @@
 //! reason: the repair stores a constant, b = 10, instead of what the accounts read says is
 //! missing.
 
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use shm_workbook::shared::{AtomicU64, Ordering::SeqCst};
 
 use shm_workbook::Shareable;
 use shm_workbook::process::Exit;

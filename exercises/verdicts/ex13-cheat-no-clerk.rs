@@ -2,7 +2,7 @@
 //! expect: fail
 //! reason: no clerk runs: the parent makes the transfer itself and prints the clerk's line.
 
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use shm_workbook::shared::{AtomicU64, Ordering::SeqCst};
 
 use shm_workbook::Shareable;
 use shm_workbook::process::Exit;

@@ -3,7 +3,7 @@
 //! The reader checks after reading: it keeps a copy only if the sequence it loaded before was
 //! even and equal to the one after; otherwise it sleeps 10 microseconds and reads again.
 
-use std::sync::atomic::{AtomicU32, Ordering, fence};
+use shm_workbook::shared::{AtomicU32, Ordering, fence};
 use std::time::Duration;
 
 use shm_workbook::Shareable;

@@ -3,7 +3,7 @@
 //! The reader loads the sequence with SeqCst, yields while it is odd, and puts a SeqCst fence
 //! between the field loads and the second load of the sequence.
 
-use std::sync::atomic::{AtomicU32, Ordering, fence};
+use shm_workbook::shared::{AtomicU32, Ordering, fence};
 use std::time::Duration;
 
 use shm_workbook::Shareable;

@@ -3,7 +3,7 @@
 //! reason: the retry has no fence and a Relaxed second load, so the field loads are not
 //! ordered before it: an ordering bug that x86 hides.
 
-use std::sync::atomic::{AtomicU32, Ordering, fence};
+use shm_workbook::shared::{AtomicU32, Ordering, fence};
 use std::time::Duration;
 
 use shm_workbook::Shareable;

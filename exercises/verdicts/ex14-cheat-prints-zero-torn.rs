@@ -3,7 +3,7 @@
 //! reason: the reader still ignores the sequence, and prints "0 torn" without comparing what it
 //! read.
 
-use std::sync::atomic::{AtomicU32, Ordering, fence};
+use shm_workbook::shared::{AtomicU32, Ordering, fence};
 use std::time::Duration;
 
 use shm_workbook::Shareable;

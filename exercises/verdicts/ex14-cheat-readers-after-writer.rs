@@ -3,7 +3,7 @@
 //! reason: the readers wait until the writer has finished and read once: no read ever runs
 //! beside a write, so the retry is never exercised.
 
-use std::sync::atomic::{AtomicU32, Ordering, fence};
+use shm_workbook::shared::{AtomicU32, Ordering, fence};
 use std::time::Duration;
 
 use shm_workbook::Shareable;

@@ -3,7 +3,7 @@
 //! reason: the reader fixes what it read by recomputing the fields from the version it loaded,
 //! a constant formula where the data should be read; it never retries.
 
-use std::sync::atomic::{AtomicU32, Ordering, fence};
+use shm_workbook::shared::{AtomicU32, Ordering, fence};
 use std::time::Duration;
 
 use shm_workbook::Shareable;

@@ -3,7 +3,7 @@
 //! The loop leaves only when ready is 1, so the value it checked is always 0: the waiter
 //! passes that 0 to FUTEX_WAIT.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use shm_workbook::shared::{AtomicU32, Ordering};
 
 use shm_workbook::Shareable;
 use shm_workbook::futex;

@@ -3,7 +3,7 @@
 //! The waiter uses the library's wait_while with the Sleep policy: it sleeps with FUTEX_WAIT
 //! on the value it checked, and notices a parent that died.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use shm_workbook::shared::{AtomicU32, Ordering};
 
 use shm_workbook::Shareable;
 use shm_workbook::futex;

@@ -2,7 +2,7 @@
 //! expect: fail
 //! reason: the waiter neither waits nor reads: it prints the message it already knows.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use shm_workbook::shared::{AtomicU32, Ordering};
 
 use shm_workbook::Shareable;
 use shm_workbook::futex;

@@ -3,7 +3,7 @@
 //! reason: the waiter sleeps with a raw libc::syscall(SYS_futex) around the library, so the
 //! trace shows no wait.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use shm_workbook::shared::{AtomicU32, Ordering};
 
 use shm_workbook::Shareable;
 use shm_workbook::futex;

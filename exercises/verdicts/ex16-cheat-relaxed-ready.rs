@@ -3,7 +3,7 @@
 //! reason: ready is stored and loaded with Relaxed, so the message is not ordered before it:
 //! a data race that x86 hides.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use shm_workbook::shared::{AtomicU32, Ordering};
 
 use shm_workbook::Shareable;
 use shm_workbook::futex;

@@ -3,7 +3,7 @@
 //! reason: the bug stays (the value passed is loaded again), hidden by a 10 ms timeout on
 //! every wait: a lost wake-up ends by the timeout.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use shm_workbook::shared::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use shm_workbook::Shareable;

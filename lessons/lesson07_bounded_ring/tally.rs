@@ -2,11 +2,12 @@
 //! byte per item, which each consumer increments when it takes that item, and a check of
 //! every byte afterwards.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 
 use shm_workbook::error::{Error, Result};
 use shm_workbook::narrate::Narrator;
 use shm_workbook::region::Attachment;
+use shm_workbook::shared::AtomicU8;
 use shm_workbook::sysv::shm::Segment;
 
 /// One byte per item of `producers` producers that each make `items` items numbered from 1.
