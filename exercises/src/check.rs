@@ -159,9 +159,10 @@ pub fn passed_sentence(
     runs: usize,
     elapsed: Duration,
 ) -> String {
+    let plural = if runs == 1 { "" } else { "s" };
     format!(
-        "{} passed: {runs} runs in {:.1} s with jitter (seed {}), every result right, nothing \
-         left behind.",
+        "{} passed: {runs} run{plural} in {:.1} s with jitter (seed {}), every result right, \
+         nothing left behind.",
         exercise.name,
         elapsed.as_secs_f64(),
         options.seed

@@ -321,9 +321,10 @@ fn temporary(dir: &Path, name: &str) -> PathBuf {
 
 /// Why a file cannot be made in `dir`, in words.
 fn folder_problem(dir: &Path, err: &std::io::Error) -> String {
+    let exists = dir.is_dir();
     let dir = shown_path(dir);
     match err.raw_os_error() {
-        Some(libc::ENOENT) => format!("the folder {dir} does not exist"),
+        Some(libc::ENOENT) if !exists => format!("the folder {dir} does not exist"),
         Some(libc::ENOTDIR) => format!("{dir} is not a folder"),
         _ => format!("no file can be made in {dir} ({})", reason(err)),
     }

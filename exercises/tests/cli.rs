@@ -163,6 +163,13 @@ fn wrong_command_lines_get_the_usage_and_status_2() {
         &["check", "ex01", "--solution=yes"],
         &["list", "ex01"],
         &["check", "ex01", "--fast"],
+        &["check", "--all", "ex01"],
+        &["check", "--all", "--program", "/bin/true"],
+        &["check", "--all", "--json"],
+        &["check", "--all", "--json="],
+        &["check", "--all=yes"],
+        &["list", "--json", "results.json"],
+        &["--all"],
     ] {
         let output = workbook().args(args).output().unwrap();
         let shown = text(&output);
@@ -195,4 +202,159 @@ fn a_closed_pipe_ends_a_command_quietly() {
         assert_eq!(output.status.code(), Some(0), "workbook {args:?}: {stderr}");
         assert!(stderr.is_empty(), "workbook {args:?} printed on stderr: {stderr}");
     }
+}
+
+/// The results file of `check --all --json FILE`, parsed.
+fn results(path: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{path:?}: {err}"));
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{err}: {text}"))
+}
+
+/// The entry of `name` in a results file.
+fn entry<'a>(results: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    let entries = results["exercises"].as_array().expect("an array of exercises");
+    entries.iter().find(|e| e["id"] == name).unwrap_or_else(|| panic!("no entry {name}"))
+}
+
+/// The names of the files in `dir`.
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn check_all_on_a_tree_as_given_writes_every_exercise_as_not_started() {
+    let project = Project::new("all-given");
+    project.as_given();
+    let file = project.dir.join("results.json");
+    let output = project.workbook(&["check", "--all", "--json"]).arg(&file).output().unwrap();
+    let shown = text(&output);
+    assert_eq!(output.status.code(), Some(1), "not every exercise passed: {shown}");
+    assert!(!shown.contains("building"), "nothing is built: {shown}");
+    let results = results(&file);
+    assert_eq!(results["schema"], 1);
+    assert_eq!(results["workbook"], env!("CARGO_PKG_VERSION"));
+    let ids: Vec<&str> = results["exercises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    let catalogue: Vec<&str> =
+        shm_workbook_exercises::catalogue::EXERCISES.iter().map(|e| e.name).collect();
+    assert_eq!(ids, catalogue, "one entry per exercise, in the catalogue's order");
+    for exercise in shm_workbook_exercises::catalogue::EXERCISES {
+        let entry = entry(&results, exercise.name);
+        assert_eq!(entry["status"], "not-started", "{entry}");
+        assert_eq!(entry["title"], exercise.title);
+        assert_eq!((&entry["runs"], &entry["replay"]), (&0.into(), &serde_json::Value::Null));
+    }
+    assert_eq!(results["summary"]["not-started"], catalogue.len());
+    assert!(project.progress().is_empty(), "nothing checked, nothing recorded");
+    assert!(shown.contains(&format!("0 of {} passed", catalogue.len())), "{shown}");
+}
+
+#[test]
+fn check_all_gives_each_exercise_the_status_and_sentence_its_check_gives() {
+    let project = Project::new("all-mixed");
+    project.as_given();
+    project.write("ex01_sleep.rs", PASSING_EX01); // solved
+    project.write("ex02_fixed_key.rs", "fn main() {\n    println!(\"started\");\n}\n"); // tried
+    project.write("ex03_last_one_out.rs", "fn main() {\n    let x = ;\n}\n"); // broken
+    let file = project.dir.join("results.json");
+    std::fs::write(&file, "an older results file").unwrap();
+    let args = ["check", "--all", "--runs", "2", "--seed", "7", "--json"];
+    let output = project.workbook(&args).arg(&file).output().unwrap();
+    let shown = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{shown}");
+    let results = results(&file);
+    assert_eq!((&results["runs"], &results["seed"]), (&2.into(), &"7".into()));
+
+    let solved = entry(&results, "ex01");
+    assert_eq!(solved["status"], "pass", "{solved}");
+    assert_eq!((&solved["runs"], &solved["failed_run"]), (&2.into(), &serde_json::Value::Null));
+    assert_eq!((&solved["seed"], &solved["replay"]), (&"7".into(), &"ex01:7".into()));
+    assert_eq!(solved["repeat"], "cargo run --bin workbook -- check ex01 --seed 7 --runs 2");
+    let printed = format!("✓ {}", solved["verdict"].as_str().unwrap());
+    assert!(shown.contains(&printed), "the sentence printed: {printed}\n{shown}");
+
+    // The verdict paragraph printed, its lines joined; and the failure `check ex02` gives alone.
+    let from = shown.find("✗ ex02").expect("a verdict for ex02");
+    let to = shown[from..].find("building ex03").expect("then ex03") + from;
+    let verdict = shown[from..to].lines().collect::<Vec<_>>().join(" ");
+    let tried = entry(&results, "ex02");
+    assert_eq!(tried["status"], "fail", "{tried}");
+    assert_eq!(format!("✗ {}", tried["verdict"].as_str().unwrap()), verdict);
+    let kind = tried["kind"].as_str().unwrap();
+    assert!(verdict.contains(&format!("of 2: {kind}. ")), "{kind}: {verdict}");
+    let alone =
+        project.workbook(&["check", "ex02", "--runs", "2", "--seed", "7"]).output().unwrap();
+    assert!(text(&alone).contains(&format!("of 2: {kind}. ")), "{}", text(&alone));
+    assert!(verdict.contains(&format!("Hint: {}", tried["hint"].as_str().unwrap())), "{verdict}");
+    assert_eq!((&tried["failed_run"], &tried["runs"]), (&1.into(), &1.into()));
+    assert!(tried["output"].as_str().is_some_and(|o| o.contains("started")), "{tried}");
+
+    let broken = entry(&results, "ex03");
+    assert_eq!((&broken["status"], &broken["kind"]), (&"fail".into(), &"does not compile".into()));
+    assert!(broken["output"].as_str().unwrap().contains("expected expression"), "{broken}");
+    assert_eq!(broken["replay"], serde_json::Value::Null, "nothing ran");
+
+    for untouched in &shm_workbook_exercises::catalogue::EXERCISES[3..] {
+        assert_eq!(entry(&results, untouched.name)["status"], "not-started");
+    }
+    let all = shm_workbook_exercises::catalogue::EXERCISES.len();
+    let summary = &results["summary"];
+    assert_eq!((&summary["pass"], &summary["fail"]), (&1.into(), &2.into()));
+    assert_eq!(summary["not-started"], all - 3);
+    let progress = project.progress();
+    assert!(progress.contains("[exercises.ex01]") && progress.contains("[exercises.ex02]"));
+    assert!(!progress.contains("[exercises.ex04]"), "an exercise not checked is not recorded");
+    let left: Vec<String> =
+        files_in(&project.dir).into_iter().filter(|f| f.contains("tmp")).collect();
+    assert!(left.is_empty(), "no temporary file left: {left:?}");
+}
+
+#[test]
+fn check_with_json_and_every_exercise_passed_gives_status_0() {
+    let project = Project::new("one-json");
+    project.write("ex01_sleep.rs", PASSING_EX01);
+    let file = project.dir.join("one.json");
+    let args = ["check", "ex01", "--runs", "2", "--json"];
+    let output = project.workbook(&args).arg(&file).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let results = results(&file);
+    let entries = results["exercises"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!((&entries[0]["id"], &entries[0]["status"]), (&"ex01".into(), &"pass".into()));
+}
+
+#[test]
+fn every_solution_checked_gives_status_0_and_the_results_alone_on_stdout() {
+    let _ = common::program("ex01-solution"); // the reference package, built once
+    let mark = common::new_mark();
+    let output = workbook()
+        .env("SHM_WORKBOOK_TEST_MARK", &mark)
+        .args(["check", "--all", "--solution", "--runs", "1", "--seed", "3", "--json", "-"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    let results: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|err| {
+        panic!("stdout holds the results and nothing else ({err}): {stdout}")
+    });
+    assert_eq!(results["checked"], "solutions");
+    for exercise in shm_workbook_exercises::catalogue::EXERCISES {
+        let entry = entry(&results, exercise.name);
+        assert_eq!(entry["status"], "pass", "{entry}");
+        assert_eq!(entry["replay"], format!("{}:3", exercise.name));
+        assert!(stderr.contains(&format!("✓ {} passed: 1 run in", exercise.name)), "{stderr}");
+    }
+    let all = shm_workbook_exercises::catalogue::EXERCISES.len();
+    assert!(stderr.contains(&format!("{all} of {all} passed; the results are in the standard")));
 }
