@@ -349,7 +349,12 @@ fn check_each(exercises: Vec<&'static Exercise>, args: &Args) -> i32 {
     for status in &results::Status::ALL[1..] {
         let count = entries.iter().filter(|e| e.status == *status).count();
         if count > 0 {
-            summary.push_str(&format!(", {count} {}", status.name().replace('-', " ")));
+            let label = match status {
+                results::Status::Fail => "failed",
+                results::Status::NotStarted => "not started",
+                _ => "could not be built",
+            };
+            summary.push_str(&format!(", {count} {label}"));
         }
     }
     if let Some(destination) = destination {

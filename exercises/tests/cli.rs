@@ -358,3 +358,155 @@ fn every_solution_checked_gives_status_0_and_the_results_alone_on_stdout() {
     let all = shm_workbook_exercises::catalogue::EXERCISES.len();
     assert!(stderr.contains(&format!("{all} of {all} passed; the results are in the standard")));
 }
+
+/// A page of the book.
+fn book_page(page: &str) -> (std::path::PathBuf, String) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src").join(page);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{page}: {err}"));
+    (path, text)
+}
+
+/// The fenced block after `marker` in `text`: the marker line's rest, and the block's byte
+/// range (its body, between the fences).
+fn block_after(text: &str, marker: &str) -> (String, std::ops::Range<usize>) {
+    let at = text.find(marker).unwrap_or_else(|| panic!("no {marker} in the page"));
+    let line_end = at + text[at..].find('\n').unwrap();
+    let rest = text[at + marker.len()..line_end].trim().trim_end_matches("-->").trim().to_owned();
+    let open = line_end + 1 + text[line_end + 1..].find('\n').unwrap() + 1;
+    let close = open + text[open..].find("```").unwrap();
+    (rest, open..close)
+}
+
+/// A results file with what differs from run to run masked: its times, and the numbers in
+/// its sentences (pids, durations).
+fn masked(mut results: shm_workbook::json::Json) -> shm_workbook::json::Json {
+    use shm_workbook::json::Json;
+    fn digits(text: &str) -> String {
+        let mut out = String::new();
+        for c in text.chars() {
+            if !c.is_ascii_digit() {
+                out.push(c);
+            } else if !out.ends_with('#') {
+                out.push('#');
+            }
+        }
+        out
+    }
+    let Json::Object(fields) = &mut results else { panic!("an object: {results:?}") };
+    for (key, value) in fields.iter_mut() {
+        match (key.as_str(), value) {
+            ("started" | "finished", value) => *value = Json::from("TIME"),
+            ("exercises", Json::Array(entries)) => {
+                for entry in entries {
+                    let Json::Object(fields) = entry else { panic!("an object: {entry:?}") };
+                    for (key, value) in fields {
+                        if let ("verdict" | "output", Json::String(text)) = (key.as_str(), &value) {
+                            *value = Json::from(digits(text));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    results
+}
+
+/// The stand-in clone of the book's sample: ex01 prints the line its check expects, ex02 only
+/// `started`, the rest as given.
+fn sample_clone(name: &str) -> Project {
+    let project = Project::named_exercises(name);
+    project.as_given();
+    project.write("ex01_sleep.rs", PASSING_EX01);
+    project.write("ex02_fixed_key.rs", "fn main() {\n    println!(\"started\");\n}\n");
+    project
+}
+
+#[test]
+fn the_books_sample_results_file_is_a_real_runs() {
+    use shm_workbook::json::{Json, parse};
+    let (path, page) = book_page("grading.md");
+    let (command, body) = block_after(&page, "<!-- results:");
+    let project = sample_clone("sample");
+    let clone = project.dir.parent().unwrap();
+    let args: Vec<&str> = command.split_whitespace().collect();
+    let output = project.workbook(&args).current_dir(clone).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let real = parse(&std::fs::read_to_string(clone.join("results.json")).unwrap()).unwrap();
+    // The block shows the first three entries.
+    let mut shown = real.clone();
+    if let Json::Object(fields) = &mut shown {
+        for (key, value) in fields {
+            if let ("exercises", Json::Array(entries)) = (key.as_str(), value) {
+                entries.truncate(3);
+            }
+        }
+    }
+    let statuses: Vec<&str> =
+        shown.get("exercises").items().iter().map(|e| e.get("status").text()).collect();
+    assert_eq!(statuses, ["pass", "fail", "not-started"], "{}", shown.render());
+    if std::env::var("SHM_WORKBOOK_REGENERATE").is_ok_and(|v| v == "1" || v.contains("grading")) {
+        let page = format!("{}{}\n{}", &page[..body.start], shown.render(), &page[body.end..]);
+        std::fs::write(&path, page).unwrap();
+        return;
+    }
+    let documented = parse(&page[body.clone()])
+        .unwrap_or_else(|err| panic!("grading.md's sample is not JSON ({err})"));
+    assert_eq!(
+        masked(documented).render(),
+        masked(shown).render(),
+        "book/src/grading.md's sample no longer matches a real run. Regenerate with: \
+         SHM_WORKBOOK_REGENERATE=grading cargo test -p shm-workbook-exercises --test cli"
+    );
+}
+
+#[test]
+fn the_instructor_guides_workflow_and_the_reading_commands_work_on_a_clone() {
+    let (_, guide) = book_page("instructor-guide.md");
+    let (_, range) = block_after(&guide, "<!-- ci workflow -->");
+    let runs: Vec<&str> =
+        guide[range].lines().filter_map(|line| line.trim().strip_prefix("run: ")).collect();
+    let project = sample_clone("workflow");
+    let clone = project.dir.parent().unwrap();
+    let summary = clone.join("step-summary.md");
+    let [check, rest @ ..] = runs.as_slice() else { panic!("no step runs a command") };
+    let args = check
+        .strip_prefix("cargo run --bin workbook -- ")
+        .unwrap_or_else(|| panic!("the first step runs the checker: {check}"));
+    let args: Vec<&str> = args.split_whitespace().collect();
+    let output = project.workbook(&args).current_dir(clone).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "the step fails: not all pass: {}", text(&output));
+    assert!(clone.join("results.json").is_file(), "{}", text(&output));
+    if std::process::Command::new("jq").arg("--version").output().is_err() {
+        eprintln!(
+            "jq is not installed: the workflow's other steps and the reading commands \
+                   are not tried"
+        );
+        return;
+    }
+    let (_, grading) = book_page("grading.md");
+    let reading = grading.split("## Reading the results").nth(1).expect("a section");
+    let (_, range) = block_after(reading, "```sh");
+    let mut commands: Vec<String> = rest.iter().map(|r| r.to_string()).collect();
+    commands.extend(reading[range].lines().map(str::to_owned));
+    let (_, range) = block_after(&guide[guide.find("To read the results").unwrap()..], "```sh");
+    let from = guide.find("To read the results").unwrap();
+    commands.extend(guide[from..][range].lines().map(str::to_owned));
+    for command in commands.iter().filter(|c| !c.trim().is_empty()) {
+        let output = std::process::Command::new("sh")
+            .args(["-c", command])
+            .current_dir(clone)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{command}: {}", text(&output));
+        let printed = String::from_utf8_lossy(&output.stdout);
+        let quiet = command.contains(">>");
+        assert!(
+            quiet || printed.contains("ex0") || printed.contains("pass"),
+            "{command}: {printed}"
+        );
+    }
+    let summary = std::fs::read_to_string(&summary).expect("the summary step wrote");
+    assert!(summary.contains("- ex01 pass") && summary.contains("- ex02 fail wrong"), "{summary}");
+}
