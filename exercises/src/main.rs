@@ -318,14 +318,19 @@ fn check_each(exercises: Vec<&'static Exercise>, args: &Args) -> i32 {
             continue;
         }
         let options = options_for(exercise, args, seed);
+        let interrupted = || {
+            if destination.is_some() {
+                println!("No results were written.");
+            }
+            130
+        };
         let entry = match build_program(exercise, args.solution, args.program.as_deref()) {
-            Err(unbuilt) if unbuilt.code == 130 => return 130,
+            Err(unbuilt) if unbuilt.code == 130 => return interrupted(),
             Err(unbuilt) => results::Entry::unbuilt(exercise, &unbuilt),
             Ok(program) => {
                 let outcome = run_check(exercise, &program, &options, &session);
                 let Some(entry) = results::Entry::checked(exercise, &options, &outcome) else {
-                    println!("No results were written.");
-                    return 130;
+                    return interrupted();
                 };
                 let passed = entry.status == results::Status::Pass;
                 if mine && save_progress(exercise, passed, &options).is_err() {
