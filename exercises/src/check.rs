@@ -126,14 +126,9 @@ pub fn check(
 pub fn report(exercise: &Exercise, options: &Options, outcome: &Outcome) {
     match outcome {
         Outcome::Passed { runs, elapsed } => {
-            println!(
-                "{} {} passed: {runs} runs in {:.1} s with jitter (seed {}), every result right, \
-                 nothing left behind.",
-                "✓".green().bold(),
-                exercise.name.bold(),
-                elapsed.as_secs_f64(),
-                options.seed
-            );
+            let sentence = passed_sentence(exercise, options, *runs, *elapsed);
+            let rest = sentence.strip_prefix(exercise.name).unwrap_or(&sentence);
+            println!("{} {}{rest}", "✓".green().bold(), exercise.name.bold());
         }
         Outcome::Failed { run, failure, excerpt } => {
             if !excerpt.trim().is_empty() {
@@ -157,19 +152,58 @@ pub fn report(exercise: &Exercise, options: &Options, outcome: &Outcome) {
     }
 }
 
-/// The verdict in one paragraph: what failed, the evidence, a hint, how to repeat it.
-pub fn verdict(exercise: &Exercise, options: &Options, run: usize, failure: &Failure) -> String {
-    let hint = failure.hint.clone().unwrap_or_else(|| exercise.hints[0].to_owned());
+/// The sentence of a check that passed, without its mark: `ex01 passed: 50 runs in 2.1 s...`.
+pub fn passed_sentence(
+    exercise: &Exercise,
+    options: &Options,
+    runs: usize,
+    elapsed: Duration,
+) -> String {
+    let plural = if runs == 1 { "" } else { "s" };
+    format!(
+        "{} passed: {runs} run{plural} in {:.1} s with jitter (seed {}), every result right, \
+         nothing left behind.",
+        exercise.name,
+        elapsed.as_secs_f64(),
+        options.seed
+    )
+}
+
+/// The means of repeating a check, in one token: today the jitter seed, as `ex05:SEED`. The
+/// results file (`check --json`) and anything else that names a repeatable check call this.
+pub fn replay_token(exercise: &Exercise, seed: u64) -> String {
+    format!("{}:{seed}", exercise.name)
+}
+
+/// The hint a failure's verdict shows: the failure's own, else the exercise's first.
+pub fn hint_shown(exercise: &Exercise, failure: &Failure) -> String {
+    failure.hint.clone().unwrap_or_else(|| exercise.hints[0].to_owned())
+}
+
+/// The verdict as plain text on one line, without its mark: what failed, the evidence, a hint,
+/// how to repeat it.
+pub fn verdict_text(
+    exercise: &Exercise,
+    options: &Options,
+    run: usize,
+    failure: &Failure,
+) -> String {
+    let hint = hint_shown(exercise, failure);
     let hint = hint.trim_end_matches('.');
     let stop = if hint.ends_with(['?', '!']) { "" } else { "." };
-    let text = format!(
-        "✗ {} failed on run {run} of {}: {}. {}. Hint: {hint}{stop} To repeat it: {}",
+    format!(
+        "{} failed on run {run} of {}: {}. {}. Hint: {hint}{stop} To repeat it: {}",
         exercise.name,
         options.runs,
         failure.kind,
         capitalised(failure.evidence.trim_end_matches('.')),
         options.repeat
-    );
+    )
+}
+
+/// The verdict in one paragraph, wrapped and coloured, as a check prints it.
+pub fn verdict(exercise: &Exercise, options: &Options, run: usize, failure: &Failure) -> String {
+    let text = format!("✗ {}", verdict_text(exercise, options, run, failure));
     let wrapped = wrap(&text, 100);
     let (first, rest) = wrapped.split_once(' ').unwrap_or((&wrapped, ""));
     format!(

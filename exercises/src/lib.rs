@@ -5,7 +5,8 @@
 //! printed and traced ([`trace`]) and what it left in the kernel's tables ([`kernel`]), judges it
 //! ([`judge`], with each exercise's own judge in [`catalogue`]), and gives a verdict in one
 //! paragraph ([`check`]). [`watch`] is the rustlings-like mode; [`progress`] remembers what was
-//! solved; [`peer`] is the hostile server the checker plays for exercise 15.
+//! solved; [`peer`] is the hostile server the checker plays for exercise 15; [`results`] is
+//! the results file of `check --all --json FILE`, for a course's CI.
 
 pub mod catalogue;
 pub mod check;
@@ -15,6 +16,7 @@ pub mod judge;
 pub mod kernel;
 pub mod peer;
 pub mod progress;
+pub mod results;
 pub mod runner;
 pub mod trace;
 pub mod watch;
@@ -63,12 +65,34 @@ impl Session {
     }
 }
 
+/// Why there is no program to check, once the reason has been printed.
+#[derive(Clone, Debug)]
+pub struct Unbuilt {
+    /// The exit status it gives: 1, or 130 when the checker was interrupted.
+    pub code: i32,
+    /// `does not compile`, `build error` or `interrupted`.
+    pub kind: &'static str,
+    /// The sentence printed, without its mark.
+    pub sentence: String,
+    /// The compiler's or cargo's own message, when there is one.
+    pub message: Option<String>,
+}
+
 /// Builds the program to check: the student's file, the solution, or a given program.
 pub fn program_for(
     exercise: &Exercise,
     solution: bool,
     given: Option<&Path>,
 ) -> Result<Program, i32> {
+    build_program(exercise, solution, given).map_err(|unbuilt| unbuilt.code)
+}
+
+/// [`program_for`], with the reason there is no program kept for a results file.
+pub fn build_program(
+    exercise: &Exercise,
+    solution: bool,
+    given: Option<&Path>,
+) -> Result<Program, Unbuilt> {
     if let Some(path) = given {
         return Ok(Program { path: path.to_owned(), args: Vec::new() });
     }
@@ -83,22 +107,27 @@ pub fn program_for(
         Ok(path) => Ok(Program { path, args: Vec::new() }),
         Err(compile::BuildError::Compiler(message)) => {
             eprint!("{message}");
+            let (name, file) = (exercise.name, shown_file(exercise));
             let text = format!(
-                "✗ {} does not compile: the compiler's message is above. Fix the first error in \
-                 {}, save, and check again.",
-                exercise.name,
-                shown_file(exercise)
+                "✗ {name} does not compile: the compiler's message is above. Fix the first error \
+                 in {file}, save, and check again."
             );
             println!("{}", check::wrap(&text, 100).red().bold());
-            Err(1)
+            let sentence = format!(
+                "{name} does not compile. Fix the first error the compiler names in {file}, save, \
+                 and check again."
+            );
+            Err(Unbuilt { code: 1, kind: "does not compile", sentence, message: Some(message) })
         }
         Err(compile::BuildError::Cargo(message)) => {
             eprintln!("workbook: {message}");
-            Err(1)
+            let sentence = format!("{} could not be built: {message}", exercise.name);
+            Err(Unbuilt { code: 1, kind: "build error", sentence, message: Some(message) })
         }
         Err(compile::BuildError::Interrupted) => {
             println!("interrupted: the build was stopped.");
-            Err(130)
+            let sentence = "interrupted: the build was stopped.".to_owned();
+            Err(Unbuilt { code: 130, kind: "interrupted", sentence, message: None })
         }
     }
 }

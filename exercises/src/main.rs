@@ -17,8 +17,8 @@ use shm_workbook::flags::{self, Arg, CommandLine, UsageError};
 
 use shm_workbook_exercises::catalogue::{self, EXERCISES, Exercise};
 use shm_workbook_exercises::{
-    DEFAULT_RUNS, Session, check, exercises_dir, finish, hints, list, program_for, progress,
-    run_check, runner, shown_file, watch,
+    DEFAULT_RUNS, Session, build_program, check, exercises_dir, finish, hints, list, program_for,
+    progress, results, run_check, runner, save_progress, shown_file, watch,
 };
 
 const USAGE: &str = "\
@@ -29,6 +29,8 @@ usage: cargo run --bin workbook [-- COMMAND]
                         n (next), q (quit), then Enter
   list                  every exercise, and which you have solved
   check exNN            check one exercise and exit (0: passed, 1: failed)
+  check --all           check every exercise in turn (0: all passed, 1: any did not); a file
+                        still as it was given is not checked, and counts as not started
   hint exNN             its hints, from a nudge to nearly the answer
   reset exNN            put the exercise's file back as it was given (yours is kept in a backup)
 
@@ -38,6 +40,9 @@ flags of check (and of the watch mode, for --runs and --timeout):
   --timeout SECONDS     how long a run may last (default: the exercise's own, 3 to 10 s)
   --solution            check the solution in exercises/solutions/ instead of your file
   --program PATH        check this program as the exercise (for instructors and tests)
+  --json FILE           also write the results to FILE, one entry per exercise, for a
+                        course's CI (the book's page on grading in CI); with --json -,
+                        they go to stdout and the report to stderr
 
 Progress is kept in $XDG_DATA_HOME/shm-workbook/exercises.toml (or
 ~/.local/share/shm-workbook/), beside the quiz runner's.
@@ -53,6 +58,8 @@ struct Args {
     timeout: Option<Duration>,
     solution: bool,
     program: Option<PathBuf>,
+    all: bool,
+    json: Option<String>,
 }
 
 fn usage_error(problem: &str) -> ! {
@@ -91,6 +98,16 @@ fn read_args(mut line: CommandLine) -> Result<Args, UsageError> {
             "--seed" => args.seed = Some(line.number((0, u64::MAX), "42")?),
             "--timeout" => args.timeout = Some(Duration::from_secs(line.number((1, 3600), "10")?)),
             "--solution" => args.solution = line.switch()?,
+            "--all" => args.all = line.switch()?,
+            "--json" => {
+                let file = line.value("a file", "results.json")?;
+                if file.is_empty() {
+                    return Err(UsageError(
+                        "--json needs a file, as in --json results.json".into(),
+                    ));
+                }
+                args.json = Some(file);
+            }
             "--program" => {
                 args.program = Some(PathBuf::from(line.value("a path", "target/debug/ex01")?));
             }
@@ -102,6 +119,26 @@ fn read_args(mut line: CommandLine) -> Result<Args, UsageError> {
     args.exercise = words.next();
     if let Some(extra) = words.next() {
         return Err(flags::unexpected(&extra));
+    }
+    let checking = args.command.as_deref() == Some("check");
+    if (args.all || args.json.is_some()) && !checking {
+        let flag = if args.all { "--all" } else { "--json FILE" };
+        return Err(UsageError(format!(
+            "{flag} goes with `check`, as in `check --all --json r.json`"
+        )));
+    }
+    if args.all
+        && let Some(exercise) = &args.exercise
+    {
+        return Err(UsageError(format!(
+            "`check --all` checks every exercise: name {} or --all, not both",
+            flags::shown(exercise)
+        )));
+    }
+    if args.all && args.program.is_some() {
+        return Err(UsageError(
+            "--program is one program, checked as one exercise: it cannot go with --all".into(),
+        ));
     }
     Ok(args)
 }
@@ -201,9 +238,14 @@ fn run() -> i32 {
             0
         }
         Some("reset") => reset(exercise_named(args.exercise.as_deref(), "reset")),
+        Some("check") if args.all => check_each(EXERCISES.iter().collect(), &args),
         Some("check") => {
             let exercise = exercise_named(args.exercise.as_deref(), "check");
-            check_command(exercise, &args)
+            if args.json.is_some() {
+                check_each(vec![exercise], &args)
+            } else {
+                check_command(exercise, &args)
+            }
         }
         Some(other) => usage_error(&format!("unknown command {}", flags::shown(other))),
     }
@@ -225,8 +267,16 @@ fn check_command(exercise: &'static Exercise, args: &Args) -> i32 {
         Ok(program) => program,
         Err(code) => return code,
     };
-    let runs = args_runs(args);
     let seed = args.seed.unwrap_or_else(random_seed);
+    let options = options_for(exercise, args, seed);
+    let outcome = run_check(exercise, &program, &options, &session);
+    let mine = !args.solution && args.program.is_none();
+    finish(exercise, &options, &outcome, mine)
+}
+
+/// How to check `exercise` with `seed`, and the command that repeats it.
+fn options_for(exercise: &Exercise, args: &Args, seed: u64) -> check::Options {
+    let runs = args_runs(args);
     let mut repeat = format!("cargo run --bin workbook -- check {} --seed {seed}", exercise.name);
     if runs != DEFAULT_RUNS {
         repeat.push_str(&format!(" --runs {runs}"));
@@ -237,10 +287,91 @@ fn check_command(exercise: &'static Exercise, args: &Args) -> i32 {
     if let Some(path) = &args.program {
         repeat.push_str(&format!(" --program {}", path.display()));
     }
-    let options = check::Options { runs, seed, timeout: args.timeout, repeat };
-    let outcome = run_check(exercise, &program, &options, &session);
+    check::Options { runs, seed, timeout: args.timeout, repeat }
+}
+
+/// `check --all`, or `check exNN --json FILE`: each exercise checked in turn with one seed, and
+/// the results written to the file `--json` names, if any. A file as it was given is not
+/// checked. Exit status: 0 if every exercise passed, 1 if any did not, 2 if the file cannot be
+/// written (tried before any check), 3 if progress could not be saved, 130 if interrupted (and
+/// then no file is written).
+fn check_each(exercises: Vec<&'static Exercise>, args: &Args) -> i32 {
+    let destination = match args.json.as_deref().map(results::Destination::open) {
+        None => None,
+        Some(Ok(destination)) => Some(destination),
+        Some(Err(sentence)) => {
+            eprintln!("workbook: {sentence}.");
+            return 2;
+        }
+    };
+    let session = Session::start();
+    let seed = args.seed.unwrap_or_else(random_seed);
     let mine = !args.solution && args.program.is_none();
-    finish(exercise, &options, &outcome, mine)
+    let started = std::time::SystemTime::now();
+    let mut entries = Vec::new();
+    let mut code = 0;
+    for &exercise in &exercises {
+        if mine && results::as_given(exercise) {
+            let entry = results::Entry::not_started(exercise);
+            println!("· {}", entry.verdict);
+            entries.push(entry);
+            continue;
+        }
+        let options = options_for(exercise, args, seed);
+        let interrupted = || {
+            if destination.is_some() {
+                println!("No results were written.");
+            }
+            130
+        };
+        let entry = match build_program(exercise, args.solution, args.program.as_deref()) {
+            Err(unbuilt) if unbuilt.code == 130 => return interrupted(),
+            Err(unbuilt) => results::Entry::unbuilt(exercise, &unbuilt),
+            Ok(program) => {
+                let outcome = run_check(exercise, &program, &options, &session);
+                let Some(entry) = results::Entry::checked(exercise, &options, &outcome) else {
+                    return interrupted();
+                };
+                let passed = entry.status == results::Status::Pass;
+                if mine && save_progress(exercise, passed, &options).is_err() {
+                    code = 3;
+                }
+                entry
+            }
+        };
+        entries.push(entry);
+    }
+    let report = results::Report {
+        started,
+        finished: std::time::SystemTime::now(),
+        solution: args.solution,
+        runs: args_runs(args),
+        seed,
+        entries: &entries,
+    };
+    let passed = entries.iter().filter(|e| e.status == results::Status::Pass).count();
+    let mut summary = format!("{passed} of {} passed", entries.len());
+    for status in &results::Status::ALL[1..] {
+        let count = entries.iter().filter(|e| e.status == *status).count();
+        if count > 0 {
+            let label = match status {
+                results::Status::Fail => "failed",
+                results::Status::NotStarted => "not started",
+                _ => "could not be built",
+            };
+            summary.push_str(&format!(", {count} {label}"));
+        }
+    }
+    if let Some(destination) = destination {
+        let shown = destination.shown();
+        if let Err(sentence) = destination.write(&(report.to_json().render() + "\n")) {
+            eprintln!("workbook: {sentence}.");
+            return 2;
+        }
+        summary.push_str(&format!("; the results are in {shown}"));
+    }
+    println!("{summary}.");
+    if code == 0 && passed < entries.len() { 1 } else { code }
 }
 
 /// `reset exNN`: the pristine copy back in place; the student's version kept in a backup.

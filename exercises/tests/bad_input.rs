@@ -196,3 +196,141 @@ fn an_exercise_that_does_not_compile_shows_the_compilers_message() {
     assert!(text.contains("ex01 does not compile"), "{text}");
     assert!(!text.contains("run 1 of"), "nothing runs: {text}");
 }
+
+/// An ex01 that passes the check (see tests/cli.rs).
+const PASSING_EX01: &str = "fn main() {\n    println!(\"[child {}] Child read: Hello from \
+                            parent!\", std::process::id());\n}\n";
+
+/// Every file under `dir`, with its contents, to compare before and after.
+fn tree(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path.clone());
+            }
+            found.push((path.clone(), std::fs::read(&path).unwrap_or_default()));
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn a_results_file_that_cannot_be_written_is_refused_before_any_check() {
+    let project = common::Project::new("json-refused");
+    project.write("ex01_sleep.rs", PASSING_EX01);
+    project.write("a-file", "not a folder");
+    std::fs::create_dir(project.dir.join("a-folder")).unwrap();
+    let before = tree(&project.dir);
+    let refusals = [
+        ("missing/results.json", "the folder"),
+        ("a-file/results.json", "is not a folder"),
+        ("a-folder", "it is a folder"),
+    ];
+    for (path, why) in refusals {
+        for command in [&["check", "--all"][..], &["check", "ex01"]] {
+            let output = project
+                .workbook(command)
+                .arg("--json")
+                .arg(project.dir.join(path))
+                .output()
+                .unwrap();
+            let shown = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert_eq!(output.status.code(), Some(2), "{path}: {shown}");
+            assert!(shown.contains("workbook: cannot write the results to "), "{path}: {shown}");
+            assert!(shown.contains(why) && shown.contains("nothing was checked"), "{shown}");
+            assert!(!shown.contains("building") && !shown.contains("checking"), "{shown}");
+            assert_eq!(tree(&project.dir), before, "{path}: nothing made, nothing left");
+        }
+    }
+    // A folder nobody may write in, root included (/sys takes no new file).
+    let output = project.workbook(&["check", "--all", "--json", "/sys/results.json"]).output();
+    let output = output.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no file can be made in `/sys`"), "{stderr}");
+    assert_eq!(tree(&project.dir), before);
+}
+
+#[test]
+fn a_results_file_that_cannot_be_written_at_the_end_leaves_nothing_behind() {
+    // ex01 makes a folder where the results file should go, after the checker tried its folder:
+    // the rename at the end fails (EISDIR), and its temporary file is removed.
+    let project = common::Project::new("json-late");
+    let target = project.dir.join("out/results.json");
+    std::fs::create_dir(project.dir.join("out")).unwrap();
+    project.write(
+        "ex01_sleep.rs",
+        &format!(
+            "fn main() {{\n    let _ = std::fs::create_dir_all({target:?});\n    {}\n}}\n",
+            "println!(\"[child {}] Child read: Hello from parent!\", std::process::id());"
+        ),
+    );
+    let output =
+        project.workbook(&["check", "ex01", "--runs", "1", "--json"]).arg(&target).output();
+    let output = output.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot write the results to") && stderr.contains("EISDIR"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(project.dir.join("out")).unwrap().flatten().collect();
+    assert_eq!(left.len(), 1, "only the program's folder: {left:?}");
+}
+
+#[test]
+fn an_interrupted_check_all_writes_no_results_and_keeps_the_old_file() {
+    // ex01 prints a line and sleeps; the checker is interrupted while it runs.
+    let project = common::Project::new("json-interrupted");
+    project.write(
+        "ex01_sleep.rs",
+        "fn main() {\n    println!(\"started\");\n    \
+         std::thread::sleep(std::time::Duration::from_secs(30));\n}\n",
+    );
+    let file = project.dir.join("results.json");
+    std::fs::write(&file, "the last results").unwrap();
+    let mark = common::new_mark();
+    let checker = project
+        .workbook(&["check", "--all", "--runs", "1", "--json"])
+        .arg(&file)
+        .env("SHM_WORKBOOK_TEST_MARK", &mark)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let running = |mark: &str| {
+        let mark = format!("SHM_WORKBOOK_TEST_MARK={mark}\0");
+        std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+            let dir = entry.path();
+            std::fs::read_link(dir.join("exe")).is_ok_and(|exe| exe.ends_with("examples/ex01"))
+                && std::fs::read(dir.join("environ"))
+                    .is_ok_and(|env| String::from_utf8_lossy(&env).contains(&mark))
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !running(&mark) {
+        assert!(Instant::now() < deadline, "ex01 never ran");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = nix::unistd::Pid::from_raw(checker.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let output = checker.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(130), "{stdout}");
+    assert!(stdout.contains("No results were written."), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "the last results");
+    let temporary = std::fs::read_dir(&project.dir)
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"));
+    assert!(!temporary, "no temporary file left");
+    assert!(!running(&mark), "ex01 was stopped");
+}

@@ -153,11 +153,26 @@ pub fn check(name: &str, program_name: &str, runs: usize, seed: u64, extra: &[&s
 /// whose examples carry the exercises' names, and a progress folder of its own.
 pub struct Project {
     pub dir: PathBuf,
+    /// What is removed when the project is dropped: `dir`, or the folder that holds it.
+    root: PathBuf,
 }
 
 impl Project {
     pub fn new(name: &str) -> Project {
         let dir = std::env::temp_dir().join(format!("workbook-test-{name}-{}", std::process::id()));
+        Project::at(dir.clone(), dir, name)
+    }
+
+    /// A project in a folder named `exercises`, as in a clone of the workbook, so that the
+    /// checker names its files `exercises/ex01_sleep.rs`.
+    pub fn named_exercises(name: &str) -> Project {
+        let root =
+            std::env::temp_dir().join(format!("workbook-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        Project::at(root.join("exercises"), root, name)
+    }
+
+    fn at(dir: PathBuf, root: PathBuf, name: &str) -> Project {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("pristine")).unwrap();
         let mut manifest = format!(
@@ -172,7 +187,18 @@ impl Project {
             std::fs::write(dir.join(exercise.file), "fn main() {}\n").unwrap();
         }
         std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
-        Project { dir }
+        Project { dir, root }
+    }
+
+    /// Each exercise's file given as its pristine copy too: not started, as in a fresh clone.
+    pub fn as_given(&self) {
+        for exercise in shm_workbook_exercises::catalogue::EXERCISES {
+            std::fs::copy(
+                self.dir.join(exercise.file),
+                self.dir.join("pristine").join(exercise.file),
+            )
+            .unwrap();
+        }
     }
 
     pub fn write(&self, file: &str, text: &str) {
@@ -198,6 +224,6 @@ impl Project {
 
 impl Drop for Project {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
