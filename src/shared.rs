@@ -3,7 +3,8 @@
 //!
 //! [`AtomicU32`] here has the methods of `std::sync::atomic::AtomicU32` (`load`, `store`,
 //! `swap`, `fetch_add`, `compare_exchange`...), the same size and layout, and it is
-//! [`Shareable`](crate::Shareable), so a struct of them can be viewed in a segment. What it adds: each access is a place where the exercise checker may let another process run first
+//! [`Shareable`](crate::Shareable), so a struct of them can be viewed in a segment. What it
+//! adds: each access is a place where the exercise checker may let another process run first
 //! (a [`jitter`](crate::jitter) point), and, with the trace on, a line saying which process
 //! loaded or stored what, where, with which ordering. That is how the checker knows the child
 //! read the bytes the parent wrote, and whether anything ordered the two.

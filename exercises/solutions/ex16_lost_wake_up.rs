@@ -38,8 +38,7 @@ fn main() -> Result<()> {
                 break; // the check: the message is there
             }
             publish(&header.looked, 1, Policy::DEFAULT)?; // tells the parent: looked
-            let so_far = memory.load_c_string(MESSAGE_AT);
-            out.say(format!("not ready (the message is {so_far:?} so far): sleeping"));
+            out.say("not ready: sleeping"); // (the message is not there: reading it now would race)
             futex::wait(&header.ready, seen, None)?; // sleeps only if `ready` is still `seen`
         }
         out.say(format!("got: {}", memory.load_c_string(MESSAGE_AT)));

@@ -77,8 +77,9 @@ fn semop_parts(call: &Call) -> Option<(String, bool)> {
     Some((format!("sem {} {number}", call.args.first()?), delta > 0))
 }
 
-/// The synchronizing object a call gives or takes, and whether it gives.
-fn sync_of(call: &Call) -> Option<(String, bool)> {
+/// The synchronizing object a call gives or takes (`sem 5 0`: semaphore 0 of set 5), and
+/// whether it gives.
+pub fn sync_of(call: &Call) -> Option<(String, bool)> {
     if call.result.is_none() && call.name != "pthread_mutex_lock" {
         return None;
     }
@@ -372,6 +373,11 @@ impl<'a> Evidence<'a> {
         self.read_from[i]
     }
 
+    /// The steps of `pid`, in program order.
+    pub fn steps_of(&self, pid: i32) -> &[Step] {
+        self.steps.get(&pid).map(Vec::as_slice).unwrap_or(&[])
+    }
+
     /// The accesses of the copy.
     pub fn accesses(&self) -> &[Access] {
         &self.copy.accesses
@@ -480,5 +486,99 @@ impl<'a> Evidence<'a> {
             Some(path) if !path.is_empty() => path.trim_end_matches(" (deleted)").to_owned(),
             _ => format!("the shared memory {object}"),
         }
+    }
+}
+
+/// Where a text a process printed came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Provenance {
+    /// No load of that process (through the library) found those bytes.
+    NotLoaded,
+    /// Loaded, by these accesses, each of which read from a store of another process that
+    /// happens before it.
+    FromPartner { loads: Vec<usize> },
+    /// Loaded, but some load read no store of another process (zeroes, or its own store).
+    NotStoredByPartner { load: usize },
+    /// Loaded from another process's store, but nothing ordered that store before the load.
+    Unordered { store: usize, load: usize },
+}
+
+impl Evidence<'_> {
+    /// The store that byte `k` of load `i` read: the latest store of that byte with that value
+    /// that began before the load ended.
+    pub fn byte_source(&self, i: usize, k: usize) -> Option<usize> {
+        let accesses = &self.copy.accesses;
+        let load = &accesses[i];
+        let byte = load.offset + k as u64;
+        let value = *load.bytes.get(k)?;
+        accesses
+            .iter()
+            .enumerate()
+            .filter(|(w, a)| {
+                *w != i
+                    && a.writes()
+                    && a.object == load.object
+                    && a.range().contains(&byte)
+                    && a.bytes[(byte - a.offset) as usize] == value
+                    && a.t0_ns < load.t_ns
+            })
+            .max_by_key(|(_, a)| a.t0_ns)
+            .map(|(w, _)| w)
+    }
+
+    /// Where `text`, printed by `pid`, came from: the loads of `pid` whose bytes, taken in the
+    /// order loaded and at adjacent offsets of one object, spell it, and the stores they read.
+    pub fn provenance(&self, pid: i32, text: &str) -> Provenance {
+        self.provenance_of_bytes(pid, text.as_bytes())
+    }
+
+    /// [`provenance`](Self::provenance) of any bytes (a number: its bytes in memory order).
+    pub fn provenance_of_bytes(&self, pid: i32, needle: &[u8]) -> Provenance {
+        let accesses = &self.copy.accesses;
+        let Some(list) = self.steps.get(&pid) else { return Provenance::NotLoaded };
+        // Runs of loads at adjacent offsets of one object, in the order made.
+        let mut runs: Vec<(Vec<u8>, Vec<(usize, usize)>)> = Vec::new();
+        let mut last: Option<(String, u64)> = None;
+        for step in list {
+            let Step::Access(i) = *step else { continue };
+            let access = &accesses[i];
+            if access.op != Op::Load {
+                continue;
+            }
+            let adjacent = last.as_ref() == Some(&(access.object.clone(), access.offset));
+            if !adjacent || runs.is_empty() {
+                runs.push((Vec::new(), Vec::new()));
+            }
+            let run = runs.last_mut().expect("pushed");
+            for k in 0..access.bytes.len() {
+                run.1.push((i, k));
+            }
+            run.0.extend_from_slice(&access.bytes);
+            last = Some((access.object.clone(), access.offset + access.bytes.len() as u64));
+        }
+        if needle.is_empty() {
+            return Provenance::NotLoaded;
+        }
+        for (bytes, owners) in &runs {
+            let Some(at) = bytes.windows(needle.len()).position(|window| window == needle) else {
+                continue;
+            };
+            let mut loads: Vec<usize> = Vec::new();
+            for &(load, k) in &owners[at..at + needle.len()] {
+                match self.byte_source(load, k) {
+                    Some(store) if accesses[store].pid != pid => {
+                        if !self.happens_before(Step::Access(store), Step::Access(load)) {
+                            return Provenance::Unordered { store, load };
+                        }
+                    }
+                    _ => return Provenance::NotStoredByPartner { load },
+                }
+                if loads.last() != Some(&load) {
+                    loads.push(load);
+                }
+            }
+            return Provenance::FromPartner { loads };
+        }
+        Provenance::NotLoaded
     }
 }

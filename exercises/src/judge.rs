@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::evidence::Evidence;
+use crate::evidence::{Evidence, Provenance};
 use crate::kernel::Stuck;
 use crate::runner::{Copy, Ending, StrayHow, Trial};
 use crate::trace::Call;
@@ -269,6 +269,73 @@ pub fn data_race(trial: &Trial) -> Option<Failure> {
     None
 }
 
+/// Whether `text`, printed by the process of `role` as part of `line`, was read from shared
+/// memory, from what another process stored there, in an order something guaranteed. `what`
+/// says what the exercise asks (`the child must read the parent's message from the segment`).
+pub fn read_from_partner(
+    trial: &Trial,
+    role: &str,
+    line: &str,
+    text: &str,
+    what: &str,
+) -> Option<Failure> {
+    bytes_from_partner(trial, role, line, text, text.as_bytes(), what)
+}
+
+/// [`read_from_partner`] for any bytes (`shown` is how the line shows them).
+fn bytes_from_partner(
+    trial: &Trial,
+    role: &str,
+    line: &str,
+    shown: &str,
+    needle: &[u8],
+    what: &str,
+) -> Option<Failure> {
+    let text = shown;
+    for copy in &trial.copies {
+        let said = copy
+            .stdout
+            .lines()
+            .filter_map(crate::runner::story_line)
+            .find(|(r, _, t)| *r == role && *t == line);
+        let Some((_, pid, _)) = said else { continue };
+        let evidence = Evidence::of(copy);
+        let provenance = evidence.provenance_of_bytes(pid, needle);
+        let sentence = match &provenance {
+            Provenance::FromPartner { .. } => continue,
+            Provenance::NotLoaded => format!(
+                "{role} {pid} printed {}, but none of its loads (through a Region or the \
+                 library's atomics) found {}: it did not read it from shared memory. {what}. A \
+                 load made around the library (a raw pointer, std's atomics) is not seen",
+                quoted(line),
+                quoted(text)
+            ),
+            &Provenance::NotStoredByPartner { load } => format!(
+                "{role} {pid} printed {}, and {}, but no other process had stored those bytes \
+                 there: it read its own store, or memory nobody wrote. {what}",
+                quoted(line),
+                evidence.describe(load)
+            ),
+            &Provenance::Unordered { store, load } => format!(
+                "{role} {pid} printed {}: {}, from what {}, but nothing ordered that store before \
+                 the load (no semaphore, no Release store read by an Acquire load). On x86 it \
+                 arrived anyway; under the Rust and C++ memory model, and on ARM, the load may \
+                 see old bytes",
+                quoted(line),
+                evidence.describe(load),
+                evidence.describe(store).replacen(" stored ", " had stored ", 1)
+            ),
+        };
+        let kind = match provenance {
+            Provenance::Unordered { load, .. } if evidence.accesses()[load].data => "data race",
+            Provenance::Unordered { .. } => "unordered read",
+            _ => "not read from shared memory",
+        };
+        return Some(Failure::new(kind, sentence));
+    }
+    None
+}
+
 /// The calls named `name` that the run made (not the library's helper calls).
 fn calls_named<'a>(trial: &'a Trial, name: &'a str) -> impl Iterator<Item = &'a Call> + 'a {
     trial.calls().filter(move |call| call.name == name && !call.helper)
@@ -282,7 +349,13 @@ pub fn ex01(trial: &Trial) -> Option<Failure> {
     let read: Vec<&str> =
         lines(trial, "child").into_iter().filter(|l| l.starts_with("Child read:")).collect();
     match read.as_slice() {
-        ["Child read: Hello from parent!"] => None,
+        [line @ "Child read: Hello from parent!"] => read_from_partner(
+            trial,
+            "child",
+            line,
+            "Hello from parent!",
+            "The exercise asks the child to read the message the parent wrote into the segment",
+        ),
         [line] => {
             let stdout = &trial.copies[0].stdout;
             let before = stdout.find(line).zip(stdout.find("wrote \"Hello"));
@@ -384,8 +457,15 @@ pub fn ex03(trial: &Trial) -> Option<Failure> {
         return None;
     }
     let read = lines(trial, "reader");
-    if read.contains(&"Reader read: the meeting moved to room 42") {
-        return None;
+    let line = "Reader read: the meeting moved to room 42";
+    if read.contains(&line) {
+        return read_from_partner(
+            trial,
+            "reader",
+            line,
+            "the meeting moved to room 42",
+            "The exercise asks the reader to read the publisher's message from the segment",
+        );
     }
     Some(
         Failure::new(
@@ -439,11 +519,83 @@ pub fn ex05(trial: &Trial) -> Option<Failure> {
             ),
         ));
     }
-    if calls_named(trial, "semget").next().is_none() {
+    guarded_increments(trial)
+}
+
+/// Exercise 05, from the trace: every worker's load and store of the counter happen while it
+/// holds a semaphore (or a lock), the same one for every worker, and no atomic does the count.
+fn guarded_increments(trial: &Trial) -> Option<Failure> {
+    use crate::evidence::{Step, sync_of};
+    let copy = &trial.copies[0];
+    let evidence = Evidence::of(copy);
+    let workers: Vec<i32> =
+        copy.roles.iter().filter(|(_, r)| r.starts_with("worker")).map(|(p, _)| *p).collect();
+    let mut guards: Vec<(i32, std::collections::BTreeSet<String>)> = Vec::new();
+    for &pid in &workers {
+        let mut held: Vec<String> = Vec::new();
+        let mut used = std::collections::BTreeSet::new();
+        for step in evidence.steps_of(pid) {
+            match *step {
+                Step::Call(i) => match sync_of(&copy.calls[i]) {
+                    Some((object, false)) => held.push(object),
+                    Some((object, true)) => held.retain(|h| *h != object),
+                    None => {}
+                },
+                Step::Access(i) => {
+                    let access = &evidence.accesses()[i];
+                    if access.op == crate::trace::Op::Fence || access.bytes.len() != 8 {
+                        continue;
+                    }
+                    if access.op == crate::trace::Op::Rmw {
+                        return Some(Failure::new(
+                            "no semaphore",
+                            format!(
+                                "{}: an atomic read-modify-write counts right without any lock. \
+                                 This exercise asks for the counter's load and store inside a \
+                                 semaphore (exercise 06 does it with an atomic)",
+                                evidence.describe(i)
+                            ),
+                        ));
+                    }
+                    match held.last() {
+                        Some(object) => {
+                            used.insert(object.clone());
+                        }
+                        None => {
+                            return Some(Failure::new(
+                                "unguarded increment",
+                                format!(
+                                    "{} while it held no semaphore: another worker could load \
+                                     the same value in between. The exercise asks for each load \
+                                     and store of the counter between a semop -1 (or sem_wait) \
+                                     and the +1 that gives it back",
+                                    evidence.describe(i)
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        guards.push((pid, used));
+    }
+    let shared =
+        guards.iter().skip(1).all(|(_, used)| used.iter().any(|o| guards[0].1.contains(o)));
+    if !shared {
+        let each: Vec<String> = guards
+            .iter()
+            .map(|(pid, used)| {
+                let names: Vec<&str> = used.iter().map(String::as_str).collect();
+                format!("worker {pid} held {}", names.join(", "))
+            })
+            .collect();
         return Some(Failure::new(
-            "no semaphore",
-            "the counter is right, but the trace shows no semget: this exercise asks for a \
-             semaphore (exercise 06 does it with an atomic)",
+            "one semaphore per worker",
+            format!(
+                "each worker took a semaphore of its own ({}): a lock guards only against those \
+                 who take the same one. Make one set before the fork and let every worker take it",
+                each.join("; ")
+            ),
         ));
     }
     None
@@ -503,7 +655,16 @@ pub fn ex07(trial: &Trial) -> Option<Failure> {
         }
     }
     if lost.is_empty() && writers.len() == 3 {
-        return None;
+        return writers.iter().find_map(|(_, pid)| {
+            let line = format!("Process {pid} writing to shared memory.");
+            read_from_partner(
+                trial,
+                "parent",
+                &format!("  {line}"),
+                &line,
+                "The exercise asks the parent to print what the writers left in the segment",
+            )
+        });
     }
     let how = if kept.len() <= 1 {
         "every writer copied its line to offset 0, over the one before"
@@ -597,7 +758,15 @@ pub fn ex09(trial: &Trial) -> Option<Failure> {
             ),
         ));
     }
-    None
+    expected.iter().find_map(|message| {
+        read_from_partner(
+            trial,
+            "consumer",
+            &format!("consumed: {message}"),
+            message,
+            "The exercise asks the consumer to take each message from the mailbox in the segment",
+        )
+    })
 }
 
 /// Exercise 10: twenty items in order (a deadlock is a common check).
@@ -617,7 +786,16 @@ pub fn ex10(trial: &Trial) -> Option<Failure> {
             ),
         ));
     }
-    None
+    (1..=20u64).find_map(|item| {
+        bytes_from_partner(
+            trial,
+            "consumer",
+            &format!("took item {item}"),
+            &item.to_string(),
+            &item.to_ne_bytes(),
+            "The exercise asks the consumer to take each item from the ring in the segment",
+        )
+    })
 }
 
 /// Exercise 11: another process opened the object by name and read the message.
@@ -661,23 +839,29 @@ pub fn ex11(trial: &Trial) -> Option<Failure> {
             && c.result.is_some()
     });
     let mapped = trial.calls().any(|c| c.pid == reader && c.name == "mmap" && c.result.is_some());
-    if !opened || !mapped {
-        return Some(
-            Failure::new(
-                "reader did not open the object",
-                format!(
-                    "process {reader} printed the message without opening {name} itself (its trace \
-                     has no shm_open of that name without O_CREAT, and an mmap): it used what it \
-                     inherited from the writer"
-                ),
-            )
-            .hint(
-                "the reader must be a program that knows only the name: shm_open it \
-                 (SharedObject::open_read_only), then mmap it (map_read_only)",
-            ),
+    if opened && mapped {
+        return read_from_partner(
+            trial,
+            "reader",
+            text,
+            "Hello through /dev/shm!",
+            "The exercise asks the reader to read the writer's message from the object",
         );
     }
-    None
+    Some(
+        Failure::new(
+            "reader did not open the object",
+            format!(
+                "process {reader} printed the message without opening {name} itself (its trace \
+                     has no shm_open of that name without O_CREAT, and an mmap): it used what it \
+                     inherited from the writer"
+            ),
+        )
+        .hint(
+            "the reader must be a program that knows only the name: shm_open it \
+                 (SharedObject::open_read_only), then mmap it (map_read_only)",
+        ),
+    )
 }
 
 /// Exercise 12: no segment open to others; the helper attaches read-only.
@@ -993,7 +1177,13 @@ pub fn ex16(trial: &Trial) -> Option<Failure> {
             ),
         ));
     }
-    None
+    read_from_partner(
+        trial,
+        "waiter",
+        "got: hello from the parent",
+        "hello from the parent",
+        "The exercise asks the waiter to read the parent's message from the segment once woken",
+    )
 }
 
 #[cfg(test)]

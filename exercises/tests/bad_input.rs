@@ -198,8 +198,7 @@ fn an_exercise_that_does_not_compile_shows_the_compilers_message() {
 }
 
 /// An ex01 that passes the check (see tests/cli.rs).
-const PASSING_EX01: &str = "fn main() {\n    println!(\"[child {}] Child read: Hello from \
-                            parent!\", std::process::id());\n}\n";
+const PASSING_EX01: &str = include_str!("../solutions/ex01_sleep.rs");
 
 /// Every file under `dir`, with its contents, to compare before and after.
 fn tree(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {

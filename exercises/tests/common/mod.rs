@@ -149,12 +149,38 @@ pub fn check(name: &str, program_name: &str, runs: usize, seed: u64, extra: &[&s
     }
 }
 
-/// A stand-in for the exercises folder: a tiny cargo project (no dependencies, quick to build)
-/// whose examples carry the exercises' names, and a progress folder of its own.
+/// A stand-in for the exercises folder: a small cargo project whose examples carry the
+/// exercises' names, which depends on the library as the exercises do (so that a solution
+/// really shares memory, and the checker sees it in the trace), and a progress folder of its
+/// own. It builds in the workspace's target folder, reusing the library built there, and holds
+/// a lock on that folder while it lives: two stand-ins build examples of the same names, and
+/// one must not run the other's.
 pub struct Project {
     pub dir: PathBuf,
     /// What is removed when the project is dropped: `dir`, or the folder that holds it.
     root: PathBuf,
+    /// The lock on the target folder's stand-in file (released when dropped).
+    _lock: std::fs::File,
+}
+
+/// The target folder the checker was built in.
+fn target_dir() -> PathBuf {
+    let profile_dir = Path::new(env!("CARGO_BIN_EXE_workbook")).parent().unwrap();
+    profile_dir.parent().unwrap().to_owned()
+}
+
+/// An exclusive lock on `<target>/stand-in.lock`, across test threads and test programs.
+fn stand_in_lock() -> std::fs::File {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(target_dir().join("stand-in.lock"))
+        .unwrap();
+    // SAFETY: flock on a descriptor we own; it blocks until the lock is ours.
+    assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }, 0);
+    file
 }
 
 impl Project {
@@ -173,11 +199,23 @@ impl Project {
     }
 
     fn at(dir: PathBuf, root: PathBuf, name: &str) -> Project {
+        let lock = stand_in_lock();
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("pristine")).unwrap();
+        // The library and nix as the reference package has them (nix with the features the
+        // workspace unifies it to), and the workspace's lock file: the build reuses theirs.
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let reference = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/Cargo.toml"),
+        )
+        .unwrap();
+        let nix = reference.lines().find(|l| l.starts_with("nix = ")).unwrap();
+        std::fs::copy(workspace.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
         let mut manifest = format!(
             "[package]\nname = \"workbook-test-{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\
-             publish = false\nautobins = false\n\n[workspace]\n"
+             publish = false\nautobins = false\n\n[workspace]\n\n[dependencies]\n\
+             shm-workbook = {{ path = {:?} }}\nlibc = \"0.2\"\n{nix}\n",
+            workspace.display().to_string()
         );
         for exercise in shm_workbook_exercises::catalogue::EXERCISES {
             manifest.push_str(&format!(
@@ -187,7 +225,7 @@ impl Project {
             std::fs::write(dir.join(exercise.file), "fn main() {}\n").unwrap();
         }
         std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
-        Project { dir, root }
+        Project { dir, root, _lock: lock }
     }
 
     /// Each exercise's file given as its pristine copy too: not started, as in a fresh clone.
@@ -212,7 +250,7 @@ impl Project {
             .args(args)
             .env("SHM_WORKBOOK_EXERCISES", &self.dir)
             .env("XDG_DATA_HOME", self.dir.join("data"))
-            .env("CARGO_TARGET_DIR", self.dir.join("target"));
+            .env("CARGO_TARGET_DIR", target_dir());
         command
     }
 
