@@ -217,7 +217,7 @@ pub const LESSONS: &[LessonInfo] = &[
     LessonInfo {
         number: 16,
         bin: "lesson16",
-        source: "lessons/lesson16_in_segment_sync.rs",
+        source: "lessons/lesson16_in_segment_sync/main.rs",
         title: "Synchronization that lives in the segment",
         summary: "A POSIX unnamed semaphore and a futex word inside shared memory, used by several \
                   processes: pshared, a lost wake-up and the compare that prevents it, the system \

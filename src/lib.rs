@@ -10,9 +10,8 @@
 //!   [`wait`] (waiting for a partner that may die), [`privilege`] (another user for a child).
 //! - **Subject.** [`sysv`] (`key`, `shm`, `sem`, `msg`), [`posix`] (`name`, `shm`, `mq`),
 //!   [`region`] (memory attached or mapped; read-only is a type), and synchronization inside the
-//!   segment: [`futex`], [`unnamed_sem`] (`sem_init`), [`pthread`] (a robust mutex);
-//!   [`syscall_count`] (a child's system calls, counted with `ptrace`); [`memfd`] and
-//!   [`unix_socket`] (memory with no name, its seals, a descriptor passed over a socket).
+//!   segment: [`futex`], [`unnamed_sem`] (`sem_init`), [`pthread`] (a robust mutex); [`memfd`]
+//!   and [`unix_socket`] (memory with no name, its seals, a descriptor passed over a socket).
 //! - **Bookkeeping.** [`registry`], [`cleanup`], [`scratch`]: nothing left behind, on Ctrl-C and
 //!   after a run killed outright.
 //! - **Foundations.** [`error`] (one error type), [`call`] (the record of every call, printed by
@@ -58,7 +57,6 @@ pub mod region;
 pub mod registry;
 pub mod scratch;
 pub mod store;
-pub mod syscall_count;
 pub mod sysv;
 pub mod unix_socket;
 pub mod unnamed_sem;

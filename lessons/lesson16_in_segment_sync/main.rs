@@ -22,6 +22,8 @@
 //! cargo run --bin lesson16 -- --step   # pause in each part: look with ipcs and ps
 //! ```
 
+mod syscall_count;
+
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -30,10 +32,10 @@ use shm_workbook::Shareable;
 use shm_workbook::futex::{self, Woke};
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Exit};
-use shm_workbook::syscall_count::{self, Stopper};
 use shm_workbook::unnamed_sem::UnnamedSemaphore;
 use shm_workbook::wait::{self, Partner, Policy};
 use shm_workbook::{Attachment, Error, Key, Lesson, Result, Segment, SemaphoreSet};
+use syscall_count::Stopper;
 
 const FLAGS: &[LessonFlag] = &[
     LessonFlag::number("--workers", "N", "how many processes count in part 1", 4, (2, 32)),
