@@ -4,8 +4,9 @@
 //! a real run.
 
 use shm_workbook::error::{Error, Result};
-use shm_workbook::json::{self, Json};
+use shm_workbook::json::Json;
 
+use super::json::{self, JsonText};
 use super::{rate_text, size_text, time_text};
 
 /// The mechanisms of the throughput panel: JSON key, label, colour.

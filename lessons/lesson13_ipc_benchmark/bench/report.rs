@@ -11,6 +11,7 @@ use shm_workbook::error::{Error, Result};
 use shm_workbook::lesson::Lesson;
 use shm_workbook::narrate::print_block;
 
+use super::json::JsonText;
 use super::machine::{Distance, FAR_NS};
 use super::plan::Plan;
 use super::{
