@@ -59,7 +59,7 @@ pub const LESSONS: &[LessonInfo] = &[
     LessonInfo {
         number: 3,
         bin: "lesson03",
-        source: "lessons/lesson03_segment_lifecycle.rs",
+        source: "lessons/lesson03_segment_lifecycle/main.rs",
         title: "A segment's life",
         summary: "Create, attach, detach and remove a segment, with IPC_STAT and /proc/sysvipc/shm \
                   at each stage; a segment outlives its creator; IPC_RMID while attached marks it \

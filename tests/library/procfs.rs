@@ -93,35 +93,6 @@ fn a_process_stat_is_read_after_its_command_name() {
 }
 
 #[test]
-fn fields_go_a_fixed_number_to_a_line_under_the_label() {
-    let fields = [("key", "822116371"), ("shmid", "2293787"), ("perms", "600")];
-    assert_eq!(
-        group_fields("/proc: ", &fields, 2),
-        ["/proc: key 822116371  shmid 2293787", "  perms 600"]
-    );
-    assert_eq!(group_fields("  ", &fields, 4), ["  key 822116371  shmid 2293787  perms 600"]);
-    let lines = group_fields("    ", &fields, 1);
-    assert_eq!(lines, ["    key 822116371", "      shmid 2293787", "      perms 600"]);
-    let none: [(&str, &str); 0] = [];
-    assert_eq!(group_fields("x: ", &none, 4), ["x: "]);
-}
-
-#[test]
-fn a_limit_is_read_in_its_unit_and_never_overflows() {
-    let default = u64::MAX - (1 << 24);
-    assert_eq!(
-        limit_text(default, 4096),
-        "no limit (ULONG_MAX - 2^24, the default since Linux 3.16)"
-    );
-    assert_eq!(limit_text(default, 1), limit_text(default, 4096));
-    assert_eq!(limit_text(2097152, 4096), "8 GiB", "the old default shmall, in pages");
-    assert_eq!(limit_text(0x2000000, 1), "32 MiB", "the old default shmmax, in bytes");
-    assert_eq!(limit_text(3 << 29, 1), "1.5 GiB");
-    assert_eq!(limit_text(100, 1), "100 bytes");
-    assert_eq!(limit_text(1 << 60, 4096), "more than 16 EiB: no limit in practice");
-}
-
-#[test]
 fn the_sysvipc_table_gives_chosen_columns_of_chosen_segments() {
     let table = "  key shmid perms  size\n    0    42   600  4096\n    0    43   666  8192\n";
     let rows = sysvipc_columns_in(table, &[43, 42], &["shmid", "perms"]);
