@@ -122,13 +122,6 @@ impl Memfd {
         self.fd.as_raw_fd()
     }
 
-    /// Where `/proc/self/fd/N` points, read from the kernel: `/memfd:NAME (deleted)`.
-    pub fn proc_link(&self) -> Result<String> {
-        fd_link(self.raw())?.ok_or_else(|| {
-            Error::other(format!("readlink /proc/self/fd/{}", self.raw()), "the link is missing")
-        })
-    }
-
     /// `ftruncate(fd, len)`: sets the size. A seal refuses a change with EPERM.
     pub fn set_len(&self, len: u64) -> Result<()> {
         let made = call::make("ftruncate").arg(self.raw()).arg(len);
@@ -239,21 +232,4 @@ impl Memfd {
         let call = made.ended(result.map(|()| 0));
         result.map_err(|_| call.error())
     }
-}
-
-/// Where `/proc/self/fd/N` points, or `None` when `N` is not open (read with readlink, as
-/// `ls -l /proc/PID/fd` does).
-pub fn fd_link(fd: RawFd) -> Result<Option<String>> {
-    let path = format!("/proc/self/fd/{fd}");
-    match std::fs::read_link(&path) {
-        Ok(target) => Ok(Some(target.to_string_lossy().into_owned())),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(Error::io(format!("readlink {path}"), err)),
-    }
-}
-
-/// The lines of `/proc/self/maps` that map a memfd.
-pub fn memfd_maps() -> Result<Vec<String>> {
-    let maps = crate::procfs::read("/proc/self/maps")?;
-    Ok(maps.lines().filter(|line| line.contains("/memfd:")).map(str::to_owned).collect())
 }

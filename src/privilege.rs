@@ -5,9 +5,6 @@
 //! |---|---|
 //! | `setgroups(0, NULL); setgid(gid); setuid(uid);` | [`become_user`] |
 //! | `getpwnam("nobody")` | [`Identity::nobody`] |
-//! | `umask(mask)` twice (set, put back) | [`umask`] |
-//!
-//! And the mode bits in words, as `ls -l` writes them: [`rwx`], [`who_may`].
 //!
 //! The order is the one `login` and `su` use: supplementary groups first, then the group, then
 //! the user. Changing groups needs privilege (CAP_SETGID), and `setuid` to an ordinary user
@@ -89,25 +86,6 @@ pub fn describe_gid(gid: u32) -> String {
         Ok(Some(group)) => format!("{gid} ({})", group.name),
         _ => gid.to_string(),
     }
-}
-
-/// The low three bits of `bits` as `ls -l` writes them: `rw-`.
-pub fn rwx(bits: u32) -> String {
-    let bit = |mask: u32, letter: char| if bits & mask != 0 { letter } else { '-' };
-    [bit(4, 'r'), bit(2, 'w'), bit(1, 'x')].iter().collect()
-}
-
-/// What a mode grants each class: `owner rw-, group r--, others ---` for 0640.
-pub fn who_may(mode: u32) -> String {
-    format!("owner {}, group {}, others {}", rwx(mode >> 6), rwx(mode >> 3), rwx(mode))
-}
-
-/// The process's umask (`umask(2)` has no read-only form: it is set and put back at once).
-pub fn umask() -> u32 {
-    use nix::sys::stat::Mode;
-    let old = nix::sys::stat::umask(Mode::from_bits_truncate(0o077));
-    nix::sys::stat::umask(old);
-    old.bits()
 }
 
 /// Capability numbers from `<linux/capability.h>`.

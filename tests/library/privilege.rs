@@ -2,12 +2,6 @@ use nix::errno::Errno;
 use nix::unistd::Uid;
 use shm_workbook::privilege::*;
 #[test]
-fn modes_read_as_ls_writes_them() {
-    assert_eq!(rwx(0o6), "rw-");
-    assert_eq!(who_may(0o640), "owner rw-, group r--, others ---");
-}
-
-#[test]
 fn identities_describe_themselves() {
     let nobody = Identity::nobody();
     assert_ne!(nobody.uid(), 0, "nobody is not root");
