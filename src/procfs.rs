@@ -132,11 +132,6 @@ impl PagemapEntry {
         self.0 >> 63 & 1 == 1
     }
 
-    /// Bit 62: the page is swapped out.
-    pub fn swapped(self) -> bool {
-        self.0 >> 62 & 1 == 1
-    }
-
     /// Bit 61: the page belongs to a file, or is shared anonymous memory (shmem).
     pub fn file_or_shared(self) -> bool {
         self.0 >> 61 & 1 == 1

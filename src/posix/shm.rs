@@ -394,27 +394,3 @@ pub fn map_anonymous(len: usize) -> Result<usize> {
     let made = made.ended(mapped.map(|addr| format!("{addr:#x}")));
     mapped.map_err(|_| made.error())
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::posix::name::unique_name;
-
-    #[test]
-    fn an_object_open_to_others_or_of_another_user_is_refused() {
-        let name = unique_name("unit-foreign");
-        let object = SharedObject::create(&name, 0o600).unwrap();
-        nix::sys::stat::fchmod(&object.fd, Mode::from_bits_truncate(0o666)).unwrap();
-        let err = SharedObject::open(&name).unwrap_err();
-        assert!(err.meaning().contains("mode is 0666"), "{err}");
-        nix::sys::stat::fchmod(&object.fd, Mode::from_bits_truncate(0o600)).unwrap();
-        assert!(SharedObject::open(&name).is_ok(), "our own 0600 object is fine");
-        if nix::unistd::geteuid().is_root() {
-            let nobody = nix::unistd::Uid::from_raw(65534);
-            nix::unistd::fchown(&object.fd, Some(nobody), None).unwrap();
-            let err = SharedObject::open(&name).unwrap_err();
-            assert!(err.meaning().contains("uid 65534"), "{err}");
-            assert!(err.meaning().contains("not to you"), "{err}");
-        }
-    }
-}

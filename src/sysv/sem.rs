@@ -344,34 +344,3 @@ impl Drop for SemaphoreGuard<'_> {
         let _ = self.set.op(self.n, 1, libc::SEM_UNDO as i16, None);
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use nix::unistd::getpid;
-
-    #[test]
-    fn values_operations_and_removal() {
-        let set = SemaphoreSet::create(Key::PRIVATE, 2, 0o600).unwrap();
-        let id = set.id();
-        assert_eq!(set.len(), 2);
-        assert_eq!(set.value(0).unwrap(), 0, "Linux starts semaphores at 0");
-        set.post(0).unwrap();
-        assert_eq!(set.value(0).unwrap(), 1);
-        assert_eq!(set.last_pid(0).unwrap(), getpid().as_raw());
-        set.wait(0).unwrap();
-        assert!(
-            !set.wait_timeout(0, Duration::from_millis(5)).unwrap(),
-            "nothing to take: times out"
-        );
-        set.set_value(1, 1).unwrap();
-        {
-            let _guard = set.lock(1).unwrap();
-            assert_eq!(set.value(1).unwrap(), 0);
-            assert_eq!(set.waiting(1).unwrap(), 0);
-        }
-        assert_eq!(set.value(1).unwrap(), 1, "the guard gave it back");
-        drop(set);
-        assert!(remove(id).is_err(), "dropping the owner removed the set");
-    }
-}

@@ -454,13 +454,6 @@ pub struct SegmentStat {
     pub change_time: i64,
 }
 
-impl SegmentStat {
-    /// Whether IPC_RMID was asked for while processes are still attached.
-    pub fn marked_for_removal(&self) -> bool {
-        self.mode & SHM_DEST != 0
-    }
-}
-
 /// `shmctl(id, IPC_STAT, &ds)` for any segment id.
 pub fn stat(id: i32) -> Result<SegmentStat> {
     stat_call(id, false)
@@ -499,102 +492,4 @@ fn stat_call(id: i32, helper: bool) -> Result<SegmentStat> {
         detach_time: i64::from(ds.shm_dtime),
         change_time: i64::from(ds.shm_ctime),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_key_held_by_a_dead_creators_segment_is_called_stale_and_ipcrm_named() {
-        let here = std::env::current_dir().unwrap();
-        let key = Key::ftok(&here, 203).unwrap();
-        // Made by a child that exits: a segment whose creator is gone, as a crashed run's.
-        let maker = crate::process::spawn("maker", |_| {
-            // SAFETY: shmget takes plain integers.
-            let id =
-                unsafe { libc::shmget(key.raw(), 64, libc::IPC_CREAT | libc::IPC_EXCL | 0o600) };
-            if id == -1 { Err(Error::sys("shmget", Errno::last())) } else { Ok(()) }
-        })
-        .unwrap();
-        maker.wait().unwrap();
-        let err = Segment::create(key, 64, 0o600).unwrap_err();
-        let stale = Segment::open(key, 0).unwrap();
-        remove(stale.id()).unwrap();
-        assert_eq!(err.errno(), Some(Errno::EEXIST));
-        assert!(err.hint().unwrap().contains(&format!("ipcrm -M {}", key.hex())), "{err}");
-    }
-
-    #[test]
-    fn a_segment_of_another_user_is_refused_by_key() {
-        if !nix::unistd::geteuid().is_root() {
-            return; // only root can give a segment away to test this
-        }
-        let here = std::env::current_dir().unwrap();
-        let key = Key::ftok(&here, 204).unwrap();
-        let segment = Segment::create(key, 64, 0o600).unwrap();
-        let mut ds = stat_raw(segment.id(), true).unwrap();
-        ds.shm_perm.uid = 65534;
-        // SAFETY: IPC_SET reads the valid structure `ds` points to.
-        assert_eq!(unsafe { libc::shmctl(segment.id(), libc::IPC_SET, &mut ds) }, 0);
-        let err = Segment::open(key, 0).unwrap_err();
-        assert!(err.meaning().contains("uid 65534"), "{err}");
-        let err = Segment::create(key, 64, 0o600).unwrap_err();
-        assert!(err.hint().unwrap().contains("held by"), "{err}");
-        assert!(
-            !err.hint().unwrap().contains("ipcrm"),
-            "never tell a student to remove another's segment"
-        );
-    }
-
-    #[test]
-    fn ftok_unused_passes_over_keys_that_segments_hold() {
-        let mut dir = crate::ScratchDir::new("shm-unit").unwrap();
-        let file = dir.create_file("keyfile", b"").unwrap();
-        let free = Key::ftok_unused(&file, 211).unwrap();
-        assert_eq!((free.proj_id(), free.sentence()), (211, None), "{free:?}");
-        assert_eq!(free.key(), Key::ftok(&file, 211).unwrap());
-        // Our own segment holds the key of id 211; root also plants one of nobody's at 212.
-        let ours = Segment::create(free.key(), 64, 0o600).unwrap();
-        let theirs = Segment::create(Key::ftok(&file, 212).unwrap(), 64, 0o600).unwrap();
-        let as_root = nix::unistd::geteuid().is_root();
-        if as_root {
-            let mut ds = stat_raw(theirs.id(), true).unwrap();
-            ds.shm_perm.uid = 65534;
-            // SAFETY: IPC_SET reads the valid structure `ds` points to.
-            assert_eq!(unsafe { libc::shmctl(theirs.id(), libc::IPC_SET, &mut ds) }, 0);
-        }
-        let free = Key::ftok_unused(&file, 211).unwrap();
-        assert_eq!(free.proj_id(), 213, "{free:?}");
-        assert_eq!(
-            call::last().unwrap().to_string(),
-            format!("ftok({:?}, 213) = {}", file.display().to_string(), free.key().hex()),
-            "the last call recorded is the key chosen"
-        );
-        let taken: Vec<u8> = free.passed_over().iter().map(|t| t.proj_id).collect();
-        assert_eq!(taken, [211, 212]);
-        let sentence = free.sentence().unwrap();
-        assert!(sentence.contains("project ids 211 to 212"), "{sentence}");
-        assert!(sentence.contains("uses project id 213 instead"), "{sentence}");
-        drop(ours);
-        let free = Key::ftok_unused(&file, 212).unwrap();
-        let sentence = free.sentence().unwrap();
-        assert!(
-            sentence.starts_with(&format!(
-                "the key {} (project id 212) is held by",
-                Key::ftok(&file, 212).unwrap().hex()
-            )),
-            "{sentence}"
-        );
-        if as_root {
-            assert!(sentence.contains("uid 65534"), "{sentence}");
-        } else {
-            assert!(sentence.contains("of yours"), "{sentence}");
-        }
-        assert!(!sentence.contains("ipcrm"), "never tell a student to remove another's segment");
-        // Wrapping past 255 skips the id 0, which ftok would ignore.
-        let free = Key::ftok_unused(&file, 255).unwrap();
-        assert_eq!(free.proj_id(), 255);
-        drop(theirs); // root removes even nobody's segment (test cleanup)
-    }
 }

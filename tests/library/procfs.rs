@@ -32,7 +32,6 @@ fn smaps_gives_the_rss_of_the_right_mapping() {
 fn pagemap_bits_decode() {
     let entry = PagemapEntry(1 << 63 | 1 << 61 | 0x1a2b3c);
     assert!(entry.present() && entry.file_or_shared() && !entry.exclusive());
-    assert!(!entry.swapped());
     assert_eq!(entry.pfn(), 0x1a2b3c);
     assert!(!PagemapEntry(1 << 63).shows_pfn(), "present with PFN 0: hidden");
     assert_eq!(PagemapEntry(0x1234).pfn(), 0, "no PFN for a page that is not present");

@@ -1,4 +1,5 @@
 use nix::errno::Errno;
+use nix::sys::stat::Mode;
 use shm_workbook::posix::name::unique_name;
 use shm_workbook::posix::shm::*;
 
@@ -23,4 +24,22 @@ fn an_object_is_created_sized_mapped_shared_and_unlinked_on_drop() {
     assert!(!std::path::Path::new(&format!("/dev/shm{name}")).exists());
     assert_eq!(reader.load_c_string(0), "hello", "mappings outlive the name");
     assert_eq!(SharedObject::open(&name).unwrap_err().errno(), Some(Errno::ENOENT));
+}
+
+#[test]
+fn an_object_open_to_others_or_of_another_user_is_refused() {
+    let name = unique_name("unit-foreign");
+    let object = SharedObject::create(&name, 0o600).unwrap();
+    nix::sys::stat::fchmod(object.fd(), Mode::from_bits_truncate(0o666)).unwrap();
+    let err = SharedObject::open(&name).unwrap_err();
+    assert!(err.meaning().contains("mode is 0666"), "{err}");
+    nix::sys::stat::fchmod(object.fd(), Mode::from_bits_truncate(0o600)).unwrap();
+    assert!(SharedObject::open(&name).is_ok(), "our own 0600 object is fine");
+    if nix::unistd::geteuid().is_root() {
+        let nobody = nix::unistd::Uid::from_raw(65534);
+        nix::unistd::fchown(object.fd(), Some(nobody), None).unwrap();
+        let err = SharedObject::open(&name).unwrap_err();
+        assert!(err.meaning().contains("uid 65534"), "{err}");
+        assert!(err.meaning().contains("not to you"), "{err}");
+    }
 }
