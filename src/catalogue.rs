@@ -71,7 +71,7 @@ pub const LESSONS: &[LessonInfo] = &[
     LessonInfo {
         number: 4,
         bin: "lesson04",
-        source: "lessons/lesson04_race_condition.rs",
+        source: "lessons/lesson04_race_condition/main.rs",
         title: "A race condition you can watch",
         summary: "Processes increment a shared counter with a separate read and write; a trace \
                   shows updates being lost, a count shows how many; fetch_add and a semaphore make \

@@ -414,19 +414,6 @@ impl Lesson {
             self.step(out, &what_to_look_at());
         }
     }
-
-    /// Steps through the record of a run that has finished, `events` events long: with
-    /// `--step`, says once that it replays the run, then each [`Replay::next_event`] waits for
-    /// Enter and counts (`event 3 of 18`). Without `--step`, the events print straight on.
-    pub fn replay(&self, out: &Narrator, events: usize) -> Replay<'_> {
-        if self.options.step {
-            out.explain(format!(
-                "replaying the run that just finished, one event at a time: press Enter for each \
-                 of its {events} events"
-            ));
-        }
-        Replay { lesson: self, events, shown: 0 }
-    }
 }
 
 /// How a pause starts: `[parent 42] paused: look around, then press Enter to go on`.
@@ -441,27 +428,6 @@ pub const CONTINUE: &str = "[Enter] to continue, Ctrl-C to stop (nothing is left
 fn wait_for_enter() {
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
-}
-
-/// A finished run's events shown one at a time (see [`Lesson::replay`]).
-#[derive(Debug)]
-pub struct Replay<'a> {
-    lesson: &'a Lesson,
-    events: usize,
-    shown: usize,
-}
-
-impl Replay<'_> {
-    /// Before showing the next event: with `--step`, waits for Enter and returns
-    /// `event 3 of 18` for the event's line; without, returns `None` at once.
-    pub fn next_event(&mut self) -> Option<String> {
-        self.shown += 1;
-        if !self.lesson.options.step {
-            return None;
-        }
-        wait_for_enter();
-        Some(format!("event {} of {}", self.shown, self.events))
-    }
 }
 
 /// Refuses a command line: a short usage, how to see every flag, and the problem last, where

@@ -15,10 +15,11 @@
 //! - **Bookkeeping.** [`registry`], [`cleanup`], [`scratch`]: nothing left behind, on Ctrl-C and
 //!   after a run killed outright.
 //! - **Foundations.** [`error`] (one error type), [`call`] (the record of every call, printed by
-//!   the story and written by `--trace`), [`procfs`], [`flags`] and [`json`] (the one `/proc`,
-//!   command-line and JSON reader), [`fold`] (long lines folded to the terminal, and joined
-//!   again), [`jitter`] (random delays for the checker), [`catalogue`], [`store`] (the one
-//!   progress store: the file the quiz runner and the checker keep for the student).
+//!   the story and written by `--trace`), [`procfs`] and [`flags`] (the one `/proc` and
+//!   command-line reader), [`json`] (the trace's JSON writer), [`fold`] (long lines folded to
+//!   the terminal, and joined again), [`jitter`] (random delays for the checker),
+//!   [`catalogue`], [`store`] (the one progress store: the file the quiz runner and the checker
+//!   keep for the student).
 //!
 //! A module uses only what stands below it (`tests/layers.rs` keeps the order; ARCHITECTURE.md
 //! draws it). Machinery one lesson alone needs lives beside that lesson, in its folder under
