@@ -80,21 +80,3 @@ pub fn store_and_wake(word: &AtomicU32, value: u32) -> Result<()> {
     word.store(value, Ordering::Release);
     wake(word, i32::MAX as u32).map(drop)
 }
-
-/// Waits (polling `/proc/PID/stat`, for up to `timeout`) until process `pid` sleeps (state `S`).
-/// For *observing* only, never for synchronizing: a lesson that must wake a process that is
-/// already asleep in `FUTEX_WAIT` (to show the wake reaching it) calls this after the process
-/// has said it is about to sleep, and between that and the sleep it does nothing else that
-/// sleeps. `false` if it did not sleep in time, or ended.
-pub fn wait_until_asleep(pid: nix::unistd::Pid, timeout: Duration) -> bool {
-    let deadline = std::time::Instant::now() + timeout;
-    while std::time::Instant::now() < deadline {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        match stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) {
-            Some("S") => return true,
-            Some("Z" | "X") | None => return false,
-            _ => std::thread::sleep(Duration::from_micros(200)),
-        }
-    }
-    false
-}

@@ -154,18 +154,6 @@ impl<'a> UnnamedSemaphore<'a> {
         // SAFETY: as in `wait`; `self` is consumed, so this process uses it no more.
         check(made, unsafe { libc::sem_destroy(self.raw) })
     }
-
-    /// `n` pairs of `sem_wait` and `sem_post`, not recorded (a recorded call writes to the
-    /// trace, which would be counted too): what lesson 16 counts the system calls of.
-    pub fn wait_post_pairs(&self, n: u64) -> Result<()> {
-        call::unrecorded(|| {
-            for _ in 0..n {
-                self.wait()?;
-                self.post()?;
-            }
-            Ok(())
-        })
-    }
 }
 
 /// The time `timeout` from now on `CLOCK_REALTIME`, as `sem_timedwait` wants its deadline.

@@ -24,7 +24,6 @@ use crate::registry::Kind;
 pub struct PosixQueue {
     name: String,
     mq: Option<MqdT>,
-    message_size: usize,
     ownership: Ownership,
 }
 
@@ -87,7 +86,6 @@ impl PosixQueue {
         Ok(PosixQueue {
             name: name.to_owned(),
             mq: Some(mq),
-            message_size,
             ownership: Ownership::created(tracked),
         })
     }
@@ -95,11 +93,6 @@ impl PosixQueue {
     /// The queue's name, with its leading `/`.
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    /// `mq_msgsize`: the largest message, and the smallest buffer `mq_receive` accepts.
-    pub fn message_size(&self) -> usize {
-        self.message_size
     }
 
     /// Whether dropping this value unlinks the queue (only in the process that created it).
