@@ -28,5 +28,6 @@ mod library {
         mod sem;
         mod shm;
     }
+    mod unnamed_sem;
     mod wait;
 }
