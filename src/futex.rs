@@ -83,38 +83,3 @@ pub fn store_and_wake(word: &impl Word, value: u32) -> Result<()> {
     word.store_word(value, Ordering::Release);
     wake(word, i32::MAX as u32).map(drop)
 }
-
-/// Waits (polling `/proc/PID/stat`, for up to `timeout`) until process `pid` sleeps (state `S`).
-/// For *observing* only, never for synchronizing: a lesson that must wake a process that is
-/// already asleep in `FUTEX_WAIT` (to show the wake reaching it) calls this after the process
-/// has said it is about to sleep, and between that and the sleep it does nothing else that
-/// sleeps. `false` if it did not sleep in time, or ended.
-pub fn wait_until_asleep(pid: nix::unistd::Pid, timeout: Duration) -> bool {
-    let deadline = std::time::Instant::now() + timeout;
-    while std::time::Instant::now() < deadline {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        match stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) {
-            Some("S") => return true,
-            Some("Z" | "X") | None => return false,
-            _ => std::thread::sleep(Duration::from_micros(200)),
-        }
-    }
-    false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::AtomicU32;
-
-    #[test]
-    fn waiting_on_a_changed_word_returns_at_once() {
-        let word = AtomicU32::new(5);
-        assert_eq!(wait(&word, 4, None).unwrap(), Woke::Changed);
-        assert_eq!(wait(&word, 5, Some(Duration::from_millis(1))).unwrap(), Woke::TimedOut);
-        assert_eq!(wake(&word, 1).unwrap(), 0, "nobody sleeps on it");
-        store_and_wake(&word, 6).unwrap();
-        assert_eq!(word.load(Ordering::Acquire), 6);
-        assert_eq!(call::last().unwrap().args()[1].value(), "FUTEX_WAKE");
-    }
-}

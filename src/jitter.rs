@@ -192,20 +192,3 @@ fn asleep_on_a_timer(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/wchan"))
         .is_ok_and(|wchan| wchan.contains("nanosleep"))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn off_without_the_variable_and_cheap() {
-        if std::env::var_os(VARIABLE).is_none() {
-            assert!(!enabled());
-            let start = std::time::Instant::now();
-            for _ in 0..100_000 {
-                point();
-            }
-            assert!(start.elapsed() < Duration::from_secs(1));
-        }
-    }
-}

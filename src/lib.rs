@@ -10,16 +10,16 @@
 //!   [`wait`] (waiting for a partner that may die), [`privilege`] (another user for a child).
 //! - **Subject.** [`sysv`] (`key`, `shm`, `sem`, `msg`), [`posix`] (`name`, `shm`, `mq`),
 //!   [`region`] (memory attached or mapped; read-only is a type), and synchronization inside the
-//!   segment: [`futex`], [`unnamed_sem`] (`sem_init`), [`pthread`] (a robust mutex);
-//!   [`syscall_count`] (a child's system calls, counted with `ptrace`); [`memfd`] and
-//!   [`unix_socket`] (memory with no name, its seals, a descriptor passed over a socket).
+//!   segment: [`futex`], [`unnamed_sem`] (`sem_init`), [`pthread`] (a robust mutex); [`memfd`]
+//!   and [`unix_socket`] (memory with no name, its seals, a descriptor passed over a socket).
 //! - **Bookkeeping.** [`registry`], [`cleanup`], [`scratch`]: nothing left behind, on Ctrl-C and
 //!   after a run killed outright.
 //! - **Foundations.** [`error`] (one error type), [`call`] (the record of every call, printed by
-//!   the story and written by `--trace`), [`procfs`], [`flags`] and [`json`] (the one `/proc`,
-//!   command-line and JSON reader), [`fold`] (long lines folded to the terminal, and joined
-//!   again), [`jitter`] (random delays for the checker), [`catalogue`], [`store`] (the one
-//!   progress store: the file the quiz runner and the checker keep for the student).
+//!   the story and written by `--trace`), [`procfs`] and [`flags`] (the one `/proc` and
+//!   command-line reader), [`json`] (the one JSON writer and reader), [`fold`] (long lines folded to
+//!   the terminal, and joined again), [`jitter`] (random delays for the checker),
+//!   [`catalogue`], [`store`] (the one progress store: the file the quiz runner and the checker
+//!   keep for the student).
 //!
 //! A module uses only what stands below it (`tests/layers.rs` keeps the order; ARCHITECTURE.md
 //! draws it). Machinery one lesson alone needs lives beside that lesson, in its folder under
@@ -60,7 +60,6 @@ pub mod registry;
 pub mod scratch;
 pub mod shared;
 pub mod store;
-pub mod syscall_count;
 pub mod sysv;
 pub mod unix_socket;
 pub mod unnamed_sem;

@@ -122,13 +122,6 @@ impl Memfd {
         self.fd.as_raw_fd()
     }
 
-    /// Where `/proc/self/fd/N` points, read from the kernel: `/memfd:NAME (deleted)`.
-    pub fn proc_link(&self) -> Result<String> {
-        fd_link(self.raw())?.ok_or_else(|| {
-            Error::other(format!("readlink /proc/self/fd/{}", self.raw()), "the link is missing")
-        })
-    }
-
     /// `ftruncate(fd, len)`: sets the size. A seal refuses a change with EPERM.
     pub fn set_len(&self, len: u64) -> Result<()> {
         let made = call::make("ftruncate").arg(self.raw()).arg(len);
@@ -238,55 +231,5 @@ impl Memfd {
         let result = nix::unistd::close(self.fd);
         let call = made.ended(result.map(|()| 0));
         result.map_err(|_| call.error())
-    }
-}
-
-/// Where `/proc/self/fd/N` points, or `None` when `N` is not open (read with readlink, as
-/// `ls -l /proc/PID/fd` does).
-pub fn fd_link(fd: RawFd) -> Result<Option<String>> {
-    let path = format!("/proc/self/fd/{fd}");
-    match std::fs::read_link(&path) {
-        Ok(target) => Ok(Some(target.to_string_lossy().into_owned())),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(Error::io(format!("readlink {path}"), err)),
-    }
-}
-
-/// The lines of `/proc/self/maps` that map a memfd.
-pub fn memfd_maps() -> Result<Vec<String>> {
-    let maps = crate::procfs::read("/proc/self/maps")?;
-    Ok(maps.lines().filter(|line| line.contains("/memfd:")).map(str::to_owned).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seals_print_as_c_writes_them() {
-        assert_eq!(Seals(SealFlag::empty()).to_string(), "0");
-        assert_eq!(Seals::SIZE.to_string(), "F_SEAL_SHRINK|F_SEAL_GROW");
-        let all = Seals(SealFlag::F_SEAL_SEAL | SealFlag::F_SEAL_FUTURE_WRITE);
-        assert_eq!(all.to_string(), "F_SEAL_SEAL|F_SEAL_FUTURE_WRITE");
-        assert_eq!(all.missing(Seals::SIZE), Seals::SIZE);
-    }
-
-    #[test]
-    fn a_sealed_memfd_keeps_its_size_and_an_unsealable_one_refuses_seals() {
-        let memfd = Memfd::create("unit-test", true).unwrap();
-        assert!(memfd.proc_link().unwrap().starts_with("/memfd:unit-test"));
-        memfd.set_len(8192).unwrap();
-        assert_eq!(memfd.seals().unwrap(), Seals(SealFlag::empty()));
-        let writable = memfd.map(8192).unwrap();
-        let busy = memfd.add_seals(Seals(SealFlag::F_SEAL_WRITE)).unwrap_err();
-        assert_eq!(busy.errno(), Some(Errno::EBUSY));
-        drop(writable);
-        memfd.add_seals(Seals::SIZE).unwrap();
-        assert_eq!(memfd.set_len(4096).unwrap_err().errno(), Some(Errno::EPERM));
-        assert_eq!(memfd.set_len(16384).unwrap_err().errno(), Some(Errno::EPERM));
-        assert_eq!(memfd.size().unwrap(), 8192);
-        let fixed = Memfd::create("unit-fixed", false).unwrap();
-        assert_eq!(fixed.seals().unwrap(), Seals(SealFlag::F_SEAL_SEAL));
-        assert_eq!(fixed.add_seals(Seals::SIZE).unwrap_err().errno(), Some(Errno::EPERM));
     }
 }

@@ -341,22 +341,6 @@ fn write_all_to(fd: std::os::fd::BorrowedFd<'_>, mut bytes: &[u8]) {
     }
 }
 
-/// A time from IPC_STAT (seconds since the epoch) as local `HH:MM:SS`, or `never` for 0.
-pub fn time_of_day(seconds: i64) -> String {
-    if seconds == 0 {
-        return "never".to_owned();
-    }
-    let t = seconds as libc::time_t;
-    let mut tm = std::mem::MaybeUninit::<libc::tm>::zeroed();
-    // SAFETY: localtime_r reads `t` and fills the `tm` we own; it is the thread-safe variant.
-    if unsafe { libc::localtime_r(&t, tm.as_mut_ptr()) }.is_null() {
-        return seconds.to_string();
-    }
-    // SAFETY: localtime_r succeeded, so it initialised `tm` (which was zeroed anyway).
-    let tm = unsafe { tm.assume_init() };
-    format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
-}
-
 // The story of a choice the subject layer made: written here, beside the narrator, so that a
 // key knows nothing of how a lesson prints (the layers only reach down).
 impl FreeKey {

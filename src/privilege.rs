@@ -5,9 +5,6 @@
 //! |---|---|
 //! | `setgroups(0, NULL); setgid(gid); setuid(uid);` | [`become_user`] |
 //! | `getpwnam("nobody")` | [`Identity::nobody`] |
-//! | `umask(mask)` twice (set, put back) | [`umask`] |
-//!
-//! And the mode bits in words, as `ls -l` writes them: [`rwx`], [`who_may`].
 //!
 //! The order is the one `login` and `su` use: supplementary groups first, then the group, then
 //! the user. Changing groups needs privilege (CAP_SETGID), and `setuid` to an ordinary user
@@ -89,25 +86,6 @@ pub fn describe_gid(gid: u32) -> String {
         Ok(Some(group)) => format!("{gid} ({})", group.name),
         _ => gid.to_string(),
     }
-}
-
-/// The low three bits of `bits` as `ls -l` writes them: `rw-`.
-pub fn rwx(bits: u32) -> String {
-    let bit = |mask: u32, letter: char| if bits & mask != 0 { letter } else { '-' };
-    [bit(4, 'r'), bit(2, 'w'), bit(1, 'x')].iter().collect()
-}
-
-/// What a mode grants each class: `owner rw-, group r--, others ---` for 0640.
-pub fn who_may(mode: u32) -> String {
-    format!("owner {}, group {}, others {}", rwx(mode >> 6), rwx(mode >> 3), rwx(mode))
-}
-
-/// The process's umask (`umask(2)` has no read-only form: it is set and put back at once).
-pub fn umask() -> u32 {
-    use nix::sys::stat::Mode;
-    let old = nix::sys::stat::umask(Mode::from_bits_truncate(0o077));
-    nix::sys::stat::umask(old);
-    old.bits()
 }
 
 /// Capability numbers from `<linux/capability.h>`.
@@ -208,49 +186,5 @@ mod tests {
         assert!(id_is_mapped(small, 65536));
         assert!(!id_is_mapped(small, 65537));
         assert!(!id_is_mapped("", 0));
-    }
-
-    #[test]
-    fn modes_read_as_ls_writes_them() {
-        assert_eq!(rwx(0o6), "rw-");
-        assert_eq!(who_may(0o640), "owner rw-, group r--, others ---");
-    }
-
-    #[test]
-    fn identities_describe_themselves() {
-        let nobody = Identity::nobody();
-        assert_ne!(nobody.uid(), 0, "nobody is not root");
-        assert!(nobody.describe().starts_with(&format!("uid {}", nobody.uid())));
-        let member = nobody.clone().with_group(0);
-        assert_eq!((member.uid(), member.gid()), (nobody.uid(), 0));
-        assert_eq!(describe_uid(0), "0 (root)");
-        assert_eq!(Identity::current().uid(), nix::unistd::geteuid().as_raw());
-    }
-
-    #[test]
-    fn a_child_becomes_nobody_for_good_or_is_refused_without_privilege() {
-        let nobody = Identity::nobody();
-        let allowed = can_become(&nobody);
-        let before = nix::unistd::geteuid();
-        let child = crate::process::spawn("test", |_| match become_user(&nobody) {
-            Ok(()) if allowed => {
-                assert_eq!(nix::unistd::geteuid().as_raw(), nobody.uid());
-                assert_eq!(nix::unistd::setuid(Uid::from_raw(0)), Err(Errno::EPERM));
-                Ok(())
-            }
-            Err(err) if !allowed => {
-                assert_eq!(err.errno(), Some(Errno::EPERM), "{err}");
-                assert!(err.hint().unwrap().contains("only root"));
-                assert_eq!(nix::unistd::geteuid(), before, "nothing changed");
-                Ok(())
-            }
-            other => panic!("can_become said {allowed}, become_user gave {other:?}"),
-        })
-        .unwrap();
-        let pid = child.pid().as_raw();
-        child.wait().unwrap();
-        // As nobody, the child could not remove its run file from root's folder; a lesson
-        // sweeps it at its end, this test here.
-        crate::registry::sweep_process(pid);
     }
 }

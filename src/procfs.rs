@@ -13,10 +13,8 @@
 //! | `/proc/sysvipc/{shm,sem,msg}` (any row) | [`IpcTable::rows`], parsed by [`ipc_rows_in`] |
 //! | `/proc/sysvipc/shm` (a segment's line) | [`sysvipc_fields`] |
 //! | `/proc/<pid>/stat` | [`process_stat`], parsed by [`process_stat_in`] |
-//! | `/proc/sys/kernel/shm*` (what a value means) | [`limit_text`] |
 //!
 //! Each reader has a pure parsing function beside it, so the format is tested on fixed text.
-//! A record is shown a fixed number of fields to a line by [`group_fields`].
 
 use std::os::unix::fs::FileExt;
 
@@ -132,11 +130,6 @@ impl PagemapEntry {
     /// Bit 63: the page is in RAM (mapped into this process now).
     pub fn present(self) -> bool {
         self.0 >> 63 & 1 == 1
-    }
-
-    /// Bit 62: the page is swapped out.
-    pub fn swapped(self) -> bool {
-        self.0 >> 62 & 1 == 1
     }
 
     /// Bit 61: the page belongs to a file, or is shared anonymous memory (shmem).
@@ -390,59 +383,6 @@ pub fn sysvipc_fields(id: i32) -> Result<Option<Vec<(String, String)>>> {
     Ok(IpcTable::Shm.row(id)?.map(|row| row.0))
 }
 
-/// How many `name value` pairs a line of a `/proc/sysvipc/shm` record shows (see
-/// [`group_fields`]): four stay within 100 columns after the narrator's prefix for the
-/// segments the lessons make (and the narrator folds a wider line).
-pub const RECORD_PAIRS: usize = 4;
-
-/// `name value` pairs, two spaces apart, `per_line` to a line: the same fields on the same
-/// line at every stage, whatever the width of the values (a pid, an id, a user's uid), so
-/// that two records can be compared line by line. The first line starts with `label`, the
-/// next ones two spaces deeper than the label's own indentation.
-pub fn group_fields<N: AsRef<str>, V: AsRef<str>>(
-    label: &str,
-    fields: &[(N, V)],
-    per_line: usize,
-) -> Vec<String> {
-    let indent = format!("{}  ", &label[..label.len() - label.trim_start().len()]);
-    let pairs: Vec<String> = fields
-        .iter()
-        .map(|(name, value)| format!("{} {}", name.as_ref(), value.as_ref()))
-        .collect();
-    let mut lines: Vec<String> =
-        pairs.chunks(per_line.max(1)).map(|group| group.join("  ")).collect();
-    match lines.first_mut() {
-        Some(first) => first.insert_str(0, label),
-        None => lines.push(label.to_owned()),
-    }
-    for line in lines.iter_mut().skip(1) {
-        line.insert_str(0, &indent);
-    }
-    lines
-}
-
-/// What the value of a shared memory limit in `/proc/sys/kernel` means, counted in units of
-/// `unit` bytes (1 for `shmmax`, the page size for `shmall`): `8 GiB`, or, for the default of
-/// `ULONG_MAX - 2^24` (`man 2 shmget`: chosen so that no allocation is limited) and anything
-/// larger, that there is no limit. The value is never multiplied into an overflow.
-pub fn limit_text(value: u64, unit: u64) -> String {
-    const NO_LIMIT: u64 = u64::MAX - (1 << 24);
-    if value >= NO_LIMIT {
-        return "no limit (ULONG_MAX - 2^24, the default since Linux 3.16)".to_owned();
-    }
-    let Some(bytes) = value.checked_mul(unit) else {
-        return "more than 16 EiB: no limit in practice".to_owned();
-    };
-    let units = [(60, "EiB"), (50, "PiB"), (40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")];
-    match units.iter().find(|&&(shift, _)| bytes >> shift > 0) {
-        Some(&(shift, name)) => {
-            let amount = format!("{:.1}", bytes as f64 / (1u64 << shift) as f64);
-            format!("{} {name}", amount.trim_end_matches(".0"))
-        }
-        None => format!("{bytes} bytes"),
-    }
-}
-
 /// Some `columns` of `/proc/sysvipc/shm` (by their names in its header) for the segments in
 /// `ids`: a header row, then one row per segment, each field right-aligned in 8 characters.
 pub fn sysvipc_columns(ids: &[i32], columns: &[&str]) -> Result<Vec<String>> {
@@ -467,144 +407,4 @@ pub fn sysvipc_columns_in(table: &str, ids: &[i32], columns: &[&str]) -> Vec<Str
     let found = ids.iter().filter_map(|&id| rows.iter().find(|r| r.number("shmid") == Some(id)));
     let picked = found.map(|r| row(&known.iter().filter_map(|&c| r.get(c)).collect::<Vec<_>>()));
     std::iter::once(row(columns)).chain(picked).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SYSV: &str = "7f3a1c000000-7f3a1c004000 rw-s 00000000 00:01 32769                      \
-                        /SYSV4102a1b2 (deleted)";
-
-    #[test]
-    fn a_maps_line_splits_into_its_columns() {
-        let line = MapsLine::parse(SYSV).unwrap();
-        assert_eq!((line.start, line.end, line.len()), (0x7f3a1c000000, 0x7f3a1c004000, 0x4000));
-        assert_eq!((line.perms.as_str(), line.offset, line.device.as_str()), ("rw-s", 0, "00:01"));
-        assert_eq!(line.inode, 32769);
-        assert_eq!(line.path, "/SYSV4102a1b2 (deleted)");
-        assert!(
-            line.is_shared() && line.contains(0x7f3a1c003fff) && !line.contains(0x7f3a1c004000)
-        );
-        let anonymous = MapsLine::parse("7ffd1000-7ffd2000 rw-p 00000000 00:00 0 ").unwrap();
-        assert_eq!(anonymous.path, "");
-        assert!(!anonymous.is_shared());
-        assert_eq!(MapsLine::parse("Rss:                   4 kB"), None);
-    }
-
-    #[test]
-    fn smaps_gives_the_rss_of_the_right_mapping() {
-        let smaps = format!(
-            "55d000-55e000 r--p 00000000 08:01 12 /usr/bin/x\nRss:                   4 kB\n{SYSV}\n\
-             Size:                 16 kB\nRss:                   8 kB\n"
-        );
-        assert_eq!(rss_kib_in(&smaps, 0x55d800), Some(4));
-        assert_eq!(rss_kib_in(&smaps, 0x7f3a1c001000), Some(8));
-        assert_eq!(rss_kib_in(&smaps, 0x1000), None);
-    }
-
-    #[test]
-    fn pagemap_bits_decode() {
-        let entry = PagemapEntry(1 << 63 | 1 << 61 | 0x1a2b3c);
-        assert!(entry.present() && entry.file_or_shared() && !entry.exclusive());
-        assert!(!entry.swapped());
-        assert_eq!(entry.pfn(), 0x1a2b3c);
-        assert!(!PagemapEntry(1 << 63).shows_pfn(), "present with PFN 0: hidden");
-        assert_eq!(PagemapEntry(0x1234).pfn(), 0, "no PFN for a page that is not present");
-    }
-
-    #[test]
-    fn a_touched_page_of_our_own_is_present_and_in_maps() {
-        let value = std::hint::black_box(Box::new([7u8; 64]));
-        let address = value.as_ptr() as usize;
-        assert!(pagemap(address).unwrap().present());
-        let line = maps_line(address).unwrap().expect("the heap is mapped");
-        assert!(line.perms.starts_with("rw"));
-        assert!(rss_kib(address).unwrap().unwrap() >= 4);
-        assert_eq!(maps_line(0).unwrap(), None, "nothing is mapped at address 0");
-    }
-
-    #[test]
-    fn the_sysvipc_table_gives_a_segments_rss() {
-        let table = concat!(
-            "       key      shmid perms                  size  cpid  lpid nattch   uid   gid",
-            "  cuid  cgid      atime      dtime      ctime                   rss",
-            "                  swap\n",
-            "         0         42   600                 65536  100   100      1     0     0",
-            "     0     0 1 0 1 8192 0\n",
-        );
-        assert_eq!(segment_rss_in(table, 42), Some(8192));
-        assert_eq!(segment_rss_in(table, 43), None);
-        assert_eq!(segment_rss_in("key shmid perms\n0 42 600\n", 42), None, "an old kernel");
-    }
-
-    #[test]
-    fn the_sysvipc_table_gives_a_segments_line_by_column_name() {
-        let table = "  key shmid perms  size\n    0    42   600  4096\n 1234    43   666  8192\n";
-        let rows = ipc_rows_in(table);
-        let row = rows.iter().find(|row| row.number("shmid") == Some(43)).unwrap();
-        let pairs: Vec<(&str, &str)> =
-            row.fields().iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
-        assert_eq!(pairs, [("key", "1234"), ("shmid", "43"), ("perms", "666"), ("size", "8192")]);
-        assert_eq!(row.number::<u32>("size"), Some(8192));
-        assert_eq!(row.get("rss"), None, "no such column");
-        assert!(ipc_rows_in("").is_empty(), "no header");
-    }
-
-    #[test]
-    fn a_process_stat_is_read_after_its_command_name() {
-        let text = "4242 (a (strange) name) S 4200 4242 4200 0 -1 4194560 1 0 0 0 7 3 0 0 \
-                    20 0 1 0 12345 0 0";
-        let stat = process_stat_in(text).unwrap();
-        assert_eq!(stat.state(), 'S');
-        assert_eq!(stat.ppid(), Some(4200));
-        assert_eq!(stat.process_group(), Some(4242));
-        assert_eq!(stat.cpu_ticks(), Some(10));
-        assert_eq!(stat.start_time(), Some(12345));
-        assert!(!stat.has_ended());
-        let me = process_stat(std::process::id() as i32).unwrap();
-        assert_eq!(me.ppid(), Some(nix::unistd::getppid().as_raw()));
-        assert!(process_stat(i32::MAX).is_none(), "no such process");
-    }
-
-    #[test]
-    fn fields_go_a_fixed_number_to_a_line_under_the_label() {
-        let fields = [("key", "822116371"), ("shmid", "2293787"), ("perms", "600")];
-        assert_eq!(
-            group_fields("/proc: ", &fields, 2),
-            ["/proc: key 822116371  shmid 2293787", "  perms 600"]
-        );
-        assert_eq!(group_fields("  ", &fields, 4), ["  key 822116371  shmid 2293787  perms 600"]);
-        let lines = group_fields("    ", &fields, 1);
-        assert_eq!(lines, ["    key 822116371", "      shmid 2293787", "      perms 600"]);
-        let none: [(&str, &str); 0] = [];
-        assert_eq!(group_fields("x: ", &none, 4), ["x: "]);
-    }
-
-    #[test]
-    fn a_limit_is_read_in_its_unit_and_never_overflows() {
-        let default = u64::MAX - (1 << 24);
-        assert_eq!(
-            limit_text(default, 4096),
-            "no limit (ULONG_MAX - 2^24, the default since Linux 3.16)"
-        );
-        assert_eq!(limit_text(default, 1), limit_text(default, 4096));
-        assert_eq!(limit_text(2097152, 4096), "8 GiB", "the old default shmall, in pages");
-        assert_eq!(limit_text(0x2000000, 1), "32 MiB", "the old default shmmax, in bytes");
-        assert_eq!(limit_text(3 << 29, 1), "1.5 GiB");
-        assert_eq!(limit_text(100, 1), "100 bytes");
-        assert_eq!(limit_text(1 << 60, 4096), "more than 16 EiB: no limit in practice");
-    }
-
-    #[test]
-    fn the_sysvipc_table_gives_chosen_columns_of_chosen_segments() {
-        let table = "  key shmid perms  size\n    0    42   600  4096\n    0    43   666  8192\n";
-        let rows = sysvipc_columns_in(table, &[43, 42], &["shmid", "perms"]);
-        assert_eq!(rows[1..], ["      43      666", "      42      600"], "in the order asked");
-        let rows = sysvipc_columns_in(table, &[43], &["shmid", "perms"]);
-        assert_eq!(rows, ["   shmid    perms", "      43      666"]);
-        let wide = "  key shmid perms\n    0 10059839   600\n";
-        let rows = sysvipc_columns_in(wide, &[10059839], &["key", "shmid"]);
-        assert_eq!(rows[1], "       0 10059839", "a wide id stays apart from the key");
-    }
 }

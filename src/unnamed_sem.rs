@@ -154,18 +154,6 @@ impl<'a> UnnamedSemaphore<'a> {
         // SAFETY: as in `wait`; `self` is consumed, so this process uses it no more.
         check(made, unsafe { libc::sem_destroy(self.raw) })
     }
-
-    /// `n` pairs of `sem_wait` and `sem_post`, not recorded (a recorded call writes to the
-    /// trace, which would be counted too): what lesson 16 counts the system calls of.
-    pub fn wait_post_pairs(&self, n: u64) -> Result<()> {
-        call::unrecorded(|| {
-            for _ in 0..n {
-                self.wait()?;
-                self.post()?;
-            }
-            Ok(())
-        })
-    }
 }
 
 /// The time `timeout` from now on `CLOCK_REALTIME`, as `sem_timedwait` wants its deadline.
@@ -197,30 +185,4 @@ fn check(made: call::CallBuilder, status: libc::c_int) -> Result<()> {
     }
     made.returned(status);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{Key, Segment};
-
-    #[test]
-    fn a_semaphore_in_a_segment_counts_and_times_out() {
-        let segment = Segment::create(Key::PRIVATE, 4096, 0o600).unwrap();
-        let memory = segment.attach().unwrap();
-        assert!(UnnamedSemaphore::init(&memory, 4090, 1, 1).is_err(), "it must fit");
-        let sem = UnnamedSemaphore::init(&memory, 64, 1, 1).unwrap();
-        assert_eq!(call::last().unwrap().to_string(), format!("sem_init({:p}, 1, 1) = 0", sem.raw));
-        assert_eq!(sem.value().unwrap(), 1);
-        sem.wait().unwrap();
-        assert!(!sem.try_wait().unwrap(), "taken: EAGAIN");
-        assert_eq!(call::last().unwrap().errno(), Some(Errno::EAGAIN));
-        assert!(!sem.wait_timeout(Duration::from_millis(5)).unwrap(), "times out");
-        sem.post().unwrap();
-        assert!(sem.wait_timeout(Duration::from_millis(5)).unwrap());
-        sem.post().unwrap();
-        sem.wait_post_pairs(10).unwrap();
-        assert_eq!(sem.value().unwrap(), 1);
-        sem.destroy().unwrap();
-    }
 }

@@ -32,7 +32,6 @@ const ORDER: &[(&str, &str)] = &[
     ("futex", "subject"),
     ("pthread", "subject"),
     ("unnamed_sem", "subject"),
-    ("syscall_count", "subject"),
     ("memfd", "subject"),
     ("unix_socket", "subject"),
     // The run harness: the story, processes, waits, privileges, the flags every lesson takes.

@@ -489,6 +489,9 @@ impl<'a> Evidence<'a> {
     }
 }
 
+/// Bytes loaded one after another at adjacent offsets, and for each byte (access, index in it).
+type Run = (Vec<u8>, Vec<(usize, usize)>);
+
 /// Where a text a process printed came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Provenance {
@@ -537,7 +540,7 @@ impl Evidence<'_> {
         let accesses = &self.copy.accesses;
         let Some(list) = self.steps.get(&pid) else { return Provenance::NotLoaded };
         // Runs of loads at adjacent offsets of one object, in the order made.
-        let mut runs: Vec<(Vec<u8>, Vec<(usize, usize)>)> = Vec::new();
+        let mut runs: Vec<Run> = Vec::new();
         let mut last: Option<(String, u64)> = None;
         for step in list {
             let Step::Access(i) = *step else { continue };

@@ -1,4 +1,4 @@
-//! Lesson 09's plumbing: a refusal told apart from a failure, why a mode refused, a quiet end
+//! Lesson 09's plumbing: a refusal told apart from a failure, a mode in words, why it refused, a quiet end
 //! for a process about to fault, and a classmate's part: the command the lesson gives them,
 //! and that command (`attach SHMID...`), which attaches, reads and writes another user's
 //! segments and reports what the kernel said.
@@ -36,8 +36,7 @@ pub fn refusal(what: &str, mode: u32, class: &str) -> String {
         _ => 0,
     };
     let whom = if class == "others" { class.to_owned() } else { format!("the {class}") };
-    let (mode, bits) =
-        (shm_workbook::call::octal(mode), shm_workbook::privilege::rwx(mode >> shift));
+    let (mode, bits) = (shm_workbook::call::octal(mode), rwx(mode >> shift));
     format!("{what}; mode {mode} gives {whom} {bits}")
 }
 
@@ -168,3 +167,33 @@ pub fn attach(out: &Narrator, id: i32, read_only: bool, text: Option<&str>) -> R
     Ok(())
 }
 // ANCHOR_END: attach
+
+/// The low three bits of `bits` as `ls -l` writes them: `rw-`.
+pub fn rwx(bits: u32) -> String {
+    let bit = |mask: u32, letter: char| if bits & mask != 0 { letter } else { '-' };
+    [bit(4, 'r'), bit(2, 'w'), bit(1, 'x')].iter().collect()
+}
+
+/// What a mode grants each class: `owner rw-, group r--, others ---` for 0640.
+pub fn who_may(mode: u32) -> String {
+    format!("owner {}, group {}, others {}", rwx(mode >> 6), rwx(mode >> 3), rwx(mode))
+}
+
+/// The process's umask (`umask(2)` has no read-only form: it is set and put back at once).
+pub fn umask() -> u32 {
+    use nix::sys::stat::Mode;
+    let old = nix::sys::stat::umask(Mode::from_bits_truncate(0o077));
+    nix::sys::stat::umask(old);
+    old.bits()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_read_as_ls_writes_them() {
+        assert_eq!(rwx(0o6), "rw-");
+        assert_eq!(who_may(0o640), "owner rw-, group r--, others ---");
+    }
+}

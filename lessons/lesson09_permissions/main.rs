@@ -35,7 +35,7 @@ mod access;
 
 use std::time::Duration;
 
-use access::{refusal, tried};
+use access::{refusal, tried, umask, who_may};
 use nix::sys::signal::Signal;
 use shm_workbook::call::octal;
 use shm_workbook::privilege::{self, Identity};
@@ -108,11 +108,11 @@ fn story(lesson: &Lesson) -> Result<()> {
 /// IPC_STAT and /proc/sysvipc/shm report them.
 fn three_modes(lesson: &Lesson) -> Result<Vec<Segment>> {
     let parent = lesson.narrator("parent");
-    let umask = privilege::umask();
+    let umask = umask();
     let mut segments = Vec::new();
     for mode in MODES {
         let segment = Segment::create(Key::PRIVATE, SIZE, mode)?;
-        parent.call_note(privilege::who_may(mode));
+        parent.call_note(who_may(mode));
         segment.attach()?.store_c_string(0, SECRET)?;
         segments.push(segment);
     }
@@ -236,7 +236,7 @@ fn the_owner_is_checked_too(lesson: &Lesson) -> Result<()> {
     let path = dir.create_file("keyfile", b"ftok reads this file's inode, never its contents\n")?;
     let key = Key::ftok_unused(&path, 9)?.explain_to(&parent);
     let segment = Segment::create(key, SIZE, 0o400)?;
-    parent.call_note(privilege::who_may(0o400));
+    parent.call_note(who_may(0o400));
     let id = segment.id();
     let look = format!(
         "Segment {id} has mode 0400: its owner may read it, and nobody may write it.\n\
@@ -386,7 +386,7 @@ fn set_mode(out: &Narrator, segment: &Segment, mode: u32) -> Result<()> {
     segment.set_mode(mode)?;
     out.call();
     let now = segment.stat()?.mode;
-    out.call_note(format!("shm_perm.mode is now {}: {}", octal(now), privilege::who_may(now)));
+    out.call_note(format!("shm_perm.mode is now {}: {}", octal(now), who_may(now)));
     Ok(())
 }
 // ANCHOR_END: ipc_set

@@ -29,6 +29,7 @@ pub use shm_workbook::json::Json;
 use shm_workbook::lesson::{Lesson, LessonFlag};
 
 pub mod chart;
+
 pub mod kernel;
 pub mod machine;
 pub mod message;
@@ -613,6 +614,7 @@ impl Deadline {
 
 #[cfg(test)]
 mod tests {
+
     use super::*;
 
     #[test]

@@ -22,9 +22,11 @@
 //! `cat /proc/PID/fd/N` reads the memory through the link; `ls /dev/shm` never shows it.
 
 mod bus;
+mod links;
 
 use bus::Touch;
-use shm_workbook::memfd::{self, Memfd, Seals};
+use links::{fd_link, memfd_maps, open_link};
+use shm_workbook::memfd::{Memfd, Seals};
 use shm_workbook::unix_socket::{Listener, Stream};
 use shm_workbook::{Lesson, Narrator, Result, ScratchDir, process};
 
@@ -81,7 +83,7 @@ fn server(lesson: &Lesson, out: &Narrator, listener: &Listener, page: usize) -> 
     out.call_note("the client has connected");
     let memfd = Memfd::create("lesson15", false)?;
     out.call_note("a new descriptor, and no name anywhere: nothing to unlink");
-    let link = memfd.proc_link()?;
+    let link = open_link(memfd.raw())?;
     out.line().text(format!("/proc/{}/fd/{} -> ", out.pid(), memfd.raw())).value(&link).print();
     out.explain("the kernel's label; \"(deleted)\": no directory holds the file, /dev/shm neither");
     memfd.set_len(2 * page as u64)?;
@@ -177,7 +179,7 @@ fn receive(out: &Narrator, peer: &Stream) -> Result<Memfd> {
     peer.recv_byte()?; // the server has printed its sendmsg
     out.call_note("a new descriptor of this process, for the server's open file");
     let memfd = Memfd::from_fd(fd);
-    let link = memfd.proc_link()?;
+    let link = open_link(memfd.raw())?;
     out.line().text(format!("/proc/{}/fd/{} -> ", out.pid(), memfd.raw())).value(link).print();
     Ok(memfd)
 }
@@ -281,7 +283,7 @@ fn the_end_server(
     out.call();
     memfd.close()?;
     out.call();
-    let gone = memfd::fd_link(fd)?.is_none();
+    let gone = fd_link(fd)?.is_none();
     out.line().text(format!("/proc/{}/fd/{fd} exists: ", out.pid())).value(!gone).print();
     peer.send_byte(NEXT)?;
     peer.recv_byte()
@@ -311,9 +313,9 @@ fn the_end_client(
     out.call();
     memfd.close()?;
     out.call_note("the last reference: the kernel frees the pages now");
-    let link = memfd::fd_link(fd)?;
+    let link = fd_link(fd)?;
     out.line().text(format!("/proc/{}/fd/{fd} exists: ", out.pid())).value(link.is_some()).print();
-    let maps = memfd::memfd_maps()?;
+    let maps = memfd_maps()?;
     out.line().text("memfd lines in /proc/self/maps: ").value(maps.len()).print();
     peer.send_byte(NEXT)
 }

@@ -24,7 +24,6 @@ use crate::registry::Kind;
 pub struct PosixQueue {
     name: String,
     mq: Option<MqdT>,
-    message_size: usize,
     ownership: Ownership,
 }
 
@@ -87,7 +86,6 @@ impl PosixQueue {
         Ok(PosixQueue {
             name: name.to_owned(),
             mq: Some(mq),
-            message_size,
             ownership: Ownership::created(tracked),
         })
     }
@@ -95,11 +93,6 @@ impl PosixQueue {
     /// The queue's name, with its leading `/`.
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    /// `mq_msgsize`: the largest message, and the smallest buffer `mq_receive` accepts.
-    pub fn message_size(&self) -> usize {
-        self.message_size
     }
 
     /// Whether dropping this value unlinks the queue (only in the process that created it).
@@ -202,26 +195,5 @@ pub fn posix_queue_exists(name: &str) -> bool {
             true
         }
         Err(errno) => errno != Errno::ENOENT,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_posix_queue_carries_messages_and_is_unlinked_on_drop() {
-        let name = crate::posix::name::unique_name("msg-unit-test");
-        let queue = PosixQueue::create(&name, 0o600, 4, 64).unwrap();
-        assert!(posix_queue_exists(&name));
-        queue.send(b"first").unwrap();
-        let mut buffer = [0u8; 64];
-        assert_eq!(queue.receive(&mut buffer).unwrap(), 5);
-        assert_eq!(&buffer[..5], b"first");
-        let mut small = [0u8; 8];
-        assert_eq!(queue.receive(&mut small).unwrap_err().errno(), Some(Errno::EMSGSIZE));
-        assert!(queue.send(&[0; 65]).is_err(), "longer than mq_msgsize");
-        drop(queue);
-        assert!(!posix_queue_exists(&name));
     }
 }

@@ -4,9 +4,10 @@
 //! a real run.
 
 use shm_workbook::error::{Error, Result};
-use shm_workbook::json::{self, Json};
+use shm_workbook::json::Json;
 
 use super::{rate_text, size_text, time_text};
+use shm_workbook::json;
 
 /// The mechanisms of the throughput panel: JSON key, label, colour.
 const THROUGHPUT: [(&str, &str, &str); 6] = [

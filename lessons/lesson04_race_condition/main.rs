@@ -26,11 +26,14 @@
 //! cargo run --bin lesson04 -- --processes 4 --increments 1000000
 //! ```
 
+mod replay;
+
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
+use replay::Replay;
 use shm_workbook::Shareable;
 use shm_workbook::call;
 use shm_workbook::json::Json;
@@ -197,7 +200,7 @@ fn traced_race(lesson: &Lesson, processes: u64) -> Result<()> {
             segment.id()
         ),
     );
-    let mut replay = lesson.replay(&parent, recorded);
+    let mut replay = Replay::new(lesson, &parent, recorded);
     let mut highest_written = 0;
     for event in &shared.events[..recorded] {
         let counted = replay.next_event(); // with --step: waits for Enter, "event 3 of 18"

@@ -1,4 +1,5 @@
-//! Counting the system calls a child makes, from the kernel's own evidence: `ptrace(2)`.
+//! Lesson 16's measuring: the system calls a child makes, counted from the kernel's own
+//! evidence, `ptrace(2)`.
 //!
 //! The child asks to be traced ([`trace_me`]), then brackets the work to count between two
 //! stops of its own ([`Stopper::bracket`]). The parent ([`count_between_stops`]) restarts it with
@@ -17,8 +18,8 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use crate::call;
-use crate::error::{Error, Result};
+use shm_workbook::call;
+use shm_workbook::{Error, Result};
 
 /// `ptrace(PTRACE_TRACEME, 0, NULL, NULL)`, in a child: its parent may now trace it. `Ok(None)`
 /// when tracing is allowed; `Ok(Some(why))` when the kernel refused (`EPERM`), with the reason.
@@ -97,16 +98,6 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// How many system calls in all.
-    pub fn total(&self) -> u64 {
-        self.by_name.values().sum()
-    }
-
-    /// How many calls of `name`.
-    pub fn of(&self, name: &str) -> u64 {
-        self.by_name.get(name).copied().unwrap_or(0)
-    }
-
     /// `semtimedop 2000, futex 1`, or `none`.
     pub fn text(&self) -> String {
         if self.by_name.is_empty() {

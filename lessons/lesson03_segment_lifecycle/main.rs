@@ -24,14 +24,17 @@
 //! Things to try: at a `--step` pause, run `ipcs -m -i <shmid>` for the whole record; in Part 3,
 //! run `ipcs -m` and find the `dest` status; run `cat /proc/sysvipc/shm` and match the columns.
 
+mod record;
+
 use std::process::Command;
 use std::time::Duration;
 
+use record::{RECORD_PAIRS, group_fields, limit_text, time_of_day};
 use shm_workbook::call::octal;
 use shm_workbook::cleanup::with_signals_held;
 use shm_workbook::sysv::shm::{self, SegmentStat};
 use shm_workbook::{Error, Key, Lesson, Narrator, Result, ScratchDir, Segment, SemaphoreSet};
-use shm_workbook::{narrate, process, procfs};
+use shm_workbook::{process, procfs};
 
 const SIZE: usize = 4096;
 
@@ -78,15 +81,15 @@ fn show_stat(out: &Narrator, stage: &str, segment: &Segment) -> Result<SegmentSt
         ("nattch", stat.attachments.to_string()),
         ("cpid", stat.creator_pid.to_string()),
         ("lpid", stat.last_pid.to_string()),
-        ("atime", narrate::time_of_day(stat.attach_time)),
-        ("dtime", narrate::time_of_day(stat.detach_time)),
-        ("ctime", narrate::time_of_day(stat.change_time)),
+        ("atime", time_of_day(stat.attach_time)),
+        ("dtime", time_of_day(stat.detach_time)),
+        ("ctime", time_of_day(stat.change_time)),
     ];
-    for line in procfs::group_fields("    ", &fields, 5) {
+    for line in group_fields("    ", &fields, 5) {
         out.line().text(line).print();
     }
     let row = procfs::sysvipc_fields(segment.id())?.unwrap_or_default();
-    for line in procfs::group_fields("    /proc/sysvipc/shm: ", &row, procfs::RECORD_PAIRS) {
+    for line in group_fields("    /proc/sysvipc/shm: ", &row, RECORD_PAIRS) {
         out.line().value(line).print();
     }
     Ok(stat)
@@ -328,11 +331,11 @@ fn limits(lesson: &Lesson) -> Result<()> {
         parent.line().text(label).value(value).text(format!(" {unit}")).print();
         parent.explain(format!("    {meaning}"));
     };
-    let largest = procfs::limit_text(limits.max_segment_bytes, 1);
+    let largest = limit_text(limits.max_segment_bytes, 1);
     show("SHMMAX", limits.max_segment_bytes, "bytes", format!("per segment: {largest}"));
     let note = format!("on the whole machine at once; {in_use} exist now");
     show("SHMMNI", limits.max_segments, "segments", note);
-    let total = procfs::limit_text(limits.max_total_pages, page);
+    let total = limit_text(limits.max_total_pages, page);
     let pages = format!("pages of {page} bytes");
     show("SHMALL", limits.max_total_pages, &pages, format!("all together: {total}"));
     parent.explain("SHMMIN is 1 byte; sizes are rounded up to whole pages");

@@ -22,6 +22,9 @@
 //! cargo run --bin lesson16 -- --step   # pause in each part: look with ipcs and ps
 //! ```
 
+mod asleep;
+mod syscall_count;
+
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -30,10 +33,10 @@ use shm_workbook::Shareable;
 use shm_workbook::futex::{self, Woke};
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Exit};
-use shm_workbook::syscall_count::{self, Stopper};
 use shm_workbook::unnamed_sem::UnnamedSemaphore;
 use shm_workbook::wait::{self, Partner, Policy};
 use shm_workbook::{Attachment, Error, Key, Lesson, Result, Segment, SemaphoreSet};
+use syscall_count::Stopper;
 
 const FLAGS: &[LessonFlag] = &[
     LessonFlag::number("--workers", "N", "how many processes count in part 1", 4, (2, 32)),
@@ -169,7 +172,7 @@ fn private_semaphore(lesson: &Lesson, memory: &Attachment, board: &Board) -> Res
         Ok(())
     })?;
     wait::wait_while(&board.checked, 0, Policy::DEFAULT, Partner::Child(waiter.pid()))?;
-    futex::wait_until_asleep(waiter.pid(), Duration::from_secs(5));
+    asleep::wait_until_asleep(waiter.pid(), Duration::from_secs(5));
     lesson.step(
         &parent,
         &format!(
@@ -214,7 +217,7 @@ fn shared_futex(lesson: &Lesson, segment: &Segment, board: &Board) -> Result<()>
         Ok(())
     })?;
     wait::wait_while(&board.checked, 0, Policy::DEFAULT, Partner::Child(waiter.pid()))?;
-    futex::wait_until_asleep(waiter.pid(), Duration::from_secs(5));
+    asleep::wait_until_asleep(waiter.pid(), Duration::from_secs(5));
     lesson.step(
         &parent,
         &format!("The waiter sleeps on the word:  ps -o pid,stat,wchan:20 -p {}", waiter.pid()),
@@ -286,7 +289,11 @@ fn cost(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<()> {
     set.set_value(0, 1)?;
     parent.call_note("unlocked too");
     let kinds: [(&str, &Pairs); 2] = [
-        ("sem_wait/sem_post", &|n| sem.wait_post_pairs(n)),
+        ("sem_wait/sem_post", &|n| {
+            shm_workbook::call::unrecorded(|| {
+                (0..n).try_for_each(|_| sem.wait().and_then(|()| sem.post()))
+            })
+        }),
         ("semop -1/+1", &|n| {
             shm_workbook::call::unrecorded(|| (0..n).try_for_each(|_| semop_pair(&set)))
         }),
