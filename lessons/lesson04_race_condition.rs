@@ -78,7 +78,10 @@ fn main() -> Result<()> {
     let parent = lesson.narrator("parent");
     let counted = count(&lesson, Version::ReadThenWrite, processes, increments)?;
     report(&parent, Version::ReadThenWrite, processes * increments, counted);
-    parent.explain("the count differs from run to run, and can even come out right: a race is possible, not certain");
+    parent.explain(
+        "the count differs from run to run, and can even come out right: a race is possible, not \
+         certain",
+    );
 
     lesson.part("Part 3: the same work, done right");
     // Two system calls per increment make the semaphore version slow: it does fewer.
@@ -102,7 +105,10 @@ fn main() -> Result<()> {
             ))
             .print();
     }
-    parent.explain("fetch_add makes read-add-write one indivisible step; the semaphore lets one process at a time do all three");
+    parent.explain(
+        "fetch_add makes read-add-write one indivisible step; the semaphore lets one process at a \
+         time do all three",
+    );
     Ok(())
 }
 
@@ -161,7 +167,8 @@ fn traced_race(lesson: &Lesson, processes: u64) -> Result<()> {
     parent.call();
     let shared: &Shared = memory.view()?;
     parent.explain(format!(
-        "{processes} processes each add one {TRACED_INCREMENTS} times, pausing a random 0-500 µs between read and write (--seed {} repeats it)",
+        "{processes} processes each add one {TRACED_INCREMENTS} times, pausing a random 0-500 µs \
+         between read and write (--seed {} repeats it)",
         lesson.seed()
     ));
 

@@ -106,7 +106,10 @@ fn documents_program(lesson: &Lesson) -> Result<()> {
     );
     parent.explain("all three wrote to offset 0, so each message replaced the one before:");
     parent.line().text("final contents: ").value(format!("{:?}", memory.load_c_string(0))).print();
-    parent.explain("the semaphore kept the writers from mixing their bytes, but two of the three messages are lost");
+    parent.explain(
+        "the semaphore kept the writers from mixing their bytes, but two of the three messages are \
+         lost",
+    );
     Ok(())
 }
 // ANCHOR_END: documents_program
@@ -186,7 +189,10 @@ fn shared_log(lesson: &Lesson) -> Result<()> {
             semaphore.id()
         ),
     );
-    parent.explain("a release and the next writer's take are printed by two processes at once: either line may come first");
+    parent.explain(
+        "a release and the next writer's take are printed by two processes at once: either line \
+         may come first",
+    );
     parent.say("the log after three writers:");
     for line in log.contents().lines() {
         parent.line().text("  ").value(line).print();
@@ -260,7 +266,8 @@ fn writer_dies_holding_the_lock(lesson: &Lesson, undo: bool) -> Result<()> {
             writer.call_note("and gave it back");
         } else {
             writer.call_note(format!(
-                "timed out after {patience:?}: with semop and no timeout, this writer would wait forever"
+                "timed out after {patience:?}: with semop and no timeout, this writer would wait \
+                 forever"
             ));
         }
         Ok(())

@@ -2,16 +2,17 @@
 //! short while and stops: how lesson 06 shows what the source documents' C really does at
 //! `-O2` (its plain `int` flag hangs), with no undefined behaviour in the workbook's Rust.
 //!
-//! | step | here |
-//! |---|---|
-//! | is there a `cc` on `PATH`? | [`compiler`]; without one the lesson says so and skips the part |
-//! | `cc -O2 -o prog prog.c` | [`compile`], in a [`ScratchDir`] that removes both files |
-//! | `objdump -d --disassemble=f prog` | [`disassemble`]; [`Disassembly::wait_loop`] finds the loop |
-//! | `fork()`, `shmget`, then `execv("prog", ...)` | [`start`]: the segment is made (and written down) before the program runs |
-//! | the segment, by key | [`Running::adopt_segment`]: removed by the lesson, on Ctrl-C too |
-//! | is it running, and how much CPU has it used? | [`process_state`], from `/proc/<pid>/stat` |
-//! | `kill(pid, SIGINT)`, `waitpid(pid, &status, 0)` | [`kill`], [`Running::reap_orphan`], [`Running::wait`]: recorded |
-//! | segments that outlived their creator | [`leftovers`]: what `ipcs -m -p` shows, filtered |
+//! - is there a `cc` on `PATH`? [`compiler`]; without one the lesson says so and skips the part.
+//! - `cc -O2 -o prog prog.c`: [`compile`], in a [`ScratchDir`] that removes both files.
+//! - `objdump -d --disassemble=f prog`: [`disassemble`]; [`Disassembly::wait_loop`] finds the
+//!   loop.
+//! - `fork()`, `shmget`, then `execv("prog", ...)`: [`start`]; the segment is made (and written
+//!   down) before the program runs.
+//! - the segment, by key: [`Running::adopt_segment`]; removed by the lesson, on Ctrl-C too.
+//! - is it running, and how much CPU has it used? [`process_state`], from `/proc/<pid>/stat`.
+//! - `kill(pid, SIGINT)`, `waitpid(pid, &status, 0)`: [`kill`], [`Running::reap_orphan`],
+//!   [`Running::wait`]; recorded.
+//! - segments that outlived their creator: [`leftovers`], what `ipcs -m -p` shows, filtered.
 //!
 //! Nothing is left behind: [`start`] makes this process a *child subreaper*, so that the
 //! program's own children, orphaned when it dies, become this process's children and are
@@ -152,18 +153,30 @@ impl Instruction {
     }
 }
 
-/// Lesson 06's C wait loop as `cc` compiled it (`objdump -d`), the loop's instructions marked with `>`.
+/// Lesson 06's C wait loop as `cc` compiled it (`objdump -d`), the loop's instructions marked
+/// with `>`.
 pub fn show_wait_loop(out: &Narrator, program: &Program) {
     let Some(code) = disassemble(program, "wait_while") else {
         out.explain("objdump (binutils) could not show the compiled loop: the run below shows it");
         return;
     };
-    out.explain("wait_while(box, value), that is `while (box->flag == value) ;`, as cc compiled it (objdump -d):");
+    out.explain(
+        "wait_while(box, value), that is `while (box->flag == value) ;`, as cc compiled it \
+         (objdump -d):",
+    );
     shm_workbook::narrate::print_block(code.listing());
     out.explain(match (code.loop_reads_memory(), code.load_before_loop()) {
-        (None, _) => "no loop at all: this compiler assumed the loop ends (C11 allows that of a loop without side effects) and deleted it".to_owned(),
-        (Some(true), _) => "the loop (>) reads memory each time round: this build may seem to work, but it is still a data race".to_owned(),
-        (Some(false), load) => format!("the loop (>) reads no memory: the flag was loaded once, before it ({}); if that copy says wait, it waits for ever", load.map_or("in a register", |i| i.text.as_str())),
+        (None, _) => "no loop at all: this compiler assumed the loop ends (C11 allows that of a \
+                      loop without side effects) and deleted it"
+            .to_owned(),
+        (Some(true), _) => "the loop (>) reads memory each time round: this build may seem to \
+                            work, but it is still a data race"
+            .to_owned(),
+        (Some(false), load) => format!(
+            "the loop (>) reads no memory: the flag was loaded once, before it ({}); if that copy \
+             says wait, it waits for ever",
+            load.map_or("in a register", |i| i.text.as_str())
+        ),
     });
 }
 
@@ -262,8 +275,8 @@ pub struct Running {
 /// (`execv` with `args`), whose own `shmget(key, size, IPC_CREAT|...)` opens it. The segment is
 /// written down under the pid the program runs as, so that a lesson killed at any point leaves
 /// nothing: the program dies with it (`PR_SET_PDEATHSIG`), and the next run's sweep removes
-/// the segment of the dead pid (see [`shm_workbook::registry`]). This process also becomes the child
-/// subreaper of what the program forks (see the module's introduction).
+/// the segment of the dead pid (see [`shm_workbook::registry`]). This process also becomes the
+/// child subreaper of what the program forks (see the module's introduction).
 pub fn start(
     program: &Program,
     args: &[&str],
@@ -334,7 +347,8 @@ impl Running {
             return Err(Error::other(
                 "waiting for the C program to attach its segment",
                 format!(
-                    "it {how} without attaching the segment with key {key}; its own message is above"
+                    "it {how} without attaching the segment with key {key}; its own message is \
+                     above"
                 ),
             ));
         }
@@ -562,8 +576,15 @@ fn leftovers_in(table: &str) -> Vec<Leftover> {
 mod tests {
     use super::*;
 
-    const O2: &str = "\nflag:     file format elf64-x86-64\n\n\nDisassembly of section .text:\n\n0000000000001430 <wait_while>:\n    1430:\tmov    (%rdi),%eax\n    1432:\tnopw   0x0(%rax,%rax,1)\n    1438:\tcmp    %esi,%eax\n    143a:\tje     1438 <wait_while+0x8>\n    143c:\tret\n\nDisassembly of section .fini:\n";
-    const O0: &str = "0000000000001249 <wait_while>:\n    1249:\tpush   %rbp\n    1255:\tmov    -0x8(%rbp),%rax\n    1259:\tmov    (%rax),%eax\n    125b:\tcmp    %eax,-0xc(%rbp)\n    125e:\tje     1255 <wait_while+0xc>\n    1262:\tpop    %rbp\n    1263:\tret\n";
+    const O2: &str = "\nflag:     file format elf64-x86-64\n\n\nDisassembly of section \
+                      .text:\n\n0000000000001430 <wait_while>:\n    1430:\tmov    (%rdi),%eax\n    \
+                      1432:\tnopw   0x0(%rax,%rax,1)\n    1438:\tcmp    %esi,%eax\n    \
+                      143a:\tje     1438 <wait_while+0x8>\n    143c:\tret\n\nDisassembly of \
+                      section .fini:\n";
+    const O0: &str = "0000000000001249 <wait_while>:\n    1249:\tpush   %rbp\n    1255:\tmov    \
+                      -0x8(%rbp),%rax\n    1259:\tmov    (%rax),%eax\n    125b:\tcmp    \
+                      %eax,-0xc(%rbp)\n    125e:\tje     1255 <wait_while+0xc>\n    1262:\tpop    \
+                      %rbp\n    1263:\tret\n";
 
     #[test]
     fn the_loop_of_an_optimised_wait_loads_nothing() {

@@ -244,7 +244,10 @@ fn back_pressure(lesson: &Lesson) -> Result<()> {
     })?;
     producer.wait()?;
     consumer.wait()?;
-    parent.explain("the producer ran ahead by 4 items, the size of the ring, and then had to wait for each free slot");
+    parent.explain(
+        "the producer ran ahead by 4 items, the size of the ring, and then had to wait for each \
+         free slot",
+    );
     Ok(())
 }
 // ANCHOR_END: back_pressure

@@ -140,7 +140,10 @@ fn three_modes(lesson: &Lesson) -> Result<Vec<Segment>> {
     }
     parent
         .explain("perms is the mode in octal; ipcs -m shows the same rows, with the owner's name");
-    parent.explain("IPC_PRIVATE only means \"no key\": every user sees these shmids, and the mode alone decides who gets in");
+    parent.explain(
+        "IPC_PRIVATE only means \"no key\": every user sees these shmids, and the mode alone \
+         decides who gets in",
+    );
     let (me, [a, b, c]) = (shm_workbook::lesson::user_name(), [ids[0], ids[1], ids[2]]);
     let look = format!(
         "Three segments exist: shmids {a}, {b} and {c}.\n\
@@ -248,7 +251,10 @@ fn the_owner_is_checked_too(lesson: &Lesson) -> Result<()> {
     let program = process::spawn("second", |out| {
         out.explain("another program of the same user, opening the segment by its key:");
         tried(out, Segment::create_or_open(key, SIZE, 0o666), None)?;
-        out.explain("the mode bits in shmflg are the access asked for: 0666 asks for read and write, and the owner's bits are r--");
+        out.explain(
+            "the mode bits in shmflg are the access asked for: 0666 asks for read and write, and \
+             the owner's bits are r--",
+        );
         let opened = Segment::open(key, 0)?;
         out.call_note("asks for no access: only the id");
         let why = refusal("read-write needs r and w", 0o400, "owner");
@@ -257,9 +263,15 @@ fn the_owner_is_checked_too(lesson: &Lesson) -> Result<()> {
             out.explain("SHM_RDONLY needs only the read bit, which the owner has");
         }
         if read_write.is_some() {
-            out.explain("read-write worked: this process holds CAP_IPC_OWNER (root does), which skips the mode check; as an ordinary user both read-write requests fail with EACCES");
+            out.explain(
+                "read-write worked: this process holds CAP_IPC_OWNER (root does), which skips the \
+                 mode check; as an ordinary user both read-write requests fail with EACCES",
+            );
         } else {
-            out.explain("the kernel checks the owner against the owner's bits like anyone else: being the owner gives no write access that the mode does not");
+            out.explain(
+                "the kernel checks the owner against the owner's bits like anyone else: being the \
+                 owner gives no write access that the mode does not",
+            );
         }
         Ok(())
     })?;
@@ -288,8 +300,14 @@ fn read_only_write_faults(lesson: &Lesson) -> Result<()> {
             "`view.store(0, b\"X\")` would not even compile: a Region<ReadOnly> has loads only",
         );
         access::die_quietly_on_a_fault()?;
-        out.explain("not dumpable (no core file), and SIGSEGV back to its default action: a fault simply ends this process");
-        out.explain("now a raw store through an unsafe pointer, outside what Rust guarantees: the CPU traps before anything is written, and the kernel sends SIGSEGV");
+        out.explain(
+            "not dumpable (no core file), and SIGSEGV back to its default action: a fault simply \
+             ends this process",
+        );
+        out.explain(
+            "now a raw store through an unsafe pointer, outside what Rust guarantees: the CPU \
+             traps before anything is written, and the kernel sends SIGSEGV",
+        );
         // SAFETY: deliberately *not* a sound operation, and outside Rust's guarantees: a write
         // to read-only memory is undefined behaviour for the language (so would be any atomic
         // store through this mapping: only small Relaxed loads are allowed on read-only
@@ -347,13 +365,19 @@ fn change_the_mode(lesson: &Lesson, privileged: bool) -> Result<()> {
         child.wait()?;
         let mode = octal(segment.stat()?.mode);
         parent.call_note(format!("mode {mode}: still there, mode unchanged"));
-        parent.explain("the mode decides who reads and writes the data; IPC_SET and IPC_RMID need ownership: the owner (uid), the creator (cuid) or CAP_SYS_ADMIN");
+        parent.explain(
+            "the mode decides who reads and writes the data; IPC_SET and IPC_RMID need ownership: \
+             the owner (uid), the creator (cuid) or CAP_SYS_ADMIN",
+        );
     } else {
         skipped(
             &parent,
             "a stranger's IPC_SET and IPC_RMID need another user, and only root may become one",
         );
-        parent.explain("what it would show: another user, even with 0666 (read and write), gets EPERM from IPC_SET and IPC_RMID: they check ownership, not the mode");
+        parent.explain(
+            "what it would show: another user, even with 0666 (read and write), gets EPERM from \
+             IPC_SET and IPC_RMID: they check ownership, not the mode",
+        );
     }
 
     set_mode(&parent, &segment, 0o400)?;
@@ -368,7 +392,10 @@ fn change_the_mode(lesson: &Lesson, privileged: bool) -> Result<()> {
     let why = refusal("read-write needs r and w", 0o400, "owner");
     match tried(&parent, segment.attach(), Some(why))? {
         None => parent.explain("the owner locked itself out of writing"),
-        Some(_) => parent.explain("root got in anyway: CAP_IPC_OWNER skips the mode check (an ordinary owner gets EACCES)"),
+        Some(_) => parent.explain(
+            "root got in anyway: CAP_IPC_OWNER skips the mode check (an ordinary owner gets \
+             EACCES)",
+        ),
     }
     lesson.pause_for(Duration::from_millis(800));
     set_mode(&parent, &segment, 0o600)?;

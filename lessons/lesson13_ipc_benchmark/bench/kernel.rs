@@ -5,8 +5,8 @@
 //! Every message is stamped and checked ([`super::message`]). Every end a child uses is moved
 //! into the child's closure, so the parent keeps only its own ends: if a child dies, the
 //! parent's read ends at end-of-file, and its `msgrcv` or `mq_receive` is interrupted by the
-//! child's death ([`shm_workbook::cleanup::child_failure`]); a child blocked on the parent dies with
-//! it (`PR_SET_PDEATHSIG`). No wait on a partner lasts for ever.
+//! child's death ([`shm_workbook::cleanup::child_failure`]); a child blocked on the parent dies
+//! with it (`PR_SET_PDEATHSIG`). No wait on a partner lasts for ever.
 
 use std::io::{Read, Write};
 use std::time::Instant;
@@ -43,10 +43,10 @@ impl Memcpy {
     /// Copies into a buffer of `buffer` bytes (as large as the ring); says so with `out`.
     pub fn new(out: &Narrator, buffer: usize) -> Memcpy {
         out.explain(format!(
-                "memcpy of each message in one process, into a {} buffer like the ring's, measured beside the ring (their repetitions alternate): no second process, no kernel",
-                size_text(buffer)
-            ),
-        );
+            "memcpy of each message in one process, into a {} buffer like the ring's, measured \
+             beside the ring (their repetitions alternate): no second process, no kernel",
+            size_text(buffer)
+        ));
         let (message, destination) = (pattern().to_vec(), vec![0u8; buffer]);
         Memcpy { message, destination, size: 0, seq: 0, offset: 0 }
     }
@@ -224,17 +224,17 @@ fn try_above_the_limit(out: &Narrator, plan: &Plan) -> Result<()> {
     match PosixQueue::create(&name, 0o600, 1, size) {
         Ok(queue) => {
             out.call_note(format!(
-                    "accepted, though fs.mqueue.msgsize_max is {}: this process has CAP_SYS_RESOURCE, which the limit does not bind",
-                    size_text(plan.limits.posix_max_message)
-                ),
-            );
+                "accepted, though fs.mqueue.msgsize_max is {}: this process has \
+                 CAP_SYS_RESOURCE, which the limit does not bind",
+                size_text(plan.limits.posix_max_message)
+            ));
             queue.unlink()?;
         }
         Err(err) if err.errno() == Some(nix::errno::Errno::EINVAL) => out.call_note(format!(
-                "refused: above fs.mqueue.msgsize_max ({}), and this process lacks CAP_SYS_RESOURCE, which would lift it",
-                size_text(plan.limits.posix_max_message)
-            ),
-        ),
+            "refused: above fs.mqueue.msgsize_max ({}), and this process lacks \
+             CAP_SYS_RESOURCE, which would lift it",
+            size_text(plan.limits.posix_max_message)
+        )),
         Err(err) => out.call_note(format!("refused: {}", err.meaning())),
     }
     Ok(())
