@@ -33,9 +33,10 @@ use nix::unistd::Pid;
 use shm_workbook::call;
 use shm_workbook::cleanup;
 use shm_workbook::error::{Error, Result};
-use shm_workbook::narrate::Narrator;
+use shm_workbook::narrate::{Narrator, print_block};
 use shm_workbook::process::{self, Exit};
 use shm_workbook::procfs;
+use shm_workbook::region::{ReadOnly, Region};
 use shm_workbook::scratch::ScratchDir;
 use shm_workbook::sysv::key::Key;
 use shm_workbook::sysv::shm::Segment;
@@ -540,6 +541,46 @@ impl std::fmt::Display for Leftover {
             self.cpid
         )
     }
+}
+
+/// The C program's flag and message, loaded from outside (byte loads: no C `int` in Rust).
+pub fn look(watch: &Region<ReadOnly>) -> (i32, String) {
+    let flag = i32::from_ne_bytes(watch.load(0, 4).try_into().unwrap_or([0; 4]));
+    (flag, watch.load_c_string(4))
+}
+
+/// Each C process's state and CPU time, from `/proc/<pid>/stat`, one line each.
+pub fn show_states<const N: usize>(out: &Narrator, processes: [(&str, Option<Pid>); N]) {
+    for (who, pid) in processes {
+        if let Some((pid, state)) = pid.and_then(|pid| Some((pid, process_state(pid)?))) {
+            out.line().text(format!("the C {who}, pid {pid}: ")).value(state).print();
+        }
+    }
+}
+
+/// `segment`'s row in `/proc/sysvipc/shm` (what `ipcs -m -p` prints), how to find such a
+/// leftover, and the candidates [`leftovers`] finds: this run's, then a count of the others.
+pub fn show_leftovers(out: &Narrator, segment: &Segment) -> Result<()> {
+    let columns = ["shmid", "perms", "size", "cpid", "nattch", "uid"];
+    let rows = procfs::sysvipc_columns(&[segment.id()], &columns)?;
+    print_block(rows.iter().map(|row| format!("    {row}\n")).collect::<String>());
+    out.explain(
+        "to find such leftovers: ipcs -m -p shows each segment's creator (cpid); a cpid that ps -p \
+         no longer finds, with nattch 0, marks one",
+    );
+    let (ours, others): (Vec<_>, Vec<_>) =
+        leftovers().into_iter().partition(|left| left.shmid == segment.id());
+    for left in ours {
+        out.line().text("leftover: ").value(left).note("the C program's").print();
+    }
+    if !others.is_empty() {
+        out.explain(format!(
+            "and {} more of yours, not this run's: left alone (`ipcs -m -p` lists them; `ipcrm -m \
+             <shmid>` removes one you know is garbage)",
+            others.len()
+        ));
+    }
+    Ok(())
 }
 
 /// The segments in `/proc/sysvipc/shm` (what `ipcs -m -p` reads) that belong to this user,

@@ -41,8 +41,8 @@ use shm_workbook::Shareable;
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Exit};
 use shm_workbook::wait::{Partner, Policy, publish, wait_while};
-use shm_workbook::{Error, Key, Lesson, ReadOnly, Region, Result, ScratchDir, Segment};
-use shm_workbook::{call, cleanup, narrate, procfs};
+use shm_workbook::{Error, Key, Lesson, Result, ScratchDir, Segment};
+use shm_workbook::{call, cleanup};
 
 const FLAGS: &[LessonFlag] = &[LessonFlag::number(
     "--messages",
@@ -333,7 +333,7 @@ fn plain_int_in_c(lesson: &Lesson) -> Result<()> {
     out.call_note("to watch the flag from outside: loads only");
 
     // Once the producer has written, look at the segment until it stops changing: the hang.
-    running.wait_until(Duration::from_secs(10), || !look(&watch).1.is_empty());
+    running.wait_until(Duration::from_secs(10), || !cdemo::look(&watch).1.is_empty());
     std::thread::sleep(Duration::from_millis(20)); // for its "Producer wrote" line to come out
     let consumer = running.children().pop();
     lesson.step(
@@ -342,7 +342,7 @@ fn plain_int_in_c(lesson: &Lesson) -> Result<()> {
          R)\nand:  ipcs -m -p   (the segment's cpid is the C producer)",
     );
     let window = Duration::from_millis(if lesson.fast() { 500 } else { 2000 });
-    let (now, still, unchanged) = running.until_unchanged(window, || look(&watch));
+    let (now, still, unchanged) = running.until_unchanged(window, || cdemo::look(&watch));
     if running.has_ended() {
         let exit = running.wait()?;
         out.call_note(format!("the C program {} before it hung", cdemo::ended(exit)));
@@ -360,11 +360,7 @@ fn plain_int_in_c(lesson: &Lesson) -> Result<()> {
             (true, _) => "the consumer took it, and the producer does not see the 0",
         })
         .print();
-    for (who, pid) in [("producer", Some(running.pid())), ("consumer", consumer)] {
-        if let Some((pid, state)) = pid.and_then(|pid| Some((pid, cdemo::process_state(pid)?))) {
-            out.line().text(format!("the C {who}, pid {pid}: ")).value(state).print();
-        }
-    }
+    cdemo::show_states(&out, [("producer", Some(running.pid())), ("consumer", consumer)]);
     out.explain(
         "state R: running, never sleeping. Each side spins on the copy of the flag it loaded \
          before its loop: a hang that would last for ever",
@@ -389,25 +385,7 @@ fn plain_int_in_c(lesson: &Lesson) -> Result<()> {
          reads, still lists it",
         key.hex()
     ));
-    let columns = ["shmid", "perms", "size", "cpid", "nattch", "uid"];
-    let rows = procfs::sysvipc_columns(&[segment.id()], &columns)?;
-    narrate::print_block(rows.iter().map(|row| format!("    {row}\n")).collect::<String>());
-    out.explain(
-        "to find such leftovers: ipcs -m -p shows each segment's creator (cpid); a cpid that ps -p \
-         no longer finds, with nattch 0, marks one",
-    );
-    let (ours, others): (Vec<_>, Vec<_>) =
-        cdemo::leftovers().into_iter().partition(|left| left.shmid == segment.id());
-    for left in ours {
-        out.line().text("leftover: ").value(left).note("the C program's").print();
-    }
-    if !others.is_empty() {
-        out.explain(format!(
-            "and {} more of yours, not this run's: left alone (`ipcs -m -p` lists them; `ipcrm -m \
-             <shmid>` removes one you know is garbage)",
-            others.len()
-        ));
-    }
+    cdemo::show_leftovers(&out, &segment)?; // its row, and how to find such segments
     segment.remove()?;
     out.call_note(
         "removed. The workbook's own runs write down what they create, and each lesson's start-up \
@@ -416,12 +394,6 @@ fn plain_int_in_c(lesson: &Lesson) -> Result<()> {
     let exit = running.wait()?;
     out.call_note(format!("the C producer, {}: no handler, no cleanup", cdemo::ended(exit)));
     Ok(())
-}
-
-/// The C program's flag and message, loaded from outside (byte loads: no C `int` in Rust).
-fn look(watch: &Region<ReadOnly>) -> (i32, String) {
-    let flag = i32::from_ne_bytes(watch.load(0, 4).try_into().unwrap_or([0; 4]));
-    (flag, watch.load_c_string(4))
 }
 
 // ANCHOR_END: plain_int_in_c

@@ -52,19 +52,11 @@ const SECRET: &str = "the parent's secret";
 
 fn main() -> Result<()> {
     let lesson = Lesson::start_with_commands("lesson09", access::FLAGS, access::COMMANDS);
-    match lesson.arguments() {
-        [] => story(&lesson),
-        [command, shmids @ ..] if command == "attach" => access::attach_command(&lesson, shmids),
-        words => {
-            let words = shm_workbook::lesson::shown(&words.join(" "));
-            lesson.usage_error(&format!("unknown command {words}"), access::COMMANDS)
-        }
-    }
+    access::story_or_command(&lesson, story) // `-- attach SHMID...` is the classmate's command
 }
 
 /// The lesson itself, in five parts.
 fn story(lesson: &Lesson) -> Result<()> {
-    access::refuse_attach_flags(lesson);
     let parent = lesson.narrator("parent");
     parent.value("running as", Identity::current().describe());
     // Becoming another user needs privilege; without it, Part 2 and half of Part 5 are skipped.
@@ -81,7 +73,7 @@ fn story(lesson: &Lesson) -> Result<()> {
     if privileged {
         another_user_knocks(lesson, &segments)?;
     } else {
-        skipped(&parent, "only root may become another user: setuid needs CAP_SETUID");
+        access::skipped(&parent, "only root may become another user: setuid needs CAP_SETUID");
         parent.explain("a classmate can knock for real: run with --step, give them its command");
     }
     for segment in segments {
@@ -144,14 +136,7 @@ fn three_modes(lesson: &Lesson) -> Result<Vec<Segment>> {
         "IPC_PRIVATE only means \"no key\": every user sees these shmids, and the mode alone \
          decides who gets in",
     );
-    let (me, [a, b, c]) = (shm_workbook::lesson::user_name(), [ids[0], ids[1], ids[2]]);
-    let look = format!(
-        "Three segments exist: shmids {a}, {b} and {c}.\n\
-         In another terminal, run:  ipcs -m\n\
-         The perms column shows 600, 640 and 666; the owner column shows {me}.\n\
-         `ipcs -m -c` shows the creator and owner (cuid, uid) and their groups."
-    );
-    lesson.step(&parent, &look);
+    lesson.step(&parent, &access::look_at_modes(&ids)); // in another terminal: ipcs -m
     Ok(segments)
 }
 // ANCHOR_END: three_modes
@@ -240,13 +225,7 @@ fn the_owner_is_checked_too(lesson: &Lesson) -> Result<()> {
     let key = Key::ftok_unused(&path, 9)?.explain_to(&parent);
     let segment = Segment::create(key, SIZE, 0o400)?;
     parent.call_note(privilege::who_may(0o400));
-    let id = segment.id();
-    let look = format!(
-        "Segment {id} has mode 0400: its owner may read it, and nobody may write it.\n\
-         You own it: try to write it anyway:  cargo run --bin lesson09 -- attach {id} --write x\n\
-         The kernel says EACCES (unless you are root: CAP_IPC_OWNER skips the check)."
-    );
-    lesson.step(&parent, &look);
+    lesson.step(&parent, &access::try_to_write(segment.id())); // with this lesson's `attach`
 
     let program = process::spawn("second", |out| {
         out.explain("another program of the same user, opening the segment by its key:");
@@ -370,7 +349,7 @@ fn change_the_mode(lesson: &Lesson, privileged: bool) -> Result<()> {
              the owner (uid), the creator (cuid) or CAP_SYS_ADMIN",
         );
     } else {
-        skipped(
+        access::skipped(
             &parent,
             "a stranger's IPC_SET and IPC_RMID need another user, and only root may become one",
         );
@@ -417,8 +396,3 @@ fn set_mode(out: &Narrator, segment: &Segment, mode: u32) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: ipc_set
-
-/// Says that a step was skipped, and why.
-fn skipped(out: &Narrator, why: &str) {
-    out.line().text("skipped: this step needs root").note(why).print();
-}
