@@ -279,8 +279,9 @@ fn count(lesson: &Lesson, version: Version, processes: u64, increments: u64) -> 
     let mut workers = Vec::new();
     for worker in 1..=processes {
         // Unrecorded: the semaphore's two semops per increment would fill a trace file.
-        workers.push(process::spawn(&format!("worker {worker}"), |_| {
-            call::unrecorded(|| add_ones(version, counter, &lock, increments))
+        let role = format!("worker {worker}");
+        workers.push(process::spawn_unrecorded(&role, |_| {
+            add_ones(version, counter, &lock, increments)
         })?);
     }
     process::wait_all(workers)?;
