@@ -139,11 +139,11 @@ fn kernel_throughput(lesson: &Lesson, plan: &Plan, bench: &mut Bench) -> Result<
         (Transport::SysvQueue, sysv_queue_throughput(lesson, plan, bench)?),
         (Transport::PosixQueue, posix_queue_throughput(&out, plan, bench)?),
     ];
-    let cell = |transport| move |(size, result)| Cell { transport, size, result };
-    Ok(rows
-        .into_iter()
-        .flat_map(|(transport, rows)| rows.into_iter().map(cell(transport)))
-        .collect())
+    let mut cells = Vec::new();
+    for (transport, rows) in rows {
+        cells.extend(rows.into_iter().map(|(size, result)| Cell { transport, size, result }));
+    }
+    Ok(cells)
 }
 
 // ANCHOR: pipe_loops
@@ -156,8 +156,9 @@ fn pipe_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
     let mut buffer = vec![0u8; message::LARGEST];
     let rows = kernel::stream(bench, &mut sender, "pipe", kernel::any_size, |seq, size| {
         // A pipe is a byte stream: one read may return part of a message.
-        let read = read_end.read_exact(&mut buffer[..size]);
-        read.map_err(|err| bench::read_error("reading from the pipe", err))?;
+        read_end
+            .read_exact(&mut buffer[..size])
+            .map_err(|err| bench::read_error("reading from the pipe", err))?;
         message::check(&buffer[..size], seq, size)
     })?;
     sender.finish()?;
@@ -174,8 +175,8 @@ fn socket_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
     })?;
     let mut buffer = vec![0u8; message::LARGEST];
     let rows = kernel::stream(bench, &mut sender, "Unix socket", kernel::any_size, |seq, size| {
-        let read = ours.read_exact(&mut buffer[..size]);
-        read.map_err(|err| bench::read_error("receiving from the socket", err))?;
+        ours.read_exact(&mut buffer[..size])
+            .map_err(|err| bench::read_error("receiving from the socket", err))?;
         message::check(&buffer[..size], seq, size)
     })?;
     sender.finish()?;
