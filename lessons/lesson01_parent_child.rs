@@ -52,8 +52,8 @@ fn main() -> Result<()> {
         "on an idle machine the parent usually wins: a new child needs some microseconds to start",
     );
     parent.explain(format!(
-        "now the parent is held up for 0 to 200 µs before it writes, as on a busy machine (--seed \
-         {} repeats the delays):",
+        "now the parent is held up for 0 to 200 µs before it writes, as on a busy machine \
+         (--seed {} repeats the delays):",
         lesson.seed()
     ));
     count_reads_without_sleep(&lesson, Duration::from_micros(200))?;

@@ -284,8 +284,8 @@ fn posix_maps_line(lesson: &Lesson, parent: &Narrator) -> Result<()> {
 /// Both processes look up the first page of their attachment in /proc/self/pagemap.
 fn same_frame(parent: &Narrator, memory: &Attachment, board: &Board, child: Partner) -> Result<()> {
     parent.explain(format!(
-        "pagemap holds 8 bytes per page of this process: the entry of address a is at byte (a / \
-         {}) * 8",
+        "pagemap holds 8 bytes per page of this process: the entry of address a is at byte \
+         (a / {}) * 8",
         procfs::page_size()
     ));
     let mine = procfs::pagemap(memory.address())?;

@@ -126,8 +126,8 @@ impl Plan {
         }
         if self.cpus.len() < 2 {
             parent.explain(
-                "only one CPU is available: every spinning figure below is a one-CPU figure (Part \
-                 3)",
+                "only one CPU is available: every spinning figure below is a one-CPU figure \
+                 (Part 3)",
             );
         } else if self.busy() {
             parent.explain(format!(

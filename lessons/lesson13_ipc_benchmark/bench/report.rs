@@ -508,8 +508,8 @@ pub fn conclude(
         _ => "",
     };
     parent.explain(format!(
-        "bulk data: at 64 KiB the ring moved {}, {} the fastest kernel mechanism here ({name}, \
-         {}){why}",
+        "bulk data: at 64 KiB the ring moved {}, {} the fastest kernel mechanism here \
+         ({name}, {}){why}",
         rate_text(rate(cells, Transport::Ring, 64 << 10)),
         ratio_text(rate(cells, Transport::Ring, 64 << 10) / best),
         rate_text(best)
