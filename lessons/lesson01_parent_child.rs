@@ -43,17 +43,24 @@ fn main() -> Result<()> {
 
     lesson.part("Part 2: why sleeping is not synchronization");
     let parent = lesson.narrator("parent");
-    parent.explain("the same program without the one-second sleep, many times over: fork, both attach, the child reads at once");
+    parent.explain(
+        "the same program without the one-second sleep, many times over: fork, both attach, the \
+         child reads at once",
+    );
     count_reads_without_sleep(&lesson, Duration::ZERO)?;
     parent.explain(
         "on an idle machine the parent usually wins: a new child needs some microseconds to start",
     );
     parent.explain(format!(
-        "now the parent is held up for 0 to 200 µs before it writes, as on a busy machine (--seed {} repeats the delays):",
+        "now the parent is held up for 0 to 200 µs before it writes, as on a busy machine \
+         (--seed {} repeats the delays):",
         lesson.seed()
     ));
     count_reads_without_sleep(&lesson, Duration::from_micros(200))?;
-    parent.explain("the outcome is the scheduler's choice, not the program's: a test that passes proves nothing");
+    parent.explain(
+        "the outcome is the scheduler's choice, not the program's: a test that passes proves \
+         nothing",
+    );
     parent_slower_than_the_sleep(&lesson)?;
 
     lesson.part("Part 3: the correct way (the child waits on a semaphore)");
@@ -175,7 +182,10 @@ fn busy_for(duration: Duration) {
 fn parent_slower_than_the_sleep(lesson: &Lesson) -> Result<()> {
     let parent = lesson.narrator("parent");
     let nap = if lesson.fast() { Duration::from_millis(20) } else { Duration::from_millis(500) };
-    parent.explain("again with the sleep, but this time the parent is held up for longer than the child sleeps");
+    parent.explain(
+        "again with the sleep, but this time the parent is held up for longer than the child \
+         sleeps",
+    );
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     let child = process::spawn("child", |child| {
         std::thread::sleep(nap);
@@ -270,7 +280,8 @@ fn ipcs_hint(segment: &Segment, semid: i32) -> String {
          You will see a line for this segment:\n  \
          key 0x00000000 (IPC_PRIVATE: no key to find it by), shmid {shmid}, owner {owner},\n  \
          perms 600, bytes {SIZE}, nattch 2 (parent and child), no status.\n\
-         `ipcs -m -p` adds the creator's pid and the last pid to attach; `ipcs -s` shows semid {semid}.",
+         `ipcs -m -p` adds the creator's pid and the last pid to attach; `ipcs -s` shows semid \
+         {semid}.",
         shmid = segment.id(),
         owner = shm_workbook::lesson::user_name(),
     )

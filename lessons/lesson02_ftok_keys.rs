@@ -103,7 +103,8 @@ fn key_from_file(lesson: &Lesson, path: &Path) -> Result<FreeKey> {
     let expected =
         (u32::from(id) << 24) | ((meta.dev() as u32 & 0xff) << 16) | (meta.ino() as u32 & 0xffff);
     parent.explain(format!(
-        "the key is the project id {id:#04x}{}, the low 8 bits of the device {:#04x} and the low 16 bits of the inode {:#06x}",
+        "the key is the project id {id:#04x}{}, the low 8 bits of the device {:#04x} and the low \
+         16 bits of the inode {:#06x}",
         if id == PROJECT_ID { " ('A')" } else { "" },
         meta.dev() & 0xff,
         meta.ino() & 0xffff
@@ -117,7 +118,10 @@ fn key_from_file(lesson: &Lesson, path: &Path) -> Result<FreeKey> {
 
     Key::ftok(path, id.checked_add(1).unwrap_or(1))?;
     parent.call_note("another id, another key: one file can name several objects");
-    parent.explain("only low bits are used, so two different files can give the same key: that is why we create with IPC_EXCL");
+    parent.explain(
+        "only low bits are used, so two different files can give the same key: that is why we \
+         create with IPC_EXCL",
+    );
     lesson.step(
         &parent,
         &format!(
@@ -152,7 +156,8 @@ fn missing_file(lesson: &Lesson, missing: &Path) {
         "the C program does not check: it passes -1 to shmget, that is the key {minus_one}"
     ));
     parent.explain(format!(
-        "{minus_one} is an ordinary key, not IPC_PRIVATE (which is 0): every program that made this mistake shares one segment"
+        "{minus_one} is an ordinary key, not IPC_PRIVATE (which is 0): every program that made \
+         this mistake shares one segment"
     ));
     lesson.step(
         &parent,
@@ -194,13 +199,17 @@ fn share_by_key(lesson: &Lesson, key: Key, proj_id: u8, path: &Path) -> Result<(
 
     if lesson.options().step {
         segment.wait_for_attachments(2, std::time::Duration::from_secs(5))?;
-        lesson.step(&parent, &format!(
-            "In another terminal, run:  ipcs -m\n\
-             The segment's key is {key}, not 0x00000000: any process of yours can find it with ftok.\n\
-             nattch is 2: the attachment made before fork() is inherited by the child.\n\
-             Then:  ls -i {}   the inode's low 16 bits are the key's last four hex digits.",
-            path.display()
-        ));
+        lesson.step(
+            &parent,
+            &format!(
+                "In another terminal, run:  ipcs -m\n\
+                 The segment's key is {key}, not 0x00000000: any process of yours can find it with \
+                 ftok.\n\
+                 nattch is 2: the attachment made before fork() is inherited by the child.\n\
+                 Then:  ls -i {}   the inode's low 16 bits are the key's last four hex digits.",
+                path.display()
+            ),
+        );
     }
 
     memory.store_c_string(0, MESSAGE)?;
@@ -242,21 +251,28 @@ fn recreated_file(lesson: &Lesson, dir: &mut ScratchDir, key: Key, proj_id: u8) 
         let found = Segment::open(new_key, 0)?;
         parent.call_note("the old segment: the new file names it");
         parent.explain(if before == after {
-            "this file system gave the freed inode number back, so the recreated file has the old key"
+            "this file system gave the freed inode number back, so the recreated file has the old \
+             key"
         } else {
             "another inode, but with the same low 16 bits, the only ones ftok keeps: the same key"
         });
         parent.explain(format!(
-            "shmid {} is the segment made for the old file: a program that recreates its key file does not get a fresh segment, it silently shares the old one, with whatever data is in it",
+            "shmid {} is the segment made for the old file: a program that recreates its key file \
+             does not get a fresh segment, it silently shares the old one, with whatever data is \
+             in it",
             found.id()
         ));
     } else {
         parent.call_note("another key: the inode changed");
         parent.explain(format!(
-            "this file system gave the new file another inode number, so the key changed: a program started now cannot find shmid {} by key, and it stays behind until removed",
+            "this file system gave the new file another inode number, so the key changed: a \
+             program started now cannot find shmid {} by key, and it stays behind until removed",
             old.id()
         ));
-        parent.explain("on ext4 the freed number often comes back instead, and the old key then finds the old segment: never count on either");
+        parent.explain(
+            "on ext4 the freed number often comes back instead, and the old key then finds the old \
+             segment: never count on either",
+        );
     }
     lesson.step(
         &parent,
@@ -343,7 +359,11 @@ fn fixed_key(lesson: &Lesson) -> Result<()> {
             b_pid
         ),
     );
-    a.explain("A's data is gone and neither program got an error: the kernel cannot tell two programs that picked the same number apart. With the documents' mode 0666 the other program may be another user's");
+    a.explain(
+        "A's data is gone and neither program got an error: the kernel cannot tell two programs \
+         that picked the same number apart. With the documents' mode 0666 the other program may be \
+         another user's",
+    );
     memory.detach()?;
     a.call();
     segment.remove()?;

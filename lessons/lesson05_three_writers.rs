@@ -31,18 +31,15 @@ use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use nix::unistd::Pid;
 use shm_workbook::Shareable;
 use shm_workbook::process::{self, Exit};
-use shm_workbook::wait::Partner;
+use shm_workbook::wait::{self, Partner};
 use shm_workbook::{Error, Key, Lesson, Result, Segment, SemaphoreSet};
 
 const SIZE: usize = 1024;
 const WRITERS: usize = 3;
 /// The one semaphore of the set: 1 means free, 0 means a writer holds it.
 const LOCK: usize = 0;
-/// How long one `semtimedop` waits before the waiter checks that the holder is alive.
-const SLICE: Duration = Duration::from_millis(100);
 
 fn main() -> Result<()> {
     let lesson = Lesson::start("lesson05");
@@ -82,10 +79,7 @@ fn documents_program(lesson: &Lesson) -> Result<()> {
     for number in 1..=WRITERS {
         writers.push(process::spawn(&format!("writer {number}"), |writer| {
             let pid = writer.pid();
-            // As the document does: no SEM_UNDO (Part 3 shows the cost).
-            take(&semaphore, LOCK, || {
-                Ok(Partner::Other(Pid::from_raw(semaphore.last_pid(LOCK)?)))
-            })?;
+            wait::take(&semaphore, LOCK)?; // as the document does: no SEM_UNDO (see Part 3)
             writer.say(format!("Process {pid} is writing to shared memory."));
             memory.store_c_string(0, &format!("Process {pid} writing to shared memory."))?;
             std::thread::sleep(hold_time(lesson));
@@ -106,7 +100,10 @@ fn documents_program(lesson: &Lesson) -> Result<()> {
     );
     parent.explain("all three wrote to offset 0, so each message replaced the one before:");
     parent.line().text("final contents: ").value(format!("{:?}", memory.load_c_string(0))).print();
-    parent.explain("the semaphore kept the writers from mixing their bytes, but two of the three messages are lost");
+    parent.explain(
+        "the semaphore kept the writers from mixing their bytes, but two of the three messages are \
+         lost",
+    );
     Ok(())
 }
 // ANCHOR_END: documents_program
@@ -186,7 +183,10 @@ fn shared_log(lesson: &Lesson) -> Result<()> {
             semaphore.id()
         ),
     );
-    parent.explain("a release and the next writer's take are printed by two processes at once: either line may come first");
+    parent.explain(
+        "a release and the next writer's take are printed by two processes at once: either line \
+         may come first",
+    );
     parent.say("the log after three writers:");
     for line in log.contents().lines() {
         parent.line().text("  ").value(line).print();
@@ -220,7 +220,7 @@ fn writer_dies_holding_the_lock(lesson: &Lesson, undo: bool) -> Result<()> {
         Ok(())
     })?;
     let pid = victim.pid();
-    take(&set, HOLDING, || Ok(Partner::Child(pid)))?;
+    wait::take_posted(&set, HOLDING, Partner::Child(pid))?;
     if !undo {
         let semid = set.id();
         lesson.step(
@@ -260,7 +260,8 @@ fn writer_dies_holding_the_lock(lesson: &Lesson, undo: bool) -> Result<()> {
             writer.call_note("and gave it back");
         } else {
             writer.call_note(format!(
-                "timed out after {patience:?}: with semop and no timeout, this writer would wait forever"
+                "timed out after {patience:?}: with semop and no timeout, this writer would wait \
+                 forever"
             ));
         }
         Ok(())
@@ -275,23 +276,3 @@ fn writer_dies_holding_the_lock(lesson: &Lesson, undo: bool) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: dies_holding
-
-// ANCHOR: take
-/// Takes one from semaphore `n` without SEM_UNDO, waiting in slices (`semtimedop`): each time
-/// a slice ends with the value still 0, it checks that the `holder` is alive, so a holder that
-/// died ends the wait with an error instead of a hang.
-fn take(set: &SemaphoreSet, n: usize, holder: impl Fn() -> Result<Partner>) -> Result<()> {
-    while !set.wait_timeout(n, SLICE)? {
-        // Who, then the value, then who again: a release and a new take meanwhile change who.
-        let partner = holder()?;
-        if set.value(n)? == 0 && partner.has_died() && holder()? == partner {
-            let (Partner::Child(pid) | Partner::Parent(pid) | Partner::Other(pid)) = partner;
-            return Err(Error::other(
-                format!("waiting for semaphore {n} of set {}", set.id()),
-                format!("process {pid} died before giving it back; without SEM_UNDO, nobody will"),
-            ));
-        }
-    }
-    Ok(())
-}
-// ANCHOR_END: take

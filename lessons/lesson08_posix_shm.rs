@@ -249,8 +249,15 @@ fn names(lesson: &Lesson) {
             Ok(()) => out.line().text(format!("{name:?} accepted")).print(),
         }
     }
-    out.explain(format!("a good name: {:?}; POSIX leaves names without the leading '/' to each system, so do not rely on them", unique_name("lesson08")));
-    out.explain("the seed's \"/myshm\" is one name for every user of the machine: the second student gets EEXIST, or worse, the first one's data");
+    out.explain(format!(
+        "a good name: {:?}; POSIX leaves names without the leading '/' to each system, so do not \
+         rely on them",
+        unique_name("lesson08")
+    ));
+    out.explain(
+        "the seed's \"/myshm\" is one name for every user of the machine: the second student gets \
+         EEXIST, or worse, the first one's data",
+    );
     lesson.step(
         &out,
         "In another terminal:  ls -l /dev/shm\n\

@@ -138,8 +138,10 @@ fn binary_semaphore(lesson: &Lesson, board: &Board, workers: u32) -> Result<()> 
         &parent,
         &format!(
             "In another terminal, run:  ipcs -s\n\
-             The set {semid} has nsems 1. `ipcs -s -i {semid}` shows its one semaphore: semval 1, unlocked.\n\
-             Then:  ipcs -m   the board's segment, nattch 1: each worker inherits the attachment at fork().",
+             The set {semid} has nsems 1. `ipcs -s -i {semid}` shows its one semaphore: semval 1, \
+             unlocked.\n\
+             Then:  ipcs -m   the board's segment, nattch 1: each worker inherits the attachment \
+             at fork().",
             semid = mutex.id()
         ),
     );
@@ -152,7 +154,8 @@ fn binary_semaphore(lesson: &Lesson, board: &Board, workers: u32) -> Result<()> 
                 board.enter();
                 let before = board.total.load(Ordering::Relaxed);
                 linger(lesson);
-                board.total.store(before + 1, Ordering::Relaxed); // a read-modify-write, safe only under the lock
+                // a read-modify-write, safe only under the lock
+                board.total.store(before + 1, Ordering::Relaxed);
                 board.leave();
             }
             Ok(())
@@ -196,8 +199,10 @@ fn robust_mutex(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<(
     lesson.step(
         &parent,
         &format!(
-            "The owner, pid {owner}, holds the mutex and sleeps. In another terminal, run:  ipcs -m\n\
-             nattch 2: this process and the owner. The mutex itself lives in the segment, at offset 2048: no ipcs shows it.\n\
+            "The owner, pid {owner}, holds the mutex and sleeps. In another terminal, run:  \
+             ipcs -m\n\
+             nattch 2: this process and the owner. The mutex itself lives in the segment, at \
+             offset 2048: no ipcs shows it.\n\
              Then:  ps -o pid,stat,cmd -p {owner}   the owner, about to be killed with SIGKILL.",
             owner = doomed.pid()
         ),
@@ -226,7 +231,8 @@ fn robust_mutex(lesson: &Lesson, memory: &Attachment, board: &Board) -> Result<(
                 .value(format!("{:?}", pair(board)))
                 .note("half-updated")
                 .print();
-            board.pair[1].store(board.pair[0].load(Ordering::SeqCst), Ordering::SeqCst); // finish the update
+            // finish the update
+            board.pair[1].store(board.pair[0].load(Ordering::SeqCst), Ordering::SeqCst);
             parent.line().text("repaired: pair = ").value(format!("{:?}", pair(board))).print();
             mutex.make_consistent()?;
             returned(&parent, "pthread_mutex_consistent", "0", "the mutex is usable again");
@@ -268,7 +274,8 @@ fn counting_semaphore(lesson: &Lesson, board: &Board, workers: u32, allowed: u32
         &parent,
         &format!(
             "In another terminal, run:  ipcs -s -i {}\n\
-             semval {allowed}: the places left. Each worker takes one with semop -1 and gives it back with +1.",
+             semval {allowed}: the places left. Each worker takes one with semop -1 and gives it \
+             back with +1.",
             gate.id()
         ),
     );
@@ -360,7 +367,8 @@ fn barrier(lesson: &Lesson, board: &Board, workers: u32) -> Result<()> {
         let mut rng = SmallRng::seed_from_u64(lesson.seed() ^ u64::from(worker));
         children.push(process::spawn(&format!("worker {worker}"), |_| {
             let scale = if lesson.fast() { 1 } else { 100 };
-            std::thread::sleep(Duration::from_micros(rng.random_range(0..1000) * scale)); // arrive at a random time
+            // arrive at a random time
+            std::thread::sleep(Duration::from_micros(rng.random_range(0..1000) * scale));
             record(worker, false);
             barrier.add(0, -1)?; // "I am here"
             barrier.wait_for_zero(0)?; // wait until everyone is

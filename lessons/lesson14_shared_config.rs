@@ -284,7 +284,11 @@ fn report(out: &Narrator, board: &Board, seqlock: bool) {
         line.print();
     }
     if torn == 0 && !seqlock {
-        out.explain("no torn reading this time: none of the reads fell between two of the writer's stores (a busy machine or a single core can keep the writer and the readers from running at once). That is luck, not a protocol: run it again, or with --updates 1000000");
+        out.explain(
+            "no torn reading this time: none of the reads fell between two of the writer's stores \
+             (a busy machine or a single core can keep the writer and the readers from running at \
+             once). That is luck, not a protocol: run it again, or with --updates 1000000",
+        );
     }
     if torn > 0 {
         let [version, width, height, area] =

@@ -156,7 +156,7 @@ pub const LESSONS: &[LessonInfo] = &[
     LessonInfo {
         number: 11,
         bin: "lesson11",
-        source: "lessons/lesson11_under_the_hood.rs",
+        source: "lessons/lesson11_under_the_hood/main.rs",
         title: "Under the hood: mappings, addresses, pages",
         summary: "One segment at different virtual addresses in two processes, its line in \
                   /proc/self/maps, the same physical frame in pagemap, pages that arrive on first \

@@ -104,6 +104,16 @@ where
     }
 }
 
+/// [`spawn`], for a worker that repeats a call thousands of times (a `semop` pair per
+/// increment): the `fork` is recorded as usual, the child's own calls are not, so they fill
+/// neither the trace nor the record. A failed call still ends the child with its error.
+pub fn spawn_unrecorded<F>(role: &str, body: F) -> Result<Child>
+where
+    F: FnOnce(&Narrator) -> Result<()>,
+{
+    spawn(role, |out| call::unrecorded(|| body(out)))
+}
+
 static WATCHING: std::sync::Once = std::sync::Once::new();
 
 /// Makes a child's death interrupt whatever this process is blocked in: a SIGCHLD handler

@@ -11,7 +11,9 @@
 //!   the partner is quick, cheap when it is not.
 //!
 //! Every wait is given the [`Partner`] it waits for, and ends with an error naming it if the
-//! partner dies, instead of waiting forever for a write that will never come.
+//! partner dies, instead of waiting forever for a write that will never come. A System V
+//! semaphore is waited for the same way: [`take`] (a lock, whose holder the kernel names) and
+//! [`take_posted`] (an event a partner posts).
 
 use std::sync::atomic::Ordering;
 
@@ -22,6 +24,7 @@ use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
 use crate::futex;
+use crate::sysv::sem::SemaphoreSet;
 
 /// How many times [`Policy::SpinThenSleep`] checks the word before it sleeps: enough to catch
 /// a partner that is writing right now. Each check is a load and `spin_loop()` (the x86 `pause`
@@ -38,6 +41,9 @@ const SPINS_PER_LIVENESS_CHECK: u32 = 1 << 16;
 
 /// How long a sleeping wait sleeps before it checks that its partner is alive.
 const SLEEP_SLICE: Duration = Duration::from_millis(10);
+
+/// How long one `semtimedop` of [`take`] waits before it checks that the holder is alive.
+const SEMAPHORE_SLICE: Duration = Duration::from_millis(100);
 
 /// How to wait for a word of shared memory to change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,3 +191,39 @@ pub fn publish(word: &impl Word, value: u32, policy: Policy) -> Result<()> {
         Policy::Sleep | Policy::SpinThenSleep { .. } => futex::store_and_wake(word, value),
     }
 }
+
+// ANCHOR: take
+/// `semop(id, {n, -1, 0})`: takes semaphore `n` of `set` as a lock, without SEM_UNDO, as the C
+/// of the source documents does. The wait goes in slices (`semtimedop`, 100 ms each). When a
+/// slice ends with the value still 0, it asks the kernel who holds the lock: the process that
+/// operated on it last (`semctl(GETPID)`). If that process has died, the wait ends with an
+/// error that names it, instead of a hang.
+pub fn take(set: &SemaphoreSet, n: usize) -> Result<()> {
+    take_watching(set, n, || Ok(Partner::Other(Pid::from_raw(set.last_pid(n)?))))
+}
+
+/// Like [`take`], for a semaphore that `partner` posts (an event, not a lock): the wait ends
+/// with an error if `partner` dies first.
+pub fn take_posted(set: &SemaphoreSet, n: usize, partner: Partner) -> Result<()> {
+    take_watching(set, n, || Ok(partner))
+}
+
+/// Takes one from semaphore `n` in slices; after each slice that ends with the value still 0,
+/// checks that the process `holder` names is alive.
+fn take_watching(set: &SemaphoreSet, n: usize, holder: impl Fn() -> Result<Partner>) -> Result<()> {
+    while !set.wait_timeout(n, SEMAPHORE_SLICE)? {
+        // Who, then the value, then who again: a release and a new take meanwhile change who.
+        let partner = holder()?;
+        if set.value(n)? == 0 && partner.has_died() && holder()? == partner {
+            return Err(Error::other(
+                format!("waiting for semaphore {n} of set {}", set.id()),
+                format!(
+                    "process {} died before giving it back; without SEM_UNDO, nobody will",
+                    partner.pid()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: take

@@ -101,7 +101,7 @@ fn the_trace_holds_the_segments_and_semaphores_with_their_real_arguments() {
             "semid {semid} starts unlocked"
         );
     }
-    // The workers' 2 x 5000 semops per round are left out of the trace (call::unrecorded).
+    // The workers' 2 x 5000 semops per round are left out of the trace (process::spawn_unrecorded).
     assert_eq!(run.calls_named("semop").count(), 0);
     run.assert_nothing_left();
 }

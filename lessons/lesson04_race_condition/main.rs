@@ -81,7 +81,10 @@ fn main() -> Result<()> {
     let parent = lesson.narrator("parent");
     let counted = count(&lesson, Version::ReadThenWrite, processes, increments)?;
     report(&parent, Version::ReadThenWrite, processes * increments, counted);
-    parent.explain("the count differs from run to run, and can even come out right: a race is possible, not certain");
+    parent.explain(
+        "the count differs from run to run, and can even come out right: a race is possible, not \
+         certain",
+    );
 
     lesson.part("Part 3: the same work, done right");
     // Two system calls per increment make the semaphore version slow: it does fewer.
@@ -105,7 +108,10 @@ fn main() -> Result<()> {
             ))
             .print();
     }
-    parent.explain("fetch_add makes read-add-write one indivisible step; the semaphore lets one process at a time do all three");
+    parent.explain(
+        "fetch_add makes read-add-write one indivisible step; the semaphore lets one process at a \
+         time do all three",
+    );
     Ok(())
 }
 
@@ -164,7 +170,8 @@ fn traced_race(lesson: &Lesson, processes: u64) -> Result<()> {
     parent.call();
     let shared: &Shared = memory.view()?;
     parent.explain(format!(
-        "{processes} processes each add one {TRACED_INCREMENTS} times, pausing a random 0-500 µs between read and write (--seed {} repeats it)",
+        "{processes} processes each add one {TRACED_INCREMENTS} times, pausing a random 0-500 µs \
+         between read and write (--seed {} repeats it)",
         lesson.seed()
     ));
 
@@ -275,8 +282,9 @@ fn count(lesson: &Lesson, version: Version, processes: u64, increments: u64) -> 
     let mut workers = Vec::new();
     for worker in 1..=processes {
         // Unrecorded: the semaphore's two semops per increment would fill a trace file.
-        workers.push(process::spawn(&format!("worker {worker}"), |_| {
-            call::unrecorded(|| add_ones(version, counter, &lock, increments))
+        let role = format!("worker {worker}");
+        workers.push(process::spawn_unrecorded(&role, |_| {
+            add_ones(version, counter, &lock, increments)
         })?);
     }
     process::wait_all(workers)?;

@@ -2,16 +2,17 @@
 //! short while and stops: how lesson 06 shows what the source documents' C really does at
 //! `-O2` (its plain `int` flag hangs), with no undefined behaviour in the workbook's Rust.
 //!
-//! | step | here |
-//! |---|---|
-//! | is there a `cc` on `PATH`? | [`compiler`]; without one the lesson says so and skips the part |
-//! | `cc -O2 -o prog prog.c` | [`compile`], in a [`ScratchDir`] that removes both files |
-//! | `objdump -d --disassemble=f prog` | [`disassemble`]; [`Disassembly::wait_loop`] finds the loop |
-//! | `fork()`, `shmget`, then `execv("prog", ...)` | [`start`]: the segment is made (and written down) before the program runs |
-//! | the segment, by key | [`Running::adopt_segment`]: removed by the lesson, on Ctrl-C too |
-//! | is it running, and how much CPU has it used? | [`process_state`], from `/proc/<pid>/stat` |
-//! | `kill(pid, SIGINT)`, `waitpid(pid, &status, 0)` | [`kill`], [`Running::reap_orphan`], [`Running::wait`]: recorded |
-//! | segments that outlived their creator | [`leftovers`]: what `ipcs -m -p` shows, filtered |
+//! - is there a `cc` on `PATH`? [`compiler`]; without one the lesson says so and skips the part.
+//! - `cc -O2 -o prog prog.c`: [`compile`], in a [`ScratchDir`] that removes both files.
+//! - `objdump -d --disassemble=f prog`: [`disassemble`]; [`Disassembly::wait_loop`] finds the
+//!   loop.
+//! - `fork()`, `shmget`, then `execv("prog", ...)`: [`start`]; the segment is made (and written
+//!   down) before the program runs.
+//! - the segment, by key: [`Running::adopt_segment`]; removed by the lesson, on Ctrl-C too.
+//! - is it running, and how much CPU has it used? [`process_state`], from `/proc/<pid>/stat`.
+//! - `kill(pid, SIGINT)`, `waitpid(pid, &status, 0)`: [`kill`], [`Running::reap_orphan`],
+//!   [`Running::wait`]; recorded.
+//! - segments that outlived their creator: [`leftovers`], what `ipcs -m -p` shows, filtered.
 //!
 //! Nothing is left behind: [`start`] makes this process a *child subreaper*, so that the
 //! program's own children, orphaned when it dies, become this process's children and are
@@ -32,9 +33,10 @@ use nix::unistd::Pid;
 use shm_workbook::call;
 use shm_workbook::cleanup;
 use shm_workbook::error::{Error, Result};
-use shm_workbook::narrate::Narrator;
+use shm_workbook::narrate::{Narrator, print_block};
 use shm_workbook::process::{self, Exit};
 use shm_workbook::procfs;
+use shm_workbook::region::{ReadOnly, Region};
 use shm_workbook::scratch::ScratchDir;
 use shm_workbook::sysv::key::Key;
 use shm_workbook::sysv::shm::Segment;
@@ -152,18 +154,30 @@ impl Instruction {
     }
 }
 
-/// Lesson 06's C wait loop as `cc` compiled it (`objdump -d`), the loop's instructions marked with `>`.
+/// Lesson 06's C wait loop as `cc` compiled it (`objdump -d`), the loop's instructions marked
+/// with `>`.
 pub fn show_wait_loop(out: &Narrator, program: &Program) {
     let Some(code) = disassemble(program, "wait_while") else {
         out.explain("objdump (binutils) could not show the compiled loop: the run below shows it");
         return;
     };
-    out.explain("wait_while(box, value), that is `while (box->flag == value) ;`, as cc compiled it (objdump -d):");
+    out.explain(
+        "wait_while(box, value), that is `while (box->flag == value) ;`, as cc compiled it \
+         (objdump -d):",
+    );
     shm_workbook::narrate::print_block(code.listing());
     out.explain(match (code.loop_reads_memory(), code.load_before_loop()) {
-        (None, _) => "no loop at all: this compiler assumed the loop ends (C11 allows that of a loop without side effects) and deleted it".to_owned(),
-        (Some(true), _) => "the loop (>) reads memory each time round: this build may seem to work, but it is still a data race".to_owned(),
-        (Some(false), load) => format!("the loop (>) reads no memory: the flag was loaded once, before it ({}); if that copy says wait, it waits for ever", load.map_or("in a register", |i| i.text.as_str())),
+        (None, _) => "no loop at all: this compiler assumed the loop ends (C11 allows that of a \
+                      loop without side effects) and deleted it"
+            .to_owned(),
+        (Some(true), _) => "the loop (>) reads memory each time round: this build may seem to \
+                            work, but it is still a data race"
+            .to_owned(),
+        (Some(false), load) => format!(
+            "the loop (>) reads no memory: the flag was loaded once, before it ({}); if that copy \
+             says wait, it waits for ever",
+            load.map_or("in a register", |i| i.text.as_str())
+        ),
     });
 }
 
@@ -262,8 +276,8 @@ pub struct Running {
 /// (`execv` with `args`), whose own `shmget(key, size, IPC_CREAT|...)` opens it. The segment is
 /// written down under the pid the program runs as, so that a lesson killed at any point leaves
 /// nothing: the program dies with it (`PR_SET_PDEATHSIG`), and the next run's sweep removes
-/// the segment of the dead pid (see [`shm_workbook::registry`]). This process also becomes the child
-/// subreaper of what the program forks (see the module's introduction).
+/// the segment of the dead pid (see [`shm_workbook::registry`]). This process also becomes the
+/// child subreaper of what the program forks (see the module's introduction).
 pub fn start(
     program: &Program,
     args: &[&str],
@@ -334,7 +348,8 @@ impl Running {
             return Err(Error::other(
                 "waiting for the C program to attach its segment",
                 format!(
-                    "it {how} without attaching the segment with key {key}; its own message is above"
+                    "it {how} without attaching the segment with key {key}; its own message is \
+                     above"
                 ),
             ));
         }
@@ -528,6 +543,46 @@ impl std::fmt::Display for Leftover {
     }
 }
 
+/// The C program's flag and message, loaded from outside (byte loads: no C `int` in Rust).
+pub fn look(watch: &Region<ReadOnly>) -> (i32, String) {
+    let flag = i32::from_ne_bytes(watch.load(0, 4).try_into().unwrap_or([0; 4]));
+    (flag, watch.load_c_string(4))
+}
+
+/// Each C process's state and CPU time, from `/proc/<pid>/stat`, one line each.
+pub fn show_states<const N: usize>(out: &Narrator, processes: [(&str, Option<Pid>); N]) {
+    for (who, pid) in processes {
+        if let Some((pid, state)) = pid.and_then(|pid| Some((pid, process_state(pid)?))) {
+            out.line().text(format!("the C {who}, pid {pid}: ")).value(state).print();
+        }
+    }
+}
+
+/// `segment`'s row in `/proc/sysvipc/shm` (what `ipcs -m -p` prints), how to find such a
+/// leftover, and the candidates [`leftovers`] finds: this run's, then a count of the others.
+pub fn show_leftovers(out: &Narrator, segment: &Segment) -> Result<()> {
+    let columns = ["shmid", "perms", "size", "cpid", "nattch", "uid"];
+    let rows = procfs::sysvipc_columns(&[segment.id()], &columns)?;
+    print_block(rows.iter().map(|row| format!("    {row}\n")).collect::<String>());
+    out.explain(
+        "to find such leftovers: ipcs -m -p shows each segment's creator (cpid); a cpid that ps -p \
+         no longer finds, with nattch 0, marks one",
+    );
+    let (ours, others): (Vec<_>, Vec<_>) =
+        leftovers().into_iter().partition(|left| left.shmid == segment.id());
+    for left in ours {
+        out.line().text("leftover: ").value(left).note("the C program's").print();
+    }
+    if !others.is_empty() {
+        out.explain(format!(
+            "and {} more of yours, not this run's: left alone (`ipcs -m -p` lists them; `ipcrm -m \
+             <shmid>` removes one you know is garbage)",
+            others.len()
+        ));
+    }
+    Ok(())
+}
+
 /// The segments in `/proc/sysvipc/shm` (what `ipcs -m -p` reads) that belong to this user,
 /// have no attachment and whose creator no longer runs: what a killed program leaves. Only a
 /// candidate list: a pid may have been reused, and a segment may be kept on purpose.
@@ -562,8 +617,15 @@ fn leftovers_in(table: &str) -> Vec<Leftover> {
 mod tests {
     use super::*;
 
-    const O2: &str = "\nflag:     file format elf64-x86-64\n\n\nDisassembly of section .text:\n\n0000000000001430 <wait_while>:\n    1430:\tmov    (%rdi),%eax\n    1432:\tnopw   0x0(%rax,%rax,1)\n    1438:\tcmp    %esi,%eax\n    143a:\tje     1438 <wait_while+0x8>\n    143c:\tret\n\nDisassembly of section .fini:\n";
-    const O0: &str = "0000000000001249 <wait_while>:\n    1249:\tpush   %rbp\n    1255:\tmov    -0x8(%rbp),%rax\n    1259:\tmov    (%rax),%eax\n    125b:\tcmp    %eax,-0xc(%rbp)\n    125e:\tje     1255 <wait_while+0xc>\n    1262:\tpop    %rbp\n    1263:\tret\n";
+    const O2: &str = "\nflag:     file format elf64-x86-64\n\n\nDisassembly of section \
+                      .text:\n\n0000000000001430 <wait_while>:\n    1430:\tmov    (%rdi),%eax\n    \
+                      1432:\tnopw   0x0(%rax,%rax,1)\n    1438:\tcmp    %esi,%eax\n    \
+                      143a:\tje     1438 <wait_while+0x8>\n    143c:\tret\n\nDisassembly of \
+                      section .fini:\n";
+    const O0: &str = "0000000000001249 <wait_while>:\n    1249:\tpush   %rbp\n    1255:\tmov    \
+                      -0x8(%rbp),%rax\n    1259:\tmov    (%rax),%eax\n    125b:\tcmp    \
+                      %eax,-0xc(%rbp)\n    125e:\tje     1255 <wait_while+0xc>\n    1262:\tpop    \
+                      %rbp\n    1263:\tret\n";
 
     #[test]
     fn the_loop_of_an_optimised_wait_loads_nothing() {

@@ -15,8 +15,8 @@
 //!   busy-waits: its CPU time is printed against the wall time.
 //! - Part 3: a polite wait: spin briefly, then sleep in the kernel on the flag (futex), and
 //!   the CPU time drops to almost nothing.
-//! - Part 4: the plain `int` flag for real, in C (`flag.c`, beside this file) built by your `cc -O2`:
-//!   the loop as compiled, a run that hangs, a Ctrl-C, and the segment it leaves behind.
+//! - Part 4: the plain `int` flag for real, in C (`flag.c`, beside this file) built by your
+//!   `cc -O2`: the loop as compiled, a run that hangs, a Ctrl-C, and the segment it leaves behind.
 //! - Every wait names the process it waits for: if the other side dies, the wait ends with an
 //!   error instead of spinning for ever (as the document's producer does).
 //! - `--messages N` turns it into a stress run: N numbered messages, checked for loss,
@@ -41,8 +41,8 @@ use shm_workbook::Shareable;
 use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Exit};
 use shm_workbook::wait::{Partner, Policy, publish, wait_while};
-use shm_workbook::{Error, Key, Lesson, ReadOnly, Region, Result, ScratchDir, Segment};
-use shm_workbook::{call, cleanup, narrate, procfs};
+use shm_workbook::{Error, Key, Lesson, Result, ScratchDir, Segment};
+use shm_workbook::{call, cleanup};
 
 const FLAGS: &[LessonFlag] = &[LessonFlag::number(
     "--messages",
@@ -138,7 +138,10 @@ fn consumer_before_segment(lesson: &Lesson) -> Result<()> {
              and:  ps -p {consumer_pid}   (nothing: the consumer found no segment, and left)"
         ),
     );
-    parent.explain("the document's producer would now write Message 1 and spin for ever, waiting for a consumer that is gone,");
+    parent.explain(
+        "the document's producer would now write Message 1 and spin for ever, waiting for a \
+         consumer that is gone,",
+    );
     parent.explain(
         "and its segment would stay behind. The fix: create the segment before forking, as below.",
     );
@@ -239,7 +242,8 @@ fn stress(lesson: &Lesson, count: u64) -> Result<()> {
                     return Err(Error::other(
                         "consumer check",
                         format!(
-                            "expected Message {expected}, got {message:?}: lost, duplicated or out of order"
+                            "expected Message {expected}, got {message:?}: lost, duplicated or out \
+                             of order"
                         ),
                     ));
                 }
@@ -288,8 +292,9 @@ fn stress(lesson: &Lesson, count: u64) -> Result<()> {
 // ANCHOR_END: stress
 
 // ANCHOR: plain_int_in_c
-/// The document's protocol in C (`flag.c`, beside this file) built by the student's `cc -O2`: its loop,
-/// its hang, a Ctrl-C, its leftover segment. The Rust only watches: no plain `int` in Rust.
+/// The document's protocol in C (`flag.c`, beside this file) built by the student's `cc -O2`:
+/// its loop, its hang, a Ctrl-C, its leftover segment. The Rust only watches: no plain `int` in
+/// Rust.
 fn plain_int_in_c(lesson: &Lesson) -> Result<()> {
     let out = lesson.narrator("lesson");
     let Some(cc) = cdemo::compiler() else {
@@ -312,24 +317,32 @@ fn plain_int_in_c(lesson: &Lesson) -> Result<()> {
     out.call_note("the key the C program is given");
     // Signals held: no Ctrl-C can fall between the program's start and the adoption.
     let (running, segment) = cleanup::with_signals_held(|| -> Result<_> {
-        let made_first = "made before exec, and written down under this pid: the lesson's next run removes it if this run is killed";
+        let made_first = "made before exec, and written down under this pid: the lesson's next run \
+                          removes it if this run is killed";
         let size = std::mem::size_of::<Mailbox>();
         let running = cdemo::start(&program, &[&key.hex()], (key, size), made_first)?;
         out.call_note(format!("becomes the C program: flag {}", key.hex()));
         let segment = running.adopt_segment(key, Duration::from_secs(10))?;
-        out.call_note("the program's own shmget, IPC_CREAT without IPC_EXCL, opened it; the lesson takes over its removal, on Ctrl-C too: the program never removes it");
+        out.call_note(
+            "the program's own shmget, IPC_CREAT without IPC_EXCL, opened it; the lesson takes \
+             over its removal, on Ctrl-C too: the program never removes it",
+        );
         Ok((running, segment))
     })?;
     let watch = segment.attach_read_only()?;
     out.call_note("to watch the flag from outside: loads only");
 
     // Once the producer has written, look at the segment until it stops changing: the hang.
-    running.wait_until(Duration::from_secs(10), || !look(&watch).1.is_empty());
+    running.wait_until(Duration::from_secs(10), || !cdemo::look(&watch).1.is_empty());
     std::thread::sleep(Duration::from_millis(20)); // for its "Producer wrote" line to come out
     let consumer = running.children().pop();
-    lesson.step(&out, "In another terminal: ps -C flag -o pid,ppid,stat,time,args   (both in state R)\nand:  ipcs -m -p   (the segment's cpid is the C producer)");
+    lesson.step(
+        &out,
+        "In another terminal: ps -C flag -o pid,ppid,stat,time,args   (both in state \
+         R)\nand:  ipcs -m -p   (the segment's cpid is the C producer)",
+    );
     let window = Duration::from_millis(if lesson.fast() { 500 } else { 2000 });
-    let (now, still, unchanged) = running.until_unchanged(window, || look(&watch));
+    let (now, still, unchanged) = running.until_unchanged(window, || cdemo::look(&watch));
     if running.has_ended() {
         let exit = running.wait()?;
         out.call_note(format!("the C program {} before it hung", cdemo::ended(exit)));
@@ -347,12 +360,11 @@ fn plain_int_in_c(lesson: &Lesson) -> Result<()> {
             (true, _) => "the consumer took it, and the producer does not see the 0",
         })
         .print();
-    for (who, pid) in [("producer", Some(running.pid())), ("consumer", consumer)] {
-        if let Some((pid, state)) = pid.and_then(|pid| Some((pid, cdemo::process_state(pid)?))) {
-            out.line().text(format!("the C {who}, pid {pid}: ")).value(state).print();
-        }
-    }
-    out.explain("state R: running, never sleeping. Each side spins on the copy of the flag it loaded before its loop: a hang that would last for ever");
+    cdemo::show_states(&out, [("producer", Some(running.pid())), ("consumer", consumer)]);
+    out.explain(
+        "state R: running, never sleeping. Each side spins on the copy of the flag it loaded \
+         before its loop: a hang that would last for ever",
+    );
 
     running.signal(Signal::SIGINT)?;
     out.call_note("so Ctrl-C, as anyone would: SIGINT to the C producer, and to its consumer");
@@ -368,30 +380,20 @@ fn plain_int_in_c(lesson: &Lesson) -> Result<()> {
     watch.detach()?;
     out.call();
 
-    out.explain(format!("the C program is dead, its segment (key {}) is not: /proc/sysvipc/shm, which ipcs -m -p reads, still lists it", key.hex()));
-    let columns = ["shmid", "perms", "size", "cpid", "nattch", "uid"];
-    let rows = procfs::sysvipc_columns(&[segment.id()], &columns)?;
-    narrate::print_block(rows.iter().map(|row| format!("    {row}\n")).collect::<String>());
-    out.explain("to find such leftovers: ipcs -m -p shows each segment's creator (cpid); a cpid that ps -p no longer finds, with nattch 0, marks one");
-    let (ours, others): (Vec<_>, Vec<_>) =
-        cdemo::leftovers().into_iter().partition(|left| left.shmid == segment.id());
-    for left in ours {
-        out.line().text("leftover: ").value(left).note("the C program's").print();
-    }
-    if !others.is_empty() {
-        out.explain(format!("and {} more of yours, not this run's: left alone (`ipcs -m -p` lists them; `ipcrm -m <shmid>` removes one you know is garbage)", others.len()));
-    }
+    out.explain(format!(
+        "the C program is dead, its segment (key {}) is not: /proc/sysvipc/shm, which ipcs -m -p \
+         reads, still lists it",
+        key.hex()
+    ));
+    cdemo::show_leftovers(&out, &segment)?; // its row, and how to find such segments
     segment.remove()?;
-    out.call_note("removed. The workbook's own runs write down what they create, and each lesson's start-up removes what a killed run left (src/registry.rs)");
+    out.call_note(
+        "removed. The workbook's own runs write down what they create, and each lesson's start-up \
+         removes what a killed run left (src/registry.rs)",
+    );
     let exit = running.wait()?;
     out.call_note(format!("the C producer, {}: no handler, no cleanup", cdemo::ended(exit)));
     Ok(())
-}
-
-/// The C program's flag and message, loaded from outside (byte loads: no C `int` in Rust).
-fn look(watch: &Region<ReadOnly>) -> (i32, String) {
-    let flag = i32::from_ne_bytes(watch.load(0, 4).try_into().unwrap_or([0; 4]));
-    (flag, watch.load_c_string(4))
 }
 
 // ANCHOR_END: plain_int_in_c

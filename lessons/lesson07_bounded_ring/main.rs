@@ -21,6 +21,7 @@
 //! cargo run --release --bin lesson07 -- --producers 3 --consumers 2 --items 200000
 //! ```
 
+mod flags;
 mod tally;
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -28,30 +29,11 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use shm_workbook::Shareable;
-use shm_workbook::lesson::LessonFlag;
 use shm_workbook::process::{self, Child, Exit};
 use shm_workbook::{Error, Key, Lesson, Narrator, Result, Segment, SemaphoreSet, call};
 use tally::Tally;
 
-const FLAGS: &[LessonFlag] = &[
-    LessonFlag::number("--producers", "P", "producer processes in Parts 3 and 4", 2, (1, 8)),
-    LessonFlag::number("--consumers", "C", "consumer processes in Parts 3 and 4", 2, (1, 8)),
-    LessonFlag::number(
-        "--items",
-        "N",
-        "items per producer in Parts 3 and 4 (--fast: 5000)",
-        100_000,
-        (1, 1_000_000),
-    ),
-    LessonFlag::number(
-        "--slots",
-        "K",
-        "slots in the ring in Parts 3 and 4",
-        8,
-        (1, MAX_SLOTS as u64),
-    ),
-];
-
+/// The most slots a ring may have (`--slots`).
 const MAX_SLOTS: usize = 64;
 
 // ANCHOR: ring
@@ -173,7 +155,7 @@ fn create_ring(out: &Narrator, slots: u64, show_values: bool) -> Result<(Segment
 }
 
 fn main() -> Result<()> {
-    let lesson = Lesson::start_with("lesson07", FLAGS);
+    let lesson = Lesson::start_with("lesson07", flags::FLAGS);
     let given = |flag| lesson.options().extra.contains_key(flag);
     let items = if lesson.fast() && !given("--items") { 5_000 } else { lesson.number("--items") };
     let (producers, consumers) = (lesson.number("--producers"), lesson.number("--consumers"));
@@ -244,7 +226,10 @@ fn back_pressure(lesson: &Lesson) -> Result<()> {
     })?;
     producer.wait()?;
     consumer.wait()?;
-    parent.explain("the producer ran ahead by 4 items, the size of the ring, and then had to wait for each free slot");
+    parent.explain(
+        "the producer ran ahead by 4 items, the size of the ring, and then had to wait for each \
+         free slot",
+    );
     Ok(())
 }
 // ANCHOR_END: back_pressure

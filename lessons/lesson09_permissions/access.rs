@@ -1,7 +1,7 @@
-//! Lesson 09's plumbing: a refusal told apart from a failure, a mode in words, why it refused, a quiet end
-//! for a process about to fault, and a classmate's part: the command the lesson gives them,
-//! and that command (`attach SHMID...`), which attaches, reads and writes another user's
-//! segments and reports what the kernel said.
+//! Lesson 09's plumbing: a refusal told apart from a failure, a mode in words and why it
+//! refused, a quiet end for a process about to fault, two `--step` pauses' texts, and a
+//! classmate's part: the command the lesson gives them, and that command (`attach SHMID...`),
+//! which attaches, reads and writes another user's segments and reports what the kernel said.
 
 use nix::errno::Errno;
 
@@ -82,8 +82,51 @@ pub fn invitation(bin: &str, ids: &[i32], text: &str) -> String {
     )
 }
 
+/// Runs the lesson's `story` when the command line names no command, or the classmate's
+/// command (`attach SHMID...`); any other word is refused (exit status 2).
+pub fn story_or_command(lesson: &Lesson, story: fn(&Lesson) -> Result<()>) -> Result<()> {
+    match lesson.arguments() {
+        [] => {
+            refuse_attach_flags(lesson);
+            story(lesson)
+        }
+        [command, shmids @ ..] if command == "attach" => attach_command(lesson, shmids),
+        words => {
+            let words = shown(&words.join(" "));
+            lesson.usage_error(&format!("unknown command {words}"), COMMANDS)
+        }
+    }
+}
+
+/// Part 1's `--step` pause: where to see the three segments' modes and owners.
+pub fn look_at_modes(ids: &[i32]) -> String {
+    let me = shm_workbook::lesson::user_name();
+    let ids: Vec<String> = ids.iter().map(i32::to_string).collect();
+    let [a, b, c] = [&ids[0], &ids[1], &ids[2]];
+    format!(
+        "Three segments exist: shmids {a}, {b} and {c}.\n\
+         In another terminal, run:  ipcs -m\n\
+         The perms column shows 600, 640 and 666; the owner column shows {me}.\n\
+         `ipcs -m -c` shows the creator and owner (cuid, uid) and their groups."
+    )
+}
+
+/// Part 3's `--step` pause: the owner of segment `id` (mode 0400) tries to write it.
+pub fn try_to_write(id: i32) -> String {
+    format!(
+        "Segment {id} has mode 0400: its owner may read it, and nobody may write it.\n\
+         You own it: try to write it anyway:  cargo run --bin lesson09 -- attach {id} --write x\n\
+         The kernel says EACCES (unless you are root: CAP_IPC_OWNER skips the check)."
+    )
+}
+
+/// Says that a step was skipped, and why.
+pub fn skipped(out: &Narrator, why: &str) {
+    out.line().text("skipped: this step needs root").note(why).print();
+}
+
 /// Refuses `--read-only` and `--write` without `attach` (exit status 2).
-pub fn refuse_attach_flags(lesson: &Lesson) {
+fn refuse_attach_flags(lesson: &Lesson) {
     if lesson.switch("--read-only") || lesson.text("--write").is_some() {
         lesson.usage_error("--read-only and --write go with attach SHMID", COMMANDS);
     }

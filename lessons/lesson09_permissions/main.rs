@@ -52,19 +52,11 @@ const SECRET: &str = "the parent's secret";
 
 fn main() -> Result<()> {
     let lesson = Lesson::start_with_commands("lesson09", access::FLAGS, access::COMMANDS);
-    match lesson.arguments() {
-        [] => story(&lesson),
-        [command, shmids @ ..] if command == "attach" => access::attach_command(&lesson, shmids),
-        words => {
-            let words = shm_workbook::lesson::shown(&words.join(" "));
-            lesson.usage_error(&format!("unknown command {words}"), access::COMMANDS)
-        }
-    }
+    access::story_or_command(&lesson, story) // `-- attach SHMID...` is the classmate's command
 }
 
 /// The lesson itself, in five parts.
 fn story(lesson: &Lesson) -> Result<()> {
-    access::refuse_attach_flags(lesson);
     let parent = lesson.narrator("parent");
     parent.value("running as", Identity::current().describe());
     // Becoming another user needs privilege; without it, Part 2 and half of Part 5 are skipped.
@@ -81,7 +73,7 @@ fn story(lesson: &Lesson) -> Result<()> {
     if privileged {
         another_user_knocks(lesson, &segments)?;
     } else {
-        skipped(&parent, "only root may become another user: setuid needs CAP_SETUID");
+        access::skipped(&parent, "only root may become another user: setuid needs CAP_SETUID");
         parent.explain("a classmate can knock for real: run with --step, give them its command");
     }
     for segment in segments {
@@ -140,15 +132,11 @@ fn three_modes(lesson: &Lesson) -> Result<Vec<Segment>> {
     }
     parent
         .explain("perms is the mode in octal; ipcs -m shows the same rows, with the owner's name");
-    parent.explain("IPC_PRIVATE only means \"no key\": every user sees these shmids, and the mode alone decides who gets in");
-    let (me, [a, b, c]) = (shm_workbook::lesson::user_name(), [ids[0], ids[1], ids[2]]);
-    let look = format!(
-        "Three segments exist: shmids {a}, {b} and {c}.\n\
-         In another terminal, run:  ipcs -m\n\
-         The perms column shows 600, 640 and 666; the owner column shows {me}.\n\
-         `ipcs -m -c` shows the creator and owner (cuid, uid) and their groups."
+    parent.explain(
+        "IPC_PRIVATE only means \"no key\": every user sees these shmids, and the mode alone \
+         decides who gets in",
     );
-    lesson.step(&parent, &look);
+    lesson.step(&parent, &access::look_at_modes(&ids)); // in another terminal: ipcs -m
     Ok(segments)
 }
 // ANCHOR_END: three_modes
@@ -237,18 +225,15 @@ fn the_owner_is_checked_too(lesson: &Lesson) -> Result<()> {
     let key = Key::ftok_unused(&path, 9)?.explain_to(&parent);
     let segment = Segment::create(key, SIZE, 0o400)?;
     parent.call_note(who_may(0o400));
-    let id = segment.id();
-    let look = format!(
-        "Segment {id} has mode 0400: its owner may read it, and nobody may write it.\n\
-         You own it: try to write it anyway:  cargo run --bin lesson09 -- attach {id} --write x\n\
-         The kernel says EACCES (unless you are root: CAP_IPC_OWNER skips the check)."
-    );
-    lesson.step(&parent, &look);
+    lesson.step(&parent, &access::try_to_write(segment.id())); // with this lesson's `attach`
 
     let program = process::spawn("second", |out| {
         out.explain("another program of the same user, opening the segment by its key:");
         tried(out, Segment::create_or_open(key, SIZE, 0o666), None)?;
-        out.explain("the mode bits in shmflg are the access asked for: 0666 asks for read and write, and the owner's bits are r--");
+        out.explain(
+            "the mode bits in shmflg are the access asked for: 0666 asks for read and write, and \
+             the owner's bits are r--",
+        );
         let opened = Segment::open(key, 0)?;
         out.call_note("asks for no access: only the id");
         let why = refusal("read-write needs r and w", 0o400, "owner");
@@ -257,9 +242,15 @@ fn the_owner_is_checked_too(lesson: &Lesson) -> Result<()> {
             out.explain("SHM_RDONLY needs only the read bit, which the owner has");
         }
         if read_write.is_some() {
-            out.explain("read-write worked: this process holds CAP_IPC_OWNER (root does), which skips the mode check; as an ordinary user both read-write requests fail with EACCES");
+            out.explain(
+                "read-write worked: this process holds CAP_IPC_OWNER (root does), which skips the \
+                 mode check; as an ordinary user both read-write requests fail with EACCES",
+            );
         } else {
-            out.explain("the kernel checks the owner against the owner's bits like anyone else: being the owner gives no write access that the mode does not");
+            out.explain(
+                "the kernel checks the owner against the owner's bits like anyone else: being the \
+                 owner gives no write access that the mode does not",
+            );
         }
         Ok(())
     })?;
@@ -288,8 +279,14 @@ fn read_only_write_faults(lesson: &Lesson) -> Result<()> {
             "`view.store(0, b\"X\")` would not even compile: a Region<ReadOnly> has loads only",
         );
         access::die_quietly_on_a_fault()?;
-        out.explain("not dumpable (no core file), and SIGSEGV back to its default action: a fault simply ends this process");
-        out.explain("now a raw store through an unsafe pointer, outside what Rust guarantees: the CPU traps before anything is written, and the kernel sends SIGSEGV");
+        out.explain(
+            "not dumpable (no core file), and SIGSEGV back to its default action: a fault simply \
+             ends this process",
+        );
+        out.explain(
+            "now a raw store through an unsafe pointer, outside what Rust guarantees: the CPU \
+             traps before anything is written, and the kernel sends SIGSEGV",
+        );
         // SAFETY: deliberately *not* a sound operation, and outside Rust's guarantees: a write
         // to read-only memory is undefined behaviour for the language (so would be any atomic
         // store through this mapping: only small Relaxed loads are allowed on read-only
@@ -347,13 +344,19 @@ fn change_the_mode(lesson: &Lesson, privileged: bool) -> Result<()> {
         child.wait()?;
         let mode = octal(segment.stat()?.mode);
         parent.call_note(format!("mode {mode}: still there, mode unchanged"));
-        parent.explain("the mode decides who reads and writes the data; IPC_SET and IPC_RMID need ownership: the owner (uid), the creator (cuid) or CAP_SYS_ADMIN");
+        parent.explain(
+            "the mode decides who reads and writes the data; IPC_SET and IPC_RMID need ownership: \
+             the owner (uid), the creator (cuid) or CAP_SYS_ADMIN",
+        );
     } else {
-        skipped(
+        access::skipped(
             &parent,
             "a stranger's IPC_SET and IPC_RMID need another user, and only root may become one",
         );
-        parent.explain("what it would show: another user, even with 0666 (read and write), gets EPERM from IPC_SET and IPC_RMID: they check ownership, not the mode");
+        parent.explain(
+            "what it would show: another user, even with 0666 (read and write), gets EPERM from \
+             IPC_SET and IPC_RMID: they check ownership, not the mode",
+        );
     }
 
     set_mode(&parent, &segment, 0o400)?;
@@ -368,7 +371,10 @@ fn change_the_mode(lesson: &Lesson, privileged: bool) -> Result<()> {
     let why = refusal("read-write needs r and w", 0o400, "owner");
     match tried(&parent, segment.attach(), Some(why))? {
         None => parent.explain("the owner locked itself out of writing"),
-        Some(_) => parent.explain("root got in anyway: CAP_IPC_OWNER skips the mode check (an ordinary owner gets EACCES)"),
+        Some(_) => parent.explain(
+            "root got in anyway: CAP_IPC_OWNER skips the mode check (an ordinary owner gets \
+             EACCES)",
+        ),
     }
     lesson.pause_for(Duration::from_millis(800));
     set_mode(&parent, &segment, 0o600)?;
@@ -390,8 +396,3 @@ fn set_mode(out: &Narrator, segment: &Segment, mode: u32) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: ipc_set
-
-/// Says that a step was skipped, and why.
-fn skipped(out: &Narrator, why: &str) {
-    out.line().text("skipped: this step needs root").note(why).print();
-}

@@ -7,8 +7,8 @@
 //! what this workbook's `Result` gives instead: an `Error` that names the call, the errno, what
 //! it means here and what to do. Then it checks that the errno is the one the man page promises,
 //! and ends with a table of every case. A case that does not fail as expected is marked ✗ and
-//! makes the run exit with status 1. (The printing and the table are `failures.rs`, beside this file;
-//! this file shows the failing calls.)
+//! makes the run exit with status 1. (The printing and the table are `failures.rs`, beside this
+//! file; this file shows the failing calls.)
 //!
 //! It reproduces the error-handling sections of the source documents (seeds 000 and 003):
 //! "shmget returns -1, shmat returns (void *) -1: always check them". It adds what they leave
@@ -95,10 +95,22 @@ fn main() -> Result<()> {
 
 /// The C idiom this lesson replaces, said once at the start.
 fn the_c_idiom(out: &Narrator) {
-    out.explain("in C, a failed call returns a sentinel (-1, or (void *) -1 for shmat) and leaves a number in errno;");
-    out.explain("nothing makes the program look: an unchecked -1 travels on as if it were an id, a key or an address,");
-    out.explain("and the next failing call (printf included) overwrites errno, so perror must come right after the call.");
-    out.explain("here every call returns a Result: the error cannot be used as a value, and it keeps the errno of its own call.");
+    out.explain(
+        "in C, a failed call returns a sentinel (-1, or (void *) -1 for shmat) and leaves a number \
+         in errno;",
+    );
+    out.explain(
+        "nothing makes the program look: an unchecked -1 travels on as if it were an id, a key or \
+         an address,",
+    );
+    out.explain(
+        "and the next failing call (printf included) overwrites errno, so perror must come right \
+         after the call.",
+    );
+    out.explain(
+        "here every call returns a Result: the error cannot be used as a value, and it keeps the \
+         errno of its own call.",
+    );
 }
 
 // ANCHOR: shmget_cases
@@ -118,7 +130,10 @@ fn shmget_cases(lesson: &Lesson, cases: &mut Cases, key: Key) -> Result<()> {
 
     let case = Case::fails("shmget: size above the existing segment's", Errno::EINVAL);
     provoke!(cases, &out, case, Segment::open(key, 2 * SIZE));
-    out.explain(format!("size 0 or any size up to {SIZE} would have found it: asking for less than the segment has is fine"));
+    out.explain(format!(
+        "size 0 or any size up to {SIZE} would have found it: asking for less than the segment has \
+         is fine"
+    ));
 
     without_permission(lesson, cases, &segment)?;
 
@@ -140,7 +155,11 @@ fn above_shmmax(out: &Narrator, cases: &mut Cases) {
     };
     out.value("/proc/sys/kernel/shmmax", max);
     if max == u64::MAX - (1 << 24) {
-        out.explain("that is ULONG_MAX - 2^24, the kernel's default (SHMMAX in linux/shm.h): in effect no limit, kept 16 MiB below the top so that a program that reads the limit, adds to it and writes it back cannot overflow");
+        out.explain(
+            "that is ULONG_MAX - 2^24, the kernel's default (SHMMAX in linux/shm.h): in effect no \
+             limit, kept 16 MiB below the top so that a program that reads the limit, adds to it \
+             and writes it back cannot overflow",
+        );
     }
     let Some(size) = usize::try_from(max).ok().and_then(|max| max.checked_add(1)) else {
         let why = format!("shmmax is {max}, the largest size_t: no size is above it");
@@ -167,7 +186,8 @@ fn without_permission(lesson: &Lesson, cases: &mut Cases, segment: &Segment) -> 
         &out,
         &format!(
             "In another terminal, run:  ipcs -m\n\
-             The segment with key {} shows perms 400: its owner may read it, no one may write it (root excepted).\n\
+             The segment with key {} shows perms 400: its owner may read it, no one may write it \
+             (root excepted).\n\
              Then:  ipcs -m -i {}   for all the kernel knows about it.",
             segment.key(),
             segment.id()
@@ -229,7 +249,10 @@ fn shmat_cases(lesson: &Lesson, cases: &mut Cases) -> Result<()> {
     );
     let case = Case::fails("shmat: the -1 of an unchecked shmget", Errno::EINVAL);
     provoke!(cases, &out, case, Segment::from_id(-1).attach());
-    out.explain("in Rust this cannot happen by accident: a failed Segment::open is an Err, and there is no -1 to pass on");
+    out.explain(
+        "in Rust this cannot happen by accident: a failed Segment::open is an Err, and there is no \
+         -1 to pass on",
+    );
 
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     out.call();
@@ -245,7 +268,10 @@ fn shmat_cases(lesson: &Lesson, cases: &mut Cases) -> Result<()> {
     );
     let case = Case::fails("shmat: the id of a removed segment", Errno::EINVAL);
     provoke!(cases, &out, case, Segment::from_id(id).attach());
-    out.explain("the man page also lists EIDRM, but once the id is gone Linux cannot tell it from one that never existed: EINVAL");
+    out.explain(
+        "the man page also lists EIDRM, but once the id is gone Linux cannot tell it from one that \
+         never existed: EINVAL",
+    );
     Ok(())
 }
 // ANCHOR_END: shmat_cases
@@ -290,13 +316,17 @@ fn shm_open_cases(lesson: &Lesson, cases: &mut Cases) -> Result<()> {
         let theirs = nix::sys::stat::fstat(&fd).map_or(0, |stat| stat.st_ino);
         let ours = std::fs::metadata(object.path()).map_or(0, |meta| meta.ino());
         out.explain(format!(
-            "its inode is {theirs}, and {}'s is {ours}: glibc dropped nothing and added nothing, it opened /dev/shm/{bare}",
+            "its inode is {theirs}, and {}'s is {ours}: glibc dropped nothing and added nothing, \
+             it opened /dev/shm/{bare}",
             object.path()
         ));
     } // dropping `fd` closes it
     let case = Case::fails("shm_open without a leading slash: our check_name", Errno::EINVAL);
     provoke!(cases, &out, case, posix::name::check_name(&bare));
-    out.explain(format!("this EINVAL is ours alone: glibc accepts the name (case {glibc_case}), and POSIX leaves such names to each system, so a portable program does not use one"));
+    out.explain(format!(
+        "this EINVAL is ours alone: glibc accepts the name (case {glibc_case}), and POSIX leaves \
+         such names to each system, so a portable program does not use one"
+    ));
 
     object.unlink()?;
     out.call_note("the object is removed");
@@ -323,7 +353,13 @@ fn ftok_cases(lesson: &Lesson, cases: &mut Cases, missing: &Path) {
     let case = Case::fails("ftok unchecked, as the seed calls it", Errno::ENOENT).unchecked();
     provoke!(cases, &out, case, Key::ftok(missing, PROJECT_ID));
     let minus_one = Key::from_raw(-1);
-    out.explain(format!("so the seed's next shmget, with IPC_CREAT and mode 0666, gets the -1 as its key: {minus_one}"));
-    out.explain(format!("{minus_one} is an ordinary key, not IPC_PRIVATE (which is 0): every program on the machine that made this mistake shares one segment"));
+    out.explain(format!(
+        "so the seed's next shmget, with IPC_CREAT and mode 0666, gets the -1 as its key: \
+         {minus_one}"
+    ));
+    out.explain(format!(
+        "{minus_one} is an ordinary key, not IPC_PRIVATE (which is 0): every program on the \
+         machine that made this mistake shares one segment"
+    ));
 }
 // ANCHOR_END: ftok_cases

@@ -10,7 +10,8 @@
 //!
 //! What lesson 13 decides before it measures is in [`plan`]; its self-checking messages in
 //! [`message`]; how its parent orders a sender process to stream messages is in [`sender`];
-//! the mechanisms that are not shared memory (memcpy, pipes, sockets, queues) in [`kernel`];
+//! what measuring the mechanisms that are not shared memory needs, and the round trips the
+//! page leaves out, in [`kernel`];
 //! what the machine was doing meanwhile (CPU waits, load, an unoptimised build) in
 //! [`machine`]; the figures it collects, the tables, the story's conclusions, the targets and
 //! the JSON it makes of them in [`report`]; the SVG chart drawn from a `--json` report in
@@ -36,6 +37,14 @@ pub mod message;
 pub mod plan;
 pub mod report;
 pub mod sender;
+
+/// The flags lesson 13 takes beyond every lesson's own.
+pub const FLAGS: &[LessonFlag] = &[
+    LessonFlag::switch("--json", "print the results as JSON on stdout (the story goes to stderr)"),
+    LessonFlag::number("--reps", "N", "timed repetitions per figure, the median kept", 7, (1, 99)),
+    LessonFlag::text("--chart", "FILE", "draw a --json report as an SVG chart on stdout"),
+    LessonFlag::switch("--targets", "check the workbook's own targets (its benchmark)"),
+];
 
 /// The median of `values` (the mean of the two middle ones for an even count); NaN if empty.
 pub fn median(values: &[f64]) -> f64 {

@@ -5,8 +5,11 @@
 //! message queue and a ring in shared memory, beside `memcpy` (Part 1); the round trip of an
 //! 8-byte message, shared memory waiting three ways (Part 2); spinning on one CPU (Part 3);
 //! and what your machine showed, from its own figures (Part 4), saying when a figure is about
-//! a busy machine, far-apart CPUs or an unoptimised build rather than about IPC. The ring and
-//! the ways to wait are on this page; the measuring harness is in `bench.rs` and `bench/`.
+//! a busy machine, far-apart CPUs or an unoptimised build rather than about IPC. On this page:
+//! the loops that move the messages, through the ring and through a pipe, a socket and both
+//! queues; the round trips of a pipe pair and of shared memory, and the ways to wait. The ring
+//! itself is `ring.rs`; the measuring harness (plans, timing, the report) is `bench.rs` and
+//! `bench/`, where the socket's, the queue's and the semaphores' round trips are too.
 //!
 //! ```text
 //! cargo run --release --bin lesson13            # about 20 s; --fast for a rough pass
@@ -15,44 +18,42 @@
 //! ```
 
 mod bench;
+mod ring;
 
+use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use bench::report::{self, Cell, Figures, OneCpu, RoundTrip, Transport};
-use bench::sender::Sender;
+use bench::report::{self, Cell, Figures, OneCpu, RoundTrip, Row, Transport};
+use bench::sender::{self, Sender};
 use bench::{Bench, CacheLine, Sample, chart, kernel, message, plan::Plan};
-use shm_workbook::lesson::LessonFlag;
+use ring::{RING_BYTES, RING_DATA, RingEnd};
+use shm_workbook::posix::{mq::PosixQueue, name::unique_name};
+use shm_workbook::sysv::msg::{MessageBuffer, MessageQueue};
 use shm_workbook::wait::{Partner, Policy, publish, wait_while};
-use shm_workbook::{Attachment, Error, Key, Narrator, Result, Segment, Shareable, call, process};
-
-const FLAGS: &[LessonFlag] = &[
-    LessonFlag::switch("--json", "print the results as JSON on stdout (the story goes to stderr)"),
-    LessonFlag::number("--reps", "N", "timed repetitions per figure, the median kept", 7, (1, 99)),
-    LessonFlag::text("--chart", "FILE", "draw a --json report as an SVG chart on stdout"),
-    LessonFlag::switch("--targets", "check the workbook's own targets (its benchmark)"),
-];
-
-const RING_BYTES: usize = 4 << 20; // the ring's data area: as large as L3 caches go
+use shm_workbook::{Error, Key, Lesson, Narrator, Result, Segment, Shareable, call, process};
 
 fn main() -> Result<()> {
-    let (lesson, json) = bench::start("lesson13", FLAGS)?;
+    let (lesson, json) = bench::start("lesson13", bench::FLAGS)?;
     if let (Some(report), Some(stdout)) = (lesson.text("--chart"), json.as_ref()) {
         return chart::write(report, stdout);
     }
     let started = Instant::now();
-    let plan = Plan::new(&lesson, RING_BYTES, kernel::ROUND_TRIPS.len() + WAYS_TO_WAIT.len() + 1)?;
+    let pairs = 1 + kernel::ROUND_TRIPS.len() + WAYS_TO_WAIT.len() + 1; // pipe, ..., semaphores
+    let plan = Plan::new(&lesson, RING_BYTES, pairs)?;
     plan.introduce(&lesson);
     let mut bench = Bench::new(plan.reps, plan.rep_time, plan.steps()).pausing(&lesson);
     let parent = lesson.narrator("parent");
 
     lesson.part("Part 1: throughput, one message size at a time");
     let mut cells = ring_throughput(&parent, &plan, &mut bench)?; // memcpy beside the ring
-    cells.extend(kernel::throughput(&lesson, &plan, &mut bench)?); // pipe, socket, queues
+    cells.extend(kernel_throughput(&lesson, &plan, &mut bench)?); // pipe, socket, queues
     report::show_throughput(&lesson, &plan, &cells);
 
     lesson.part("Part 2: the round trip of an 8-byte message");
-    let mut round_trips = kernel::round_trips(&parent, &mut bench)?; // pipe, socket, queue
+    let pipe = RoundTrip { name: "pipe pair", sample: pipe_round_trip(&parent, &mut bench)? };
+    let mut round_trips = vec![pipe];
+    round_trips.extend(kernel::round_trips(&parent, &mut bench)?); // socket, queue
     for (name, policy) in WAYS_TO_WAIT {
         let sample = shm_round_trip(&parent, &mut bench, name, policy)?;
         round_trips.push(RoundTrip { name, sample });
@@ -77,138 +78,7 @@ fn main() -> Result<()> {
     report::finish(&lesson, &plan, json, &Figures { cells, round_trips, one_cpu, seconds })
 }
 
-// Part 1: the ring ----------------------------------------------------------------------------
-
-// ANCHOR: ring
-/// The start of the ring's segment; the data area follows at `RING_DATA`. Each index is alone
-/// on its cache line (64 bytes): the producer writes `head` and the consumer writes `tail` all
-/// the time, and two indices on one line would bounce it between the cores at every message
-/// (false sharing).
-#[repr(C)]
-struct RingIndices {
-    /// Bytes ever written. Only the producer stores it (Release: after the bytes).
-    head: CacheLine,
-    /// Bytes ever read. Only the consumer stores it (Release: after it has copied them out).
-    tail: CacheLine,
-}
-
-// SAFETY: #[repr(C)], made only of atomics (valid for every bit pattern, zero included) and
-// padding, with no pointers.
-unsafe impl Shareable for RingIndices {}
-
-const RING_DATA: usize = 128;
-
-/// One end of the single-producer single-consumer ring, in one process.
-struct RingEnd<'a> {
-    indices: &'a RingIndices,
-    data: *mut u8,
-    /// The process at the other end: if it dies, a wait ends with an error.
-    partner: Partner,
-    /// Our own index (we are the only writer of it, so we keep a copy).
-    mine: u64,
-    /// The last value we read of the other side's index: reading the other cache line only
-    /// when this copy says we must wait saves a cache miss per message.
-    theirs: u64,
-}
-
-impl<'a> RingEnd<'a> {
-    fn new(memory: &'a Attachment, partner: Partner) -> Result<RingEnd<'a>> {
-        if memory.len() < RING_DATA + RING_BYTES {
-            return Err(Error::other("RingEnd::new", "the segment is smaller than the ring"));
-        }
-        // SAFETY: RING_DATA < len, so the pointer stays inside the attachment.
-        let data = unsafe { memory.as_mut_ptr().add(RING_DATA) };
-        Ok(RingEnd { indices: memory.view()?, data, partner, mine: 0, theirs: 0 })
-    }
-
-    /// Producer: waits for room, copies `message` in, then publishes it by moving `head`.
-    fn push(&mut self, message: &[u8]) -> Result<()> {
-        let (start, offset) = place(self.mine, message.len())?;
-        let end = start + message.len() as u64;
-        spin_until(self.partner, || {
-            if end - self.theirs <= RING_BYTES as u64 {
-                return true;
-            }
-            self.theirs = self.indices.tail.0.load(Ordering::Acquire);
-            false
-        })?;
-        // SAFETY: [offset, offset + len) lies inside the data area (`place` checked it). The
-        // consumer has finished reading these bytes: its Release store of `tail`, which our
-        // Acquire load saw, came after its copy. It will not read them before our Release
-        // store of `head` below. So nobody else touches them during this plain copy.
-        unsafe {
-            std::ptr::copy_nonoverlapping(message.as_ptr(), self.data.add(offset), message.len())
-        };
-        self.mine = end;
-        self.indices.head.0.store(end, Ordering::Release);
-        Ok(())
-    }
-
-    /// Consumer: waits for a message, copies it out, then frees its bytes by moving `tail`.
-    fn pop(&mut self, message: &mut [u8]) -> Result<()> {
-        let (start, offset) = place(self.mine, message.len())?;
-        let end = start + message.len() as u64;
-        spin_until(self.partner, || {
-            if self.theirs >= end {
-                return true;
-            }
-            self.theirs = self.indices.head.0.load(Ordering::Acquire);
-            false
-        })?;
-        // SAFETY: the bytes lie inside the data area (`place`). The producer wrote them before
-        // its Release store of `head`, which our Acquire load saw, and will not write them
-        // again until our Release store of `tail` below. Nobody writes them during this copy.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                self.data.add(offset),
-                message.as_mut_ptr(),
-                message.len(),
-            )
-        };
-        self.mine = end;
-        self.indices.tail.0.store(end, Ordering::Release);
-        Ok(())
-    }
-}
-
-/// Where the next message of `len` bytes goes, after byte `index` of the stream: its start in
-/// the stream (rounded up to a multiple of `len`, which both ends compute alike) and its
-/// offset in the data area. Every size divides the ring's, so no message wraps around the end.
-fn place(index: u64, len: usize) -> Result<(u64, usize)> {
-    if len == 0 || !RING_BYTES.is_multiple_of(len) {
-        return Err(Error::other("ring", format!("a {len}-byte message does not fit the ring")));
-    }
-    let start = index.next_multiple_of(len as u64);
-    Ok((start, (start % RING_BYTES as u64) as usize))
-}
-// ANCHOR_END: ring
-
-// ANCHOR: spin_until
-/// Spins until `ready()` says yes. Not `wait::wait_while`: the ring waits for a 64-bit index
-/// to pass a point, and never sleeps (a wake-up per message would cost what a pipe costs).
-/// Spinning pays only while the other process runs on another CPU, so after a short burst (a
-/// few microseconds) each round also calls `sched_yield()`: if the other process waits for
-/// *our* CPU, it gets it. Every 1024 rounds it checks that `partner` lives: an error, not a
-/// hang, if it died.
-fn spin_until(partner: Partner, mut ready: impl FnMut() -> bool) -> Result<()> {
-    for round in 0u32.. {
-        for _ in 0..if round == 0 { 256 } else { 64 } {
-            if ready() {
-                return Ok(());
-            }
-            std::hint::spin_loop();
-        }
-        std::thread::yield_now(); // sched_yield()
-        if round % 1024 == 1023 && partner.has_died() {
-            return Err(Error::other(
-                "waiting at the ring",
-                format!("the other end ({partner:?}) has died: no progress will come"),
-            ));
-        }
-    }
-    unreachable!("2^32 rounds of spinning")
-}
-// ANCHOR_END: spin_until
+// Part 1: throughput -------------------------------------------------------------------------
 
 fn ring_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Result<Vec<Cell>> {
     let mut memcpy = kernel::Memcpy::new(out, RING_BYTES);
@@ -258,6 +128,106 @@ fn ring_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Result<Vec
     bench::unpin(&plan.cpus)?; // this process may run anywhere again
     Ok(cells)
 }
+
+/// Part 1 through the kernel: a pipe, a Unix socket, a System V and a POSIX message queue, at
+/// every size that fits.
+fn kernel_throughput(lesson: &Lesson, plan: &Plan, bench: &mut Bench) -> Result<Vec<Cell>> {
+    let out = lesson.narrator("parent");
+    let rows = [
+        (Transport::Pipe, pipe_throughput(&out, bench)?),
+        (Transport::Socket, socket_throughput(&out, bench)?),
+        (Transport::SysvQueue, sysv_queue_throughput(lesson, plan, bench)?),
+        (Transport::PosixQueue, posix_queue_throughput(&out, plan, bench)?),
+    ];
+    let mut cells = Vec::new();
+    for (transport, rows) in rows {
+        cells.extend(rows.into_iter().map(|(size, result)| Cell { transport, size, result }));
+    }
+    Ok(cells)
+}
+
+// ANCHOR: pipe_loops
+/// A pipe: the writer child's `write`s, the parent's `read`s.
+fn pipe_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
+    let (mut read_end, mut write_end) = sender::pipe(Some(out))?;
+    let mut sender = Sender::spawn(out, "pipe writer", move |message| {
+        write_end.write_all(message).map_err(|err| Error::io("writing to the pipe", err))
+    })?;
+    let mut buffer = vec![0u8; message::LARGEST];
+    let rows = kernel::stream(bench, &mut sender, "pipe", kernel::any_size, |seq, size| {
+        // A pipe is a byte stream: one read may return part of a message.
+        read_end
+            .read_exact(&mut buffer[..size])
+            .map_err(|err| bench::read_error("reading from the pipe", err))?;
+        message::check(&buffer[..size], seq, size)
+    })?;
+    sender.finish()?;
+    Ok(rows)
+}
+// ANCHOR_END: pipe_loops
+
+/// A Unix stream socket pair: one end in the sender child, the other in the parent.
+fn socket_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
+    let (mut ours, mut theirs) = bench::socket_pair()?;
+    out.call();
+    let mut sender = Sender::spawn(out, "socket writer", move |message| {
+        theirs.write_all(message).map_err(|err| Error::io("sending on the socket", err))
+    })?;
+    let mut buffer = vec![0u8; message::LARGEST];
+    let rows = kernel::stream(bench, &mut sender, "Unix socket", kernel::any_size, |seq, size| {
+        ours.read_exact(&mut buffer[..size])
+            .map_err(|err| bench::read_error("receiving from the socket", err))?;
+        message::check(&buffer[..size], seq, size)
+    })?;
+    sender.finish()?;
+    Ok(rows)
+}
+
+// ANCHOR: queue_loops
+/// A System V message queue: `msgsnd` in the child, `msgrcv` in the parent, at the sizes that
+/// fit (`kernel.msgmax`); `--step` pauses while it exists.
+fn sysv_queue_throughput(lesson: &Lesson, plan: &Plan, bench: &mut Bench) -> Result<Vec<Row>> {
+    let out = lesson.narrator("parent");
+    let fits = |size| plan.sysv_fits(size);
+    let queue = MessageQueue::create(0o600)?;
+    out.call_note("the msqid");
+    let mut sent = MessageBuffer::new(kernel::largest(fits));
+    let mut sender = Sender::spawn(&out, "queue sender", |message| {
+        sent.text_mut()[..message.len()].copy_from_slice(message);
+        queue.send(&mut sent, 1, message.len()) // msgsnd(msqid, &msg, size, 0)
+    })?;
+    lesson.step(&out, &kernel::queue_exists(&queue, plan)); // ipcs -q shows it
+    let mut received = MessageBuffer::new(kernel::largest(fits));
+    let rows = kernel::stream(bench, &mut sender, "SysV queue", fits, |seq, size| {
+        let len = queue.receive(&mut received, 1)?; // msgrcv(msqid, &msg, max, 1, 0)
+        message::check(&received.text()[..len], seq, size)
+    })?;
+    sender.finish()?;
+    queue.remove()?;
+    out.call();
+    Ok(rows)
+}
+
+/// A POSIX message queue: `mq_send` in the child, `mq_receive` in the parent, at the sizes
+/// that fit (`fs.mqueue.msgsize_max`).
+fn posix_queue_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Result<Vec<Row>> {
+    let fits = |size| plan.posix_fits(size);
+    kernel::try_above_the_limit(out, plan)?; // mq_open of the first size above the limit
+    let (depth, largest) = (plan.limits.posix_max_messages.clamp(1, 10), kernel::largest(fits));
+    let queue = PosixQueue::create(&unique_name("lesson13-mq"), 0o600, depth, largest)?;
+    out.call_note("the queue's descriptor");
+    let mut sender = Sender::spawn(out, "mq sender", |message| queue.send(message))?;
+    let mut buffer = vec![0u8; largest]; // mq_receive wants room for mq_msgsize bytes
+    let rows = kernel::stream(bench, &mut sender, "POSIX mq", fits, |seq, size| {
+        let len = queue.receive(&mut buffer)?;
+        message::check(&buffer[..len], seq, size)
+    })?;
+    sender.finish()?;
+    queue.unlink()?;
+    out.call();
+    Ok(rows)
+}
+// ANCHOR_END: queue_loops
 
 // Part 2: the ways to wait --------------------------------------------------------------------
 
@@ -336,6 +306,35 @@ fn shm_round_trip(out: &Narrator, bench: &mut Bench, name: &str, policy: Policy)
     Ok(sample)
 }
 // ANCHOR_END: shm_round_trip
+
+// ANCHOR: pipe_round_trip
+/// Two pipes, one each way: the parent writes a number, the echo child reads it and writes it
+/// back.
+fn pipe_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
+    let (mut to_child_read, mut to_child) = sender::pipe(Some(out))?;
+    let (mut from_child, mut from_child_write) = sender::pipe(Some(out))?;
+    let child = process::spawn("echo", move |_| {
+        loop {
+            let value = bench::read_u64(&mut to_child_read, "reading a ping")?;
+            if value == kernel::QUIT {
+                return Ok(());
+            }
+            bench::write_u64(&mut from_child_write, value, "writing an echo")?;
+        }
+    })?;
+    out.call_note("the echo");
+    let sample = bench::time_round_trips(
+        bench,
+        "pipe pair",
+        child.pid(),
+        |seq| bench::write_u64(&mut to_child, seq, "writing a ping"),
+        || bench::read_u64(&mut from_child, "reading an echo"),
+    )?;
+    bench::write_u64(&mut to_child, kernel::QUIT, "writing the last ping")?;
+    child.wait()?;
+    Ok(sample)
+}
+// ANCHOR_END: pipe_round_trip
 
 // Part 3: one CPU -----------------------------------------------------------------------------
 

@@ -1,3 +1,4 @@
+use shm_workbook::SemaphoreSet;
 use shm_workbook::process;
 use shm_workbook::wait::*;
 use std::sync::atomic::AtomicU32;
@@ -21,4 +22,19 @@ fn a_dead_partner_ends_the_wait_with_an_error() {
         assert!(err.meaning().contains(&child.pid().to_string()), "{err}");
     }
     child.wait().unwrap();
+}
+
+#[test]
+fn a_semaphore_whose_holder_died_ends_the_take_with_an_error() {
+    let set = SemaphoreSet::create(shm_workbook::Key::PRIVATE, 2, 0o600).unwrap();
+    set.set_value(0, 1).unwrap();
+    // The child takes the lock without SEM_UNDO and ends: the lock stays taken.
+    let child = process::spawn("holder", |_| set.wait(0)).unwrap();
+    let pid = child.pid().to_string();
+    child.wait().unwrap();
+    let err = take(&set, 0).unwrap_err();
+    assert!(err.meaning().contains(&pid), "{err}");
+    // Semaphore 1 is never posted, and the partner that would post it is gone.
+    let err = take_posted(&set, 1, Partner::Other(nix::unistd::Pid::from_raw(1 << 22)));
+    assert!(err.unwrap_err().meaning().contains("died before giving it back"));
 }

@@ -56,7 +56,9 @@ pub fn svg(report: &Json) -> Result<String> {
     let mut out = String::new();
     let mut put = |text: String| out.push_str(&text);
     put(format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"14\">\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" \
+         width=\"{width}\" height=\"{height}\" font-family=\"DejaVu Sans, Helvetica, Arial, \
+         sans-serif\" font-size=\"14\">\n"
     ));
     put("<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n".to_owned());
     let optimised = report.get("machine").get("optimized_build") == &Json::Bool(true);
@@ -77,7 +79,8 @@ pub fn svg(report: &Json) -> Result<String> {
     for tick in decades(low, high) {
         let y = top + plot_h * (1.0 - log_position(tick, low, high));
         put(format!(
-            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#dddddd\"/>\n<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"13\">{}</text>\n",
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#dddddd\"/>\n<text \
+             x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"13\">{}</text>\n",
             left + plot_w,
             left - 6.0,
             y + 5.0,
@@ -97,7 +100,8 @@ pub fn svg(report: &Json) -> Result<String> {
             if rate.is_finite() && rate > 0.0 {
                 let h = plot_h * log_position(rate, low, high);
                 put(format!(
-                    "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{colour}\"><title>{} {}: {}</title></rect>\n",
+                    "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" \
+                     fill=\"{colour}\"><title>{} {}: {}</title></rect>\n",
                     top + plot_h - h,
                     bar - 2.0,
                     escape(label),
@@ -106,7 +110,8 @@ pub fn svg(report: &Json) -> Result<String> {
                 ));
             } else {
                 put(format!(
-                    "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"middle\" fill=\"#555555\">×</text>\n",
+                    "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"middle\" \
+                     fill=\"#555555\">×</text>\n",
                     x + bar / 2.0,
                     top + plot_h - 4.0
                 ));
@@ -122,14 +127,16 @@ pub fn svg(report: &Json) -> Result<String> {
     for (j, (_, label, colour)) in THROUGHPUT.iter().enumerate() {
         let (x, y) = (20.0 + 240.0 * (j % 3) as f64, top + plot_h + 52.0 + 24.0 * (j / 3) as f64);
         put(format!(
-            "<rect x=\"{x}\" y=\"{}\" width=\"14\" height=\"14\" fill=\"{colour}\"/><text x=\"{}\" y=\"{y}\">{}</text>\n",
+            "<rect x=\"{x}\" y=\"{}\" width=\"14\" height=\"14\" fill=\"{colour}\"/><text x=\"{}\" \
+             y=\"{y}\">{}</text>\n",
             y - 12.0,
             x + 20.0,
             escape(label)
         ));
     }
     put(format!(
-        "<text x=\"20\" y=\"{}\" font-size=\"13\" fill=\"#555555\">×: the size does not fit the queue (its limit, kernel.msgmax or fs.mqueue.msgsize_max)</text>\n",
+        "<text x=\"20\" y=\"{}\" font-size=\"13\" fill=\"#555555\">×: the size does not fit the \
+         queue (its limit, kernel.msgmax or fs.mqueue.msgsize_max)</text>\n",
         top + plot_h + 104.0
     ));
     // Panel 2: round trips, horizontal bars, log scale from 10 ns to 1 ms.
@@ -143,7 +150,9 @@ pub fn svg(report: &Json) -> Result<String> {
     for tick in decades(low2, high2) {
         let x = left2 + plot_w2 * log_position(tick, low2, high2);
         put(format!(
-            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{top2}\" y2=\"{bottom2}\" stroke=\"#dddddd\"/>\n<text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\" font-size=\"13\">{}</text>\n",
+            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{top2}\" y2=\"{bottom2}\" \
+             stroke=\"#dddddd\"/>\n<text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\" \
+             font-size=\"13\">{}</text>\n",
             bottom2 + 20.0,
             escape(&time_text(tick).replace(".00", ""))
         ));
@@ -161,7 +170,9 @@ pub fn svg(report: &Json) -> Result<String> {
         if ns.is_finite() {
             let w = plot_w2 * log_position(ns, low2, high2);
             put(format!(
-                "<rect x=\"{left2}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{colour}\"><title>{}: {}</title></rect>\n<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\">{}</text>\n",
+                "<rect x=\"{left2}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" \
+                 fill=\"{colour}\"><title>{}: {}</title></rect>\n<text x=\"{:.1}\" y=\"{:.1}\" \
+                 font-size=\"13\">{}</text>\n",
                 y + 5.0,
                 row - 10.0,
                 escape(name),
@@ -173,7 +184,8 @@ pub fn svg(report: &Json) -> Result<String> {
         }
     }
     put(format!(
-        "<text x=\"20\" y=\"{}\" font-size=\"13\" fill=\"#555555\">red: shared memory; blue: through the kernel. The figures of one run, on one machine.</text>\n",
+        "<text x=\"20\" y=\"{}\" font-size=\"13\" fill=\"#555555\">red: shared memory; blue: \
+         through the kernel. The figures of one run, on one machine.</text>\n",
         bottom2 + 50.0
     ));
     put("</svg>\n".to_owned());
@@ -237,7 +249,8 @@ mod tests {
                   {"mechanism": "shm_ring", "size": 64, "bytes_per_s": 4e9},
                   {"mechanism": "pipe", "size": 4096, "bytes_per_s": 2e9},
                   {"mechanism": "posix_mq", "size": 4096, "fits": false}],
-                "round_trip": [{"mechanism": "shm spin", "ns": 350}, {"mechanism": "pipe pair", "ns": 9000}]}"#,
+                "round_trip": [{"mechanism": "shm spin", "ns": 350},
+                               {"mechanism": "pipe pair", "ns": 9000}]}"#,
         )
         .unwrap();
         let drawn = svg(&report).unwrap();

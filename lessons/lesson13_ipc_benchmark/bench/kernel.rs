@@ -1,32 +1,30 @@
-//! Lesson 13's mechanisms that are not shared memory: `memcpy` in one process (the limit), and
-//! the kernel's pipes, Unix sockets, System V and POSIX message queues, streaming messages
-//! (throughput) and echoing an 8-byte number (round trips).
+//! Lesson 13's harness for the mechanisms that are not shared memory: `memcpy` in one process
+//! (the limit); [`stream`], which measures a sender's messages at every size that fits (the
+//! pipe's, the socket's and the queues' loops that use it are on the lesson's page); what a
+//! POSIX queue above its limit is told; and the round trips of an 8-byte number through a Unix
+//! socket, a System V queue and a semaphore pair (the pipe pair's is on the page).
 //!
 //! Every message is stamped and checked ([`super::message`]). Every end a child uses is moved
 //! into the child's closure, so the parent keeps only its own ends: if a child dies, the
 //! parent's read ends at end-of-file, and its `msgrcv` or `mq_receive` is interrupted by the
-//! child's death ([`shm_workbook::cleanup::child_failure`]); a child blocked on the parent dies with
-//! it (`PR_SET_PDEATHSIG`). No wait on a partner lasts for ever.
+//! child's death ([`shm_workbook::cleanup::child_failure`]); a child blocked on the parent dies
+//! with it (`PR_SET_PDEATHSIG`). No wait on a partner lasts for ever.
 
-use std::io::{Read, Write};
 use std::time::Instant;
 
 use shm_workbook::call;
 use shm_workbook::error::{Error, Result};
-use shm_workbook::lesson::Lesson;
 use shm_workbook::narrate::Narrator;
 use shm_workbook::posix::mq::PosixQueue;
 use shm_workbook::posix::name::unique_name;
 use shm_workbook::process;
 use shm_workbook::sysv::msg::{MessageBuffer, MessageQueue};
 
-use super::message::{LARGEST, SIZES, check, pattern, stamp};
+use super::message::{SIZES, check, pattern, stamp};
 use super::plan::Plan;
-use super::report::{Cell, RoundTrip, Row, Transport};
-use super::sender::{Sender, pipe};
-use super::{
-    Bench, Sample, read_error, read_u64, size_text, socket_pair, time_round_trips, write_u64,
-};
+use super::report::{RoundTrip, Row};
+use super::sender::Sender;
+use super::{Bench, Sample, read_u64, size_text, socket_pair, time_round_trips, write_u64};
 
 /// The limit: one process copying each message into a buffer as large as the ring, stamping
 /// and checking it as the other mechanisms do. No second process, no kernel.
@@ -43,10 +41,10 @@ impl Memcpy {
     /// Copies into a buffer of `buffer` bytes (as large as the ring); says so with `out`.
     pub fn new(out: &Narrator, buffer: usize) -> Memcpy {
         out.explain(format!(
-                "memcpy of each message in one process, into a {} buffer like the ring's, measured beside the ring (their repetitions alternate): no second process, no kernel",
-                size_text(buffer)
-            ),
-        );
+            "memcpy of each message in one process, into a {} buffer like the ring's, measured \
+             beside the ring (their repetitions alternate): no second process, no kernel",
+            size_text(buffer)
+        ));
         let (message, destination) = (pattern().to_vec(), vec![0u8; buffer]);
         Memcpy { message, destination, size: 0, seq: 0, offset: 0 }
     }
@@ -70,153 +68,55 @@ impl Memcpy {
     }
 }
 
-/// Part 1 through the kernel: a pipe, a Unix socket, a System V and a POSIX message queue, at
-/// every size that fits.
-pub fn throughput(lesson: &Lesson, plan: &Plan, bench: &mut Bench) -> Result<Vec<Cell>> {
-    let out = lesson.narrator("parent");
-    let mut cells = Vec::new();
-    for transport in
-        [Transport::Pipe, Transport::Socket, Transport::SysvQueue, Transport::PosixQueue]
-    {
-        let rows = match transport {
-            Transport::Pipe => pipe_throughput(&out, bench)?,
-            Transport::Socket => socket_throughput(&out, bench)?,
-            Transport::SysvQueue => sysv_queue_throughput(lesson, plan, bench)?,
-            _ => posix_queue_throughput(&out, plan, bench)?,
-        };
-        cells.extend(rows.into_iter().map(|(size, result)| Cell { transport, size, result }));
-    }
-    Ok(cells)
-}
-
-/// Receives `size`-byte messages from `sender` with `receive(buffer, seq)` at every size.
-fn stream(
+/// Receives messages from `sender` at every size of [`SIZES`] that `fits` (a size that does
+/// not gets the reason, in its row), with `receive(seq, size)`, which receives message `seq`
+/// of `size` bytes and checks it.
+pub fn stream(
     bench: &mut Bench,
     sender: &mut Sender,
     name: &str,
-    mut receive: impl FnMut(&mut [u8], u64) -> Result<()>,
+    fits: impl Fn(usize) -> std::result::Result<(), String>,
+    mut receive: impl FnMut(u64, usize) -> Result<()>,
 ) -> Result<Vec<Row>> {
-    let mut buffer = vec![0u8; LARGEST];
     let mut rows = Vec::new();
     for size in SIZES {
+        if let Err(why) = fits(size) {
+            rows.push((size, Err(why)));
+            continue;
+        }
         let label = format!("{name} {}", size_text(size));
-        let sample = sender.measure(bench, &label, size, |seq| {
-            receive(&mut buffer[..size], seq)?;
-            check(&buffer[..size], seq, size)
-        })?;
+        let sample = sender.measure(bench, &label, size, |seq| receive(seq, size))?;
         rows.push((size, Ok(sample)));
     }
     Ok(rows)
 }
 
-// ANCHOR: pipe_loops
-/// A pipe: the writer child's `write`s, the parent's `read`s.
-pub fn pipe_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
-    let (mut read_end, mut write_end) = pipe(Some(out))?;
-    let mut sender = Sender::spawn(out, "pipe writer", move |message| {
-        write_end.write_all(message).map_err(|err| Error::io("writing to the pipe", err))
-    })?;
-    let rows = stream(bench, &mut sender, "pipe", |buffer, _| {
-        // A pipe is a byte stream: one read may return part of a message.
-        read_end.read_exact(buffer).map_err(|err| read_error("reading from the pipe", err))
-    })?;
-    sender.finish()?;
-    Ok(rows)
-}
-// ANCHOR_END: pipe_loops
-
-/// A Unix stream socket pair: one end in the sender child, the other in the parent.
-pub fn socket_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
-    let (mut ours, mut theirs) = socket_pair()?;
-    out.call();
-    let mut sender = Sender::spawn(out, "socket writer", move |message| {
-        theirs.write_all(message).map_err(|err| Error::io("sending on the socket", err))
-    })?;
-    let rows = stream(bench, &mut sender, "Unix socket", |buffer, _| {
-        ours.read_exact(buffer).map_err(|err| read_error("receiving from the socket", err))
-    })?;
-    sender.finish()?;
-    Ok(rows)
+/// Every size fits a byte stream (a pipe, a socket).
+pub fn any_size(_: usize) -> std::result::Result<(), String> {
+    Ok(())
 }
 
-// ANCHOR: queue_loops
-/// A System V message queue: `msgsnd` in the child, `msgrcv` in the parent, at the sizes that
-/// fit (`kernel.msgmax`); `--step` pauses while it exists.
-pub fn sysv_queue_throughput(lesson: &Lesson, plan: &Plan, bench: &mut Bench) -> Result<Vec<Row>> {
-    let out = lesson.narrator("parent");
-    let largest = SIZES.iter().copied().filter(|&s| plan.sysv_fits(s).is_ok()).max().unwrap_or(8);
-    let queue = MessageQueue::create(0o600)?;
-    out.call_note("the msqid");
-    let mut sent = MessageBuffer::new(largest);
-    let mut sender = Sender::spawn(&out, "queue sender", |message| {
-        sent.text_mut()[..message.len()].copy_from_slice(message);
-        queue.send(&mut sent, 1, message.len()) // msgsnd(msqid, &msg, size, 0)
-    })?;
-    lesson.step(
-        &out,
-        &format!(
-            "The queue exists and its sender is waiting for orders.\n\
-             In another terminal, run:  ipcs -q\n\
-             You will see msqid {} with key 0x00000000 (IPC_PRIVATE), perms 600, 0 used-bytes.\n\
-             During the measurement, used-bytes and messages climb to at most msgmnb ({} bytes).",
-            queue.id(),
-            plan.limits.sysv_max_queue_bytes
-        ),
-    );
-    let mut received = MessageBuffer::new(largest);
-    let mut rows = Vec::new();
-    for size in SIZES {
-        if let Err(why) = plan.sysv_fits(size) {
-            rows.push((size, Err(why)));
-            continue;
-        }
-        let label = format!("SysV queue {}", size_text(size));
-        let sample = sender.measure(bench, &label, size, |seq| {
-            let len = queue.receive(&mut received, 1)?; // msgrcv(msqid, &msg, max, 1, 0)
-            check(&received.text()[..len], seq, size)
-        })?;
-        rows.push((size, Ok(sample)));
-    }
-    sender.finish()?;
-    queue.remove()?;
-    out.call();
-    Ok(rows)
+/// The largest message size `fits` allows (8 bytes if none): what a queue's buffers hold.
+pub fn largest(fits: impl Fn(usize) -> std::result::Result<(), String>) -> usize {
+    SIZES.iter().copied().filter(|&size| fits(size).is_ok()).max().unwrap_or(8)
 }
 
-/// A POSIX message queue: `mq_send` in the child, `mq_receive` in the parent, at the sizes
-/// that fit (`fs.mqueue.msgsize_max`).
-pub fn posix_queue_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Result<Vec<Row>> {
-    let largest = SIZES.iter().copied().filter(|&s| plan.posix_fits(s).is_ok()).max().unwrap_or(8);
-    try_above_the_limit(out, plan)?;
-    let depth = plan.limits.posix_max_messages.clamp(1, 10);
-    let queue = PosixQueue::create(&unique_name("lesson13-mq"), 0o600, depth, largest)?;
-    out.call_note("the queue's descriptor");
-    let mut sender = Sender::spawn(out, "mq sender", |message| queue.send(message))?;
-    let mut buffer = vec![0u8; largest]; // mq_receive wants room for mq_msgsize bytes
-    let mut rows = Vec::new();
-    for size in SIZES {
-        if let Err(why) = plan.posix_fits(size) {
-            rows.push((size, Err(why)));
-            continue;
-        }
-        let label = format!("POSIX mq {}", size_text(size));
-        let sample = sender.measure(bench, &label, size, |seq| {
-            let len = queue.receive(&mut buffer)?;
-            check(&buffer[..len], seq, size)
-        })?;
-        rows.push((size, Ok(sample)));
-    }
-    sender.finish()?;
-    queue.unlink()?;
-    out.call();
-    Ok(rows)
+/// The `--step` pause while the System V queue `queue` exists, its sender waiting.
+pub fn queue_exists(queue: &MessageQueue, plan: &Plan) -> String {
+    format!(
+        "The queue exists and its sender is waiting for orders.\n\
+         In another terminal, run:  ipcs -q\n\
+         You will see msqid {} with key 0x00000000 (IPC_PRIVATE), perms 600, 0 used-bytes.\n\
+         During the measurement, used-bytes and messages climb to at most msgmnb ({} bytes).",
+        queue.id(),
+        plan.limits.sysv_max_queue_bytes
+    )
 }
-// ANCHOR_END: queue_loops
 
 /// `fs.mqueue.msgsize_max` binds only a process without CAP_SYS_RESOURCE (mq_overview(7)):
 /// rather than predict, ask the kernel for a queue of the first size above it, and say what it
 /// answered.
-fn try_above_the_limit(out: &Narrator, plan: &Plan) -> Result<()> {
+pub fn try_above_the_limit(out: &Narrator, plan: &Plan) -> Result<()> {
     let Some(size) = SIZES.iter().copied().find(|&s| plan.posix_fits(s).is_err()) else {
         return Ok(());
     };
@@ -224,17 +124,17 @@ fn try_above_the_limit(out: &Narrator, plan: &Plan) -> Result<()> {
     match PosixQueue::create(&name, 0o600, 1, size) {
         Ok(queue) => {
             out.call_note(format!(
-                    "accepted, though fs.mqueue.msgsize_max is {}: this process has CAP_SYS_RESOURCE, which the limit does not bind",
-                    size_text(plan.limits.posix_max_message)
-                ),
-            );
+                "accepted, though fs.mqueue.msgsize_max is {}: this process has \
+                 CAP_SYS_RESOURCE, which the limit does not bind",
+                size_text(plan.limits.posix_max_message)
+            ));
             queue.unlink()?;
         }
         Err(err) if err.errno() == Some(nix::errno::Errno::EINVAL) => out.call_note(format!(
-                "refused: above fs.mqueue.msgsize_max ({}), and this process lacks CAP_SYS_RESOURCE, which would lift it",
-                size_text(plan.limits.posix_max_message)
-            ),
-        ),
+            "refused: above fs.mqueue.msgsize_max ({}), and this process lacks \
+             CAP_SYS_RESOURCE, which would lift it",
+            size_text(plan.limits.posix_max_message)
+        )),
         Err(err) => out.call_note(format!("refused: {}", err.meaning())),
     }
     Ok(())
@@ -243,51 +143,19 @@ fn try_above_the_limit(out: &Narrator, plan: &Plan) -> Result<()> {
 /// The value that tells an echo process to stop.
 pub const QUIT: u64 = u64::MAX;
 
-/// The round trips through the kernel that [`round_trips`] measures, in its order.
-pub const ROUND_TRIPS: [&str; 3] = ["pipe pair", "Unix socket", "SysV msg queue"];
+/// The round trips through the kernel that [`round_trips`] measures, in its order (the pipe
+/// pair's is on the lesson's page, beside shared memory's).
+pub const ROUND_TRIPS: [&str; 2] = ["Unix socket", "SysV msg queue"];
 
-/// The round trips of [`ROUND_TRIPS`]: a pipe pair, a Unix socket, a System V queue.
+/// The round trips of [`ROUND_TRIPS`]: a Unix socket, a System V queue.
 pub fn round_trips(out: &Narrator, bench: &mut Bench) -> Result<Vec<RoundTrip>> {
-    let samples = [
-        pipe_round_trip(out, bench)?,
-        socket_round_trip(out, bench)?,
-        queue_round_trip(out, bench)?,
-    ];
+    let samples = [socket_round_trip(out, bench)?, queue_round_trip(out, bench)?];
     Ok(ROUND_TRIPS
         .into_iter()
         .zip(samples)
         .map(|(name, sample)| RoundTrip { name, sample })
         .collect())
 }
-
-// ANCHOR: pipe_round_trip
-/// Two pipes, one each way: the parent writes a number, the echo child reads it and writes it
-/// back.
-pub fn pipe_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
-    let (mut to_child_read, mut to_child) = pipe(Some(out))?;
-    let (mut from_child, mut from_child_write) = pipe(Some(out))?;
-    let child = process::spawn("echo", move |_| {
-        loop {
-            let value = read_u64(&mut to_child_read, "reading a ping")?;
-            if value == QUIT {
-                return Ok(());
-            }
-            write_u64(&mut from_child_write, value, "writing an echo")?;
-        }
-    })?;
-    out.call_note("the echo");
-    let sample = time_round_trips(
-        bench,
-        "pipe pair",
-        child.pid(),
-        |seq| write_u64(&mut to_child, seq, "writing a ping"),
-        || read_u64(&mut from_child, "reading an echo"),
-    )?;
-    write_u64(&mut to_child, QUIT, "writing the last ping")?;
-    child.wait()?;
-    Ok(sample)
-}
-// ANCHOR_END: pipe_round_trip
 
 /// One Unix stream socket pair, used both ways.
 pub fn socket_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {

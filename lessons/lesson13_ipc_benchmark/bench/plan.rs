@@ -117,20 +117,24 @@ impl Plan {
         ));
         if !self.optimised() {
             parent.explain(format!(
-                    "this build is not optimised: a plain Rust copy loop ran {:.0}× slower than memcpy here, so the figures below measure unoptimised Rust, not IPC. They are shown, but no conclusion is drawn from them. Measure with: `cargo run --release --bin lesson13`",
-                    self.slowdown
-                ),
-            );
+                "this build is not optimised: a plain Rust copy loop ran {:.0}× slower than \
+                 memcpy here, so the figures below measure unoptimised Rust, not IPC. They are \
+                 shown, but no conclusion is drawn from them. Measure with: `cargo run \
+                 --release --bin lesson13`",
+                self.slowdown
+            ));
         }
         if self.cpus.len() < 2 {
-            parent.explain("only one CPU is available: every spinning figure below is a one-CPU figure (Part 3)",
+            parent.explain(
+                "only one CPU is available: every spinning figure below is a one-CPU figure \
+                 (Part 3)",
             );
         } else if self.busy() {
             parent.explain(format!(
-                    "the machine is busy: {}. A figure that needs a CPU of its own (spinning, the ring) shows it, and the lesson says where",
-                    self.load_text()
-                ),
-            );
+                "the machine is busy: {}. A figure that needs a CPU of its own (spinning, the \
+                 ring) shows it, and the lesson says where",
+                self.load_text()
+            ));
         }
     }
 
@@ -201,7 +205,8 @@ impl OneCpuTries {
     /// What Part 3 is about to do, for the story.
     pub fn describe(&self, cpu: usize) -> String {
         format!(
-            "both processes pinned to CPU {cpu}; the spinning pair tries {} round trips and gives up after {:?}",
+            "both processes pinned to CPU {cpu}; the spinning pair tries {} round trips and gives \
+             up after {:?}",
             self.spin.0, self.spin.1
         )
     }

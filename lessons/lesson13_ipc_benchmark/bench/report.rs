@@ -192,22 +192,26 @@ pub fn show_throughput(lesson: &Lesson, plan: &Plan, cells: &[Cell]) {
             table_with_bars(&header, lines, &bars, (24, shm_workbook::fold::columns()))
         ));
     }
-    parent.explain("pipes, sockets and queues copy every byte twice (into the kernel and out again) and make two system calls per message; the ring copies twice too, but in user space, with no system call at all",
+    parent.explain(
+        "pipes, sockets and queues copy every byte twice (into the kernel and out again) and make \
+         two system calls per message; the ring copies twice too, but in user space, with no \
+         system call at all",
     );
     if plan.optimised() {
         let (low, high) = ratio_range(cells, Transport::Ring, |size| best_kernel(cells, size).1);
         parent.explain(format!(
-                "on this machine, in this run: from 4 KiB up, the ring moved {} to {}× what the fastest kernel mechanism moved at each size, and {} to {}× what memcpy in one process did",
-                ratio_number(low),
-                ratio_number(high),
-                ratio_number(
-                    ratio_range(cells, Transport::Ring, |s| rate(cells, Transport::Memcpy, s)).0
-                ),
-                ratio_number(
-                    ratio_range(cells, Transport::Ring, |s| rate(cells, Transport::Memcpy, s)).1
-                ),
+            "on this machine, in this run: from 4 KiB up, the ring moved {} to {}× what the \
+             fastest kernel mechanism moved at each size, and {} to {}× what memcpy in one \
+             process did",
+            ratio_number(low),
+            ratio_number(high),
+            ratio_number(
+                ratio_range(cells, Transport::Ring, |s| rate(cells, Transport::Memcpy, s)).0
             ),
-        );
+            ratio_number(
+                ratio_range(cells, Transport::Ring, |s| rate(cells, Transport::Memcpy, s)).1
+            ),
+        ));
     }
     for line in ring_places(cells).into_iter().chain(busy_ring(cells)) {
         parent.explain(line);
@@ -229,7 +233,8 @@ pub fn ring_places(cells: &[Cell]) -> Vec<String> {
     let each: Vec<String> =
         places.iter().map(|(size, d)| format!("{} {}", size_text(*size), d.describe())).collect();
     let mut story = vec![format!(
-        "where the ring's two processes ran, probed with a cache line sent there and back before and after each size: {}",
+        "where the ring's two processes ran, probed with a cache line sent there and back before \
+         and after each size: {}",
         each.join("; ")
     )];
     let far: Vec<String> = places
@@ -239,13 +244,21 @@ pub fn ring_places(cells: &[Cell]) -> Vec<String> {
         .collect();
     if !far.is_empty() {
         story.push(format!(
-            "at {} the two CPUs shared no cache: a cache line took more than {} to go there and back. On a virtual machine the host decides where its CPUs are, and may move them at any moment (lscpu cannot tell); every byte of the ring then crosses between them. Such a figure is about where the CPUs were, not about shared memory: run again to see the other case",
+            "at {} the two CPUs shared no cache: a cache line took more than {} to go there and \
+             back. On a virtual machine the host decides where its CPUs are, and may move them at \
+             any moment (lscpu cannot tell); every byte of the ring then crosses between them. \
+             Such a figure is about where the CPUs were, not about shared memory: run again to see \
+             the other case",
             far.join(", "),
             time_text(FAR_NS)
         ));
     }
     if places.iter().any(|(_, d)| d.same_cpu()) {
-        story.push("where both ran on one CPU, the ring's writer and reader took turns (each yields when it must wait): each copy waited for the other".to_owned());
+        story.push(
+            "where both ran on one CPU, the ring's writer and reader took turns (each yields when \
+             it must wait): each copy waited for the other"
+                .to_owned(),
+        );
     }
     story
 }
@@ -268,7 +281,8 @@ pub fn busy_ring(cells: &[Cell]) -> Option<String> {
         format!("{} to {}", percent(low), percent(high))
     };
     Some(format!(
-        "the ring's figure{} at {} {} about a busy machine: its processes waited for a CPU {share} of the time. A ring whose reader spins needs a CPU for each side",
+        "the ring's figure{} at {} {} about a busy machine: its processes waited for a CPU {share} \
+         of the time. A ring whose reader spins needs a CPU for each side",
         if busy.len() > 1 { "s" } else { "" },
         sizes.join(", "),
         if busy.len() > 1 { "are" } else { "is" },
@@ -347,7 +361,10 @@ pub fn table_with_bars(
 /// pipe, and spinning, with what a busy machine did to it.
 pub fn round_trip_story(plan: &Plan, results: &[RoundTrip]) -> Vec<String> {
     let mut story = vec![
-        "CPU wait: the largest share of the measured time that one of the two processes spent runnable but waiting for a CPU (the kernel's run-queue delay, /proc/<pid>/schedstat)".to_owned(),
+        "CPU wait: the largest share of the measured time that one of the two processes spent \
+         runnable but waiting for a CPU (the kernel's run-queue delay, \
+         /proc/<pid>/schedstat)"
+            .to_owned(),
     ];
     if !plan.optimised() {
         return story;
@@ -362,7 +379,9 @@ pub fn round_trip_story(plan: &Plan, results: &[RoundTrip]) -> Vec<String> {
     let (low, high) =
         sleepers.iter().fold((f64::INFINITY, 0.0f64), |(l, h), &ns| (l.min(ns), h.max(ns)));
     story.push(format!(
-        "on this machine, the round trips that sleep in the kernel (pipe, socket, queue, futex, semaphores) took {} to {}: whatever carries the 8 bytes, each pays for two wake-ups and two context switches",
+        "on this machine, the round trips that sleep in the kernel (pipe, socket, queue, futex, \
+         semaphores) took {} to {}: whatever carries the 8 bytes, each pays for two wake-ups and \
+         two context switches",
         time_text(low),
         time_text(high)
     ));
@@ -370,7 +389,10 @@ pub fn round_trip_story(plan: &Plan, results: &[RoundTrip]) -> Vec<String> {
     let (ns, wait) = (spin.sample.ns_per_op, spin.sample.cpu_wait);
     if ns >= pipe / 4.0 {
         story.push(format!(
-            "here spinning took {} a round trip, {} the pipe's {}: its processes waited for a CPU {} of the time ({}). Spinning needs a CPU of its own for each side: while another program holds one, a spinner burns its time slice waiting for a partner that cannot run. That is Part 3's case, and this machine produced it by itself",
+            "here spinning took {} a round trip, {} the pipe's {}: its processes waited for a CPU \
+             {} of the time ({}). Spinning needs a CPU of its own for each side: while another \
+             program holds one, a spinner burns its time slice waiting for a partner that cannot \
+             run. That is Part 3's case, and this machine produced it by itself",
             time_text(ns),
             ratio_text(ns / pipe),
             time_text(pipe),
@@ -379,7 +401,9 @@ pub fn round_trip_story(plan: &Plan, results: &[RoundTrip]) -> Vec<String> {
         ));
     } else if wait >= CONTENDED {
         story.push(format!(
-            "here spinning took {} a round trip, {} faster than the pipe, though its processes waited for a CPU {} of the time ({}): a spinner that loses its CPU stalls until it gets it back, and Part 3 shows how far that goes",
+            "here spinning took {} a round trip, {} faster than the pipe, though its processes \
+             waited for a CPU {} of the time ({}): a spinner that loses its CPU stalls until it \
+             gets it back, and Part 3 shows how far that goes",
             time_text(ns),
             ratio_text(pipe / ns),
             percent(wait),
@@ -387,7 +411,9 @@ pub fn round_trip_story(plan: &Plan, results: &[RoundTrip]) -> Vec<String> {
         ));
     } else {
         story.push(format!(
-            "here spinning took {} a round trip, {} faster than the pipe: each side had a CPU of its own (they waited for one {} of the time), and the answer was seen the moment its cache line arrived",
+            "here spinning took {} a round trip, {} faster than the pipe: each side had a CPU of \
+             its own (they waited for one {} of the time), and the answer was seen the moment its \
+             cache line arrived",
             time_text(ns),
             ratio_text(pipe / ns),
             percent(wait)
@@ -416,11 +442,12 @@ pub fn show_one_cpu(lesson: &Lesson, one_cpu: &OneCpu, round_trips: &[RoundTrip]
     ];
     print_block(format!("\n{}", table(&["round trip", "each", "vs Part 2"], &lines)));
     parent.explain(format!(
-            "on one CPU a spinner only wastes its time slice: the answer it waits for cannot be written until the scheduler stops it. Here that made a round trip {}, against {} for a pair that sleeps on a futex and hands the CPU over at once",
-            time_text(spin_ns),
-            time_text(futex_ns)
-        ),
-    );
+        "on one CPU a spinner only wastes its time slice: the answer it waits for cannot be \
+         written until the scheduler stops it. Here that made a round trip {}, against {} for \
+         a pair that sleeps on a futex and hands the CPU over at once",
+        time_text(spin_ns),
+        time_text(futex_ns)
+    ));
     lesson.pause_for(Duration::from_secs(2));
 }
 
@@ -465,10 +492,11 @@ pub fn conclude(
     let parent = lesson.narrator("parent");
     if !plan.optimised() {
         parent.explain(format!(
-                "no conclusion from this run: it was not optimised (a plain Rust copy loop ran {:.0}× slower than memcpy), so its figures measure unoptimised Rust, not IPC. Run: `cargo run --release --bin lesson13`",
-                plan.slowdown
-            ),
-        );
+            "no conclusion from this run: it was not optimised (a plain Rust copy loop ran \
+             {:.0}× slower than memcpy), so its figures measure unoptimised Rust, not IPC. \
+             Run: `cargo run --release --bin lesson13`",
+            plan.slowdown
+        ));
         return;
     }
     let (name, best) = best_kernel(cells, 64 << 10);
@@ -480,33 +508,36 @@ pub fn conclude(
         _ => "",
     };
     parent.explain(format!(
-            "bulk data: at 64 KiB the ring moved {}, {} the fastest kernel mechanism here ({name}, {}){why}",
-            rate_text(rate(cells, Transport::Ring, 64 << 10)),
-            ratio_text(rate(cells, Transport::Ring, 64 << 10) / best),
-            rate_text(best)
-        ),
-    );
+        "bulk data: at 64 KiB the ring moved {}, {} the fastest kernel mechanism here \
+         ({name}, {}){why}",
+        rate_text(rate(cells, Transport::Ring, 64 << 10)),
+        ratio_text(rate(cells, Transport::Ring, 64 << 10) / best),
+        rate_text(best)
+    ));
     let (name, best) = best_kernel(cells, 64);
     parent.explain(format!(
-            "small messages: {} 64-byte messages a second through the ring, {} through the fastest kernel mechanism ({name})",
-            count_text(rate(cells, Transport::Ring, 64) / 64.0),
-            count_text(best / 64.0)
-        ),
-    );
+        "small messages: {} 64-byte messages a second through the ring, {} through the fastest \
+         kernel mechanism ({name})",
+        count_text(rate(cells, Transport::Ring, 64) / 64.0),
+        count_text(best / 64.0)
+    ));
     let (spin, futex, pipe) = (
         round_trip_ns(round_trips, "shm spin"),
         round_trip_ns(round_trips, "shm futex"),
         round_trip_ns(round_trips, "pipe pair"),
     );
     parent.explain(format!(
-            "a request and its answer: {} spinning, {} sleeping on a futex, {} through a pipe; on one CPU, {} spinning. Shared memory wins the round trip only by spinning, on CPUs of their own",
-            time_text(spin),
-            time_text(futex),
-            time_text(pipe),
-            time_text(one_cpu.spin_ns)
-        ),
-    );
-    parent.explain("and pipes, sockets and queues give you framing, blocking, back-pressure and cleanup for free: \"fastest\" is not the same as \"best\"",
+        "a request and its answer: {} spinning, {} sleeping on a futex, {} through a pipe; on \
+         one CPU, {} spinning. Shared memory wins the round trip only by spinning, on CPUs of \
+         their own",
+        time_text(spin),
+        time_text(futex),
+        time_text(pipe),
+        time_text(one_cpu.spin_ns)
+    ));
+    parent.explain(
+        "and pipes, sockets and queues give you framing, blocking, back-pressure and cleanup for \
+         free: \"fastest\" is not the same as \"best\"",
     );
 }
 
@@ -902,7 +933,9 @@ mod tests {
         }
         assert_eq!(
             busy_ring(&cells).unwrap(),
-            "the ring's figures at 4 KiB, 64 KiB, 1 MiB are about a busy machine: its processes waited for a CPU 30% to 45% of the time. A ring whose reader spins needs a CPU for each side"
+            "the ring's figures at 4 KiB, 64 KiB, 1 MiB are about a busy machine: its processes \
+             waited for a CPU 30% to 45% of the time. A ring whose reader spins needs a CPU for \
+             each side"
         );
     }
 

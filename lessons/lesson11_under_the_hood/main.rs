@@ -26,6 +26,8 @@
 //! `--step` pause, `grep SYSV /proc/<pid>/maps` for both pids; run it under `setarch -R` (no
 //! address randomization) and see which addresses stop changing.
 
+mod show;
+
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -85,7 +87,10 @@ fn parent_and_child(lesson: &Lesson) -> Result<()> {
     let mut scratch = ScratchDir::new("lesson11")?;
     let key_file = scratch.create_file("key", b"ftok reads this file's inode\n")?;
     let key = Key::ftok_unused(key_file, b'U')?.explain_to(&parent);
-    parent.call_note("85 is 'U' (or the next id, if that key was taken): a key of this run's own, which Part 2 finds in /proc/self/maps");
+    parent.call_note(
+        "85 is 'U' (or the next id, if that key was taken): a key of this run's own, which Part 2 \
+         finds in /proc/self/maps",
+    );
     let segment = Segment::create(key, SMALL, 0o600)?;
     parent.call_note("the shmid, which Part 2 finds too");
     let child = process::spawn("child", |out| child_side(&segment, out))?;
@@ -158,12 +163,18 @@ fn two_addresses(
     let (mine, childs) = (memory.address(), board.child_address.load(Ordering::Relaxed) as usize);
     let verdict = if mine == childs { "the same address" } else { "different addresses" };
     parent.say(format!(
-        "the segment is at {mine:#x} in the parent and at {childs:#x} in the child: {verdict}, one memory"
+        "the segment is at {mine:#x} in the parent and at {childs:#x} in the child: {verdict}, one \
+         memory"
     ));
-    parent.explain("each process has its own address space: shmat created a mapping of the segment (a VMA) wherever this process had room; page-table entries come only at the first touch (Part 4)");
-    parent.explain("unrelated processes (started with exec) also get different layouts from ASLR: run the lesson twice and compare the parent's addresses");
-    let (me, shmid, key) = (parent.pid(), segment.id(), segment.key().raw() as u32);
-    lesson.step(&parent, &format!("Both processes are attached, at different addresses.\nIn another terminal, run:\n  grep SYSV /proc/{me}/maps /proc/{child}/maps\ntwo lines, two ranges, the same inode ({shmid}) and path /SYSV{key:08x} (deleted).\n  ipcs -m -i {shmid}\nshows nattch 2: the kernel counts attachments, not addresses."));
+    parent.explain(
+        "each process has its own address space: shmat created a mapping of the segment (a VMA) \
+         wherever this process had room; page-table entries come only at the first touch (Part 4)",
+    );
+    parent.explain(
+        "unrelated processes (started with exec) also get different layouts from ASLR: run the \
+         lesson twice and compare the parent's addresses",
+    );
+    lesson.step(&parent, &show::look_at_both(segment, parent.pid(), child)); // maps, ipcs
     Ok(())
 }
 
@@ -177,9 +188,15 @@ fn child_side(segment: &Segment, out: &Narrator) -> Result<()> {
     wait::wait_while(&first.view::<Board>()?.turn, 0, Policy::DEFAULT, parent)?;
     let parents = first.view::<Board>()?.parent_address.load(Ordering::Relaxed) as usize;
     if first.address() == parents {
-        out.explain("the parent's address too: after fork() the child has a copy of the parent's layout, so the search for a free range ends at the same place");
+        out.explain(
+            "the parent's address too: after fork() the child has a copy of the parent's layout, \
+             so the search for a free range ends at the same place",
+        );
     } else {
-        out.explain("not the parent's address: something was mapped differently in the two processes after fork()");
+        out.explain(
+            "not the parent's address: something was mapped differently in the two processes after \
+             fork()",
+        );
     }
     let address = first.address();
     first.detach()?;
@@ -207,7 +224,7 @@ fn child_side(segment: &Segment, out: &Narrator) -> Result<()> {
 
     // Part 3: the child's pagemap entry for the first page.
     let entry = procfs::pagemap(memory.address())?;
-    describe_entry(out, memory.address(), entry);
+    show::describe_entry(out, memory.address(), entry);
     board.child_pagemap.store(entry.0, Ordering::Relaxed);
     take_turns(board, 6, parent)?;
     Ok(()) // dropping `memory` detaches
@@ -219,17 +236,7 @@ fn child_side(segment: &Segment, out: &Narrator) -> Result<()> {
 fn maps_columns(parent: &Narrator, segment: &Segment, memory: &Attachment) -> Result<()> {
     let line = memory.maps_line()?;
     parent.line().text("my line: ").value(&line.raw).print();
-    let (shmid, key_path) =
-        (segment.id(), format!("/SYSV{:08x} (deleted)", segment.key().raw() as u32));
-    let columns = [
-        ("range ", format!("{:x}-{:x}", line.start, line.end), format!("{} bytes from shmat's address: the segment, in whole pages", line.len())),
-        ("perms ", line.perms.clone(), "read, write, no execute, s for shared: stores reach the segment; p would mean a private copy-on-write copy".into()),
-        ("offset", format!("{:08x}", line.offset), "the mapping starts at byte 0 of the segment".into()),
-        ("device", line.device.clone(), "the kernel's internal shm filesystem, which is never mounted anywhere".into()),
-        ("inode ", line.inode.to_string(), if line.inode == shmid as u64 { "the shmid: the segment is a file of that hidden filesystem".into() } else { format!("(this kernel does not use the shmid {shmid} here)") }),
-        ("path  ", line.path.clone(), if line.path == key_path { format!("SYSV and the key in hex ({}), deleted because no directory holds a name for it", segment.key().hex()) } else { format!("(expected {key_path})") }),
-    ];
-    for (column, value, meaning) in columns {
+    for (column, value, meaning) in show::columns(&line, segment) {
         parent.line().text(format!("  {column} ")).value(value).note(meaning).print();
     }
     Ok(())
@@ -249,7 +256,8 @@ fn posix_maps_line(lesson: &Lesson, parent: &Narrator) -> Result<()> {
     let line = mapping.maps_line()?;
     parent.line().text("its line: ").value(&line.raw).print();
     parent.explain(format!(
-        "the device is the tmpfs mounted on /dev/shm, the inode {} is the file's (`ls -i {}` says {inode}), the path is the file",
+        "the device is the tmpfs mounted on /dev/shm, the inode {} is the file's (`ls -i {}` says \
+         {inode}), the path is the file",
         line.inode,
         object.path()
     ));
@@ -264,7 +272,10 @@ fn posix_maps_line(lesson: &Lesson, parent: &Narrator) -> Result<()> {
     parent.call();
     let line = mapping.maps_line()?;
     parent.line().text("its line now: ").value(&line.raw).print();
-    parent.explain("a mapping outlives the name: like the SysV segment, the file has no name left, and the kernel says (deleted)");
+    parent.explain(
+        "a mapping outlives the name: like the SysV segment, the file has no name left, and the \
+         kernel says (deleted)",
+    );
     Ok(()) // dropping `mapping` unmaps it, and the memory goes
 }
 // ANCHOR_END: maps_columns
@@ -272,9 +283,13 @@ fn posix_maps_line(lesson: &Lesson, parent: &Narrator) -> Result<()> {
 // ANCHOR: same_frame
 /// Both processes look up the first page of their attachment in /proc/self/pagemap.
 fn same_frame(parent: &Narrator, memory: &Attachment, board: &Board, child: Partner) -> Result<()> {
-    parent.explain(format!("pagemap holds 8 bytes per page of this process: the entry of address a is at byte (a / {}) * 8", procfs::page_size()));
+    parent.explain(format!(
+        "pagemap holds 8 bytes per page of this process: the entry of address a is at byte \
+         (a / {}) * 8",
+        procfs::page_size()
+    ));
     let mine = procfs::pagemap(memory.address())?;
-    describe_entry(parent, memory.address(), mine);
+    show::describe_entry(parent, memory.address(), mine);
     take_turns(board, 5, child)?; // the child reads its own entry
     let childs = PagemapEntry(board.child_pagemap.load(Ordering::Relaxed));
     if mine.shows_pfn() && childs.shows_pfn() {
@@ -283,32 +298,23 @@ fn same_frame(parent: &Narrator, memory: &Attachment, board: &Board, child: Part
         parent.say(format!(
             "PFNs are visible: {mine:#x} in the parent, {childs:#x} in the child: {verdict}"
         ));
-        parent.explain("two virtual addresses, two page tables, one page of RAM: nothing is copied between the processes");
+        parent.explain(
+            "two virtual addresses, two page tables, one page of RAM: nothing is copied between \
+             the processes",
+        );
     } else {
         parent.line().text("PFNs are hidden: both processes read PFN ").value(0).print();
-        parent.explain("since Linux 4.0 only a reader with CAP_SYS_ADMIN (root, outside a container) sees real frame numbers: knowing where pages sit in RAM helps attacks such as rowhammer, which flip bits in memory next to a chosen page");
-        parent.explain("the flags are still there: both see the page present, shared, and not exclusively mapped (another mapping uses it); run the lesson as root to compare frames");
+        parent.explain(
+            "since Linux 4.0 only a reader with CAP_SYS_ADMIN (root, outside a container) sees \
+             real frame numbers: knowing where pages sit in RAM helps attacks such as rowhammer, \
+             which flip bits in memory next to a chosen page",
+        );
+        parent.explain(
+            "the flags are still there: both see the page present, shared, and not exclusively \
+             mapped (another mapping uses it); run the lesson as root to compare frames",
+        );
     }
     Ok(())
-}
-
-/// What the pagemap entry of the page holding `address` (at byte (a / page) * 8) says.
-fn describe_entry(out: &Narrator, address: usize, entry: PagemapEntry) {
-    let mut words = vec![if entry.present() { "present" } else { "not present" }];
-    words.extend(entry.file_or_shared().then_some("shared memory"));
-    let mapped = if entry.exclusive() { "mapped once" } else { "mapped more than once" };
-    words.extend(entry.present().then_some(mapped));
-    let pfn = format!("PFN {:#x}", entry.pfn());
-    words.push(match (entry.shows_pfn(), entry.present()) {
-        (true, _) => &pfn,
-        (false, true) => "PFN 0 (hidden from this user)",
-        (false, false) => "no PFN",
-    });
-    let at = address / procfs::page_size() * 8;
-    out.line()
-        .text(format!("pagemap entry of {address:#x} (at byte {at:#x}): "))
-        .value(words.join(", "))
-        .print();
 }
 // ANCHOR_END: same_frame
 
@@ -318,14 +324,17 @@ fn first_touch(lesson: &Lesson, segment: &Segment) -> Result<Attachment> {
     let parent = lesson.narrator("parent");
     let memory = segment.attach()?;
     parent.call();
-    resident(&parent, "after shmat", segment, &memory)?;
+    show::resident(&parent, "after shmat", segment, &memory)?;
     let page = procfs::page_size();
     let last = memory.address() + LARGE - page;
-    describe_entry(&parent, last, procfs::pagemap(last)?);
-    parent.explain("shmget reserved a size and shmat a range of addresses (a mapping), not memory: no page, no page-table entry yet");
+    show::describe_entry(&parent, last, procfs::pagemap(last)?);
+    parent.explain(
+        "shmget reserved a size and shmat a range of addresses (a mapping), not memory: no page, \
+         no page-table entry yet",
+    );
     memory.store(0, b"x")?;
     parent.say("stored one byte in the first page");
-    resident(&parent, "after one store", segment, &memory)?;
+    show::resident(&parent, "after one store", segment, &memory)?;
     let (pid, kib) = (parent.pid(), LARGE / 1024);
     let look = format!(
         "In another terminal:  grep -A 4 SYSV /proc/{pid}/smaps\n\
@@ -337,21 +346,13 @@ fn first_touch(lesson: &Lesson, segment: &Segment) -> Result<Attachment> {
         memory.store(offset, b"x")?;
     }
     parent.say(format!("stored one byte in each of the {} pages", LARGE / page));
-    resident(&parent, "after touching all", segment, &memory)?;
-    describe_entry(&parent, last, procfs::pagemap(last)?);
-    parent.explain("each first touch was a page fault: the kernel found no page, took a zeroed one, added it to the segment and to this process's page table");
+    show::resident(&parent, "after touching all", segment, &memory)?;
+    show::describe_entry(&parent, last, procfs::pagemap(last)?);
+    parent.explain(
+        "each first touch was a page fault: the kernel found no page, took a zeroed one, added it \
+         to the segment and to this process's page table",
+    );
     Ok(memory)
-}
-
-/// The resident size of this attachment (smaps Rss) and of the segment (/proc/sysvipc/shm).
-fn resident(out: &Narrator, when: &str, segment: &Segment, memory: &Attachment) -> Result<()> {
-    let rss = procfs::rss_kib(memory.address())?.map_or("?".to_owned(), |kib| format!("{kib} kB"));
-    let line = out.line().text(format!("{when}: Rss of this mapping ")).value(rss);
-    match procfs::segment_rss(segment.id())?.map(|bytes| format!("{bytes} bytes")) {
-        Some(rss) => line.text(", the segment's rss in /proc/sysvipc/shm ").value(rss).print(),
-        None => line.note("this kernel's /proc/sysvipc/shm has no rss column").print(),
-    }
-    Ok(())
 }
 // ANCHOR_END: first_touch
 
@@ -366,7 +367,7 @@ fn attached_twice(lesson: &Lesson, segment: &Segment, first: &Attachment) -> Res
     for memory in [first, &second] {
         parent.line().text("maps: ").value(&memory.maps_line()?.raw).print();
     }
-    resident(&parent, "the second attachment, untouched", segment, &second)?;
+    show::resident(&parent, "the second attachment, untouched", segment, &second)?;
     parent.explain(
         "the segment's pages all exist, but none is in the second mapping's page-table entries yet",
     );
@@ -376,21 +377,19 @@ fn attached_twice(lesson: &Lesson, segment: &Segment, first: &Attachment) -> Res
     parent.line().text("wrote ").value(format!("{text:?}")).text(" through the first").print();
     let read = second.load_c_string(0);
     parent.say(format!("read through the second ({:#x}): {read:?}", second.address()));
-    resident(&parent, "the second attachment, after one read", segment, &second)?;
-    parent.explain("the read faulted the page into the second mapping without allocating anything: the page already existed");
+    show::resident(&parent, "the second attachment, after one read", segment, &second)?;
+    parent.explain(
+        "the read faulted the page into the second mapping without allocating anything: the page \
+         already existed",
+    );
 
     let entries = [procfs::pagemap(first.address())?, procfs::pagemap(second.address())?];
     for (memory, entry) in [first, &second].into_iter().zip(entries) {
-        describe_entry(&parent, memory.address(), entry);
+        show::describe_entry(&parent, memory.address(), entry);
     }
     let [one, two] = entries;
-    parent.explain(match (one.shows_pfn() && two.shows_pfn(), one.pfn() == two.pfn()) {
-        (true, true) => format!("PFN {:#x} behind both addresses: one frame, mapped twice by one process", one.pfn()),
-        (true, false) => "DIFFERENT frames: that would be a copy, which shmat never makes".to_owned(),
-        (false, _) => "PFNs hidden again; the flags say it: the page is now mapped more than once, by one process".to_owned(),
-    });
-    let (pid, shmid) = (parent.pid(), segment.id());
-    lesson.step(&parent, &format!("One process, two attachments of one segment.\nIn another terminal, run:\n  grep SYSV /proc/{pid}/maps\ntwo lines with the same inode {shmid};  ipcs -m -i {shmid}  shows nattch 2."));
+    parent.explain(show::one_frame_twice(one, two));
+    lesson.step(&parent, &show::look_twice(parent.pid(), segment.id())); // maps, ipcs
     second.detach()?;
     parent.call();
     Ok(())
