@@ -8,16 +8,17 @@
 //! - **Harness.** [`narrate`] (the coloured story, one line per `write(2)`), [`lesson`] (the
 //!   flags and pauses every lesson has), [`process`] (forked children: no zombie, no orphan),
 //!   [`wait`] (waiting for a partner that may die), [`privilege`] (another user for a child).
-//! - **Subject.** [`sysv`] (`key`, `shm`, `sem`, `msg`), [`posix`] (`name`, `shm`, `mq`),
-//!   [`region`] (memory attached or mapped; read-only is a type), and synchronization inside the
+//! - **Subject.** [`shared`] (the standard atomics, each access written down), [`sysv`]
+//!   (`key`, `shm`, `sem`, `msg`), [`posix`] (`name`, `shm`, `mq`), [`region`] (memory attached or mapped; read-only is a type), and synchronization inside the
 //!   segment: [`futex`], [`unnamed_sem`] (`sem_init`), [`pthread`] (a robust mutex); [`memfd`]
 //!   and [`unix_socket`] (memory with no name, its seals, a descriptor passed over a socket).
 //! - **Bookkeeping.** [`registry`], [`cleanup`], [`scratch`]: nothing left behind, on Ctrl-C and
 //!   after a run killed outright.
 //! - **Foundations.** [`error`] (one error type), [`call`] (the record of every call, printed by
 //!   the story and written by `--trace`), [`procfs`] and [`flags`] (the one `/proc` and
-//!   command-line reader), [`json`] (the one JSON writer and reader), [`fold`] (long lines folded to
-//!   the terminal, and joined again), [`jitter`] (random delays for the checker),
+//!   command-line reader), [`json`] (the one JSON writer and reader), [`fold`] (long lines
+//!   folded to the terminal, and joined again), [`jitter`] (random delays for the checker),
+//!   [`evidence`] (every load and store on shared memory, for the checker),
 //!   [`catalogue`], [`store`] (the one progress store: the file the quiz runner and the checker
 //!   keep for the student).
 //!

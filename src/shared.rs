@@ -92,7 +92,8 @@ macro_rules! shared_atomic {
                 step: impl FnOnce(&$std) -> $int,
                 new: impl FnOnce($int) -> $int,
             ) -> $int {
-                crate::jitter::point();
+                // No jitter point: nothing can come between the read and the write of one
+                // read-modify-write, and a count of thousands (exercise 06) would crawl.
                 let began = evidence::begin();
                 let old = step(&self.0);
                 let stored = new(old).to_ne_bytes();

@@ -54,6 +54,9 @@ pub struct Evidence<'a> {
     clocks: HashMap<StepKey, BTreeMap<i32, usize>>,
     /// For each access that reads, the access it read from, if any.
     read_from: Vec<Option<usize>>,
+    /// For each step (by key): the latest releasing fence of its process before it, and the
+    /// earliest acquiring fence after it.
+    fences: HashMap<StepKey, (Option<Step>, Option<Step>)>,
 }
 
 type StepKey = (bool, usize);
@@ -129,7 +132,9 @@ impl<'a> Evidence<'a> {
             place,
             clocks: HashMap::new(),
             read_from: vec![None; copy.accesses.len()],
+            fences: HashMap::new(),
         };
+        evidence.find_fences();
         evidence.find_reads_from();
         let edges = evidence.edges();
         evidence.compute_clocks(&edges);
@@ -140,14 +145,18 @@ impl<'a> Evidence<'a> {
     /// begun before the load ended; the latest such.
     fn find_reads_from(&mut self) {
         let accesses = &self.copy.accesses;
-        let mut writes: HashMap<(&str, u64, usize), Vec<usize>> = HashMap::new();
+        // Each place and value's stores, in the order they began.
+        let mut writes: HashMap<(&str, u64, &[u8]), Vec<usize>> = HashMap::new();
         for (i, access) in accesses.iter().enumerate() {
             if access.writes() {
                 writes
-                    .entry((access.object.as_str(), access.offset, access.bytes.len()))
+                    .entry((access.object.as_str(), access.offset, access.bytes.as_slice()))
                     .or_default()
                     .push(i);
             }
+        }
+        for list in writes.values_mut() {
+            list.sort_by_key(|&w| accesses[w].t0_ns);
         }
         for (i, access) in accesses.iter().enumerate() {
             let seen = match access.op {
@@ -158,34 +167,47 @@ impl<'a> Evidence<'a> {
                 },
                 _ => continue,
             };
-            let place = (access.object.as_str(), access.offset, access.bytes.len());
-            let Some(candidates) = writes.get(&place) else { continue };
-            self.read_from[i] = candidates
-                .iter()
-                .copied()
-                .filter(|&w| {
-                    w != i && accesses[w].bytes == *seen && accesses[w].t0_ns < access.t_ns
-                })
-                .max_by_key(|&w| accesses[w].t0_ns);
+            let Some(list) = writes.get(&(access.object.as_str(), access.offset, seen.as_slice()))
+            else {
+                continue;
+            };
+            let before = list.partition_point(|&w| accesses[w].t0_ns < access.t_ns);
+            self.read_from[i] = list[..before].iter().rev().copied().find(|&w| w != i);
         }
     }
 
     /// The step of `pid` just before or after access `i` that is a fence releasing (before) or
     /// acquiring (after).
     fn fence_around(&self, i: usize, before: bool) -> Option<Step> {
-        let (pid, index) = *self.place.get(&key(Step::Access(i)))?;
-        let list = &self.steps[&pid];
-        let is_fence = |step: &Step| match step {
+        let (release, acquire) = self.fences.get(&key(Step::Access(i)))?;
+        if before { *release } else { *acquire }
+    }
+
+    fn find_fences(&mut self) {
+        let accesses = &self.copy.accesses;
+        let fence = |step: &Step, releasing: bool| match step {
             Step::Access(j) => {
-                let a = &self.copy.accesses[*j];
-                a.op == Op::Fence && if before { a.order.releases() } else { a.order.acquires() }
+                let a = &accesses[*j];
+                a.op == Op::Fence && if releasing { a.order.releases() } else { a.order.acquires() }
             }
             Step::Call(_) => false,
         };
-        if before {
-            list[..index - 1].iter().rev().find(|s| is_fence(s)).copied()
-        } else {
-            list[index..].iter().find(|s| is_fence(s)).copied()
+        for list in self.steps.values() {
+            let mut release = None;
+            let mut before = Vec::with_capacity(list.len());
+            for step in list {
+                before.push(release);
+                if fence(step, true) {
+                    release = Some(*step);
+                }
+            }
+            let mut acquire = None;
+            for (index, step) in list.iter().enumerate().rev() {
+                self.fences.insert(key(*step), (before[index], acquire));
+                if fence(step, false) {
+                    acquire = Some(*step);
+                }
+            }
         }
     }
 
@@ -407,38 +429,49 @@ impl<'a> Evidence<'a> {
         }
         let mut found: Vec<(usize, usize)> = Vec::new();
         for per_process in bytes.values() {
+            // Two atomics never race: a byte no plain access touches has nothing to report.
+            if !per_process.values().flatten().any(|&i| plain(&accesses[i])) {
+                continue;
+            }
+            let plain_only: BTreeMap<i32, Vec<usize>> = per_process
+                .iter()
+                .map(|(pid, list)| {
+                    (*pid, list.iter().copied().filter(|&i| plain(&accesses[i])).collect())
+                })
+                .collect();
             for (pid, list) in per_process {
                 for &w in list.iter().filter(|&&w| accesses[w].writes()) {
                     let Some(&(_, w_index)) = self.place.get(&key(Step::Access(w))) else {
                         continue;
                     };
                     let w_clock = &self.clocks[&key(Step::Access(w))];
-                    for (other_pid, others) in per_process {
+                    // A plain store races with any access; an atomic one only with plain ones.
+                    let candidates = if plain(&accesses[w]) { per_process } else { &plain_only };
+                    for (other_pid, others) in candidates {
                         if other_pid == pid {
                             continue;
                         }
                         let known = w_clock.get(other_pid).copied().unwrap_or(0);
-                        // The other's accesses not before w: those placed after `known`.
+                        // The other's accesses not before w: those placed after `known`; the
+                        // first of them is concurrent with w unless w happens before it (and
+                        // so before every later one).
                         let start = others
                             .partition_point(|&x| self.place[&key(Step::Access(x))].1 <= known);
-                        for &x in &others[start..] {
-                            let x_clock = &self.clocks[&key(Step::Access(x))];
-                            if x_clock.get(pid).copied().unwrap_or(0) >= w_index {
-                                break; // w happens before x, and before every later one
-                            }
-                            if plain(&accesses[w]) || plain(&accesses[x]) {
-                                let pair = if accesses[x].writes()
-                                    && accesses[x].t_ns < accesses[w].t_ns
-                                {
-                                    (x, w)
-                                } else {
-                                    (w, x)
-                                };
-                                if !found.contains(&pair) {
-                                    found.push(pair);
-                                }
-                                break;
-                            }
+                        let Some(&x) = others.get(start) else { continue };
+                        let x_clock = &self.clocks[&key(Step::Access(x))];
+                        if x_clock.get(pid).copied().unwrap_or(0) >= w_index {
+                            continue;
+                        }
+                        let pair = if accesses[x].writes() && accesses[x].t_ns < accesses[w].t_ns {
+                            (x, w)
+                        } else {
+                            (w, x)
+                        };
+                        if !found.contains(&pair) {
+                            found.push(pair);
+                        }
+                        if found.len() >= limit.max(1) * 8 {
+                            break;
                         }
                     }
                 }

@@ -336,6 +336,30 @@ fn bytes_from_partner(
     None
 }
 
+/// Whether `role` loaded `text` from shared memory at all (whoever stored it: in ex15 the
+/// writer is the checker's own peer, which the trace does not follow).
+fn loaded_by(trial: &Trial, role: &str, line: &str, text: &str, what: &str) -> Option<Failure> {
+    let copy = &trial.copies[0];
+    let said = copy
+        .stdout
+        .lines()
+        .filter_map(crate::runner::story_line)
+        .find(|(r, _, t)| *r == role && *t == line);
+    let (_, pid, _) = said?;
+    match Evidence::of(copy).provenance(pid, text) {
+        Provenance::NotLoaded => Some(Failure::new(
+            "not read from shared memory",
+            format!(
+                "{role} {pid} printed {}, but none of its loads (through a Region or the \
+                 library's atomics) found {}: it did not read it from the mapping. {what}",
+                quoted(line),
+                quoted(text)
+            ),
+        )),
+        _ => None,
+    }
+}
+
 /// The calls named `name` that the run made (not the library's helper calls).
 fn calls_named<'a>(trial: &'a Trial, name: &'a str) -> impl Iterator<Item = &'a Call> + 'a {
     trial.calls().filter(move |call| call.name == name && !call.helper)
@@ -424,8 +448,35 @@ pub fn ex02(trial: &Trial) -> Option<Failure> {
         [Some(a), Some(b)] if a == b => Some(*a),
         _ => None,
     };
-    for copy in &trial.copies {
+    for (copy, key) in trial.copies.iter().zip(&keys) {
         let expected = format!("Child read: greetings from process {}", copy.pid);
+        let said = copy
+            .stdout
+            .lines()
+            .filter_map(crate::runner::story_line)
+            .find(|(r, _, t)| *r == "child" && *t == expected);
+        if let (Some((_, child, _)), true) = (said, copy.ending == Ending::Exited(0)) {
+            let by_key = copy.calls.iter().any(|c| {
+                c.pid == child
+                    && c.name == "shmget"
+                    && c.result.is_some()
+                    && key.is_some_and(|key| c.args.first().is_some_and(|a| a == key))
+            });
+            if !by_key {
+                let key = key.unwrap_or("its key");
+                return Some(Failure::new(
+                    "not opened by key",
+                    format!(
+                        "the child {child} of copy {} printed the right greeting, but its trace has \
+                         no shmget({key}, ...) of its own: it used what it inherited (the id, the \
+                         attachment) or a call made around the library. The exercise asks the \
+                         child to find the segment by its key, as an unrelated process must \
+                         (Segment::open)",
+                        copy.pid
+                    ),
+                ));
+            }
+        }
         let read: Vec<&str> =
             copy.said_by("child").filter(|l| l.starts_with("Child read")).collect();
         let problem = match (copy.ending, read.as_slice()) {
@@ -448,7 +499,16 @@ pub fn ex02(trial: &Trial) -> Option<Failure> {
             }
         });
     }
-    None
+    trial.copies.iter().find_map(|copy| {
+        let greeting = format!("greetings from process {}", copy.pid);
+        read_from_partner(
+            &Trial { copies: vec![copy.clone()], ..trial.clone() },
+            "child",
+            &format!("Child read: {greeting}"),
+            &greeting,
+            "The exercise asks the child to read its parent's greeting from the segment",
+        )
+    })
 }
 
 /// Exercise 03: the reader reads the message (the leak is a common check).
@@ -620,6 +680,11 @@ pub fn ex06(trial: &Trial) -> Option<Failure> {
             ),
         ));
     }
+    if let [taken, ..] = numbers.as_slice()
+        && let Some(failure) = tickets_from_the_dispenser(trial, *taken)
+    {
+        return Some(failure);
+    }
     if let Some(call) = calls_named(trial, "semget").next() {
         return Some(Failure::new(
             "semaphore used",
@@ -627,6 +692,62 @@ pub fn ex06(trial: &Trial) -> Option<Failure> {
                 "the tickets are right, but the trace shows {}: this exercise asks for fetch_add, \
                  which needs no lock and no system call",
                 call.text
+            ),
+        ));
+    }
+    None
+}
+
+/// Exercise 06, from the trace: the workers' read-modify-writes of the dispenser (8 bytes)
+/// handed out the tickets 0 to `taken` - 1, each once.
+fn tickets_from_the_dispenser(trial: &Trial, taken: u64) -> Option<Failure> {
+    use crate::trace::{Op, little_endian};
+    let copy = &trial.copies[0];
+    let evidence = Evidence::of(copy);
+    let workers: Vec<i32> =
+        copy.roles.iter().filter(|(_, r)| r.starts_with("worker")).map(|(p, _)| *p).collect();
+    let words: Vec<usize> = (0..evidence.accesses().len())
+        .filter(|&i| {
+            let a = &evidence.accesses()[i];
+            workers.contains(&a.pid) && a.bytes.len() == 8 && a.op != Op::Fence
+        })
+        .collect();
+    let mut handed: Vec<(u64, u64)> = Vec::new();
+    for &i in &words {
+        let access = &evidence.accesses()[i];
+        match (access.op, &access.old) {
+            (Op::Rmw, Some(old)) => handed.push((little_endian(old), access.value())),
+            (Op::Store, _) => {
+                return Some(Failure::new(
+                    "no fetch_add",
+                    format!(
+                        "{}: a ticket taken with a load and then a store, which another worker \
+                         can cut in two. The exercise asks for each ticket to be taken in one \
+                         atomic step (fetch_add on the dispenser)",
+                        evidence.describe(i)
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    handed.sort_unstable();
+    let mut next = 0;
+    for &(from, to) in &handed {
+        if from != next || to <= from {
+            break;
+        }
+        next = to;
+    }
+    if handed.is_empty() || next != taken {
+        return Some(Failure::new(
+            "tickets not taken",
+            format!(
+                "the parent reports {taken} tickets, but the workers' fetch_adds on the dispenser \
+                 handed out {} (tickets 0 to {next} in order, then a gap or an overlap): the \
+                 count did not come from the dispenser. The exercise asks each worker to take \
+                 its tickets from the one shared dispenser",
+                handed.len()
             ),
         ));
     }
@@ -941,7 +1062,19 @@ pub fn ex13(trial: &Trial) -> Option<Failure> {
     }
     let result = copy.said_by("parent").find(|l| l.starts_with("a = "));
     match result {
-        Some("a = 85, b = 15, total = 100") => None,
+        Some(line @ "a = 85, b = 15, total = 100") => [85u64, 15]
+            .iter()
+            .find_map(|value| {
+                bytes_from_partner(
+                    trial,
+                    "parent",
+                    line,
+                    &value.to_string(),
+                    &value.to_ne_bytes(),
+                    "The exercise asks the parent to print the accounts as the clerk left them",
+                )
+            })
+            .or_else(|| clerk_under_the_mutex(trial)),
         Some(line) => Some(
             Failure::new(
                 "half-updated data",
@@ -958,6 +1091,63 @@ pub fn ex13(trial: &Trial) -> Option<Failure> {
             format!("no `a = ..., b = ..., total = ...` line; the run printed: {}", copy.tail(4)),
         )),
     }
+}
+
+/// Exercise 13, from the trace: the clerk's loads and stores of the accounts happen while it
+/// holds the mutex.
+fn clerk_under_the_mutex(trial: &Trial) -> Option<Failure> {
+    use crate::evidence::{Step, sync_of};
+    let copy = &trial.copies[0];
+    let evidence = Evidence::of(copy);
+    let clerk = copy.roles.iter().find(|(_, r)| r.as_str() == "clerk").map(|(p, _)| *p);
+    let Some(clerk) = clerk else {
+        return Some(Failure::new(
+            "no clerk",
+            "no process named `clerk` ran: the exercise asks a clerk process to move the 5, \
+             under the mutex, after the repair",
+        ));
+    };
+    let mut held = 0usize;
+    let mut stored = false;
+    for step in evidence.steps_of(clerk) {
+        match *step {
+            Step::Call(i) => match sync_of(&copy.calls[i]) {
+                Some((object, false)) if object.starts_with("mutex") => held += 1,
+                Some((object, true)) if object.starts_with("mutex") => {
+                    held = held.saturating_sub(1)
+                }
+                _ => {}
+            },
+            Step::Access(i) => {
+                let access = &evidence.accesses()[i];
+                if access.bytes.len() != 8 || access.op == crate::trace::Op::Fence {
+                    continue;
+                }
+                stored |= access.writes();
+                if held == 0 {
+                    return Some(Failure::new(
+                        "clerk without the mutex",
+                        format!(
+                            "{} while it did not hold the mutex: a transfer another process can \
+                             see half done. The exercise asks the clerk to lock the mutex, move \
+                             the 5, and unlock it",
+                            evidence.describe(i)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if !stored {
+        return Some(Failure::new(
+            "no clerk",
+            format!(
+                "the clerk {clerk} stored nothing in the accounts: the exercise asks the clerk to \
+                 move the 5 itself"
+            ),
+        ));
+    }
+    None
 }
 
 /// Exercise 14: no reader sees a torn configuration.
@@ -1102,7 +1292,17 @@ pub fn ex15(trial: &Trial) -> Option<Failure> {
     }
     let expected = format!("Client read: {} / {}", peer.token, crate::peer::TRAILER);
     match said("Client read:") {
-        Some(text) if text == expected => None,
+        Some(text) if text == expected => {
+            [peer.token.as_str(), crate::peer::TRAILER].iter().find_map(|part| {
+                loaded_by(
+                    trial,
+                    "client",
+                    &text,
+                    part,
+                    "The exercise asks the client to read the buffer it was sent",
+                )
+            })
+        }
         Some(text) => Some(Failure::new(
             "wrong text",
             format!("the client printed `{text}`, where the server wrote `{expected}`"),
@@ -1184,6 +1384,20 @@ pub fn ex16(trial: &Trial) -> Option<Failure> {
         "hello from the parent",
         "The exercise asks the waiter to read the parent's message from the segment once woken",
     )
+    .or_else(|| {
+        let slept = calls_named(trial, "futex")
+            .any(|c| c.role == "waiter" && c.args.get(1).is_some_and(|op| op == "FUTEX_WAIT"));
+        let not_ready = copy.said_by("waiter").any(|l| l.starts_with("not ready"));
+        (not_ready && !slept).then(|| {
+            Failure::new(
+                "no wait",
+                "the waiter found no message, yet its trace has no futex(..., FUTEX_WAIT, ...): \
+                 it slept some other way (a raw libc::syscall, a sleep), which the checker cannot \
+                 see and which loses the wake-up or wastes time. The exercise asks the waiter to \
+                 sleep with futex::wait",
+            )
+        })
+    })
 }
 
 #[cfg(test)]
@@ -1197,6 +1411,29 @@ mod tests {
 
     /// A run of exercise 15 whose client (pid 10) made `calls` (name, args, errno) and printed
     /// `said`, against a peer that sent a memfd, `sealed` or not, and got `answer`.
+    /// The client's loads of what `said` says it read (`Client read: A / B`), as the library
+    /// records them: A at the start of the mapping, B on its last page.
+    fn loads_of(said: &str) -> Vec<crate::trace::Access> {
+        let Some(read) = said.strip_prefix("Client read: ") else { return Vec::new() };
+        read.split(" / ")
+            .zip([0u64, 4096])
+            .enumerate()
+            .map(|(n, (text, offset))| crate::trace::Access {
+                pid: 10,
+                seq: 100 + n as u64,
+                op: crate::trace::Op::Load,
+                object: "00:01:7".into(),
+                offset,
+                bytes: [text.as_bytes(), &[0]].concat(),
+                old: None,
+                order: crate::trace::Order::Relaxed,
+                t0_ns: 1,
+                t_ns: 2,
+                data: true,
+            })
+            .collect()
+    }
+
     fn run15(sealed: bool, calls: &[Made], said: &str, answer: u8) -> Trial {
         let calls = calls
             .iter()
@@ -1222,7 +1459,7 @@ mod tests {
                 stdout: format!("[client 10] {said}\n"),
                 stderr: String::new(),
                 calls,
-                accesses: Vec::new(),
+                accesses: loads_of(said),
                 objects: Default::default(),
                 roles: Default::default(),
             }],
@@ -1260,6 +1497,13 @@ mod tests {
         assert_eq!(kind(&run15(false, &[RECEIVED, SEALS], REFUSED, b'r')), None);
         // An alternative: the size asked after the check even when the buffer is refused.
         assert_eq!(kind(&run15(false, &[RECEIVED, SEALS, SIZE], REFUSED, b'r')), None);
+    }
+
+    #[test]
+    fn ex15_a_client_that_prints_what_it_did_not_load_fails() {
+        let mut trial = run15(true, &[RECEIVED, SEALS, SIZE, MAP], READ, b'm');
+        trial.copies[0].accesses.truncate(1); // the first page loaded, the last page made up
+        assert_eq!(kind(&trial).as_deref(), Some("not read from shared memory"));
     }
 
     #[test]

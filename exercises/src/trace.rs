@@ -171,14 +171,12 @@ pub fn read(path: &Path) -> Trace {
     let text = String::from_utf8_lossy(&bytes);
     let mut trace = Trace::default();
     for line in text.lines() {
-        if let Some(call) = parse_line(line) {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        if let Some(call) = call_of(&value) {
             trace.roles.entry(call.pid).or_insert_with(|| call.role.clone());
             trace.calls.push(call);
-        } else if let Ok(value) = serde_json::from_str::<serde_json::Value>(line)
-            && let (Some(pid), Some(role)) = (
-                value.get("pid").and_then(|v| v.as_i64()),
-                value.get("role").and_then(|v| v.as_str()),
-            )
+        } else if let (Some(pid), Some(role)) =
+            (value.get("pid").and_then(|v| v.as_i64()), value.get("role").and_then(|v| v.as_str()))
         {
             trace.roles.entry(pid as i32).or_insert_with(|| role.to_owned());
             match value.get("kind").and_then(|v| v.as_str()) {
@@ -230,7 +228,11 @@ fn parse_access(value: &serde_json::Value) -> Option<Access> {
 
 /// One line of the trace, if it is a call.
 pub fn parse_line(line: &str) -> Option<Call> {
-    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    call_of(&serde_json::from_str(line).ok()?)
+}
+
+/// A parsed line, if it is a call.
+fn call_of(value: &serde_json::Value) -> Option<Call> {
     if value.get("kind")?.as_str()? != "call" {
         return None;
     }
@@ -283,5 +285,32 @@ mod tests {
         assert!(parse_line(failed).unwrap().failed_with("ENOENT"));
         assert!(parse_line(r#"{"kind":"event","event":"load"}"#).is_none());
         assert!(parse_line(r#"{"kind":"call","pid":7,"ro"#).is_none(), "a line cut short");
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    #[test]
+    #[ignore]
+    fn read_a_big_trace() {
+        let start = std::time::Instant::now();
+        let trace = super::read(std::path::Path::new("/tmp/t6.jsonl"));
+        eprintln!("{} accesses in {:?}", trace.accesses.len(), start.elapsed());
+        let copy = crate::runner::Copy {
+            pid: 0,
+            ending: crate::runner::Ending::Exited(0),
+            stdout: String::new(),
+            stderr: String::new(),
+            calls: trace.calls,
+            accesses: trace.accesses,
+            objects: trace.objects,
+            roles: trace.roles,
+        };
+        let start = std::time::Instant::now();
+        let evidence = crate::evidence::Evidence::of(&copy);
+        eprintln!("evidence in {:?}", start.elapsed());
+        let start = std::time::Instant::now();
+        let races = evidence.races(1);
+        eprintln!("races {} in {:?}", races.len(), start.elapsed());
     }
 }
