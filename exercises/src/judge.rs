@@ -864,8 +864,12 @@ pub fn ex11(trial: &Trial) -> Option<Failure> {
     )
 }
 
-/// Exercise 12: no segment open to others; the helper attaches read-only.
+/// Exercise 12: no segment open to others, by the mode the kernel holds; the helper attaches
+/// read-only.
 pub fn ex12(trial: &Trial) -> Option<Failure> {
+    if let Some(failure) = ex12_kernel_mode(trial) {
+        return Some(failure);
+    }
     for call in calls_named(trial, "shmget") {
         let mode = call
             .args
@@ -912,7 +916,113 @@ pub fn ex12(trial: &Trial) -> Option<Failure> {
             ),
         ));
     }
+    if clean(trial) {
+        return ex12_helper_attached(trial);
+    }
     None
+}
+
+/// Exercise 12, from the kernel: every segment the run made, at every look the checker took at
+/// `/proc/sysvipc/shm` while it ran, had no permission bit for group or others, and belonged to
+/// the user who ran it. The trace only says how it got that way.
+fn ex12_kernel_mode(trial: &Trial) -> Option<Failure> {
+    use crate::kernel::Table;
+    let me = nix::unistd::geteuid().as_raw();
+    let start = trial.calls().map(|c| c.t0_ns).filter(|&t| t > 0).min();
+    for seen in trial.watched.in_table(Table::Segment) {
+        let object = &seen.object;
+        let open = object.mode & 0o077 != 0;
+        if !open && object.uid == me {
+            continue;
+        }
+        let id = i64::from(object.id);
+        let made = trial.calls().find(|c| c.name == "shmget" && c.returned() == Some(id));
+        let set = trial.calls().filter(|c| {
+            c.name == "shmctl"
+                && c.result.is_some()
+                && c.args.first().and_then(|a| a.parse().ok()) == Some(id)
+                && c.args.get(1).is_some_and(|a| a == "IPC_SET")
+                && c.t_ns <= seen.until_ns
+        });
+        let how = match (set.last(), made) {
+            (Some(call), _) => format!("`{}` by the {} {} set it so", call.text, call.role, call.pid),
+            (None, Some(call)) => {
+                format!("`{}` by the {} {} made it so", call.text, call.role, call.pid)
+            }
+            (None, None) => "no call of the library made it so: a call made around the library \
+                             (a raw libc::shmget or shmctl) did, and the checker read the mode \
+                             from the kernel all the same"
+                .to_owned(),
+        };
+        let when = match start {
+            Some(start) => {
+                format!("{} ms after the run's first call", seen.t0_ns.saturating_sub(start) / 1_000_000)
+            }
+            None => "while the run went on".to_owned(),
+        };
+        let (kind, what) = if open {
+            (
+                "open to others",
+                format!(
+                    "mode {:04o}: group or other users could attach it (`ipcs -m` shows its id to \
+                     everyone) and read or change the token",
+                    object.mode
+                ),
+            )
+        } else {
+            (
+                "given to another user",
+                format!(
+                    "owner uid {}, not {me}, the user who ran it: that user, not this one, could \
+                     read the token",
+                    object.uid
+                ),
+            )
+        };
+        return Some(
+            Failure::new(
+                kind,
+                format!(
+                    "the exercise asks for a segment only its owner can use, from its creation to \
+                     its removal. The kernel held segment {} (/proc/sysvipc/shm, {when}) with \
+                     {what}; {how}",
+                    object.id
+                ),
+            )
+            .hint(
+                "create it with Segment::create(Key::PRIVATE, SIZE, 0o600) and never widen its \
+                 mode (set_mode may only make it stricter: 0400)",
+            ),
+        );
+    }
+    None
+}
+
+/// Exercise 12: the helper attached the segment, read-only, with the library's call.
+fn ex12_helper_attached(trial: &Trial) -> Option<Failure> {
+    let copy = &trial.copies[0];
+    let pid = copy.roles.iter().find(|(_, role)| *role == "helper").map(|(pid, _)| *pid)?;
+    let attached = calls_named(trial, "shmat").any(|c| {
+        c.pid == pid && c.result.is_some() && c.args.get(2).is_some_and(|f| f == "SHM_RDONLY")
+    });
+    if attached {
+        return None;
+    }
+    let made: Vec<String> =
+        trial.calls().filter(|c| c.pid == pid && !c.helper).map(|c| quoted(&c.text)).collect();
+    let made = if made.is_empty() { "no call at all".to_owned() } else { made.join(", ") };
+    Some(
+        Failure::new(
+            "attach read-only",
+            format!(
+                "the exercise asks the helper to attach the segment read-only (shmat with \
+                 SHM_RDONLY) and read the token there; helper {pid} made {made}: it never \
+                 attached the segment, so what it printed was not read from it. An attachment \
+                 made around the library (a raw libc::shmat) is not seen"
+            ),
+        )
+        .hint("in the helper: `let memory = segment.attach_read_only()?;`, then load the token"),
+    )
 }
 
 /// Exercise 13: the mutex made consistent and the accounts repaired.
@@ -1239,6 +1349,8 @@ mod tests {
                 shrink: (answer == b'm').then(|| if sealed { Err("EPERM".into()) } else { Ok(()) }),
                 problem: None,
             }),
+            fault_ns: None,
+            watched: Default::default(),
         }
     }
 
