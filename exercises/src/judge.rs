@@ -695,6 +695,259 @@ pub fn ex08(trial: &Trial) -> Option<Failure> {
              survive it",
         ));
     }
+    if !clean(trial) {
+        return None;
+    }
+    died_holding(copy).or_else(|| lock_values(copy, &trial.watched))
+}
+
+/// One semaphore operation of a traced `semop`: (semaphore, change, SEM_UNDO).
+fn sem_ops(call: &Call) -> Vec<(u16, i64, bool)> {
+    let Some(sops) = call.args.get(1) else { return Vec::new() };
+    sops.split('}')
+        .filter_map(|op| {
+            let op = op.trim_start_matches([',', ' ', '{']);
+            let mut parts = op.split(',').map(str::trim);
+            let n = parts.next()?.parse().ok()?;
+            let delta = parts.next()?.trim_start_matches('+').parse().ok()?;
+            let undo = parts.next()?.contains("SEM_UNDO");
+            Some((n, delta, undo))
+        })
+        .collect()
+}
+
+/// A traced, successful `semop` on semaphore `n` of set `semid` by anyone: (call, change, undo).
+fn semops_on<'a>(copy: &'a Copy, semid: &str, n: u16) -> Vec<(&'a Call, i64, bool)> {
+    copy.calls
+        .iter()
+        .filter(|c| {
+            matches!(c.name.as_str(), "semop" | "semtimedop")
+                && c.result.is_some()
+                && c.args.first().is_some_and(|a| a == semid)
+        })
+        .flat_map(|c| {
+            sem_ops(c).into_iter().filter(move |op| op.0 == n).map(move |(_, d, u)| (c, d, u))
+        })
+        .collect()
+}
+
+/// Exercise 08, from the trace: writer 1 took LOCK with SEM_UNDO and died holding it (no give
+/// after its take); nobody set LOCK by hand after that; every other writer took it.
+fn died_holding(copy: &Copy) -> Option<Failure> {
+    let first = *copy.roles.iter().find(|(_, r)| *r == "writer 1")?.0;
+    let own: Vec<&Call> = copy.calls.iter().filter(|c| c.pid == first && !c.helper).collect();
+    let listed = |calls: &[&Call]| {
+        if calls.is_empty() {
+            "no call".to_owned()
+        } else {
+            calls.iter().map(|c| quoted(&c.text)).collect::<Vec<_>>().join(", ")
+        }
+    };
+    let asks = "The exercise asks that writer 1 die while it holds LOCK, taken with SEM_UNDO, so \
+                that the kernel gives LOCK back when it dies";
+    let take = own.iter().find_map(|c| {
+        let ops = sem_ops(c);
+        let op = ops.iter().find(|op| op.1 < 0)?;
+        (matches!(c.name.as_str(), "semop" | "semtimedop") && c.result.is_some())
+            .then(|| (*c, op.0, op.2))
+    });
+    let Some((take, lock, undo)) = take else {
+        return Some(
+            Failure::new(
+                "did not die holding LOCK",
+                format!(
+                    "writer 1 ({first}) ended without taking LOCK: it made {}. {asks}. A semop \
+                     made around the library (a raw libc::semop) is not seen: use the library's \
+                     call",
+                    listed(&own)
+                ),
+            )
+            .hint("take LOCK in writer 1 with `let _held = set.lock(LOCK)?;` before the crash"),
+        );
+    };
+    let semid = take.args.first().cloned().unwrap_or_default();
+    let on_lock = semops_on(copy, &semid, lock);
+    let reset = |c: &&Call| {
+        c.name == "semctl"
+            && c.result.is_some()
+            && c.args.first() == Some(&semid)
+            && c.args.get(2).is_some_and(|a| a == "SETVAL" || a == "SETALL")
+            && c.t0_ns >= take.t_ns
+    };
+    // A give by writer 1 after its take: it no longer held LOCK when it died.
+    let given = on_lock.iter().find(|(c, d, _)| c.pid == first && *d > 0 && c.seq > take.seq);
+    let set_by_itself = own.iter().find(|c| reset(c) && c.seq > take.seq);
+    if let Some(give) = given.map(|(c, _, _)| *c).or(set_by_itself.copied()) {
+        let twice = if undo {
+            "; it had taken LOCK with SEM_UNDO, so the kernel's undo then gave it back a second \
+             time: a double release, and LOCK ends above 1, a lock that no longer excludes"
+        } else {
+            "; the kernel had nothing to give back"
+        };
+        return Some(
+            Failure::new(
+                "did not die holding LOCK",
+                format!(
+                    "writer 1 ({first}) took LOCK with `{}`, then gave it back itself with `{}` \
+                     before it ended{twice}. {asks}",
+                    take.text, give.text
+                ),
+            )
+            .hint(
+                "writer 1 must not give LOCK back: the crash is the test, and SEM_UNDO's undo \
+                   is the only give",
+            ),
+        );
+    }
+    if !undo {
+        return Some(
+            Failure::new(
+                "LOCK taken without SEM_UNDO",
+                format!(
+                    "writer 1 ({first}) took LOCK with `{}`: without SEM_UNDO the kernel has \
+                     nothing to undo when it dies. {asks}",
+                    take.text
+                ),
+            )
+            .hint("`let _held = set.lock(LOCK)?;` is semop with SEM_UNDO"),
+        );
+    }
+    if let Some(call) = copy.calls.iter().filter(|c| !c.helper).find(reset) {
+        return Some(
+            Failure::new(
+                "LOCK set by hand",
+                format!(
+                    "after writer 1 ({first}) took LOCK, the {} {} set it with `{}`: the kernel's \
+                     SEM_UNDO must give LOCK back, not the program. {asks}",
+                    call.role, call.pid, call.text
+                ),
+            )
+            .hint("remove the set_value after the crash: SEM_UNDO gives LOCK back"),
+        );
+    }
+    // The others' turns: a take of LOCK by each other writer (before or after writer 1's).
+    let writers: Vec<(i32, &String)> = copy
+        .roles
+        .iter()
+        .filter(|(pid, r)| r.starts_with("writer ") && **pid != first)
+        .map(|(pid, r)| (*pid, r))
+        .collect();
+    for (pid, name) in &writers {
+        if !on_lock.iter().any(|(c, d, _)| c.pid == *pid && *d < 0) {
+            let made: Vec<&Call> = copy.calls.iter().filter(|c| c.pid == *pid).collect();
+            return Some(Failure::new(
+                "no turn",
+                format!(
+                    "{name} ({pid}) never took LOCK (it made {}): every writer must have its \
+                     turn under LOCK. A semop made around the library is not seen: use the \
+                     library's call",
+                    listed(&made)
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// Exercise 08, from the kernel: LOCK as the checker read it itself (semctl GETVAL, every
+/// millisecond or so, while the set existed), never above 1, and 1 whenever the trace shows
+/// nobody holding it. The set and LOCK's number are those of writer 1's traced take, or else
+/// semaphore 0 of every set the run made; a value read from the kernel cannot be changed by
+/// what the program traces or leaves out (a raw libc::semop or semctl changes it, and is seen).
+fn lock_values(copy: &Copy, watched: &crate::kernel::Watch) -> Option<Failure> {
+    use crate::kernel::Table;
+    let role = |pid: i32| copy.role_of(pid).unwrap_or_else(|| "process".to_owned());
+    let first = copy.roles.iter().find(|(_, r)| *r == "writer 1").map(|(pid, _)| *pid);
+    let take = copy.calls.iter().find_map(|c| {
+        let op = sem_ops(c).into_iter().find(|op| op.1 < 0)?;
+        (Some(c.pid) == first
+            && !c.helper
+            && matches!(c.name.as_str(), "semop" | "semtimedop")
+            && c.result.is_some())
+        .then_some((c, op.0))
+    });
+    let (sets, lock): (Vec<i32>, u16) = match take {
+        Some((call, lock)) => {
+            (call.args.first().and_then(|a| a.parse().ok()).into_iter().collect(), lock)
+        }
+        None => {
+            let mut ids: Vec<i32> =
+                watched.in_table(Table::SemaphoreSet).map(|s| s.object.id).collect();
+            ids.dedup();
+            (ids, 0)
+        }
+    };
+    let since = take.map_or(0, |(c, _)| c.t_ns);
+    let asks = "The exercise asks that writer 1 die while it holds LOCK, taken with SEM_UNDO, so \
+                that the kernel gives LOCK back when it dies";
+    let at = |t: u64| match take {
+        Some((c, _)) => {
+            format!("{:.1} ms after writer 1 took it", t.saturating_sub(c.t_ns) as f64 / 1e6)
+        }
+        None => "while the run went on".to_owned(),
+    };
+    for id in sets {
+        let semid = id.to_string();
+        let on_lock = semops_on(copy, &semid, lock);
+        let reaped = copy
+            .calls
+            .iter()
+            .find(|c| {
+                c.name == "waitpid" && first.is_some_and(|f| c.returned() == Some(i64::from(f)))
+            })
+            .map(|c| c.t_ns);
+        // Who held LOCK when, by the trace: from the start of each take to the end of its give
+        // (writer 1: to its reaping); a hold with no give lasts for ever.
+        let mut holds: Vec<(u64, u64)> = Vec::new();
+        for (c, _, _) in on_lock.iter().filter(|(_, d, _)| *d < 0) {
+            let give = on_lock
+                .iter()
+                .filter(|(g, gd, _)| g.pid == c.pid && *gd > 0 && g.seq > c.seq)
+                .map(|(g, _, _)| g.t_ns)
+                .min();
+            let end = if Some(c.pid) == first { reaped } else { give };
+            holds.push((c.t0_ns, end.unwrap_or(u64::MAX)));
+        }
+        for seen in watched.of(Table::SemaphoreSet, id) {
+            let Some(&(value, last)) = seen.values.get(usize::from(lock)) else { continue };
+            if value > 1 {
+                return Some(
+                    Failure::new(
+                        "LOCK above 1",
+                        format!(
+                            "the checker read LOCK = {value} from the kernel (semctl GETVAL on set \
+                         {id}, {}; last changed by {} {last}): LOCK was given back more times \
+                         than it was taken, so it no longer keeps writers apart. A lock is 0 \
+                         (held) or 1 (free)",
+                            at(seen.t0_ns),
+                            role(last)
+                        ),
+                    )
+                    .hint(
+                        "one give per take: SEM_UNDO's undo is writer 1's give, so writer 1 must \
+                       not post",
+                    ),
+                );
+            }
+            let free = take.is_some()
+                && seen.t0_ns > since
+                && !holds.iter().any(|&(from, to)| from <= seen.until_ns && seen.t0_ns <= to);
+            if free && value != 1 {
+                return Some(
+                    Failure::new(
+                        "LOCK not given back",
+                        format!(
+                            "the checker read LOCK = {value} from the kernel (semctl GETVAL on set \
+                         {id}, {}) while the trace shows no process holding it: writer 1 had \
+                         died and nothing had given LOCK back. {asks}",
+                            at(seen.t0_ns)
+                        ),
+                    )
+                    .hint("`let _held = set.lock(LOCK)?;` in writer 1: SEM_UNDO gives it back"),
+                );
+            }
+        }
+    }
     None
 }
 
@@ -945,7 +1198,9 @@ fn ex12_kernel_mode(trial: &Trial) -> Option<Failure> {
                 && c.t_ns <= seen.until_ns
         });
         let how = match (set.last(), made) {
-            (Some(call), _) => format!("`{}` by the {} {} set it so", call.text, call.role, call.pid),
+            (Some(call), _) => {
+                format!("`{}` by the {} {} set it so", call.text, call.role, call.pid)
+            }
             (None, Some(call)) => {
                 format!("`{}` by the {} {} made it so", call.text, call.role, call.pid)
             }
@@ -956,7 +1211,10 @@ fn ex12_kernel_mode(trial: &Trial) -> Option<Failure> {
         };
         let when = match start {
             Some(start) => {
-                format!("{} ms after the run's first call", seen.t0_ns.saturating_sub(start) / 1_000_000)
+                format!(
+                    "{} ms after the run's first call",
+                    seen.t0_ns.saturating_sub(start) / 1_000_000
+                )
             }
             None => "while the run went on".to_owned(),
         };

@@ -307,9 +307,11 @@ impl Watch {
         self.looks += 1;
         for (object, values) in seen {
             let new = Sighting { t0_ns, until_ns, object, values };
-            let last = self.sightings.iter_mut().rev().find(|s| {
-                s.object.table == new.object.table && s.object.id == new.object.id
-            });
+            let last = self
+                .sightings
+                .iter_mut()
+                .rev()
+                .find(|s| s.object.table == new.object.table && s.object.id == new.object.id);
             match last {
                 Some(last) if last.same_state(&new) => last.until_ns = until_ns,
                 _ => self.sightings.push(new),

@@ -457,17 +457,8 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
     let mut leftovers = kernel::leftovers(&before, &kernel::snapshot(), &calls, &pids);
     kernel::remove(&mut leftovers);
     let _ = shm_workbook::registry::sweep(); // the run files of processes that were killed
-    let mut trial = Trial {
-        copies,
-        fault_done,
-        stuck,
-        leftovers,
-        strays,
-        elapsed,
-        peer,
-        fault_ns,
-        watched,
-    };
+    let mut trial =
+        Trial { copies, fault_done, stuck, leftovers, strays, elapsed, peer, fault_ns, watched };
     let roles: Vec<String> = trial
         .strays
         .iter()
