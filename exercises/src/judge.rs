@@ -483,18 +483,106 @@ pub fn ex03(trial: &Trial) -> Option<Failure> {
     )
 }
 
-/// Exercise 04: Ctrl-C must stop the service (leftovers are a common check).
+/// Exercise 04: Ctrl-C must stop the service (leftovers are a common check); the service must
+/// be at work when the Ctrl-C comes.
 pub fn ex04(trial: &Trial) -> Option<Failure> {
-    let stuck = trial.stuck.as_ref()?;
-    let fault = trial.fault_done.clone().unwrap_or_else(|| "Ctrl-C".to_owned());
+    if let Some(stuck) = trial.stuck.as_ref() {
+        let fault = trial.fault_done.clone().unwrap_or_else(|| "Ctrl-C".to_owned());
+        return Some(
+            Failure::new(
+                "did not stop on Ctrl-C",
+                format!("after {fault}, {}", stuck.describe(&["LOCK"], &|pid| trial.role_of(pid))),
+            )
+            .hint(
+                "the handler must end the process (and the worker): after cleaning up, exit, or \
+                 return from main",
+            ),
+        );
+    }
+    let copy = &trial.copies[0];
+    let asks = "The exercise asks for a service that works (its worker counts, its parent reports \
+                the counter) until Ctrl-C stops it, and that removes what it made when it stops";
+    if trial.fault_done.is_none() && completed(trial) {
+        let ending = match copy.ending {
+            Ending::Exited(code) => format!("exited with status {code}"),
+            Ending::Signaled(signal) => format!("was killed by {signal}"),
+            _ => "ended".to_owned(),
+        };
+        let last = copy.calls.iter().filter(|c| !c.helper && c.pid == copy.pid).last();
+        let last = last.map_or(String::new(), |c| format!(" Its last call: `{}`.", c.text));
+        return Some(
+            Failure::new(
+                "ended before Ctrl-C",
+                format!(
+                    "the main process {} {ending} after {} ms, by itself, before the checker's \
+                     Ctrl-C was due: nothing was running for the Ctrl-C to stop, so the clean-up \
+                     on a signal was never put to the test.{last} {asks}",
+                    copy.pid,
+                    trial.elapsed.as_millis()
+                ),
+            )
+            .hint(
+                "keep the worker and the loop that reports the counter: the service runs until \
+                 the Ctrl-C",
+            ),
+        );
+    }
+    idle_at_ctrl_c(trial, asks)
+}
+
+/// How long the service may go without any work (a load or store of shared memory through the
+/// library, a semaphore taken or given) just before the Ctrl-C. The worker works every
+/// millisecond and the parent reports every 20 ms: jitter holds one of them back for a few
+/// milliseconds, seldom both for this long.
+pub const EX04_IDLE: std::time::Duration = std::time::Duration::from_millis(30);
+
+/// Exercise 04: a Ctrl-C that came [`EX04_IDLE`] or more after the run's first call must find
+/// the service at work: some step of work in the last [`EX04_IDLE`] before it.
+fn idle_at_ctrl_c(trial: &Trial, asks: &str) -> Option<Failure> {
+    let fault = trial.fault_ns?;
+    let copy = &trial.copies[0];
+    let idle = EX04_IDLE.as_nanos() as u64;
+    let first = copy.calls.iter().map(|c| c.t0_ns).filter(|&t| t > 0).min()?;
+    if fault < first + idle {
+        return None; // too early to ask for work
+    }
+    let worked = |t: u64| t + idle >= fault && t <= fault;
+    let accessed = copy.accesses.iter().any(|a| a.op != crate::trace::Op::Fence && worked(a.t_ns));
+    let synced = copy.calls.iter().any(|c| crate::evidence::sync_of(c).is_some() && worked(c.t_ns));
+    if accessed || synced {
+        return None;
+    }
+    let last = copy
+        .accesses
+        .iter()
+        .filter(|a| a.op != crate::trace::Op::Fence && a.t_ns <= fault)
+        .map(|a| a.t_ns)
+        .chain(
+            copy.calls
+                .iter()
+                .filter(|c| crate::evidence::sync_of(c).is_some() && c.t_ns <= fault)
+                .map(|c| c.t_ns),
+        )
+        .max();
+    let since = match last {
+        Some(t) => format!("its last step of work came {} ms before it", (fault - t) / 1_000_000),
+        None => "it had done no work at all".to_owned(),
+    };
     Some(
         Failure::new(
-            "did not stop on Ctrl-C",
-            format!("after {fault}, {}", stuck.describe(&["LOCK"], &|pid| trial.role_of(pid))),
+            "idle at Ctrl-C",
+            format!(
+                "the Ctrl-C came {} ms after the run's first call, and for the {} ms before it no \
+                 process of the service loaded or stored shared memory or took or gave a \
+                 semaphore through the library: {since}. {asks}. Work done around the library (a \
+                 raw pointer, a raw libc::semop) is not seen",
+                (fault - first) / 1_000_000,
+                EX04_IDLE.as_millis()
+            ),
         )
         .hint(
-            "the handler must end the process (and the worker): after cleaning up, exit, or return \
-             from main",
+            "keep the worker's loop (lock, fetch_add, unlock) and the parent's report loop: the \
+             Ctrl-C must interrupt a service at work",
         ),
     )
 }
@@ -1655,5 +1743,272 @@ mod tests {
                 "{said}"
             );
         }
+    }
+
+    use crate::kernel::{IpcObject, Sighting, Table, Watch};
+
+    /// A traced call of `pid` (`role`): its name, arguments, result, place and times (ms).
+    fn call(
+        pid: i32,
+        role: &str,
+        name: &str,
+        args: &[&str],
+        result: &str,
+        seq: u64,
+        ms: u64,
+    ) -> Call {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        Call {
+            pid,
+            role: role.into(),
+            name: name.into(),
+            text: format!("{name}({}) = {result}", args.join(", ")),
+            args,
+            result: Some(result.into()),
+            t0_ns: ms * 1_000_000,
+            t_ns: ms * 1_000_000 + 1000,
+            seq,
+            ..Call::default()
+        }
+    }
+
+    /// A run of one copy whose main process is pid 1, with these calls, roles and sightings.
+    fn run_of(calls: Vec<Call>, roles: &[(i32, &str)], sightings: Vec<Sighting>) -> Trial {
+        Trial {
+            copies: vec![Copy {
+                pid: 1,
+                ending: Ending::Exited(0),
+                stdout: String::new(),
+                stderr: String::new(),
+                calls,
+                accesses: Vec::new(),
+                objects: Default::default(),
+                roles: roles.iter().map(|(pid, role)| (*pid, (*role).to_owned())).collect(),
+            }],
+            fault_done: None,
+            stuck: None,
+            leftovers: Vec::new(),
+            strays: Vec::new(),
+            elapsed: std::time::Duration::from_millis(50),
+            peer: None,
+            fault_ns: None,
+            watched: Watch { sightings, looks: 10 },
+        }
+    }
+
+    fn object(table: Table, id: i32, mode: u32) -> IpcObject {
+        IpcObject {
+            table,
+            id,
+            key: "0x00000000".into(),
+            mode,
+            uid: nix::unistd::geteuid().as_raw(),
+            cpid: Some(1),
+            last_pids: Vec::new(),
+            size: 1,
+            attached: Some(1),
+        }
+    }
+
+    /// Set 9's LOCK seen at `value` from `from` to `to` ms.
+    fn lock_seen(value: i32, from: u64, to: u64) -> Sighting {
+        Sighting {
+            t0_ns: from * 1_000_000,
+            until_ns: to * 1_000_000,
+            object: object(Table::SemaphoreSet, 9, 0o600),
+            values: vec![(value, 2)],
+        }
+    }
+
+    const ROLES08: [(i32, &str); 4] =
+        [(1, "parent"), (2, "writer 1"), (3, "writer 2"), (4, "writer 3")];
+    const UNDO_TAKE: &str = "{0, -1, SEM_UNDO}";
+    const UNDO_GIVE: &str = "{0, +1, SEM_UNDO}";
+
+    /// Exercise 08 as solved: writer 1 takes LOCK with SEM_UNDO at 2 ms and is reaped at 5 ms;
+    /// writers 2 and 3 take and give it at 10-11 and 20-21 ms.
+    fn solved08() -> Vec<Call> {
+        vec![
+            call(
+                1,
+                "parent",
+                "semget",
+                &["IPC_PRIVATE", "1", "IPC_CREAT|IPC_EXCL|0600"],
+                "9",
+                1,
+                0,
+            ),
+            call(1, "parent", "semctl", &["9", "0", "SETVAL", "1"], "0", 2, 1),
+            call(2, "writer 1", "semop", &["9", UNDO_TAKE, "1"], "0", 2, 2),
+            call(1, "parent", "waitpid", &["2", "&status", "0"], "2", 3, 5),
+            call(3, "writer 2", "semop", &["9", UNDO_TAKE, "1"], "0", 2, 10),
+            call(3, "writer 2", "semop", &["9", UNDO_GIVE, "1"], "0", 3, 11),
+            call(4, "writer 3", "semop", &["9", UNDO_TAKE, "1"], "0", 2, 20),
+            call(4, "writer 3", "semop", &["9", UNDO_GIVE, "1"], "0", 3, 21),
+        ]
+    }
+
+    fn kind08(calls: Vec<Call>, sightings: Vec<Sighting>) -> Option<String> {
+        let mut trial = run_of(calls, &ROLES08, sightings);
+        trial.copies[0].stdout = "[parent 1] writer 1 crashed (exit status 3)\n".into();
+        ex08(&trial).map(|failure| failure.kind)
+    }
+
+    #[test]
+    fn ex08_a_writer_that_dies_holding_lock_passes() {
+        // LOCK held by writer 1 (0), free after its death (1), held by writer 2, free again.
+        let seen = vec![
+            lock_seen(0, 3, 4),
+            lock_seen(1, 6, 9),
+            lock_seen(0, 10, 11),
+            lock_seen(1, 12, 19),
+        ];
+        assert_eq!(kind08(solved08(), seen), None);
+    }
+
+    #[test]
+    fn ex08_the_trace_shows_a_writer_1_that_did_not_die_holding_lock() {
+        // It posts after its take (a double release, since the take had SEM_UNDO).
+        let mut calls = solved08();
+        calls.push(call(2, "writer 1", "semop", &["9", "{0, +1, 0}", "1"], "0", 3, 3));
+        assert_eq!(kind08(calls, Vec::new()).as_deref(), Some("did not die holding LOCK"));
+        // It never takes LOCK.
+        let calls: Vec<Call> = solved08().into_iter().filter(|c| c.pid != 2).collect();
+        assert_eq!(kind08(calls, Vec::new()).as_deref(), Some("did not die holding LOCK"));
+        // It takes LOCK without SEM_UNDO (and the parent sets it back by hand).
+        let mut calls = solved08();
+        calls[2].args[1] = "{0, -1, 0}".into();
+        calls.push(call(1, "parent", "semctl", &["9", "0", "SETVAL", "1"], "0", 4, 6));
+        assert_eq!(kind08(calls, Vec::new()).as_deref(), Some("LOCK taken without SEM_UNDO"));
+        // It takes with SEM_UNDO, and the parent sets LOCK by hand all the same.
+        let mut calls = solved08();
+        calls.push(call(1, "parent", "semctl", &["9", "0", "SETVAL", "1"], "0", 4, 6));
+        assert_eq!(kind08(calls, Vec::new()).as_deref(), Some("LOCK set by hand"));
+        // Writer 3 never takes LOCK.
+        let calls: Vec<Call> = solved08().into_iter().filter(|c| c.pid != 4).collect();
+        assert_eq!(kind08(calls, Vec::new()).as_deref(), Some("no turn"));
+    }
+
+    #[test]
+    fn ex08_the_kernel_shows_what_raw_calls_did() {
+        // A raw libc::semop +1 by writer 1 (not traced): the kernel held LOCK at 2 after its
+        // death.
+        let seen = vec![lock_seen(0, 3, 4), lock_seen(2, 6, 9)];
+        assert_eq!(kind08(solved08(), seen).as_deref(), Some("LOCK above 1"));
+        // Nothing gave LOCK back (a raw SETVAL came later): 0 while the trace shows no holder.
+        let seen = vec![lock_seen(0, 3, 4), lock_seen(0, 6, 8), lock_seen(1, 8, 9)];
+        assert_eq!(kind08(solved08(), seen).as_deref(), Some("LOCK not given back"));
+        // Writer 1's take made with a raw semop: only the kernel's values are left, and 3 fails.
+        let calls: Vec<Call> = solved08().into_iter().filter(|c| c.pid != 2).collect();
+        let failure = lock_values(
+            &run_of(calls, &ROLES08, vec![lock_seen(3, 6, 9)]).copies[0],
+            &Watch { sightings: vec![lock_seen(3, 6, 9)], looks: 1 },
+        );
+        assert_eq!(failure.map(|f| f.kind).as_deref(), Some("LOCK above 1"));
+    }
+
+    /// A segment (id 5) seen with `mode` from 1 to 9 ms.
+    fn segment_seen(mode: u32) -> Sighting {
+        Sighting {
+            t0_ns: 1_000_000,
+            until_ns: 9_000_000,
+            object: object(Table::Segment, 5, mode),
+            values: Vec::new(),
+        }
+    }
+
+    fn solved12() -> Vec<Call> {
+        vec![
+            call(
+                1,
+                "service",
+                "shmget",
+                &["IPC_PRIVATE", "64", "IPC_CREAT|IPC_EXCL|0600"],
+                "5",
+                1,
+                0,
+            ),
+            call(1, "service", "shmat", &["5", "NULL", "0"], "0x7f00", 2, 1),
+            call(2, "helper", "shmat", &["5", "NULL", "SHM_RDONLY"], "0x7f00", 2, 3),
+        ]
+    }
+
+    fn ex12_run(calls: Vec<Call>, seen: Vec<Sighting>) -> Option<Failure> {
+        let mut trial = run_of(calls, &[(1, "service"), (2, "helper")], seen);
+        trial.copies[0].stdout = "[helper 2] helper sees a token of 32 characters\n".into();
+        ex12(&trial)
+    }
+
+    #[test]
+    fn ex12_the_mode_and_owner_are_the_kernels() {
+        assert_eq!(ex12_run(solved12(), vec![segment_seen(0o600), segment_seen(0o400)]), None);
+        // Widened with IPC_SET after a 0600 shmget: the kernel held 0666.
+        let mut calls = solved12();
+        calls.push(call(
+            1,
+            "service",
+            "shmctl",
+            &["5", "IPC_SET", "{shm_perm={mode=0666}}"],
+            "0",
+            3,
+            1,
+        ));
+        let failure = ex12_run(calls, vec![segment_seen(0o600), segment_seen(0o666)]).unwrap();
+        assert_eq!(failure.kind, "open to others");
+        assert!(failure.evidence.contains("IPC_SET"), "{}", failure.evidence);
+        // Made 0666 around the library: no call says so, the kernel does.
+        let calls: Vec<Call> = solved12().into_iter().filter(|c| c.name != "shmget").collect();
+        let failure = ex12_run(calls, vec![segment_seen(0o666)]).unwrap();
+        assert_eq!(failure.kind, "open to others");
+        assert!(failure.evidence.contains("around the library"), "{}", failure.evidence);
+        // Given to another user.
+        let mut other = segment_seen(0o600);
+        other.object.uid += 1;
+        assert_eq!(ex12_run(solved12(), vec![other]).unwrap().kind, "given to another user");
+    }
+
+    #[test]
+    fn ex12_a_helper_that_never_attaches_fails() {
+        let calls: Vec<Call> = solved12().into_iter().filter(|c| c.pid != 2).collect();
+        let failure = ex12_run(calls, vec![segment_seen(0o600)]).unwrap();
+        assert_eq!(failure.kind, "attach read-only");
+        assert!(failure.evidence.contains("helper 2 made no call"), "{}", failure.evidence);
+    }
+
+    /// A run of exercise 04: the parent creates at 1 ms; the worker (pid 2) works at `work`
+    /// (ms); the Ctrl-C comes at `ctrl_c` ms, if it came.
+    fn ex04_run(work: &[u64], ctrl_c: Option<u64>) -> Option<String> {
+        let mut calls = vec![call(
+            1,
+            "parent",
+            "shmget",
+            &["IPC_PRIVATE", "64", "IPC_CREAT|IPC_EXCL|0600"],
+            "5",
+            1,
+            1,
+        )];
+        for (i, &ms) in work.iter().enumerate() {
+            calls.push(call(2, "worker", "semop", &["9", UNDO_TAKE, "1"], "0", i as u64 + 2, ms));
+        }
+        let mut trial = run_of(calls, &[(1, "parent"), (2, "worker")], Vec::new());
+        trial.fault_ns = ctrl_c.map(|ms| ms * 1_000_000);
+        trial.fault_done = ctrl_c.map(|ms| format!("Ctrl-C after {ms} ms"));
+        trial.copies[0].ending = match ctrl_c {
+            Some(_) => Ending::Exited(130),
+            None => Ending::Exited(0),
+        };
+        ex04(&trial).map(|failure| failure.kind)
+    }
+
+    #[test]
+    fn ex04_the_service_must_be_at_work_when_ctrl_c_comes() {
+        assert_eq!(ex04_run(&[1, 2, 3, 20, 38], Some(39)), None);
+        // Too early to ask for work.
+        assert_eq!(ex04_run(&[], Some(5)), None);
+        // Ended by itself before the Ctrl-C: no fault was injected.
+        assert_eq!(ex04_run(&[1, 2], None).as_deref(), Some("ended before Ctrl-C"));
+        // At work once, then idle: nothing in the last 30 ms before a Ctrl-C at 39 ms.
+        assert_eq!(ex04_run(&[1, 2], Some(39)).as_deref(), Some("idle at Ctrl-C"));
+        assert_eq!(ex04_run(&[], Some(39)).as_deref(), Some("idle at Ctrl-C"));
     }
 }

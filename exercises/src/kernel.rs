@@ -878,4 +878,43 @@ mod tests {
         let p = parse_stat(4242, stat).unwrap();
         assert_eq!((p.state, p.ppid, p.pgrp, p.cpu_ticks), ('S', 4241, 4240, 10));
     }
+
+    #[test]
+    fn a_watch_sees_each_state_of_the_runs_objects_and_only_theirs() {
+        let before = snapshot();
+        let mut watch = Watch::default();
+        let set = SemaphoreSet::create(shm_workbook::Key::PRIVATE, 1, 0o600).unwrap();
+        watch.look(&before);
+        watch.look(&before); // the same state: no new sighting
+        set.set_value(0, 2).unwrap();
+        watch.look(&before);
+        // A segment made around the library, then widened.
+        // SAFETY: shmget takes plain integers.
+        let shmid = unsafe { libc::shmget(libc::IPC_PRIVATE, 64, libc::IPC_CREAT | 0o600) };
+        assert!(shmid >= 0);
+        watch.look(&before);
+        shm_workbook::Segment::from_id(shmid).set_mode(0o644).unwrap();
+        watch.look(&before);
+        // SAFETY: IPC_RMID takes no buffer.
+        unsafe { libc::shmctl(shmid, libc::IPC_RMID, std::ptr::null_mut()) };
+        let semid = set.id();
+        set.remove().unwrap();
+        watch.look(&before);
+        let values: Vec<i32> =
+            watch.of(Table::SemaphoreSet, semid).map(|s| s.values[0].0).collect();
+        assert_eq!(values, [0, 2]);
+        let modes: Vec<u32> = watch.of(Table::Segment, shmid).map(|s| s.object.mode).collect();
+        assert_eq!(modes, [0o600, 0o644]);
+        let first = watch.of(Table::SemaphoreSet, semid).next().unwrap();
+        assert!(first.t0_ns <= first.until_ns);
+        // Only what the run's processes made or changed is the run's.
+        let me = std::process::id() as i32;
+        let mut theirs = watch.clone();
+        theirs.keep_the_runs(&[], &BTreeSet::from([me + 1_000_000]));
+        assert_eq!(theirs.of(Table::Segment, shmid).count(), 0);
+        assert_eq!(theirs.of(Table::SemaphoreSet, semid).count(), 0);
+        watch.keep_the_runs(&[], &BTreeSet::from([me]));
+        assert_eq!(watch.of(Table::Segment, shmid).count(), 2);
+        assert_eq!(watch.of(Table::SemaphoreSet, semid).count(), 2);
+    }
 }
