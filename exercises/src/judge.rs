@@ -505,7 +505,7 @@ pub fn ex04(trial: &Trial) -> Option<Failure> {
     // Ended by itself with status 0 (a failing status, a panic, are the common checks' to
     // report, with the program's own message).
     if trial.fault_done.is_none() && clean(trial) {
-        let last = copy.calls.iter().filter(|c| !c.helper && c.pid == copy.pid).last();
+        let last = copy.calls.iter().rfind(|c| !c.helper && c.pid == copy.pid);
         let last = last.map_or(String::new(), |c| format!(" Its last call: `{}`.", c.text));
         return Some(
             Failure::new(
@@ -834,7 +834,7 @@ fn died_holding(copy: &Copy) -> Option<Failure> {
         let ops = sem_ops(c);
         let op = ops.iter().find(|op| op.1 < 0)?;
         (matches!(c.name.as_str(), "semop" | "semtimedop") && c.result.is_some())
-            .then(|| (*c, op.0, op.2))
+            .then_some((*c, op.0, op.2))
     });
     let Some((take, lock, undo)) = take else {
         return Some(
