@@ -1227,6 +1227,28 @@ pub fn ex12(trial: &Trial) -> Option<Failure> {
             ));
         }
     }
+    // A widening too short for the checker's looks at the kernel is still in the trace.
+    for call in calls_named(trial, "shmctl").filter(|c| c.result.is_some()) {
+        let mode = call
+            .args
+            .get(2)
+            .and_then(|perm| perm.split("mode=").nth(1))
+            .and_then(|m| u32::from_str_radix(m.trim_end_matches('}'), 8).ok());
+        if call.args.get(1).is_some_and(|a| a == "IPC_SET")
+            && let Some(mode) = mode
+            && mode & 0o077 != 0
+        {
+            return Some(Failure::new(
+                "open to others",
+                format!(
+                    "`{}` by the {} {}: IPC_SET gave the segment mode {mode:04o}, so other users \
+                     could attach it and read or change the token. The exercise asks for a \
+                     segment only its owner can use, from its creation to its removal",
+                    call.text, call.role, call.pid
+                ),
+            ));
+        }
+    }
     if let Some(call) = calls_named(trial, "shmat")
         .find(|c| c.role == "helper" && c.args.get(2).is_some_and(|f| f != "SHM_RDONLY"))
     {
@@ -1950,9 +1972,14 @@ mod tests {
             3,
             1,
         ));
-        let failure = ex12_run(calls, vec![segment_seen(0o600), segment_seen(0o666)]).unwrap();
+        let failure =
+            ex12_run(calls.clone(), vec![segment_seen(0o600), segment_seen(0o666)]).unwrap();
         assert_eq!(failure.kind, "open to others");
         assert!(failure.evidence.contains("IPC_SET"), "{}", failure.evidence);
+        // Too short for the checker's looks: the trace still shows it.
+        let failure = ex12_run(calls.clone(), vec![segment_seen(0o600)]).unwrap();
+        assert_eq!(failure.kind, "open to others");
+        assert!(failure.evidence.contains("IPC_SET gave"), "{}", failure.evidence);
         // Made 0666 around the library: no call says so, the kernel does.
         let calls: Vec<Call> = solved12().into_iter().filter(|c| c.name != "shmget").collect();
         let failure = ex12_run(calls, vec![segment_seen(0o666)]).unwrap();
