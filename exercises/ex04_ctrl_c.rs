@@ -11,7 +11,9 @@
 //!
 //! What the checker does: runs the service 50 times with jitter and presses Ctrl-C (SIGINT to
 //! the whole process group, as a terminal does) at a random moment of each run. The run must
-//! then stop within a few seconds, with no segment, semaphore set or process left behind.
+//! then stop within a few seconds, with no segment, semaphore set or process left behind. The
+//! Ctrl-C must find the service at work: not ended already, and not idle (no load, store or
+//! semaphore operation in the trace) for the 30 ms before it.
 //!
 //! Run it: `cargo run --bin workbook -- check ex04`; by hand: `cargo run --example ex04`, press
 //! Ctrl-C, then look at `ipcs -m -s`.

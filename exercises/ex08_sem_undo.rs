@@ -10,7 +10,9 @@
 //! What the checker does: runs the program 50 times with jitter, stops a run that does not end
 //! in time and reports what the kernel shows: which process waits in which call, on which
 //! semaphore, its value, how many wait for it, and the pid that changed it last. A solved run
-//! prints `every writer had its turn`, exits 0 and leaves nothing behind.
+//! prints `every writer had its turn`, exits 0 and leaves nothing behind. Its trace must show
+//! writer 1 taking LOCK with SEM_UNDO and giving nothing back before it dies, and LOCK, as the
+//! checker reads it from the kernel while the run goes on, must never be above 1.
 //!
 //! Run it: `cargo run --bin workbook -- check ex08`; by hand: `cargo run --example ex08` (the
 //! unsolved version hangs: look at `ipcs -s -i <semid>` in another terminal, then press Ctrl-C).

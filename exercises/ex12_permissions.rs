@@ -8,10 +8,11 @@
 //!
 //! Follows lesson 09 (`cargo run --bin lesson09`).
 //!
-//! What the checker does: runs the program 50 times with jitter and reads the trace: every
-//! segment the run creates must be closed to group and others (mode 0600 or stricter), the
-//! helper must attach with SHM_RDONLY, and it must print `helper sees a token of 32 characters`.
-//! Nothing may be left behind.
+//! What the checker does: runs the program 50 times with jitter and reads the kernel's table
+//! of segments (/proc/sysvipc/shm) while it runs: every segment the run creates must be closed
+//! to group and others (mode 0600 or stricter) at every look, however its mode was set. From
+//! the trace: the helper must attach with SHM_RDONLY, and it must print `helper sees a token of
+//! 32 characters`. Nothing may be left behind.
 //!
 //! Run it: `cargo run --bin workbook -- check ex12`; by hand: `cargo run --example ex12 -- --pause`
 //! keeps the segment for ten seconds: look at its perms in `ipcs -m` meanwhile.

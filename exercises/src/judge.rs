@@ -543,18 +543,103 @@ pub fn ex03(trial: &Trial) -> Option<Failure> {
     )
 }
 
-/// Exercise 04: Ctrl-C must stop the service (leftovers are a common check).
+/// Exercise 04: Ctrl-C must stop the service (leftovers are a common check); the service must
+/// be at work when the Ctrl-C comes.
 pub fn ex04(trial: &Trial) -> Option<Failure> {
-    let stuck = trial.stuck.as_ref()?;
-    let fault = trial.fault_done.clone().unwrap_or_else(|| "Ctrl-C".to_owned());
+    if let Some(stuck) = trial.stuck.as_ref() {
+        let fault = trial.fault_done.clone().unwrap_or_else(|| "Ctrl-C".to_owned());
+        return Some(
+            Failure::new(
+                "did not stop on Ctrl-C",
+                format!("after {fault}, {}", stuck.describe(&["LOCK"], &|pid| trial.role_of(pid))),
+            )
+            .hint(
+                "the handler must end the process (and the worker): after cleaning up, exit, or \
+                 return from main",
+            ),
+        );
+    }
+    let copy = &trial.copies[0];
+    let asks = "The exercise asks for a service that works (its worker counts, its parent reports \
+                the counter) until Ctrl-C stops it, and that removes what it made when it stops";
+    // Ended by itself with status 0 (a failing status, a panic, are the common checks' to
+    // report, with the program's own message).
+    if trial.fault_done.is_none() && clean(trial) {
+        let last = copy.calls.iter().rfind(|c| !c.helper && c.pid == copy.pid);
+        let last = last.map_or(String::new(), |c| format!(" Its last call: `{}`.", c.text));
+        return Some(
+            Failure::new(
+                "ended before Ctrl-C",
+                format!(
+                    "the main process {} exited with status 0 after {} ms, by itself, before the \
+                     checker's Ctrl-C was due: nothing was running for the Ctrl-C to stop, so the \
+                     clean-up on a signal was never put to the test.{last} {asks}",
+                    copy.pid,
+                    trial.elapsed.as_millis()
+                ),
+            )
+            .hint(
+                "keep the worker and the loop that reports the counter: the service runs until \
+                 the Ctrl-C",
+            ),
+        );
+    }
+    idle_at_ctrl_c(trial, asks)
+}
+
+/// How long the service may go without any work (a load or store of shared memory through the
+/// library, a semaphore taken or given) just before the Ctrl-C. The worker works every
+/// millisecond and the parent reports every 20 ms: jitter holds one of them back for a few
+/// milliseconds, seldom both for this long.
+pub const EX04_IDLE: std::time::Duration = std::time::Duration::from_millis(30);
+
+/// Exercise 04: a Ctrl-C that came [`EX04_IDLE`] or more after the run's first call must find
+/// the service at work: some step of work in the last [`EX04_IDLE`] before it.
+fn idle_at_ctrl_c(trial: &Trial, asks: &str) -> Option<Failure> {
+    let fault = trial.fault_ns?;
+    let copy = &trial.copies[0];
+    let idle = EX04_IDLE.as_nanos() as u64;
+    let first = copy.calls.iter().map(|c| c.t0_ns).filter(|&t| t > 0).min()?;
+    if fault < first + idle {
+        return None; // too early to ask for work
+    }
+    let worked = |t: u64| t + idle >= fault && t <= fault;
+    let accessed = copy.accesses.iter().any(|a| a.op != crate::trace::Op::Fence && worked(a.t_ns));
+    let synced = copy.calls.iter().any(|c| crate::evidence::sync_of(c).is_some() && worked(c.t_ns));
+    if accessed || synced {
+        return None;
+    }
+    let last = copy
+        .accesses
+        .iter()
+        .filter(|a| a.op != crate::trace::Op::Fence && a.t_ns <= fault)
+        .map(|a| a.t_ns)
+        .chain(
+            copy.calls
+                .iter()
+                .filter(|c| crate::evidence::sync_of(c).is_some() && c.t_ns <= fault)
+                .map(|c| c.t_ns),
+        )
+        .max();
+    let since = match last {
+        Some(t) => format!("its last step of work came {} ms before it", (fault - t) / 1_000_000),
+        None => "it had done no work at all".to_owned(),
+    };
     Some(
         Failure::new(
-            "did not stop on Ctrl-C",
-            format!("after {fault}, {}", stuck.describe(&["LOCK"], &|pid| trial.role_of(pid))),
+            "idle at Ctrl-C",
+            format!(
+                "the Ctrl-C came {} ms after the run's first call, and for the {} ms before it no \
+                 process of the service loaded or stored shared memory or took or gave a \
+                 semaphore through the library: {since}. {asks}. Work done around the library (a \
+                 raw pointer, a raw libc::semop) is not seen",
+                (fault - first) / 1_000_000,
+                EX04_IDLE.as_millis()
+            ),
         )
         .hint(
-            "the handler must end the process (and the worker): after cleaning up, exit, or return \
-             from main",
+            "keep the worker's loop (lock, fetch_add, unlock) and the parent's report loop: the \
+             Ctrl-C must interrupt a service at work",
         ),
     )
 }
@@ -816,6 +901,259 @@ pub fn ex08(trial: &Trial) -> Option<Failure> {
              survive it",
         ));
     }
+    if !clean(trial) {
+        return None;
+    }
+    died_holding(copy).or_else(|| lock_values(copy, &trial.watched))
+}
+
+/// One semaphore operation of a traced `semop`: (semaphore, change, SEM_UNDO).
+fn sem_ops(call: &Call) -> Vec<(u16, i64, bool)> {
+    let Some(sops) = call.args.get(1) else { return Vec::new() };
+    sops.split('}')
+        .filter_map(|op| {
+            let op = op.trim_start_matches([',', ' ', '{']);
+            let mut parts = op.split(',').map(str::trim);
+            let n = parts.next()?.parse().ok()?;
+            let delta = parts.next()?.trim_start_matches('+').parse().ok()?;
+            let undo = parts.next()?.contains("SEM_UNDO");
+            Some((n, delta, undo))
+        })
+        .collect()
+}
+
+/// A traced, successful `semop` on semaphore `n` of set `semid` by anyone: (call, change, undo).
+fn semops_on<'a>(copy: &'a Copy, semid: &str, n: u16) -> Vec<(&'a Call, i64, bool)> {
+    copy.calls
+        .iter()
+        .filter(|c| {
+            matches!(c.name.as_str(), "semop" | "semtimedop")
+                && c.result.is_some()
+                && c.args.first().is_some_and(|a| a == semid)
+        })
+        .flat_map(|c| {
+            sem_ops(c).into_iter().filter(move |op| op.0 == n).map(move |(_, d, u)| (c, d, u))
+        })
+        .collect()
+}
+
+/// Exercise 08, from the trace: writer 1 took LOCK with SEM_UNDO and died holding it (no give
+/// after its take); nobody set LOCK by hand after that; every other writer took it.
+fn died_holding(copy: &Copy) -> Option<Failure> {
+    let first = *copy.roles.iter().find(|(_, r)| *r == "writer 1")?.0;
+    let own: Vec<&Call> = copy.calls.iter().filter(|c| c.pid == first && !c.helper).collect();
+    let listed = |calls: &[&Call]| {
+        if calls.is_empty() {
+            "no call".to_owned()
+        } else {
+            calls.iter().map(|c| quoted(&c.text)).collect::<Vec<_>>().join(", ")
+        }
+    };
+    let asks = "The exercise asks that writer 1 die while it holds LOCK, taken with SEM_UNDO, so \
+                that the kernel gives LOCK back when it dies";
+    let take = own.iter().find_map(|c| {
+        let ops = sem_ops(c);
+        let op = ops.iter().find(|op| op.1 < 0)?;
+        (matches!(c.name.as_str(), "semop" | "semtimedop") && c.result.is_some())
+            .then_some((*c, op.0, op.2))
+    });
+    let Some((take, lock, undo)) = take else {
+        return Some(
+            Failure::new(
+                "did not die holding LOCK",
+                format!(
+                    "writer 1 ({first}) ended without taking LOCK: it made {}. {asks}. A semop \
+                     made around the library (a raw libc::semop) is not seen: use the library's \
+                     call",
+                    listed(&own)
+                ),
+            )
+            .hint("take LOCK in writer 1 with `let _held = set.lock(LOCK)?;` before the crash"),
+        );
+    };
+    let semid = take.args.first().cloned().unwrap_or_default();
+    let on_lock = semops_on(copy, &semid, lock);
+    let reset = |c: &&Call| {
+        c.name == "semctl"
+            && c.result.is_some()
+            && c.args.first() == Some(&semid)
+            && c.args.get(2).is_some_and(|a| a == "SETVAL" || a == "SETALL")
+            && c.t0_ns >= take.t_ns
+    };
+    // A give by writer 1 after its take: it no longer held LOCK when it died.
+    let given = on_lock.iter().find(|(c, d, _)| c.pid == first && *d > 0 && c.seq > take.seq);
+    let set_by_itself = own.iter().find(|c| reset(c) && c.seq > take.seq);
+    if let Some(give) = given.map(|(c, _, _)| *c).or(set_by_itself.copied()) {
+        let twice = if undo {
+            "; it had taken LOCK with SEM_UNDO, so the kernel's undo then gave it back a second \
+             time: a double release, and LOCK ends above 1, a lock that no longer excludes"
+        } else {
+            "; the kernel had nothing to give back"
+        };
+        return Some(
+            Failure::new(
+                "did not die holding LOCK",
+                format!(
+                    "writer 1 ({first}) took LOCK with `{}`, then gave it back itself with `{}` \
+                     before it ended{twice}. {asks}",
+                    take.text, give.text
+                ),
+            )
+            .hint(
+                "writer 1 must not give LOCK back: the crash is the test, and SEM_UNDO's undo \
+                   is the only give",
+            ),
+        );
+    }
+    if !undo {
+        return Some(
+            Failure::new(
+                "LOCK taken without SEM_UNDO",
+                format!(
+                    "writer 1 ({first}) took LOCK with `{}`: without SEM_UNDO the kernel has \
+                     nothing to undo when it dies. {asks}",
+                    take.text
+                ),
+            )
+            .hint("`let _held = set.lock(LOCK)?;` is semop with SEM_UNDO"),
+        );
+    }
+    if let Some(call) = copy.calls.iter().filter(|c| !c.helper).find(reset) {
+        return Some(
+            Failure::new(
+                "LOCK set by hand",
+                format!(
+                    "after writer 1 ({first}) took LOCK, the {} {} set it with `{}`: the kernel's \
+                     SEM_UNDO must give LOCK back, not the program. {asks}",
+                    call.role, call.pid, call.text
+                ),
+            )
+            .hint("remove the set_value after the crash: SEM_UNDO gives LOCK back"),
+        );
+    }
+    // The others' turns: a take of LOCK by each other writer (before or after writer 1's).
+    let writers: Vec<(i32, &String)> = copy
+        .roles
+        .iter()
+        .filter(|(pid, r)| r.starts_with("writer ") && **pid != first)
+        .map(|(pid, r)| (*pid, r))
+        .collect();
+    for (pid, name) in &writers {
+        if !on_lock.iter().any(|(c, d, _)| c.pid == *pid && *d < 0) {
+            let made: Vec<&Call> = copy.calls.iter().filter(|c| c.pid == *pid).collect();
+            return Some(Failure::new(
+                "no turn",
+                format!(
+                    "{name} ({pid}) never took LOCK (it made {}): every writer must have its \
+                     turn under LOCK. A semop made around the library is not seen: use the \
+                     library's call",
+                    listed(&made)
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// Exercise 08, from the kernel: LOCK as the checker read it itself (semctl GETVAL, every
+/// millisecond or so, while the set existed), never above 1, and 1 whenever the trace shows
+/// nobody holding it. The set and LOCK's number are those of writer 1's traced take, or else
+/// semaphore 0 of every set the run made; a value read from the kernel cannot be changed by
+/// what the program traces or leaves out (a raw libc::semop or semctl changes it, and is seen).
+fn lock_values(copy: &Copy, watched: &crate::kernel::Watch) -> Option<Failure> {
+    use crate::kernel::Table;
+    let role = |pid: i32| copy.role_of(pid).unwrap_or_else(|| "process".to_owned());
+    let first = copy.roles.iter().find(|(_, r)| *r == "writer 1").map(|(pid, _)| *pid);
+    let take = copy.calls.iter().find_map(|c| {
+        let op = sem_ops(c).into_iter().find(|op| op.1 < 0)?;
+        (Some(c.pid) == first
+            && !c.helper
+            && matches!(c.name.as_str(), "semop" | "semtimedop")
+            && c.result.is_some())
+        .then_some((c, op.0))
+    });
+    let (sets, lock): (Vec<i32>, u16) = match take {
+        Some((call, lock)) => {
+            (call.args.first().and_then(|a| a.parse().ok()).into_iter().collect(), lock)
+        }
+        None => {
+            let mut ids: Vec<i32> =
+                watched.in_table(Table::SemaphoreSet).map(|s| s.object.id).collect();
+            ids.dedup();
+            (ids, 0)
+        }
+    };
+    let since = take.map_or(0, |(c, _)| c.t_ns);
+    let asks = "The exercise asks that writer 1 die while it holds LOCK, taken with SEM_UNDO, so \
+                that the kernel gives LOCK back when it dies";
+    let at = |t: u64| match take {
+        Some((c, _)) => {
+            format!("{:.1} ms after writer 1 took it", t.saturating_sub(c.t_ns) as f64 / 1e6)
+        }
+        None => "while the run went on".to_owned(),
+    };
+    for id in sets {
+        let semid = id.to_string();
+        let on_lock = semops_on(copy, &semid, lock);
+        let reaped = copy
+            .calls
+            .iter()
+            .find(|c| {
+                c.name == "waitpid" && first.is_some_and(|f| c.returned() == Some(i64::from(f)))
+            })
+            .map(|c| c.t_ns);
+        // Who held LOCK when, by the trace: from the start of each take to the end of its give
+        // (writer 1: to its reaping); a hold with no give lasts for ever.
+        let mut holds: Vec<(u64, u64)> = Vec::new();
+        for (c, _, _) in on_lock.iter().filter(|(_, d, _)| *d < 0) {
+            let give = on_lock
+                .iter()
+                .filter(|(g, gd, _)| g.pid == c.pid && *gd > 0 && g.seq > c.seq)
+                .map(|(g, _, _)| g.t_ns)
+                .min();
+            let end = if Some(c.pid) == first { reaped } else { give };
+            holds.push((c.t0_ns, end.unwrap_or(u64::MAX)));
+        }
+        for seen in watched.of(Table::SemaphoreSet, id) {
+            let Some(&(value, last)) = seen.values.get(usize::from(lock)) else { continue };
+            if value > 1 {
+                return Some(
+                    Failure::new(
+                        "LOCK above 1",
+                        format!(
+                            "the checker read LOCK = {value} from the kernel (semctl GETVAL on set \
+                         {id}, {}; last changed by {} {last}): LOCK was given back more times \
+                         than it was taken, so it no longer keeps writers apart. A lock is 0 \
+                         (held) or 1 (free)",
+                            at(seen.t0_ns),
+                            role(last)
+                        ),
+                    )
+                    .hint(
+                        "one give per take: SEM_UNDO's undo is writer 1's give, so writer 1 must \
+                       not post",
+                    ),
+                );
+            }
+            let free = take.is_some()
+                && seen.t0_ns > since
+                && !holds.iter().any(|&(from, to)| from <= seen.until_ns && seen.t0_ns <= to);
+            if free && value != 1 {
+                return Some(
+                    Failure::new(
+                        "LOCK not given back",
+                        format!(
+                            "the checker read LOCK = {value} from the kernel (semctl GETVAL on set \
+                         {id}, {}) while the trace shows no process holding it: writer 1 had \
+                         died and nothing had given LOCK back. {asks}",
+                            at(seen.t0_ns)
+                        ),
+                    )
+                    .hint("`let _held = set.lock(LOCK)?;` in writer 1: SEM_UNDO gives it back"),
+                );
+            }
+        }
+    }
     None
 }
 
@@ -985,8 +1323,12 @@ pub fn ex11(trial: &Trial) -> Option<Failure> {
     )
 }
 
-/// Exercise 12: no segment open to others; the helper attaches read-only.
+/// Exercise 12: no segment open to others, by the mode the kernel holds; the helper attaches
+/// read-only.
 pub fn ex12(trial: &Trial) -> Option<Failure> {
+    if let Some(failure) = ex12_kernel_mode(trial) {
+        return Some(failure);
+    }
     for call in calls_named(trial, "shmget") {
         let mode = call
             .args
@@ -1002,6 +1344,28 @@ pub fn ex12(trial: &Trial) -> Option<Failure> {
                     "`{}` by the {}: mode {mode:04o} lets other users attach the segment (`ipcs \
                      -m` shows its id to everyone) and read or change the token",
                     call.text, call.role
+                ),
+            ));
+        }
+    }
+    // A widening too short for the checker's looks at the kernel is still in the trace.
+    for call in calls_named(trial, "shmctl").filter(|c| c.result.is_some()) {
+        let mode = call
+            .args
+            .get(2)
+            .and_then(|perm| perm.split("mode=").nth(1))
+            .and_then(|m| u32::from_str_radix(m.trim_end_matches('}'), 8).ok());
+        if call.args.get(1).is_some_and(|a| a == "IPC_SET")
+            && let Some(mode) = mode
+            && mode & 0o077 != 0
+        {
+            return Some(Failure::new(
+                "open to others",
+                format!(
+                    "`{}` by the {} {}: IPC_SET gave the segment mode {mode:04o}, so other users \
+                     could attach it and read or change the token. The exercise asks for a \
+                     segment only its owner can use, from its creation to its removal",
+                    call.text, call.role, call.pid
                 ),
             ));
         }
@@ -1033,7 +1397,118 @@ pub fn ex12(trial: &Trial) -> Option<Failure> {
             ),
         ));
     }
+    if clean(trial) {
+        return ex12_helper_attached(trial);
+    }
     None
+}
+
+/// Exercise 12, from the kernel: every segment the run made, at every look the checker took at
+/// `/proc/sysvipc/shm` while it ran, had no permission bit for group or others, and belonged to
+/// the user who ran it. The trace only says how it got that way.
+fn ex12_kernel_mode(trial: &Trial) -> Option<Failure> {
+    use crate::kernel::Table;
+    let me = nix::unistd::geteuid().as_raw();
+    let start = trial.calls().map(|c| c.t0_ns).filter(|&t| t > 0).min();
+    for seen in trial.watched.in_table(Table::Segment) {
+        let object = &seen.object;
+        let open = object.mode & 0o077 != 0;
+        if !open && object.uid == me {
+            continue;
+        }
+        let id = i64::from(object.id);
+        let made = trial.calls().find(|c| c.name == "shmget" && c.returned() == Some(id));
+        let set = trial.calls().filter(|c| {
+            c.name == "shmctl"
+                && c.result.is_some()
+                && c.args.first().and_then(|a| a.parse().ok()) == Some(id)
+                && c.args.get(1).is_some_and(|a| a == "IPC_SET")
+                && c.t_ns <= seen.until_ns
+        });
+        let how = match (set.last(), made) {
+            (Some(call), _) => {
+                format!("`{}` by the {} {} set it so", call.text, call.role, call.pid)
+            }
+            (None, Some(call)) => {
+                format!("`{}` by the {} {} made it so", call.text, call.role, call.pid)
+            }
+            (None, None) => "no call of the library made it so: a call made around the library \
+                             (a raw libc::shmget or shmctl) did, and the checker read the mode \
+                             from the kernel all the same"
+                .to_owned(),
+        };
+        let when = match start {
+            Some(start) => {
+                format!(
+                    "{} ms after the run's first call",
+                    seen.t0_ns.saturating_sub(start) / 1_000_000
+                )
+            }
+            None => "while the run went on".to_owned(),
+        };
+        let (kind, what) = if open {
+            (
+                "open to others",
+                format!(
+                    "mode {:04o}: group or other users could attach it (`ipcs -m` shows its id to \
+                     everyone) and read or change the token",
+                    object.mode
+                ),
+            )
+        } else {
+            (
+                "given to another user",
+                format!(
+                    "owner uid {}, not {me}, the user who ran it: that user, not this one, could \
+                     read the token",
+                    object.uid
+                ),
+            )
+        };
+        return Some(
+            Failure::new(
+                kind,
+                format!(
+                    "the exercise asks for a segment only its owner can use, from its creation to \
+                     its removal. The kernel held segment {} (/proc/sysvipc/shm, {when}) with \
+                     {what}; {how}",
+                    object.id
+                ),
+            )
+            .hint(
+                "create it with Segment::create(Key::PRIVATE, SIZE, 0o600) and never widen its \
+                 mode (set_mode may only make it stricter: 0400)",
+            ),
+        );
+    }
+    None
+}
+
+/// Exercise 12: the helper attached the segment, read-only, with the library's call.
+fn ex12_helper_attached(trial: &Trial) -> Option<Failure> {
+    let copy = &trial.copies[0];
+    let pid = copy.roles.iter().find(|(_, role)| *role == "helper").map(|(pid, _)| *pid)?;
+    let attached = calls_named(trial, "shmat").any(|c| {
+        c.pid == pid && c.result.is_some() && c.args.get(2).is_some_and(|f| f == "SHM_RDONLY")
+    });
+    if attached {
+        return None;
+    }
+    let made: Vec<String> =
+        trial.calls().filter(|c| c.pid == pid && !c.helper).map(|c| quoted(&c.text)).collect();
+    let made = if made.is_empty() { "no call at all".to_owned() } else { made.join(", ") };
+    Some(
+        Failure::new(
+            "attach read-only",
+            format!(
+                "the exercise asks the helper to attach the segment read-only (shmat with \
+                 SHM_RDONLY) and read the token there; helper {pid} made {made}: it never \
+                 attached the segment, so what it printed was not read from it. An attachment \
+                 made around the library (a raw libc::shmat) is not seen"
+            ),
+        )
+        .hint("in the helper: `let memory = segment.attach_read_only()?;`, then load the token"),
+    )
 }
 
 /// Exercise 13: the mutex made consistent and the accounts repaired.
@@ -1476,6 +1951,8 @@ mod tests {
                 shrink: (answer == b'm').then(|| if sealed { Err("EPERM".into()) } else { Ok(()) }),
                 problem: None,
             }),
+            fault_ns: None,
+            watched: Default::default(),
         }
     }
 
@@ -1529,5 +2006,277 @@ mod tests {
                 "{said}"
             );
         }
+    }
+
+    use crate::kernel::{IpcObject, Sighting, Table, Watch};
+
+    /// A traced call of `pid` (`role`): its name, arguments, result, place and times (ms).
+    fn call(
+        pid: i32,
+        role: &str,
+        name: &str,
+        args: &[&str],
+        result: &str,
+        seq: u64,
+        ms: u64,
+    ) -> Call {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        Call {
+            pid,
+            role: role.into(),
+            name: name.into(),
+            text: format!("{name}({}) = {result}", args.join(", ")),
+            args,
+            result: Some(result.into()),
+            t0_ns: ms * 1_000_000,
+            t_ns: ms * 1_000_000 + 1000,
+            seq,
+            ..Call::default()
+        }
+    }
+
+    /// A run of one copy whose main process is pid 1, with these calls, roles and sightings.
+    fn run_of(calls: Vec<Call>, roles: &[(i32, &str)], sightings: Vec<Sighting>) -> Trial {
+        Trial {
+            copies: vec![Copy {
+                pid: 1,
+                ending: Ending::Exited(0),
+                stdout: String::new(),
+                stderr: String::new(),
+                calls,
+                accesses: Vec::new(),
+                objects: Default::default(),
+                roles: roles.iter().map(|(pid, role)| (*pid, (*role).to_owned())).collect(),
+            }],
+            fault_done: None,
+            stuck: None,
+            leftovers: Vec::new(),
+            strays: Vec::new(),
+            elapsed: std::time::Duration::from_millis(50),
+            peer: None,
+            fault_ns: None,
+            watched: Watch { sightings, looks: 10 },
+        }
+    }
+
+    fn object(table: Table, id: i32, mode: u32) -> IpcObject {
+        IpcObject {
+            table,
+            id,
+            key: "0x00000000".into(),
+            mode,
+            uid: nix::unistd::geteuid().as_raw(),
+            cpid: Some(1),
+            last_pids: Vec::new(),
+            size: 1,
+            attached: Some(1),
+        }
+    }
+
+    /// Set 9's LOCK seen at `value` from `from` to `to` ms.
+    fn lock_seen(value: i32, from: u64, to: u64) -> Sighting {
+        Sighting {
+            t0_ns: from * 1_000_000,
+            until_ns: to * 1_000_000,
+            object: object(Table::SemaphoreSet, 9, 0o600),
+            values: vec![(value, 2)],
+        }
+    }
+
+    const ROLES08: [(i32, &str); 4] =
+        [(1, "parent"), (2, "writer 1"), (3, "writer 2"), (4, "writer 3")];
+    const UNDO_TAKE: &str = "{0, -1, SEM_UNDO}";
+    const UNDO_GIVE: &str = "{0, +1, SEM_UNDO}";
+
+    /// Exercise 08 as solved: writer 1 takes LOCK with SEM_UNDO at 2 ms and is reaped at 5 ms;
+    /// writers 2 and 3 take and give it at 10-11 and 20-21 ms.
+    fn solved08() -> Vec<Call> {
+        vec![
+            call(
+                1,
+                "parent",
+                "semget",
+                &["IPC_PRIVATE", "1", "IPC_CREAT|IPC_EXCL|0600"],
+                "9",
+                1,
+                0,
+            ),
+            call(1, "parent", "semctl", &["9", "0", "SETVAL", "1"], "0", 2, 1),
+            call(2, "writer 1", "semop", &["9", UNDO_TAKE, "1"], "0", 2, 2),
+            call(1, "parent", "waitpid", &["2", "&status", "0"], "2", 3, 5),
+            call(3, "writer 2", "semop", &["9", UNDO_TAKE, "1"], "0", 2, 10),
+            call(3, "writer 2", "semop", &["9", UNDO_GIVE, "1"], "0", 3, 11),
+            call(4, "writer 3", "semop", &["9", UNDO_TAKE, "1"], "0", 2, 20),
+            call(4, "writer 3", "semop", &["9", UNDO_GIVE, "1"], "0", 3, 21),
+        ]
+    }
+
+    fn kind08(calls: Vec<Call>, sightings: Vec<Sighting>) -> Option<String> {
+        let mut trial = run_of(calls, &ROLES08, sightings);
+        trial.copies[0].stdout = "[parent 1] writer 1 crashed (exit status 3)\n".into();
+        ex08(&trial).map(|failure| failure.kind)
+    }
+
+    #[test]
+    fn ex08_a_writer_that_dies_holding_lock_passes() {
+        // LOCK held by writer 1 (0), free after its death (1), held by writer 2, free again.
+        let seen = vec![
+            lock_seen(0, 3, 4),
+            lock_seen(1, 6, 9),
+            lock_seen(0, 10, 11),
+            lock_seen(1, 12, 19),
+        ];
+        assert_eq!(kind08(solved08(), seen), None);
+    }
+
+    #[test]
+    fn ex08_the_trace_shows_a_writer_1_that_did_not_die_holding_lock() {
+        // It posts after its take (a double release, since the take had SEM_UNDO).
+        let mut calls = solved08();
+        calls.push(call(2, "writer 1", "semop", &["9", "{0, +1, 0}", "1"], "0", 3, 3));
+        assert_eq!(kind08(calls, Vec::new()).as_deref(), Some("did not die holding LOCK"));
+        // It never takes LOCK.
+        let calls: Vec<Call> = solved08().into_iter().filter(|c| c.pid != 2).collect();
+        assert_eq!(kind08(calls, Vec::new()).as_deref(), Some("did not die holding LOCK"));
+        // It takes LOCK without SEM_UNDO (and the parent sets it back by hand).
+        let mut calls = solved08();
+        calls[2].args[1] = "{0, -1, 0}".into();
+        calls.push(call(1, "parent", "semctl", &["9", "0", "SETVAL", "1"], "0", 4, 6));
+        assert_eq!(kind08(calls, Vec::new()).as_deref(), Some("LOCK taken without SEM_UNDO"));
+        // It takes with SEM_UNDO, and the parent sets LOCK by hand all the same.
+        let mut calls = solved08();
+        calls.push(call(1, "parent", "semctl", &["9", "0", "SETVAL", "1"], "0", 4, 6));
+        assert_eq!(kind08(calls, Vec::new()).as_deref(), Some("LOCK set by hand"));
+        // Writer 3 never takes LOCK.
+        let calls: Vec<Call> = solved08().into_iter().filter(|c| c.pid != 4).collect();
+        assert_eq!(kind08(calls, Vec::new()).as_deref(), Some("no turn"));
+    }
+
+    #[test]
+    fn ex08_the_kernel_shows_what_raw_calls_did() {
+        // A raw libc::semop +1 by writer 1 (not traced): the kernel held LOCK at 2 after its
+        // death.
+        let seen = vec![lock_seen(0, 3, 4), lock_seen(2, 6, 9)];
+        assert_eq!(kind08(solved08(), seen).as_deref(), Some("LOCK above 1"));
+        // Nothing gave LOCK back (a raw SETVAL came later): 0 while the trace shows no holder.
+        let seen = vec![lock_seen(0, 3, 4), lock_seen(0, 6, 8), lock_seen(1, 8, 9)];
+        assert_eq!(kind08(solved08(), seen).as_deref(), Some("LOCK not given back"));
+        // Writer 1's take made with a raw semop: only the kernel's values are left, and 3 fails.
+        let calls: Vec<Call> = solved08().into_iter().filter(|c| c.pid != 2).collect();
+        let failure = lock_values(
+            &run_of(calls, &ROLES08, vec![lock_seen(3, 6, 9)]).copies[0],
+            &Watch { sightings: vec![lock_seen(3, 6, 9)], looks: 1 },
+        );
+        assert_eq!(failure.map(|f| f.kind).as_deref(), Some("LOCK above 1"));
+    }
+
+    /// A segment (id 5) seen with `mode` from 1 to 9 ms.
+    fn segment_seen(mode: u32) -> Sighting {
+        Sighting {
+            t0_ns: 1_000_000,
+            until_ns: 9_000_000,
+            object: object(Table::Segment, 5, mode),
+            values: Vec::new(),
+        }
+    }
+
+    fn solved12() -> Vec<Call> {
+        vec![
+            call(
+                1,
+                "service",
+                "shmget",
+                &["IPC_PRIVATE", "64", "IPC_CREAT|IPC_EXCL|0600"],
+                "5",
+                1,
+                0,
+            ),
+            call(1, "service", "shmat", &["5", "NULL", "0"], "0x7f00", 2, 1),
+            call(2, "helper", "shmat", &["5", "NULL", "SHM_RDONLY"], "0x7f00", 2, 3),
+        ]
+    }
+
+    fn ex12_run(calls: Vec<Call>, seen: Vec<Sighting>) -> Option<Failure> {
+        let mut trial = run_of(calls, &[(1, "service"), (2, "helper")], seen);
+        trial.copies[0].stdout = "[helper 2] helper sees a token of 32 characters\n".into();
+        ex12(&trial)
+    }
+
+    #[test]
+    fn ex12_the_mode_and_owner_are_the_kernels() {
+        assert_eq!(ex12_run(solved12(), vec![segment_seen(0o600), segment_seen(0o400)]), None);
+        // Widened with IPC_SET after a 0600 shmget: the kernel held 0666.
+        let mut calls = solved12();
+        calls.push(call(
+            1,
+            "service",
+            "shmctl",
+            &["5", "IPC_SET", "{shm_perm={mode=0666}}"],
+            "0",
+            3,
+            1,
+        ));
+        let failure =
+            ex12_run(calls.clone(), vec![segment_seen(0o600), segment_seen(0o666)]).unwrap();
+        assert_eq!(failure.kind, "open to others");
+        assert!(failure.evidence.contains("IPC_SET"), "{}", failure.evidence);
+        // Too short for the checker's looks: the trace still shows it.
+        let failure = ex12_run(calls.clone(), vec![segment_seen(0o600)]).unwrap();
+        assert_eq!(failure.kind, "open to others");
+        assert!(failure.evidence.contains("IPC_SET gave"), "{}", failure.evidence);
+        // Made 0666 around the library: no call says so, the kernel does.
+        let calls: Vec<Call> = solved12().into_iter().filter(|c| c.name != "shmget").collect();
+        let failure = ex12_run(calls, vec![segment_seen(0o666)]).unwrap();
+        assert_eq!(failure.kind, "open to others");
+        assert!(failure.evidence.contains("around the library"), "{}", failure.evidence);
+        // Given to another user.
+        let mut other = segment_seen(0o600);
+        other.object.uid += 1;
+        assert_eq!(ex12_run(solved12(), vec![other]).unwrap().kind, "given to another user");
+    }
+
+    #[test]
+    fn ex12_a_helper_that_never_attaches_fails() {
+        let calls: Vec<Call> = solved12().into_iter().filter(|c| c.pid != 2).collect();
+        let failure = ex12_run(calls, vec![segment_seen(0o600)]).unwrap();
+        assert_eq!(failure.kind, "attach read-only");
+        assert!(failure.evidence.contains("helper 2 made no call"), "{}", failure.evidence);
+    }
+
+    /// A run of exercise 04: the parent creates at 1 ms; the worker (pid 2) works at `work`
+    /// (ms); the Ctrl-C comes at `ctrl_c` ms, if it came.
+    fn ex04_run(work: &[u64], ctrl_c: Option<u64>) -> Option<String> {
+        let mut calls = vec![call(
+            1,
+            "parent",
+            "shmget",
+            &["IPC_PRIVATE", "64", "IPC_CREAT|IPC_EXCL|0600"],
+            "5",
+            1,
+            1,
+        )];
+        for (i, &ms) in work.iter().enumerate() {
+            calls.push(call(2, "worker", "semop", &["9", UNDO_TAKE, "1"], "0", i as u64 + 2, ms));
+        }
+        let mut trial = run_of(calls, &[(1, "parent"), (2, "worker")], Vec::new());
+        trial.fault_ns = ctrl_c.map(|ms| ms * 1_000_000);
+        trial.fault_done = ctrl_c.map(|ms| format!("Ctrl-C after {ms} ms"));
+        trial.copies[0].ending = match ctrl_c {
+            Some(_) => Ending::Exited(130),
+            None => Ending::Exited(0),
+        };
+        ex04(&trial).map(|failure| failure.kind)
+    }
+
+    #[test]
+    fn ex04_the_service_must_be_at_work_when_ctrl_c_comes() {
+        assert_eq!(ex04_run(&[1, 2, 3, 20, 38], Some(39)), None);
+        // Too early to ask for work.
+        assert_eq!(ex04_run(&[], Some(5)), None);
+        // Ended by itself before the Ctrl-C: no fault was injected.
+        assert_eq!(ex04_run(&[1, 2], None).as_deref(), Some("ended before Ctrl-C"));
+        // At work once, then idle: nothing in the last 30 ms before a Ctrl-C at 39 ms.
+        assert_eq!(ex04_run(&[1, 2], Some(39)).as_deref(), Some("idle at Ctrl-C"));
+        assert_eq!(ex04_run(&[], Some(39)).as_deref(), Some("idle at Ctrl-C"));
     }
 }

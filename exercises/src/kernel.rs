@@ -70,6 +70,8 @@ pub struct IpcObject {
     pub last_pids: Vec<i32>,
     /// Bytes (segment) or semaphores (set).
     pub size: u64,
+    /// How many attachments it has (segments only: `nattch`).
+    pub attached: Option<u64>,
 }
 
 /// The IPC tables and `/dev/shm` at one moment.
@@ -135,6 +137,7 @@ pub fn parse_table(table: Table, text: &str) -> Vec<IpcObject> {
                     .filter(|&pid: &i32| pid > 0)
                     .collect(),
                 size: get(size_column)?.parse().ok()?,
+                attached: get("nattch").and_then(|n| n.parse().ok()),
             })
         })
         .collect()
@@ -236,6 +239,154 @@ pub fn leftovers(
         });
     }
     found
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds: the clock the trace's lines are stamped with.
+pub fn monotonic_ns() -> u64 {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime fills the timespec on our stack.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
+
+/// One state of one segment or semaphore set of a run, as the kernel showed it while the run
+/// went on, and how long the checker saw it unchanged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sighting {
+    /// When the first look that found this state began (`CLOCK_MONOTONIC`, as the trace).
+    pub t0_ns: u64,
+    /// When the last look that still found it ended.
+    pub until_ns: u64,
+    /// The object, as its table showed it (mode, owner, attachments).
+    pub object: IpcObject,
+    /// A set's semaphores by number: (GETVAL, GETPID); empty for a segment.
+    pub values: Vec<(i32, i32)>,
+}
+
+impl Sighting {
+    fn same_state(&self, other: &Sighting) -> bool {
+        self.object == other.object && self.values == other.values
+    }
+}
+
+/// What the checker saw of the segments and semaphore sets a run made, by looking at the
+/// kernel's tables again and again while the run went on (see [`Watch::look`]): each state of
+/// each object, in the order seen. It reads the kernel, not the trace: a call made around the
+/// library (a raw `libc::shmget`, `IPC_SET`, `semop`) changes what it sees all the same.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Watch {
+    /// Each state seen, in the order first seen.
+    pub sightings: Vec<Sighting>,
+    /// How many looks were made.
+    pub looks: u64,
+}
+
+impl Watch {
+    /// Looks once at `/proc/sysvipc/shm` and `/proc/sysvipc/sem`, and at the values of every
+    /// set not in `before` (`semctl` GETVAL and GETPID); notes each state that changed.
+    pub fn look(&mut self, before: &Snapshot) {
+        let t0_ns = monotonic_ns();
+        let mut seen = Vec::new();
+        for table in [Table::Segment, Table::SemaphoreSet] {
+            let text = std::fs::read_to_string(table.file()).unwrap_or_default();
+            for object in parse_table(table, &text) {
+                if before.objects.contains_key(&(table, object.id)) {
+                    continue;
+                }
+                let values = match table {
+                    Table::SemaphoreSet => match values_of(object.id) {
+                        Some(values) => values,
+                        None => continue, // removed meanwhile
+                    },
+                    _ => Vec::new(),
+                };
+                seen.push((object, values));
+            }
+        }
+        let until_ns = monotonic_ns();
+        self.looks += 1;
+        for (object, values) in seen {
+            let new = Sighting { t0_ns, until_ns, object, values };
+            let last = self
+                .sightings
+                .iter_mut()
+                .rev()
+                .find(|s| s.object.table == new.object.table && s.object.id == new.object.id);
+            match last {
+                Some(last) if last.same_state(&new) => last.until_ns = until_ns,
+                _ => self.sightings.push(new),
+            }
+        }
+    }
+
+    /// Keeps only the objects the run made: a segment whose creator is a process of the run,
+    /// a set that a traced `semget` returned or that a process of the run changed.
+    pub fn keep_the_runs(&mut self, calls: &[Call], pids: &BTreeSet<i32>) {
+        let made: BTreeSet<(Table, i32)> = self
+            .sightings
+            .iter()
+            .filter(|s| {
+                let object = &s.object;
+                let traced = calls.iter().any(|call| {
+                    call.name == object.table.creating_call()
+                        && call.returned() == Some(i64::from(object.id))
+                });
+                traced
+                    || object.cpid.is_some_and(|pid| pids.contains(&pid))
+                    || s.values.iter().any(|(_, pid)| pids.contains(pid))
+            })
+            .map(|s| (s.object.table, s.object.id))
+            .collect();
+        self.sightings.retain(|s| made.contains(&(s.object.table, s.object.id)));
+    }
+
+    /// The states seen of one object, in order.
+    pub fn of(&self, table: Table, id: i32) -> impl Iterator<Item = &Sighting> + '_ {
+        self.sightings.iter().filter(move |s| s.object.table == table && s.object.id == id)
+    }
+
+    /// The states seen of the run's objects of `table`.
+    pub fn in_table(&self, table: Table) -> impl Iterator<Item = &Sighting> + '_ {
+        self.sightings.iter().filter(move |s| s.object.table == table)
+    }
+}
+
+/// GETVAL and GETPID of each semaphore of set `semid`, or `None` if it is gone.
+fn values_of(semid: i32) -> Option<Vec<(i32, i32)>> {
+    let set = SemaphoreSet::from_id(semid).ok()?;
+    (0..set.len()).map(|n| Some((set.value(n).ok()?, set.last_pid(n).ok()?))).collect()
+}
+
+/// Looks at the kernel's tables (see [`Watch::look`]) every `every` on a thread of its own,
+/// from [`Watcher::start`] until [`Watcher::finish`].
+pub struct Watcher {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Watch>,
+}
+
+impl Watcher {
+    /// Starts looking, for objects not in `before`.
+    pub fn start(before: Snapshot, every: Duration) -> Watcher {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut watch = Watch::default();
+            while !flag.load(Ordering::Relaxed) {
+                watch.look(&before);
+                std::thread::sleep(every);
+            }
+            watch.look(&before);
+            watch
+        });
+        Watcher { stop, thread }
+    }
+
+    /// Stops looking; what was seen.
+    pub fn finish(self) -> Watch {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or_default()
+    }
 }
 
 /// Removes what a run left (each is this user's: the run made it).
@@ -645,7 +796,8 @@ mod tests {
                 uid: 1000,
                 cpid: Some(4242),
                 last_pids: vec![4243],
-                size: 1024
+                size: 1024,
+                attached: Some(0),
             }
         );
         let sem = concat!(
@@ -670,6 +822,7 @@ mod tests {
             cpid: Some(cpid),
             last_pids: Vec::new(),
             size: 64,
+            attached: None,
         };
         after.objects.insert((Table::Segment, 5), object(5, 100));
         after.objects.insert((Table::Segment, 6), object(6, 999)); // someone else's
@@ -724,5 +877,44 @@ mod tests {
         let stat = "4242 (ex 01) S 4241 4240 4240 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 1234 0 0";
         let p = parse_stat(4242, stat).unwrap();
         assert_eq!((p.state, p.ppid, p.pgrp, p.cpu_ticks), ('S', 4241, 4240, 10));
+    }
+
+    #[test]
+    fn a_watch_sees_each_state_of_the_runs_objects_and_only_theirs() {
+        let before = snapshot();
+        let mut watch = Watch::default();
+        let set = SemaphoreSet::create(shm_workbook::Key::PRIVATE, 1, 0o600).unwrap();
+        watch.look(&before);
+        watch.look(&before); // the same state: no new sighting
+        set.set_value(0, 2).unwrap();
+        watch.look(&before);
+        // A segment made around the library, then widened.
+        // SAFETY: shmget takes plain integers.
+        let shmid = unsafe { libc::shmget(libc::IPC_PRIVATE, 64, libc::IPC_CREAT | 0o600) };
+        assert!(shmid >= 0);
+        watch.look(&before);
+        shm_workbook::Segment::from_id(shmid).set_mode(0o644).unwrap();
+        watch.look(&before);
+        // SAFETY: IPC_RMID takes no buffer.
+        unsafe { libc::shmctl(shmid, libc::IPC_RMID, std::ptr::null_mut()) };
+        let semid = set.id();
+        set.remove().unwrap();
+        watch.look(&before);
+        let values: Vec<i32> =
+            watch.of(Table::SemaphoreSet, semid).map(|s| s.values[0].0).collect();
+        assert_eq!(values, [0, 2]);
+        let modes: Vec<u32> = watch.of(Table::Segment, shmid).map(|s| s.object.mode).collect();
+        assert_eq!(modes, [0o600, 0o644]);
+        let first = watch.of(Table::SemaphoreSet, semid).next().unwrap();
+        assert!(first.t0_ns <= first.until_ns);
+        // Only what the run's processes made or changed is the run's.
+        let me = std::process::id() as i32;
+        let mut theirs = watch.clone();
+        theirs.keep_the_runs(&[], &BTreeSet::from([me + 1_000_000]));
+        assert_eq!(theirs.of(Table::Segment, shmid).count(), 0);
+        assert_eq!(theirs.of(Table::SemaphoreSet, semid).count(), 0);
+        watch.keep_the_runs(&[], &BTreeSet::from([me]));
+        assert_eq!(watch.of(Table::Segment, shmid).count(), 2);
+        assert_eq!(watch.of(Table::SemaphoreSet, semid).count(), 2);
     }
 }

@@ -16,7 +16,7 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use crate::kernel::{self, Leftover, Stuck};
+use crate::kernel::{self, Leftover, Stuck, Watch};
 use crate::trace::{self, Call};
 
 /// Set by the checker's own SIGINT, SIGTERM or SIGHUP handler: stop the run, clean up, leave.
@@ -33,6 +33,9 @@ pub const PATIENCE: Duration = Duration::from_secs(2);
 /// How long a run may go on after a fault was injected (Ctrl-C, a process killed): a program
 /// that handles it ends within this time.
 pub const AFTER_FAULT: Duration = Duration::from_secs(3);
+
+/// How often the kernel's tables are looked at while a run goes on (see [`kernel::Watch`]).
+pub const WATCH_EVERY: Duration = Duration::from_millis(1);
 
 /// How much of each output stream is kept.
 const OUTPUT_LIMIT: usize = 256 * 1024;
@@ -189,6 +192,11 @@ pub struct Trial {
     pub elapsed: Duration,
     /// What the checker's peer did, if it played one.
     pub peer: Option<crate::peer::Report>,
+    /// When the fault was injected, if it was (`CLOCK_MONOTONIC`, as the trace's times).
+    pub fault_ns: Option<u64>,
+    /// The segments and semaphore sets the run made, as the kernel showed them while it ran
+    /// (looked at every [`WATCH_EVERY`]): modes, owners, attachments, semaphore values.
+    pub watched: Watch,
 }
 
 impl Trial {
@@ -277,11 +285,15 @@ impl Progress {
 /// leaves nothing behind, whatever it did.
 pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Trial, Interrupted> {
     let before = kernel::snapshot();
+    let watcher = kernel::Watcher::start(before.clone(), WATCH_EVERY);
     let start = Instant::now();
     let me = std::process::id() as i32;
     let mut copies: Vec<Running> = Vec::new();
     let peer = match settings.peer.clone().map(|plan| crate::peer::Peer::start(workdir, plan)) {
-        Some(Err(err)) => return Ok(failed_to_start(err, program, start)),
+        Some(Err(err)) => {
+            drop(watcher.finish());
+            return Ok(failed_to_start(err, program, start));
+        }
         Some(Ok(peer)) => Some(peer),
         None => None,
     };
@@ -294,6 +306,7 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
             Err(err) => {
                 stop_all(&copies, me);
                 drop(peer.map(crate::peer::Peer::finish));
+                drop(watcher.finish());
                 return Ok(failed_to_start(err, program, start));
             }
         }
@@ -303,6 +316,7 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
     let mut others: BTreeMap<i32, Ending> = BTreeMap::new(); // non-main processes we reaped
     let mut fault_done = None;
     let mut fault_at: Option<Instant> = None;
+    let mut fault_ns = None;
     let mut stuck = None;
     let mut scanned = start;
     let mut too_many = None;
@@ -318,6 +332,7 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
         if INTERRUPTED.load(Ordering::Relaxed) {
             stop_all(&copies, me);
             reap(&mut copies, &mut others);
+            drop(watcher.finish());
             let calls: Vec<Call> =
                 copies.iter().flat_map(|c| trace::read(&c.trace).calls).collect();
             let mut left = kernel::leftovers(&before, &kernel::snapshot(), &calls, &pids);
@@ -330,6 +345,7 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
             fault_done = inject(settings.fault, &copies, start.elapsed());
             if fault_done.is_some() {
                 fault_at = Some(Instant::now());
+                fault_ns = Some(kernel::monotonic_ns());
             }
         }
         if scanned.elapsed() >= Duration::from_millis(20) {
@@ -395,6 +411,7 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
     }
     stop_all(&copies, me);
     reap(&mut copies, &mut others);
+    let mut watched = watcher.finish();
     let peer = peer.map(crate::peer::Peer::finish);
     let ending = too_many.unwrap_or(Ending::TimedOut);
     for copy in &mut copies {
@@ -434,10 +451,14 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
         .collect();
     let calls: Vec<Call> = copies.iter().flat_map(|c| c.calls.iter().cloned()).collect();
     pids.extend(calls.iter().map(|c| c.pid));
+    pids.extend(copies.iter().flat_map(|c| c.accesses.iter().map(|a| a.pid)));
+    pids.extend(copies.iter().flat_map(|c| c.roles.keys().copied()));
+    watched.keep_the_runs(&calls, &pids);
     let mut leftovers = kernel::leftovers(&before, &kernel::snapshot(), &calls, &pids);
     kernel::remove(&mut leftovers);
     let _ = shm_workbook::registry::sweep(); // the run files of processes that were killed
-    let mut trial = Trial { copies, fault_done, stuck, leftovers, strays, elapsed, peer };
+    let mut trial =
+        Trial { copies, fault_done, stuck, leftovers, strays, elapsed, peer, fault_ns, watched };
     let roles: Vec<String> = trial
         .strays
         .iter()
@@ -483,6 +504,8 @@ fn failed_to_start(err: std::io::Error, program: &Program, start: Instant) -> Tr
         strays: Vec::new(),
         elapsed: start.elapsed(),
         peer: None,
+        fault_ns: None,
+        watched: Watch::default(),
     }
 }
 
