@@ -9,8 +9,9 @@
 //!   flags and pauses every lesson has), [`process`] (forked children: no zombie, no orphan),
 //!   [`wait`] (waiting for a partner that may die), [`privilege`] (another user for a child).
 //! - **Subject.** [`shared`] (the standard atomics, each access written down), [`sysv`]
-//!   (`key`, `shm`, `sem`, `msg`), [`posix`] (`name`, `shm`, `mq`), [`region`] (memory attached or mapped; read-only is a type), and synchronization inside the
-//!   segment: [`futex`], [`unnamed_sem`] (`sem_init`), [`pthread`] (a robust mutex); [`memfd`]
+//!   (`key`, `shm`, `sem`, `msg`), [`posix`] (`name`, `shm`, `mq`), [`region`] (memory
+//!   attached or mapped; read-only is a type), and synchronization inside the segment:
+//!   [`futex`], [`unnamed_sem`] (`sem_init`), [`pthread`] (a robust mutex); [`memfd`]
 //!   and [`unix_socket`] (memory with no name, its seals, a descriptor passed over a socket).
 //! - **Bookkeeping.** [`registry`], [`cleanup`], [`scratch`]: nothing left behind, on Ctrl-C and
 //!   after a run killed outright.

@@ -16,6 +16,7 @@ use std::marker::PhantomData;
 
 use nix::errno::Errno;
 
+use crate::call::{self, Arg};
 use crate::error::{Error, Result};
 use crate::region::Attachment;
 
@@ -38,6 +39,16 @@ pub enum Locked {
 
 fn check(call: &str, status: libc::c_int) -> Result<()> {
     if status == 0 { Ok(()) } else { Err(Error::sys(call, Errno::from_raw(status))) }
+}
+
+/// Records a pthread call that returns 0 or an error number.
+fn ended(made: call::CallBuilder, status: libc::c_int) -> Result<()> {
+    if status == 0 {
+        made.returned(0);
+        Ok(())
+    } else {
+        Err(made.failed(Errno::from_raw(status)).error())
+    }
 }
 
 impl<'a> SharedMutex<'a> {
@@ -89,14 +100,27 @@ impl<'a> SharedMutex<'a> {
         Ok(mutex)
     }
 
-    /// Locks it, blocking while another process holds it.
+    /// The mutex's address, as a call's argument.
+    fn address(&self) -> Arg {
+        Arg::pointer(self.raw as usize)
+    }
+
+    /// Locks it, blocking while another process holds it. Recorded as
+    /// `pthread_mutex_lock(0x...) = 0` (or `= EOWNERDEAD`: the lock is ours, its owner died).
     pub fn lock(&self) -> Result<Locked> {
+        let made = call::make("pthread_mutex_lock").arg_with(self.address());
         // SAFETY: `raw` points to a mutex initialised by `init` inside a live mapping; the
         // pthread functions synchronize concurrent use from several processes themselves.
         match unsafe { libc::pthread_mutex_lock(self.raw) } {
-            0 => Ok(Locked::Acquired),
-            libc::EOWNERDEAD => Ok(Locked::OwnerDied),
-            errno => Err(Error::sys("pthread_mutex_lock", Errno::from_raw(errno)).with_hint(
+            0 => {
+                made.returned(0);
+                Ok(Locked::Acquired)
+            }
+            libc::EOWNERDEAD => {
+                made.returned("EOWNERDEAD");
+                Ok(Locked::OwnerDied)
+            }
+            errno => Err(made.failed(Errno::from_raw(errno)).error().with_hint(
                 "ENOTRECOVERABLE means an owner died and the next one unlocked without calling \
                  pthread_mutex_consistent",
             )),
@@ -105,13 +129,15 @@ impl<'a> SharedMutex<'a> {
 
     /// Marks the state consistent again after [`Locked::OwnerDied`] (call it while holding it).
     pub fn make_consistent(&self) -> Result<()> {
+        let made = call::make("pthread_mutex_consistent").arg_with(self.address());
         // SAFETY: as in `lock`.
-        check("pthread_mutex_consistent", unsafe { libc::pthread_mutex_consistent(self.raw) })
+        ended(made, unsafe { libc::pthread_mutex_consistent(self.raw) })
     }
 
     /// Unlocks it.
     pub fn unlock(&self) -> Result<()> {
+        let made = call::make("pthread_mutex_unlock").arg_with(self.address());
         // SAFETY: as in `lock`.
-        check("pthread_mutex_unlock", unsafe { libc::pthread_mutex_unlock(self.raw) })
+        ended(made, unsafe { libc::pthread_mutex_unlock(self.raw) })
     }
 }

@@ -94,9 +94,7 @@ pub fn sync_of(call: &Call) -> Option<(String, bool)> {
             Some((format!("posix sem {}", first()), false))
         }
         "pthread_mutex_unlock" => Some((format!("mutex {}", first()), true)),
-        "pthread_mutex_lock" | "pthread_mutex_consistent" => {
-            Some((format!("mutex {}", first()), false))
-        }
+        "pthread_mutex_lock" => Some((format!("mutex {}", first()), false)),
         "msgsnd" => Some((format!("queue {}", first()), true)),
         "msgrcv" => Some((format!("queue {}", first()), false)),
         _ => None,

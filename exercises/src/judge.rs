@@ -467,11 +467,11 @@ pub fn ex02(trial: &Trial) -> Option<Failure> {
                 return Some(Failure::new(
                     "not opened by key",
                     format!(
-                        "the child {child} of copy {} printed the right greeting, but its trace has \
-                         no shmget({key}, ...) of its own: it used what it inherited (the id, the \
-                         attachment) or a call made around the library. The exercise asks the \
-                         child to find the segment by its key, as an unrelated process must \
-                         (Segment::open)",
+                        "the child {child} of copy {} printed the right greeting, but its trace \
+                         has no shmget({key}, ...) of its own: it used what it inherited (the \
+                         id, the attachment) or a call made around the library. The exercise \
+                         asks the child to find the segment by its key, as an unrelated process \
+                         must (Segment::open)",
                         copy.pid
                     ),
                 ));

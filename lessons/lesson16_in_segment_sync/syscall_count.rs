@@ -128,26 +128,28 @@ fn name_of(number: i64) -> String {
 /// The number of the system call a tracee is stopped at the entry of.
 #[cfg(target_arch = "x86_64")]
 fn syscall_number(pid: Pid) -> Result<i64> {
-    let regs = ptrace::getregs(pid).map_err(|e| failed(pid, "ptrace(PTRACE_GETREGS)", e))?;
+    let regs = ptrace::getregs(pid).map_err(|e| failed(pid, "PTRACE_GETREGS", e))?;
     Ok(regs.orig_rax as i64)
 }
 
 /// The number of the system call a tracee is stopped at the entry of.
 #[cfg(target_arch = "aarch64")]
 fn syscall_number(pid: Pid) -> Result<i64> {
-    let regs = ptrace::getregs(pid).map_err(|e| failed(pid, "ptrace(PTRACE_GETREGSET)", e))?;
+    let regs = ptrace::getregs(pid).map_err(|e| failed(pid, "PTRACE_GETREGSET", e))?;
     Ok(regs.regs[8] as i64)
 }
 
 /// The error of a ptrace request: `ESRCH` when the tracee has just died (it is killed between
 /// its stop and our request), said as its death.
-fn failed(pid: Pid, request: &str, errno: Errno) -> Error {
+fn failed(pid: Pid, request: &'static str, errno: Errno) -> Error {
     if errno == Errno::ESRCH
         && let Err(death) = wait_stop(pid)
     {
         return death;
     }
-    Error::sys(request, errno)
+    // The loop's own ptrace calls are not recorded (thousands of them); a failed one is, so
+    // that its error text comes from the call record like any other.
+    call::make("ptrace").arg(request).arg(pid).failed(errno).error()
 }
 
 /// The next stop of the traced child. Its end is looked at without reaping it (`WNOWAIT`), so
@@ -191,7 +193,7 @@ pub fn count_between_stops(pid: Pid, at_first_stop: impl FnOnce()) -> Result<Tal
 }
 
 fn count(pid: Pid, at_first_stop: impl FnOnce()) -> Result<Tally> {
-    let ptrace_error = |what: &str, errno| failed(pid, &format!("ptrace({what})"), errno);
+    let ptrace_error = |what: &'static str, errno| failed(pid, what, errno);
     match wait_stop(pid)? {
         WaitStatus::Stopped(_, Signal::SIGSTOP) => {}
         other => {
