@@ -1658,6 +1658,123 @@ pub fn ex14(trial: &Trial) -> Option<Failure> {
             ),
         ));
     }
+    seqlock_reads(trial)
+}
+
+/// Exercise 14, from the trace: each reading a reader accepted is four field loads between two
+/// loads of the sequence that found the same even value, with an Acquire fence after the field
+/// loads; and its four fields were stored by one update.
+fn seqlock_reads(trial: &Trial) -> Option<Failure> {
+    use crate::evidence::Step;
+    use crate::trace::Op;
+    let copy = &trial.copies[0];
+    let evidence = Evidence::of(copy);
+    let accesses = evidence.accesses();
+    let is_sequence = |a: &crate::trace::Access| a.offset == 0 && a.bytes.len() == 4;
+    let is_field = |a: &crate::trace::Access| a.data && a.offset >= 64 && a.bytes.len() == 8;
+    // Which update stored each field: (process, how many sequence stores came before).
+    let mut update_of: std::collections::HashMap<usize, (i32, usize)> = Default::default();
+    for &pid in copy.roles.keys() {
+        let mut updates = 0;
+        for step in evidence.steps_of(pid) {
+            let Step::Access(i) = *step else { continue };
+            let a = &accesses[i];
+            if a.writes() && is_sequence(a) {
+                updates += 1;
+            } else if a.writes() && is_field(a) {
+                update_of.insert(i, (pid, updates));
+            }
+        }
+    }
+    for (&pid, role) in copy.roles.iter().filter(|(_, r)| r.starts_with("reader")) {
+        let mut open: Option<(u64, Vec<usize>, bool)> = None; // (before, fields, fenced)
+        let mut accepted = 0;
+        for step in evidence.steps_of(pid) {
+            let Step::Access(i) = *step else { continue };
+            let a = &accesses[i];
+            if a.op == Op::Fence {
+                if let Some((_, fields, fenced)) = open.as_mut() {
+                    *fenced |= !fields.is_empty() && a.order.acquires();
+                }
+            } else if is_field(a) && a.op == Op::Load {
+                match open.as_mut() {
+                    Some((_, fields, fenced)) => {
+                        fields.push(i);
+                        *fenced = false;
+                    }
+                    None => {
+                        return Some(Failure::new(
+                            "sequence not checked",
+                            format!(
+                                "{} with no load of the sequence before it: a reading that \
+                                 nothing tells apart from a torn one. The exercise asks each \
+                                 reader to load the sequence, the fields, then the sequence \
+                                 again, and to retry unless both found the same even value",
+                                evidence.describe(i)
+                            ),
+                        ));
+                    }
+                }
+            } else if is_sequence(a) && a.op == Op::Load {
+                let closing = open.as_ref().is_some_and(|(_, fields, _)| !fields.is_empty());
+                if !closing {
+                    open = Some((a.value(), Vec::new(), false)); // the first load of a reading
+                    continue;
+                }
+                // The load that ends one reading may begin the next: the trace writes a load
+                // that finds what the one before found only once.
+                let ended = open.replace((a.value(), Vec::new(), false));
+                if let Some((before, fields, fenced)) = ended
+                    && before % 2 == 0
+                    && a.value() == before
+                {
+                    accepted += 1;
+                    if !fenced {
+                        return Some(Failure::new(
+                            "field loads not ordered",
+                            format!(
+                                "{role} {pid} accepted a reading: {}, then {}, with no Acquire \
+                                 fence between the field loads and the second load of the \
+                                 sequence. Nothing orders the field loads before that check, \
+                                 so the compiler, or an ARM CPU, may make them after it, and a \
+                                 torn reading passes. x86 hides this; the memory model does not",
+                                evidence.describe(fields[fields.len() - 1]),
+                                evidence.describe(i)
+                            ),
+                        ));
+                    }
+                    let updates: std::collections::BTreeSet<(i32, usize)> = fields
+                        .iter()
+                        .filter_map(|&f| evidence.byte_source(f, 0))
+                        .filter_map(|store| update_of.get(&store).copied())
+                        .collect();
+                    if fields.len() != 4 || updates.len() > 1 {
+                        return Some(Failure::new(
+                            "torn read accepted",
+                            format!(
+                                "{role} {pid} accepted a reading of {} field load(s) whose \
+                                 values came from {} different updates, between two loads of \
+                                 the sequence that found {before}: whatever it printed, the \
+                                 reading it kept was torn",
+                                fields.len(),
+                                updates.len()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        if accepted == 0 {
+            return Some(Failure::new(
+                "sequence not checked",
+                format!(
+                    "{role} {pid} never accepted a reading between two loads of the sequence \
+                     that found the same even value: it read the fields without the check the \
+                     exercise is about"
+                ),
+            ));
+        }
+    }
     None
 }
 
