@@ -12,7 +12,8 @@
 //!   (`key`, `shm`, `sem`, `msg`), [`posix`] (`name`, `shm`, `mq`), [`region`] (memory
 //!   attached or mapped; read-only is a type), and synchronization inside the segment:
 //!   [`futex`], [`unnamed_sem`] (`sem_init`), [`pthread`] (a robust mutex); [`memfd`]
-//!   and [`unix_socket`] (memory with no name, its seals, a descriptor passed over a socket).
+//!   and [`unix_socket`] (memory with no name, its seals, a descriptor passed over a socket);
+//!   [`pipe`] (one byte through the kernel, to say "now").
 //! - **Bookkeeping.** [`registry`], [`cleanup`], [`scratch`]: nothing left behind, on Ctrl-C and
 //!   after a run killed outright.
 //! - **Foundations.** [`error`] (one error type), [`call`] (the record of every call, printed by
@@ -52,6 +53,7 @@ pub mod json;
 pub mod lesson;
 pub mod memfd;
 pub mod narrate;
+pub mod pipe;
 pub mod posix;
 pub mod privilege;
 pub mod process;

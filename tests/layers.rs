@@ -34,6 +34,7 @@ const ORDER: &[(&str, &str)] = &[
     ("unnamed_sem", "subject"),
     ("memfd", "subject"),
     ("unix_socket", "subject"),
+    ("pipe", "subject"),
     // The run harness: the story, processes, waits, privileges, the flags every lesson takes.
     ("narrate", "harness"),
     ("process", "harness"),

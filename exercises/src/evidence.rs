@@ -9,14 +9,14 @@
 //!   that returned it;
 //! - a Release store (or a store after a Release fence) before an Acquire load (or an Acquire
 //!   fence after the load) that read it, following read-modify-writes in between;
-//! - a semaphore given (`semop` with +n, `sem_post`, `pthread_mutex_unlock`, `msgsnd`) before
-//!   a take of the same semaphore (`semop` with -n or 0, `sem_wait`, `pthread_mutex_lock`,
-//!   `msgrcv`) that ended after the give began.
+//! - a semaphore given (`semop` with +n, `sem_post`, `pthread_mutex_unlock`, `msgsnd`, a
+//!   `write` to a pipe) before a take of the same semaphore (`semop` with -n or 0, `sem_wait`,
+//!   `pthread_mutex_lock`, `msgrcv`, a `read` from that pipe) that ended after the give began.
 //!
 //! The last rule may order more than the kernel did (a give that began just before a take
 //! ended is counted even if another give satisfied the take), so a race reported is a race;
 //! a race hidden by it is rare. A synchronization made around the library (a raw `libc::semop`,
-//! a pipe) is not in the trace, so it orders nothing here.
+//! a pipe made with `nix` or `libc`) is not in the trace, so it orders nothing here.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -95,6 +95,12 @@ pub fn sync_of(call: &Call) -> Option<(String, bool)> {
         }
         "pthread_mutex_unlock" => Some((format!("mutex {}", first()), true)),
         "pthread_mutex_lock" => Some((format!("mutex {}", first()), false)),
+        "write" | "read" => {
+            // The library's pipe names the pipe in a comment: `write(4 /* pipe:[123] */, ...)`.
+            let inode = call.text.split("pipe:[").nth(1)?.split(']').next()?;
+            let moved = call.returned().is_some_and(|n| n > 0);
+            moved.then(|| (format!("pipe {inode}"), call.name == "write"))
+        }
         "msgsnd" => Some((format!("queue {}", first()), true)),
         "msgrcv" => Some((format!("queue {}", first()), false)),
         _ => None,

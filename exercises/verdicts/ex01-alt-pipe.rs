@@ -1,10 +1,9 @@
 //! Verdict corpus: ex01, a valid alternative.
 //! expect: pass
-//! The child blocks reading one byte from a pipe; the parent writes that byte after its store.
+//! The child blocks reading one byte from a pipe (the library's, so the trace has the read and
+//! the write); the parent writes that byte after its store.
 
-use std::os::fd::AsFd;
-
-use shm_workbook::{Error, Key, Narrator, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, pipe, process};
 
 const SIZE: usize = 1024;
 const MESSAGE: &str = "Hello from parent!";
@@ -13,13 +12,11 @@ fn main() -> Result<()> {
     cleanup::install_signal_handlers();
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
-    let (read_end, write_end) =
-        nix::unistd::pipe().map_err(|err| Error::other("pipe", err.to_string()))?;
+    let (read_end, write_end) = pipe::pipe()?;
 
     let child = process::spawn("child", |child| {
         let mut byte = [0u8; 1];
-        nix::unistd::read(read_end.as_fd(), &mut byte)
-            .map_err(|err| Error::other("read", err.to_string()))?;
+        read_end.read(&mut byte)?; // blocks until the parent has written
         let memory = segment.attach()?;
         child.say(format!("Child read: {}", memory.load_c_string(0)));
         Ok(())
@@ -28,8 +25,7 @@ fn main() -> Result<()> {
     let memory = segment.attach()?;
     memory.store_c_string(0, MESSAGE)?;
     parent.say(format!("wrote {MESSAGE:?}"));
-    nix::unistd::write(write_end.as_fd(), b"w")
-        .map_err(|err| Error::other("write", err.to_string()))?;
+    write_end.write(b"w")?; // after the store: the child's read ends now
     child.wait()?;
     Ok(())
 }
