@@ -1,5 +1,5 @@
 //! Atomics for memory that processes share: the standard library's, with every access written
-//! down as [evidence](crate::evidence) when the trace is on.
+//! down as [`evidence`](crate::evidence::record) when the trace is on.
 //!
 //! [`AtomicU32`] here has the methods of `std::sync::atomic::AtomicU32` (`load`, `store`,
 //! `swap`, `fetch_add`, `compare_exchange`...), the same size and layout, and it is
