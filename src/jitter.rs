@@ -8,6 +8,10 @@
 //! it was at the fork, so a run with the same seed delays the same places in the same processes,
 //! whatever pids they get. When it is off, a jitter point costs one relaxed load.
 //!
+//! Under the checker's controlled schedule (`SHM_WORKBOOK_SCHEDULE` names its socket), a point
+//! does not draw at all: the process says it has come to a point and waits until the checker
+//! says it is its turn, so that the checker, not the machine, decides who goes next.
+//!
 //! Now and then (a few times per process at most) a point lets the other processes of the process
 //! group run first: it waits while any of them is runnable (a few milliseconds at most) or asleep
 //! on a timer (`nanosleep`, up to a few seconds), as a busy machine may hold a process back at
@@ -15,6 +19,8 @@
 //! that bet here, every time the point falls before the partner's work.
 
 use std::cell::RefCell;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
@@ -68,8 +74,12 @@ const OTHERS_FIRST_PER_PROCESS: u32 = 3;
 const CHILD: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// A place where another process could get in: sometimes yields the CPU, sometimes sleeps a
-/// few tens of microseconds, rarely lets the others run first, usually does nothing.
+/// few tens of microseconds, rarely lets the others run first, usually does nothing. Under a
+/// controlled schedule, waits for its turn instead.
 pub fn point() {
+    if take_turn() {
+        return;
+    }
     if !enabled() {
         return;
     }
@@ -191,4 +201,66 @@ fn process_state(pid: i32) -> Option<char> {
 fn asleep_on_a_timer(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/wchan"))
         .is_ok_and(|wchan| wchan.contains("nanosleep"))
+}
+
+/// The environment variable that hands the order of the run to the checker:
+/// `SHM_WORKBOOK_SCHEDULE=<path of the checker's socket>`.
+pub const SCHEDULE_VARIABLE: &str = "SHM_WORKBOOK_SCHEDULE";
+
+static SCHEDULED: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+thread_local! {
+    /// This process's connection to the checker's scheduler, and the pid it belongs to (a forked
+    /// child inherits its parent's, which is not its own).
+    static TURN: RefCell<Option<(i32, UnixStream)>> = const { RefCell::new(None) };
+}
+
+/// At a point under a controlled schedule: tells the checker, and waits for its turn. Returns
+/// false when there is no schedule (or the checker has gone: the process then runs on freely).
+fn take_turn() -> bool {
+    match SCHEDULED.load(Ordering::Relaxed) {
+        OFF => return false,
+        ON => {}
+        _ => {
+            let on = std::env::var_os(SCHEDULE_VARIABLE).is_some_and(|path| !path.is_empty());
+            SCHEDULED.store(if on { ON } else { OFF }, Ordering::Relaxed);
+            if !on {
+                return false;
+            }
+        }
+    }
+    let pid = nix::unistd::getpid().as_raw();
+    TURN.with(|turn| {
+        let mut turn = turn.borrow_mut();
+        if !matches!(&*turn, Some((owner, _)) if *owner == pid) {
+            // Closing the inherited copy leaves the parent's connection open: the parent holds
+            // the same socket through its own descriptor.
+            *turn = None;
+            match connect(pid) {
+                Ok(stream) => *turn = Some((pid, stream)),
+                Err(_) => {
+                    SCHEDULED.store(OFF, Ordering::Relaxed);
+                    return false;
+                }
+            }
+        }
+        let (_, stream) = turn.as_mut().expect("just connected");
+        // One byte says "at a point"; the checker's one byte says "go on". read_exact retries a
+        // read a signal interrupted (the handler has run by then).
+        let mut go = [0u8; 1];
+        if stream.write_all(b"p").and_then(|()| stream.read_exact(&mut go)).is_err() {
+            *turn = None;
+            SCHEDULED.store(OFF, Ordering::Relaxed);
+            return false;
+        }
+        true
+    })
+}
+
+/// Connects to the checker's scheduler and says who this is.
+fn connect(pid: i32) -> std::io::Result<UnixStream> {
+    let path = std::env::var_os(SCHEDULE_VARIABLE).unwrap_or_default();
+    let mut stream = UnixStream::connect(path)?;
+    stream.write_all(&pid.to_le_bytes())?;
+    Ok(stream)
 }

@@ -146,6 +146,19 @@ fn watch_children() {
     });
 }
 
+/// Sleeps until some child of this process has ended, or a signal came, or a millisecond
+/// passed if the one that ended is not ours to wait for here (it stays waitable, unreaped).
+fn sleep_until_a_child_ends(ours: &[Child]) {
+    use nix::sys::wait::{Id, WaitPidFlag, waitid};
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT;
+    match waitid(Id::All, flags) {
+        Err(nix::errno::Errno::EINTR) => {}
+        Ok(status) if status.pid().is_some_and(|pid| ours.iter().any(|c| c.pid == pid)) => {}
+        // Another child is waitable, and would wake us at once for ever: a look a millisecond.
+        _ => std::thread::sleep(std::time::Duration::from_millis(1)),
+    }
+}
+
 /// Waits for every child in `children`, in whatever order they end. If one of them fails
 /// (an error, a panic, a signal), the others may be blocked for ever on something it held or
 /// was to send: they are stopped (SIGTERM, then SIGKILL) and reaped, and the error names the
@@ -154,9 +167,11 @@ pub fn wait_all(children: Vec<Child>) -> Result<()> {
     let mut left = children;
     while !left.is_empty() {
         // Which one ended? Look without reaping (Child::wait reaps it and records the call),
-        // and only at our own children: a millisecond's sleep between looks costs nothing.
+        // and only at our own children. Between looks, sleep until some child has ended
+        // (waitid with WNOWAIT reaps nothing): a process asleep until its children end, rather
+        // than on a timer, wakes at a moment the checker's controlled schedule can foresee.
         let Some(at) = left.iter().position(Child::has_ended) else {
-            std::thread::sleep(std::time::Duration::from_millis(1));
+            sleep_until_a_child_ends(&left);
             continue;
         };
         let child = left.swap_remove(at);

@@ -2070,6 +2070,7 @@ mod tests {
             }),
             fault_ns: None,
             watched: Default::default(),
+            schedule: None,
         }
     }
 
@@ -2173,6 +2174,7 @@ mod tests {
             peer: None,
             fault_ns: None,
             watched: Watch { sightings, looks: 10 },
+            schedule: None,
         }
     }
 

@@ -8,16 +8,20 @@
 //! solved; [`peer`] is the hostile server the checker plays for exercise 15; [`results`] is
 //! the results file of `check --all --json FILE`, for a course's CI.
 
+pub mod bench;
 pub mod catalogue;
 pub mod check;
 pub mod compile;
 pub mod evidence;
 pub mod judge;
 pub mod kernel;
+pub mod lanes;
 pub mod peer;
 pub mod progress;
+pub mod replay;
 pub mod results;
 pub mod runner;
+pub mod schedule;
 pub mod trace;
 pub mod watch;
 
@@ -139,13 +143,21 @@ pub fn run_check(
     options: &check::Options,
     session: &Session,
 ) -> check::Outcome {
-    println!(
-        "checking {} ({}): {} runs with jitter, seed {}",
-        exercise.name.bold(),
-        exercise.title,
-        options.runs,
-        options.seed
-    );
+    match &options.replay {
+        Some(token) => println!(
+            "checking {} ({}): the run of {token} again",
+            exercise.name.bold(),
+            exercise.title
+        ),
+        None => println!(
+            "checking {} ({}): {} runs with jitter and {} controlled schedules, seed {}",
+            exercise.name.bold(),
+            exercise.title,
+            options.runs,
+            options.schedules,
+            options.seed
+        ),
+    }
     let outcome = check::check(exercise, program, options, &session.workdir);
     check::report(exercise, options, &outcome);
     outcome

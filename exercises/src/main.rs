@@ -18,7 +18,7 @@ use shm_workbook::flags::{self, Arg, CommandLine, UsageError};
 use shm_workbook_exercises::catalogue::{self, EXERCISES, Exercise};
 use shm_workbook_exercises::{
     DEFAULT_RUNS, Session, build_program, check, exercises_dir, finish, hints, list, program_for,
-    progress, results, run_check, runner, save_progress, shown_file, watch,
+    progress, replay, results, run_check, runner, save_progress, shown_file, watch,
 };
 
 const USAGE: &str = "\
@@ -33,10 +33,17 @@ usage: cargo run --bin workbook [-- COMMAND]
                         still as it was given is not checked, and counts as not started
   hint exNN             its hints, from a nudge to nearly the answer
   reset exNN            put the exercise's file back as it was given (yours is kept in a backup)
+  bench [exNN]          the checker's benchmark: for each exercise as given, how many runs
+                        find its bug with jitter and with controlled schedules (--seeds N,
+                        default 20), and whether each failing schedule replays
 
 flags of check (and of the watch mode, for --runs and --timeout):
-  --runs N              how many runs (default 50); the check stops at the first failure
-  --seed N              repeat a check: the same jitter in the same runs
+  --runs N              how many runs with jitter (default 50), and as many controlled
+                        schedules after them; the check stops at the first failure
+  --schedules N         how many controlled schedules instead (0: none)
+  --seed N              repeat a check: the same jitter and schedules in the same runs
+  --replay TOKEN        run one run again, from the token a verdict printed
+  --save FILE           write a failing schedule to FILE (JSON), for the book's visualizer
   --timeout SECONDS     how long a run may last (default: the exercise's own, 3 to 10 s)
   --solution            check the solution in exercises/solutions/ instead of your file
   --program PATH        check this program as the exercise (for instructors and tests)
@@ -54,7 +61,11 @@ struct Args {
     command: Option<String>,
     exercise: Option<String>,
     runs: Option<usize>,
+    schedules: Option<usize>,
     seed: Option<u64>,
+    replay: Option<String>,
+    save: Option<PathBuf>,
+    seeds: Option<u64>,
     timeout: Option<Duration>,
     solution: bool,
     program: Option<PathBuf>,
@@ -94,8 +105,16 @@ fn read_args(mut line: CommandLine) -> Result<Args, UsageError> {
                 print!("{USAGE}");
                 std::process::exit(0);
             }
-            "--runs" => args.runs = Some(line.number((1, 100_000), "50")? as usize),
+            "--runs" => args.runs = Some(line.number((0, 100_000), "50")? as usize),
+            "--schedules" => {
+                args.schedules = Some(line.number((0, 100_000), "50")? as usize);
+            }
             "--seed" => args.seed = Some(line.number((0, u64::MAX), "42")?),
+            "--replay" => {
+                args.replay = Some(line.value("a token", "ex05:9c1e04ab:812736:pct2/340")?);
+            }
+            "--seeds" => args.seeds = Some(line.number((1, 1000), "20")?),
+            "--save" => args.save = Some(PathBuf::from(line.value("a file", "failure.json")?)),
             "--timeout" => args.timeout = Some(Duration::from_secs(line.number((1, 3600), "10")?)),
             "--solution" => args.solution = line.switch()?,
             "--all" => args.all = line.switch()?,
@@ -134,6 +153,13 @@ fn read_args(mut line: CommandLine) -> Result<Args, UsageError> {
             "`check --all` checks every exercise: name {} or --all, not both",
             flags::shown(exercise)
         )));
+    }
+    if args.replay.is_some() && (args.all || args.seed.is_some() || args.runs.is_some()) {
+        return Err(UsageError(
+            "--replay runs the one run its token names: it goes with one exercise, without \
+             --all, --seed or --runs"
+                .into(),
+        ));
     }
     if args.all && args.program.is_some() {
         return Err(UsageError(
@@ -238,6 +264,15 @@ fn run() -> i32 {
             0
         }
         Some("reset") => reset(exercise_named(args.exercise.as_deref(), "reset")),
+        Some("bench") => {
+            let names: Vec<String> = args
+                .exercise
+                .as_deref()
+                .map(|name| vec![exercise_named(Some(name), "bench").name.to_owned()])
+                .unwrap_or_default();
+            let session = Session::start();
+            shm_workbook_exercises::bench::run(&names, args.seeds.unwrap_or(20), &session)
+        }
         Some("check") if args.all => check_each(EXERCISES.iter().collect(), &args),
         Some("check") => {
             let exercise = exercise_named(args.exercise.as_deref(), "check");
@@ -268,10 +303,71 @@ fn check_command(exercise: &'static Exercise, args: &Args) -> i32 {
         Err(code) => return code,
     };
     let seed = args.seed.unwrap_or_else(random_seed);
-    let options = options_for(exercise, args, seed);
+    let mut options = options_for(exercise, args, seed);
+    if let Some(text) = &args.replay {
+        match replay_of(exercise, text, options.source) {
+            Ok(token) => options.replay = Some(token),
+            Err(sentence) => {
+                eprintln!("workbook: {sentence}");
+                return 2;
+            }
+        }
+    }
     let outcome = run_check(exercise, &program, &options, &session);
-    let mine = !args.solution && args.program.is_none();
+    if let (Some(path), check::Outcome::Failed { lanes: Some(drawn), token, .. }) =
+        (&args.save, &outcome)
+    {
+        let json = drawn.lanes.to_json(&drawn.diagnosis, token);
+        let text = serde_json::to_string_pretty(&json).unwrap_or_default() + "\n";
+        match std::fs::write(path, text) {
+            Ok(()) => println!("The failing schedule is saved in {}.", path.display()),
+            Err(err) => {
+                eprintln!(
+                    "workbook: the failing schedule could not be saved in {}: {err}.",
+                    path.display()
+                );
+                return 3;
+            }
+        }
+    } else if let Some(path) = &args.save
+        && matches!(outcome, check::Outcome::Failed { .. })
+    {
+        println!(
+            "Nothing saved in {}: the failing run went with jitter, not a controlled \
+             schedule, so there is no interleaving to draw.",
+            path.display()
+        );
+    }
+    // A replay repeats a run: it does not count as a check of the file.
+    let mine = !args.solution && args.program.is_none() && args.replay.is_none();
     finish(exercise, &options, &outcome, mine)
+}
+
+/// The token `--replay` gives, checked against the exercise and the file being checked.
+fn replay_of(exercise: &Exercise, text: &str, source: u32) -> Result<replay::Token, String> {
+    let token = replay::Token::parse(text)?;
+    if token.exercise != exercise.name {
+        return Err(format!(
+            "the token {} is a run of {}, not of {}: check {} with it, or take a token that \
+             a check of {} printed.",
+            shm_workbook::flags::shown(text),
+            token.exercise,
+            exercise.name,
+            token.exercise,
+            exercise.name
+        ));
+    }
+    if token.source != source {
+        return Err(format!(
+            "the token {} was made from another version of the file (fingerprint {:08x}; \
+             the file is {:08x} now): a schedule is a list of steps of one program, so it \
+             would not mean the same run. Check the file again for a token of this version.",
+            shm_workbook::flags::shown(text),
+            token.source,
+            source
+        ));
+    }
+    Ok(token)
 }
 
 /// How to check `exercise` with `seed`, and the command that repeats it.
@@ -287,7 +383,23 @@ fn options_for(exercise: &Exercise, args: &Args, seed: u64) -> check::Options {
     if let Some(path) = &args.program {
         repeat.push_str(&format!(" --program {}", path.display()));
     }
-    check::Options { runs, seed, timeout: args.timeout, repeat }
+    let mut options = check::Options::new(runs, seed, args.timeout, repeat);
+    if let Some(schedules) = args.schedules {
+        options.schedules = schedules;
+        options.repeat.push_str(&format!(" --schedules {schedules}"));
+    }
+    options.source = replay::fingerprint(&checked_file(exercise, args));
+    options
+}
+
+/// The file whose fingerprint a token carries: the student's file, the solution, or the
+/// program given.
+fn checked_file(exercise: &Exercise, args: &Args) -> PathBuf {
+    match &args.program {
+        Some(path) => path.clone(),
+        None if args.solution => exercises_dir().join("solutions").join(exercise.file),
+        None => exercises_dir().join(exercise.file),
+    }
 }
 
 /// `check --all`, or `check exNN --json FILE`: each exercise checked in turn with one seed, and

@@ -75,6 +75,8 @@ pub struct Entry {
     pub seed: Option<u64>,
     /// The command that repeats the check.
     pub repeat: Option<String>,
+    /// The token that repeats the failing run alone (`check exNN --replay TOKEN`).
+    pub replay: Option<String>,
     /// The last lines the failing run printed, or the compiler's message.
     pub output: Option<String>,
 }
@@ -91,6 +93,7 @@ impl Entry {
             failed_run: None,
             seed: None,
             repeat: None,
+            replay: None,
             output: None,
         }
     }
@@ -102,19 +105,20 @@ impl Entry {
         outcome: &Outcome,
     ) -> Option<Entry> {
         let mut entry = match outcome {
-            Outcome::Passed { runs, elapsed } => {
-                let sentence = check::passed_sentence(exercise, options, *runs, *elapsed);
+            Outcome::Passed { runs, elapsed, explored } => {
+                let sentence = check::passed_sentence(exercise, options, *runs, *elapsed, explored);
                 let mut entry = Entry::new(exercise, Status::Pass, sentence);
                 entry.runs = *runs;
                 entry
             }
-            Outcome::Failed { run, failure, excerpt } => {
-                let sentence = check::verdict_text(exercise, options, *run, failure);
+            Outcome::Failed { run, failure, excerpt, token, .. } => {
+                let sentence = check::verdict_text(exercise, options, *run, failure, token);
                 let mut entry = Entry::new(exercise, Status::Fail, sentence);
                 entry.kind = Some(failure.kind.clone());
                 entry.hint = Some(check::hint_shown(exercise, failure));
                 entry.runs = *run;
                 entry.failed_run = Some(*run);
+                entry.replay = Some(token.clone());
                 entry.output = Some(excerpt.clone()).filter(|text| !text.trim().is_empty());
                 entry
             }
@@ -160,7 +164,7 @@ impl Entry {
             ("failed_run", number(self.failed_run)),
             // A string: a seed may exceed 2^53, beyond which a JSON reader's numbers are not exact.
             ("seed", text(&self.seed.map(|seed| seed.to_string()))),
-            ("replay", text(&self.seed.map(|seed| check::replay_token(exercise, seed)))),
+            ("replay", text(&self.replay)),
             ("repeat", text(&self.repeat)),
             ("output", text(&self.output)),
         ])

@@ -80,6 +80,8 @@ pub struct Settings {
     /// A peer the checker plays, listening on a socket whose path the program finds in
     /// [`crate::peer::VARIABLE`] (exercise 15), if any.
     pub peer: Option<crate::peer::Plan>,
+    /// Who goes next, when the checker decides it (else the jitter from `seed` shuffles).
+    pub schedule: Option<crate::schedule::Plan>,
 }
 
 /// How a copy's main process ended.
@@ -197,6 +199,8 @@ pub struct Trial {
     /// The segments and semaphore sets the run made, as the kernel showed them while it ran
     /// (looked at every [`WATCH_EVERY`]): modes, owners, attachments, semaphore values.
     pub watched: Watch,
+    /// What the controlled schedule did, when there was one.
+    pub schedule: Option<crate::schedule::Record>,
 }
 
 impl Trial {
@@ -298,11 +302,30 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
         None => None,
     };
     let peer_path = peer.as_ref().map(|peer| peer.path().to_owned());
+    let scheduler = match settings
+        .schedule
+        .clone()
+        .map(|plan| crate::schedule::Scheduler::start(&workdir.join("schedule.sock"), plan))
+    {
+        Some(Err(err)) => {
+            drop(peer.map(crate::peer::Peer::finish));
+            drop(watcher.finish());
+            return Ok(failed_to_start(err, program, start));
+        }
+        Some(Ok(scheduler)) => Some(scheduler),
+        None => None,
+    };
+    let schedule_path = scheduler.as_ref().map(|s| s.path().to_owned());
     for k in 0..settings.copies {
         let seed = settings.seed.wrapping_add((k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let trace = workdir.join(format!("trace-{k}.jsonl"));
-        match spawn(program, seed, &trace, peer_path.as_deref()) {
-            Ok(running) => copies.push(running),
+        match spawn(program, seed, &trace, peer_path.as_deref(), schedule_path.as_deref()) {
+            Ok(running) => {
+                if let Some(scheduler) = &scheduler {
+                    scheduler.add_root(running.pid, k);
+                }
+                copies.push(running)
+            }
             Err(err) => {
                 stop_all(&copies, me);
                 drop(peer.map(crate::peer::Peer::finish));
@@ -409,6 +432,7 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
             }
         }
     }
+    let schedule = scheduler.map(crate::schedule::Scheduler::finish);
     stop_all(&copies, me);
     reap(&mut copies, &mut others);
     let mut watched = watcher.finish();
@@ -457,8 +481,18 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
     let mut leftovers = kernel::leftovers(&before, &kernel::snapshot(), &calls, &pids);
     kernel::remove(&mut leftovers);
     let _ = shm_workbook::registry::sweep(); // the run files of processes that were killed
-    let mut trial =
-        Trial { copies, fault_done, stuck, leftovers, strays, elapsed, peer, fault_ns, watched };
+    let mut trial = Trial {
+        copies,
+        fault_done,
+        stuck,
+        leftovers,
+        strays,
+        elapsed,
+        peer,
+        fault_ns,
+        watched,
+        schedule,
+    };
     let roles: Vec<String> = trial
         .strays
         .iter()
@@ -506,6 +540,7 @@ fn failed_to_start(err: std::io::Error, program: &Program, start: Instant) -> Tr
         peer: None,
         fault_ns: None,
         watched: Watch::default(),
+        schedule: None,
     }
 }
 
@@ -514,6 +549,7 @@ fn spawn(
     seed: u64,
     trace: &Path,
     peer: Option<&Path>,
+    schedule: Option<&Path>,
 ) -> std::io::Result<Running> {
     let _ = std::fs::remove_file(trace);
     let limit = process_limit();
@@ -521,9 +557,13 @@ fn spawn(
     if let Some(path) = peer {
         command.env(crate::peer::VARIABLE, path);
     }
+    match schedule {
+        // The checker decides the order: no jitter on top of it.
+        Some(path) => command.env(shm_workbook::jitter::SCHEDULE_VARIABLE, path),
+        None => command.env(shm_workbook::jitter::VARIABLE, seed.to_string()),
+    };
     command
         .args(&program.args)
-        .env(shm_workbook::jitter::VARIABLE, seed.to_string())
         .env(shm_workbook::call::TRACE_VARIABLE, trace)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())

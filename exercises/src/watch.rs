@@ -125,7 +125,8 @@ fn check_once(
     if runs != crate::DEFAULT_RUNS {
         repeat.push_str(&format!(" --runs {runs}"));
     }
-    let options = check::Options { runs, seed, timeout, repeat };
+    let mut options = check::Options::new(runs, seed, timeout, repeat);
+    options.source = crate::replay::fingerprint(&crate::exercises_dir().join(exercise.file));
     let outcome = crate::run_check(exercise, &program, &options, session);
     match crate::finish(exercise, &options, &outcome, true) {
         0 => Ok(true),
