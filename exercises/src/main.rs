@@ -154,6 +154,13 @@ fn read_args(mut line: CommandLine) -> Result<Args, UsageError> {
             flags::shown(exercise)
         )));
     }
+    if args.runs == Some(0) && args.schedules.is_none_or(|n| n == 0) {
+        return Err(UsageError(
+            "--runs needs a whole number from 1 to 100000, not `0` (0 goes only with \
+             --schedules N, for controlled schedules alone)"
+                .into(),
+        ));
+    }
     if args.replay.is_some() && (args.all || args.seed.is_some() || args.runs.is_some()) {
         return Err(UsageError(
             "--replay runs the one run its token names: it goes with one exercise, without \
@@ -553,7 +560,8 @@ mod tests {
             |words: &[&str]| read_args(CommandLine::new(words.iter().copied())).unwrap_err().0;
         assert_eq!(
             refused(&["--runs", "0"]),
-            "--runs needs a whole number from 1 to 100000, not `0`"
+            "--runs needs a whole number from 1 to 100000, not `0` (0 goes only with \
+             --schedules N, for controlled schedules alone)"
         );
         assert!(refused(&["--solution=yes"]).contains("is a switch and takes no value"));
         assert_eq!(refused(&["check", "ex01", "more"]), "unexpected argument `more`");

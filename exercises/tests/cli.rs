@@ -277,7 +277,8 @@ fn check_all_gives_each_exercise_the_status_and_sentence_its_check_gives() {
     let solved = entry(&results, "ex01");
     assert_eq!(solved["status"], "pass", "{solved}");
     assert_eq!((&solved["runs"], &solved["failed_run"]), (&2.into(), &serde_json::Value::Null));
-    assert_eq!((&solved["seed"], &solved["replay"]), (&"7".into(), &"ex01:7".into()));
+    // A pass has no failing run to replay.
+    assert_eq!((&solved["seed"], &solved["replay"]), (&"7".into(), &serde_json::Value::Null));
     assert_eq!(solved["repeat"], "cargo run --bin workbook -- check ex01 --seed 7 --runs 2");
     let printed = format!("✓ {}", solved["verdict"].as_str().unwrap());
     assert!(shown.contains(&printed), "the sentence printed: {printed}\n{shown}");
@@ -290,10 +291,13 @@ fn check_all_gives_each_exercise_the_status_and_sentence_its_check_gives() {
     assert_eq!(tried["status"], "fail", "{tried}");
     assert_eq!(format!("✗ {}", tried["verdict"].as_str().unwrap()), verdict);
     let kind = tried["kind"].as_str().unwrap();
-    assert!(verdict.contains(&format!("of 2: {kind}. ")), "{kind}: {verdict}");
+    // Two runs with jitter and two controlled schedules.
+    assert!(verdict.contains(&format!("of 4: {kind}. ")), "{kind}: {verdict}");
     let alone =
         project.workbook(&["check", "ex02", "--runs", "2", "--seed", "7"]).output().unwrap();
-    assert!(text(&alone).contains(&format!("of 2: {kind}. ")), "{}", text(&alone));
+    assert!(text(&alone).contains(&format!("of 4: {kind}. ")), "{}", text(&alone));
+    let token = tried["replay"].as_str().expect("a failure has its run's token");
+    assert!(token.starts_with("ex02:") && verdict.contains(&format!("--replay {token}")));
     assert!(verdict.contains(&format!("Hint: {}", tried["hint"].as_str().unwrap())), "{verdict}");
     assert_eq!((&tried["failed_run"], &tried["runs"]), (&1.into(), &1.into()));
     assert!(tried["output"].as_str().is_some_and(|o| o.contains("started")), "{tried}");
@@ -351,8 +355,10 @@ fn every_solution_checked_gives_status_0_and_the_results_alone_on_stdout() {
     for exercise in shm_workbook_exercises::catalogue::EXERCISES {
         let entry = entry(&results, exercise.name);
         assert_eq!(entry["status"], "pass", "{entry}");
-        assert_eq!(entry["replay"], format!("{}:3", exercise.name));
-        assert!(stderr.contains(&format!("✓ {} passed: 1 run in", exercise.name)), "{stderr}");
+        assert_eq!(entry["replay"], serde_json::Value::Null);
+        let passed =
+            format!("✓ {} passed: 1 run with jitter (seed 3) and 1 controlled", exercise.name);
+        assert!(stderr.contains(&passed), "{stderr}");
     }
     let all = shm_workbook_exercises::catalogue::EXERCISES.len();
     assert!(stderr.contains(&format!("{all} of {all} passed; the results are in the standard")));
