@@ -77,7 +77,17 @@ const CHILD: u64 = 0x9e37_79b9_7f4a_7c15;
 /// few tens of microseconds, rarely lets the others run first, usually does nothing. Under a
 /// controlled schedule, waits for its turn instead.
 pub fn point() {
-    if take_turn() {
+    point_before(b'p');
+}
+
+/// [`point`], before a load: the checker's controlled schedule knows that the step it lets go
+/// changes no memory (it need not try a preemption before each load of a spin loop).
+pub fn load_point() {
+    point_before(b'l');
+}
+
+fn point_before(what: u8) {
+    if take_turn(what) {
         return;
     }
     if !enabled() {
@@ -217,7 +227,7 @@ thread_local! {
 
 /// At a point under a controlled schedule: tells the checker, and waits for its turn. Returns
 /// false when there is no schedule (or the checker has gone: the process then runs on freely).
-fn take_turn() -> bool {
+fn take_turn(what: u8) -> bool {
     match SCHEDULED.load(Ordering::Relaxed) {
         OFF => return false,
         ON => {}
@@ -245,10 +255,10 @@ fn take_turn() -> bool {
             }
         }
         let (_, stream) = turn.as_mut().expect("just connected");
-        // One byte says "at a point"; the checker's one byte says "go on". read_exact retries a
-        // read a signal interrupted (the handler has run by then).
+        // One byte says "at a point" (and whether a load comes next); the checker's one byte
+        // says "go on". read_exact retries a read a signal interrupted (the handler has run).
         let mut go = [0u8; 1];
-        if stream.write_all(b"p").and_then(|()| stream.read_exact(&mut go)).is_err() {
+        if stream.write_all(&[what]).and_then(|()| stream.read_exact(&mut go)).is_err() {
             *turn = None;
             SCHEDULED.store(OFF, Ordering::Relaxed);
             return false;

@@ -166,7 +166,7 @@ impl<A: Access> Region<A> {
 
     /// Copies `len` bytes at `offset` out (Relaxed byte loads), fewer if the region ends first.
     pub fn load(&self, offset: usize, len: usize) -> Vec<u8> {
-        crate::jitter::point();
+        crate::jitter::load_point();
         let began = evidence::begin();
         let cells = self.cells();
         let start = offset.min(cells.len());
@@ -180,7 +180,7 @@ impl<A: Access> Region<A> {
 
     /// Reads a NUL-terminated string at `offset`, as `printf("%s")` would, never past the end.
     pub fn load_c_string(&self, offset: usize) -> String {
-        crate::jitter::point();
+        crate::jitter::load_point();
         let began = evidence::begin();
         let cells = self.cells();
         let start = offset.min(cells.len());

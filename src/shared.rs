@@ -57,7 +57,7 @@ macro_rules! shared_atomic {
 
             /// `load(order)`.
             pub fn load(&self, order: Ordering) -> $int {
-                crate::jitter::point();
+                crate::jitter::load_point();
                 let began = evidence::begin();
                 let value = self.0.load(order);
                 evidence::record(

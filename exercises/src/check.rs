@@ -93,6 +93,11 @@ pub struct Explored {
     pub processes: usize,
     /// The most steps a run took.
     pub steps: u32,
+    /// How many schedules make at most one choice other than the default: when few enough,
+    /// each was run (else 0).
+    pub exhaustive: usize,
+    /// Whether every one of those was run (the time allowed may end it sooner).
+    pub exhaustive_done: bool,
 }
 
 impl Explored {
@@ -240,6 +245,10 @@ impl OneRun<'_> {
 /// program whose runs are long gets fewer, and its pass says how many.
 pub const SCHEDULE_TIME: Duration = Duration::from_secs(8);
 
+/// The most schedules one choice away from the default that a check runs all of: a program
+/// with more steps gets PCT alone.
+pub const EXHAUSTIVE_LIMIT: usize = 150;
+
 /// How many controlled runs a check makes at least (when it is asked for as many).
 pub const MIN_SCHEDULES: usize = 10;
 
@@ -304,18 +313,39 @@ pub fn check(
     }
     let mut explored = Explored::default();
     let scheduled = Instant::now();
-    for k in 0..options.schedules {
+    // First the default schedule (the one that ran last goes on while it can); if the schedules
+    // one choice away from it are few, every one of them; then PCT.
+    let mut exhaustive: Vec<Vec<Choice>> = Vec::new();
+    let mut pct = 0;
+    let mut k = 0;
+    let mut first_failure = None;
+    while options.schedules > 0 && !runner::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+        // The one-choice schedules and PCT's take turns, so that neither waits for the other.
+        let pct_turn = k % 2 == 0 && pct < options.schedules;
+        let plan = if k == 0 {
+            Plan::Choices(Vec::new())
+        } else if !pct_turn && !exhaustive.is_empty() {
+            Plan::Choices(exhaustive.pop().expect("not empty"))
+        } else if pct < options.schedules {
+            pct += 1;
+            let steps = explored.steps.max(1);
+            // Depth 2 and 3 in turn; the change points among as many steps as runs have taken.
+            Plan::Pct { depth: 2 + (pct % 2) as u32, steps, seed: run_seed(options.seed, k) }
+        } else {
+            break;
+        };
         if k >= MIN_SCHEDULES && scheduled.elapsed() > SCHEDULE_TIME {
             break; // the pass says how many were made
         }
-        progress(k + 1, options.schedules, "(scheduled) ");
+        progress(k + 1, options.schedules + explored.exhaustive, "(scheduled) ");
         let number = options.runs + k;
         let seed = run_seed(options.seed, number);
-        // Depth 2 and 3 in turn; the change points among as many steps as runs have taken.
-        let depth = 2 + (k % 2) as u32;
-        let steps = if explored.steps == 0 { 200 } else { explored.steps };
-        let plan = Plan::Pct { depth, steps, seed };
-        let trial = match one.run(number, seed, Some(plan)) {
+        let plan = match plan {
+            Plan::Pct { depth, steps, .. } => Plan::Pct { depth, steps, seed },
+            other => other,
+        };
+        k += 1;
+        let trial = match one.run(number, seed, Some(plan.clone())) {
             Ok(trial) => trial,
             Err(interrupted) => {
                 clear();
@@ -324,31 +354,75 @@ pub fn check(
         };
         if let Some(record) = &trial.schedule {
             explored.schedules += 1;
-            explored.depth_two += usize::from(depth == 2);
+            explored.depth_two += usize::from(matches!(plan, Plan::Pct { depth: 2, .. }));
             explored.processes = explored.processes.max(record.processes);
             explored.steps = explored.steps.max(record.steps);
+            if number == options.runs {
+                let away = record.one_choice_away();
+                if away.len() <= EXHAUSTIVE_LIMIT {
+                    explored.exhaustive = away.len() + 1;
+                    exhaustive = away;
+                    exhaustive.reverse(); // popped from the end: in the order of the steps
+                }
+            }
         }
-        if let Some(failure) = exercise.judge(&trial) {
-            if live {
-                print!("\r  run {} failed: shrinking its schedule...      ", number + 1);
-                let _ = std::io::stdout().flush();
+        let failed = exercise.judge(&trial);
+        let preempted = trial.schedule.as_ref().is_some_and(|r| r.preemptions > 0);
+        if let Some(failure) = failed {
+            if !preempted && first_failure.is_none() && k < options.schedules {
+                // A failure without a preemption shows no interleaving to draw: look a few
+                // schedules further for one that does, and fall back on this one.
+                first_failure = Some((number, seed, trial, failure, plan, k));
+                continue;
             }
-            let shrunk = one.shrink(number, seed, trial, failure);
-            clear();
-            if runner::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
-                return Outcome::Interrupted { removed: Vec::new() };
-            }
-            let how = match shrunk.choices {
-                Some(choices) => How::Choices(choices),
-                None => How::Pct { depth, steps },
-            };
-            let token = one.token(seed, how);
-            return one.failed(number + 1, &shrunk.trial, shrunk.failure, token);
+            return settle(&one, number, seed, trial, failure, plan);
+        }
+        if let Some((.., at)) = &first_failure
+            && k >= at + LOOK_FURTHER
+        {
+            break;
         }
     }
+    if let Some((number, seed, trial, failure, plan, _)) = first_failure {
+        return settle(&one, number, seed, trial, failure, plan);
+    }
+    explored.exhaustive_done = explored.exhaustive > 0 && exhaustive.is_empty();
     clear();
     Outcome::Passed { runs: options.runs, elapsed: start.elapsed(), explored }
 }
+
+/// The failing controlled run `number`, shrunk, drawn and named by its token.
+fn settle(
+    one: &OneRun,
+    number: usize,
+    seed: u64,
+    trial: Trial,
+    failure: Failure,
+    plan: Plan,
+) -> Outcome {
+    if std::io::stdout().is_terminal() {
+        print!("\r  run {} failed: shrinking its schedule...      ", number + 1);
+        let _ = std::io::stdout().flush();
+    }
+    let shrunk = one.shrink(number, seed, trial, failure);
+    if std::io::stdout().is_terminal() {
+        print!("\r{}\r", " ".repeat(50));
+    }
+    if runner::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Outcome::Interrupted { removed: Vec::new() };
+    }
+    let how = match (shrunk.choices, plan) {
+        (Some(choices), _) => How::Choices(choices),
+        (None, Plan::Pct { depth, steps, .. }) => How::Pct { depth, steps },
+        (None, Plan::Choices(choices)) => How::Choices(choices),
+    };
+    let token = one.token(seed, how);
+    one.failed(number + 1, &shrunk.trial, shrunk.failure, token)
+}
+
+/// How many schedules a check looks further, after a failure with no preemption, for one with
+/// an interleaving to draw.
+const LOOK_FURTHER: usize = 10;
 
 /// One run again, from its token.
 fn replay(one: &OneRun, token: &Token) -> Outcome {
@@ -384,6 +458,7 @@ fn replay(one: &OneRun, token: &Token) -> Outcome {
                     depth_two: 0,
                     processes: record.processes,
                     steps: record.steps,
+                    ..Explored::default()
                 });
             Outcome::Passed { runs: 0, elapsed: start.elapsed(), explored }
         }
@@ -473,6 +548,13 @@ pub fn passed_sentence(
         " in {:.1} s, every result right, nothing left behind.",
         elapsed.as_secs_f64()
     ));
+    if explored.exhaustive_done {
+        sentence.push_str(&format!(
+            " The schedules took every interleaving that makes at most one choice other than \
+             letting the process that ran last go on ({} of them), then PCT.",
+            explored.exhaustive
+        ));
+    }
     if explored.depth_two > 0 && explored.processes > 1 {
         let found = 100.0 * (1.0 - explored.missed_depth_two());
         sentence.push_str(&format!(
@@ -533,7 +615,7 @@ pub fn verdict_text(
     let which = if options.replay.is_some() {
         "on run 1 of 1 (the replayed run)".to_owned()
     } else if run > options.runs {
-        format!("on run {run} of {} (a controlled schedule)", options.runs + options.schedules)
+        format!("on run {run} of the check (controlled schedule {})", run - options.runs)
     } else {
         format!("on run {run} of {}", options.runs + options.schedules)
     };

@@ -94,6 +94,48 @@ pub struct Record {
     pub unsettled: u32,
     /// How many processes took part.
     pub processes: usize,
+    /// Each step where more than one process was at a point, and who else could have gone.
+    pub alternatives: Vec<Alternative>,
+}
+
+/// A step where another process could have gone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alternative {
+    /// The process that ran last (`""` before the first step).
+    pub after: String,
+    /// How many steps it had taken.
+    pub at: u32,
+    /// The processes at a point that did not go.
+    pub others: Vec<String>,
+    /// Whether the last step of `after` was a load (it changed no memory).
+    pub loaded: bool,
+}
+
+impl Record {
+    /// Every schedule one choice away from this run's: for the default run (no choices), the
+    /// schedules that make exactly one choice of their own.
+    ///
+    /// A process that only loaded since the last such step changed nothing another process can
+    /// see, so letting another go now or one load earlier reaches the same memory: of a run of
+    /// such steps (a spin loop) only the first is tried.
+    pub fn one_choice_away(&self) -> Vec<Vec<Choice>> {
+        let mut schedules = Vec::new();
+        let mut previous: Option<&Alternative> = None;
+        for alternative in &self.alternatives {
+            let same = previous
+                .is_some_and(|p| p.after == alternative.after && p.others == alternative.others);
+            if same && alternative.loaded {
+                continue;
+            }
+            previous = Some(alternative);
+            for run in &alternative.others {
+                let after = alternative.after.clone();
+                let choice = Choice { after, at: alternative.at, run: run.clone() };
+                schedules.push(vec![choice]);
+            }
+        }
+        schedules
+    }
 }
 
 /// A scheduler running beside a run, on its own thread.
@@ -161,6 +203,10 @@ struct Member {
     children: u32,
     /// Its PCT priority (higher goes first).
     priority: i64,
+    /// Whether the point it waits at is before a load (its next step changes no memory).
+    at_load: bool,
+    /// Whether the step it was given last was a load.
+    loaded_last: bool,
 }
 
 struct State {
@@ -267,6 +313,8 @@ impl State {
             steps: 0,
             children: 0,
             priority,
+            at_load: false,
+            loaded_last: false,
         });
     }
 
@@ -334,7 +382,10 @@ impl State {
             // `/proc` says when it has ended.
             match stream.read(&mut byte) {
                 Ok(0) => member.stream = None,
-                Ok(_) => member.waiting = true,
+                Ok(_) => {
+                    member.waiting = true;
+                    member.at_load = byte[0] == b'l';
+                }
                 Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(_) => member.stream = None,
             }
@@ -459,13 +510,23 @@ impl State {
                 }
             }
         };
+        let (after, at) = match last {
+            Some((pid, _)) => (self.members[&pid].name.clone(), self.members[&pid].steps),
+            None => (String::new(), 0),
+        };
         if chosen != default {
-            let (after, at) = match last {
-                Some((pid, _)) => (self.members[&pid].name.clone(), self.members[&pid].steps),
-                None => (String::new(), 0),
-            };
             let run = self.members[&chosen].name.clone();
-            self.record.choices.push(Choice { after, at, run });
+            self.record.choices.push(Choice { after: after.clone(), at, run });
+        }
+        // The others that could have gone here: each is another schedule, one choice away.
+        let others: Vec<String> = enabled
+            .iter()
+            .filter(|&&pid| pid != chosen)
+            .map(|pid| self.members[pid].name.clone())
+            .collect();
+        if !others.is_empty() {
+            let loaded = last.is_some_and(|(pid, _)| self.members[&pid].loaded_last);
+            self.record.alternatives.push(Alternative { after, at, others, loaded });
         }
         if let Some((pid, _)) = last
             && pid != chosen
@@ -479,6 +540,7 @@ impl State {
         let member = self.members.get_mut(&chosen).expect("enabled");
         member.waiting = false;
         member.steps += 1;
+        member.loaded_last = member.at_load;
         let sent = member.stream.as_mut().is_some_and(|s| s.write_all(b"g").is_ok());
         if !sent {
             member.stream = None;
