@@ -499,6 +499,34 @@ pub fn ex02(trial: &Trial) -> Option<Failure> {
             }
         });
     }
+    // The second TODO: a key that is taken is refused, not quietly opened.
+    for copy in &trial.copies {
+        let created = copy.calls.iter().find(|c| {
+            c.pid == copy.pid
+                && c.name == "shmget"
+                && c.args.first().is_some_and(|k| k != "IPC_PRIVATE")
+        });
+        if let Some(call) = created
+            && call
+                .args
+                .get(2)
+                .is_some_and(|flags| flags.contains("IPC_CREAT") && !flags.contains("IPC_EXCL"))
+        {
+            return Some(
+                Failure::new(
+                    "a taken key is not refused",
+                    format!(
+                        "copy {} made its segment with `{}`: IPC_CREAT without IPC_EXCL opens \
+                         the segment someone else holds under that key instead of failing with \
+                         EEXIST. Each run's key was its own this time; the exercise also asks \
+                         that a key that is taken be refused",
+                        copy.pid, call.text
+                    ),
+                )
+                .hint("Segment::create asks for IPC_CREAT|IPC_EXCL; create_or_open does not"),
+            );
+        }
+    }
     trial.copies.iter().find_map(|copy| {
         let greeting = format!("greetings from process {}", copy.pid);
         read_from_partner(
