@@ -34,6 +34,10 @@ pub const PATIENCE: Duration = Duration::from_secs(2);
 /// that handles it ends within this time.
 pub const AFTER_FAULT: Duration = Duration::from_secs(3);
 
+/// Under a controlled schedule, Ctrl-C comes before one of the first this many steps (or when
+/// every process is blocked, if the run has fewer).
+pub const INTERRUPT_STEPS: u32 = 120;
+
 /// How often the kernel's tables are looked at while a run goes on (see [`kernel::Watch`]).
 pub const WATCH_EVERY: Duration = Duration::from_millis(1);
 
@@ -302,10 +306,18 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
         None => None,
     };
     let peer_path = peer.as_ref().map(|peer| peer.path().to_owned());
+    // Under a controlled schedule, Ctrl-C comes at a step the seed chose, not at a time.
+    let interrupt_at = match settings.fault {
+        Some(Fault::Interrupt(at)) if settings.schedule.is_some() => {
+            Some(1 + (at.as_micros() % u128::from(INTERRUPT_STEPS)) as u32)
+        }
+        _ => None,
+    };
+    let socket = workdir.join("schedule.sock");
     let scheduler = match settings
         .schedule
         .clone()
-        .map(|plan| crate::schedule::Scheduler::start(&workdir.join("schedule.sock"), plan))
+        .map(|plan| crate::schedule::Scheduler::start(&socket, plan, interrupt_at))
     {
         Some(Err(err)) => {
             drop(peer.map(crate::peer::Peer::finish));
@@ -364,7 +376,16 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
             drop(peer.map(crate::peer::Peer::finish));
             return Err(Interrupted { removed: left.into_iter().map(|l| l.what).collect() });
         }
-        if fault_done.is_none() {
+        if let (Some(step), Some(ns), None) =
+            (interrupt_at, scheduler.as_ref().and_then(|s| s.interrupted_ns()), &fault_done)
+        {
+            fault_done = Some(format!(
+                "Ctrl-C (SIGINT to the process group) at step {step} of the schedule"
+            ));
+            fault_at = Some(Instant::now());
+            fault_ns = Some(ns);
+        }
+        if fault_done.is_none() && interrupt_at.is_none() {
             fault_done = inject(settings.fault, &copies, start.elapsed());
             if fault_done.is_some() {
                 fault_at = Some(Instant::now());
@@ -431,6 +452,14 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
                 strays.push(Stray { pid: p.pid, role: String::new(), how: StrayHow::StillRunning });
             }
         }
+    }
+    // A scheduled Ctrl-C that ended the run before the loop above saw it.
+    if let (Some(step), Some(ns), None) =
+        (interrupt_at, scheduler.as_ref().and_then(|s| s.interrupted_ns()), &fault_done)
+    {
+        fault_done =
+            Some(format!("Ctrl-C (SIGINT to the process group) at step {step} of the schedule"));
+        fault_ns = Some(ns);
     }
     let schedule = scheduler.map(crate::schedule::Scheduler::finish);
     stop_all(&copies, me);

@@ -38,6 +38,10 @@ use std::time::{Duration, Instant};
 /// How many steps in a row a process may take while another waits, before it gives way.
 pub const SLICE: u32 = 100;
 
+/// How long no process may be at a point before a scheduled Ctrl-C is sent anyway (a program
+/// that never comes to that many steps).
+const IDLE_BEFORE_CTRL_C: Duration = Duration::from_millis(60);
+
 /// How long the checker waits for a process to come to a point, block or end before it lets
 /// the others go on anyway (a process that computes long without a point, or a machine so busy
 /// that it got no CPU): the run is then not wholly under control, and the record says so.
@@ -143,21 +147,32 @@ pub struct Scheduler {
     path: PathBuf,
     stop: Arc<AtomicBool>,
     roots: Arc<Mutex<Vec<(i32, String)>>>,
+    interrupted: Arc<std::sync::atomic::AtomicU64>,
     thread: Option<JoinHandle<Record>>,
 }
 
 impl Scheduler {
-    /// Listens on `path` and schedules by `plan` the processes that connect.
-    pub fn start(path: &Path, plan: Plan) -> std::io::Result<Scheduler> {
+    /// Listens on `path` and schedules by `plan` the processes that connect. With
+    /// `interrupt_at`, sends SIGINT to each copy's process group (a terminal's Ctrl-C) before
+    /// that step, or when every process is blocked if the run never gets that far: at a step, not
+    /// at a time, so that a replay is interrupted at the same place.
+    pub fn start(path: &Path, plan: Plan, interrupt_at: Option<u32>) -> std::io::Result<Scheduler> {
         let _ = std::fs::remove_file(path);
         let listener = UnixListener::bind(path)?;
         listener.set_nonblocking(true)?;
         let stop = Arc::new(AtomicBool::new(false));
         let roots = Arc::new(Mutex::new(Vec::new()));
-        let state = State::new(listener, plan, Arc::clone(&stop), Arc::clone(&roots));
+        let interrupted = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut state = State::new(listener, plan, Arc::clone(&stop), Arc::clone(&roots));
+        state.interrupt = interrupt_at.map(|step| (step, Arc::clone(&interrupted)));
         let thread =
             std::thread::Builder::new().name("scheduler".into()).spawn(move || state.run())?;
-        Ok(Scheduler { path: path.to_owned(), stop, roots, thread: Some(thread) })
+        Ok(Scheduler { path: path.to_owned(), stop, roots, interrupted, thread: Some(thread) })
+    }
+
+    /// When the scheduled Ctrl-C was sent (`CLOCK_MONOTONIC` ns), once it was.
+    pub fn interrupted_ns(&self) -> Option<u64> {
+        Some(self.interrupted.load(Ordering::Acquire)).filter(|&ns| ns != 0)
     }
 
     /// The socket's path, for `SHM_WORKBOOK_SCHEDULE`.
@@ -226,6 +241,12 @@ struct State {
     change_points: Vec<u32>,
     lowered: i64,
     record: Record,
+    /// The step before which Ctrl-C is sent, and where to say when it was.
+    interrupt: Option<(u32, Arc<std::sync::atomic::AtomicU64>)>,
+    /// The copies' main processes, whose groups Ctrl-C reaches.
+    groups: Vec<i32>,
+    /// Since when no process has been at a point.
+    idle_since: Option<Instant>,
 }
 
 impl State {
@@ -255,6 +276,9 @@ impl State {
             change_points,
             lowered: 0,
             record: Record::default(),
+            interrupt: None,
+            groups: Vec::new(),
+            idle_since: None,
         }
     }
 
@@ -296,6 +320,7 @@ impl State {
         let roots: Vec<(i32, String)> =
             std::mem::take(&mut *self.roots.lock().unwrap_or_else(|e| e.into_inner()));
         for (pid, name) in roots {
+            self.groups.push(pid);
             self.add_member(pid, name);
         }
     }
@@ -461,10 +486,30 @@ impl State {
     fn decide(&mut self) {
         let enabled: Vec<i32> =
             self.members.iter().filter(|(_, m)| m.waiting).map(|(&pid, _)| pid).collect();
+        let step = self.record.steps + 1;
+        // Nobody at a point: a service asleep between its rounds of work. The Ctrl-C waits for
+        // the next step, unless nothing has been at a point for a good while.
+        if enabled.is_empty() {
+            self.idle_since.get_or_insert_with(Instant::now);
+        } else {
+            self.idle_since = None;
+        }
+        let idle = self.idle_since.is_some_and(|since| since.elapsed() >= IDLE_BEFORE_CTRL_C);
+        if let Some((at, sent)) = &self.interrupt
+            && (step >= *at || idle)
+            && sent.load(Ordering::Relaxed) == 0
+            && !self.members.is_empty()
+        {
+            for &group in &self.groups {
+                // SAFETY: kill takes a process group (negative) and a signal number.
+                unsafe { libc::kill(-group, libc::SIGINT) };
+            }
+            sent.store(crate::kernel::monotonic_ns(), Ordering::Release);
+            return; // the handlers run: look again before the next step
+        }
         if enabled.is_empty() {
             return; // all blocked (a deadlock, or a wait on a timer), or all gone
         }
-        let step = self.record.steps + 1;
         let last = self.last.filter(|(pid, _)| self.members.contains_key(pid));
         let last_enabled = last.is_some_and(|(pid, _)| enabled.contains(&pid));
         let default = self.default_choice(&enabled, last);
