@@ -486,7 +486,8 @@ pub fn report(exercise: &Exercise, options: &Options, outcome: &Outcome) {
                     "{}",
                     "The failing interleaving (the checker chose who went next):".dimmed()
                 );
-                print!("{}", drawn.lanes.draw(&drawn.diagnosis));
+                print!("{}", drawn.lanes.draw());
+                println!("{}", wrap(&drawn.diagnosis, 100));
             }
             println!("{}", verdict(exercise, options, *run, failure, token));
         }

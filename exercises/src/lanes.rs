@@ -12,9 +12,9 @@ use crate::schedule::Record;
 use crate::trace::{Access, Call, Op};
 
 /// The widest a drawing is.
-const WIDTH: usize = 100;
+pub const WIDTH: usize = 100;
 /// How many rows are shown around the marked ones, at most.
-const ROWS: usize = 44;
+pub const ROWS: usize = 44;
 
 /// One row of the drawing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -189,8 +189,8 @@ fn short_object(path: &str) -> String {
 
 impl Lanes {
     /// The drawing for a terminal: the rows around the marked ones (all of them if few), at
-    /// most [`WIDTH`] columns, then the diagnosis.
-    pub fn draw(&self, diagnosis: &str) -> String {
+    /// most [`WIDTH`] columns (the diagnosis goes under it).
+    pub fn draw(&self) -> String {
         let n = self.processes.len().max(1);
         let number_width = 5;
         let column = ((WIDTH - number_width) / n).clamp(14, 48);
@@ -245,8 +245,6 @@ impl Lanes {
                 self.rows.len() - previous - 1
             ));
         }
-        out.push_str(&crate::check::wrap(diagnosis, WIDTH));
-        out.push('\n');
         out
     }
 

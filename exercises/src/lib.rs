@@ -1,12 +1,15 @@
 //! The exercises' checker, as a library for its command (`src/main.rs`) and its tests.
 //!
-//! A check builds an exercise ([`compile`]), runs it many times with the library's jitter, each
+//! A check builds an exercise ([`compile`]), runs it many times with the library's jitter and
+//! then in controlled schedules where the checker decides who goes next ([`schedule`]), each
 //! run in a process group of its own and watched from outside ([`runner`]), reads what each run
 //! printed and traced ([`trace`]) and what it left in the kernel's tables ([`kernel`]), judges it
 //! ([`judge`], with each exercise's own judge in [`catalogue`]), and gives a verdict in one
-//! paragraph ([`check`]). [`watch`] is the rustlings-like mode; [`progress`] remembers what was
-//! solved; [`peer`] is the hostile server the checker plays for exercise 15; [`results`] is
-//! the results file of `check --all --json FILE`, for a course's CI.
+//! paragraph ([`check`]), with a failing schedule shrunk, drawn ([`lanes`]) and named by a
+//! replay token ([`replay`]); [`bench`](mod@bench) measures how soon the bugs are found.
+//! [`watch`] is the rustlings-like mode; [`progress`] remembers what was solved; [`peer`] is
+//! the hostile server the checker plays for exercise 15; [`results`] is the results file of
+//! `check --all --json FILE`, for a course's CI.
 
 pub mod bench;
 pub mod catalogue;

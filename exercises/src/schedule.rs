@@ -40,12 +40,12 @@ pub const SLICE: u32 = 100;
 
 /// How long no process may be at a point before a scheduled Ctrl-C is sent anyway (a program
 /// that never comes to that many steps).
-const IDLE_BEFORE_CTRL_C: Duration = Duration::from_millis(60);
+pub const IDLE_BEFORE_CTRL_C: Duration = Duration::from_millis(60);
 
 /// How long the checker waits for a process to come to a point, block or end before it lets
 /// the others go on anyway (a process that computes long without a point, or a machine so busy
 /// that it got no CPU): the run is then not wholly under control, and the record says so.
-const SETTLE_LIMIT: Duration = Duration::from_secs(2);
+pub const SETTLE_LIMIT: Duration = Duration::from_secs(2);
 
 /// Who goes next.
 #[derive(Clone, Debug, PartialEq, Eq)]
