@@ -1,9 +1,10 @@
 //! A failing controlled run, drawn as swimlanes: one column per process, one row per shared
 //! access or call in the order they happened (the checker let one process go at a time, so the
 //! trace's times are that order), the value each access loaded or stored, the places where the
-//! schedule took the turn from a process that could have gone on (`── 0.1 preempted: 0.2 goes`),
-//! and the accesses that met across a preemption marked `◆`: the preempted process's next
-//! access, and what other processes stored to the same bytes meanwhile.
+//! schedule took the turn from a process that could have gone on
+//! (`── 0.1 preempted: 0.2 goes`), and the three accesses that met across a preemption marked
+//! `◆`: the preempted process's last access before it, the store another process made to the
+//! same bytes meanwhile, and the first process's next access there.
 
 use std::collections::BTreeMap;
 
