@@ -176,9 +176,9 @@ impl OneRun<'_> {
         runner::run(self.program, &self.settings(number, seed, schedule), self.workdir.path())
     }
 
-    fn token(&self, seed: u64, how: How) -> Token {
+    fn token(&self, number: usize, how: How) -> Token {
         let exercise = self.exercise.name.to_owned();
-        Token { exercise, source: self.options.source, seed, how }
+        Token { exercise, source: self.options.source, seed: self.options.seed, run: number, how }
     }
 
     fn failed(&self, run: usize, trial: &Trial, failure: Failure, token: Token) -> Outcome {
@@ -279,10 +279,12 @@ pub fn check(
     options: &Options,
     workdir: &Workdir,
 ) -> Outcome {
-    let one = OneRun { exercise, program, options, workdir };
     if let Some(token) = &options.replay {
-        return replay(&one, token);
+        // The run as it was in its check: that check's seed gives its fault and its peer too.
+        let options = Options { seed: token.seed, ..options.clone() };
+        return replay(&OneRun { exercise, program, options: &options, workdir }, token);
     }
+    let one = OneRun { exercise, program, options, workdir };
     let start = Instant::now();
     let live = std::io::stdout().is_terminal();
     let progress = |run: usize, total: usize, what: &str| {
@@ -308,7 +310,7 @@ pub fn check(
         };
         if let Some(failure) = exercise.judge(&trial) {
             clear();
-            return one.failed(run + 1, &trial, failure, one.token(seed, How::Jitter));
+            return one.failed(run + 1, &trial, failure, one.token(run, How::Jitter));
         }
     }
     let mut explored = Explored::default();
@@ -416,7 +418,7 @@ fn settle(
         (None, Plan::Pct { depth, steps, .. }) => How::Pct { depth, steps },
         (None, Plan::Choices(choices)) => How::Choices(choices),
     };
-    let token = one.token(seed, how);
+    let token = one.token(number, how);
     one.failed(number + 1, &shrunk.trial, shrunk.failure, token)
 }
 
@@ -427,7 +429,8 @@ const LOOK_FURTHER: usize = 10;
 /// One run again, from its token.
 fn replay(one: &OneRun, token: &Token) -> Outcome {
     let start = Instant::now();
-    let trial = match one.run(one.options.runs, token.seed, token.plan()) {
+    let seed = run_seed(token.seed, token.run);
+    let trial = match one.run(token.run, seed, token.plan()) {
         Ok(trial) => trial,
         Err(interrupted) => return Outcome::Interrupted { removed: interrupted.removed },
     };
@@ -585,9 +588,8 @@ fn percent(value: f64) -> String {
 /// The token that repeats run `run` of a check with `options`, when the run went with jitter
 /// (the results file and anything else that names a repeatable run call this).
 pub fn replay_token(exercise: &Exercise, options: &Options, run: usize) -> String {
-    let seed = run_seed(options.seed, run);
-    Token { exercise: exercise.name.to_owned(), source: options.source, seed, how: How::Jitter }
-        .to_string()
+    let (exercise, source, seed) = (exercise.name.to_owned(), options.source, options.seed);
+    Token { exercise, source, seed, run, how: How::Jitter }.to_string()
 }
 
 /// The hint a failure's verdict shows: the failure's own, else the exercise's first.

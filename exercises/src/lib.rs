@@ -153,11 +153,12 @@ pub fn run_check(
             exercise.title
         ),
         None => println!(
-            "checking {} ({}): {} runs with jitter and {} controlled schedules, seed {}",
+            "checking {} ({}): {} with jitter and {} controlled schedule{}, seed {}",
             exercise.name.bold(),
             exercise.title,
-            options.runs,
+            if options.runs == 1 { "1 run".to_owned() } else { format!("{} runs", options.runs) },
             options.schedules,
+            if options.schedules == 1 { "" } else { "s" },
             options.seed
         ),
     }

@@ -1,8 +1,10 @@
 //! A replay token: everything needed to run one run of a check again, in one word a student
-//! can paste: `ex05:9c1e04ab:812736` (a run with jitter from seed 812736),
-//! `ex05:9c1e04ab:812736:pct2/340` (a controlled run, PCT aiming at depth 2 over about 340
-//! steps, drawn from the seed), `ex05:9c1e04ab:812736:x@0=0.2,0.2@7=0.1` (a controlled run with
-//! exactly these choices: see [`crate::schedule::Choice`]). The second field is the checked
+//! can paste: `ex05:9c1e04ab:812736/3` (run 3, counted from 0, of the check with seed 812736,
+//! with jitter), `ex05:9c1e04ab:812736/57:pct2/340` (a controlled run, PCT aiming at depth 2
+//! over about 340 steps), `ex05:9c1e04ab:812736/51:x@0=0.2,0.2@7=0.1` (a controlled run with
+//! exactly these choices: see [`crate::schedule::Choice`]). The run's number gives its seed
+//! (its jitter, its plan's draws, its data) and what the checker does to it (a fault, the
+//! peer's plan), as in the check. The second field is the checked
 //! file's fingerprint, so that a token made from another version of the file is refused rather
 //! than replayed into another interleaving.
 
@@ -31,8 +33,10 @@ pub struct Token {
     pub exercise: String,
     /// The checked file's fingerprint.
     pub source: u32,
-    /// The run's seed (its jitter, or its plan's draws, and its data).
+    /// The check's seed.
     pub seed: u64,
+    /// Which run of the check, from 0.
+    pub run: usize,
     /// How it was ordered.
     pub how: How,
 }
@@ -42,9 +46,11 @@ impl Token {
     pub fn plan(&self) -> Option<Plan> {
         match &self.how {
             How::Jitter => None,
-            How::Pct { depth, steps } => {
-                Some(Plan::Pct { depth: *depth, steps: *steps, seed: self.seed })
-            }
+            How::Pct { depth, steps } => Some(Plan::Pct {
+                depth: *depth,
+                steps: *steps,
+                seed: crate::check::run_seed(self.seed, self.run),
+            }),
             How::Choices(choices) => Some(Plan::Choices(choices.clone())),
         }
     }
@@ -73,8 +79,9 @@ impl Token {
         let Ok(source) = u32::from_str_radix(source, 16) else {
             return bad("its second field is not a file's fingerprint (8 hexadecimal digits)");
         };
-        let Ok(seed) = seed.parse::<u64>() else {
-            return bad("its third field is not a seed");
+        let (seed, run) = seed.split_once('/').unwrap_or((seed, "0"));
+        let (Ok(seed), Ok(run)) = (seed.parse::<u64>(), run.parse::<usize>()) else {
+            return bad("its third field is not a seed and a run, as 812736/3");
         };
         let how = match fields.next() {
             None => How::Jitter,
@@ -112,13 +119,13 @@ impl Token {
             }
             Some(_) => return bad("its fourth field is neither pct… nor x…"),
         };
-        Ok(Token { exercise: exercise.to_owned(), source, seed, how })
+        Ok(Token { exercise: exercise.to_owned(), source, seed, run, how })
     }
 }
 
 impl std::fmt::Display for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{:08x}:{}", self.exercise, self.source, self.seed)?;
+        write!(f, "{}:{:08x}:{}/{}", self.exercise, self.source, self.seed, self.run)?;
         match &self.how {
             How::Jitter => Ok(()),
             How::Pct { depth, steps } => write!(f, ":pct{depth}/{steps}"),
@@ -151,15 +158,24 @@ mod tests {
             Choice { after: "0.2".into(), at: 7, run: "0.1".into() },
         ];
         for how in [How::Jitter, How::Pct { depth: 3, steps: 340 }, How::Choices(choices)] {
-            let token = Token { exercise: "ex05".into(), source: 0x9c1e_04ab, seed: 812, how };
+            let token =
+                Token { exercise: "ex05".into(), source: 0x9c1e_04ab, seed: 812, run: 3, how };
             assert_eq!(Token::parse(&token.to_string()), Ok(token));
         }
     }
 
     #[test]
     fn a_bad_token_is_refused_with_a_reason() {
-        for text in ["", "ex05", "ex5:1:2", "ex05:zz:1", "ex05:1:-1", "ex05:1:1:pct", "ex05:1:1:y"]
-        {
+        for text in [
+            "",
+            "ex05",
+            "ex5:1:2",
+            "ex05:zz:1",
+            "ex05:1:-1",
+            "ex05:1:1:pct",
+            "ex05:1:1:y",
+            "ex05:1:1/x",
+        ] {
             let err = Token::parse(text).expect_err(text);
             assert!(err.contains("is not a replay token"), "{err}");
         }
