@@ -41,7 +41,7 @@ pub struct Data {
     pub message: String,
     /// How many times each of ex05's three workers adds one.
     pub increments: u64,
-    /// How many tickets each of ex06's three workers takes.
+    /// How many tickets each of ex06's three workers takes (a multiple of 100).
     pub tickets: u64,
     /// How many messages ex09's producer hands over.
     pub messages: u64,
@@ -101,17 +101,21 @@ impl Data {
         let (first, second, third) = (word(), word(), word());
         let number = 100 + stream.next() % 9900;
         let message = format!("{first} {second} {number} {third}");
-        let mut pick = |name, low, high| stream.between(low, high, default_of(name));
-        let increments = pick("increments", 50, 150);
-        let tickets = pick("tickets", 2000, 6000);
-        let messages = pick("messages", 3, 8);
-        let items = pick("items", 12, 30);
-        let total = pick("total", 60, 200);
+        // `low..=high`, in steps of `step`, never the default.
+        let mut pick = |name, low, high, step| {
+            step * stream.between(low / step, high / step, default_of(name) / step)
+        };
+        let increments = pick("increments", 50, 150, 1);
+        // Hundreds, so that a worker may take them in batches of 10 (or 100).
+        let tickets = pick("tickets", 2000, 6000, 100);
+        let messages = pick("messages", 3, 8, 1);
+        let items = pick("items", 12, 30, 1);
+        let total = pick("total", 60, 200, 1);
         // The owner's take and the clerk's transfer stay under a quarter of the total each, so
         // that a keeps enough for both.
-        let amount = pick("amount", 3, total / 4);
-        let transfer = pick("transfer", 1, total / 4);
-        let updates = pick("updates", 60, 140);
+        let amount = pick("amount", 3, total / 4, 1);
+        let transfer = pick("transfer", 1, total / 4, 1);
+        let updates = pick("updates", 60, 140, 1);
         Data { message, increments, tickets, messages, items, total, amount, transfer, updates }
     }
 
@@ -183,6 +187,7 @@ mod tests {
             }
             assert!(data.amount + data.transfer < data.total, "{data:?}");
             assert!((3..=8).contains(&data.messages) && (12..=30).contains(&data.items));
+            assert!(data.tickets % 100 == 0 && (2000..=6000).contains(&data.tickets));
         }
     }
 
