@@ -187,7 +187,7 @@ mod tests {
             }
             assert!(data.amount + data.transfer < data.total, "{data:?}");
             assert!((3..=8).contains(&data.messages) && (12..=30).contains(&data.items));
-            assert!(data.tickets % 100 == 0 && (2000..=6000).contains(&data.tickets));
+            assert!(data.tickets.is_multiple_of(100) && (2000..=6000).contains(&data.tickets));
         }
     }
 
