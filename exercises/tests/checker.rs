@@ -151,7 +151,7 @@ fn a_repair_written_as_a_constant_fails_on_the_first_run() {
     use shm_workbook_exercises::{check::run_seed, data::Data};
     let checked = check("ex13", "ex13-constant-repair", 5, 5, &[]);
     assert_eq!(checked.kind().as_deref(), Some("not this run's data"), "{}", checked.output);
-    assert!(checked.verdict().contains("failed on run 1 of 5"), "{}", checked.output);
+    assert!(checked.verdict().contains("failed on run 1 of "), "{}", checked.output);
     let data = Data::draw(run_seed(5, 0));
     let (a, b) = data.accounts();
     let expected = format!("expected `a = {a}, b = {b}, total = {}`", data.total);
