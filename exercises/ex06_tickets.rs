@@ -10,16 +10,16 @@
 //!
 //! What the checker does: runs the program 50 times with jitter and expects
 //! `tickets: 15000 taken, 0 twice, 0 never`, no semaphore set in the trace (the point is to need
-//! none), and nothing left behind.
+//! none), and nothing left behind. The number of tickets comes from `exercise_data`: the checker
+//! draws it for each run (by hand it is 5000), so that a program which prints 15000 cannot pass.
 //!
 //! Run it: `cargo run --bin workbook -- check ex06`; by hand: `cargo run --example ex06`.
 
 use shm_workbook::shared::Ordering;
 
-use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, exercise_data, process};
 
 const WORKERS: usize = 3;
-const TICKETS: usize = 5000;
 /// Where the tally starts: one byte per ticket, after the 8 bytes of the dispenser.
 const TALLY: usize = 8;
 
@@ -33,15 +33,16 @@ fn take_ticket(memory: &Region) -> Result<u64> {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
+    let tickets = exercise_data::number("tickets", 5000) as usize;
     let parent = Narrator::new("parent");
-    let segment = Segment::create(Key::PRIVATE, TALLY + WORKERS * TICKETS, 0o600)?;
+    let segment = Segment::create(Key::PRIVATE, TALLY + WORKERS * tickets, 0o600)?;
     parent.call_note("the dispenser, then one byte per ticket");
     let memory = segment.attach()?;
 
     let mut workers = Vec::new();
     for number in 1..=WORKERS {
         workers.push(process::spawn(&format!("worker {number}"), |_| {
-            for _ in 0..TICKETS {
+            for _ in 0..tickets {
                 let ticket = take_ticket(&memory)? as usize;
                 // Count who got this ticket (an atomic add: several workers may hold it).
                 if let Some(tally) = memory.bytes().get(TALLY + ticket) {
@@ -52,10 +53,10 @@ fn main() -> Result<()> {
         })?);
     }
     process::wait_all(workers)?;
-    let tally = memory.load(TALLY, WORKERS * TICKETS);
+    let tally = memory.load(TALLY, WORKERS * tickets);
     let twice = tally.iter().filter(|&&count| count > 1).count();
     let never = tally.iter().filter(|&&count| count == 0).count();
-    let taken = WORKERS * TICKETS;
+    let taken = WORKERS * tickets;
     parent.say(format!("tickets: {taken} taken, {twice} twice, {never} never"));
     Ok(())
 }

@@ -13,7 +13,9 @@
 //! What the checker does: runs the program 50 times with jitter (which may let the consumer run
 //! first after the fork), expects `consumed: message 1` to `message 5` in order; in some runs it
 //! kills the consumer (SIGKILL) after message 2, and then the producer must stop with an error
-//! within seconds instead of spinning. Nothing may be left behind.
+//! within seconds instead of spinning. Nothing may be left behind. The number of messages comes
+//! from `exercise_data`: the checker draws it for each run (by hand it is 5), so that a consumer
+//! which counts to 5 by itself cannot pass.
 //!
 //! Run it: `cargo run --bin workbook -- check ex09`; by hand: `cargo run --example ex09`.
 
@@ -21,9 +23,8 @@ use shm_workbook::shared::{AtomicU8, AtomicU32, Ordering};
 use std::time::Duration;
 
 use shm_workbook::Shareable;
-use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, exercise_data, process};
 
-const MESSAGES: u32 = 5;
 const EMPTY: u32 = 0;
 const FULL: u32 = 1;
 
@@ -53,6 +54,7 @@ impl Mailbox {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
+    let messages = exercise_data::number("messages", 5) as u32;
     let producer = Narrator::new("producer");
     let mut scratch = ScratchDir::new("ex09")?;
     // ftok_unused: passes over a key that another segment holds (another user's, another run's).
@@ -64,7 +66,7 @@ fn main() -> Result<()> {
         out.call();
         let memory = segment.attach()?;
         let mailbox: &Mailbox = memory.view()?;
-        for _ in 0..MESSAGES {
+        for _ in 0..messages {
             // TODO: wait with shm_workbook::wait::wait_while, which ends with an error when the
             // partner dies (Partner::parent() here), and hand back with wait::publish.
             while mailbox.flag.load(Ordering::Acquire) == EMPTY {
@@ -81,7 +83,7 @@ fn main() -> Result<()> {
     producer.call_note("created after the fork, as in the document");
     let memory = segment.attach()?;
     let mailbox: &Mailbox = memory.view()?;
-    for n in 1..=MESSAGES {
+    for n in 1..=messages {
         // TODO: the same here, with Partner::Child(consumer.pid()).
         while mailbox.flag.load(Ordering::Acquire) == FULL {
             std::hint::spin_loop();

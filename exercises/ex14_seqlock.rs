@@ -12,7 +12,9 @@
 //!
 //! What the checker does: runs the program 50 times with jitter (which pauses the writer in the
 //! middle of its updates) and expects each reader to print `... reads, 0 torn` and the parent
-//! `final: version 100, 740 x 580, area 429200`, with nothing left behind.
+//! `final: version 100, 740 x 580, area 429200`, with nothing left behind. The number of updates
+//! comes from `exercise_data`: the checker draws it for each run (by hand it is 100), so that a
+//! final line written as a constant cannot pass.
 //!
 //! Run it: `cargo run --bin workbook -- check ex14`; by hand: `cargo run --example ex14`.
 
@@ -20,9 +22,8 @@ use shm_workbook::shared::{AtomicU32, Ordering, fence};
 use std::time::Duration;
 
 use shm_workbook::Shareable;
-use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, exercise_data, process};
 
-const UPDATES: u64 = 100;
 const READERS: usize = 2;
 const FIELDS_AT: usize = 64; // version, width, height, area: 8 bytes each, after the header
 
@@ -71,6 +72,7 @@ fn read(header: &Header, memory: &Region) -> [u64; 4] {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
+    let updates = exercise_data::number("updates", 100);
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, FIELDS_AT + 32, 0o600)?;
     let memory = segment.attach()?;
@@ -96,7 +98,7 @@ fn main() -> Result<()> {
         })?);
     }
     let writer = process::spawn("writer", |_| {
-        for version in 1..=UPDATES {
+        for version in 1..=updates {
             write(header, &memory, of_version(version))?;
             std::thread::sleep(Duration::from_micros(100)); // a configuration changes now and then
         }

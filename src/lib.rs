@@ -21,6 +21,7 @@
 //!   command-line reader), [`json`] (the one JSON writer and reader), [`fold`] (long lines
 //!   folded to the terminal, and joined again), [`jitter`] (random delays for the checker),
 //!   [`evidence`] (every load and store on shared memory, for the checker),
+//!   [`exercise_data`] (an exercise's message, amounts and counts: drawn by the checker),
 //!   [`catalogue`], [`store`] (the one progress store: the file the quiz runner and the checker
 //!   keep for the student).
 //!
@@ -45,6 +46,7 @@ pub mod catalogue;
 pub mod cleanup;
 pub mod error;
 pub mod evidence;
+pub mod exercise_data;
 pub mod flags;
 pub mod fold;
 pub mod futex;

@@ -20,6 +20,7 @@ const ORDER: &[(&str, &str)] = &[
     ("jitter", "foundations"),
     ("call", "foundations"),
     ("evidence", "foundations"),
+    ("exercise_data", "foundations"),
     // The run's bookkeeping: what it created (the run file), the signal path, its children.
     ("registry", "bookkeeping"),
     ("cleanup", "bookkeeping"),

@@ -8,20 +8,22 @@
 //!
 //! What the checker does: runs the program 50 times with jitter (random delays at every
 //! shared-memory call; now and then one process is held back until the others are blocked or
-//! done, as a busy machine may hold it). Each run must print `Child read: Hello from parent!`
-//! once, exit 0, and leave nothing behind (no segment, no semaphore set, no process).
+//! done, as a busy machine may hold it). Each run must print `Child read: <the message>` once,
+//! exit 0, and leave nothing behind (no segment, no semaphore set, no process). The message
+//! comes from `exercise_data`: the checker draws a new one for each run (by hand it is `Hello
+//! from parent!`), so that a child which prints what it already knows cannot pass.
 //!
 //! Run it: `cargo run --bin workbook -- check ex01`; one run by hand: `cargo run --example ex01`.
 
 use std::time::Duration;
 
-use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, exercise_data, process};
 
 const SIZE: usize = 1024;
-const MESSAGE: &str = "Hello from parent!";
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
+    let message = exercise_data::text("message", "Hello from parent!");
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     parent.call_note("made before fork(), so the child inherits the shmid");
@@ -37,8 +39,8 @@ fn main() -> Result<()> {
     })?;
 
     let memory = segment.attach()?;
-    memory.store_c_string(0, MESSAGE)?;
-    parent.say(format!("wrote {MESSAGE:?}"));
+    memory.store_c_string(0, &message)?;
+    parent.say(format!("wrote {message:?}"));
     // TODO: now that the message is there, let the child go (post the semaphore).
 
     child.wait()?;

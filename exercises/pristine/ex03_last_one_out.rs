@@ -8,19 +8,21 @@
 //! Follows lesson 03 (`cargo run --bin lesson03`).
 //!
 //! What the checker does: runs the program 50 times with jitter and compares `/proc/sysvipc/shm`
-//! before and after each run. The reader must print `Reader read: the meeting moved to room 42`;
-//! a segment left behind is a failure (the checker names the call that made it, and removes it).
+//! before and after each run. The reader must print `Reader read: <the message>`; a segment
+//! left behind is a failure (the checker names the call that made it, and removes it). The
+//! message comes from `exercise_data`: the checker draws a new one for each run (by hand it is
+//! `the meeting moved to room 42`), so that a reader which prints a constant cannot pass.
 //!
 //! Run it: `cargo run --bin workbook -- check ex03`; by hand: `cargo run --example ex03`, then
 //! `ipcs -m` (and `ipcrm -m <shmid>` to clean up after the unsolved version).
 
-use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, exercise_data, process};
 
 const SIZE: usize = 1024;
-const MESSAGE: &str = "the meeting moved to room 42";
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
+    let message = exercise_data::text("message", "the meeting moved to room 42");
     let parent = Narrator::new("parent");
     let mut scratch = ScratchDir::new("ex03")?;
     // ftok_unused: passes over a key that another segment holds (another user's, another run's).
@@ -30,7 +32,7 @@ fn main() -> Result<()> {
     let publisher = process::spawn("publisher", |out| {
         let mut segment = Segment::create(key, SIZE, 0o600)?;
         out.call();
-        segment.attach()?.store_c_string(0, MESSAGE)?;
+        segment.attach()?.store_c_string(0, &message)?;
         out.say("left a message; the segment must outlive me, so I do not remove it");
         segment.disown(); // on purpose: the reader comes after this process has gone
         Ok(())

@@ -10,14 +10,14 @@
 //! What the checker does: runs the program 50 times with jitter (which widens the gap between
 //! the load and the store) and expects `counter: 300 (expected 300)` every time, a semaphore
 //! set in the trace (this exercise is about the semaphore; exercise 06 uses an atomic), and
-//! nothing left behind.
+//! nothing left behind. The number of increments comes from `exercise_data`: the checker draws
+//! it for each run (by hand it is 100), so that a program which prints 300 cannot pass.
 //!
 //! Run it: `cargo run --bin workbook -- check ex05`; by hand: `cargo run --example ex05`.
 
-use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, exercise_data, process};
 
 const WORKERS: u64 = 3;
-const INCREMENTS: u64 = 100;
 
 /// The counter: the first 8 bytes of the segment.
 fn load_counter(memory: &Region) -> u64 {
@@ -30,6 +30,7 @@ fn store_counter(memory: &Region, value: u64) -> Result<()> {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
+    let increments = exercise_data::number("increments", 100);
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, 8, 0o600)?;
     parent.call_note("the counter, 0 to start with");
@@ -39,7 +40,7 @@ fn main() -> Result<()> {
     let mut workers = Vec::new();
     for number in 1..=WORKERS {
         workers.push(process::spawn(&format!("worker {number}"), |_| {
-            for _ in 0..INCREMENTS {
+            for _ in 0..increments {
                 // TODO: hold the semaphore (SemaphoreSet::lock) from the load to the store.
                 let value = load_counter(&memory);
                 store_counter(&memory, value + 1)?;
@@ -48,7 +49,7 @@ fn main() -> Result<()> {
         })?);
     }
     process::wait_all(workers)?;
-    let expected = WORKERS * INCREMENTS;
+    let expected = WORKERS * increments;
     parent.say(format!("counter: {} (expected {expected})", load_counter(&memory)));
     Ok(())
 }

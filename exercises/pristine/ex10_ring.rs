@@ -12,7 +12,9 @@
 //! What the checker does: runs the program 50 times with jitter and expects `took item 1` to
 //! `took item 20`, each once and in order. A run that does not end in time is reported as the
 //! kernel sees it: which process waits in `semop` on which semaphore, with its value, how many
-//! wait for it, and who changed it last.
+//! wait for it, and who changed it last. The number of items comes from `exercise_data`: the
+//! checker draws it for each run (by hand it is 20), so that a consumer which counts to 20 by
+//! itself cannot pass.
 //!
 //! Run it: `cargo run --bin workbook -- check ex10`; by hand: `cargo run --example ex10` (when it
 //! hangs, look at `ipcs -s -i <semid>` in another terminal, then press Ctrl-C).
@@ -20,10 +22,9 @@
 use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::Shareable;
-use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, exercise_data, process};
 
 const SLOTS: usize = 4;
-const ITEMS: u64 = 20;
 const FREE: usize = 0; // empty slots: starts at SLOTS
 const FILLED: usize = 1; // items waiting: starts at 0
 const MUTEX: usize = 2; // the indexes' lock: starts at 1
@@ -60,6 +61,7 @@ fn take(ring: &Ring, set: &SemaphoreSet) -> Result<u64> {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
+    let items = exercise_data::number("items", 20);
     let parent = Narrator::new("parent");
     let segment = Segment::create_for::<Ring>(Key::PRIVATE, 0o600)?;
     parent.call_note("the ring");
@@ -72,9 +74,9 @@ fn main() -> Result<()> {
     set.set_value(MUTEX, 1)?;
 
     let producer =
-        process::spawn("producer", |_| (1..=ITEMS).try_for_each(|i| put(ring, &set, i)))?;
+        process::spawn("producer", |_| (1..=items).try_for_each(|i| put(ring, &set, i)))?;
     let consumer = process::spawn("consumer", |out| {
-        for _ in 0..ITEMS {
+        for _ in 0..items {
             out.say(format!("took item {}", take(ring, &set)?));
         }
         Ok(())

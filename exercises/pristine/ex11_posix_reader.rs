@@ -10,16 +10,17 @@
 //! Follows lesson 08 (`cargo run --bin lesson08`).
 //!
 //! What the checker does: runs the program 50 times with jitter and reads the trace: the line
-//! `Reader read: Hello through /dev/shm!` must come from a process other than the writer, one
-//! that opened the object by name itself (`shm_open` without O_CREAT) and mapped it. Nothing may
-//! be left in `/dev/shm`.
+//! `Reader read: <the message>` must come from a process other than the writer, one that opened
+//! the object by name itself (`shm_open` without O_CREAT) and mapped it. Nothing may be left in
+//! `/dev/shm`. The message comes from `exercise_data`: the checker draws a new one for each run
+//! (by hand it is `Hello through /dev/shm!`), so that a reader which prints a constant cannot
+//! pass.
 //!
 //! Run it: `cargo run --bin workbook -- check ex11`; by hand: `cargo run --example ex11`.
 
-use shm_workbook::{Error, Narrator, Result, SharedObject, cleanup, posix};
+use shm_workbook::{Error, Narrator, Result, SharedObject, cleanup, exercise_data, posix};
 
 const SIZE: usize = 4096;
-const MESSAGE: &str = "Hello through /dev/shm!";
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
@@ -32,14 +33,15 @@ fn main() -> Result<()> {
 }
 
 fn writer() -> Result<()> {
+    let message = exercise_data::text("message", "Hello through /dev/shm!");
     let out = Narrator::new("writer");
     let name = posix::name::unique_name("ex11");
     let object = SharedObject::create(&name, 0o600)?;
     out.call();
     object.set_len(SIZE as u64)?;
     let memory = object.map(SIZE)?;
-    memory.store_c_string(0, MESSAGE)?;
-    out.say(format!("wrote {MESSAGE:?} into {name}"));
+    memory.store_c_string(0, &message)?;
+    out.say(format!("wrote {message:?} into {name}"));
 
     // TODO: start the reader as a program of its own and wait for it:
     // std::process::Command::new(std::env::current_exe()...).args(["read", &name]).status()

@@ -12,7 +12,9 @@
 //!
 //! What the checker does: runs the program 50 times with jitter and expects the clerk's
 //! transfer to succeed and the parent to print `a = 85, b = 15, total = 100`, with nothing
-//! left behind. (Leave the crash where it is: it is the test.)
+//! left behind. (Leave the crash where it is: it is the test.) The total, the 10 and the 5 come
+//! from `exercise_data`: the checker draws them for each run (by hand they are 100, 10 and 5), so
+//! that a repair or a line written as constants cannot pass.
 //!
 //! Run it: `cargo run --bin workbook -- check ex13`; by hand: `cargo run --example ex13`.
 
@@ -21,9 +23,8 @@ use shm_workbook::shared::{AtomicU64, Ordering::SeqCst};
 use shm_workbook::Shareable;
 use shm_workbook::process::Exit;
 use shm_workbook::pthread::{Locked, SharedMutex};
-use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, exercise_data, process};
 
-const TOTAL: u64 = 100;
 const MUTEX_AT: usize = 64; // the mutex lives after the accounts
 
 #[repr(C)]
@@ -37,17 +38,20 @@ unsafe impl Shareable for Accounts {}
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
+    let total = exercise_data::number("total", 100);
+    let amount = exercise_data::number("amount", 10);
+    let transfer = exercise_data::number("transfer", 5);
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, 4096, 0o600)?;
     let memory = segment.attach()?;
     let accounts: &Accounts = memory.view()?;
-    accounts.a.store(TOTAL, SeqCst);
+    accounts.a.store(total, SeqCst);
     let mutex = SharedMutex::init(&memory, MUTEX_AT)?;
 
     let owner = process::spawn("owner", |out| {
         mutex.lock()?;
-        accounts.a.fetch_sub(10, SeqCst);
-        out.say("took 10 from a, and crashes before giving them to b");
+        accounts.a.fetch_sub(amount, SeqCst);
+        out.say(format!("took {amount} from a, and crashes before giving them to b"));
         std::process::exit(3) // a crash, holding the mutex
     })?;
     if let Exit::Code(code) = owner.wait_exit()? {
@@ -55,7 +59,7 @@ fn main() -> Result<()> {
     }
 
     match mutex.lock()? {
-        // TODO: EOWNERDEAD: repair the accounts (a + b must be TOTAL again: give b what a
+        // TODO: EOWNERDEAD: repair the accounts (a + b must be total again: give b what a
         // lost), then call mutex.make_consistent() before unlocking.
         Locked::OwnerDied | Locked::Acquired => {}
     }
@@ -63,10 +67,10 @@ fn main() -> Result<()> {
 
     let clerk = process::spawn("clerk", |out| {
         mutex.lock()?;
-        accounts.a.fetch_sub(5, SeqCst);
-        accounts.b.fetch_add(5, SeqCst);
+        accounts.a.fetch_sub(transfer, SeqCst);
+        accounts.b.fetch_add(transfer, SeqCst);
         mutex.unlock()?;
-        out.say("moved 5 from a to b");
+        out.say(format!("moved {transfer} from a to b"));
         Ok(())
     })?;
     clerk.wait()?;

@@ -12,8 +12,10 @@
 //! Follows lesson 16 (`cargo run --bin lesson16`).
 //!
 //! What the checker does: runs the program 50 times with jitter (which pauses the waiter between
-//! its check and its sleep) and expects the waiter to print `got: hello from the parent`, no
-//! wait to end by a timeout, and nothing left behind.
+//! its check and its sleep) and expects the waiter to print `got: <the message>`, no wait to end
+//! by a timeout, and nothing left behind. The message comes from `exercise_data`: the checker
+//! draws a new one for each run (by hand it is `hello from the parent`), so that a waiter which
+//! prints a constant cannot pass.
 //!
 //! Run it: `cargo run --bin workbook -- check ex16`; by hand: `cargo run --example ex16`.
 
@@ -22,7 +24,7 @@ use shm_workbook::shared::{AtomicU32, Ordering};
 use shm_workbook::Shareable;
 use shm_workbook::futex;
 use shm_workbook::wait::{Partner, Policy, publish, wait_while};
-use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, exercise_data, process};
 
 const MESSAGE_AT: usize = 64; // the message, a C string, after the header
 
@@ -37,6 +39,7 @@ unsafe impl Shareable for Header {}
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
+    let message = exercise_data::text("message", "hello from the parent");
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, 4096, 0o600)?;
     let memory = segment.attach()?;
@@ -60,7 +63,7 @@ fn main() -> Result<()> {
     // The parent writes once the waiter has looked: its store and wake land while the waiter is
     // between its check and its sleep, the moment the document's program leaves to chance.
     wait_while(&header.looked, 0, Policy::Spin, Partner::Child(waiter.pid()))?;
-    memory.store_c_string(MESSAGE_AT, "hello from the parent")?;
+    memory.store_c_string(MESSAGE_AT, &message)?;
     header.ready.store(1, Ordering::Release); // the message before the word
     let woken = futex::wake(&header.ready, 1)?;
     parent.say(format!("woke {woken} waiter(s)"));

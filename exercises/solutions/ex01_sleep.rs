@@ -5,13 +5,13 @@
 //! the read comes after the write. A semaphore operation is a system call that takes the set's
 //! lock, so what the parent stored before `post` is visible to the child after `wait`.
 
-use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, exercise_data, process};
 
 const SIZE: usize = 1024;
-const MESSAGE: &str = "Hello from parent!";
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
+    let message = exercise_data::text("message", "Hello from parent!");
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     parent.call_note("made before fork(), so the child inherits the shmid");
@@ -28,8 +28,8 @@ fn main() -> Result<()> {
     })?;
 
     let memory = segment.attach()?;
-    memory.store_c_string(0, MESSAGE)?;
-    parent.say(format!("wrote {MESSAGE:?}"));
+    memory.store_c_string(0, &message)?;
+    parent.say(format!("wrote {message:?}"));
     written.post(0)?;
     parent.call_note("now, and only now, the child may read");
 

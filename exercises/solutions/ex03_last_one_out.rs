@@ -4,13 +4,13 @@
 //! reader calls IPC_RMID. Had it still been attached, the kernel would only have marked the
 //! segment (`dest` in `ipcs -m`) and freed it at the last detach.
 
-use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, exercise_data, process};
 
 const SIZE: usize = 1024;
-const MESSAGE: &str = "the meeting moved to room 42";
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
+    let message = exercise_data::text("message", "the meeting moved to room 42");
     let parent = Narrator::new("parent");
     let mut scratch = ScratchDir::new("ex03")?;
     // ftok_unused: passes over a key that another segment holds (another user's, another run's).
@@ -20,7 +20,7 @@ fn main() -> Result<()> {
     let publisher = process::spawn("publisher", |out| {
         let mut segment = Segment::create(key, SIZE, 0o600)?;
         out.call();
-        segment.attach()?.store_c_string(0, MESSAGE)?;
+        segment.attach()?.store_c_string(0, &message)?;
         out.say("left a message; the segment must outlive me, so I do not remove it");
         segment.disown(); // on purpose: the reader comes after this process has gone
         Ok(())

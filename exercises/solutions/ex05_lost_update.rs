@@ -4,10 +4,11 @@
 //! other worker can load the counter between this worker's load and store. The guard gives it
 //! back when dropped, and the kernel does, thanks to SEM_UNDO, if a worker dies holding it.
 
-use shm_workbook::{Key, Narrator, Region, Result, Segment, SemaphoreSet, cleanup, process};
+use shm_workbook::{
+    Key, Narrator, Region, Result, Segment, SemaphoreSet, cleanup, exercise_data, process,
+};
 
 const WORKERS: u64 = 3;
-const INCREMENTS: u64 = 100;
 
 /// The counter: the first 8 bytes of the segment.
 fn load_counter(memory: &Region) -> u64 {
@@ -20,6 +21,7 @@ fn store_counter(memory: &Region, value: u64) -> Result<()> {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
+    let increments = exercise_data::number("increments", 100);
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, 8, 0o600)?;
     parent.call_note("the counter, 0 to start with");
@@ -31,7 +33,7 @@ fn main() -> Result<()> {
     let mut workers = Vec::new();
     for number in 1..=WORKERS {
         workers.push(process::spawn(&format!("worker {number}"), |_| {
-            for _ in 0..INCREMENTS {
+            for _ in 0..increments {
                 let _held = lock.lock(0)?;
                 let value = load_counter(&memory);
                 store_counter(&memory, value + 1)?;
@@ -40,7 +42,7 @@ fn main() -> Result<()> {
         })?);
     }
     process::wait_all(workers)?;
-    let expected = WORKERS * INCREMENTS;
+    let expected = WORKERS * increments;
     parent.say(format!("counter: {} (expected {expected})", load_counter(&memory)));
     Ok(())
 }

@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use shm_workbook::Shareable;
 use shm_workbook::wait::{self, Partner, Policy};
-use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, exercise_data, process};
 
-const MESSAGES: u32 = 5;
 const EMPTY: u32 = 0;
 const FULL: u32 = 1;
 
@@ -42,6 +41,7 @@ impl Mailbox {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
+    let messages = exercise_data::number("messages", 5) as u32;
     let producer = Narrator::new("producer");
     let mut scratch = ScratchDir::new("ex09")?;
     // ftok_unused: passes over a key that another segment holds (another user's, another run's).
@@ -54,7 +54,7 @@ fn main() -> Result<()> {
         out.call();
         let memory = segment.attach()?;
         let mailbox: &Mailbox = memory.view()?;
-        for _ in 0..MESSAGES {
+        for _ in 0..messages {
             wait::wait_while(&mailbox.flag, EMPTY, Policy::DEFAULT, Partner::parent())?;
             out.say(format!("consumed: {}", mailbox.get()));
             std::thread::sleep(Duration::from_millis(5)); // handling the message takes a moment
@@ -66,7 +66,7 @@ fn main() -> Result<()> {
     let memory = segment.attach()?;
     let mailbox: &Mailbox = memory.view()?;
     let partner = Partner::Child(consumer.pid());
-    for n in 1..=MESSAGES {
+    for n in 1..=messages {
         wait::wait_while(&mailbox.flag, FULL, Policy::DEFAULT, partner)?;
         mailbox.put(&format!("message {n}"));
         wait::publish(&mailbox.flag, FULL, Policy::DEFAULT)?;

@@ -11,7 +11,7 @@ use shm_workbook::shared::{AtomicU32, Ordering};
 use shm_workbook::Shareable;
 use shm_workbook::futex;
 use shm_workbook::wait::{Partner, Policy, publish, wait_while};
-use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, exercise_data, process};
 
 const MESSAGE_AT: usize = 64; // the message, a C string, after the header
 
@@ -26,6 +26,7 @@ unsafe impl Shareable for Header {}
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers(); // Ctrl-C removes what this run created
+    let message = exercise_data::text("message", "hello from the parent");
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, 4096, 0o600)?;
     let memory = segment.attach()?;
@@ -48,7 +49,7 @@ fn main() -> Result<()> {
     // The parent writes once the waiter has looked: its store and wake land while the waiter is
     // between its check and its sleep, the moment the document's program leaves to chance.
     wait_while(&header.looked, 0, Policy::Spin, Partner::Child(waiter.pid()))?;
-    memory.store_c_string(MESSAGE_AT, "hello from the parent")?;
+    memory.store_c_string(MESSAGE_AT, &message)?;
     header.ready.store(1, Ordering::Release); // the message before the word
     let woken = futex::wake(&header.ready, 1)?;
     parent.say(format!("woke {woken} waiter(s)"));

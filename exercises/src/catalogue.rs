@@ -374,9 +374,9 @@ pub const EXERCISES: &[Exercise] = &[
         hints: &[
             "`lock` tells you the previous owner died (Locked::OwnerDied): the data may be \
              half-updated, and the mutex is marked inconsistent.",
-            "Repair the data from its invariant (a + b = 100), then call `make_consistent` before \
-             you unlock; otherwise the mutex is unusable for good (ENOTRECOVERABLE).",
-            "`Locked::OwnerDied => { let a = accounts.a.load(SeqCst); accounts.b.store(TOTAL - a, \
+            "Repair the data from its invariant (a + b = total), then call `make_consistent` \
+             before you unlock; otherwise the mutex is unusable for good (ENOTRECOVERABLE).",
+            "`Locked::OwnerDied => { let a = accounts.a.load(SeqCst); accounts.b.store(total - a, \
              SeqCst); mutex.make_consistent()?; }`",
         ],
         judge: judge::ex13,

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use crate::data::Data;
 use crate::evidence::{Evidence, Provenance};
 use crate::kernel::Stuck;
 use crate::runner::{Copy, Ending, StrayHow, Trial};
@@ -360,6 +361,24 @@ fn loaded_by(trial: &Trial, role: &str, line: &str, text: &str, what: &str) -> O
     }
 }
 
+/// A line that does not hold this run's data: the checker drew it (see [`crate::data`]), and the
+/// program printed something else, most often the default written in its file.
+fn drawn_not_printed(role: &str, line: &str, expected: &str, what: &str) -> Failure {
+    Failure::new(
+        "not this run's data",
+        format!(
+            "the {role} printed {}, but the checker drew this run's {what} afresh, and expected \
+             {}: a value written into the program, or remembered from another run, cannot pass",
+            quoted(line),
+            quoted(expected)
+        ),
+    )
+    .hint(
+        "take the data from shm_workbook::exercise_data as the exercise's file does, and print \
+         what was read from shared memory, not a value the program already knows",
+    )
+}
+
 /// The calls named `name` that the run made (not the library's helper calls).
 fn calls_named<'a>(trial: &'a Trial, name: &'a str) -> impl Iterator<Item = &'a Call> + 'a {
     trial.calls().filter(move |call| call.name == name && !call.helper)
@@ -370,19 +389,29 @@ pub fn ex01(trial: &Trial) -> Option<Failure> {
     if !clean(trial) {
         return None;
     }
+    let message = Data::of(trial).message;
+    let expected = format!("Child read: {message}");
     let read: Vec<&str> =
         lines(trial, "child").into_iter().filter(|l| l.starts_with("Child read:")).collect();
     match read.as_slice() {
-        [line @ "Child read: Hello from parent!"] => read_from_partner(
+        [line] if *line == expected => read_from_partner(
             trial,
             "child",
             line,
-            "Hello from parent!",
+            &message,
             "The exercise asks the child to read the message the parent wrote into the segment",
         ),
+        [line] if !message.starts_with(line["Child read:".len()..].trim_start()) => {
+            Some(drawn_not_printed(
+                "child",
+                line,
+                &expected,
+                "message (exercise_data::text(\"message\", ...))",
+            ))
+        }
         [line] => {
             let stdout = &trial.copies[0].stdout;
-            let before = stdout.find(line).zip(stdout.find("wrote \"Hello"));
+            let before = stdout.find(line).zip(stdout.find(&format!("wrote {message:?}")));
             let order = match before {
                 Some((read_at, wrote_at)) if read_at < wrote_at => {
                     ", and its line came before the parent's `wrote` line"
@@ -421,10 +450,7 @@ pub fn ex01(trial: &Trial) -> Option<Failure> {
         }
         _ => Some(Failure::new(
             "wrong output",
-            format!(
-                "expected one line `Child read: Hello from parent!` from the child, got {}",
-                read.len()
-            ),
+            format!("expected one line {} from the child, got {}", quoted(&expected), read.len()),
         )),
     }
 }
@@ -545,22 +571,31 @@ pub fn ex03(trial: &Trial) -> Option<Failure> {
         return None;
     }
     let read = lines(trial, "reader");
-    let line = "Reader read: the meeting moved to room 42";
-    if read.contains(&line) {
+    let message = Data::of(trial).message;
+    let line = format!("Reader read: {message}");
+    if read.contains(&line.as_str()) {
         return read_from_partner(
             trial,
             "reader",
-            line,
-            "the meeting moved to room 42",
+            &line,
+            &message,
             "The exercise asks the reader to read the publisher's message from the segment",
         );
+    }
+    if let Some(other) = read.iter().find(|l| l.starts_with("Reader read: ")) {
+        return Some(drawn_not_printed(
+            "reader",
+            other,
+            &line,
+            "message (exercise_data::text(\"message\", ...))",
+        ));
     }
     Some(
         Failure::new(
             "message lost",
             format!(
-                "the reader did not print `Reader read: the meeting moved to room 42`; the run \
-                 printed: {}",
+                "the reader did not print {}; the run printed: {}",
+                quoted(&line),
                 trial.copies[0].tail(4)
             ),
         )
@@ -680,6 +715,18 @@ pub fn ex05(trial: &Trial) -> Option<Failure> {
     let line = lines(trial, "parent").into_iter().find(|l| l.starts_with("counter: "))?;
     let numbers: Vec<u64> =
         line.split(|c: char| !c.is_ascii_digit()).filter_map(|w| w.parse().ok()).collect();
+    let drawn = 3 * Data::of(trial).increments;
+    if let [_, expected] = numbers.as_slice()
+        && *expected != drawn
+    {
+        return Some(drawn_not_printed(
+            "parent",
+            line,
+            &format!("counter: {drawn} (expected {drawn})"),
+            "number of increments (exercise_data::number(\"increments\", ...), for each of 3 \
+             workers)",
+        ));
+    }
     if let [counter, expected] = numbers.as_slice()
         && counter != expected
     {
@@ -791,6 +838,17 @@ pub fn ex06(trial: &Trial) -> Option<Failure> {
                 "of {taken} tickets, {twice} went to two workers or more and {never} were never \
                  handed out: two workers loaded the same number and both took that ticket"
             ),
+        ));
+    }
+    let drawn = 3 * Data::of(trial).tickets;
+    if let [taken, ..] = numbers.as_slice()
+        && *taken != drawn
+    {
+        return Some(drawn_not_printed(
+            "parent",
+            line,
+            &format!("tickets: {drawn} taken, 0 twice, 0 never"),
+            "number of tickets (exercise_data::number(\"tickets\", ...), for each of 3 workers)",
         ));
     }
     if let [taken, ..] = numbers.as_slice()
@@ -1235,13 +1293,21 @@ pub fn ex09(trial: &Trial) -> Option<Failure> {
     }
     let consumed: Vec<&str> =
         lines(trial, "consumer").into_iter().filter_map(|l| l.strip_prefix("consumed: ")).collect();
-    let expected: Vec<String> = (1..=5).map(|n| format!("message {n}")).collect();
+    let messages = Data::of(trial).messages;
+    let expected: Vec<String> = (1..=messages).map(|n| format!("message {n}")).collect();
     if consumed != expected {
+        let drawn = if consumed.len() == 5 && messages != 5 {
+            ". The checker drew this run's number of messages afresh \
+             (exercise_data::number(\"messages\", ...)): a count written into the program \
+             cannot pass"
+        } else {
+            ""
+        };
         return Some(Failure::new(
             "lost message",
             format!(
-                "the consumer printed {consumed:?}, expected message 1 to message 5, each once and \
-                 in order"
+                "the consumer printed {consumed:?}, expected message 1 to message {messages}, \
+                 each once and in order{drawn}"
             ),
         ));
     }
@@ -1263,17 +1329,25 @@ pub fn ex10(trial: &Trial) -> Option<Failure> {
     }
     let took: Vec<&str> =
         lines(trial, "consumer").into_iter().filter_map(|l| l.strip_prefix("took item ")).collect();
-    let expected: Vec<String> = (1..=20).map(|n| n.to_string()).collect();
+    let items = Data::of(trial).items;
+    let expected: Vec<String> = (1..=items).map(|n| n.to_string()).collect();
     if took != expected {
+        let drawn = if took.len() == 20 && items != 20 {
+            ". The checker drew this run's number of items afresh \
+             (exercise_data::number(\"items\", ...)): a count written into the program cannot \
+             pass"
+        } else {
+            ""
+        };
         return Some(Failure::new(
             "lost item",
             format!(
-                "the consumer took items {}, expected 1 to 20, each once and in order",
+                "the consumer took items {}, expected 1 to {items}, each once and in order{drawn}",
                 took.join(", ")
             ),
         ));
     }
-    (1..=20u64).find_map(|item| {
+    (1..=items).find_map(|item| {
         bytes_from_partner(
             trial,
             "consumer",
@@ -1304,8 +1378,15 @@ pub fn ex11(trial: &Trial) -> Option<Failure> {
             format!("no process printed `Reader read: ...`; the run printed: {}", copy.tail(4)),
         ));
     };
-    if text != "Reader read: Hello through /dev/shm!" {
-        return Some(Failure::new("wrong message", format!("the reader printed {}", quoted(text))));
+    let message = Data::of(trial).message;
+    let expected = format!("Reader read: {message}");
+    if text != expected {
+        return Some(drawn_not_printed(
+            "reader",
+            text,
+            &expected,
+            "message (exercise_data::text(\"message\", ...))",
+        ));
     }
     let writer = created.map_or(copy.pid, |c| c.pid);
     if reader == writer {
@@ -1331,7 +1412,7 @@ pub fn ex11(trial: &Trial) -> Option<Failure> {
             trial,
             "reader",
             text,
-            "Hello through /dev/shm!",
+            &message,
             "The exercise asks the reader to read the writer's message from the object",
         );
     }
@@ -1564,8 +1645,17 @@ pub fn ex13(trial: &Trial) -> Option<Failure> {
         ));
     }
     let result = copy.said_by("parent").find(|l| l.starts_with("a = "));
+    let data = Data::of(trial);
+    let (a, b) = data.accounts();
+    let expected = format!("a = {a}, b = {b}, total = {}", data.total);
+    let numbers: Vec<u64> = result
+        .unwrap_or("")
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let half_updated = (data.total - data.amount - data.transfer, data.transfer);
     match result {
-        Some(line @ "a = 85, b = 15, total = 100") => [85u64, 15]
+        Some(line) if line == expected => [a, b]
             .iter()
             .find_map(|value| {
                 bytes_from_partner(
@@ -1578,17 +1668,33 @@ pub fn ex13(trial: &Trial) -> Option<Failure> {
                 )
             })
             .or_else(|| clerk_under_the_mutex(trial)),
-        Some(line) => Some(
-            Failure::new(
-                "half-updated data",
-                format!(
-                    "the parent printed {}: the 10 the owner took from a never reached b, because \
-                     nobody repaired the accounts after EOWNERDEAD",
-                    quoted(line)
-                ),
+        Some(line)
+            if numbers.as_slice() == [half_updated.0, half_updated.1, data.total - data.amount] =>
+        {
+            Some(
+                Failure::new(
+                    "half-updated data",
+                    format!(
+                        "the parent printed {}: the {} the owner took from a never reached b, \
+                         because nobody repaired the accounts after EOWNERDEAD",
+                        quoted(line),
+                        data.amount
+                    ),
+                )
+                .hint(format!(
+                    "on Locked::OwnerDied, restore the invariant a + b = {} (the total) before \
+                     make_consistent: give b what a lost",
+                    data.total
+                )),
             )
-            .hint("on Locked::OwnerDied, restore the invariant a + b = 100 before make_consistent"),
-        ),
+        }
+        Some(line) => Some(drawn_not_printed(
+            "parent",
+            line,
+            &expected,
+            "total, amount taken and amount moved (exercise_data::number(\"total\", ...), \
+             \"amount\", \"transfer\")",
+        )),
         None => Some(Failure::new(
             "wrong output",
             format!("no `a = ..., b = ..., total = ...` line; the run printed: {}", copy.tail(4)),
@@ -1677,13 +1783,20 @@ pub fn ex14(trial: &Trial) -> Option<Failure> {
             ));
         }
     }
-    if !copy.said_by("parent").any(|l| l == "final: version 100, 740 x 580, area 429200") {
+    let [version, width, height, area] = Data::of_version(Data::of(trial).updates);
+    let expected = format!("final: version {version}, {width} x {height}, area {area}");
+    if !copy.said_by("parent").any(|l| l == expected) {
+        if let Some(line) = copy.said_by("parent").find(|l| l.starts_with("final: ")) {
+            return Some(drawn_not_printed(
+                "parent",
+                line,
+                &expected,
+                "number of updates (exercise_data::number(\"updates\", ...))",
+            ));
+        }
         return Some(Failure::new(
             "wrong output",
-            format!(
-                "expected `final: version 100, 740 x 580, area 429200`; the run printed: {}",
-                copy.tail(4)
-            ),
+            format!("expected {}; the run printed: {}", quoted(&expected), copy.tail(4)),
         ));
     }
     seqlock_reads(trial)
@@ -1988,11 +2101,22 @@ pub fn ex16(trial: &Trial) -> Option<Failure> {
         return None;
     }
     let copy = &trial.copies[0];
-    if !copy.said_by("waiter").any(|l| l == "got: hello from the parent") {
+    let message = Data::of(trial).message;
+    let expected = format!("got: {message}");
+    if !copy.said_by("waiter").any(|l| l == expected) {
+        if let Some(line) = copy.said_by("waiter").find(|l| l.starts_with("got: ")) {
+            return Some(drawn_not_printed(
+                "waiter",
+                line,
+                &expected,
+                "message (exercise_data::text(\"message\", ...))",
+            ));
+        }
         return Some(Failure::new(
             "wrong output",
             format!(
-                "expected the waiter to print `got: hello from the parent`; the run printed: {}",
+                "expected the waiter to print {}; the run printed: {}",
+                quoted(&expected),
                 copy.tail(4)
             ),
         ));
@@ -2000,8 +2124,8 @@ pub fn ex16(trial: &Trial) -> Option<Failure> {
     read_from_partner(
         trial,
         "waiter",
-        "got: hello from the parent",
-        "hello from the parent",
+        &expected,
+        &message,
         "The exercise asks the waiter to read the parent's message from the segment once woken",
     )
     .or_else(|| {
@@ -2099,6 +2223,7 @@ mod tests {
             fault_ns: None,
             watched: Default::default(),
             schedule: None,
+            seed: 0,
         }
     }
 
@@ -2203,6 +2328,7 @@ mod tests {
             fault_ns: None,
             watched: Watch { sightings, looks: 10 },
             schedule: None,
+            seed: 0,
         }
     }
 

@@ -9,12 +9,14 @@
 //! replay token ([`replay`]); [`bench`](mod@bench) measures how soon the bugs are found.
 //! [`watch`] is the rustlings-like mode; [`progress`] remembers what was solved; [`peer`] is
 //! the hostile server the checker plays for exercise 15; [`results`] is the results file of
-//! `check --all --json FILE`, for a course's CI.
+//! `check --all --json FILE`, for a course's CI; [`data`] draws each run's message, amounts
+//! and counts, so that no constant can pass.
 
 pub mod bench;
 pub mod catalogue;
 pub mod check;
 pub mod compile;
+pub mod data;
 pub mod evidence;
 pub mod judge;
 pub mod kernel;

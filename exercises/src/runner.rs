@@ -205,6 +205,8 @@ pub struct Trial {
     pub watched: Watch,
     /// What the controlled schedule did, when there was one.
     pub schedule: Option<crate::schedule::Record>,
+    /// The run's seed, from which its data was drawn ([`crate::data::Data::of`]).
+    pub seed: u64,
 }
 
 impl Trial {
@@ -328,10 +330,11 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
         None => None,
     };
     let schedule_path = scheduler.as_ref().map(|s| s.path().to_owned());
+    let data = crate::data::Data::draw(settings.seed).to_variable();
     for k in 0..settings.copies {
         let seed = settings.seed.wrapping_add((k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let trace = workdir.join(format!("trace-{k}.jsonl"));
-        match spawn(program, seed, &trace, peer_path.as_deref(), schedule_path.as_deref()) {
+        match spawn(program, seed, &data, &trace, peer_path.as_deref(), schedule_path.as_deref()) {
             Ok(running) => {
                 if let Some(scheduler) = &scheduler {
                     scheduler.add_root(running.pid, k);
@@ -510,6 +513,7 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
     let mut leftovers = kernel::leftovers(&before, &kernel::snapshot(), &calls, &pids);
     kernel::remove(&mut leftovers);
     let _ = shm_workbook::registry::sweep(); // the run files of processes that were killed
+    let seed = settings.seed;
     let mut trial = Trial {
         copies,
         fault_done,
@@ -521,6 +525,7 @@ pub fn run(program: &Program, settings: &Settings, workdir: &Path) -> Result<Tri
         fault_ns,
         watched,
         schedule,
+        seed,
     };
     let roles: Vec<String> = trial
         .strays
@@ -570,12 +575,14 @@ fn failed_to_start(err: std::io::Error, program: &Program, start: Instant) -> Tr
         fault_ns: None,
         watched: Watch::default(),
         schedule: None,
+        seed: 0,
     }
 }
 
 fn spawn(
     program: &Program,
     seed: u64,
+    data: &str,
     trace: &Path,
     peer: Option<&Path>,
     schedule: Option<&Path>,
@@ -594,6 +601,7 @@ fn spawn(
     command
         .args(&program.args)
         .env(shm_workbook::call::TRACE_VARIABLE, trace)
+        .env(crate::data::VARIABLE, data)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

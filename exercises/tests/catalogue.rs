@@ -37,8 +37,10 @@ fn the_manifests_have_each_exercise_as_example_and_its_reference_programs_as_bin
     let manifest: toml::Table = read(here().join("Cargo.toml")).parse().unwrap();
     let reference: toml::Table = read(here().join("reference/Cargo.toml")).parse().unwrap();
     let mut examples = BTreeSet::new();
-    let mut reference_bins =
-        BTreeSet::from([("workbook-misbehave".to_owned(), "../fixtures/misbehave.rs".to_owned())]);
+    let mut reference_bins = BTreeSet::from([
+        ("workbook-misbehave".to_owned(), "../fixtures/misbehave.rs".to_owned()),
+        ("ex13-constant-repair".to_owned(), "../fixtures/ex13_constant_repair.rs".to_owned()),
+    ]);
     for exercise in EXERCISES {
         examples.insert((exercise.name.to_owned(), exercise.file.to_owned()));
         for (suffix, dir) in [("pristine", "pristine"), ("solution", "solutions")] {
@@ -227,4 +229,45 @@ fn the_book_has_a_page_per_exercise_with_its_hints_and_summary_lists_them() {
             );
         }
     }
+}
+
+/// Each exercise's data, read with `exercise_data`, has the default the checker knows
+/// (`data::DEFAULTS`), which the checker never draws: the same name, the same default, in the
+/// exercise, its pristine copy and its solution.
+#[test]
+fn the_data_an_exercise_reads_has_the_defaults_the_checker_knows() {
+    use shm_workbook_exercises::data::{DEFAULT_MESSAGES, DEFAULTS};
+    let mut reads = 0;
+    for exercise in EXERCISES {
+        for dir in ["", "pristine/", "solutions/"] {
+            let path = here().join(format!("{dir}{}", exercise.file));
+            let source = read(&path);
+            for (at, _) in source.match_indices("exercise_data::") {
+                let call = &source[at + "exercise_data::".len()..];
+                let call = &call[..call.find(')').unwrap_or(call.len())];
+                let Some((kind, args)) = call.split_once('(') else { continue };
+                let (name, default) = args.split_once(", ").expect("a name and a default");
+                let name = name.trim_matches('"');
+                match kind {
+                    "number" => {
+                        let known = DEFAULTS.iter().find(|(n, _)| *n == name);
+                        assert_eq!(
+                            known.map(|(_, v)| v.to_string()).as_deref(),
+                            Some(default),
+                            "{}: {call}",
+                            path.display()
+                        );
+                    }
+                    "text" => assert!(
+                        name == "message" && DEFAULT_MESSAGES.contains(&default.trim_matches('"')),
+                        "{}: {call}",
+                        path.display()
+                    ),
+                    _ => panic!("{}: {call}", path.display()),
+                }
+                reads += 1;
+            }
+        }
+    }
+    assert!(reads >= 30, "the exercises read their data with exercise_data ({reads} reads)");
 }

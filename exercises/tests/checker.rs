@@ -142,3 +142,19 @@ fn solution_builds_the_solution_from_the_reference_package() {
     assert!(text.contains("building ex01-solution..."), "{text}");
     assert!(output.status.success() && text.contains("passed"), "{text}");
 }
+
+/// Exercise 13 repaired with a constant (b gets 10, what the owner takes when run by hand)
+/// passed every run while each run's data was the same. The checker now draws the data from
+/// each run's seed: the constant fails on the first run, and the verdict shows the drawn values.
+#[test]
+fn a_repair_written_as_a_constant_fails_on_the_first_run() {
+    use shm_workbook_exercises::{check::run_seed, data::Data};
+    let checked = check("ex13", "ex13-constant-repair", 5, 5, &[]);
+    assert_eq!(checked.kind().as_deref(), Some("not this run's data"), "{}", checked.output);
+    assert!(checked.verdict().contains("failed on run 1 of "), "{}", checked.output);
+    let data = Data::draw(run_seed(5, 0));
+    let (a, b) = data.accounts();
+    let expected = format!("expected `a = {a}, b = {b}, total = {}`", data.total);
+    assert!(checked.verdict().contains(&expected), "{expected}:\n{}", checked.output);
+    checked.assert_nothing_left();
+}

@@ -3,13 +3,13 @@
 //! The child blocks reading one byte from a pipe (the library's, so the trace has the read and
 //! the write); the parent writes that byte after its store.
 
-use shm_workbook::{Key, Narrator, Result, Segment, cleanup, pipe, process};
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, exercise_data, pipe, process};
 
 const SIZE: usize = 1024;
-const MESSAGE: &str = "Hello from parent!";
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let message = exercise_data::text("message", "Hello from parent!");
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     let (read_end, write_end) = pipe::pipe()?;
@@ -23,8 +23,8 @@ fn main() -> Result<()> {
     })?;
 
     let memory = segment.attach()?;
-    memory.store_c_string(0, MESSAGE)?;
-    parent.say(format!("wrote {MESSAGE:?}"));
+    memory.store_c_string(0, &message)?;
+    parent.say(format!("wrote {message:?}"));
     write_end.write(b"w")?; // after the store: the child's read ends now
     child.wait()?;
     Ok(())

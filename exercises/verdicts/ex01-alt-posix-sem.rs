@@ -4,14 +4,14 @@
 //! lives in the segment; the parent posts it after its store.
 
 use shm_workbook::unnamed_sem::UnnamedSemaphore;
-use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, exercise_data, process};
 
 const SIZE: usize = 1024;
 const SEM_AT: usize = 512;
-const MESSAGE: &str = "Hello from parent!";
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let message = exercise_data::text("message", "Hello from parent!");
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     let memory = segment.attach()?;
@@ -24,7 +24,7 @@ fn main() -> Result<()> {
         Ok(())
     })?;
 
-    memory.store_c_string(0, MESSAGE)?;
+    memory.store_c_string(0, &message)?;
     written.post()?;
     child.wait()?;
     Ok(())

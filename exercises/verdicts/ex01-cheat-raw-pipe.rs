@@ -5,13 +5,13 @@
 
 use std::os::fd::AsFd;
 
-use shm_workbook::{Error, Key, Narrator, Result, Segment, cleanup, process};
+use shm_workbook::{Error, Key, Narrator, Result, Segment, cleanup, exercise_data, process};
 
 const SIZE: usize = 1024;
-const MESSAGE: &str = "Hello from parent!";
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let message = exercise_data::text("message", "Hello from parent!");
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     let (read_end, write_end) =
@@ -27,8 +27,8 @@ fn main() -> Result<()> {
     })?;
 
     let memory = segment.attach()?;
-    memory.store_c_string(0, MESSAGE)?;
-    parent.say(format!("wrote {MESSAGE:?}"));
+    memory.store_c_string(0, &message)?;
+    parent.say(format!("wrote {message:?}"));
     nix::unistd::write(write_end.as_fd(), b"w")
         .map_err(|err| Error::other("write", err.to_string()))?;
     child.wait()?;

@@ -3,10 +3,9 @@
 //! reason: the wait is a raw libc::semget and libc::semop around the library, so the trace
 //! shows no wait at all.
 
-use shm_workbook::{Error, Key, Narrator, Result, Segment, cleanup, process};
+use shm_workbook::{Error, Key, Narrator, Result, Segment, cleanup, exercise_data, process};
 
 const SIZE: usize = 1024;
-const MESSAGE: &str = "Hello from parent!";
 
 fn semop(id: i32, delta: i16) -> Result<()> {
     let mut op = libc::sembuf { sem_num: 0, sem_op: delta, sem_flg: 0 };
@@ -19,6 +18,7 @@ fn semop(id: i32, delta: i16) -> Result<()> {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let message = exercise_data::text("message", "Hello from parent!");
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     // SAFETY: semget takes plain integers.
@@ -35,8 +35,8 @@ fn main() -> Result<()> {
     })?;
 
     let memory = segment.attach()?;
-    memory.store_c_string(0, MESSAGE)?;
-    parent.say(format!("wrote {MESSAGE:?}"));
+    memory.store_c_string(0, &message)?;
+    parent.say(format!("wrote {message:?}"));
     semop(id, 1)?;
     child.wait()?;
     // SAFETY: semctl IPC_RMID takes no fourth argument.

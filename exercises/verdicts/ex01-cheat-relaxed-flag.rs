@@ -5,14 +5,14 @@
 
 use shm_workbook::shared::{AtomicU32, Ordering};
 
-use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, exercise_data, process};
 
 const SIZE: usize = 1024;
-const MESSAGE: &str = "Hello from parent!";
 const TEXT_AT: usize = 64;
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let message = exercise_data::text("message", "Hello from parent!");
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     let memory = segment.attach()?;
@@ -26,8 +26,8 @@ fn main() -> Result<()> {
         Ok(())
     })?;
 
-    memory.store_c_string(TEXT_AT, MESSAGE)?;
-    parent.say(format!("wrote {MESSAGE:?}"));
+    memory.store_c_string(TEXT_AT, &message)?;
+    parent.say(format!("wrote {message:?}"));
     flag.store(1, Ordering::Relaxed);
     child.wait()?;
     Ok(())

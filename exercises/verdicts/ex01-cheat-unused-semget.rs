@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
-use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, exercise_data, process};
 
 const SIZE: usize = 1024;
-const MESSAGE: &str = "Hello from parent!";
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let message = exercise_data::text("message", "Hello from parent!");
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, SIZE, 0o600)?;
     let written = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
@@ -24,8 +24,8 @@ fn main() -> Result<()> {
     })?;
 
     let memory = segment.attach()?;
-    memory.store_c_string(0, MESSAGE)?;
-    parent.say(format!("wrote {MESSAGE:?}"));
+    memory.store_c_string(0, &message)?;
+    parent.say(format!("wrote {message:?}"));
     child.wait()?;
     Ok(())
 }

@@ -1,14 +1,15 @@
 //! Verdict corpus: ex03, a cheat.
 //! expect: fail
-//! reason: the reader attaches and removes the segment, but prints a constant, not the bytes
-//! it could have loaded (the publisher writes another message).
+//! reason: the reader attaches and removes the segment, but prints a constant (the default
+//! message), not the bytes it could have loaded (the publisher writes this run's message).
 
-use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, exercise_data, process};
 
 const SIZE: usize = 1024;
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let message = exercise_data::text("message", "the meeting moved to room 42");
     let _parent = Narrator::new("parent");
     let mut scratch = ScratchDir::new("ex03")?;
     let key = Key::ftok(scratch.create_file("board", b"")?, b'B')?;
@@ -16,7 +17,7 @@ fn main() -> Result<()> {
     let publisher = process::spawn("publisher", |out| {
         let mut segment = Segment::create(key, SIZE, 0o600)?;
         out.call();
-        segment.attach()?.store_c_string(0, "nothing to say")?;
+        segment.attach()?.store_c_string(0, &message)?;
         segment.disown();
         Ok(())
     })?;

@@ -3,12 +3,11 @@
 //! reason: nothing is shared: the publisher makes no segment and the reader prints the message
 //! it already knows.
 
-use shm_workbook::{Narrator, Result, cleanup, process};
-
-const MESSAGE: &str = "the meeting moved to room 42";
+use shm_workbook::{Narrator, Result, cleanup, exercise_data, process};
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let message = exercise_data::text("message", "the meeting moved to room 42");
     let _parent = Narrator::new("parent");
     let publisher = process::spawn("publisher", |out| {
         out.say("left a message");
@@ -16,7 +15,7 @@ fn main() -> Result<()> {
     })?;
     publisher.wait()?;
     let reader = process::spawn("reader", |out| {
-        out.say(format!("Reader read: {MESSAGE}"));
+        out.say(format!("Reader read: {message}"));
         Ok(())
     })?;
     reader.wait()?;

@@ -3,13 +3,13 @@
 //! reason: the reader removes the segment with a raw libc::shmctl(IPC_RMID) around the library
 //! instead of the library's call.
 
-use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, exercise_data, process};
 
 const SIZE: usize = 1024;
-const MESSAGE: &str = "the meeting moved to room 42";
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let message = exercise_data::text("message", "the meeting moved to room 42");
     let _parent = Narrator::new("parent");
     let mut scratch = ScratchDir::new("ex03")?;
     let key = Key::ftok(scratch.create_file("board", b"")?, b'B')?;
@@ -17,7 +17,7 @@ fn main() -> Result<()> {
     let publisher = process::spawn("publisher", |out| {
         let mut segment = Segment::create(key, SIZE, 0o600)?;
         out.call();
-        segment.attach()?.store_c_string(0, MESSAGE)?;
+        segment.attach()?.store_c_string(0, &message)?;
         segment.disown();
         Ok(())
     })?;

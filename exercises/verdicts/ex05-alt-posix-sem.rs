@@ -4,10 +4,9 @@
 //! each load and store happen between its sem_wait and its sem_post.
 
 use shm_workbook::unnamed_sem::UnnamedSemaphore;
-use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, exercise_data, process};
 
 const WORKERS: u64 = 3;
-const INCREMENTS: u64 = 100;
 const SEM_AT: usize = 64;
 
 fn load_counter(memory: &Region) -> u64 {
@@ -16,6 +15,7 @@ fn load_counter(memory: &Region) -> u64 {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let increments = exercise_data::number("increments", 100);
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, 128, 0o600)?;
     let memory = segment.attach()?;
@@ -24,7 +24,7 @@ fn main() -> Result<()> {
     let mut workers = Vec::new();
     for number in 1..=WORKERS {
         workers.push(process::spawn(&format!("worker {number}"), |_| {
-            for _ in 0..INCREMENTS {
+            for _ in 0..increments {
                 lock.wait()?;
                 let value = load_counter(&memory);
                 memory.store(0, &(value + 1).to_ne_bytes())?;
@@ -34,7 +34,7 @@ fn main() -> Result<()> {
         })?);
     }
     process::wait_all(workers)?;
-    let expected = WORKERS * INCREMENTS;
+    let expected = WORKERS * increments;
     parent.say(format!("counter: {} (expected {expected})", load_counter(&memory)));
     Ok(())
 }

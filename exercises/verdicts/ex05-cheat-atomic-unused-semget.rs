@@ -5,13 +5,13 @@
 
 use shm_workbook::shared::{AtomicU64, Ordering};
 
-use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, exercise_data, process};
 
 const WORKERS: u64 = 3;
-const INCREMENTS: u64 = 100;
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let increments = exercise_data::number("increments", 100);
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, 8, 0o600)?;
     let memory = segment.attach()?;
@@ -22,14 +22,14 @@ fn main() -> Result<()> {
     let mut workers = Vec::new();
     for number in 1..=WORKERS {
         workers.push(process::spawn(&format!("worker {number}"), |_| {
-            for _ in 0..INCREMENTS {
+            for _ in 0..increments {
                 counter.fetch_add(1, Ordering::SeqCst);
             }
             Ok(())
         })?);
     }
     process::wait_all(workers)?;
-    let expected = WORKERS * INCREMENTS;
+    let expected = WORKERS * increments;
     parent.say(format!("counter: {} (expected {expected})", counter.load(Ordering::SeqCst)));
     Ok(())
 }

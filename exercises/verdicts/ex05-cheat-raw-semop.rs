@@ -3,10 +3,11 @@
 //! reason: the lock is taken with raw libc::semop around the library; the library's set is
 //! made only to appear in the trace.
 
-use shm_workbook::{Error, Key, Narrator, Region, Result, Segment, SemaphoreSet, cleanup, process};
+use shm_workbook::{
+    Error, Key, Narrator, Region, Result, Segment, SemaphoreSet, cleanup, exercise_data, process,
+};
 
 const WORKERS: u64 = 3;
-const INCREMENTS: u64 = 100;
 
 fn load_counter(memory: &Region) -> u64 {
     u64::from_ne_bytes(memory.load(0, 8).try_into().expect("8 bytes"))
@@ -23,6 +24,7 @@ fn semop(id: i32, delta: i16) -> Result<()> {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let increments = exercise_data::number("increments", 100);
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, 8, 0o600)?;
     let memory = segment.attach()?;
@@ -33,7 +35,7 @@ fn main() -> Result<()> {
     let mut workers = Vec::new();
     for number in 1..=WORKERS {
         workers.push(process::spawn(&format!("worker {number}"), |_| {
-            for _ in 0..INCREMENTS {
+            for _ in 0..increments {
                 semop(id, -1)?;
                 let value = load_counter(&memory);
                 memory.store(0, &(value + 1).to_ne_bytes())?;
@@ -43,7 +45,7 @@ fn main() -> Result<()> {
         })?);
     }
     process::wait_all(workers)?;
-    let expected = WORKERS * INCREMENTS;
+    let expected = WORKERS * increments;
     parent.say(format!("counter: {} (expected {expected})", load_counter(&memory)));
     Ok(())
 }

@@ -2,10 +2,11 @@
 //! expect: fail
 //! reason: each worker creates a semaphore set of its own, so the locks exclude nobody.
 
-use shm_workbook::{Key, Narrator, Region, Result, Segment, SemaphoreSet, cleanup, process};
+use shm_workbook::{
+    Key, Narrator, Region, Result, Segment, SemaphoreSet, cleanup, exercise_data, process,
+};
 
 const WORKERS: u64 = 3;
-const INCREMENTS: u64 = 100;
 
 fn load_counter(memory: &Region) -> u64 {
     u64::from_ne_bytes(memory.load(0, 8).try_into().expect("8 bytes"))
@@ -17,6 +18,7 @@ fn store_counter(memory: &Region, value: u64) -> Result<()> {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let increments = exercise_data::number("increments", 100);
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, 8, 0o600)?;
     let memory = segment.attach()?;
@@ -26,7 +28,7 @@ fn main() -> Result<()> {
         workers.push(process::spawn(&format!("worker {number}"), |_| {
             let lock = SemaphoreSet::create(Key::PRIVATE, 1, 0o600)?;
             lock.set_value(0, 1)?;
-            for _ in 0..INCREMENTS {
+            for _ in 0..increments {
                 let _held = lock.lock(0)?;
                 let value = load_counter(&memory);
                 store_counter(&memory, value + 1)?;
@@ -35,7 +37,7 @@ fn main() -> Result<()> {
         })?);
     }
     process::wait_all(workers)?;
-    let expected = WORKERS * INCREMENTS;
+    let expected = WORKERS * increments;
     parent.say(format!("counter: {} (expected {expected})", load_counter(&memory)));
     Ok(())
 }

@@ -3,10 +3,11 @@
 //! reason: the parent stores the expected total itself after the workers; the semaphore set
 //! sits in the trace unused.
 
-use shm_workbook::{Key, Narrator, Region, Result, Segment, SemaphoreSet, cleanup, process};
+use shm_workbook::{
+    Key, Narrator, Region, Result, Segment, SemaphoreSet, cleanup, exercise_data, process,
+};
 
 const WORKERS: u64 = 3;
-const INCREMENTS: u64 = 100;
 
 fn load_counter(memory: &Region) -> u64 {
     u64::from_ne_bytes(memory.load(0, 8).try_into().expect("8 bytes"))
@@ -18,6 +19,7 @@ fn store_counter(memory: &Region, value: u64) -> Result<()> {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let increments = exercise_data::number("increments", 100);
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, 8, 0o600)?;
     let memory = segment.attach()?;
@@ -27,7 +29,7 @@ fn main() -> Result<()> {
     let mut workers = Vec::new();
     for number in 1..=WORKERS {
         workers.push(process::spawn(&format!("worker {number}"), |_| {
-            for _ in 0..INCREMENTS {
+            for _ in 0..increments {
                 let value = load_counter(&memory);
                 store_counter(&memory, value + 1)?;
             }
@@ -35,7 +37,7 @@ fn main() -> Result<()> {
         })?);
     }
     process::wait_all(workers)?;
-    let expected = WORKERS * INCREMENTS;
+    let expected = WORKERS * increments;
     store_counter(&memory, expected)?;
     parent.say(format!("counter: {} (expected {expected})", load_counter(&memory)));
     Ok(())

@@ -5,10 +5,9 @@
 
 use shm_workbook::shared::{AtomicU64, Ordering};
 
-use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, exercise_data, process};
 
 const WORKERS: usize = 3;
-const TICKETS: usize = 5000;
 const TALLY: usize = 8;
 
 fn count(memory: &Region, ticket: usize) {
@@ -19,15 +18,16 @@ fn count(memory: &Region, ticket: usize) {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let tickets = exercise_data::number("tickets", 5000) as usize;
     let parent = Narrator::new("parent");
-    let segment = Segment::create(Key::PRIVATE, TALLY + WORKERS * TICKETS, 0o600)?;
+    let segment = Segment::create(Key::PRIVATE, TALLY + WORKERS * tickets, 0o600)?;
     let memory = segment.attach()?;
     let dispenser: &AtomicU64 = memory.view()?;
 
     let mut workers = Vec::new();
     for number in 1..=WORKERS {
         workers.push(process::spawn(&format!("worker {number}"), |_| {
-            for _ in 0..TICKETS / 10 {
+            for _ in 0..tickets / 10 {
                 let first = dispenser.fetch_add(10, Ordering::Relaxed) as usize;
                 (first..first + 10).for_each(|ticket| count(&memory, ticket));
             }
@@ -35,10 +35,10 @@ fn main() -> Result<()> {
         })?);
     }
     process::wait_all(workers)?;
-    let tally = memory.load(TALLY, WORKERS * TICKETS);
+    let tally = memory.load(TALLY, WORKERS * tickets);
     let twice = tally.iter().filter(|&&count| count > 1).count();
     let never = tally.iter().filter(|&&count| count == 0).count();
-    let taken = WORKERS * TICKETS;
+    let taken = WORKERS * tickets;
     parent.say(format!("tickets: {taken} taken, {twice} twice, {never} never"));
     Ok(())
 }

@@ -5,10 +5,9 @@
 
 use shm_workbook::shared::Ordering;
 
-use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, exercise_data, process};
 
 const WORKERS: usize = 3;
-const TICKETS: usize = 5000;
 const TALLY: usize = 8;
 
 fn count(memory: &Region, ticket: usize) {
@@ -19,24 +18,25 @@ fn count(memory: &Region, ticket: usize) {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let tickets = exercise_data::number("tickets", 5000) as usize;
     let parent = Narrator::new("parent");
-    let segment = Segment::create(Key::PRIVATE, TALLY + WORKERS * TICKETS, 0o600)?;
+    let segment = Segment::create(Key::PRIVATE, TALLY + WORKERS * tickets, 0o600)?;
     let memory = segment.attach()?;
 
     let mut workers = Vec::new();
     for number in 0..WORKERS {
         workers.push(process::spawn(&format!("worker {}", number + 1), |_| {
-            for ticket in number * TICKETS..(number + 1) * TICKETS {
+            for ticket in number * tickets..(number + 1) * tickets {
                 count(&memory, ticket);
             }
             Ok(())
         })?);
     }
     process::wait_all(workers)?;
-    let tally = memory.load(TALLY, WORKERS * TICKETS);
+    let tally = memory.load(TALLY, WORKERS * tickets);
     let twice = tally.iter().filter(|&&count| count > 1).count();
     let never = tally.iter().filter(|&&count| count == 0).count();
-    let taken = WORKERS * TICKETS;
+    let taken = WORKERS * tickets;
     parent.say(format!("tickets: {taken} taken, {twice} twice, {never} never"));
     Ok(())
 }

@@ -5,13 +5,13 @@
 
 use shm_workbook::shared::{AtomicU64, Ordering};
 
-use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, exercise_data, process};
 
 const WORKERS: usize = 3;
-const TICKETS: usize = 5000;
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let tickets = exercise_data::number("tickets", 5000) as usize;
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, 8, 0o600)?;
     let memory = segment.attach()?;
@@ -19,7 +19,7 @@ fn main() -> Result<()> {
     let mut workers = Vec::new();
     for number in 1..=WORKERS {
         workers.push(process::spawn(&format!("worker {number}"), |_| {
-            for _ in 0..TICKETS {
+            for _ in 0..tickets {
                 let ticket = dispenser.load(Ordering::Relaxed);
                 dispenser.store(ticket + 1, Ordering::Relaxed);
             }
@@ -27,6 +27,6 @@ fn main() -> Result<()> {
         })?);
     }
     process::wait_all(workers)?;
-    parent.say(format!("tickets: {} taken, 0 twice, 0 never", WORKERS * TICKETS));
+    parent.say(format!("tickets: {} taken, 0 twice, 0 never", WORKERS * tickets));
     Ok(())
 }

@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use shm_workbook::Shareable;
 use shm_workbook::wait::{self, Partner, Policy};
-use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, exercise_data, process};
 
-const MESSAGES: u32 = 5;
 const EMPTY: u32 = 0;
 const FULL: u32 = 1;
 
@@ -39,13 +38,14 @@ impl Mailbox {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let messages = exercise_data::number("messages", 5) as u32;
     let _producer = Narrator::new("producer");
     let segment = Segment::create_for::<Mailbox>(Key::PRIVATE, 0o600)?;
     let memory = segment.attach()?;
     let mailbox: &Mailbox = memory.view()?;
 
     let consumer = process::spawn("consumer", |out| {
-        for _ in 0..MESSAGES {
+        for _ in 0..messages {
             wait::wait_while(&mailbox.flag, EMPTY, Policy::DEFAULT, Partner::parent())?;
             out.say(format!("consumed: {}", mailbox.get()));
             std::thread::sleep(Duration::from_millis(5));
@@ -55,7 +55,7 @@ fn main() -> Result<()> {
     })?;
 
     let partner = Partner::Child(consumer.pid());
-    for n in 1..=MESSAGES {
+    for n in 1..=messages {
         wait::wait_while(&mailbox.flag, FULL, Policy::DEFAULT, partner)?;
         mailbox.put(&format!("message {n}"));
         wait::publish(&mailbox.flag, FULL, Policy::DEFAULT)?;

@@ -6,10 +6,11 @@
 use std::time::Duration;
 
 use shm_workbook::wait::Partner;
-use shm_workbook::{Error, Key, Narrator, Result, ScratchDir, Segment, SemaphoreSet};
+use shm_workbook::{
+    Error, Key, Narrator, Result, ScratchDir, Segment, SemaphoreSet, exercise_data,
+};
 use shm_workbook::{cleanup, process};
 
-const MESSAGES: u32 = 5;
 const EMPTY: usize = 0; // 1: the producer may write the slot
 const FULL: usize = 1; // 1: the consumer may read it
 
@@ -24,6 +25,7 @@ fn wait(set: &SemaphoreSet, n: usize, partner: Partner) -> Result<()> {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let messages = exercise_data::number("messages", 5) as u32;
     let producer = Narrator::new("producer");
     let mut scratch = ScratchDir::new("ex09")?;
     let key = Key::ftok(scratch.create_file("mailbox", b"")?, b'M')?;
@@ -35,7 +37,7 @@ fn main() -> Result<()> {
     let consumer = process::spawn("consumer", |out| {
         let segment = Segment::open(key, 0)?;
         let memory = segment.attach()?;
-        for _ in 0..MESSAGES {
+        for _ in 0..messages {
             wait(&set, FULL, Partner::parent())?;
             out.say(format!("consumed: {}", memory.load_c_string(0)));
             std::thread::sleep(Duration::from_millis(5));
@@ -46,7 +48,7 @@ fn main() -> Result<()> {
 
     let memory = segment.attach()?;
     let partner = Partner::Child(consumer.pid());
-    for n in 1..=MESSAGES {
+    for n in 1..=messages {
         wait(&set, EMPTY, partner)?;
         memory.store_c_string(0, &format!("message {n}"))?;
         set.post(FULL)?;

@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use shm_workbook::Shareable;
 use shm_workbook::wait::Partner;
-use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, exercise_data, process};
 
-const MESSAGES: u32 = 5;
 const EMPTY: u32 = 0;
 const FULL: u32 = 1;
 
@@ -39,6 +38,7 @@ impl Mailbox {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let messages = exercise_data::number("messages", 5) as u32;
     let _producer = Narrator::new("producer");
     let mut scratch = ScratchDir::new("ex09")?;
     let key = Key::ftok(scratch.create_file("mailbox", b"")?, b'M')?;
@@ -59,7 +59,7 @@ fn main() -> Result<()> {
         let segment = Segment::open(key, 0)?;
         let memory = segment.attach()?;
         let mailbox: &Mailbox = memory.view()?;
-        for _ in 0..MESSAGES {
+        for _ in 0..messages {
             spin(&mailbox.flag, EMPTY, Partner::parent())?;
             out.say(format!("consumed: {}", mailbox.get()));
             std::thread::sleep(Duration::from_millis(5));
@@ -71,7 +71,7 @@ fn main() -> Result<()> {
     let memory = segment.attach()?;
     let mailbox: &Mailbox = memory.view()?;
     let partner = Partner::Child(consumer.pid());
-    for n in 1..=MESSAGES {
+    for n in 1..=messages {
         spin(&mailbox.flag, FULL, partner)?;
         mailbox.put(&format!("message {n}"));
         mailbox.flag.store(FULL, Ordering::Relaxed);

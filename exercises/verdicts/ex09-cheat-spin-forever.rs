@@ -7,9 +7,8 @@ use shm_workbook::shared::{AtomicU8, AtomicU32, Ordering};
 use std::time::Duration;
 
 use shm_workbook::Shareable;
-use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, ScratchDir, Segment, cleanup, exercise_data, process};
 
-const MESSAGES: u32 = 5;
 const EMPTY: u32 = 0;
 const FULL: u32 = 1;
 
@@ -38,6 +37,7 @@ impl Mailbox {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let messages = exercise_data::number("messages", 5) as u32;
     let _producer = Narrator::new("producer");
     let mut scratch = ScratchDir::new("ex09")?;
     let key = Key::ftok(scratch.create_file("mailbox", b"")?, b'M')?;
@@ -47,7 +47,7 @@ fn main() -> Result<()> {
         let segment = Segment::open(key, 0)?;
         let memory = segment.attach()?;
         let mailbox: &Mailbox = memory.view()?;
-        for _ in 0..MESSAGES {
+        for _ in 0..messages {
             while mailbox.flag.load(Ordering::Acquire) == EMPTY {
                 std::thread::yield_now();
             }
@@ -60,7 +60,7 @@ fn main() -> Result<()> {
 
     let memory = segment.attach()?;
     let mailbox: &Mailbox = memory.view()?;
-    for n in 1..=MESSAGES {
+    for n in 1..=messages {
         while mailbox.flag.load(Ordering::Acquire) == FULL {
             std::thread::yield_now();
         }

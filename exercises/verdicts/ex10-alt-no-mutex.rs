@@ -6,10 +6,9 @@
 use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::Shareable;
-use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, exercise_data, process};
 
 const SLOTS: usize = 4;
-const ITEMS: u64 = 20;
 
 #[repr(C)]
 struct Ring {
@@ -26,6 +25,7 @@ const FILLED: usize = 1;
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let items = exercise_data::number("items", 20);
     let parent = Narrator::new("parent");
     let segment = Segment::create_for::<Ring>(Key::PRIVATE, 0o600)?;
     let memory = segment.attach()?;
@@ -35,7 +35,7 @@ fn main() -> Result<()> {
     set.set_value(FILLED, 0)?;
 
     let producer = process::spawn("producer", |_| {
-        for item in 1..=ITEMS {
+        for item in 1..=items {
             set.wait(FREE)?;
             let head = ring.head.load(Ordering::Relaxed);
             ring.slots[head as usize % SLOTS].store(item, Ordering::Relaxed);
@@ -45,7 +45,7 @@ fn main() -> Result<()> {
         Ok(())
     })?;
     let consumer = process::spawn("consumer", |out| {
-        for _ in 0..ITEMS {
+        for _ in 0..items {
             set.wait(FILLED)?;
             let tail = ring.tail.load(Ordering::Relaxed);
             let item = ring.slots[tail as usize % SLOTS].load(Ordering::Relaxed);

@@ -6,10 +6,9 @@
 use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::unnamed_sem::UnnamedSemaphore as Sem;
-use shm_workbook::{Key, Narrator, Result, Segment, Shareable, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, Shareable, cleanup, exercise_data, process};
 
 const SLOTS: usize = 4;
-const ITEMS: u64 = 20;
 
 #[repr(C)]
 struct Ring {
@@ -50,6 +49,7 @@ fn take(ring: &Ring, sems: &Sems) -> Result<u64> {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let items = exercise_data::number("items", 20);
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, 512, 0o600)?;
     let memory = segment.attach()?;
@@ -61,9 +61,9 @@ fn main() -> Result<()> {
     };
 
     let producer =
-        process::spawn("producer", |_| (1..=ITEMS).try_for_each(|i| put(ring, &sems, i)))?;
+        process::spawn("producer", |_| (1..=items).try_for_each(|i| put(ring, &sems, i)))?;
     let consumer = process::spawn("consumer", |out| {
-        for _ in 0..ITEMS {
+        for _ in 0..items {
             out.say(format!("took item {}", take(ring, &sems)?));
         }
         Ok(())

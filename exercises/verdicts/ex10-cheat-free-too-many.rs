@@ -5,10 +5,9 @@
 use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::Shareable;
-use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, exercise_data, process};
 
 const SLOTS: usize = 4;
-const ITEMS: u64 = 20;
 
 #[repr(C)]
 struct Ring {
@@ -45,6 +44,7 @@ fn take(ring: &Ring, set: &SemaphoreSet) -> Result<u64> {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let items = exercise_data::number("items", 20);
     let parent = Narrator::new("parent");
     let segment = Segment::create_for::<Ring>(Key::PRIVATE, 0o600)?;
     let memory = segment.attach()?;
@@ -54,9 +54,9 @@ fn main() -> Result<()> {
     set.set_value(FILLED, 0)?;
     set.set_value(MUTEX, 1)?;
     let producer =
-        process::spawn("producer", |_| (1..=ITEMS).try_for_each(|i| put(ring, &set, i)))?;
+        process::spawn("producer", |_| (1..=items).try_for_each(|i| put(ring, &set, i)))?;
     let consumer = process::spawn("consumer", |out| {
-        for _ in 0..ITEMS {
+        for _ in 0..items {
             out.say(format!("took item {}", take(ring, &set)?));
         }
         Ok(())

@@ -6,10 +6,9 @@
 use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::Shareable;
-use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, exercise_data, process};
 
 const SLOTS: usize = 4;
-const ITEMS: u64 = 20;
 
 #[repr(C)]
 struct Ring {
@@ -46,6 +45,7 @@ fn take(ring: &Ring, set: &SemaphoreSet) -> Result<u64> {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let items = exercise_data::number("items", 20);
     let parent = Narrator::new("parent");
     let segment = Segment::create_for::<Ring>(Key::PRIVATE, 0o600)?;
     let memory = segment.attach()?;
@@ -56,9 +56,9 @@ fn main() -> Result<()> {
     set.set_value(MUTEX, 1)?;
 
     let producer =
-        process::spawn("producer", |_| (1..=ITEMS).try_for_each(|_| put(ring, &set, 0)))?;
+        process::spawn("producer", |_| (1..=items).try_for_each(|_| put(ring, &set, 0)))?;
     let consumer = process::spawn("consumer", |out| {
-        for n in 1..=ITEMS {
+        for n in 1..=items {
             take(ring, &set)?;
             out.say(format!("took item {n}"));
         }

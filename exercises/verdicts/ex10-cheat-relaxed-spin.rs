@@ -6,10 +6,9 @@
 use shm_workbook::shared::{AtomicU64, Ordering};
 
 use shm_workbook::Shareable;
-use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, exercise_data, process};
 
 const SLOTS: usize = 4;
-const ITEMS: u64 = 20;
 
 #[repr(C)]
 struct Ring {
@@ -23,6 +22,7 @@ unsafe impl Shareable for Ring {}
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let items = exercise_data::number("items", 20);
     let parent = Narrator::new("parent");
     let segment = Segment::create_for::<Ring>(Key::PRIVATE, 0o600)?;
     let memory = segment.attach()?;
@@ -31,7 +31,7 @@ fn main() -> Result<()> {
     let _unused = set;
 
     let producer = process::spawn("producer", |_| {
-        for item in 1..=ITEMS {
+        for item in 1..=items {
             let head = ring.head.load(Ordering::Relaxed);
             while head - ring.tail.load(Ordering::Relaxed) == SLOTS as u64 {
                 std::thread::yield_now();
@@ -42,7 +42,7 @@ fn main() -> Result<()> {
         Ok(())
     })?;
     let consumer = process::spawn("consumer", |out| {
-        for _ in 0..ITEMS {
+        for _ in 0..items {
             let tail = ring.tail.load(Ordering::Relaxed);
             while ring.head.load(Ordering::Relaxed) == tail {
                 std::thread::yield_now();

@@ -5,10 +5,9 @@
 
 use std::process::Command;
 
-use shm_workbook::{Error, Narrator, Result, SharedObject, cleanup, posix};
+use shm_workbook::{Error, Narrator, Result, SharedObject, cleanup, exercise_data, posix};
 
 const SIZE: usize = 4096;
-const MESSAGE: &str = "Hello through /dev/shm!";
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
@@ -21,14 +20,15 @@ fn main() -> Result<()> {
 }
 
 fn writer() -> Result<()> {
+    let message = exercise_data::text("message", "Hello through /dev/shm!");
     let out = Narrator::new("writer");
     let name = posix::name::unique_name("ex11");
     let object = SharedObject::create(&name, 0o600)?;
     out.call();
     object.set_len(SIZE as u64)?;
     let memory = object.map(SIZE)?;
-    memory.store_c_string(0, MESSAGE)?;
-    out.say(format!("wrote {MESSAGE:?} into {name}"));
+    memory.store_c_string(0, &message)?;
+    out.say(format!("wrote {message:?} into {name}"));
 
     let program = std::env::current_exe().map_err(|err| Error::io("current_exe()", err))?;
     let status = Command::new(program)
@@ -42,7 +42,8 @@ fn writer() -> Result<()> {
 }
 
 fn reader(_name: &str) -> Result<()> {
+    let message = exercise_data::text("message", "Hello through /dev/shm!");
     let out = Narrator::new("reader");
-    out.say(format!("Reader read: {MESSAGE}"));
+    out.say(format!("Reader read: {message}"));
     Ok(())
 }

@@ -8,9 +8,8 @@ use shm_workbook::shared::{AtomicU64, Ordering::SeqCst};
 use shm_workbook::Shareable;
 use shm_workbook::process::Exit;
 use shm_workbook::pthread::{Locked, SharedMutex};
-use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, exercise_data, process};
 
-const TOTAL: u64 = 100;
 const MUTEX_AT: usize = 64;
 
 #[repr(C)]
@@ -24,17 +23,20 @@ unsafe impl Shareable for Accounts {}
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let total = exercise_data::number("total", 100);
+    let amount = exercise_data::number("amount", 10);
+    let transfer = exercise_data::number("transfer", 5);
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, 4096, 0o600)?;
     let memory = segment.attach()?;
     let accounts: &Accounts = memory.view()?;
-    accounts.a.store(TOTAL, SeqCst);
+    accounts.a.store(total, SeqCst);
     let mutex = SharedMutex::init(&memory, MUTEX_AT)?;
 
     let owner = process::spawn("owner", |out| {
         mutex.lock()?;
-        accounts.a.fetch_sub(10, SeqCst);
-        out.say("took 10 from a, and crashes before giving them to b");
+        accounts.a.fetch_sub(amount, SeqCst);
+        out.say(format!("took {amount} from a, and crashes before giving them to b"));
         std::process::exit(3)
     })?;
     if let Exit::Code(code) = owner.wait_exit()? {
@@ -45,13 +47,13 @@ fn main() -> Result<()> {
         if mutex.lock()? == Locked::OwnerDied {
             let (a, b) = (accounts.a.load(SeqCst), accounts.b.load(SeqCst));
             out.say(format!("EOWNERDEAD: a = {a}, b = {b}: repairing"));
-            accounts.b.fetch_add(TOTAL - a - b, SeqCst);
+            accounts.b.fetch_add(total - a - b, SeqCst);
             mutex.make_consistent()?;
         }
-        accounts.a.fetch_sub(5, SeqCst);
-        accounts.b.fetch_add(5, SeqCst);
+        accounts.a.fetch_sub(transfer, SeqCst);
+        accounts.b.fetch_add(transfer, SeqCst);
         mutex.unlock()?;
-        out.say("moved 5 from a to b");
+        out.say(format!("moved {transfer} from a to b"));
         Ok(())
     })?;
     clerk.wait()?;

@@ -7,9 +7,8 @@ use shm_workbook::shared::{AtomicU32, Ordering, fence};
 use std::time::Duration;
 
 use shm_workbook::Shareable;
-use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Region, Result, Segment, cleanup, exercise_data, process};
 
-const UPDATES: u64 = 100;
 const READERS: usize = 2;
 const FIELDS_AT: usize = 64;
 
@@ -54,6 +53,7 @@ fn read(header: &Header, memory: &Region) -> [u64; 4] {
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let updates = exercise_data::number("updates", 100);
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, FIELDS_AT + 32, 0o600)?;
     let memory = segment.attach()?;
@@ -79,7 +79,7 @@ fn main() -> Result<()> {
         })?);
     }
     let writer = process::spawn("writer", |_| {
-        for version in 1..=UPDATES {
+        for version in 1..=updates {
             write(header, &memory, of_version(version))?;
             std::thread::sleep(Duration::from_micros(100));
         }

@@ -7,7 +7,7 @@ use shm_workbook::shared::{AtomicU32, Ordering};
 
 use shm_workbook::Shareable;
 use shm_workbook::futex;
-use shm_workbook::{Key, Narrator, Result, Segment, cleanup, process};
+use shm_workbook::{Key, Narrator, Result, Segment, cleanup, exercise_data, process};
 
 const MESSAGE_AT: usize = 64;
 
@@ -21,6 +21,7 @@ unsafe impl Shareable for Header {}
 
 fn main() -> Result<()> {
     cleanup::install_signal_handlers();
+    let message = exercise_data::text("message", "hello from the parent");
     let parent = Narrator::new("parent");
     let segment = Segment::create(Key::PRIVATE, 4096, 0o600)?;
     let memory = segment.attach()?;
@@ -38,7 +39,7 @@ fn main() -> Result<()> {
         Ok(())
     })?;
 
-    memory.store_c_string(MESSAGE_AT, "hello from the parent")?;
+    memory.store_c_string(MESSAGE_AT, &message)?;
     header.ready.store(1, Ordering::Relaxed);
     let woken = futex::wake(&header.ready, 1)?;
     parent.say(format!("woke {woken} waiter(s)"));
