@@ -525,6 +525,17 @@ pub fn ex02(trial: &Trial) -> Option<Failure> {
             }
         });
     }
+    // Both copies made `shmget` with one key: they may have missed each other this time.
+    if let Some(key) = shared_key {
+        return Some(Failure::new(
+            "key collision",
+            format!(
+                "both copies used the key {key} (each made `shmget({key}, ...)`): this time \
+                 neither saw the other's greeting, but two copies started at the same moment \
+                 meet in one segment, as two students on one server would"
+            ),
+        ));
+    }
     // The second TODO: a key that is taken is refused, not quietly opened.
     for copy in &trial.copies {
         let created = copy.calls.iter().find(|c| {
