@@ -591,7 +591,8 @@ pub fn ex03(trial: &Trial) -> Option<Failure> {
             &line,
             &message,
             "The exercise asks the reader to read the publisher's message from the segment",
-        );
+        )
+        .or_else(|| removed_through_the_library(trial));
     }
     if let Some(other) = read.iter().find(|l| l.starts_with("Reader read: ")) {
         return Some(drawn_not_printed(
@@ -615,6 +616,74 @@ pub fn ex03(trial: &Trial) -> Option<Failure> {
              reader has read it",
         ),
     )
+}
+
+/// Exercise 16: each time the waiter found `ready` (offset 0) at 0 and later at 1, a
+/// FUTEX_WAIT of the library came between: it slept, and through the call the trace shows
+/// (not a spin, not a raw `libc::syscall`).
+fn slept_between_looks(trial: &Trial) -> Option<Failure> {
+    let copy = &trial.copies[0];
+    let waiter = copy
+        .accesses
+        .iter()
+        .map(|a| a.pid)
+        .find(|&pid| copy.role_of(pid).as_deref() == Some("waiter"))?;
+    let looks: Vec<&crate::trace::Access> = copy
+        .accesses
+        .iter()
+        .filter(|a| a.pid == waiter && a.op == crate::trace::Op::Load && a.offset == 0)
+        .filter(|a| a.bytes.len() == 4)
+        .collect();
+    let waits: Vec<u64> = calls_named(trial, "futex")
+        .filter(|c| c.pid == waiter && c.args.get(1).is_some_and(|op| op == "FUTEX_WAIT"))
+        .map(|c| c.t0_ns)
+        .collect();
+    for pair in looks.windows(2) {
+        let (before, after) = (pair[0], pair[1]);
+        if before.value() == 0 && after.value() == 1 {
+            let slept = waits.iter().any(|&t| t >= before.t_ns && t <= after.t0_ns);
+            if !slept {
+                return Some(Failure::new(
+                    "no wait",
+                    format!(
+                        "the waiter {waiter} loaded `ready` = 0, then `ready` = 1, with no \
+                         futex(..., FUTEX_WAIT, ...) of the library in between: it spun, or \
+                         slept around the library (a raw libc::syscall), which the checker \
+                         cannot see. The exercise asks the waiter to sleep with futex::wait on \
+                         the value it checked"
+                    ),
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Exercise 03: the segment the run made (its `shmget` with IPC_CREAT) was removed by a
+/// `shmctl(..., IPC_RMID, ...)` the trace shows: one made around the library proves nothing
+/// about the program's own clean-up path.
+fn removed_through_the_library(trial: &Trial) -> Option<Failure> {
+    let made = calls_named(trial, "shmget")
+        .find(|c| c.args.get(2).is_some_and(|flags| flags.contains("IPC_CREAT")))?;
+    let id = made.result.as_deref()?;
+    let removed = calls_named(trial, "shmctl").any(|c| {
+        c.args.first().is_some_and(|a| a == id)
+            && c.args.get(1).is_some_and(|op| op == "IPC_RMID")
+            && c.result.is_some()
+    });
+    (!removed).then(|| {
+        Failure::new(
+            "removed around the library",
+            format!(
+                "the segment {id} (`{}`) is gone, but no process of the run recorded a \
+                 shmctl({id}, IPC_RMID, ...): it was removed by a call made around the library \
+                 (a raw libc::shmctl), which the checker cannot tell from a segment removed by \
+                 someone else. The exercise asks the last process out to remove it with the \
+                 library's call (Segment::remove, or dropping the segment it owns)",
+                made.text
+            ),
+        )
+    })
 }
 
 /// Exercise 04: Ctrl-C must stop the service (leftovers are a common check); the service must
@@ -2139,6 +2208,7 @@ pub fn ex16(trial: &Trial) -> Option<Failure> {
         &message,
         "The exercise asks the waiter to read the parent's message from the segment once woken",
     )
+    .or_else(|| slept_between_looks(trial))
     .or_else(|| {
         let slept = calls_named(trial, "futex")
             .any(|c| c.role == "waiter" && c.args.get(1).is_some_and(|op| op == "FUTEX_WAIT"));
