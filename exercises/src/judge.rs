@@ -525,8 +525,17 @@ pub fn ex02(trial: &Trial) -> Option<Failure> {
             }
         });
     }
-    // Both copies made `shmget` with one key: they may have missed each other this time.
-    if let Some(key) = shared_key {
+    // Both copies made `shmget` with one key, and without IPC_EXCL: they missed each other this
+    // time only. (With IPC_EXCL, a key met again after the other copy removed its segment, as
+    // ftok of a recycled inode gives, would have been refused had they overlapped.)
+    let exclusive = trial.copies.iter().all(|copy| {
+        copy.calls.iter().any(|c| {
+            c.pid == copy.pid
+                && c.name == "shmget"
+                && c.args.get(2).is_some_and(|flags| flags.contains("IPC_EXCL"))
+        })
+    });
+    if let Some(key) = shared_key.filter(|_| !exclusive) {
         return Some(Failure::new(
             "key collision",
             format!(
