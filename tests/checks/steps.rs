@@ -10,9 +10,9 @@ use crate::common;
 
 use std::io::Write;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Run, TraceFile, created_in};
+use common::{Run, TraceFile, Watchdog, created_in};
 
 /// How a pause begins and ends (the library's `lesson::PAUSED` and `lesson::CONTINUE`).
 const PAUSED: &str = "] paused: look around, then press Enter to go on";
@@ -35,21 +35,9 @@ fn stepped(bin: &str) -> Run {
         .expect("the lesson starts");
     // 4 KiB of Enters fit in the pipe at once; end of input would go on as well.
     child.stdin.take().unwrap().write_all(&[b'\n'; 4096]).unwrap();
-    let pid = child.id() as i32;
-    let (done, finished) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(180);
-        while Instant::now() < deadline {
-            if finished.recv_timeout(Duration::from_millis(100)).is_ok() {
-                return false;
-            }
-        }
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGINT);
-        true
-    });
+    let watchdog = Watchdog::new(&child, Duration::from_secs(180), nix::sys::signal::SIGINT);
     let output = child.wait_with_output().unwrap();
-    let _ = done.send(());
-    assert!(!watchdog.join().unwrap(), "{bin} --step hung, and was interrupted");
+    assert!(!watchdog.fired(), "{bin} --step hung, and was interrupted");
     Run::new(
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),

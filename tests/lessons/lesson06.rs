@@ -119,14 +119,11 @@ fn kill_partner(args: &[&str], part: &str, marker: &str, role: &str) -> (common:
     }
     let pid = nix::unistd::Pid::from_raw(victim);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
-    let lesson = child.id();
-    let watchdog = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(20));
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(lesson as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-    });
+    let watchdog = common::Watchdog::new(
+        &child,
+        std::time::Duration::from_secs(20),
+        nix::sys::signal::Signal::SIGKILL,
+    );
     let status = child.wait().unwrap();
     drop(watchdog);
     stdout.read_to_string(&mut seen).unwrap();

@@ -83,11 +83,11 @@ fn kill_the_writer(args: &[&str], part: &str) -> (common::Run, i32) {
     std::thread::sleep(std::time::Duration::from_millis(50)); // the readers are reading
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(writer), nix::sys::signal::Signal::SIGKILL)
         .unwrap();
-    let lesson = nix::unistd::Pid::from_raw(child.id() as i32);
-    let watchdog = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(20));
-        let _ = nix::sys::signal::kill(lesson, nix::sys::signal::Signal::SIGKILL);
-    });
+    let watchdog = common::Watchdog::new(
+        &child,
+        std::time::Duration::from_secs(20),
+        nix::sys::signal::Signal::SIGKILL,
+    );
     let status = child.wait().unwrap();
     drop(watchdog);
     stdout.read_to_string(&mut seen).unwrap();

@@ -6,9 +6,9 @@ use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Run, TraceCall, TraceFile, process_exists, run};
+use common::{Run, TraceCall, TraceFile, Watchdog, process_exists, run};
 
 /// The pid of the first line of `role` in the story.
 fn pid_of(stdout: &str, role: &str) -> i32 {
@@ -150,18 +150,7 @@ fn kill_at_pause(role: &str, nth: usize) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let pid = child.id() as i32;
-    let (done, finished) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if finished.recv_timeout(Duration::from_millis(100)).is_ok() {
-                return false;
-            }
-        }
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL);
-        true
-    });
+    let watchdog = Watchdog::new(&child, Duration::from_secs(60), nix::sys::signal::SIGKILL);
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let (mut seen, mut pauses) = (String::new(), 0);
@@ -182,8 +171,7 @@ fn kill_at_pause(role: &str, nth: usize) -> Run {
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     let status = child.wait().unwrap();
-    let _ = done.send(());
-    assert!(!watchdog.join().unwrap(), "HANG after the {role} was killed:\n{seen}");
+    assert!(!watchdog.fired(), "HANG after the {role} was killed:\n{seen}");
     assert!(pauses >= nth, "only {pauses} pauses:\n{seen}");
     Run {
         stdout: shm_workbook::fold::unfold(&seen),

@@ -139,11 +139,11 @@ fn a_counted_child_killed_while_it_is_traced_ends_the_lesson_and_leaves_nothing(
     std::thread::sleep(std::time::Duration::from_millis(100)); // well inside its pairs
     let pid = nix::unistd::Pid::from_raw(counted);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
-    let lesson_pid = nix::unistd::Pid::from_raw(lesson.id() as i32);
-    let watchdog = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(30));
-        let _ = nix::sys::signal::kill(lesson_pid, nix::sys::signal::Signal::SIGKILL);
-    });
+    let watchdog = common::Watchdog::new(
+        &lesson,
+        std::time::Duration::from_secs(30),
+        nix::sys::signal::Signal::SIGKILL,
+    );
     let status = lesson.wait().unwrap();
     drop(watchdog);
     stdout.read_to_string(&mut seen).unwrap();
