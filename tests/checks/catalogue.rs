@@ -38,6 +38,39 @@ fn cargo_toml_has_one_bin_per_lesson_and_no_other_lesson_bin() {
     assert_eq!(bins, expected);
 }
 
+/// A lesson bin is `test = false` (no test harness built by `cargo test`) exactly when none of
+/// its files has a unit test: a `#[cfg(test)]` module added to a lesson must be run.
+#[test]
+fn a_lesson_bin_builds_a_test_harness_exactly_when_it_has_unit_tests() {
+    let manifest: toml::Table = read("Cargo.toml").parse().unwrap();
+    for bin in manifest["bin"].as_array().unwrap() {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(bin["path"].as_str().unwrap());
+        let files: Vec<std::path::PathBuf> = if source.ends_with("main.rs") {
+            let mut files = Vec::new();
+            let mut dirs = vec![source.parent().unwrap().to_path_buf()];
+            while let Some(dir) = dirs.pop() {
+                for entry in std::fs::read_dir(dir).unwrap() {
+                    let path = entry.unwrap().path();
+                    if path.is_dir() {
+                        dirs.push(path);
+                    } else if path.extension().is_some_and(|ext| ext == "rs") {
+                        files.push(path);
+                    }
+                }
+            }
+            files
+        } else {
+            vec![source]
+        };
+        let unit_tests = files
+            .iter()
+            .any(|file| std::fs::read_to_string(file).unwrap().contains("#[cfg(test)]"));
+        let harness = bin.get("test").and_then(toml::Value::as_bool).unwrap_or(true);
+        let name = bin["name"].as_str().unwrap();
+        assert_eq!(harness, unit_tests, "{name}: it needs `test = {unit_tests}` in Cargo.toml");
+    }
+}
+
 /// `lessons/` holds one entry per lesson: its file (`lessonNN_name.rs`), or, for a lesson with a
 /// harness of its own, a folder whose `main.rs` is the file a student reads and which declares
 /// every other module of the folder.
