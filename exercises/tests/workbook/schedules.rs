@@ -1,7 +1,7 @@
 //! The controlled schedule: the checker decides who goes next, a failing schedule is shrunk,
 //! drawn and named by a token, and `--replay TOKEN` runs the same interleaving again.
 
-mod common;
+use crate::common;
 
 use common::{Checked, check, program, workbook};
 
