@@ -164,11 +164,29 @@ fn blocks(source: &str) -> Vec<Block> {
     found
 }
 
+/// `common::run` with a run-file folder of its own (a private `XDG_RUNTIME_DIR`): a lesson
+/// starts by sweeping what earlier runs of this user left in that folder, and says so, so a
+/// run killed by a test running beside this one (or by the student, earlier) would add a
+/// "cleaned up after an earlier run" line that no book sample has.
+fn isolated_run(bin: &str, args: &[&str]) -> common::Run {
+    use std::os::unix::fs::DirBuilderExt;
+    static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let runtime =
+        std::env::temp_dir().join(format!("shm-workbook-transcripts-{}-{n}", std::process::id()));
+    std::fs::DirBuilder::new().mode(0o700).create(&runtime).unwrap();
+    let mut command = common::lesson(bin);
+    command.args(args).env("XDG_RUNTIME_DIR", &runtime);
+    let run = common::run_command(command);
+    let _ = std::fs::remove_dir_all(&runtime);
+    run
+}
+
 /// The output of a run, as the block should show it.
 fn run_for(block: &Block) -> String {
     let mut args: Vec<&str> = block.args.iter().map(String::as_str).collect();
     args.push("--no-color");
-    let run = common::run(&block.bin, &args);
+    let run = isolated_run(&block.bin, &args);
     assert!(
         run.code() == Some(0),
         "{} {:?} failed:\n{}\n{}",
@@ -258,7 +276,7 @@ fn run_session(block: &Block) -> String {
         let bin = &words[3];
         let args: Vec<&str> =
             words.iter().skip(5).map(String::as_str).chain(["--no-color"]).collect();
-        let run = common::run(bin, &args);
+        let run = isolated_run(bin, &args);
         for text in [&run.printed, &run.stderr] {
             out.extend(text.lines().map(str::to_owned));
         }
