@@ -1,5 +1,5 @@
 //! The list of lessons. `Cargo.toml`, `lessons/`, `book/src/SUMMARY.md` and `quizzes/` must
-//! agree with it; `tests/catalogue.rs` checks that they do.
+//! agree with it; `tests/checks/catalogue.rs` checks that they do.
 
 /// One lesson of the workbook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -369,7 +369,7 @@ impl Lesson {
     }
 
     /// Starts a part of the lesson: `== title ==`. With `--step`, each part pauses at least
-    /// once ([`step`](Self::step)); `tests/steps.rs` checks that every lesson does.
+    /// once ([`step`](Self::step)); `tests/checks/steps.rs` checks that every lesson does.
     pub fn part(&self, title: impl Display) {
         self.pauses_in_part.set(0);
         narrate::heading(title);

@@ -25,9 +25,9 @@
 //!   [`catalogue`], [`store`] (the one progress store: the file the quiz runner and the checker
 //!   keep for the student).
 //!
-//! A module uses only what stands below it (`tests/layers.rs` keeps the order; ARCHITECTURE.md
-//! draws it). Machinery one lesson alone needs lives beside that lesson, in its folder under
-//! `lessons/`.
+//! A module uses only what stands below it (`tests/checks/layers.rs` keeps the order;
+//! ARCHITECTURE.md draws it). Machinery one lesson alone needs lives beside that lesson, in its
+//! folder under `lessons/`.
 //!
 //! The rules it keeps, so that a lesson keeps them too:
 //! - what a lesson prints about a call comes from the call: its real arguments and result;

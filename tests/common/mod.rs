@@ -538,3 +538,62 @@ pub fn book_pages() -> Vec<std::path::PathBuf> {
     found.sort();
     found
 }
+
+/// Sends `signal` to a lesson still running `after` the watchdog was made, and only to that
+/// lesson: the watchdog holds a pidfd for it (taken while the lesson is a child not yet
+/// reaped), so once the lesson has ended and been reaped no other process can receive the
+/// signal, even one that got the same pid. Its thread waits on that pidfd and ends as soon as
+/// the lesson exits, so a test binary that runs many lessons keeps no timer behind a test.
+pub struct Watchdog(std::thread::JoinHandle<bool>);
+
+impl Watchdog {
+    pub fn new(
+        child: &std::process::Child,
+        after: std::time::Duration,
+        signal: nix::sys::signal::Signal,
+    ) -> Watchdog {
+        use std::os::fd::{FromRawFd, OwnedFd};
+        // SAFETY: pidfd_open takes a pid and flags, and returns a new descriptor or -1. The pid
+        // is our child's, not yet reaped (we hold its `Child`), so it names that process.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
+        assert!(fd >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
+        // SAFETY: the descriptor was just opened, and nothing else owns it.
+        let pidfd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+        let thread = std::thread::spawn(move || {
+            use std::os::fd::AsRawFd;
+            let deadline = std::time::Instant::now() + after;
+            loop {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                let mut ready =
+                    libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+                let millis = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+                // SAFETY: poll reads and writes the one pollfd on our stack.
+                if unsafe { libc::poll(&mut ready, 1, millis) } > 0 {
+                    return false; // the lesson has ended
+                }
+            }
+            // SAFETY: pidfd_send_signal takes our pidfd, a signal number, no siginfo and no
+            // flags; a process already gone makes it fail with ESRCH, harmlessly.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    pidfd.as_raw_fd(),
+                    signal as libc::c_int,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                )
+            };
+            true
+        });
+        Watchdog(thread)
+    }
+
+    /// Whether the lesson outlived its time and was sent the signal: call it once the lesson
+    /// has ended (it waits for the watchdog's thread, which ends with the lesson).
+    pub fn fired(self) -> bool {
+        self.0.join().unwrap_or(false)
+    }
+}
