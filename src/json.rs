@@ -303,18 +303,3 @@ impl Reader<'_> {
         Err("a string does not end".to_owned())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_line_and_indented_forms() {
-        let value = Json::object([
-            ("a", Json::from("x\"y")),
-            ("b", Json::Array(vec![Json::from(1u64), Json::Null])),
-        ]);
-        assert_eq!(value.render_line(), r#"{"a":"x\"y","b":[1,null]}"#);
-        assert!(value.render().contains("\n  \"b\": [\n"));
-    }
-}

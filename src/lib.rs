@@ -22,8 +22,8 @@
 //!   folded to the terminal, and joined again), [`jitter`] (random delays for the checker),
 //!   [`evidence`] (every load and store on shared memory, for the checker),
 //!   [`exercise_data`] (an exercise's message, amounts and counts: drawn by the checker),
-//!   [`catalogue`], [`store`] (the one progress store: the file the quiz runner and the checker
-//!   keep for the student).
+//!   [`catalogue`] (the one list of lessons). The progress store that the quiz runner and the
+//!   checker share is not here: no lesson uses it (`tools/`, `shm-workbook-tools`).
 //!
 //! A module uses only what stands below it (`tests/checks/layers.rs` keeps the order;
 //! ARCHITECTURE.md draws it). Machinery one lesson alone needs lives beside that lesson, in its
@@ -65,7 +65,6 @@ pub mod region;
 pub mod registry;
 pub mod scratch;
 pub mod shared;
-pub mod store;
 pub mod sysv;
 pub mod unix_socket;
 pub mod unnamed_sem;

@@ -22,7 +22,6 @@ mod library {
     mod procfs;
     mod region;
     mod scratch;
-    mod store;
     mod sysv {
         mod msg;
         mod sem;

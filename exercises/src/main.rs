@@ -512,7 +512,7 @@ fn reset(exercise: &Exercise) -> i32 {
     let mut kept = String::new();
     if let (Some(current), Some(data)) = (&current, progress::path()) {
         let backups = data.with_file_name("exercise-backups");
-        let stamp = shm_workbook::store::utc_stamp(std::time::SystemTime::now());
+        let stamp = shm_workbook_tools::store::utc_stamp(std::time::SystemTime::now());
         let backup = backups.join(format!("{}.{stamp}", exercise.file));
         if let Err(err) =
             std::fs::create_dir_all(&backups).and_then(|()| std::fs::write(&backup, current))

@@ -1,7 +1,7 @@
 //! Which exercises the student has solved, in `$XDG_DATA_HOME/shm-workbook/exercises.toml` (or
 //! `~/.local/share/shm-workbook/exercises.toml`): the quiz runner's folder, never the repository.
 //!
-//! The file is kept by the library's progress store (`shm_workbook::store`), as the quiz
+//! The file is kept by the tools' progress store (`shm_workbook_tools::store`), as the quiz
 //! runner's is: a save locks, re-reads and changes only the record of the exercise just
 //! checked, writes through a temporary file, fsync and rename, and moves a file it cannot read
 //! in full aside (`exercises.toml.damaged-20250101-120000`), its readable records carried over.
@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use shm_workbook::store::{self, Format, SaveError, Store, Unparsed, utc_stamp};
+use shm_workbook_tools::store::{self, Format, SaveError, Store, Unparsed, utc_stamp};
 
 const HEADER: &str =
     "# Your exercise progress in shm-workbook, kept by `cargo run --bin workbook`.\n\n";

@@ -16,7 +16,7 @@ use std::time::SystemTime;
 
 use shm_workbook::flags::shown_path;
 use shm_workbook::json::Json;
-use shm_workbook::store::{reason, utc_stamp};
+use shm_workbook_tools::store::{reason, utc_stamp};
 
 use crate::catalogue::Exercise;
 use crate::check::{self, Options, Outcome};

@@ -560,6 +560,16 @@ pub fn pin_to_cpu(cpu: usize) -> Result<()> {
 #[derive(Debug, Default)]
 pub struct CacheLine(pub std::sync::atomic::AtomicU64);
 
+/// Pins this process, the ring's consumer, to the first CPU of `cpus` ([`plan::Plan::ring_cpus`]),
+/// and says so: `sched_setaffinity`, as [`pin_to_cpu`] makes it.
+pub fn pin_consumer(out: &shm_workbook::Narrator, cpus: Option<(usize, usize)>) -> Result<()> {
+    if let Some((consumer_cpu, _)) = cpus {
+        pin_to_cpu(consumer_cpu)?;
+        out.call_note("the consumer's CPU, while the ring is measured");
+    }
+    Ok(())
+}
+
 /// Reads one byte of every page of `memory`, so that the page faults of a fresh mapping (one
 /// per 4 KiB page, in each process) happen before the clock runs rather than during the first
 /// figures. Returns true.

@@ -6,10 +6,9 @@
 //! 8-byte message, shared memory waiting three ways (Part 2); spinning on one CPU (Part 3);
 //! and what your machine showed, from its own figures (Part 4), saying when a figure is about
 //! a busy machine, far-apart CPUs or an unoptimised build rather than about IPC. On this page:
-//! the loops that move the messages, through the ring and through a pipe, a socket and both
-//! queues; the round trips of a pipe pair and of shared memory, and the ways to wait. The ring
-//! itself is `ring.rs`; the measuring harness (plans, timing, the report) is `bench.rs` and
-//! `bench/`, where the socket's, the queue's and the semaphores' round trips are too.
+//! the loops that move the messages (the ring, a pipe, a socket, both queues), the round trips
+//! of a pipe pair, a socket and shared memory, and the ways to wait. The ring is `ring.rs`; the
+//! measuring, the report and the other round trips are the harness, `bench.rs` and `bench/`.
 //!
 //! ```text
 //! cargo run --release --bin lesson13            # about 20 s; --fast for a rough pass
@@ -24,7 +23,7 @@ use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use bench::report::{self, Cell, Figures, OneCpu, RoundTrip, Row, Transport};
+use bench::report::{self, Cell, Figures, OneCpu, RoundTrip, Transport};
 use bench::sender::{self, Sender};
 use bench::{Bench, CacheLine, Sample, chart, kernel, message, plan::Plan};
 use ring::{RING_BYTES, RING_DATA, RingEnd};
@@ -39,7 +38,7 @@ fn main() -> Result<()> {
         return chart::write(report, stdout);
     }
     let started = Instant::now();
-    let pairs = 1 + kernel::ROUND_TRIPS.len() + WAYS_TO_WAIT.len() + 1; // pipe, ..., semaphores
+    let pairs = 3 + WAYS_TO_WAIT.len() + 1; // pipe, socket, queue, shm's ways, semaphores
     let plan = Plan::new(&lesson, RING_BYTES, pairs)?;
     plan.introduce(&lesson);
     let mut bench = Bench::new(plan.reps, plan.rep_time, plan.steps()).pausing(&lesson);
@@ -47,13 +46,16 @@ fn main() -> Result<()> {
 
     lesson.part("Part 1: throughput, one message size at a time");
     let mut cells = ring_throughput(&parent, &plan, &mut bench)?; // memcpy beside the ring
-    cells.extend(kernel_throughput(&lesson, &plan, &mut bench)?); // pipe, socket, queues
+    cells.extend(pipe_throughput(&parent, &mut bench)?);
+    cells.extend(socket_throughput(&parent, &mut bench)?);
+    cells.extend(sysv_queue_throughput(&lesson, &plan, &mut bench)?);
+    cells.extend(posix_queue_throughput(&parent, &plan, &mut bench)?);
     report::show_throughput(&lesson, &plan, &cells);
 
     lesson.part("Part 2: the round trip of an 8-byte message");
     let pipe = RoundTrip { name: "pipe pair", sample: pipe_round_trip(&parent, &mut bench)? };
-    let mut round_trips = vec![pipe];
-    round_trips.extend(kernel::round_trips(&parent, &mut bench)?); // socket, queue
+    let socket = RoundTrip { name: "Unix socket", sample: socket_round_trip(&parent, &mut bench)? };
+    let mut round_trips = vec![pipe, socket, kernel::queue_round_trip(&parent, &mut bench)?];
     for (name, policy) in WAYS_TO_WAIT {
         let sample = shm_round_trip(&parent, &mut bench, name, policy)?;
         round_trips.push(RoundTrip { name, sample });
@@ -68,8 +70,7 @@ fn main() -> Result<()> {
     let spin = pinned_round_trips(&parent, cpu, Policy::Spin, tries.spin)?;
     let futex = pinned_round_trips(&parent, cpu, Policy::Sleep, tries.futex)?;
     let one_cpu = OneCpu::new(cpu, tries, spin, futex);
-    report::show_one_cpu(&lesson, &one_cpu, &round_trips);
-    report::pause_after_one_cpu(&lesson, &plan);
+    report::show_one_cpu(&lesson, &plan, &one_cpu, &round_trips); // and pauses with --step
 
     lesson.part("Part 4: what this machine showed");
     report::conclude(&lesson, &plan, &cells, &round_trips, &one_cpu);
@@ -84,17 +85,13 @@ fn ring_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Result<Vec
     let mut memcpy = kernel::Memcpy::new(out, RING_BYTES);
     let segment = Segment::create(Key::PRIVATE, RING_DATA + RING_BYTES, 0o600)?;
     let ring = bench::size_text(RING_BYTES);
-    let note = format!("head and tail on their own cache lines, then a {ring} ring");
-    out.call_note(note);
+    out.call_note(format!("head and tail on their own cache lines, then a {ring} ring"));
     let memory = segment.attach()?;
     // ANCHOR: ring_loops
     // Each end on a CPU of its own: left alone, the scheduler may put both on one (a pipe's
     // wake-up draws the woken process to the waker's CPU), and they would take turns.
     let cpus = plan.ring_cpus();
-    if let Some((consumer_cpu, _)) = cpus {
-        bench::pin_to_cpu(consumer_cpu)?;
-        out.call_note("the consumer's CPU, while the ring is measured");
-    }
+    bench::pin_consumer(out, cpus)?; // this process, to the first CPU of the two
     // The producer's partner is this process, its parent once forked.
     let mut producer = RingEnd::new(&memory, Partner::Parent(nix::unistd::getpid()))?;
     let mut warm = false;
@@ -129,26 +126,9 @@ fn ring_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Result<Vec
     Ok(cells)
 }
 
-/// Part 1 through the kernel: a pipe, a Unix socket, a System V and a POSIX message queue, at
-/// every size that fits.
-fn kernel_throughput(lesson: &Lesson, plan: &Plan, bench: &mut Bench) -> Result<Vec<Cell>> {
-    let out = lesson.narrator("parent");
-    let rows = [
-        (Transport::Pipe, pipe_throughput(&out, bench)?),
-        (Transport::Socket, socket_throughput(&out, bench)?),
-        (Transport::SysvQueue, sysv_queue_throughput(lesson, plan, bench)?),
-        (Transport::PosixQueue, posix_queue_throughput(&out, plan, bench)?),
-    ];
-    let mut cells = Vec::new();
-    for (transport, rows) in rows {
-        cells.extend(rows.into_iter().map(|(size, result)| Cell { transport, size, result }));
-    }
-    Ok(cells)
-}
-
 // ANCHOR: pipe_loops
 /// A pipe: the writer child's `write`s, the parent's `read`s.
-fn pipe_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
+fn pipe_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Cell>> {
     let (mut read_end, mut write_end) = sender::pipe(Some(out))?;
     let mut sender = Sender::spawn(out, "pipe writer", move |message| {
         write_end.write_all(message).map_err(|err| Error::io("writing to the pipe", err))
@@ -162,12 +142,12 @@ fn pipe_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
         message::check(&buffer[..size], seq, size)
     })?;
     sender.finish()?;
-    Ok(rows)
+    Ok(kernel::cells(Transport::Pipe, rows))
 }
 // ANCHOR_END: pipe_loops
 
 /// A Unix stream socket pair: one end in the sender child, the other in the parent.
-fn socket_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
+fn socket_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Cell>> {
     let (mut ours, mut theirs) = bench::socket_pair()?;
     out.call();
     let mut sender = Sender::spawn(out, "socket writer", move |message| {
@@ -180,13 +160,13 @@ fn socket_throughput(out: &Narrator, bench: &mut Bench) -> Result<Vec<Row>> {
         message::check(&buffer[..size], seq, size)
     })?;
     sender.finish()?;
-    Ok(rows)
+    Ok(kernel::cells(Transport::Socket, rows))
 }
 
 // ANCHOR: queue_loops
 /// A System V message queue: `msgsnd` in the child, `msgrcv` in the parent, at the sizes that
 /// fit (`kernel.msgmax`); `--step` pauses while it exists.
-fn sysv_queue_throughput(lesson: &Lesson, plan: &Plan, bench: &mut Bench) -> Result<Vec<Row>> {
+fn sysv_queue_throughput(lesson: &Lesson, plan: &Plan, bench: &mut Bench) -> Result<Vec<Cell>> {
     let out = lesson.narrator("parent");
     let fits = |size| plan.sysv_fits(size);
     let queue = MessageQueue::create(0o600)?;
@@ -205,12 +185,12 @@ fn sysv_queue_throughput(lesson: &Lesson, plan: &Plan, bench: &mut Bench) -> Res
     sender.finish()?;
     queue.remove()?;
     out.call();
-    Ok(rows)
+    Ok(kernel::cells(Transport::SysvQueue, rows))
 }
 
 /// A POSIX message queue: `mq_send` in the child, `mq_receive` in the parent, at the sizes
 /// that fit (`fs.mqueue.msgsize_max`).
-fn posix_queue_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Result<Vec<Row>> {
+fn posix_queue_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Result<Vec<Cell>> {
     let fits = |size| plan.posix_fits(size);
     kernel::try_above_the_limit(out, plan)?; // mq_open of the first size above the limit
     let (depth, largest) = (plan.limits.posix_max_messages.clamp(1, 10), kernel::largest(fits));
@@ -225,7 +205,7 @@ fn posix_queue_throughput(out: &Narrator, plan: &Plan, bench: &mut Bench) -> Res
     sender.finish()?;
     queue.unlink()?;
     out.call();
-    Ok(rows)
+    Ok(kernel::cells(Transport::PosixQueue, rows))
 }
 // ANCHOR_END: queue_loops
 
@@ -331,6 +311,33 @@ fn pipe_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
         || bench::read_u64(&mut from_child, "reading an echo"),
     )?;
     bench::write_u64(&mut to_child, kernel::QUIT, "writing the last ping")?;
+    child.wait()?;
+    Ok(sample)
+}
+
+/// One Unix stream socket pair, used both ways.
+fn socket_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
+    let (mut ours, mut theirs) = bench::socket_pair()?;
+    out.call();
+    let child = process::spawn("echo", move |_| {
+        loop {
+            let value = bench::read_u64(&mut theirs, "receiving a ping")?;
+            if value == kernel::QUIT {
+                return Ok(());
+            }
+            bench::write_u64(&mut theirs, value, "sending an echo")?;
+        }
+    })?;
+    out.call_note("the echo");
+    let mut ours_too = ours.try_clone().map_err(|err| Error::io("duplicating the socket", err))?;
+    let sample = bench::time_round_trips(
+        bench,
+        "Unix socket",
+        child.pid(),
+        |seq| bench::write_u64(&mut ours, seq, "sending a ping"),
+        || bench::read_u64(&mut ours_too, "receiving an echo"),
+    )?;
+    bench::write_u64(&mut ours, kernel::QUIT, "sending the last ping")?;
     child.wait()?;
     Ok(sample)
 }

@@ -1,19 +1,19 @@
 //! The student's progress: one record per quiz, in `$XDG_DATA_HOME/shm-workbook/progress.toml`
 //! (or `~/.local/share/shm-workbook/progress.toml`), never in the repository.
 //!
-//! The file is kept by the library's progress store (`shm_workbook::store`), as the checker's
-//! is: a save locks, re-reads and changes only the record of the quiz just taken, writes
-//! through a temporary file, fsync and rename, and moves a file it cannot read in full aside
-//! instead of overwriting it. This module holds what is the quiz's own: its records, and how
+//! The file is kept by the tools' progress store (`shm_workbook_tools::store`), as the
+//! checker's is: a save locks, re-reads and changes only the record of the quiz just taken,
+//! writes through a temporary file, fsync and rename, and moves a file it cannot read in full
+//! aside instead of overwriting it. This module holds what is the quiz's own: its records, and how
 //! they are read from TOML and written back.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use shm_workbook::store::{self, Format, SaveError, Saved, Store, Unparsed};
+use shm_workbook_tools::store::{self, Format, SaveError, Saved, Store, Unparsed};
 
-pub use shm_workbook::store::{State, reason};
+pub use shm_workbook_tools::store::{State, reason};
 
 use crate::args::shown;
 

@@ -14,7 +14,6 @@ const ORDER: &[(&str, &str)] = &[
     ("error", "foundations"),
     ("json", "foundations"),
     ("flags", "foundations"),
-    ("store", "foundations"),
     ("catalogue", "foundations"),
     ("procfs", "foundations"),
     ("jitter", "foundations"),

@@ -1,8 +1,8 @@
 //! Lesson 13's harness for the mechanisms that are not shared memory: `memcpy` in one process
 //! (the limit); [`stream`], which measures a sender's messages at every size that fits (the
 //! pipe's, the socket's and the queues' loops that use it are on the lesson's page); what a
-//! POSIX queue above its limit is told; and the round trips of an 8-byte number through a Unix
-//! socket, a System V queue and a semaphore pair (the pipe pair's is on the page).
+//! POSIX queue above its limit is told; and the round trips of an 8-byte number through a System
+//! V queue and a semaphore pair (the pipe pair's and the socket's are on the page).
 //!
 //! Every message is stamped and checked ([`super::message`]). Every end a child uses is moved
 //! into the child's closure, so the parent keeps only its own ends: if a child dies, the
@@ -13,7 +13,7 @@
 use std::time::Instant;
 
 use shm_workbook::call;
-use shm_workbook::error::{Error, Result};
+use shm_workbook::error::Result;
 use shm_workbook::narrate::Narrator;
 use shm_workbook::posix::mq::PosixQueue;
 use shm_workbook::posix::name::unique_name;
@@ -22,9 +22,9 @@ use shm_workbook::sysv::msg::{MessageBuffer, MessageQueue};
 
 use super::message::{SIZES, check, pattern, stamp};
 use super::plan::Plan;
-use super::report::{RoundTrip, Row};
+use super::report::{Cell, RoundTrip, Row, Transport};
 use super::sender::Sender;
-use super::{Bench, Sample, read_u64, size_text, socket_pair, time_round_trips, write_u64};
+use super::{Bench, Sample, size_text, time_round_trips};
 
 /// The limit: one process copying each message into a buffer as large as the ring, stamping
 /// and checking it as the other mechanisms do. No second process, no kernel.
@@ -91,6 +91,11 @@ pub fn stream(
     Ok(rows)
 }
 
+/// The rows [`stream`] measured for `transport`, as cells of Part 1's table.
+pub fn cells(transport: Transport, rows: Vec<Row>) -> Vec<Cell> {
+    rows.into_iter().map(|(size, result)| Cell { transport, size, result }).collect()
+}
+
 /// Every size fits a byte stream (a pipe, a socket).
 pub fn any_size(_: usize) -> std::result::Result<(), String> {
     Ok(())
@@ -143,49 +148,8 @@ pub fn try_above_the_limit(out: &Narrator, plan: &Plan) -> Result<()> {
 /// The value that tells an echo process to stop.
 pub const QUIT: u64 = u64::MAX;
 
-/// The round trips through the kernel that [`round_trips`] measures, in its order (the pipe
-/// pair's is on the lesson's page, beside shared memory's).
-pub const ROUND_TRIPS: [&str; 2] = ["Unix socket", "SysV msg queue"];
-
-/// The round trips of [`ROUND_TRIPS`]: a Unix socket, a System V queue.
-pub fn round_trips(out: &Narrator, bench: &mut Bench) -> Result<Vec<RoundTrip>> {
-    let samples = [socket_round_trip(out, bench)?, queue_round_trip(out, bench)?];
-    Ok(ROUND_TRIPS
-        .into_iter()
-        .zip(samples)
-        .map(|(name, sample)| RoundTrip { name, sample })
-        .collect())
-}
-
-/// One Unix stream socket pair, used both ways.
-pub fn socket_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
-    let (mut ours, mut theirs) = socket_pair()?;
-    out.call();
-    let child = process::spawn("echo", move |_| {
-        loop {
-            let value = read_u64(&mut theirs, "receiving a ping")?;
-            if value == QUIT {
-                return Ok(());
-            }
-            write_u64(&mut theirs, value, "sending an echo")?;
-        }
-    })?;
-    out.call_note("the echo");
-    let mut ours_too = ours.try_clone().map_err(|err| Error::io("duplicating the socket", err))?;
-    let sample = time_round_trips(
-        bench,
-        "Unix socket",
-        child.pid(),
-        |seq| write_u64(&mut ours, seq, "sending a ping"),
-        || read_u64(&mut ours_too, "receiving an echo"),
-    )?;
-    write_u64(&mut ours, QUIT, "sending the last ping")?;
-    child.wait()?;
-    Ok(sample)
-}
-
-/// One System V queue: type 1 carries the pings, type 2 the echoes.
-pub fn queue_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
+/// One System V queue: type 1 carries the pings, type 2 the echoes (`SysV msg queue`).
+pub fn queue_round_trip(out: &Narrator, bench: &mut Bench) -> Result<RoundTrip> {
     let queue = MessageQueue::create(0o600)?;
     out.call_note("one queue: type 1 carries pings, type 2 the echoes");
     let child = process::spawn("echo", |_| {
@@ -221,7 +185,7 @@ pub fn queue_round_trip(out: &Narrator, bench: &mut Bench) -> Result<Sample> {
     child.wait()?;
     queue.remove()?;
     out.call();
-    Ok(sample)
+    Ok(RoundTrip { name: "SysV msg queue", sample })
 }
 
 /// The shared memory of the semaphore round trip: the number each way, on its own cache line.

@@ -422,8 +422,9 @@ pub fn round_trip_story(plan: &Plan, results: &[RoundTrip]) -> Vec<String> {
     story
 }
 
-/// Part 3's table: the pinned round trips against Part 2's spinning round trip.
-pub fn show_one_cpu(lesson: &Lesson, one_cpu: &OneCpu, round_trips: &[RoundTrip]) {
+/// Part 3's table: the pinned round trips against Part 2's spinning round trip; then, with
+/// `--step`, a pause to see where the kernel keeps the CPUs a process may run on.
+pub fn show_one_cpu(lesson: &Lesson, plan: &Plan, one_cpu: &OneCpu, round_trips: &[RoundTrip]) {
     let parent = lesson.narrator("parent");
     let spin_apart = round_trip_ns(round_trips, "shm spin");
     let OneCpu { spin_done, spin_wanted, spin_ns, futex_done, futex_ns, .. } = *one_cpu;
@@ -449,10 +450,11 @@ pub fn show_one_cpu(lesson: &Lesson, one_cpu: &OneCpu, round_trips: &[RoundTrip]
         time_text(futex_ns)
     ));
     lesson.pause_for(Duration::from_secs(2));
+    pause_after_one_cpu(lesson, plan);
 }
 
 /// Part 3's `--step` pause: where the kernel keeps the CPUs a process may run on.
-pub fn pause_after_one_cpu(lesson: &Lesson, plan: &Plan) {
+fn pause_after_one_cpu(lesson: &Lesson, plan: &Plan) {
     let pid = nix::unistd::getpid();
     let cpus: Vec<String> = plan.cpus.iter().map(usize::to_string).collect();
     lesson.step(

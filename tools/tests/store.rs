@@ -1,4 +1,4 @@
-use shm_workbook::store::*;
+use shm_workbook_tools::store::*;
 use std::fs::{self};
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};

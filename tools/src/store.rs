@@ -25,7 +25,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::flags::{shown, shown_path};
+use shm_workbook::flags::{shown, shown_path};
 
 /// Larger than any real file of records (a record is about 100 bytes): a larger one is not read.
 pub const LARGEST: u64 = 4 << 20;
