@@ -6,8 +6,6 @@
 //! One draw holds the data of every exercise; each takes the names it uses. A drawn number
 //! never equals its default, and a drawn message never equals any default message.
 
-use crate::runner::Trial;
-
 /// The environment variable the program reads its data from.
 pub const VARIABLE: &str = shm_workbook::exercise_data::VARIABLE;
 
@@ -117,11 +115,6 @@ impl Data {
         let transfer = pick("transfer", 1, total / 4, 1);
         let updates = pick("updates", 60, 140, 1);
         Data { message, increments, tickets, messages, items, total, amount, transfer, updates }
-    }
-
-    /// The data the checker gave `trial`.
-    pub fn of(trial: &Trial) -> Data {
-        Data::draw(trial.seed)
     }
 
     /// The data as the program finds it in [`VARIABLE`]: one JSON object.

@@ -389,7 +389,7 @@ pub fn ex01(trial: &Trial) -> Option<Failure> {
     if !clean(trial) {
         return None;
     }
-    let message = Data::of(trial).message;
+    let message = trial.data().message;
     let expected = format!("Child read: {message}");
     let read: Vec<&str> =
         lines(trial, "child").into_iter().filter(|l| l.starts_with("Child read:")).collect();
@@ -591,7 +591,7 @@ pub fn ex03(trial: &Trial) -> Option<Failure> {
         return None;
     }
     let read = lines(trial, "reader");
-    let message = Data::of(trial).message;
+    let message = trial.data().message;
     let line = format!("Reader read: {message}");
     if read.contains(&line.as_str()) {
         return read_from_partner(
@@ -814,7 +814,7 @@ pub fn ex05(trial: &Trial) -> Option<Failure> {
     let line = lines(trial, "parent").into_iter().find(|l| l.starts_with("counter: "))?;
     let numbers: Vec<u64> =
         line.split(|c: char| !c.is_ascii_digit()).filter_map(|w| w.parse().ok()).collect();
-    let drawn = 3 * Data::of(trial).increments;
+    let drawn = 3 * trial.data().increments;
     if let [_, expected] = numbers.as_slice()
         && *expected != drawn
     {
@@ -939,7 +939,7 @@ pub fn ex06(trial: &Trial) -> Option<Failure> {
             ),
         ));
     }
-    let drawn = 3 * Data::of(trial).tickets;
+    let drawn = 3 * trial.data().tickets;
     if let [taken, ..] = numbers.as_slice()
         && *taken != drawn
     {
@@ -1392,7 +1392,7 @@ pub fn ex09(trial: &Trial) -> Option<Failure> {
     }
     let consumed: Vec<&str> =
         lines(trial, "consumer").into_iter().filter_map(|l| l.strip_prefix("consumed: ")).collect();
-    let messages = Data::of(trial).messages;
+    let messages = trial.data().messages;
     let expected: Vec<String> = (1..=messages).map(|n| format!("message {n}")).collect();
     if consumed != expected {
         let drawn = if consumed.len() == 5 && messages != 5 {
@@ -1428,7 +1428,7 @@ pub fn ex10(trial: &Trial) -> Option<Failure> {
     }
     let took: Vec<&str> =
         lines(trial, "consumer").into_iter().filter_map(|l| l.strip_prefix("took item ")).collect();
-    let items = Data::of(trial).items;
+    let items = trial.data().items;
     let expected: Vec<String> = (1..=items).map(|n| n.to_string()).collect();
     if took != expected {
         let drawn = if took.len() == 20 && items != 20 {
@@ -1477,7 +1477,7 @@ pub fn ex11(trial: &Trial) -> Option<Failure> {
             format!("no process printed `Reader read: ...`; the run printed: {}", copy.tail(4)),
         ));
     };
-    let message = Data::of(trial).message;
+    let message = trial.data().message;
     let expected = format!("Reader read: {message}");
     if text != expected {
         return Some(drawn_not_printed(
@@ -1744,7 +1744,7 @@ pub fn ex13(trial: &Trial) -> Option<Failure> {
         ));
     }
     let result = copy.said_by("parent").find(|l| l.starts_with("a = "));
-    let data = Data::of(trial);
+    let data = trial.data();
     let (a, b) = data.accounts();
     let expected = format!("a = {a}, b = {b}, total = {}", data.total);
     let numbers: Vec<u64> = result
@@ -1882,7 +1882,7 @@ pub fn ex14(trial: &Trial) -> Option<Failure> {
             ));
         }
     }
-    let [version, width, height, area] = Data::of_version(Data::of(trial).updates);
+    let [version, width, height, area] = Data::of_version(trial.data().updates);
     let expected = format!("final: version {version}, {width} x {height}, area {area}");
     if !copy.said_by("parent").any(|l| l == expected) {
         if let Some(line) = copy.said_by("parent").find(|l| l.starts_with("final: ")) {
@@ -2200,7 +2200,7 @@ pub fn ex16(trial: &Trial) -> Option<Failure> {
         return None;
     }
     let copy = &trial.copies[0];
-    let message = Data::of(trial).message;
+    let message = trial.data().message;
     let expected = format!("got: {message}");
     if !copy.said_by("waiter").any(|l| l == expected) {
         if let Some(line) = copy.said_by("waiter").find(|l| l.starts_with("got: ")) {

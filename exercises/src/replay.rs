@@ -49,7 +49,7 @@ impl Token {
             How::Pct { depth, steps } => Some(Plan::Pct {
                 depth: *depth,
                 steps: *steps,
-                seed: crate::check::run_seed(self.seed, self.run),
+                seed: crate::schedule::run_seed(self.seed, self.run),
             }),
             How::Choices(choices) => Some(Plan::Choices(choices.clone())),
         }

@@ -210,6 +210,11 @@ pub struct Trial {
 }
 
 impl Trial {
+    /// The data the checker gave this run (drawn from its seed).
+    pub fn data(&self) -> crate::data::Data {
+        crate::data::Data::draw(self.seed)
+    }
+
     /// Every call of every copy.
     pub fn calls(&self) -> impl Iterator<Item = &Call> {
         self.copies.iter().flat_map(|copy| copy.calls.iter())

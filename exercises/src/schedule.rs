@@ -617,6 +617,15 @@ impl State {
     }
 }
 
+/// The jitter seed of run `run` (from 0) of a check with seed `seed`.
+pub fn run_seed(seed: u64, run: usize) -> u64 {
+    // splitmix64 of the pair: neighbouring runs get unrelated seeds.
+    let mut z = seed ^ (run as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// `0.2` before `0.10`: names compared number by number.
 pub fn family_order(a: &str, b: &str) -> std::cmp::Ordering {
     let numbers = |name: &str| -> Vec<u64> {
