@@ -16,6 +16,11 @@
 //     workers: scrolled to just under the menu bar, the visualizer shows its controls, the
 //     workers, the counter, and the last timeline row and log line after a step, without
 //     scrolling;
+//   - the failing schedule's page draws its sample (the rows shown and folded, the 3 marked
+//     rows highlighted, the preemption lines, the diagnosis and the replay command), its keys
+//     step, its folds open, it redraws another saved run opened or dropped, refuses a file that
+//     is not one, reads in every theme at 1024x768 and 1280x800 (no sideways scrolling, no
+//     label under 12 px, contrast at least 4.5), and starts from a file:// URL;
 //   - print.html holds every quiz question with its answer in its appendix, and every
 //     instructor note expanded.
 // It also saves screenshots in book/tests/out/ (1024x768 and 1280 wide, light and dark) for a
@@ -481,6 +486,246 @@ await inParallel(["light", "rust", "coal", "navy", "ayu"], 2, async (theme) => {
   check(page.problems.length === 0, `visualizer (${theme})`, page.problems.join("; "));
   await page.context().close();
 });
+
+lap("failing schedule");
+// ---- the failing schedule's page: the sample drawn, another saved run opened, folds, keys ----
+
+{
+  const name = "failing-schedule.html";
+  const sampleFile = path.join(here, "..", "src", "failing-schedule-sample.json");
+  const otherFile = path.join(here, "fixtures", "failing-schedule-seed5.json");
+  const sampleRun = JSON.parse(fs.readFileSync(sampleFile, "utf8"));
+  const otherRun = JSON.parse(fs.readFileSync(otherFile, "utf8"));
+  const markedOf = (run) => run.rows.filter((r) => r.marked).map((r) => String(r.number));
+  check(markedOf(sampleRun).length === 3 && markedOf(otherRun).length === 3, name,
+    "the sample and the second saved run should each have 3 marked rows");
+
+  // What is drawn: the rows, the marked ones (and whether they look marked), the preemption
+  // lines, the folds, the diagnosis and the replay command.
+  async function drawn(page) {
+    return page.$eval(".failing-schedule", (root) => {
+      const rows = [...root.querySelectorAll("tr.fs-row")];
+      const plainRow = rows.find((r) =>
+        !r.classList.contains("fs-marked") && !r.classList.contains("fs-current"));
+      const background = (tr) =>
+        tr ? getComputedStyle(tr.querySelector("td.fs-here")).backgroundColor : "";
+      const marked = rows.filter((r) => r.classList.contains("fs-marked"));
+      return {
+        source: root.getAttribute("data-source"),
+        rows: Number(root.getAttribute("data-rows")),
+        shown: rows.length,
+        numbers: rows.map((r) => r.getAttribute("data-number")),
+        marked: marked.map((r) => r.getAttribute("data-number")),
+        markedLook: marked.every((r) => background(r) !== background(plainRow) &&
+          r.querySelector("td.fs-here").textContent.startsWith("◆ ")),
+        preemptions: [...root.querySelectorAll("tr.fs-preemption")].map((t) => t.textContent),
+        folds: [...root.querySelectorAll("tr.fs-fold button")]
+          .map((b) => Number(/\d+/.exec(b.textContent)[0])),
+        diagnosis: root.querySelector('[data-role="diagnosis"]').textContent,
+        command: (root.querySelector('[data-role="command"]') || {}).textContent,
+        current: root.getAttribute("data-current"),
+        error: root.querySelector(".fs-status.fs-error")
+          ? root.querySelector(".fs-status").textContent : null,
+      };
+    });
+  }
+  function agrees(got, run, source, what) {
+    const shown = (r) => got.numbers.includes(String(r.number));
+    const preempted = run.rows.filter((r) => r.preempted !== null && shown(r));
+    const folded = got.folds.reduce((a, b) => a + b, 0);
+    const total = run.rows.length;
+    check(got.source === source && got.rows === total && got.shown + folded === total, name,
+      `${what}: expected ${total} rows from ${source}, shown or folded; got ` +
+      JSON.stringify({ source: got.source, rows: got.rows, shown: got.shown, folded }));
+    check(got.folds.length >= 1 && got.shown < total, name,
+      `${what}: a long run should be folded (${got.folds.length} folds)`);
+    check(JSON.stringify(got.marked) === JSON.stringify(markedOf(run)) && got.markedLook, name,
+      `${what}: the marked rows ${markedOf(run)} should be highlighted with ◆; ` +
+      `got ${got.marked} (look ${got.markedLook})`);
+    check(got.preemptions.length === preempted.length &&
+      preempted.every((r, i) =>
+        got.preemptions[i] === `── ${r.preempted} preempted: ${r.process} goes`), name,
+      `${what}: preemption lines ${JSON.stringify(got.preemptions)}`);
+    check(run.rows.filter((r) => r.preempted !== null || r.marked).every(shown), name,
+      `${what}: every marked row and every preemption should be shown, not folded`);
+    check(got.diagnosis === "Diagnosis: " + run.diagnosis.replace(/`/g, "") &&
+      got.command ===
+        `cargo run --bin workbook -- check ${run.token.split(":")[0]} --replay ${run.token}`,
+      name,
+      `${what}: the diagnosis and the replay command: ${got.diagnosis} / ${got.command}`);
+  }
+
+  const page = await newPage({ width: 1024, height: 768 });
+  await open(page, name);
+  const viewer = page.locator(".failing-schedule");
+  agrees(await drawn(page), sampleRun, "sample", "the sample");
+  await page.screenshot({ path: path.join(outDir, "failing-schedule-1024x768-light.png") });
+
+  // The keys: N steps to the first row, M to each marked row, U back, E to the end, R the start.
+  await viewer.focus();
+  const keys = async (...pressed) => {
+    for (const key of pressed) await page.keyboard.press(key);
+    return viewer.getAttribute("data-current");
+  };
+  const first = await drawn(page);
+  check(await keys("n") === first.numbers[0] && await keys("ArrowDown") === first.numbers[1], name,
+    "N and the down arrow should step to the first rows");
+  const marks = [await keys("m"), await keys("m"), await keys("m")];
+  check(JSON.stringify(marks) === JSON.stringify(markedOf(sampleRun)), name,
+    `M three times went to rows ${marks}`);
+  const before = first.numbers[first.numbers.indexOf(marks[2]) - 1];
+  check(await keys("u") === before, name, `U should step back to row ${before}`);
+  const end = await keys("e");
+  check(end === String(sampleRun.rows.length) || end.startsWith("fold"), name,
+    "E should go to the last row or fold");
+  check(await keys("r") === first.numbers[0], name, "R should go back to the first row");
+  // The marked row is in view in its panel after M, and the page did not move.
+  await page.evaluate(() =>
+    window.scrollTo(0, document.querySelector(".failing-schedule").offsetTop));
+  const scrolled = await page.evaluate(() => window.scrollY);
+  await keys("r", "m", "m", "m");
+  const inView = await page.$eval(".failing-schedule", (root) => {
+    const current = root.querySelector("tr.fs-current").getBoundingClientRect();
+    const panel = root.querySelector(".fs-panel").getBoundingClientRect();
+    return current.top >= panel.top - 1 && current.bottom <= panel.bottom + 1;
+  });
+  check(inView && await page.evaluate(() => window.scrollY) === scrolled, name,
+    "after M, the marked row should be in view in the panel, and the page should stay still");
+
+  // A fold opens: by a click, then by Enter on the next one.
+  const folds = first.folds;
+  await viewer.locator("tr.fs-fold button").first().click();
+  const opened = await drawn(page);
+  check(opened.shown === first.shown + folds[0] && opened.folds.length === folds.length - 1, name,
+    `a click on the first fold (${folds[0]} rows) should show them: ` +
+    `${first.shown} rows shown, now ${opened.shown}`);
+  await viewer.focus();
+  await keys("r");
+  let current = await viewer.getAttribute("data-current");
+  for (let k = 0; k < 200 && current && !current.startsWith("fold"); k++) current = await keys("n");
+  await keys("Enter");
+  const entered = await drawn(page);
+  check(entered.shown === opened.shown + opened.folds[0], name,
+    `Enter on a fold should open it (${opened.shown} to ${entered.shown})`);
+  await keys("a");
+  const all = await drawn(page);
+  check(all.shown === sampleRun.rows.length && all.folds.length === 0, name,
+    `A should open every fold (${all.shown} rows shown)`);
+
+  // Another saved run, through the file input, redraws everything; a file that is not one
+  // says so and keeps the drawing.
+  await viewer.locator('input[data-control="schedule-file"]').setInputFiles(otherFile);
+  const sourceIs = (source) => page.waitForFunction((source) =>
+    document.querySelector(".failing-schedule").getAttribute("data-source") === source, source);
+  const fileInput = viewer.locator('input[data-control="schedule-file"]');
+  await sourceIs("failing-schedule-seed5.json");
+  agrees(await drawn(page), otherRun, "failing-schedule-seed5.json", "the seed 5 file");
+  await fileInput.setInputFiles(path.join(here, "fixtures", "lesson04-trace.jsonl"));
+  await page.waitForFunction(() => document.querySelector(".failing-schedule .fs-error"));
+  const refused = await drawn(page);
+  check(refused.source === "failing-schedule-seed5.json" &&
+    /Cannot draw lesson04-trace.jsonl: it is not JSON/.test(refused.error), name,
+    `a trace file should be refused with a sentence, the drawing kept: ${refused.error}`);
+  // Dropped on the drawing.
+  await viewer.evaluate((node, text) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([text], "dropped.json", { type: "application/json" }));
+    for (const type of ["dragover", "drop"]) {
+      const init = { dataTransfer: transfer, bubbles: true, cancelable: true };
+      node.dispatchEvent(new DragEvent(type, init));
+    }
+  }, fs.readFileSync(sampleFile, "utf8"));
+  await sourceIs("dropped.json");
+  agrees(await drawn(page), sampleRun, "dropped.json", "a dropped file");
+  await viewer.locator('button[data-action="show-sample"]').click();
+  check((await drawn(page)).source === "sample", name,
+    "the sample's button should draw the sample again");
+  check(page.problems.length === 0, name, page.problems.join("; "));
+  await page.context().close();
+
+  // Every theme, at both widths, with every fold open (the longest texts): nothing scrolls
+  // sideways, no label under 12 px, every text readable on its background (contrast 4.5).
+  await inParallel(["light", "rust", "coal", "navy", "ayu"], 2, async (theme) => {
+    for (const [width, height] of [[1024, 768], [1280, 800]]) {
+      const page = await newPage({ width, height, theme });
+      await open(page, name);
+      for (const state of ["folded", "open", "seed 5"]) {
+        const viewer = page.locator(".failing-schedule");
+        if (state === "open") await viewer.locator('button[data-action="open-all"]').click();
+        if (state === "seed 5") {
+          await viewer.locator('input[data-control="schedule-file"]').setInputFiles(otherFile);
+        }
+        await page.waitForTimeout(50);
+        await page.locator(".failing-schedule").focus();
+        await page.keyboard.press("m");
+        const where = `${theme}, ${width}x${height}, ${state}`;
+        const looks = await page.evaluate(() => {
+          const root = document.querySelector(".failing-schedule");
+          // rgb(r, g, b[, a]), or color(srgb r g b[ / a]) with 0 to 1 (what color-mix gives).
+          const rgb = (c) => {
+            const v = (c.match(/[\d.]+/g) || []).map(Number);
+            if (!c.startsWith("color(")) return v.slice(0, 4);
+            return v.slice(0, 3).map((x) => x * 255).concat(v.slice(3, 4));
+          };
+          const luminance = ([r, g, b]) => [r, g, b].map((v) => {
+            v /= 255;
+            return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+          }).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+          // The colour behind a node: the first opaque background up its ancestors.
+          const behind = (node) => {
+            for (let n = node; n; n = n.parentElement) {
+              const c = rgb(getComputedStyle(n).backgroundColor);
+              if (c.length === 3 || c[3] > 0.5) return c;
+            }
+            return [255, 255, 255];
+          };
+          let smallest = { px: Infinity, text: "" };
+          let worst = { ratio: Infinity, text: "" };
+          const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+          for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+            const node = t.parentElement;
+            if (!t.textContent.trim() || !node.getClientRects().length) continue;
+            const style = getComputedStyle(node);
+            const px = parseFloat(style.fontSize);
+            if (px < smallest.px) smallest = { px, text: t.textContent.trim().slice(0, 40) };
+            const a = luminance(rgb(style.color));
+            const b = luminance(behind(node));
+            const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+            if (ratio < worst.ratio) worst = { ratio, text: t.textContent.trim().slice(0, 40) };
+          }
+          const panel = root.querySelector(".fs-panel");
+          return {
+            page: document.documentElement.scrollWidth - window.innerWidth,
+            panel: panel.scrollWidth - panel.clientWidth,
+            smallest, worst,
+          };
+        });
+        check(looks.page <= 0 && looks.panel <= 0, name, `${where}: scrolls sideways ` +
+          `(page by ${looks.page} px, the lanes by ${looks.panel} px)`);
+        check(looks.smallest.px >= 12, name,
+          `${where}: "${looks.smallest.text}" is ${looks.smallest.px} px (at least 12)`);
+        check(looks.worst.ratio >= 4.5, name, `${where}: "${looks.worst.text}" has a contrast ` +
+          `of ${looks.worst.ratio.toFixed(2)} (at least 4.5)`);
+        if (state === "folded" && (theme === "light" || theme === "coal")) {
+          const shot = `failing-schedule-${width}x${height}-${theme}.png`;
+          await page.screenshot({ path: path.join(outDir, shot) });
+        }
+      }
+      check(page.problems.length === 0, `${name} (${theme})`, page.problems.join("; "));
+      await page.context().close();
+    }
+  });
+
+  // From a file, without a server: the sample is in the page itself.
+  const local = await newPage({ width: 1024, height: 768, theme: "navy" });
+  await local.goto("file://" + path.join(root, name));
+  const fromFile = await drawn(local);
+  const problems = local.problems.filter((p) => !p.includes("toc.html"));
+  check(fromFile.source === "sample" && fromFile.marked.length === 3 && problems.length === 0,
+    name + " (file://)",
+    `the sample does not draw from a file: ${fromFile.marked} ${problems.join("; ")}`);
+  await local.context().close();
+}
 
 lap("print");
 // ---- print.html: every quiz question and answer, every instructor note ---------------------------
