@@ -6,6 +6,7 @@
 mod common;
 
 mod bad_input;
+mod book_sample;
 mod catalogue;
 mod checker;
 mod cli;

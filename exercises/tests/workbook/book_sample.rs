@@ -7,7 +7,7 @@
 //! When it fails, make the sample again with that command (from the workspace's root, with the
 //! exercise as given).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
