@@ -779,9 +779,7 @@ fn idle_at_ctrl_c(trial: &Trial, asks: &str) -> Option<Failure> {
     // busy machine or by the jitter itself (which may make a process wait for another's sleep):
     // it is judged under the controlled schedules, whose Ctrl-C comes before a step, while some
     // process is at work, or after a long spell with nobody at a point.
-    if trial.schedule.is_none() {
-        return None;
-    }
+    trial.schedule.as_ref()?;
     let since = match last {
         Some(t) => format!("its last step of work came {} ms before it", (fault - t) / 1_000_000),
         None => "it had done no work at all".to_owned(),
