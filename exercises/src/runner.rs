@@ -205,7 +205,7 @@ pub struct Trial {
     pub watched: Watch,
     /// What the controlled schedule did, when there was one.
     pub schedule: Option<crate::schedule::Record>,
-    /// The run's seed, from which its data was drawn ([`crate::data::Data::of`]).
+    /// The run's seed, from which its data was drawn ([`Trial::data`]).
     pub seed: u64,
 }
 
