@@ -120,21 +120,21 @@ impl Checked {
 
 /// `workbook check NAME --program PROGRAM --runs RUNS --seed SEED [extra...]`.
 pub fn check(name: &str, program_name: &str, runs: usize, seed: u64, extra: &[&str]) -> Checked {
+    let (runs, seed) = (runs.to_string(), seed.to_string());
+    let mut args = vec!["--runs", runs.as_str(), "--seed", seed.as_str()];
+    args.extend_from_slice(extra);
+    check_with(name, program_name, &args)
+}
+
+/// `workbook check NAME --program PROGRAM [args...]`.
+pub fn check_with(name: &str, program_name: &str, args: &[&str]) -> Checked {
     let program = program(program_name);
     let mark = new_mark();
     let output = workbook()
         .env("SHM_WORKBOOK_TEST_MARK", &mark)
-        .args([
-            "check",
-            name,
-            "--runs",
-            &runs.to_string(),
-            "--seed",
-            &seed.to_string(),
-            "--program",
-        ])
+        .args(["check", name, "--program"])
         .arg(&program)
-        .args(extra)
+        .args(args)
         .output()
         .expect("the checker runs");
     Checked {

@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{Checked, check, program, workbook};
+use common::{Checked, check, check_with, workbook};
 
 /// The token a failing verdict gives: the word after `--replay`.
 fn token_of(checked: &Checked) -> String {
@@ -32,28 +32,6 @@ fn masked(output: &str) -> String {
 
 fn replay(program_name: &str, token: &str) -> Checked {
     check_with("ex05", program_name, &["--replay", token])
-}
-
-fn check_with(exercise: &str, program_name: &str, args: &[&str]) -> Checked {
-    let program = program(program_name);
-    let mark = common::new_mark();
-    let output = workbook()
-        .env("SHM_WORKBOOK_TEST_MARK", &mark)
-        .args(["check", exercise, "--program"])
-        .arg(&program)
-        .args(args)
-        .output()
-        .expect("the checker runs");
-    Checked {
-        output: format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
-        code: output.status.code(),
-        program,
-        mark,
-    }
 }
 
 #[test]
