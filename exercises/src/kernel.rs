@@ -391,24 +391,34 @@ impl Watcher {
 
 /// Removes what a run left (each is this user's: the run made it).
 pub fn remove(leftovers: &mut [Leftover]) {
+    // An object that is already gone counts as removed: between the checker's look and its
+    // IPC_RMID, another program's sweep of stale run files may have removed it (the leak was
+    // real all the same).
+    let gone = |status: i32| {
+        status == 0
+            || matches!(
+                nix::errno::Errno::last(),
+                nix::errno::Errno::EINVAL | nix::errno::Errno::EIDRM
+            )
+    };
     for leftover in leftovers {
         let id: Option<i32> = leftover.what.split_whitespace().find_map(|word| word.parse().ok());
         leftover.removed = match (leftover.table, id) {
+            // SAFETY: IPC_RMID takes no buffer.
             (Some(Table::Segment), Some(id)) => {
-                // SAFETY: IPC_RMID takes no buffer.
-                unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) == 0 }
+                gone(unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) })
             }
+            // SAFETY: IPC_RMID reads no semun argument.
             (Some(Table::SemaphoreSet), Some(id)) => {
-                SemaphoreSet::from_id(id).and_then(SemaphoreSet::remove).is_ok()
+                gone(unsafe { libc::semctl(id, 0, libc::IPC_RMID) })
             }
+            // SAFETY: IPC_RMID takes no buffer.
             (Some(Table::MessageQueue), Some(id)) => {
-                // SAFETY: IPC_RMID takes no buffer.
-                unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) == 0 }
+                gone(unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) })
             }
-            (None, _) => leftover
-                .what
-                .strip_prefix("POSIX object ")
-                .is_some_and(|name| nix::sys::mman::shm_unlink(name).is_ok()),
+            (None, _) => leftover.what.strip_prefix("POSIX object ").is_some_and(|name| {
+                matches!(nix::sys::mman::shm_unlink(name), Ok(()) | Err(nix::errno::Errno::ENOENT))
+            }),
             _ => false,
         };
     }

@@ -138,8 +138,16 @@ fn each_failure_shows_the_c_idiom_beside_our_error() {
     let lines: Vec<&str> = run.lines().collect();
     let mut shown = 0;
     for (at, line) in lines.iter().enumerate() {
-        if line.contains("] case ") && !lines[at + 1].contains("no call is made") {
-            let printed = lines[at + 1].split("]   ").nth(1).unwrap();
+        // The speaker's next line: another process's line may come between the two.
+        let speaker = line.split(']').next().unwrap_or_default();
+        let Some(next) = lines[at + 1..].iter().find(|l| l.starts_with(speaker)) else {
+            continue;
+        };
+        if line.contains("] case ") && !next.contains("no call is made") {
+            let printed = next
+                .split("]   ")
+                .nth(1)
+                .unwrap_or_else(|| panic!("no call after {line:?}: {next:?} in:\n{text}"));
             assert!(
                 run.calls.iter().any(|call| call.text == printed),
                 "not in the trace: {printed}"
