@@ -3,6 +3,7 @@
 //! blocked in (`/proc/<pid>/syscall`, `/proc/<pid>/wchan`) and the state of every semaphore it
 //! waits on (GETVAL, GETNCNT, GETZCNT, GETPID).
 
+use nix::errno::Errno;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::os::unix::fs::FileExt;
@@ -394,13 +395,7 @@ pub fn remove(leftovers: &mut [Leftover]) {
     // An object that is already gone counts as removed: between the checker's look and its
     // IPC_RMID, another program's sweep of stale run files may have removed it (the leak was
     // real all the same).
-    let gone = |status: i32| {
-        status == 0
-            || matches!(
-                nix::errno::Errno::last(),
-                nix::errno::Errno::EINVAL | nix::errno::Errno::EIDRM
-            )
-    };
+    let gone = |status: i32| status == 0 || matches!(Errno::last(), Errno::EINVAL | Errno::EIDRM);
     for leftover in leftovers {
         let id: Option<i32> = leftover.what.split_whitespace().find_map(|word| word.parse().ok());
         leftover.removed = match (leftover.table, id) {
@@ -417,7 +412,7 @@ pub fn remove(leftovers: &mut [Leftover]) {
                 gone(unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) })
             }
             (None, _) => leftover.what.strip_prefix("POSIX object ").is_some_and(|name| {
-                matches!(nix::sys::mman::shm_unlink(name), Ok(()) | Err(nix::errno::Errno::ENOENT))
+                matches!(nix::sys::mman::shm_unlink(name), Ok(()) | Err(Errno::ENOENT))
             }),
             _ => false,
         };

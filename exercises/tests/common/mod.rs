@@ -265,3 +265,22 @@ impl Drop for Project {
         let _ = std::fs::remove_dir_all(&self.root);
     }
 }
+
+/// `text` with each run of digits (with `hex`, of hex digits that starts with a digit) as `N`:
+/// what changes between runs (pids, ids, addresses) masked.
+pub fn numbers_masked(text: &str, hex: bool) -> String {
+    let mut out = String::new();
+    let mut digits = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() || (hex && digits && c.is_ascii_hexdigit()) {
+            if !digits {
+                out.push('N');
+            }
+            digits = true;
+        } else {
+            digits = false;
+            out.push(c);
+        }
+    }
+    out
+}

@@ -49,21 +49,8 @@ fn shape(value: &Value) -> BTreeSet<String> {
 
 /// A row with what changes between runs (pids, ids, addresses) masked.
 fn masked(row: &Value) -> String {
-    let mut out = String::new();
     let text = format!("{} {} {} {}", row["process"], row["text"], row["marked"], row["preempted"]);
-    let mut digits = false;
-    for c in text.chars() {
-        if c.is_ascii_hexdigit() && (digits || c.is_ascii_digit()) {
-            if !digits {
-                out.push('N');
-            }
-            digits = true;
-        } else {
-            digits = false;
-            out.push(c);
-        }
-    }
-    out
+    common::numbers_masked(&text, true)
 }
 
 fn marked(saved: &Value) -> usize {

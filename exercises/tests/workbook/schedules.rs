@@ -14,19 +14,7 @@ fn token_of(checked: &Checked) -> String {
 
 /// The verdict and drawing with what changes between runs (pids, ids, timings) masked.
 fn masked(output: &str) -> String {
-    let mut out = String::new();
-    let mut digits = false;
-    for c in output.chars() {
-        if c.is_ascii_digit() {
-            if !digits {
-                out.push('N');
-            }
-            digits = true;
-        } else {
-            digits = false;
-            out.push(c);
-        }
-    }
+    let out = common::numbers_masked(output, false);
     out.lines().filter(|line| !line.starts_with("checking") && !line.contains(" s,")).collect()
 }
 
