@@ -129,6 +129,8 @@ fn point_before(what: u8) {
 const RUNNABLE_WAIT: Duration = Duration::from_millis(5);
 /// How long it waits, in all, for processes asleep on a timer to wake up and go on.
 const TIMER_WAIT: Duration = Duration::from_secs(3);
+/// Past this, it goes on whatever the others do: a point must never turn into a hang.
+const WAIT_AT_MOST: Duration = Duration::from_secs(4);
 
 /// Processes found asleep on a timer for all of [`TIMER_WAIT`]: not waited for again.
 static LONG_SLEEPERS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
@@ -164,13 +166,15 @@ fn let_the_others_run(me: i32) {
                 timer_seen = Instant::now(); // it goes on now: give it time to do its work
             }
         }
-        if on_a_timer {
+        let timer_waited = start.elapsed() >= TIMER_WAIT;
+        // A sleeper that outlasts TIMER_WAIT no longer counts as "just seen": otherwise one long
+        // sleep plus one runnable process (a spinner waiting for us) would keep us here forever.
+        if on_a_timer && !timer_waited {
             timer_seen = Instant::now();
         }
-        let timer_waited = start.elapsed() >= TIMER_WAIT;
         let wait =
             (on_a_timer && !timer_waited) || (runnable && timer_seen.elapsed() < RUNNABLE_WAIT);
-        if !wait {
+        if !wait || start.elapsed() >= WAIT_AT_MOST {
             if timer_waited {
                 // Still asleep after all this time: a long sleep, not a poll. It was waited for
                 // once; waiting again at every later point would only slow the run down.
@@ -273,4 +277,51 @@ fn connect(pid: i32) -> std::io::Result<UnixStream> {
     let mut stream = UnixStream::connect(path)?;
     stream.write_all(&pid.to_le_bytes())?;
     Ok(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::{ForkResult, fork};
+
+    /// Forks a child of this process group that runs `body` and never returns.
+    fn child(body: fn() -> !) -> nix::unistd::Pid {
+        // SAFETY: the child only sleeps and spins (no lock, no allocation) until it is killed.
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => body(),
+            ForkResult::Parent { child } => child,
+        }
+    }
+
+    fn sleep_an_hour() -> ! {
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+
+    /// Asleep on a timer for a moment, then runnable for good: a spinner waiting for us.
+    fn wake_then_spin() -> ! {
+        std::thread::sleep(Duration::from_millis(500));
+        loop {
+            std::hint::spin_loop();
+        }
+    }
+
+    #[test]
+    fn letting_the_others_run_ends_beside_a_long_sleeper_and_a_spinner() {
+        let sleeper = child(sleep_an_hour);
+        let spinner = child(wake_then_spin);
+        let (done, returned) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let_the_others_run(nix::unistd::getpid().as_raw());
+            let _ = done.send(());
+        });
+        let ended = returned.recv_timeout(Duration::from_secs(30));
+        for pid in [sleeper, spinner] {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+        }
+        assert!(ended.is_ok(), "a jitter point waited forever for a spinner beside a sleeper");
+    }
 }

@@ -330,6 +330,9 @@ fn run_in(bin: &str, args: &[&str], fault: Fault, runtime: Arc<RuntimeDir>) -> O
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command.env("XDG_RUNTIME_DIR", &runtime.0);
+    // Its own process group, as a shell job or the checker's run has: jitter lets the others
+    // of the group run first, and those must be this run's processes, not the other tests'.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     // With a fault, jitter too (repeatable from the seed): random short sleeps at every call
     // keep short-lived children alive long enough to be caught at a random point.
     let jitter = match fault {
