@@ -119,7 +119,7 @@ fn point_before(what: u8) {
     match pause {
         Some(Pause::Yield) => std::thread::yield_now(),
         Some(Pause::Sleep(pause)) => std::thread::sleep(pause),
-        Some(Pause::OthersFirst) => let_the_others_run(pid),
+        Some(Pause::OthersFirst) => let_the_others_run(pid, TIMER_WAIT),
         None => {}
     }
 }
@@ -129,8 +129,8 @@ fn point_before(what: u8) {
 const RUNNABLE_WAIT: Duration = Duration::from_millis(5);
 /// How long it waits, in all, for processes asleep on a timer to wake up and go on.
 const TIMER_WAIT: Duration = Duration::from_secs(3);
-/// Past this, it goes on whatever the others do: a point must never turn into a hang.
-const WAIT_AT_MOST: Duration = Duration::from_secs(4);
+/// Past `timer_wait` and this, it goes on whatever the others do: a point never hangs.
+const WAIT_LONGER_AT_MOST: Duration = Duration::from_secs(1);
 
 /// Processes found asleep on a timer for all of [`TIMER_WAIT`]: not waited for again.
 static LONG_SLEEPERS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
@@ -139,7 +139,7 @@ static LONG_SLEEPERS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::ne
 /// those may go on without us, so they go first. A process blocked on anything else (a
 /// semaphore, a futex, a pipe, `waitpid`) waits for someone, perhaps for us: then we go on. A
 /// process that sleeps on a timer again after waking up polls: it is waited for once.
-fn let_the_others_run(me: i32) {
+fn let_the_others_run(me: i32, timer_wait: Duration) {
     // SAFETY: getpgrp takes no arguments and cannot fail.
     let group = unsafe { libc::getpgrp() };
     let start = Instant::now();
@@ -166,15 +166,15 @@ fn let_the_others_run(me: i32) {
                 timer_seen = Instant::now(); // it goes on now: give it time to do its work
             }
         }
-        let timer_waited = start.elapsed() >= TIMER_WAIT;
-        // A sleeper that outlasts TIMER_WAIT no longer counts as "just seen": otherwise one long
+        let timer_waited = start.elapsed() >= timer_wait;
+        // A sleeper that outlasts `timer_wait` no longer counts as "just seen": otherwise one long
         // sleep plus one runnable process (a spinner waiting for us) would keep us here forever.
         if on_a_timer && !timer_waited {
             timer_seen = Instant::now();
         }
         let wait =
             (on_a_timer && !timer_waited) || (runnable && timer_seen.elapsed() < RUNNABLE_WAIT);
-        if !wait || start.elapsed() >= WAIT_AT_MOST {
+        if !wait || start.elapsed() >= timer_wait + WAIT_LONGER_AT_MOST {
             if timer_waited {
                 // Still asleep after all this time: a long sleep, not a poll. It was waited for
                 // once; waiting again at every later point would only slow the run down.
@@ -302,7 +302,7 @@ mod tests {
 
     /// Asleep on a timer for a moment, then runnable for good: a spinner waiting for us.
     fn wake_then_spin() -> ! {
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(Duration::from_millis(100));
         loop {
             std::hint::spin_loop();
         }
@@ -314,7 +314,7 @@ mod tests {
         let spinner = child(wake_then_spin);
         let (done, returned) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let_the_others_run(nix::unistd::getpid().as_raw());
+            let_the_others_run(nix::unistd::getpid().as_raw(), Duration::from_millis(300));
             let _ = done.send(());
         });
         let ended = returned.recv_timeout(Duration::from_secs(30));
