@@ -170,10 +170,17 @@ pub fn wait_all(children: Vec<Child>) -> Result<()> {
         // and only at our own children. Between looks, sleep until some child has ended
         // (waitid with WNOWAIT reaps nothing): a process asleep until its children end, rather
         // than on a timer, wakes at a moment the checker's controlled schedule can foresee.
-        let Some(at) = left.iter().position(Child::has_ended) else {
+        let Some(mut at) = left.iter().position(Child::has_ended) else {
             sleep_until_a_child_ends(&left);
             continue;
         };
+        // A child killed by a signal is the cause, and a partner that then failed on the
+        // closed socket or pipe the consequence: name the cause. Its death may take a moment
+        // longer to be seen than the partner's exit, which it brought about.
+        if left[at].exited_with_failure() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            at = left.iter().position(Child::was_killed).unwrap_or(at);
+        }
         let child = left.swap_remove(at);
         if let Err(err) = child.wait() {
             let others = left.len();
@@ -253,6 +260,20 @@ impl Child {
         use nix::sys::wait::{Id, WaitPidFlag, waitid};
         let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
         !matches!(waitid(Id::Pid(self.pid), flags), Ok(WaitStatus::StillAlive))
+    }
+
+    /// Whether the child has ended by a signal (looked at without reaping it).
+    fn was_killed(&self) -> bool {
+        use nix::sys::wait::{Id, WaitPidFlag, waitid};
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        matches!(waitid(Id::Pid(self.pid), flags), Ok(WaitStatus::Signaled(..)))
+    }
+
+    /// Whether the child has exited with a status other than 0 (looked at without reaping).
+    fn exited_with_failure(&self) -> bool {
+        use nix::sys::wait::{Id, WaitPidFlag, waitid};
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        matches!(waitid(Id::Pid(self.pid), flags), Ok(WaitStatus::Exited(_, code)) if code != 0)
     }
 
     /// Waits for the child and reports how it ended, whatever that was.
