@@ -255,25 +255,26 @@ impl Child {
         }
     }
 
+    /// How the child stands, looked at without reaping it (`waitid` with `WNOWAIT`).
+    fn peek(&self) -> nix::Result<WaitStatus> {
+        use nix::sys::wait::{Id, WaitPidFlag, waitid};
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        waitid(Id::Pid(self.pid), flags)
+    }
+
     /// Whether the child has ended (without reaping it).
     fn has_ended(&self) -> bool {
-        use nix::sys::wait::{Id, WaitPidFlag, waitid};
-        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-        !matches!(waitid(Id::Pid(self.pid), flags), Ok(WaitStatus::StillAlive))
+        !matches!(self.peek(), Ok(WaitStatus::StillAlive))
     }
 
-    /// Whether the child has ended by a signal (looked at without reaping it).
+    /// Whether the child has ended by a signal (without reaping it).
     fn was_killed(&self) -> bool {
-        use nix::sys::wait::{Id, WaitPidFlag, waitid};
-        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-        matches!(waitid(Id::Pid(self.pid), flags), Ok(WaitStatus::Signaled(..)))
+        matches!(self.peek(), Ok(WaitStatus::Signaled(..)))
     }
 
-    /// Whether the child has exited with a status other than 0 (looked at without reaping).
+    /// Whether the child has exited with a status other than 0 (without reaping it).
     fn exited_with_failure(&self) -> bool {
-        use nix::sys::wait::{Id, WaitPidFlag, waitid};
-        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-        matches!(waitid(Id::Pid(self.pid), flags), Ok(WaitStatus::Exited(_, code)) if code != 0)
+        matches!(self.peek(), Ok(WaitStatus::Exited(_, code)) if code != 0)
     }
 
     /// Waits for the child and reports how it ended, whatever that was.
