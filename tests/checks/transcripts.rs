@@ -311,7 +311,9 @@ fn select_parts(text: &str, parts: &[u32]) -> String {
 /// The one place that says what may differ between two runs of the same command.
 fn mask(text: &str, every_number: bool) -> String {
     // Numbers that name processes and objects, learned from the text itself: the pids of the
-    // `[role pid]` prefixes and of `fork() = pid`, and what shmget, semget, msgget returned.
+    // `[role pid]` prefixes and of `fork() = pid`, what shmget, semget, msgget returned, and the
+    // ids a sentence names (`semid 98311 guards both`): on a machine just started they have five
+    // digits, too few to be masked as long numbers.
     let mut names: BTreeMap<String, &str> = BTreeMap::new();
     for line in text.lines() {
         if let Some(pid) = line
@@ -320,6 +322,15 @@ fn mask(text: &str, every_number: bool) -> String {
             .and_then(|p| p.split_whitespace().last())
         {
             names.insert(pid.to_owned(), "<n>");
+        }
+        for word in ["shmid ", "semid ", "msqid "] {
+            for (at, _) in line.match_indices(word) {
+                let number: String =
+                    line[at + word.len()..].chars().take_while(char::is_ascii_digit).collect();
+                if !number.is_empty() {
+                    names.insert(number, "<n>");
+                }
+            }
         }
         for (call, label) in
             [("fork() = ", "<n>"), ("shmget(", "<n>"), ("semget(", "<n>"), ("msgget(", "<n>")]
