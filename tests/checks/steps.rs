@@ -174,28 +174,40 @@ fn lesson13_pauses_in_every_part() {
 
 /// Where children are running at a pause (a producer blocked, consumers asleep, readers
 /// spinning), Ctrl-C there, or the terminal closing (SIGHUP), still ends the run at once
-/// with 130 (129) and leaves nothing: every object removed, every child reaped.
-#[test]
-fn a_signal_at_any_pause_with_children_running_leaves_nothing() {
-    use nix::sys::signal::Signal;
-    for bin in ["lesson05", "lesson06", "lesson07", "lesson13", "lesson14", "lesson15", "lesson16"]
-    {
-        let pauses = pauses(&stepped(bin).stdout).len();
-        assert!(pauses >= 2, "{bin} pauses {pauses} times");
-        for answered in 0..pauses {
-            let signal = if answered == 1 { Signal::SIGHUP } else { Signal::SIGINT };
-            let run = common::interrupt_when_after_pauses(
-                bin,
-                &["--fast", "--step"],
-                answered,
-                CONTINUE,
-                signal,
-            );
-            let expected = 128 + signal as i32;
-            assert_eq!(run.code(), Some(expected), "{bin}, pause {answered}:\n{}", run.stderr);
-            assert!(run.stderr.contains(&format!("[{}] stopping", signal.as_str())));
-            run.assert_nothing_left();
+/// with 130 (129) and leaves nothing: every object removed, every child reaped. One test a
+/// lesson, so that they run side by side.
+macro_rules! a_signal_at_any_pause {
+    ($($bin:ident),* $(,)?) => {
+        mod a_signal_at_any_pause_with_children_running_leaves_nothing {
+            $(
+                #[test]
+                fn $bin() {
+                    super::a_signal_at_any_pause_leaves_nothing(stringify!($bin));
+                }
+            )*
         }
+    };
+}
+
+a_signal_at_any_pause!(lesson05, lesson06, lesson07, lesson13, lesson14, lesson15, lesson16);
+
+fn a_signal_at_any_pause_leaves_nothing(bin: &str) {
+    use nix::sys::signal::Signal;
+    let pauses = pauses(&stepped(bin).stdout).len();
+    assert!(pauses >= 2, "{bin} pauses {pauses} times");
+    for answered in 0..pauses {
+        let signal = if answered == 1 { Signal::SIGHUP } else { Signal::SIGINT };
+        let run = common::interrupt_when_after_pauses(
+            bin,
+            &["--fast", "--step"],
+            answered,
+            CONTINUE,
+            signal,
+        );
+        let expected = 128 + signal as i32;
+        assert_eq!(run.code(), Some(expected), "{bin}, pause {answered}:\n{}", run.stderr);
+        assert!(run.stderr.contains(&format!("[{}] stopping", signal.as_str())));
+        run.assert_nothing_left();
     }
 }
 
