@@ -384,11 +384,30 @@ impl State {
         self.pending = still;
     }
 
+    /// Names the children of `pid` not known yet, in the order the kernel gave their pids.
+    fn name_children(&mut self, pid: i32) {
+        let Some(children) = children_of(pid) else { return };
+        for child in children {
+            if !self.members.contains_key(&child) {
+                let parent = self.members.get_mut(&pid).expect("a member");
+                parent.children += 1;
+                let name = format!("{}.{}", parent.name, parent.children);
+                self.add_member(child, name);
+            }
+        }
+    }
+
     /// A name for a process that connected before it was found as a child: its parent's
-    /// child if the parent is known, else a name of its own.
+    /// child if the parent is known (named with its brothers, in pid order, not in the order
+    /// they happened to connect), else a name of its own.
     fn name_for_stranger(&mut self, pid: i32) -> String {
         let parent = shm_workbook::procfs::process_stat(pid).and_then(|s| s.ppid());
-        if let Some(parent) = parent.and_then(|p| self.members.get_mut(&p)) {
+        if let Some(parent) = parent.filter(|p| self.members.contains_key(p)) {
+            self.name_children(parent);
+            if let Some(member) = self.members.get(&pid) {
+                return member.name.clone();
+            }
+            let parent = self.members.get_mut(&parent).expect("a member");
             parent.children += 1;
             return format!("{}.{}", parent.name, parent.children);
         }
@@ -430,15 +449,7 @@ impl State {
             .map(|(&pid, _)| pid)
             .collect();
         for pid in pids {
-            let Some(children) = children_of(pid) else { continue };
-            for child in children {
-                if !self.members.contains_key(&child) {
-                    let parent = self.members.get_mut(&pid).expect("listed");
-                    parent.children += 1;
-                    let name = format!("{}.{}", parent.name, parent.children);
-                    self.add_member(child, name);
-                }
-            }
+            self.name_children(pid);
         }
         let mut all = true;
         let mut blocked = false;
@@ -457,8 +468,10 @@ impl State {
             }
         }
         if blocked {
-            // A process writes its byte before it waits for the answer: one seen asleep may be
-            // asleep at a point, and its byte is there to read now.
+            // A process connects and writes its byte before it waits for the answer: one seen
+            // asleep may be asleep at a point, its connection and its byte there to take now.
+            // (Deciding without it made a replay differ from its run on a busy machine.)
+            self.accept();
             self.read_points();
         }
         if let Some((pid, since)) = self.running {
