@@ -341,7 +341,7 @@ fn plain_int_in_c(lesson: &Lesson) -> Result<()> {
         "In another terminal: ps -C flag -o pid,ppid,stat,time,args   (both in state \
          R)\nand:  ipcs -m -p   (the segment's cpid is the C producer)",
     );
-    let window = Duration::from_millis(if lesson.fast() { 500 } else { 2000 });
+    let window = Duration::from_millis(if lesson.fast() { 150 } else { 2000 });
     let (now, still, unchanged) = running.until_unchanged(window, || cdemo::look(&watch));
     if running.has_ended() {
         let exit = running.wait()?;
