@@ -13,6 +13,10 @@
 //! comes from `exercise_data`: the checker draws a new one for each run (by hand it is `Hello
 //! from parent!`), so that a child which prints what it already knows cannot pass.
 //!
+//! Then at least as many runs under controlled schedules: the checker picks which process takes
+//! each step (first the orders one choice away from the usual one, then random priorities),
+//! and a run that fails is drawn step by step, with a token that replays it exactly.
+//!
 //! Run it: `cargo run --bin workbook -- check ex01`; one run by hand: `cargo run --example ex01`.
 
 use std::time::Duration;

@@ -11,6 +11,10 @@
 //! `Child read: greetings from process <its own parent's pid>`; both copies must exit 0 and
 //! leave nothing behind.
 //!
+//! Then at least as many runs under controlled schedules: the checker picks which process takes
+//! each step (first the orders one choice away from the usual one, then random priorities),
+//! and a run that fails is drawn step by step, with a token that replays it exactly.
+//!
 //! Run it: `cargo run --bin workbook -- check ex02`; by hand, in two terminals at once:
 //! `cargo run --example ex02`.
 

@@ -13,6 +13,10 @@
 //! message comes from `exercise_data`: the checker draws a new one for each run (by hand it is
 //! `the meeting moved to room 42`), so that a reader which prints a constant cannot pass.
 //!
+//! Then at least as many runs under controlled schedules: the checker picks which process takes
+//! each step (first the orders one choice away from the usual one, then random priorities),
+//! and a run that fails is drawn step by step, with a token that replays it exactly.
+//!
 //! Run it: `cargo run --bin workbook -- check ex03`; by hand: `cargo run --example ex03`, then
 //! `ipcs -m` (and `ipcrm -m <shmid>` to clean up after the unsolved version).
 

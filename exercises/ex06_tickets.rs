@@ -13,6 +13,10 @@
 //! none), and nothing left behind. The number of tickets comes from `exercise_data`: the checker
 //! draws it for each run (by hand it is 5000), so that a program which prints 15000 cannot pass.
 //!
+//! Then at least as many runs under controlled schedules: the checker picks which process takes
+//! each step (first the orders one choice away from the usual one, then random priorities),
+//! and a run that fails is drawn step by step, with a token that replays it exactly.
+//!
 //! Run it: `cargo run --bin workbook -- check ex06`; by hand: `cargo run --example ex06`.
 
 use shm_workbook::shared::Ordering;

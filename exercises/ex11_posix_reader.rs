@@ -16,6 +16,10 @@
 //! (by hand it is `Hello through /dev/shm!`), so that a reader which prints a constant cannot
 //! pass.
 //!
+//! Then at least as many runs under controlled schedules: the checker picks which process takes
+//! each step (first the orders one choice away from the usual one, then random priorities),
+//! and a run that fails is drawn step by step, with a token that replays it exactly.
+//!
 //! Run it: `cargo run --bin workbook -- check ex11`; by hand: `cargo run --example ex11`.
 
 use shm_workbook::{Error, Narrator, Result, SharedObject, cleanup, exercise_data, posix};

@@ -14,6 +14,10 @@
 //! the trace: the helper must attach with SHM_RDONLY, and it must print `helper sees a token of
 //! 32 characters`. Nothing may be left behind.
 //!
+//! Then at least as many runs under controlled schedules: the checker picks which process takes
+//! each step (first the orders one choice away from the usual one, then random priorities),
+//! and a run that fails is drawn step by step, with a token that replays it exactly.
+//!
 //! Run it: `cargo run --bin workbook -- check ex12`; by hand: `cargo run --example ex12 -- --pause`
 //! keeps the segment for ten seconds: look at its perms in `ipcs -m` meanwhile.
 

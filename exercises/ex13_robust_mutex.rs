@@ -16,6 +16,10 @@
 //! from `exercise_data`: the checker draws them for each run (by hand they are 100, 10 and 5), so
 //! that a repair or a line written as constants cannot pass.
 //!
+//! Then at least as many runs under controlled schedules: the checker picks which process takes
+//! each step (first the orders one choice away from the usual one, then random priorities),
+//! and a run that fails is drawn step by step, with a token that replays it exactly.
+//!
 //! Run it: `cargo run --bin workbook -- check ex13`; by hand: `cargo run --example ex13`.
 
 use shm_workbook::shared::{AtomicU64, Ordering::SeqCst};

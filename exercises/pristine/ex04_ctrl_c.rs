@@ -15,6 +15,10 @@
 //! Ctrl-C must find the service at work: not ended already, and not idle (no load, store or
 //! semaphore operation in the trace) for the 30 ms before it.
 //!
+//! Then at least as many runs under controlled schedules: the checker picks which process takes
+//! each step (first the orders one choice away from the usual one, then random priorities),
+//! and a run that fails is drawn step by step, with a token that replays it exactly.
+//!
 //! Run it: `cargo run --bin workbook -- check ex04`; by hand: `cargo run --example ex04`, press
 //! Ctrl-C, then look at `ipcs -m -s`.
 

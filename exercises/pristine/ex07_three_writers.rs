@@ -13,6 +13,10 @@
 //! `Shared memory contains:`, one line per writer with that writer's own pid, each exactly once,
 //! and nothing left behind.
 //!
+//! Then at least as many runs under controlled schedules: the checker picks which process takes
+//! each step (first the orders one choice away from the usual one, then random priorities),
+//! and a run that fails is drawn step by step, with a token that replays it exactly.
+//!
 //! Run it: `cargo run --bin workbook -- check ex07`; by hand: `cargo run --example ex07`.
 
 use shm_workbook::{Key, Narrator, Result, Segment, SemaphoreSet, cleanup, process};

@@ -14,6 +14,10 @@
 //! writer 1 taking LOCK with SEM_UNDO and giving nothing back before it dies, and LOCK, as the
 //! checker reads it from the kernel while the run goes on, must never be above 1.
 //!
+//! Then at least as many runs under controlled schedules: the checker picks which process takes
+//! each step (first the orders one choice away from the usual one, then random priorities),
+//! and a run that fails is drawn step by step, with a token that replays it exactly.
+//!
 //! Run it: `cargo run --bin workbook -- check ex08`; by hand: `cargo run --example ex08` (the
 //! unsolved version hangs: look at `ipcs -s -i <semid>` in another terminal, then press Ctrl-C).
 

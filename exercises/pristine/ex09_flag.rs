@@ -17,6 +17,10 @@
 //! from `exercise_data`: the checker draws it for each run (by hand it is 5), so that a consumer
 //! which counts to 5 by itself cannot pass.
 //!
+//! Then at least as many runs under controlled schedules: the checker picks which process takes
+//! each step (first the orders one choice away from the usual one, then random priorities),
+//! and a run that fails is drawn step by step, with a token that replays it exactly.
+//!
 //! Run it: `cargo run --bin workbook -- check ex09`; by hand: `cargo run --example ex09`.
 
 use shm_workbook::shared::{AtomicU8, AtomicU32, Ordering};

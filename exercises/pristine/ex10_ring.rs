@@ -16,6 +16,10 @@
 //! checker draws it for each run (by hand it is 20), so that a consumer which counts to 20 by
 //! itself cannot pass.
 //!
+//! Then at least as many runs under controlled schedules: the checker picks which process takes
+//! each step (first the orders one choice away from the usual one, then random priorities),
+//! and a run that fails is drawn step by step, with a token that replays it exactly.
+//!
 //! Run it: `cargo run --bin workbook -- check ex10`; by hand: `cargo run --example ex10` (when it
 //! hangs, look at `ipcs -s -i <semid>` in another terminal, then press Ctrl-C).
 

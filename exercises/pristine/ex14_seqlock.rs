@@ -16,6 +16,10 @@
 //! comes from `exercise_data`: the checker draws it for each run (by hand it is 100), so that a
 //! final line written as a constant cannot pass.
 //!
+//! Then at least as many runs under controlled schedules: the checker picks which process takes
+//! each step (first the orders one choice away from the usual one, then random priorities),
+//! and a run that fails is drawn step by step, with a token that replays it exactly.
+//!
 //! Run it: `cargo run --bin workbook -- check ex14`; by hand: `cargo run --example ex14`.
 
 use shm_workbook::shared::{AtomicU32, Ordering, fence};

@@ -17,6 +17,10 @@
 //! descriptor; an unsealed memfd must never be mapped; a sealed one must be read, and the line
 //! `Client read: <offset 0> / <last page>` must hold what the server wrote.
 //!
+//! Then at least as many runs under controlled schedules: the checker picks which process takes
+//! each step (first the orders one choice away from the usual one, then random priorities),
+//! and a run that fails is drawn step by step, with a token that replays it exactly.
+//!
 //! Run it: `cargo run --bin workbook -- check ex15` (by hand, it needs the checker's server).
 
 use shm_workbook::memfd::Memfd;

@@ -17,6 +17,10 @@
 //! draws a new one for each run (by hand it is `hello from the parent`), so that a waiter which
 //! prints a constant cannot pass.
 //!
+//! Then at least as many runs under controlled schedules: the checker picks which process takes
+//! each step (first the orders one choice away from the usual one, then random priorities),
+//! and a run that fails is drawn step by step, with a token that replays it exactly.
+//!
 //! Run it: `cargo run --bin workbook -- check ex16`; by hand: `cargo run --example ex16`.
 
 use shm_workbook::shared::{AtomicU32, Ordering};
