@@ -198,3 +198,38 @@ fn a_child_that_died_before_the_wait_began_still_ends_it() {
     .unwrap();
     scenario.wait().unwrap();
 }
+
+/// A partner that fails because another child was killed (on the socket the dead one closed,
+/// say) is the consequence: the error names the child the signal killed, although the partner
+/// ended first and comes first in the list.
+#[test]
+fn the_child_a_signal_killed_is_named_not_the_partner_that_failed_after_it() {
+    let caught = Caught::new("partner");
+    let partner = spawn("client", |_| {
+        caught.redirect();
+        Err(Error::other("reading", "the other end was closed"))
+    })
+    .unwrap();
+    let server = spawn("server", |_| {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    })
+    .unwrap();
+    let ended = |child: &Child| {
+        for _ in 0..10_000 {
+            if procfs::process_stat(child.pid().as_raw()).is_some_and(|s| s.state() == 'Z') {
+                return; // a zombie: ended, not yet reaped
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        panic!("pid {} never ended", child.pid());
+    };
+    ended(&partner);
+    kill(server.pid(), Signal::SIGKILL).unwrap();
+    ended(&server);
+    let server_pid = server.pid();
+    let err = wait_all(vec![partner, server]).unwrap_err();
+    assert!(err.call().contains(&format!("the server (pid {server_pid})")), "{err}");
+    assert!(err.meaning().contains("SIGKILL"), "{err}");
+}
