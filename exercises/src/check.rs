@@ -116,6 +116,8 @@ pub struct Drawn {
     pub diagnosis: String,
     /// How many preemptions the interleaving needs (after shrinking).
     pub preemptions: u32,
+    /// Drawn from a jitter run, in the order of the trace's clock: the checker chose nothing.
+    pub clock: bool,
 }
 
 pub use crate::schedule::run_seed;
@@ -177,18 +179,35 @@ impl OneRun<'_> {
     fn failed(&self, run: usize, trial: &Trial, failure: Failure, token: Token) -> Outcome {
         let excerpt =
             trial.copies.iter().map(|copy| copy.tail(12)).collect::<Vec<_>>().join("\n--\n");
-        let lanes = trial.schedule.as_ref().map(|record| {
-            let preemptions = record.preemptions;
-            let plural = if preemptions == 1 { "" } else { "s" };
-            let lanes = lanes::lay_out(trial, record);
-            let met = lanes.met.as_ref().map(|met| format!(". {met}")).unwrap_or_default();
-            let diagnosis = format!(
-                "{}: {}{met}. {preemptions} preemption{plural}.",
-                failure.kind.to_uppercase(),
-                first_sentence(&failure.evidence)
-            );
-            Box::new(Drawn { lanes, diagnosis, preemptions })
-        });
+        let kind = failure.kind.to_uppercase();
+        let lanes = match &trial.schedule {
+            Some(record) => {
+                let preemptions = record.preemptions;
+                let plural = if preemptions == 1 { "" } else { "s" };
+                let lanes = lanes::lay_out(trial, record);
+                let met = lanes.met.as_ref().map(|met| format!(". {met}")).unwrap_or_default();
+                let evidence = first_sentence(&failure.evidence);
+                let diagnosis =
+                    format!("{kind}: {evidence}{met}. {preemptions} preemption{plural}.");
+                Some(Box::new(Drawn { lanes, diagnosis, preemptions, clock: false }))
+            }
+            // A jitter run is drawn when two processes' accesses to the same bytes met: then the
+            // clock's order shows the race; for any other failure it would only be noise.
+            None => {
+                let record = lanes::record_from_the_clock(trial);
+                let lanes = lanes::lay_out(trial, &record);
+                lanes.met.clone().map(|met| {
+                    let evidence = first_sentence(&failure.evidence);
+                    let diagnosis = format!("{kind}: {evidence}. {met}.");
+                    Box::new(Drawn {
+                        lanes,
+                        diagnosis,
+                        preemptions: record.preemptions,
+                        clock: true,
+                    })
+                })
+            }
+        };
         Outcome::Failed { run, failure, excerpt, token: token.to_string(), lanes }
     }
 
@@ -478,10 +497,14 @@ pub fn report(exercise: &Exercise, options: &Options, outcome: &Outcome) {
                 }
             }
             if let Some(drawn) = lanes {
-                println!(
-                    "{}",
-                    "The failing interleaving (the checker chose who went next):".dimmed()
-                );
+                let header = if drawn.clock {
+                    "The failing interleaving, in the order the trace's clock saw it (a jitter run: \
+                     the processes ran side by side; \"preempted\" marks where another process's \
+                     step came between two of one process's):"
+                } else {
+                    "The failing interleaving (the checker chose who went next):"
+                };
+                println!("{}", wrap(header, 100).dimmed());
                 print!("{}", drawn.lanes.draw());
                 println!("{}", wrap(&drawn.diagnosis, 100));
             }

@@ -4,7 +4,9 @@
 //! schedule took the turn from a process that could have gone on
 //! (`── 0.1 preempted: 0.2 goes`), and the three accesses that met across a preemption marked
 //! `◆`: the preempted process's last access before it, the store another process made to the
-//! same bytes meanwhile, and the first process's next access there.
+//! same bytes meanwhile, and the first process's next access there. A jitter run, which no
+//! schedule ordered, is drawn the same way in the order of the trace's clock
+//! ([`record_from_the_clock`]).
 
 use std::collections::BTreeMap;
 
@@ -149,6 +151,60 @@ pub fn lay_out(trial: &Trial, record: &Record) -> Lanes {
         ));
     }
     Lanes { processes, rows, met }
+}
+
+/// A jitter run has no schedule: a record of it made from the trace's clock, for
+/// [`lay_out`]. Each process is named as a controlled run names it (a copy's main process by
+/// the copy's number, a child by its parent's name and the order of the parent's `fork`s). A
+/// switch is wherever the next event in time is another process's; it counts as a preemption
+/// when the process left behind has more to do and its last event was an access, not a call
+/// that may have blocked. The processes ran side by side, so this is the order the clock saw,
+/// not one the checker chose.
+pub fn record_from_the_clock(trial: &Trial) -> Record {
+    let mut names: BTreeMap<i32, String> = BTreeMap::new();
+    for (number, copy) in trial.copies.iter().enumerate() {
+        names.insert(copy.pid, number.to_string());
+        let mut forks: Vec<&Call> =
+            copy.calls.iter().filter(|c| c.name == "fork" && c.returned() > Some(0)).collect();
+        forks.sort_by_key(|c| c.seq);
+        // A parent is named before its children: forks in the order of the trace's clock.
+        forks.sort_by_key(|c| c.t_ns);
+        let mut children: BTreeMap<i32, usize> = BTreeMap::new();
+        for fork in forks {
+            let (Some(parent), Some(child)) = (names.get(&fork.pid).cloned(), fork.returned())
+            else {
+                continue;
+            };
+            let count = children.entry(fork.pid).or_default();
+            *count += 1;
+            names.insert(child as i32, format!("{parent}.{count}"));
+        }
+    }
+    // (time, pid, an access)
+    let mut events: Vec<(u64, i32, u64, bool)> = Vec::new();
+    for copy in &trial.copies {
+        events.extend(copy.accesses.iter().map(|a| (a.t0_ns, a.pid, a.seq, true)));
+        events.extend(
+            copy.calls.iter().filter(|c| !c.helper).map(|c| (c.t0_ns, c.pid, c.seq, false)),
+        );
+    }
+    events.retain(|(_, pid, _, _)| names.contains_key(pid));
+    events.sort_by_key(|&(t, pid, seq, _)| (t, pid, seq));
+    let last_of: BTreeMap<i32, usize> =
+        events.iter().enumerate().map(|(at, (_, pid, _, _))| (*pid, at)).collect();
+    let mut record = Record { processes: names.len(), ..Record::default() };
+    for at in 1..events.len() {
+        let ((_, from, _, accessed), (when, to, _, _)) = (events[at - 1], events[at]);
+        if from == to {
+            continue;
+        }
+        let preempted = accessed && last_of[&from] > at;
+        record.preemptions += u32::from(preempted);
+        record.switches.push((when, names[&from].clone(), names[&to].clone(), preempted));
+    }
+    record.steps = events.len() as u32;
+    record.names = names;
+    record
 }
 
 /// `load counter+0 = 41`, `store counter+0 ← 42`, `rmw next+0 41 → 42`, `fence Acquire`.

@@ -53,6 +53,29 @@ fn a_lost_update_is_found_by_a_controlled_schedule_shrunk_drawn_and_replayed_exa
 }
 
 #[test]
+fn a_race_found_by_jitter_is_drawn_in_the_order_of_the_clock() {
+    // Jitter alone, no controlled schedule: the trace's times order the rows.
+    let checked = check("ex05", "ex05-pristine", 5, 3, &["--schedules", "0"]);
+    assert_eq!(checked.kind().as_deref(), Some("lost update"), "{}", checked.output);
+    let output = checked.output.replace('\n', " ");
+    assert!(output.contains("in the order the trace's clock saw it (a jitter run"), "{output}");
+    assert!(output.contains("worker 1 (0.1)") && output.contains("parent (0)"), "{output}");
+    assert_eq!(output.matches('◆').count(), 3, "{output}");
+    assert!(output.contains("LOST UPDATE: ") && output.contains("then worker"), "{output}");
+    assert!(!output.contains("the checker chose who went next"), "{output}");
+    checked.assert_nothing_left();
+}
+
+#[test]
+fn a_jitter_failure_that_is_no_race_is_not_drawn() {
+    // ex03 as given leaves its segment behind: no two accesses met, nothing to draw.
+    let checked = check("ex03", "ex03-pristine", 3, 1, &["--schedules", "0"]);
+    assert!(checked.kind().is_some(), "{}", checked.output);
+    assert!(!checked.output.contains("The failing interleaving"), "{}", checked.output);
+    checked.assert_nothing_left();
+}
+
+#[test]
 fn a_correct_solution_passes_the_controlled_schedules_and_says_what_they_explored() {
     let checked = check("ex05", "ex05-solution", 2, 5, &["--schedules", "6"]);
     assert!(checked.passed(), "{}", checked.output);
