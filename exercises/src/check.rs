@@ -107,6 +107,20 @@ impl Explored {
     }
 }
 
+/// The kinds of failure a race causes: a jitter run that failed of one is drawn.
+const RACES: &[&str] = &[
+    "lost update",
+    "unguarded increment",
+    "torn read",
+    "half-updated data",
+    "data race",
+    "lost item",
+    "lost message",
+    "message lost",
+    "read before write",
+    "lost wake-up",
+];
+
 /// A failing controlled run, drawn.
 #[derive(Clone, Debug)]
 pub struct Drawn {
@@ -191,9 +205,10 @@ impl OneRun<'_> {
                     format!("{kind}: {evidence}{met}. {preemptions} preemption{plural}.");
                 Some(Box::new(Drawn { lanes, diagnosis, preemptions, clock: false }))
             }
-            // A jitter run is drawn when two processes' accesses to the same bytes met: then the
-            // clock's order shows the race; for any other failure it would only be noise.
-            None => {
+            // A jitter run is drawn when it failed of a race and two processes' accesses to the
+            // same bytes met: then the clock's order shows it; for any other failure (a flag
+            // handed over as it should be meets too) it would only be noise.
+            None if RACES.iter().any(|race| failure.kind.starts_with(race)) => {
                 let record = lanes::record_from_the_clock(trial);
                 let lanes = lanes::lay_out(trial, &record);
                 lanes.met.clone().map(|met| {
@@ -207,6 +222,7 @@ impl OneRun<'_> {
                     })
                 })
             }
+            None => None,
         };
         Outcome::Failed { run, failure, excerpt, token: token.to_string(), lanes }
     }

@@ -1923,6 +1923,36 @@ fn seqlock_reads(trial: &Trial) -> Option<Failure> {
             }
         }
     }
+    // The retry is only exercised by readings that meet a write: some reader must have begun
+    // a reading (loaded the sequence) before the writer's last update ended.
+    let last_update = accesses
+        .iter()
+        .filter(|a| {
+            a.writes() && is_sequence(a) && copy.roles.get(&a.pid).is_some_and(|r| r == "writer")
+        })
+        .map(|a| a.t_ns)
+        .max();
+    let began = |pid: i32| {
+        accesses
+            .iter()
+            .filter(|a| a.pid == pid && is_sequence(a) && a.op == Op::Load)
+            .map(|a| a.t0_ns)
+            .min()
+    };
+    let readers: Vec<i32> =
+        copy.roles.iter().filter(|(_, r)| r.starts_with("reader")).map(|(&pid, _)| pid).collect();
+    if let Some(last) = last_update
+        && !readers.is_empty()
+        && readers.iter().all(|&pid| began(pid).is_none_or(|first| first > last))
+    {
+        return Some(Failure::new(
+            "no read beside the writer",
+            "no reader loaded the sequence before the writer's last update had ended: every \
+             reading came after the writing was over, so none could meet a write and the retry \
+             was never put to work. The exercise has the readers read over and over while the \
+             writer works, and retry when they met it",
+        ));
+    }
     for (&pid, role) in copy.roles.iter().filter(|(_, r)| r.starts_with("reader")) {
         let mut open: Option<(u64, Vec<usize>, bool)> = None; // (before, fields, fenced)
         let mut accepted = 0;
