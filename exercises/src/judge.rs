@@ -1372,6 +1372,33 @@ pub fn ex09(trial: &Trial) -> Option<Failure> {
             .hint("create the segment before fork(): then it exists whichever process runs first"),
         );
     }
+    // The same fault when the consumer did not happen to look first: it was forked before the
+    // segment existed, and then opened it by key (a sleep, say, made it look late enough).
+    let consumer_opened = trial.calls().find(|c| {
+        c.name == "shmget"
+            && c.role == "consumer"
+            && c.returned().is_some_and(|id| id >= 0)
+            && !c.args.get(2).is_some_and(|f| f.contains("IPC_CREAT"))
+    });
+    let created = calls_named(trial, "shmget")
+        .find(|c| c.role != "consumer" && c.args.get(2).is_some_and(|f| f.contains("IPC_CREAT")));
+    if let (Some(opened), Some(created)) = (consumer_opened, created)
+        && let Some(fork) = calls_named(trial, "fork")
+            .find(|f| f.returned() == Some(i64::from(opened.pid)) && f.t_ns < created.t0_ns)
+    {
+        return Some(
+            Failure::new(
+                "fork before create",
+                format!(
+                    "`{}` made the consumer before `{}` made the segment. This run the \
+                     consumer's `{}` came late enough to find it; in another the consumer runs \
+                     first and finds nothing (ENOENT)",
+                    fork.text, created.text, opened.text
+                ),
+            )
+            .hint("create the segment before fork(): then it exists whichever process runs first"),
+        );
+    }
     if let (Some(stuck), Some(fault)) = (&trial.stuck, &trial.fault_done) {
         return Some(
             Failure::new(
