@@ -514,9 +514,9 @@ pub fn report(exercise: &Exercise, options: &Options, outcome: &Outcome) {
             }
             if let Some(drawn) = lanes {
                 let header = if drawn.clock {
-                    "The failing interleaving, in the order the trace's clock saw it (a jitter run: \
-                     the processes ran side by side; \"preempted\" marks where another process's \
-                     step came between two of one process's):"
+                    "The failing interleaving, in the order the trace's clock saw it (a jitter \
+                     run: the processes ran side by side; \"preempted\" marks where another \
+                     process's step came between two of one process's):"
                 } else {
                     "The failing interleaving (the checker chose who went next):"
                 };
