@@ -193,14 +193,13 @@ impl OneRun<'_> {
     fn failed(&self, run: usize, trial: &Trial, failure: Failure, token: Token) -> Outcome {
         let excerpt =
             trial.copies.iter().map(|copy| copy.tail(12)).collect::<Vec<_>>().join("\n--\n");
-        let kind = failure.kind.to_uppercase();
+        let (kind, evidence) = (failure.kind.to_uppercase(), first_sentence(&failure.evidence));
         let lanes = match &trial.schedule {
             Some(record) => {
                 let preemptions = record.preemptions;
                 let plural = if preemptions == 1 { "" } else { "s" };
                 let lanes = lanes::lay_out(trial, record);
                 let met = lanes.met.as_ref().map(|met| format!(". {met}")).unwrap_or_default();
-                let evidence = first_sentence(&failure.evidence);
                 let diagnosis =
                     format!("{kind}: {evidence}{met}. {preemptions} preemption{plural}.");
                 Some(Box::new(Drawn { lanes, diagnosis, preemptions, clock: false }))
@@ -212,7 +211,6 @@ impl OneRun<'_> {
                 let record = lanes::record_from_the_clock(trial);
                 let lanes = lanes::lay_out(trial, &record);
                 lanes.met.clone().map(|met| {
-                    let evidence = first_sentence(&failure.evidence);
                     let diagnosis = format!("{kind}: {evidence}. {met}.");
                     Box::new(Drawn {
                         lanes,

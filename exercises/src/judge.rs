@@ -1339,6 +1339,10 @@ fn lock_values(copy: &Copy, watched: &crate::kernel::Watch) -> Option<Failure> {
     None
 }
 
+/// The hint for a consumer forked before the segment was made (exercise 09).
+const CREATE_BEFORE_FORK: &str =
+    "create the segment before fork(): then it exists whichever process runs first";
+
 /// Exercise 09: fork before create, a spin that outlives its partner, five messages in order.
 pub fn ex09(trial: &Trial) -> Option<Failure> {
     if let Some(failed) = trial
@@ -1369,7 +1373,7 @@ pub fn ex09(trial: &Trial) -> Option<Failure> {
                     failed.text
                 ),
             )
-            .hint("create the segment before fork(): then it exists whichever process runs first"),
+            .hint(CREATE_BEFORE_FORK),
         );
     }
     // The same fault when the consumer did not happen to look first: it was forked before the
@@ -1396,7 +1400,7 @@ pub fn ex09(trial: &Trial) -> Option<Failure> {
                     fork.text, created.text, opened.text
                 ),
             )
-            .hint("create the segment before fork(): then it exists whichever process runs first"),
+            .hint(CREATE_BEFORE_FORK),
         );
     }
     if let (Some(stuck), Some(fault)) = (&trial.stuck, &trial.fault_done) {

@@ -52,6 +52,28 @@ fn writes(row: &Row) -> bool {
     row.text.starts_with("store") || row.text.starts_with("rmw")
 }
 
+/// One access or call of the trace.
+enum Event<'a> {
+    Access(&'a Access),
+    Call(&'a Call),
+}
+
+/// Every access and every call (helpers' aside) of the run: (start time, pid, seq, event), in
+/// the order of the trace's clock.
+fn events_in_time_order(trial: &Trial) -> Vec<(u64, i32, u64, Event<'_>)> {
+    let mut events: Vec<(u64, i32, u64, Event)> = Vec::new();
+    for copy in &trial.copies {
+        for access in &copy.accesses {
+            events.push((access.t0_ns, access.pid, access.seq, Event::Access(access)));
+        }
+        for call in copy.calls.iter().filter(|c| !c.helper) {
+            events.push((call.t0_ns, call.pid, call.seq, Event::Call(call)));
+        }
+    }
+    events.sort_by_key(|(t, pid, seq, _)| (*t, *pid, *seq));
+    events
+}
+
 /// Lays a controlled run out in rows.
 pub fn lay_out(trial: &Trial, record: &Record) -> Lanes {
     let name_of = |pid: i32| record.names.get(&pid).cloned();
@@ -63,20 +85,7 @@ pub fn lay_out(trial: &Trial, record: &Record) -> Lanes {
     processes.sort_by(|a, b| crate::schedule::family_order(&a.0, &b.0));
     processes.dedup_by(|a, b| a.0 == b.0);
 
-    enum Event<'a> {
-        Access(&'a Access),
-        Call(&'a Call),
-    }
-    let mut events: Vec<(u64, i32, u64, Event)> = Vec::new();
-    for copy in &trial.copies {
-        for access in &copy.accesses {
-            events.push((access.t0_ns, access.pid, access.seq, Event::Access(access)));
-        }
-        for call in copy.calls.iter().filter(|c| !c.helper) {
-            events.push((call.t0_ns, call.pid, call.seq, Event::Call(call)));
-        }
-    }
-    events.sort_by_key(|(t, pid, seq, _)| (*t, *pid, *seq));
+    let events = events_in_time_order(trial);
     let objects: BTreeMap<&str, String> = trial
         .copies
         .iter()
@@ -166,9 +175,8 @@ pub fn record_from_the_clock(trial: &Trial) -> Record {
         names.insert(copy.pid, number.to_string());
         let mut forks: Vec<&Call> =
             copy.calls.iter().filter(|c| c.name == "fork" && c.returned() > Some(0)).collect();
-        forks.sort_by_key(|c| c.seq);
         // A parent is named before its children: forks in the order of the trace's clock.
-        forks.sort_by_key(|c| c.t_ns);
+        forks.sort_by_key(|c| (c.t_ns, c.seq));
         let mut children: BTreeMap<i32, usize> = BTreeMap::new();
         for fork in forks {
             let (Some(parent), Some(child)) = (names.get(&fork.pid).cloned(), fork.returned())
@@ -180,21 +188,17 @@ pub fn record_from_the_clock(trial: &Trial) -> Record {
             names.insert(child as i32, format!("{parent}.{count}"));
         }
     }
-    // (time, pid, an access)
-    let mut events: Vec<(u64, i32, u64, bool)> = Vec::new();
-    for copy in &trial.copies {
-        events.extend(copy.accesses.iter().map(|a| (a.t0_ns, a.pid, a.seq, true)));
-        events.extend(
-            copy.calls.iter().filter(|c| !c.helper).map(|c| (c.t0_ns, c.pid, c.seq, false)),
-        );
-    }
-    events.retain(|(_, pid, _, _)| names.contains_key(pid));
-    events.sort_by_key(|&(t, pid, seq, _)| (t, pid, seq));
+    // (time, pid, whether it was an access)
+    let events: Vec<(u64, i32, bool)> = events_in_time_order(trial)
+        .into_iter()
+        .filter(|(_, pid, _, _)| names.contains_key(pid))
+        .map(|(t, pid, _, event)| (t, pid, matches!(event, Event::Access(_))))
+        .collect();
     let last_of: BTreeMap<i32, usize> =
-        events.iter().enumerate().map(|(at, (_, pid, _, _))| (*pid, at)).collect();
+        events.iter().enumerate().map(|(at, (_, pid, _))| (*pid, at)).collect();
     let mut record = Record { processes: names.len(), ..Record::default() };
     for at in 1..events.len() {
-        let ((_, from, _, accessed), (when, to, _, _)) = (events[at - 1], events[at]);
+        let ((_, from, accessed), (when, to, _)) = (events[at - 1], events[at]);
         if from == to {
             continue;
         }
